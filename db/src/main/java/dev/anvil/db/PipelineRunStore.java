@@ -1,0 +1,110 @@
+package dev.anvil.db;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** Pipeline runs: the run list the API serves and the start-up reconciliation reads. */
+public final class PipelineRunStore {
+
+    private static final String TABLE = "pipeline_runs";
+    private static final String COLUMNS =
+            "id, pipeline, status, params::text AS params, submitted_by, created_at, started_at, finished_at, error";
+
+    private final Jdbc jdbc;
+
+    public PipelineRunStore(DataSource dataSource) {
+        this.jdbc = new Jdbc(dataSource);
+    }
+
+    /**
+     * Records a queued run. Idempotent: the workflow may be started again with the same id (a
+     * retried submit), and then the row already stored is returned unchanged.
+     */
+    public PipelineRun create(String id, String pipeline, String paramsJson, String submittedBy) {
+        Validate.notNull(TABLE, "create", "id", id);
+        Validate.notNull(TABLE, "create", "pipeline", pipeline);
+        return jdbc.withConnection(TABLE, "create", c -> {
+            Jdbc.update(c, "INSERT INTO pipeline_runs (id, pipeline, params, submitted_by) "
+                    + "VALUES (?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?) ON CONFLICT (id) DO NOTHING",
+                    id, pipeline, paramsJson, submittedBy);
+            return find(c, id).orElseThrow();
+        });
+    }
+
+    public Optional<PipelineRun> find(String id) {
+        return jdbc.withConnection(TABLE, "find", c -> find(c, id));
+    }
+
+    /** Newest first; status null means every status. */
+    public List<PipelineRun> list(String status, int limit) {
+        if (limit < 1) {
+            throw DataAccessException.badInput(TABLE, "list", "limit " + limit + " must be at least 1");
+        }
+        if (status == null) {
+            return jdbc.query(TABLE, "list",
+                    "SELECT " + COLUMNS + " FROM pipeline_runs ORDER BY created_at DESC, id DESC LIMIT ?",
+                    PipelineRunStore::map, limit);
+        }
+        Validate.oneOf(TABLE, "list", "status", status, PipelineRun.STATUSES);
+        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS
+                + " FROM pipeline_runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                PipelineRunStore::map, status, limit);
+    }
+
+    /** Every run in a status, oldest first; start-up reconciliation reads the "running" ones. */
+    public List<PipelineRun> listByStatus(String status) {
+        Validate.oneOf(TABLE, "list by status", "status", status, PipelineRun.STATUSES);
+        return jdbc.query(TABLE, "list by status",
+                "SELECT " + COLUMNS + " FROM pipeline_runs WHERE status = ? ORDER BY created_at, id",
+                PipelineRunStore::map, status);
+    }
+
+    /**
+     * Moves a run to status, stamping started_at on the first "running" and finished_at on the
+     * first terminal status. Setting the status it already has is a no-op (retries); leaving a
+     * terminal status is refused, so a late retry cannot revive a finished run.
+     */
+    public PipelineRun updateStatus(String id, String status) {
+        Validate.oneOf(TABLE, "update status", "status", status, PipelineRun.STATUSES);
+        return transition(id, status, null, "update status");
+    }
+
+    /** Fails a run that is not finished yet, keeping the reason; a finished run is refused. */
+    public PipelineRun markFailed(String id, String reason) {
+        return transition(id, "failed", reason, "mark failed");
+    }
+
+    private PipelineRun transition(String id, String status, String error, String operation) {
+        return jdbc.inTransaction(TABLE, operation, c -> {
+            PipelineRun current = Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM pipeline_runs WHERE id = ? FOR UPDATE",
+                    PipelineRunStore::map, id)
+                    .orElseThrow(() -> DataAccessException.badInput(TABLE, operation, "no pipeline run with id '" + id + "'"));
+            if (current.status().equals(status)) {
+                return current; // a retried call: the first one already did the work
+            }
+            if (current.isTerminal()) {
+                throw DataAccessException.badInput(TABLE, operation, "run '" + id + "' is already "
+                        + current.status() + " and cannot become " + status + "; finished runs are final");
+            }
+            Jdbc.update(c, "UPDATE pipeline_runs SET status = ?, error = COALESCE(?, error),"
+                    + " started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, now()) ELSE started_at END,"
+                    + " finished_at = CASE WHEN ? IN ('success', 'failed', 'cancelled') THEN now() ELSE NULL END"
+                    + " WHERE id = ?", status, error, status, status, id);
+            return find(c, id).orElseThrow();
+        });
+    }
+
+    private static Optional<PipelineRun> find(Connection c, String id) throws SQLException {
+        return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM pipeline_runs WHERE id = ?", PipelineRunStore::map, id);
+    }
+
+    private static PipelineRun map(ResultSet rs) throws SQLException {
+        return new PipelineRun(rs.getString("id"), rs.getString("pipeline"), rs.getString("status"),
+                rs.getString("params"), rs.getString("submitted_by"), Jdbc.instant(rs, "created_at"),
+                Jdbc.instant(rs, "started_at"), Jdbc.instant(rs, "finished_at"), rs.getString("error"));
+    }
+}

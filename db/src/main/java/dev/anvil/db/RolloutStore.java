@@ -1,0 +1,98 @@
+package dev.anvil.db;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** Canary rollouts, written by the rollout workflow and read by the gateway's router. */
+public final class RolloutStore {
+
+    private static final String TABLE = "rollouts";
+    private static final String COLUMNS = "id, endpoint, model, stable_version, candidate_version, state, weight,"
+            + " analysis::text AS analysis, started_at, finished_at";
+
+    private final Jdbc jdbc;
+
+    public RolloutStore(DataSource dataSource) {
+        this.jdbc = new Jdbc(dataSource);
+    }
+
+    /**
+     * Starts a rollout at weight 0, or returns the one already stored under id (a retried start).
+     * An endpoint has at most one running or paused rollout; a second is refused.
+     */
+    public Rollout create(String id, String endpoint, String model, Integer stableVersion, int candidateVersion) {
+        Validate.notNull(TABLE, "create", "id", id);
+        Validate.notNull(TABLE, "create", "endpoint", endpoint);
+        return jdbc.withConnection(TABLE, "create", c -> {
+            try {
+                Jdbc.update(c, "INSERT INTO rollouts (id, endpoint, model, stable_version, candidate_version)"
+                        + " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                        id, endpoint, model, stableVersion, candidateVersion);
+            } catch (SQLException e) {
+                if (Jdbc.violates(e, "rollouts_one_active_per_endpoint_idx")) {
+                    throw DataAccessException.badInput(TABLE, "create", "endpoint '" + endpoint
+                            + "' already has a running or paused rollout; finish it before starting '" + id + "'", e);
+                }
+                if (Jdbc.violates(e, "rollouts_candidate_version_fkey")) {
+                    throw DataAccessException.badInput(TABLE, "create", "model '" + model + "' has no version "
+                            + candidateVersion + " to roll out", e);
+                }
+                if (Jdbc.violates(e, "rollouts_stable_version_fkey")) {
+                    throw DataAccessException.badInput(TABLE, "create", "model '" + model + "' has no version "
+                            + stableVersion + " to keep as stable", e);
+                }
+                throw e;
+            }
+            return find(c, id).orElseThrow();
+        });
+    }
+
+    /**
+     * Records a step of the rollout: its state, traffic weight and latest analysis (JSON, or null
+     * to keep the last). finished_at is stamped on the first terminal state; leaving a terminal
+     * state is refused.
+     */
+    public Rollout update(String id, String state, int weight, String analysisJson) {
+        Validate.oneOf(TABLE, "update", "state", state, Rollout.STATES);
+        if (weight < 0 || weight > 100) {
+            throw DataAccessException.badInput(TABLE, "update", "weight " + weight + " is outside 0..100");
+        }
+        return jdbc.inTransaction(TABLE, "update", c -> {
+            Rollout current = Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM rollouts WHERE id = ? FOR UPDATE",
+                    RolloutStore::map, id)
+                    .orElseThrow(() -> DataAccessException.badInput(TABLE, "update", "no rollout with id '" + id + "'"));
+            if (Rollout.TERMINAL.contains(current.state()) && !current.state().equals(state)) {
+                throw DataAccessException.badInput(TABLE, "update", "rollout '" + id + "' is already "
+                        + current.state() + " and cannot become " + state + "; finished rollouts are final");
+            }
+            Jdbc.update(c, "UPDATE rollouts SET state = ?, weight = ?, analysis = COALESCE(?::jsonb, analysis),"
+                    + " finished_at = CASE WHEN ? IN ('promoted', 'rolled_back', 'aborted')"
+                    + " THEN COALESCE(finished_at, now()) END WHERE id = ?", state, weight, analysisJson, state, id);
+            return find(c, id).orElseThrow();
+        });
+    }
+
+    public Optional<Rollout> find(String id) {
+        return jdbc.withConnection(TABLE, "find", c -> find(c, id));
+    }
+
+    /** The endpoint's running or paused rollout, the one the gateway splits traffic for. */
+    public Optional<Rollout> findActive(String endpoint) {
+        return jdbc.queryOne(TABLE, "find active", "SELECT " + COLUMNS
+                + " FROM rollouts WHERE endpoint = ? AND state IN ('running', 'paused')", RolloutStore::map, endpoint);
+    }
+
+    private static Optional<Rollout> find(Connection c, String id) throws SQLException {
+        return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM rollouts WHERE id = ?", RolloutStore::map, id);
+    }
+
+    private static Rollout map(ResultSet rs) throws SQLException {
+        return new Rollout(rs.getString("id"), rs.getString("endpoint"), rs.getString("model"),
+                Jdbc.nullableInt(rs, "stable_version"), rs.getInt("candidate_version"), rs.getString("state"),
+                rs.getInt("weight"), rs.getString("analysis"), Jdbc.instant(rs, "started_at"),
+                Jdbc.instant(rs, "finished_at"));
+    }
+}
