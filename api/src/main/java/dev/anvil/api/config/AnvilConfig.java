@@ -1,0 +1,66 @@
+package dev.anvil.api.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+
+/**
+ * Anvil's settings. Each maps from an environment variable of the same path
+ * (anvil.s3.endpoint ← ANVIL_S3_ENDPOINT); the defaults point at the local stack.
+ */
+@ConfigMapping(prefix = "anvil")
+public interface AnvilConfig {
+    Temporal temporal();
+
+    S3 s3();
+
+    Worker worker();
+
+    Api api();
+
+    interface Temporal {
+        @WithDefault("127.0.0.1:7233")
+        String target();
+
+        @WithDefault("default")
+        String namespace();
+    }
+
+    interface S3 {
+        @WithDefault("http://127.0.0.1:9000")
+        String endpoint();
+
+        @WithDefault("anvil")
+        String accessKey();
+
+        @WithDefault("anvil-local-secret")
+        String secretKey();
+
+        @WithDefault("anvil-artifacts")
+        String bucket();
+    }
+
+    interface Worker {
+        /** Poll Temporal task queues in this process. Off for API-only pods. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /**
+         * Cached workflow executions. 0 (the default, for local mode) turns sticky execution off, so
+         * a restarted process picks up in-flight runs from the shared task queue at once; against a
+         * real cluster raise it (e.g. 600) to save history replays.
+         */
+        @WithDefault("0")
+        int workflowCacheSize();
+    }
+
+    interface Api {
+        /** Serve /api. Off for worker-only processes, which keep /q/health. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** How long POST /api/models/inspect waits for the result before answering 202 with the run. */
+        @WithDefault("60s")
+        Duration inspectWait();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.anvil.api.store;
+
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.AuditLogStore;
+import dev.anvil.db.LineageStore;
+import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.TaskRunStore;
+import io.agroal.api.AgroalDataSource;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+/** The plain stores of the db and activities modules, as CDI beans over the pooled data source. */
+@ApplicationScoped
+public class Stores {
+
+    @Produces
+    @Singleton
+    ArtifactStore artifacts(AgroalDataSource ds) {
+        return new ArtifactStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    PipelineRunStore runs(AgroalDataSource ds) {
+        return new PipelineRunStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    TaskRunStore taskRuns(AgroalDataSource ds) {
+        return new TaskRunStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    LineageStore lineage(AgroalDataSource ds) {
+        return new LineageStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    AuditLogStore audit(AgroalDataSource ds) {
+        return new AuditLogStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    ObjectStore objects(AnvilConfig config) {
+        AnvilConfig.S3 s3 = config.s3();
+        return ObjectStore.connect(s3.endpoint(), s3.accessKey(), s3.secretKey(), s3.bucket());
+    }
+
+    void close(@Disposes ObjectStore objects) {
+        objects.close();
+    }
+}

@@ -1,0 +1,103 @@
+package dev.anvil.api.temporal;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.inspect.InspectActivitiesImpl;
+import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.runs.RunStateActivitiesImpl;
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.db.LineageStore;
+import dev.anvil.db.Migrations;
+import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.TaskRunStore;
+import dev.anvil.workflows.TaskQueues;
+import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.temporal.client.WorkflowClient;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.sql.SQLException;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Start-up in order: schema migrations, the artifact bucket, reconciling in-flight runs with
+ * Temporal, then the worker (unless turned off). Shutdown stops the worker and lets running
+ * activities finish for a few seconds.
+ */
+@ApplicationScoped
+public class AnvilStartup {
+    private static final Logger LOG = Logger.getLogger(AnvilStartup.class);
+
+    @Inject AnvilConfig config;
+    @Inject AgroalDataSource dataSource;
+    @Inject ObjectStore objects;
+    @Inject PipelineRunStore runs;
+    @Inject TaskRunStore taskRuns;
+    @Inject LineageStore lineage;
+    @Inject WorkflowClient client;
+    @Inject WorkflowServiceStubs stubs;
+    @Inject ObjectMapper json;
+
+    private WorkerFactory factory;
+
+    void start(@Observes StartupEvent event) {
+        migrate();
+        try {
+            objects.ensureBucket();
+        } catch (RuntimeException e) {
+            LOG.warnf("artifact store at %s not reachable yet (%s); uploads fail until it is",
+                    config.s3().endpoint(), e.getMessage());
+        }
+        try {
+            new RunReconciler(runs, stubs, config.temporal().namespace()).reconcile();
+        } catch (RuntimeException e) {
+            LOG.warnf("could not reconcile runs with Temporal at %s: %s", config.temporal().target(), e.getMessage());
+        }
+        if (config.worker().enabled()) {
+            startWorker();
+        }
+    }
+
+    private void migrate() {
+        try {
+            int applied = Migrations.migrate(dataSource);
+            LOG.infof("database schema up to date (%d migration(s) applied)", applied);
+        } catch (RuntimeException e) {
+            String url = "the configured database";
+            try (var c = dataSource.getConnection()) {
+                url = c.getMetaData().getURL();
+            } catch (SQLException ignored) {
+                // the message below says what to do either way
+            }
+            throw new IllegalStateException("cannot migrate " + url + ": " + e.getMessage()
+                    + ". Start the local stack (./anvil up) or point ANVIL_DB_URL at a running PostgreSQL.", e);
+        }
+    }
+
+    private void startWorker() {
+        factory = WorkerFactory.newInstance(client, WorkerSettings.factoryOptions(config.worker().workflowCacheSize()));
+        Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions());
+        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class);
+        worker.registerActivitiesImplementations(
+                new InspectActivitiesImpl(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), taskRuns, lineage, json),
+                new RunStateActivitiesImpl(runs));
+        factory.start();
+        LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
+                config.temporal().target(), config.worker().workflowCacheSize());
+    }
+
+    void stop(@Observes ShutdownEvent event) throws InterruptedException {
+        if (factory != null) {
+            factory.shutdown();
+            factory.awaitTermination(10, TimeUnit.SECONDS);
+        }
+    }
+}

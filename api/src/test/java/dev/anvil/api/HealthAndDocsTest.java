@@ -1,0 +1,76 @@
+package dev.anvil.api;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItems;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+@QuarkusTest
+@QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
+class HealthAndDocsTest {
+
+    @Test
+    void readyWhenTemporalS3AndPostgresAnswer() {
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("status", equalTo("UP"))
+                .body("checks.name", hasItems("postgresql", "temporal", "s3"));
+    }
+
+    @Test
+    void swaggerUiLoadsItsAssetsAndTheDocument() {
+        given().get("/q/swagger-ui").then().statusCode(200).body(containsString("/q/openapi"));
+        given().get(OpenApiResource.SWAGGER_UI + "/swagger-ui-bundle.js").then().statusCode(200);
+        given().get("/q/openapi").then().statusCode(200).body(containsString("openapi: 3.1.0"));
+    }
+
+    /** The OpenAPI document is written by hand; every REST endpoint must be in it, and nothing else. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void openApiDocumentListsEveryEndpoint() {
+        String yaml = given().get("/q/openapi").then().statusCode(200).extract().asString();
+        Map<String, Object> doc = new Yaml().load(yaml);
+        Map<String, Map<String, Object>> paths = (Map<String, Map<String, Object>>) doc.get("paths");
+
+        List<String> documented = new ArrayList<>();
+        paths.forEach((path, ops) -> ops.keySet().forEach(op -> documented.add(op.toUpperCase() + " " + path)));
+        assertThat(documented).containsExactlyInAnyOrderElementsOf(endpoints(
+                dev.anvil.api.artifacts.ArtifactResource.class,
+                dev.anvil.api.models.InspectModelResource.class,
+                dev.anvil.api.runs.RunResource.class));
+    }
+
+    @Test
+    void unknownPathsAnswerWithProblemJson() {
+        given().get("/api/nothing-here").then().statusCode(404)
+                .contentType("application/problem+json")
+                .body("detail", containsString("/q/openapi"));
+    }
+
+    private static List<String> endpoints(Class<?>... resources) {
+        List<String> endpoints = new ArrayList<>();
+        for (Class<?> resource : resources) {
+            String base = resource.getAnnotation(Path.class).value();
+            for (Method m : resource.getDeclaredMethods()) {
+                String verb = m.isAnnotationPresent(GET.class) ? "GET" : m.isAnnotationPresent(POST.class) ? "POST" : null;
+                if (verb != null) {
+                    Path sub = m.getAnnotation(Path.class);
+                    endpoints.add(verb + " " + base + (sub == null ? "" : sub.value()));
+                }
+            }
+        }
+        return endpoints;
+    }
+}

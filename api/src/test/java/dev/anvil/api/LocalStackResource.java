@@ -1,0 +1,33 @@
+package dev.anvil.api;
+
+import dev.anvil.devstack.LocalStack;
+import dev.anvil.devstack.SharedLocalStack;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.util.Map;
+
+/**
+ * Points the application under test at the shared local stack of this test JVM (real Temporal dev
+ * server, S3 server and PostgreSQL, started by the tests) with a database of its own.
+ */
+public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
+
+    @Override
+    public Map<String, String> start() {
+        LocalStack stack = SharedLocalStack.get();
+        return Map.of(
+                "anvil.temporal.target", stack.temporalTarget(),
+                "anvil.s3.endpoint", stack.s3Endpoint(),
+                "anvil.s3.access-key", stack.config().s3AccessKey(),
+                "anvil.s3.secret-key", stack.config().s3SecretKey(),
+                "anvil.s3.bucket", "anvil-api-test",
+                "quarkus.datasource.jdbc.url", SharedLocalStack.freshDatabase("anvil_api"),
+                "quarkus.datasource.username", stack.config().dbUser(),
+                "quarkus.datasource.password", stack.config().dbPassword(),
+                "quarkus.http.test-port", "0");
+    }
+
+    @Override
+    public void stop() {
+        // the shared stack stops when the test JVM exits
+    }
+}
