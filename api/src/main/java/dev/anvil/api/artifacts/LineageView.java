@@ -1,5 +1,6 @@
 package dev.anvil.api.artifacts;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /**
@@ -11,6 +12,7 @@ public record LineageView(String artifact, Graph ancestors, Graph descendants) {
     public record Graph(List<Node> nodes, List<Edge> edges, boolean truncated) {}
 
     /** For a task run, {@code run}, {@code task}, {@code operator} and {@code status} say which. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Node(String kind, String id, int depth, String mediaType, String run, String task,
                        Integer attempt, String operator, String status) {}
 
