@@ -84,7 +84,7 @@ public class AnvilStartup {
 
     private void startWorker() {
         factory = WorkerFactory.newInstance(client, WorkerSettings.factoryOptions(config.worker().workflowCacheSize()));
-        Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions());
+        Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions(config.worker().workflowCacheSize()));
         worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class);
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), taskRuns, lineage, json),
