@@ -8,11 +8,14 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * Passes bytes through while computing their SHA-256 and counting them.
+ * Passes bytes through while computing their SHA-256 and counting them. Remembers the first read
+ * failure of the wrapped stream, so that after a library consumed it (and wrapped the error) the
+ * caller can still tell "the source failed" from "the store failed".
  */
 class HashingInputStream extends FilterInputStream {
     private final MessageDigest digest;
     private long count;
+    private IOException sourceFailure;
 
     HashingInputStream(InputStream in) {
         super(in);
@@ -21,7 +24,12 @@ class HashingInputStream extends FilterInputStream {
 
     @Override
     public int read() throws IOException {
-        int b = super.read();
+        int b;
+        try {
+            b = super.read();
+        } catch (IOException e) {
+            throw remember(e);
+        }
         if (b >= 0) {
             digest.update((byte) b);
             count++;
@@ -33,7 +41,12 @@ class HashingInputStream extends FilterInputStream {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-        int n = super.read(b, off, len);
+        int n;
+        try {
+            n = super.read(b, off, len);
+        } catch (IOException e) {
+            throw remember(e);
+        }
         if (n > 0) {
             digest.update(b, off, n);
             count += n;
@@ -83,6 +96,18 @@ class HashingInputStream extends FilterInputStream {
     /** The hex SHA-256 of everything read so far; call once, after the end. */
     String sha256Hex() {
         return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** The first exception the wrapped stream threw, or null. */
+    IOException sourceFailure() {
+        return sourceFailure;
+    }
+
+    private IOException remember(IOException e) {
+        if (sourceFailure == null) {
+            sourceFailure = e;
+        }
+        return e;
     }
 
     private static MessageDigest newSha256() {

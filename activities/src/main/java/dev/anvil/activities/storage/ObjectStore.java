@@ -128,15 +128,10 @@ public final class ObjectStore implements AutoCloseable {
         requireMediaType(mediaType);
         Optional<String> expected = expectedSha256.map(ContentKeys::normalize);
         String tempKey = ContentKeys.TEMP_PREFIX + UUID.randomUUID();
-        EndOnFailureInputStream source = new EndOnFailureInputStream(in);
-        HashingInputStream hashing = new HashingInputStream(source);
+        HashingInputStream hashing = new HashingInputStream(in);
         Throwable failure = null;
         try {
             upload(tempKey, hashing, mediaType);
-            if (source.failure() != null) {
-                throw new IOException("reading the artifact to upload failed after " + hashing.count() + " bytes: "
-                        + source.failure().getMessage() + "; nothing was stored", source.failure());
-            }
             String sha256 = hashing.sha256Hex();
             long size = hashing.count();
             if (expected.isPresent() && !expected.get().equals(sha256)) {
@@ -261,12 +256,16 @@ public final class ObjectStore implements AutoCloseable {
         return "s3://" + bucket + "/" + key;
     }
 
-    private void upload(String tempKey, InputStream hashing, String mediaType) {
+    private void upload(String tempKey, HashingInputStream hashing, String mediaType) throws IOException {
         try {
             // size -1 (unknown) with a fixed part size: a multipart upload holding one part in memory at a time
             client.putObject(PutObjectArgs.builder().bucket(bucket).object(tempKey)
                     .stream(hashing, -1L, PART_SIZE).contentType(mediaType).build());
         } catch (MinioException e) {
+            if (hashing.sourceFailure() != null) {
+                throw new IOException("reading the artifact to upload failed after " + hashing.count() + " bytes: "
+                        + hashing.sourceFailure().getMessage() + "; nothing was stored", hashing.sourceFailure());
+            }
             throw MinioErrors.translate(e, "upload", bucket, tempKey);
         }
     }

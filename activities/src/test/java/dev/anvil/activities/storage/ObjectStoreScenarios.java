@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Timeout;
  * The store's contract, run against whichever S3 server a subclass provides: the local stack's
  * S3Proxy ({@link ObjectStoreTest}) and real MinIO in a container ({@link ObjectStoreIT}).
  */
-@Timeout(value = 3, unit = TimeUnit.MINUTES) // a hung upload fails the test instead of the build
+// a hung upload fails the test instead of the build (a separate thread: MinIO's join() ignores interrupts)
+@Timeout(value = 3, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 abstract class ObjectStoreScenarios {
     static final long MIB = 1024L * 1024L;
 

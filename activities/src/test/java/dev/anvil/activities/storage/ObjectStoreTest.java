@@ -205,9 +205,10 @@ class ObjectStoreTest extends ObjectStoreScenarios {
 
             @Override
             public int read() throws IOException {
-                if (left-- == 0) {
+                if (left == 0) {
                     throw new IOException("disk went away");
                 }
+                left--;
                 return 42;
             }
         };
