@@ -1,6 +1,7 @@
 package dev.anvil.api.problem;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.anvil.activities.storage.ArtifactCorruptedException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
@@ -46,6 +47,17 @@ public class ProblemMappers {
             default -> title;
         };
         return respond(status, title, detail, List.of());
+    }
+
+    /**
+     * A stored artifact failed its checksum while streaming out: the response is cut short (the
+     * client sees an incomplete body, never wrong bytes) and the log names the artifact.
+     */
+    @ServerExceptionMapper
+    public Response corrupted(ArtifactCorruptedException e) {
+        LOG.errorf("stored artifact failed verification on %s: %s", uri.getPath(), e.getMessage());
+        return respond(500, "Internal server error", "the stored artifact failed its checksum: " + e.getMessage()
+                + "; re-upload it from a good copy", List.of());
     }
 
     @ServerExceptionMapper(priority = 10_000)

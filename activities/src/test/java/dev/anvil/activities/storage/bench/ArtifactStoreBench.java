@@ -8,9 +8,15 @@ import dev.anvil.devstack.SharedLocalStack;
 import io.minio.MinioClient;
 import java.io.IOException;
 import java.io.InputStream;
+import com.sun.management.GarbageCollectionNotificationInfo;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.management.NotificationEmitter;
+import javax.management.openmbean.CompositeData;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -21,10 +27,21 @@ import java.util.UUID;
  */
 public final class ArtifactStoreBench {
     private static final long MIB = 1024L * 1024L;
+    /** Largest heap in use right after a collection: what the program actually retains. */
+    private static final AtomicLong MAX_LIVE_AFTER_GC = new AtomicLong();
 
     private ArtifactStoreBench() {}
 
     public static void main(String[] args) throws IOException {
+        try {
+            run(args);
+        } finally {
+            System.exit(0); // the stack's server threads would keep the JVM alive; its shutdown hook stops them
+        }
+    }
+
+    private static void run(String[] args) throws IOException {
+        watchCollections();
         long sizeMib = args.length > 0 ? Long.parseLong(args[0])
                 : Long.parseLong(System.getenv().getOrDefault("ANVIL_BENCH_MIB", "1024"));
         long size = sizeMib * MIB;
@@ -42,6 +59,7 @@ public final class ArtifactStoreBench {
         PutResult put = store.put(new GeneratedInputStream(size, 1), "application/octet-stream", Optional.empty());
         double upSeconds = (System.nanoTime() - start) / 1e9;
         long upPeak = peakHeap();
+        long upLive = MAX_LIVE_AFTER_GC.get();
         if (put.ref().size() != size) {
             throw new IllegalStateException("stored " + put.ref().size() + " bytes, generated " + size);
         }
@@ -57,6 +75,7 @@ public final class ArtifactStoreBench {
         }
         double downSeconds = (System.nanoTime() - start) / 1e9;
         long downPeak = peakHeap();
+        long downLive = MAX_LIVE_AFTER_GC.get();
 
         System.out.printf("sha256      %s (%d bytes, verified on read)%n", put.ref().sha256(), read);
         System.out.printf("up          %8.1f MiB/s  (%.1f s, put: hash + multipart upload to tmp/ + server-side copy)%n",
@@ -64,15 +83,50 @@ public final class ArtifactStoreBench {
         System.out.printf("down        %8.1f MiB/s  (%.1f s, open + read + sha256 verify)%n", sizeMib / downSeconds, downSeconds);
         System.out.printf("peak heap   %8d MiB up, %d MiB down (sum of heap pool peaks; includes the in-process S3 server)%n",
                 upPeak / MIB, downPeak / MIB);
+        System.out.printf("live heap   %8s up, %s down (largest heap in use right after a GC)%n",
+                mib(upLive), mib(downLive));
     }
 
     private static void resetPeakHeap() {
         System.gc();
+        MAX_LIVE_AFTER_GC.set(0);
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP) {
                 pool.resetPeakUsage();
             }
         }
+    }
+
+    private static String mib(long liveAfterGc) {
+        return liveAfterGc == 0 ? "no GC" : liveAfterGc / MIB + " MiB";
+    }
+
+    private static void watchCollections() {
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            ((NotificationEmitter) gc).addNotificationListener((notification, handback) -> {
+                if (!GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(notification.getType())) {
+                    return;
+                }
+                GarbageCollectionNotificationInfo info =
+                        GarbageCollectionNotificationInfo.from((CompositeData) notification.getUserData());
+                long used = info.getGcInfo().getMemoryUsageAfterGc().values().stream()
+                        .mapToLong(MemoryUsage::getUsed).sum()
+                        - nonHeapUsed(info);
+                MAX_LIVE_AFTER_GC.accumulateAndGet(used, Math::max);
+            }, null, null);
+        }
+    }
+
+    /** GC info reports every pool; keep the heap ones (the collector's own pools). */
+    private static long nonHeapUsed(GarbageCollectionNotificationInfo info) {
+        long sum = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            MemoryUsage after = info.getGcInfo().getMemoryUsageAfterGc().get(pool.getName());
+            if (pool.getType() != MemoryType.HEAP && after != null) {
+                sum += after.getUsed();
+            }
+        }
+        return sum;
     }
 
     private static long peakHeap() {

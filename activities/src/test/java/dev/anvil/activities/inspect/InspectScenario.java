@@ -1,0 +1,134 @@
+package dev.anvil.activities.inspect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.runs.RunStateActivitiesImpl;
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.LineageGraph;
+import dev.anvil.db.LineageStore;
+import dev.anvil.db.Migrations;
+import dev.anvil.db.PipelineRun;
+import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.TaskRun;
+import dev.anvil.db.TaskRunStore;
+import dev.anvil.devstack.SharedData;
+import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.inspect.InspectModelWorkflow;
+import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
+import dev.anvil.workflows.inspect.InspectRequest;
+import dev.anvil.workflows.inspect.ModelReport;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The inspect workflow end to end over real services: a Temporal frontend, an S3 server and
+ * PostgreSQL. Run against the local stack by {@code InspectWorkflowTest} and against the production
+ * images by {@code InspectWorkflowIT}, so both prove the same behaviour.
+ */
+final class InspectScenario implements AutoCloseable {
+    private final ObjectStore objects;
+    private final ArtifactStore artifacts;
+    private final PipelineRunStore runs;
+    private final TaskRunStore taskRuns;
+    private final LineageStore lineage;
+    private final WorkflowServiceStubs stubs;
+    private final WorkflowClient client;
+    private final WorkerFactory factory;
+    private final String queue = "inspect-scenario-" + UUID.randomUUID();
+
+    InspectScenario(String temporalTarget, ObjectStore objects, DataSource db) {
+        Migrations.migrate(db);
+        this.objects = objects;
+        objects.ensureBucket();
+        this.artifacts = new ArtifactStore(db);
+        this.runs = new PipelineRunStore(db);
+        this.taskRuns = new TaskRunStore(db);
+        this.lineage = new LineageStore(db);
+        this.stubs = WorkflowServiceStubs.newServiceStubs(
+                WorkflowServiceStubsOptions.newBuilder().setTarget(temporalTarget).build());
+        this.client = WorkflowClient.newInstance(stubs);
+        this.factory = WorkerFactory.newInstance(client);
+        Worker worker = factory.newWorker(queue);
+        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class);
+        worker.registerActivitiesImplementations(
+                new InspectActivitiesImpl(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), taskRuns, lineage,
+                        new ObjectMapper()),
+                new RunStateActivitiesImpl(runs));
+        factory.start();
+    }
+
+    void inspectsTheRealModelWithRunStateAndLineage() throws Exception {
+        ArtifactRef model = upload(Files.readAllBytes(SharedData.cnnMnist()));
+        String runId = "inspect-" + UUID.randomUUID();
+        runs.create(runId, InspectModelWorkflow.PIPELINE, "{}", "tester");
+
+        ModelReport report = stub(runId).inspect(new InspectRequest(model, "tester"));
+
+        assertThat(report.opsets()).containsEntry("", 9L);
+        assertThat(report.inputs()).extracting(i -> i.name()).containsExactly("input_image");
+        assertThat(runs.find(runId)).get().extracting(PipelineRun::status).isEqualTo("success");
+        List<TaskRun> tasks = taskRuns.listByRun(runId);
+        assertThat(tasks).singleElement().satisfies(t -> {
+            assertThat(t.taskId()).isEqualTo("inspect");
+            assertThat(t.status()).isEqualTo("success");
+            assertThat(t.metricsJson()).contains("\"parameterCount\"");
+        });
+        LineageGraph descendants = lineage.descendants(model.sha256()).orElseThrow();
+        assertThat(descendants.nodes()).anySatisfy(n -> {
+            assertThat(n.kind()).isEqualTo(LineageGraph.NodeKind.TASK_RUN);
+            assertThat(n.id()).isEqualTo(Long.toString(tasks.get(0).id()));
+        });
+    }
+
+    void aCorruptModelFailsOnceWithAClearReason() throws Exception {
+        byte[] bytes = Files.readAllBytes(SharedData.cnnMnist());
+        ArtifactRef corrupt = upload(Arrays.copyOf(bytes, bytes.length / 4));
+        String runId = "inspect-" + UUID.randomUUID();
+        runs.create(runId, InspectModelWorkflow.PIPELINE, "{}", "tester");
+
+        assertThatThrownBy(() -> stub(runId).inspect(new InspectRequest(corrupt, "tester")))
+                .isInstanceOf(WorkflowFailedException.class);
+
+        PipelineRun run = runs.find(runId).orElseThrow();
+        assertThat(run.status()).isEqualTo("failed");
+        assertThat(run.error()).contains("not an ONNX model");
+        assertThat(taskRuns.listByRun(runId)).extracting(TaskRun::attempt).containsExactly(1);
+    }
+
+    private ArtifactRef upload(byte[] bytes) throws Exception {
+        try (InputStream in = new ByteArrayInputStream(bytes)) {
+            ArtifactRef ref = objects.put(in, "application/onnx", Optional.empty()).ref();
+            artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
+            return ref;
+        }
+    }
+
+    private InspectModelWorkflow stub(String runId) {
+        return client.newWorkflowStub(InspectModelWorkflow.class,
+                WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(queue).build());
+    }
+
+    @Override
+    public void close() {
+        factory.shutdownNow();
+        stubs.shutdownNow();
+    }
+}
