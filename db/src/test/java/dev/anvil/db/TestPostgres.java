@@ -27,7 +27,11 @@ public final class TestPostgres {
     private static String migratedTemplate;
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(TestPostgres::dropCreated, "drop-test-databases"));
+        // The embedded server is deleted whole when the JVM exits; only an external one needs its
+        // test databases dropped.
+        if (externalUrl() != null) {
+            Runtime.getRuntime().addShutdownHook(new Thread(TestPostgres::dropCreated, "drop-test-databases"));
+        }
     }
 
     private TestPostgres() {
@@ -65,9 +69,14 @@ public final class TestPostgres {
         return ds;
     }
 
-    private static String baseUrl() {
+    private static String externalUrl() {
         String url = System.getProperty("anvil.test.pgUrl");
-        if (url == null || url.isBlank()) {
+        return url == null || url.isBlank() ? null : url;
+    }
+
+    private static String baseUrl() {
+        String url = externalUrl();
+        if (url == null) {
             int port = SharedLocalStack.get().postgres()
                     .orElseThrow(() -> new IllegalStateException("the shared test stack has no embedded PostgreSQL"))
                     .port();

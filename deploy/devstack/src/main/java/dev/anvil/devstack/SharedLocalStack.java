@@ -21,10 +21,15 @@ public final class SharedLocalStack {
     private static final AtomicInteger DATABASES = new AtomicInteger();
     private static LocalStack stack;
     private static Path home;
+    /** Set once the JVM is shutting down: a late caller must not start a stack nobody will stop. */
+    private static boolean stopped;
 
     private SharedLocalStack() {}
 
     public static synchronized LocalStack get() {
+        if (stopped) {
+            throw new DevStackException("the shared test stack has been stopped: the JVM is shutting down");
+        }
         if (stack == null) {
             try {
                 home = Files.createTempDirectory("anvil-test-stack");
@@ -52,6 +57,7 @@ public final class SharedLocalStack {
     }
 
     private static synchronized void stop() {
+        stopped = true;
         if (stack == null) {
             return;
         }
