@@ -1,0 +1,234 @@
+package dev.anvil.workflows.pipeline;
+
+import dev.anvil.workflows.runs.RunStateActivities;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.failure.ActivityFailure;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.TimeoutFailure;
+import io.temporal.workflow.Async;
+import io.temporal.workflow.Promise;
+import io.temporal.workflow.Workflow;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Walks the task DAG: every task whose upstream tasks allow it (by its trigger rule) starts at once,
+ * up to the plan's parallelism; tasks whose trigger rule says they cannot run end as skipped or
+ * upstream_failed. Retries, back-off and timeouts are Temporal's, from each task's options. State
+ * changes go to PostgreSQL through activities; the query reports them live.
+ */
+public class PipelineWorkflowImpl implements PipelineWorkflow {
+
+    // Run and task state writes are small database updates; they retry long, because a run whose
+    // state never reaches the database looks stuck to everyone listing runs.
+    private static final ActivityOptions STATE_WRITES = ActivityOptions.newBuilder()
+            .setStartToCloseTimeout(Duration.ofSeconds(30))
+            .setRetryOptions(RetryOptions.newBuilder()
+                    .setInitialInterval(Duration.ofSeconds(1))
+                    .setBackoffCoefficient(2)
+                    .setMaximumInterval(Duration.ofMinutes(1))
+                    .setMaximumAttempts(20)
+                    .build())
+            .build();
+
+    private final RunStateActivities runState = Workflow.newActivityStub(RunStateActivities.class, STATE_WRITES);
+    private final TaskActivities recorder = Workflow.newActivityStub(TaskActivities.class, STATE_WRITES);
+
+    private final Map<String, TaskState> states = new LinkedHashMap<>();
+    private String runId;
+    private String status = "queued";
+
+    @Override
+    public RunState run(PipelinePlan plan) {
+        runId = Workflow.getInfo().getWorkflowId();
+        for (PlannedTask task : plan.tasks()) {
+            states.put(task.id(), new TaskState(task.id(), TaskState.QUEUED, Map.of(), null, null, null));
+        }
+        List<Promise<Void>> records = new ArrayList<>();
+        Map<String, Promise<TaskResult>> running = new LinkedHashMap<>();
+        try {
+            runState.runStarted(runId);
+            status = "running";
+            walk(plan, running, records);
+            Promise.allOf(records).get();
+        } catch (CanceledFailure e) {
+            Workflow.newDetachedCancellationScope(() -> recordCancellation(plan, running.keySet())).run();
+            throw e;
+        }
+        status = runFailed(plan) ? "failed" : "success";
+        runState.runFinished(runId, status, status.equals("failed") ? failureSummary() : null);
+        return state();
+    }
+
+    @Override
+    public RunState state() {
+        return new RunState(runId, status, List.copyOf(states.values()));
+    }
+
+    private void walk(PipelinePlan plan, Map<String, Promise<TaskResult>> running, List<Promise<Void>> records) {
+        Map<String, PlannedTask> byId = new LinkedHashMap<>();
+        plan.tasks().forEach(t -> byId.put(t.id(), t));
+        Map<String, Map<String, Object>> outputs = new LinkedHashMap<>();
+        Map<String, Object> run = Map.of("id", runId);
+        int parallel = Math.max(1, plan.maxParallelTasks());
+
+        while (true) {
+            boolean progressed;
+            do {
+                progressed = false;
+                for (PlannedTask task : plan.tasks()) {
+                    if (!states.get(task.id()).status().equals(TaskState.QUEUED) || running.containsKey(task.id())) {
+                        continue;
+                    }
+                    List<String> upstream = task.upstream().stream().map(u -> states.get(u).status()).toList();
+                    switch (TriggerRule.of(task.triggerRule()).decide(upstream)) {
+                        case RUN -> {
+                            if (running.size() < parallel) {
+                                start(task, plan, outputs, run, running, records);
+                                progressed = true;
+                            }
+                        }
+                        case SKIP -> {
+                            end(task, TaskState.SKIPPED, null, records);
+                            progressed = true;
+                        }
+                        case UPSTREAM_FAILED -> {
+                            end(task, TaskState.UPSTREAM_FAILED, "an upstream task failed", records);
+                            progressed = true;
+                        }
+                        case WAIT -> { }
+                    }
+                }
+            } while (progressed);
+            if (running.isEmpty()) {
+                return;
+            }
+            Workflow.await(() -> running.values().stream().anyMatch(Promise::isCompleted));
+            harvest(byId, running, outputs);
+        }
+    }
+
+    private void start(PlannedTask task, PipelinePlan plan, Map<String, Map<String, Object>> outputs,
+                       Map<String, Object> run, Map<String, Promise<TaskResult>> running,
+                       List<Promise<Void>> records) {
+        long now = Workflow.currentTimeMillis();
+        Map<String, Object> with;
+        try {
+            with = References.resolve(task.with(), plan.params(), outputs, run);
+        } catch (References.UnresolvedReference e) {
+            // the validator rejects unresolvable references; an upstream output that is missing at
+            // run time (the operator did not produce it) still ends here, failing only this task
+            states.put(task.id(), new TaskState(task.id(), TaskState.FAILED, Map.of(), e.getMessage(), now, now));
+            records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(),
+                    TaskState.FAILED, e.getMessage()));
+            return;
+        }
+        TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task));
+        states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
+        running.put(task.id(), Async.function(stub::runTask,
+                new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1)));
+    }
+
+    /** Each task's timeout and retries come from its spec; bad input to an operator is never retried. */
+    private static ActivityOptions taskOptions(PlannedTask task) {
+        Duration delay = task.retryDelay().isZero() || task.retryDelay().isNegative() ? Duration.ofSeconds(1) : task.retryDelay();
+        return ActivityOptions.newBuilder()
+                .setTaskQueue(task.queue())
+                .setStartToCloseTimeout(task.executionTimeout())
+                .setRetryOptions(RetryOptions.newBuilder()
+                        .setInitialInterval(delay)
+                        // fixed delay between attempts, as Airflow's retry_delay
+                        .setBackoffCoefficient(1.0)
+                        .setMaximumAttempts(task.retries() + 1)
+                        .setDoNotRetry(TaskActivities.INVALID_INPUT)
+                        .build())
+                .build();
+    }
+
+    private void harvest(Map<String, PlannedTask> byId, Map<String, Promise<TaskResult>> running,
+                         Map<String, Map<String, Object>> outputs) {
+        Iterator<Map.Entry<String, Promise<TaskResult>>> it = running.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<String, Promise<TaskResult>> entry = it.next();
+            Promise<TaskResult> promise = entry.getValue();
+            if (!promise.isCompleted()) {
+                continue;
+            }
+            it.remove();
+            String id = entry.getKey();
+            TaskState before = states.get(id);
+            long now = Workflow.currentTimeMillis();
+            RuntimeException failure = promise.getFailure();
+            if (failure == null) {
+                Map<String, Object> out = promise.get().outputs() == null ? Map.of() : promise.get().outputs();
+                outputs.put(id, out);
+                states.put(id, new TaskState(id, TaskState.SUCCESS, out, null, before.startedAtMillis(), now));
+            } else {
+                if (failure instanceof CanceledFailure cancelled) {
+                    throw cancelled;
+                }
+                states.put(id, new TaskState(id, TaskState.FAILED, Map.of(), reason(failure), before.startedAtMillis(), now));
+            }
+        }
+    }
+
+    private void end(PlannedTask task, String state, String error, List<Promise<Void>> records) {
+        long now = Workflow.currentTimeMillis();
+        states.put(task.id(), new TaskState(task.id(), state, Map.of(), error, null, now));
+        records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), state, error));
+    }
+
+    private void recordCancellation(PipelinePlan plan, Set<String> running) {
+        long now = Workflow.currentTimeMillis();
+        List<Promise<Void>> records = new ArrayList<>();
+        for (PlannedTask task : plan.tasks()) {
+            TaskState s = states.get(task.id());
+            if (s.isDone()) {
+                continue;
+            }
+            String state = running.contains(task.id()) ? TaskState.FAILED : TaskState.SKIPPED;
+            String error = running.contains(task.id()) ? "cancelled with the run" : null;
+            states.put(task.id(), new TaskState(task.id(), state, Map.of(), error, s.startedAtMillis(), now));
+            records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), state, error));
+        }
+        Promise.allOf(records).get();
+        status = "cancelled";
+        runState.runFinished(runId, "cancelled", null);
+    }
+
+    /** As Airflow: a run fails when one of its leaf tasks failed or could not run because of a failure. */
+    private boolean runFailed(PipelinePlan plan) {
+        Set<String> hasDownstream = new HashSet<>();
+        plan.tasks().forEach(t -> hasDownstream.addAll(t.upstream()));
+        return plan.tasks().stream()
+                .filter(t -> !hasDownstream.contains(t.id()))
+                .map(t -> states.get(t.id()).status())
+                .anyMatch(s -> s.equals(TaskState.FAILED) || s.equals(TaskState.UPSTREAM_FAILED));
+    }
+
+    private String failureSummary() {
+        List<String> failed = new ArrayList<>();
+        states.values().stream().filter(s -> s.status().equals(TaskState.FAILED))
+                .forEach(s -> failed.add(s.taskId() + ": " + s.error()));
+        return failed.isEmpty() ? "a leaf task could not run because an upstream task failed" : String.join("; ", failed);
+    }
+
+    private static String reason(RuntimeException failure) {
+        Throwable t = failure instanceof ActivityFailure a && a.getCause() != null ? a.getCause() : failure;
+        if (t instanceof ApplicationFailure app) {
+            return app.getOriginalMessage();
+        }
+        if (t instanceof TimeoutFailure timeout) {
+            return "timed out (" + timeout.getTimeoutType().name().replace("TIMEOUT_TYPE_", "").toLowerCase() + ")";
+        }
+        return t.getMessage();
+    }
+}

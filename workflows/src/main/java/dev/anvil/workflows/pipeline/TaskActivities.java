@@ -1,0 +1,21 @@
+package dev.anvil.workflows.pipeline;
+
+import io.temporal.activity.ActivityInterface;
+import io.temporal.activity.ActivityMethod;
+
+@ActivityInterface
+public interface TaskActivities {
+    /** Failure type for bad input to an operator: retrying cannot help, so it is not retried. */
+    String INVALID_INPUT = "InvalidTaskInput";
+
+    /**
+     * Runs one attempt of a task through its operator and records the attempt as a task run
+     * (running, then success, up_for_retry or failed), keyed by (run, task, attempt).
+     */
+    @ActivityMethod(name = "RunTask")
+    TaskResult runTask(TaskInvocation invocation);
+
+    /** Records a task that ends without running (skipped, upstream_failed) or that a cancel stopped. */
+    @ActivityMethod(name = "RecordTaskState")
+    void recordTaskState(String runId, String taskId, String operator, String status, String error);
+}

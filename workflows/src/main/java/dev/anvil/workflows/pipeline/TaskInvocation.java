@@ -1,0 +1,10 @@
+package dev.anvil.workflows.pipeline;
+
+import java.util.Map;
+
+/**
+ * One task for {@link TaskActivities#runTask}: which operator, with its {@code with} already resolved.
+ *
+ * @param maxAttempts retries + 1; the activity records an attempt that fails before the last as up_for_retry
+ */
+public record TaskInvocation(String runId, String taskId, String operator, Map<String, Object> with, int maxAttempts) {}
