@@ -110,11 +110,34 @@ CREATE TABLE pipeline_runs (
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
     error text,
+    pipeline_version integer,
     CONSTRAINT pipeline_runs_pkey PRIMARY KEY (id),
     CONSTRAINT pipeline_runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'success'::text, 'failed'::text, 'cancelled'::text])))
 );
 CREATE INDEX pipeline_runs_created_at_idx ON public.pipeline_runs USING btree (created_at DESC, id DESC);
+CREATE INDEX pipeline_runs_pipeline_created_at_idx ON public.pipeline_runs USING btree (pipeline, created_at DESC);
 CREATE INDEX pipeline_runs_status_created_at_idx ON public.pipeline_runs USING btree (status, created_at DESC, id DESC);
+
+CREATE TABLE pipeline_versions (
+    pipeline text NOT NULL,
+    version integer NOT NULL,
+    spec text NOT NULL,
+    spec_sha256 text NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT pipeline_versions_pipeline_fkey FOREIGN KEY (pipeline) REFERENCES pipelines(name),
+    CONSTRAINT pipeline_versions_pipeline_spec_sha256_key UNIQUE (pipeline, spec_sha256),
+    CONSTRAINT pipeline_versions_pkey PRIMARY KEY (pipeline, version),
+    CONSTRAINT pipeline_versions_spec_sha256_check CHECK ((spec_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT pipeline_versions_version_check CHECK ((version > 0))
+);
+
+CREATE TABLE pipelines (
+    name text NOT NULL,
+    paused boolean NOT NULL DEFAULT false,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT pipelines_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text)),
+    CONSTRAINT pipelines_pkey PRIMARY KEY (name)
+);
 
 CREATE TABLE rollouts (
     id text NOT NULL,

@@ -7,6 +7,7 @@ import java.util.List;
 public record PipelineRun(
         String id,
         String pipeline,
+        Integer pipelineVersion,
         String status,
         String paramsJson,
         String submittedBy,

@@ -12,7 +12,8 @@ public final class PipelineRunStore {
 
     private static final String TABLE = "pipeline_runs";
     private static final String COLUMNS =
-            "id, pipeline, status, params::text AS params, submitted_by, created_at, started_at, finished_at, error";
+            "id, pipeline, pipeline_version, status, params::text AS params, submitted_by, created_at, started_at,"
+                    + " finished_at, error";
 
     private final Jdbc jdbc;
 
@@ -25,12 +26,17 @@ public final class PipelineRunStore {
      * retried submit), and then the row already stored is returned unchanged.
      */
     public PipelineRun create(String id, String pipeline, String paramsJson, String submittedBy) {
+        return create(id, pipeline, null, paramsJson, submittedBy);
+    }
+
+    /** As {@link #create(String, String, String, String)}, for a run of a registered pipeline version. */
+    public PipelineRun create(String id, String pipeline, Integer pipelineVersion, String paramsJson, String submittedBy) {
         Validate.notNull(TABLE, "create", "id", id);
         Validate.notNull(TABLE, "create", "pipeline", pipeline);
         return jdbc.withConnection(TABLE, "create", c -> {
-            Jdbc.update(c, "INSERT INTO pipeline_runs (id, pipeline, params, submitted_by) "
-                    + "VALUES (?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?) ON CONFLICT (id) DO NOTHING",
-                    id, pipeline, paramsJson, submittedBy);
+            Jdbc.update(c, "INSERT INTO pipeline_runs (id, pipeline, pipeline_version, params, submitted_by) "
+                    + "VALUES (?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb), ?) ON CONFLICT (id) DO NOTHING",
+                    id, pipeline, pipelineVersion, paramsJson, submittedBy);
             return find(c, id).orElseThrow();
         });
     }
@@ -41,18 +47,28 @@ public final class PipelineRunStore {
 
     /** Newest first; status null means every status. */
     public List<PipelineRun> list(String status, int limit) {
+        return list(null, status, limit, 0);
+    }
+
+    /**
+     * Newest first, a page at a time; a null pipeline or status matches every one.
+     *
+     * @param offset runs to skip (page * limit)
+     */
+    public List<PipelineRun> list(String pipeline, String status, int limit, int offset) {
         if (limit < 1) {
             throw DataAccessException.badInput(TABLE, "list", "limit " + limit + " must be at least 1");
         }
-        if (status == null) {
-            return jdbc.query(TABLE, "list",
-                    "SELECT " + COLUMNS + " FROM pipeline_runs ORDER BY created_at DESC, id DESC LIMIT ?",
-                    PipelineRunStore::map, limit);
+        if (offset < 0) {
+            throw DataAccessException.badInput(TABLE, "list", "offset " + offset + " must not be negative");
         }
-        Validate.oneOf(TABLE, "list", "status", status, PipelineRun.STATUSES);
-        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS
-                + " FROM pipeline_runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-                PipelineRunStore::map, status, limit);
+        if (status != null) {
+            Validate.oneOf(TABLE, "list", "status", status, PipelineRun.STATUSES);
+        }
+        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS + " FROM pipeline_runs"
+                        + " WHERE (?::text IS NULL OR pipeline = ?) AND (?::text IS NULL OR status = ?)"
+                        + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                PipelineRunStore::map, pipeline, pipeline, status, status, limit, offset);
     }
 
     /** Every run in a status, oldest first; start-up reconciliation reads the "running" ones. */
@@ -103,7 +119,8 @@ public final class PipelineRunStore {
     }
 
     private static PipelineRun map(ResultSet rs) throws SQLException {
-        return new PipelineRun(rs.getString("id"), rs.getString("pipeline"), rs.getString("status"),
+        return new PipelineRun(rs.getString("id"), rs.getString("pipeline"), Jdbc.nullableInt(rs, "pipeline_version"),
+                rs.getString("status"),
                 rs.getString("params"), rs.getString("submitted_by"), Jdbc.instant(rs, "created_at"),
                 Jdbc.instant(rs, "started_at"), Jdbc.instant(rs, "finished_at"), rs.getString("error"));
     }

@@ -1,0 +1,90 @@
+package dev.anvil.activities.pipeline;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.operators.InvalidTaskInputException;
+import dev.anvil.activities.operators.Operator;
+import dev.anvil.activities.operators.Operators;
+import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.db.TaskRun;
+import dev.anvil.db.TaskRunStore;
+import dev.anvil.workflows.pipeline.TaskActivities;
+import dev.anvil.workflows.pipeline.TaskInvocation;
+import dev.anvil.workflows.pipeline.TaskResult;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.failure.ApplicationFailure;
+import java.io.UncheckedIOException;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs one attempt of a pipeline task through its operator and records it as a task run: running,
+ * then success, up_for_retry (a failed attempt with attempts left) or failed. Bad input fails the
+ * task without retries.
+ */
+public class TaskActivitiesImpl implements TaskActivities {
+    private final Operators operators;
+    private final TaskRunStore taskRuns;
+    private final ObjectMapper json;
+
+    public TaskActivitiesImpl(Operators operators, TaskRunStore taskRuns, ObjectMapper json) {
+        this.operators = operators;
+        this.taskRuns = taskRuns;
+        this.json = json;
+    }
+
+    @Override
+    public TaskResult runTask(TaskInvocation task) {
+        ActivityExecutionContext activity = Activity.getExecutionContext();
+        int attempt = activity.getInfo().getAttempt();
+        long taskRunId = taskRuns.start(task.runId(), task.taskId(), attempt, task.operator(), toJson(task.with()));
+        Operator operator = operators.find(task.operator()).orElse(null);
+        if (operator == null) {
+            String message = "no operator '" + task.operator() + "' on this worker; it has " + operators.names();
+            taskRuns.finish(taskRunId, "failed", null, message);
+            throw ApplicationFailure.newNonRetryableFailure(message, INVALID_INPUT);
+        }
+        TaskContext context = new TaskContext() {
+            public String runId() { return task.runId(); }
+            public String taskId() { return task.taskId(); }
+            public long taskRunId() { return taskRunId; }
+            public void heartbeat(Object progress) { activity.heartbeat(progress); }
+        };
+        try {
+            Map<String, Object> outputs = operator.run(context, task.with());
+            taskRuns.finish(taskRunId, "success", toJson(outputs), null);
+            return new TaskResult(outputs);
+        } catch (InvalidTaskInputException e) {
+            taskRuns.finish(taskRunId, "failed", null, e.getMessage());
+            throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), INVALID_INPUT);
+        } catch (Exception e) {
+            String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            taskRuns.finish(taskRunId, attempt < task.maxAttempts() ? "up_for_retry" : "failed", null, message);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw ApplicationFailure.newFailure(message, "TaskFailed");
+        }
+    }
+
+    @Override
+    public void recordTaskState(String runId, String taskId, String operator, String status, String error) {
+        // a task stopped by a cancel has an attempt still marked running: end that one; a task that
+        // never ran gets a row of its own
+        Optional<TaskRun> open = taskRuns.listByRun(runId).stream()
+                .filter(t -> t.taskId().equals(taskId) && t.finishedAt() == null)
+                .max(Comparator.comparingInt(TaskRun::attempt));
+        long id = open.map(TaskRun::id).orElseGet(() -> taskRuns.start(runId, taskId, 1, operator, "{}"));
+        taskRuns.finish(id, status, null, error);
+    }
+
+    private String toJson(Object value) {
+        try {
+            return json.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
