@@ -1,0 +1,146 @@
+package dev.anvil.activities.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.operators.InspectOperator;
+import dev.anvil.activities.operators.NoopOperator;
+import dev.anvil.activities.operators.Operators;
+import dev.anvil.activities.operators.SleepOperator;
+import dev.anvil.activities.runs.RunStateActivitiesImpl;
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.LineageGraph;
+import dev.anvil.db.LineageStore;
+import dev.anvil.db.Migrations;
+import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.TaskRun;
+import dev.anvil.db.TaskRunStore;
+import dev.anvil.devstack.LocalStack;
+import dev.anvil.devstack.SharedData;
+import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.PipelinePlan;
+import dev.anvil.workflows.pipeline.PipelineWorkflow;
+import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
+import dev.anvil.workflows.pipeline.PlannedTask;
+import dev.anvil.workflows.pipeline.RunState;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/** A pipeline through the real engine, operators and stores on the local stack. */
+class PipelineOnLocalStackTest {
+    private static final String QUEUE = "pipeline-test-" + UUID.randomUUID();
+    private static WorkflowServiceStubs stubs;
+    private static WorkflowClient client;
+    private static WorkerFactory factory;
+    private static PipelineRunStore runs;
+    private static TaskRunStore taskRuns;
+    private static LineageStore lineage;
+    private static ArtifactRef model;
+
+    @BeforeAll
+    static void start() throws Exception {
+        LocalStack stack = SharedLocalStack.get();
+        PGSimpleDataSource db = new PGSimpleDataSource();
+        db.setURL(SharedLocalStack.freshDatabase("pipeline_run"));
+        db.setUser(stack.config().dbUser());
+        db.setPassword(stack.config().dbPassword());
+        Migrations.migrate(db);
+        runs = new PipelineRunStore(db);
+        taskRuns = new TaskRunStore(db);
+        lineage = new LineageStore(db);
+        ObjectStore objects = ObjectStore.connect(stack.s3Endpoint(), stack.config().s3AccessKey(),
+                stack.config().s3SecretKey(), "pipeline-test");
+        objects.ensureBucket();
+        try (InputStream in = Files.newInputStream(SharedData.cnnMnist())) {
+            model = objects.put(in, "application/onnx", Optional.empty()).ref();
+        }
+        new ArtifactStore(db).insert(model.sha256(), model.uri(), model.size(), model.mediaType(), null);
+
+        stubs = WorkflowServiceStubs.newServiceStubs(
+                WorkflowServiceStubsOptions.newBuilder().setTarget(stack.temporalTarget()).build());
+        client = WorkflowClient.newInstance(stubs);
+        factory = WorkerFactory.newInstance(client);
+        Worker worker = factory.newWorker(QUEUE);
+        worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
+        ObjectMapper json = new ObjectMapper();
+        Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
+                new InspectOperator(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), lineage, json));
+        worker.registerActivitiesImplementations(new TaskActivitiesImpl(operators, taskRuns, json),
+                new RunStateActivitiesImpl(runs));
+        factory.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (factory != null) {
+            factory.shutdownNow();
+            stubs.shutdownNow();
+        }
+    }
+
+    @Test
+    void inspectThenSleepThenNoopRecordsEveryTaskAndTheLineage() {
+        String runId = "run-" + UUID.randomUUID();
+        RunState state = run(runId, List.of(
+                task("inspect", "inspect", List.of(), Map.of("model", "${params.model}")),
+                task("wait", "sleep", List.of("inspect"), Map.of("seconds", 0.2)),
+                task("report", "noop", List.of("wait"), Map.of("model", "${tasks.inspect.outputs.model}"))),
+                Map.of("model", model.sha256()));
+
+        assertThat(state.status()).isEqualTo("success");
+        assertThat(runs.find(runId)).get().extracting(r -> r.status()).isEqualTo("success");
+        List<TaskRun> tasks = taskRuns.listByRun(runId);
+        assertThat(tasks.stream().map(t -> t.taskId() + "=" + t.status()).collect(Collectors.toList()))
+                .containsExactly("inspect=success", "wait=success", "report=success");
+        assertThat(tasks.get(0).metricsJson()).contains("\"parameterCount\": 21842");
+        LineageGraph used = lineage.descendants(model.sha256()).orElseThrow();
+        assertThat(used.nodes()).anySatisfy(n -> assertThat(n.id()).isEqualTo(Long.toString(tasks.get(0).id())));
+    }
+
+    @Test
+    void badOperatorInputFailsOnceAndDownstreamIsUpstreamFailed() {
+        String runId = "run-" + UUID.randomUUID();
+        RunState state = run(runId, List.of(
+                task("wait", "sleep", List.of(), Map.of("seconds", "forever")),
+                task("after", "noop", List.of("wait"), Map.of())), Map.of());
+
+        assertThat(state.status()).isEqualTo("failed");
+        assertThat(state.tasks().get(0).error()).contains("sleep needs with.seconds");
+        List<TaskRun> tasks = taskRuns.listByRun(runId);
+        assertThat(tasks.stream().map(t -> t.taskId() + "#" + t.attempt() + "=" + t.status()).collect(Collectors.toList()))
+                .containsExactly("wait#1=failed", "after#1=upstream_failed");
+        assertThat(runs.find(runId).orElseThrow().error()).contains("wait: sleep needs with.seconds");
+    }
+
+    private static RunState run(String runId, List<PlannedTask> tasks, Map<String, Object> params) {
+        runs.create(runId, "test", 1, "{}", "tester");
+        PipelineWorkflow wf = client.newWorkflowStub(PipelineWorkflow.class,
+                WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(QUEUE).build());
+        return wf.run(new PipelinePlan("test", 1, params, tasks, 8, "tester"));
+    }
+
+    private static PlannedTask task(String id, String operator, List<String> upstream, Map<String, Object> with) {
+        return new PlannedTask(id, operator, upstream, "all_success", 2, Duration.ofSeconds(1), Duration.ofMinutes(2),
+                QUEUE, with, true);
+    }
+}
