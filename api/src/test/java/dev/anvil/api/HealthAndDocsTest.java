@@ -10,6 +10,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
@@ -49,7 +50,9 @@ class HealthAndDocsTest {
         assertThat(documented).containsExactlyInAnyOrderElementsOf(endpoints(
                 dev.anvil.api.artifacts.ArtifactResource.class,
                 dev.anvil.api.models.InspectModelResource.class,
-                dev.anvil.api.runs.RunResource.class));
+                dev.anvil.api.runs.RunResource.class,
+                dev.anvil.api.pipelines.PipelineResource.class,
+                dev.anvil.api.pipelines.SchemaResource.class));
     }
 
     @Test
@@ -64,7 +67,8 @@ class HealthAndDocsTest {
         for (Class<?> resource : resources) {
             String base = resource.getAnnotation(Path.class).value();
             for (Method m : resource.getDeclaredMethods()) {
-                String verb = m.isAnnotationPresent(GET.class) ? "GET" : m.isAnnotationPresent(POST.class) ? "POST" : null;
+                String verb = m.isAnnotationPresent(GET.class) ? "GET" : m.isAnnotationPresent(POST.class) ? "POST"
+                        : m.isAnnotationPresent(PUT.class) ? "PUT" : null;
                 if (verb != null) {
                     Path sub = m.getAnnotation(Path.class);
                     endpoints.add(verb + " " + base + (sub == null ? "" : sub.value()));

@@ -7,7 +7,11 @@ import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowNotFoundException;
 import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -24,16 +28,45 @@ import java.util.Map;
 public class RunResource {
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
+    @Inject WorkflowClient client;
 
+    /** Newest first; {@code state} is accepted as an alias of {@code status}, as in Airflow. */
     @GET
-    public List<PipelineRun> list(@QueryParam("status") String status, @QueryParam("limit") @DefaultValue("50") int limit) {
-        if (status != null && !PipelineRun.STATUSES.contains(status)) {
-            throw ProblemException.badRequest("status", "unknown run status '" + status + "'; expected one of " + PipelineRun.STATUSES);
+    public List<PipelineRun> list(@QueryParam("pipeline") String pipeline, @QueryParam("status") String status,
+                                  @QueryParam("state") String state,
+                                  @QueryParam("limit") @DefaultValue("50") int limit,
+                                  @QueryParam("page") @DefaultValue("0") int page) {
+        String wanted = status != null ? status : state;
+        if (wanted != null && !PipelineRun.STATUSES.contains(wanted)) {
+            throw ProblemException.badRequest(status != null ? "status" : "state",
+                    "unknown run status '" + wanted + "'; expected one of " + PipelineRun.STATUSES);
         }
         if (limit < 1 || limit > 1000) {
             throw ProblemException.badRequest("limit", "'limit' must be between 1 and 1000, got " + limit);
         }
-        return runs.list(status, limit);
+        if (page < 0) {
+            throw ProblemException.badRequest("page", "'page' counts from 0, got " + page);
+        }
+        return runs.list(pipeline, wanted, limit, page * limit);
+    }
+
+    /** Cancels a run: running tasks are cancelled (recorded failed), tasks not yet started skipped. */
+    @POST
+    @Path("/{id}/cancel")
+    public Response cancel(@PathParam("id") String id) {
+        PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
+        if (run.isTerminal()) {
+            throw new ProblemException(409, "Conflict", "run '" + id + "' already ended as " + run.status()
+                    + "; only queued or running runs can be cancelled", List.of());
+        }
+        try {
+            client.newUntypedWorkflowStub(id).cancel();
+        } catch (WorkflowNotFoundException e) {
+            runs.markFailed(id, "the workflow behind this run no longer exists; retry the run");
+            throw new ProblemException(409, "Conflict", "run '" + id + "' has no workflow any more; it was marked failed",
+                    List.of());
+        }
+        return Response.accepted(Map.of("run", id, "status", "cancelling")).build();
     }
 
     @GET

@@ -6,6 +6,7 @@ import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRunStore;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -39,6 +40,12 @@ public class Stores {
     @Singleton
     LineageStore lineage(AgroalDataSource ds) {
         return new LineageStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    PipelineStore pipelines(AgroalDataSource ds) {
+        return new PipelineStore(ds);
     }
 
     @Produces

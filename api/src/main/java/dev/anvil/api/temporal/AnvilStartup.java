@@ -4,6 +4,11 @@ import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.inspect.InspectActivitiesImpl;
 import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.operators.InspectOperator;
+import dev.anvil.activities.operators.NoopOperator;
+import dev.anvil.activities.operators.Operators;
+import dev.anvil.activities.operators.SleepOperator;
+import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
@@ -13,6 +18,7 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
+import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -85,9 +91,13 @@ public class AnvilStartup {
     private void startWorker() {
         factory = WorkerFactory.newInstance(client, WorkerSettings.factoryOptions(config.worker().workflowCacheSize()));
         Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions(config.worker().workflowCacheSize()));
-        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class);
+        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class);
+        OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
+        Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
+                new InspectOperator(objects, inspector, lineage, json));
         worker.registerActivitiesImplementations(
-                new InspectActivitiesImpl(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), taskRuns, lineage, json),
+                new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
+                new TaskActivitiesImpl(operators, taskRuns, json),
                 new RunStateActivitiesImpl(runs));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,

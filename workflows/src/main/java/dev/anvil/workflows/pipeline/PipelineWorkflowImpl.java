@@ -1,5 +1,8 @@
 package dev.anvil.workflows.pipeline;
 
+import dev.anvil.workflows.pipeline.spec.Reference;
+import dev.anvil.workflows.pipeline.spec.References;
+import dev.anvil.workflows.pipeline.spec.TriggerRule;
 import dev.anvil.workflows.runs.RunStateActivities;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
@@ -77,7 +80,9 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         Map<String, PlannedTask> byId = new LinkedHashMap<>();
         plan.tasks().forEach(t -> byId.put(t.id(), t));
         Map<String, Map<String, Object>> outputs = new LinkedHashMap<>();
-        Map<String, Object> run = Map.of("id", runId);
+        // logical_date: the run's start until schedules supply the interval they stand for
+        Map<String, Object> run = Map.of("id", runId,
+                "logical_date", java.time.Instant.ofEpochMilli(Workflow.currentTimeMillis()).toString());
         int parallel = Math.max(1, plan.maxParallelTasks());
 
         while (true) {
@@ -89,7 +94,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
                         continue;
                     }
                     List<String> upstream = task.upstream().stream().map(u -> states.get(u).status()).toList();
-                    switch (TriggerRule.of(task.triggerRule()).decide(upstream)) {
+                    switch (TriggerRule.fromSpecName(task.triggerRule()).orElseThrow().decide(upstream)) {
                         case RUN -> {
                             if (running.size() < parallel) {
                                 start(task, plan, outputs, run, running, records);
@@ -122,8 +127,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         long now = Workflow.currentTimeMillis();
         Map<String, Object> with;
         try {
-            with = References.resolve(task.with(), plan.params(), outputs, run);
-        } catch (References.UnresolvedReference e) {
+            with = resolve(task.with(), plan.params(), outputs, run);
+        } catch (IllegalArgumentException e) {
             // the validator rejects unresolvable references; an upstream output that is missing at
             // run time (the operator did not produce it) still ends here, failing only this task
             states.put(task.id(), new TaskState(task.id(), TaskState.FAILED, Map.of(), e.getMessage(), now, now));
@@ -135,6 +140,24 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
         running.put(task.id(), Async.function(stub::runTask,
                 new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1)));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> resolve(Map<String, Object> with, Map<String, Object> params,
+                                               Map<String, Map<String, Object>> outputs, Map<String, Object> run) {
+        return (Map<String, Object>) References.render(with, ref -> {
+            Map<String, ?> source = switch (ref.kind()) {
+                case PARAM -> params;
+                case RUN -> run;
+                case TASK_OUTPUT -> outputs.getOrDefault(ref.task(), Map.of());
+            };
+            if (!source.containsKey(ref.name())) {
+                throw new IllegalArgumentException(ref.text() + " does not resolve: "
+                        + (ref.kind() == Reference.Kind.TASK_OUTPUT ? "task '" + ref.task() + "' produced no output '"
+                        + ref.name() + "'" : "no value for '" + ref.name() + "'"));
+            }
+            return source.get(ref.name());
+        });
     }
 
     /** Each task's timeout and retries come from its spec; bad input to an operator is never retried. */

@@ -1,26 +1,49 @@
-package dev.anvil.workflows.pipeline;
+package dev.anvil.workflows.pipeline.spec;
 
+import dev.anvil.workflows.pipeline.TaskState;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
-/**
- * Airflow's trigger rules: given the states of a task's upstream tasks, whether it runs now, waits,
- * or ends without running (skipped or upstream_failed).
- */
+/** When a task may start, given its upstream tasks' states; the names and meanings are Airflow's. */
 public enum TriggerRule {
-    ALL_SUCCESS, ALL_FAILED, ALL_DONE, ONE_SUCCESS, ONE_FAILED, NONE_FAILED, NONE_SKIPPED;
+    /** Every upstream succeeded (the default). */
+    ALL_SUCCESS,
+    /** Every upstream failed or was marked upstream_failed. */
+    ALL_FAILED,
+    /** Every upstream finished, whatever its state. */
+    ALL_DONE,
+    /** At least one upstream succeeded; the task need not wait for the rest. */
+    ONE_SUCCESS,
+    /** At least one upstream failed; the task need not wait for the rest. */
+    ONE_FAILED,
+    /** No upstream failed or is upstream_failed: all succeeded or were skipped. */
+    NONE_FAILED,
+    /** No upstream was skipped: all succeeded, failed or are upstream_failed. */
+    NONE_SKIPPED;
 
-    /** What to do with a task whose upstream tasks are in {@code upstream} states. */
-    public enum Decision { WAIT, RUN, SKIP, UPSTREAM_FAILED }
-
-    public static TriggerRule of(String name) {
-        return valueOf(name.toUpperCase(Locale.ROOT));
-    }
-
+    /** The spelling used in specs, e.g. {@code all_success}. */
     public String specName() {
         return name().toLowerCase(Locale.ROOT);
     }
 
+    public static Optional<TriggerRule> fromSpecName(String name) {
+        return Arrays.stream(values()).filter(r -> r.specName().equals(name)).findFirst();
+    }
+
+    public static List<String> specNames() {
+        return Arrays.stream(values()).map(TriggerRule::specName).toList();
+    }
+
+    /** What to do with a task whose upstream tasks are in {@code upstream} states. */
+    public enum Decision { WAIT, RUN, SKIP, UPSTREAM_FAILED }
+
+    /**
+     * Whether a task with this rule runs now, waits, or ends without running, given its upstream
+     * tasks' states (Airflow task states).
+     */
     public Decision decide(Collection<String> upstream) {
         if (upstream.isEmpty()) {
             return Decision.RUN;

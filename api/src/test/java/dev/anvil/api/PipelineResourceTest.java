@@ -1,0 +1,144 @@
+package dev.anvil.api;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasItems;
+
+import dev.anvil.devstack.SharedData;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+@QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
+class PipelineResourceTest {
+
+    private static final String DIGITS = """
+            pipeline: digits-check
+            description: inspect the digit classifier, then report
+            params: {model: none}
+            default_args: {retries: 1, retry_delay: 1s, execution_timeout: 5m}
+            tasks:
+              inspect: {operator: inspect, with: {model: "${params.model}"}}
+              pause:   {operator: sleep, upstream: [inspect], with: {seconds: 0.1}}
+              report:  {operator: noop, upstream: [pause], trigger_rule: all_done}
+            """;
+
+    @Test
+    void registerRunAndWatchAPipeline() throws Exception {
+        given().contentType("application/yaml").body(DIGITS.getBytes(java.nio.charset.StandardCharsets.UTF_8)).put("/api/pipelines/digits-check")
+                .then().statusCode(201).body("version", equalTo(1)).body("tasks", hasItems("inspect", "pause", "report"));
+        // the same text again is not a new version
+        given().contentType("application/yaml").body(DIGITS.getBytes(java.nio.charset.StandardCharsets.UTF_8)).put("/api/pipelines/digits-check")
+                .then().statusCode(200).body("version", equalTo(1));
+        given().get("/api/pipelines").then().statusCode(200).body("name", hasItem("digits-check"));
+
+        String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
+        String runId = given().contentType("application/json").body(Map.of("params", Map.of("model", sha)))
+                .post("/api/pipelines/digits-check/runs")
+                .then().statusCode(201).header("Location", containsString("/api/runs/digits-check-"))
+                .extract().path("run");
+
+        JsonPath run = awaitEnd(runId);
+        assertThat(run.getString("run.status")).isEqualTo("success");
+        assertThat(run.getInt("run.pipelineVersion")).isEqualTo(1);
+        assertThat(run.getList("tasks.taskId")).containsExactly("inspect", "pause", "report");
+        assertThat(run.getList("tasks.status")).containsOnly("success");
+        given().get("/api/runs?pipeline=digits-check&state=success").then().statusCode(200).body("id", hasItem(runId));
+    }
+
+    @Test
+    void anInvalidSpecListsEveryProblemByPathAndStoresNothing() {
+        String bad = """
+                pipeline: broken
+                tasks:
+                  a: {operator: noop, upstream: [c]}
+                  b: {operator: noop, upstream: [a]}
+                  c: {operator: noop, upstream: [b]}
+                  d: {operator: quantise}
+                  e: {operator: noop, upstream: [nowhere], trigger_rule: sometimes}
+                """;
+        JsonPath problem = given().contentType("application/yaml").body(bad.getBytes(java.nio.charset.StandardCharsets.UTF_8)).put("/api/pipelines/broken")
+                .then().statusCode(422).contentType("application/problem+json")
+                .extract().jsonPath();
+        List<String> fields = problem.getList("errors.field");
+        String messages = String.join("\n", problem.<String>getList("errors.message"));
+        assertThat(fields).contains("tasks.d.operator", "tasks.e.upstream[0]", "tasks.e.trigger_rule");
+        assertThat(messages).contains("quantise").contains("nowhere").contains("a -> ");
+        given().get("/api/pipelines/broken").then().statusCode(404);
+    }
+
+    @Test
+    void theNameInTheSpecMustMatchThePath() {
+        given().contentType("application/yaml").body(DIGITS.getBytes(java.nio.charset.StandardCharsets.UTF_8)).put("/api/pipelines/other-name")
+                .then().statusCode(400).body("errors[0].field", equalTo("pipeline"));
+    }
+
+    @Test
+    void cancellingARunningRun() {
+        String slow = """
+                pipeline: slow
+                tasks:
+                  wait: {operator: sleep, with: {seconds: 60}}
+                  after: {operator: noop, upstream: [wait]}
+                """;
+        given().contentType("application/yaml").body(slow.getBytes(java.nio.charset.StandardCharsets.UTF_8)).put("/api/pipelines/slow").then().statusCode(201);
+        String runId = given().contentType("application/json").body("{}").post("/api/pipelines/slow/runs")
+                .then().statusCode(201).extract().path("run");
+        awaitTaskRunning(runId);
+
+        given().post("/api/runs/" + runId + "/cancel").then().statusCode(202);
+
+        JsonPath run = awaitEnd(runId);
+        assertThat(run.getString("run.status")).isEqualTo("cancelled");
+        assertThat(run.getList("tasks.status")).containsExactly("failed", "skipped");
+        given().post("/api/runs/" + runId + "/cancel").then().statusCode(409);
+    }
+
+    @Test
+    void unknownPipelineAndSchema() {
+        given().contentType("application/json").body("{}").post("/api/pipelines/nothing/runs")
+                .then().statusCode(404).body("detail", containsString("PUT /api/pipelines/nothing"));
+        given().get("/api/schemas/pipeline.json").then().statusCode(200).body(containsString("\"tasks\""));
+    }
+
+    private static JsonPath awaitEnd(String runId) {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (true) {
+            JsonPath run = given().get("/api/runs/" + runId).then().statusCode(200).extract().jsonPath();
+            String status = run.getString("run.status");
+            if (List.of("success", "failed", "cancelled").contains(status)) {
+                return run;
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("run " + runId + " still " + status + " after 60 s");
+            }
+            sleep();
+        }
+    }
+
+    private static void awaitTaskRunning(String runId) {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (given().get("/api/runs/" + runId).then().extract().jsonPath().getList("tasks").isEmpty()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("no task of " + runId + " started within 30 s");
+            }
+            sleep();
+        }
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.anvil.workflows.pipeline.spec;
+
+import dev.anvil.workflows.TaskQueues;
+import java.util.List;
+import java.util.Map;
+
+/** Descriptors of the operators that ship with the workflows module. */
+public final class BuiltInOperators {
+    /** Loads a model and reports its structure; the same model bytes give the same report. */
+    public static final OperatorDescriptor INSPECT = new OperatorDescriptor("inspect", "InspectModel", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {"model": {"type": "string", "description": "model artifact URI or a reference to one"}},
+                     "required": ["model"],
+                     "additionalProperties": false}
+                    """), true);
+
+    /**
+     * Does nothing, like Airflow's EmptyOperator; for joins, tests and benchmarks. Not cached, so
+     * that a benchmark of noop pipelines measures the engine rather than cache hits.
+     */
+    public static final OperatorDescriptor NOOP = new OperatorDescriptor("noop", "Noop", TaskQueues.CPU,
+            schema("""
+                    {"type": "object", "properties": {}, "additionalProperties": false}
+                    """), false);
+
+    /** Waits {@code seconds}; for tests of timeouts and concurrency. Waiting has no result worth caching. */
+    public static final OperatorDescriptor SLEEP = new OperatorDescriptor("sleep", "Sleep", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": 3600}},
+                     "required": ["seconds"],
+                     "additionalProperties": false}
+                    """), false);
+
+    private BuiltInOperators() {}
+
+    public static List<OperatorDescriptor> all() {
+        return List.of(INSPECT, NOOP, SLEEP);
+    }
+
+    private static Map<String, Object> schema(String json) {
+        return OperatorDescriptor.schemaFromJson(json);
+    }
+}

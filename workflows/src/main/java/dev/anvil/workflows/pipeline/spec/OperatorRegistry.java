@@ -1,0 +1,54 @@
+package dev.anvil.workflows.pipeline.spec;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/** The operators specs may name. Later operators plug in by adding their {@link OperatorDescriptor}. */
+public interface OperatorRegistry {
+    Optional<OperatorDescriptor> find(String name);
+
+    /** Every operator name, sorted, for error messages and the API. */
+    List<String> names();
+
+    /** The queue {@code task} runs on: its own (or default_args') if given, else its operator's. */
+    default String queueFor(TaskSpec task) {
+        return task.queue().orElseGet(() -> find(task.operator())
+                .map(OperatorDescriptor::taskQueue)
+                .orElseThrow(() -> new IllegalArgumentException("unknown operator '" + task.operator() + "'")));
+    }
+
+    /** Whether {@code task}'s result may be reused: the spec allows it and the operator is deterministic. */
+    default boolean cacheable(TaskSpec task) {
+        return task.cache() && find(task.operator()).map(OperatorDescriptor::deterministic).orElse(false);
+    }
+
+    /** @throws IllegalArgumentException if two descriptors share a name */
+    static OperatorRegistry of(Collection<OperatorDescriptor> descriptors) {
+        Map<String, OperatorDescriptor> byName = new TreeMap<>();
+        for (OperatorDescriptor d : descriptors) {
+            if (byName.putIfAbsent(d.name(), d) != null) {
+                throw new IllegalArgumentException("operator '" + d.name() + "' is registered twice");
+            }
+        }
+        List<String> names = List.copyOf(byName.keySet());
+        return new OperatorRegistry() {
+            @Override
+            public Optional<OperatorDescriptor> find(String name) {
+                return Optional.ofNullable(byName.get(name));
+            }
+
+            @Override
+            public List<String> names() {
+                return names;
+            }
+        };
+    }
+
+    /** The operators this module ships: inspect, noop and sleep. */
+    static OperatorRegistry builtIns() {
+        return of(BuiltInOperators.all());
+    }
+}

@@ -1,0 +1,40 @@
+package dev.anvil.workflows.pipeline.spec;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A parsed pipeline: immutable and ordered (tasks and params keep their declaration order), so it
+ * can be handed to workflow code, which must be deterministic. Obtain one from {@link SpecParser}
+ * and check it with {@link SpecValidator}, or do both with {@link SpecLoader}.
+ */
+public record PipelineSpec(
+        String name,
+        String description,
+        Optional<Schedule> schedule,
+        boolean catchup,
+        Map<String, Object> params,
+        DefaultArgs defaultArgs,
+        Map<String, TaskSpec> tasks) {
+
+    public PipelineSpec {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(description, "description");
+        Objects.requireNonNull(schedule, "schedule");
+        Objects.requireNonNull(defaultArgs, "defaultArgs");
+        params = JsonValues.freezeMap(params);
+        tasks = Collections.unmodifiableMap(new LinkedHashMap<>(tasks));
+    }
+
+    /** The task called {@code id}; throws if there is none, which after validation is a bug. */
+    public TaskSpec task(String id) {
+        TaskSpec t = tasks.get(id);
+        if (t == null) {
+            throw new IllegalArgumentException("pipeline '" + name + "' has no task '" + id + "'; tasks: " + tasks.keySet());
+        }
+        return t;
+    }
+}
