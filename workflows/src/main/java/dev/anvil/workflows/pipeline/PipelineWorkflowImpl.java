@@ -80,9 +80,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         Map<String, PlannedTask> byId = new LinkedHashMap<>();
         plan.tasks().forEach(t -> byId.put(t.id(), t));
         Map<String, Map<String, Object>> outputs = new LinkedHashMap<>();
-        // logical_date: the run's start until schedules supply the interval they stand for
-        Map<String, Object> run = Map.of("id", runId,
-                "logical_date", java.time.Instant.ofEpochMilli(Workflow.currentTimeMillis()).toString());
+        Map<String, Object> run = Map.of("id", runId, "logical_date", plan.logicalDate() != null ? plan.logicalDate()
+                : java.time.Instant.ofEpochMilli(Workflow.currentTimeMillis()).toString());
         int parallel = Math.max(1, plan.maxParallelTasks());
 
         while (true) {

@@ -1,0 +1,41 @@
+package dev.anvil.workflows.pipeline.schedule;
+
+import io.temporal.workflow.QueryMethod;
+import io.temporal.workflow.SignalMethod;
+import io.temporal.workflow.WorkflowInterface;
+import io.temporal.workflow.WorkflowMethod;
+
+/**
+ * Fires a pipeline on its schedule with durable timers, so it works on the Java dev server (which has
+ * no Temporal Schedules) and on a real cluster alike. Workflow id: {@code schedule-<pipeline>}.
+ */
+@WorkflowInterface
+public interface PipelineScheduleWorkflow {
+    static String workflowId(String pipeline) {
+        return "schedule-" + pipeline;
+    }
+
+    @WorkflowMethod
+    void run(ScheduleConfig config);
+
+    @SignalMethod
+    void pause();
+
+    @SignalMethod
+    void unpause();
+
+    /** Start a run now, in addition to the schedule (logical date = now). */
+    @SignalMethod
+    void triggerNow();
+
+    /** Run every tick in [fromMillis, toMillis], oldest first, each with its logical date. */
+    @SignalMethod
+    void backfill(long fromMillis, long toMillis);
+
+    /** A new spec version changed the schedule. */
+    @SignalMethod
+    void update(String cron, boolean catchup);
+
+    @QueryMethod
+    ScheduleConfig config();
+}

@@ -1,0 +1,149 @@
+package dev.anvil.workflows.pipeline.schedule;
+
+import dev.anvil.workflows.pipeline.spec.Schedule;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.workflow.Workflow;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The scheduler: sleeps on a durable timer until the next tick, then starts that tick's run. Pause,
+ * unpause, trigger-now, backfill and schedule changes arrive as signals and wake it. After many
+ * ticks it continues as new, so its history stays small however long the schedule lives.
+ */
+public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
+    /** Ticks fired by one execution before it continues as new with the same state. */
+    static final int TICKS_PER_EXECUTION = 100;
+    /** A catch-up never starts more runs than this at once; older missed ticks are left out, and logged. */
+    static final int MAX_CATCHUP_TICKS = 1000;
+
+    // Starting a run is a database write and a Temporal call; both recover from hiccups, so retry long.
+    private final ScheduleActivities activities = Workflow.newActivityStub(ScheduleActivities.class,
+            ActivityOptions.newBuilder()
+                    .setStartToCloseTimeout(Duration.ofSeconds(30))
+                    .setRetryOptions(RetryOptions.newBuilder()
+                            .setInitialInterval(Duration.ofSeconds(1))
+                            .setBackoffCoefficient(2)
+                            .setMaximumInterval(Duration.ofMinutes(5))
+                            .setMaximumAttempts(50)
+                            .build())
+                    .build());
+
+    private ScheduleConfig config;
+    private final Deque<Long> manual = new ArrayDeque<>();
+    private boolean changed;
+
+    @Override
+    public void run(ScheduleConfig initial) {
+        config = initial;
+        if (new Schedule(config.cron()).firesOnce()) {
+            // @once: one run as soon as the schedule is not paused, then the scheduler ends
+            Workflow.await(() -> !config.paused());
+            fire(Workflow.currentTimeMillis());
+            return;
+        }
+        int fired = 0;
+        while (fired < TICKS_PER_EXECUTION) {
+            while (!manual.isEmpty()) {
+                fire(manual.pollFirst());
+                fired++;
+            }
+            if (config.paused()) {
+                Workflow.await(() -> !config.paused() || !manual.isEmpty());
+                continue;
+            }
+            Schedule schedule = new Schedule(config.cron());
+            long now = Workflow.currentTimeMillis();
+            List<Long> due = dueTicks(schedule, config.lastFiredAt(), now);
+            if (!due.isEmpty()) {
+                List<Long> toFire = config.catchup() ? due : List.of(due.get(due.size() - 1));
+                for (long tick : toFire) {
+                    fire(tick);
+                    fired++;
+                }
+                config = with(config, toFire.get(toFire.size() - 1));
+                continue;
+            }
+            Optional<Instant> next = schedule.nextAfter(Instant.ofEpochMilli(config.lastFiredAt()), ZoneOffset.UTC);
+            if (next.isEmpty()) {
+                // a cron that never fires again: wait for a manual run or a new schedule
+                Workflow.await(() -> !manual.isEmpty() || changed);
+                changed = false;
+                continue;
+            }
+            changed = false;
+            Duration wait = Duration.ofMillis(Math.max(1, next.get().toEpochMilli() - now));
+            Workflow.await(wait, () -> config.paused() || !manual.isEmpty() || changed);
+        }
+        Workflow.continueAsNew(config);
+    }
+
+    private void fire(long tick) {
+        activities.startScheduledRun(config.pipeline(), Instant.ofEpochMilli(tick).toString());
+    }
+
+    /** Ticks after {@code last} up to {@code now}, oldest first, at most MAX_CATCHUP_TICKS (the newest). */
+    private static List<Long> dueTicks(Schedule schedule, long last, long now) {
+        List<Long> due = new ArrayList<>();
+        Optional<Instant> next = schedule.nextAfter(Instant.ofEpochMilli(last), ZoneOffset.UTC);
+        while (next.isPresent() && next.get().toEpochMilli() <= now) {
+            due.add(next.get().toEpochMilli());
+            if (due.size() > MAX_CATCHUP_TICKS) {
+                due.remove(0);
+            }
+            next = schedule.nextAfter(next.get(), ZoneOffset.UTC);
+        }
+        return due;
+    }
+
+    private static ScheduleConfig with(ScheduleConfig c, long lastFiredAt) {
+        return new ScheduleConfig(c.pipeline(), c.cron(), c.catchup(), c.paused(), lastFiredAt);
+    }
+
+    @Override
+    public void pause() {
+        config = new ScheduleConfig(config.pipeline(), config.cron(), config.catchup(), true, config.lastFiredAt());
+    }
+
+    @Override
+    public void unpause() {
+        config = new ScheduleConfig(config.pipeline(), config.cron(), config.catchup(), false, config.lastFiredAt());
+    }
+
+    @Override
+    public void triggerNow() {
+        manual.addLast(Workflow.currentTimeMillis());
+    }
+
+    @Override
+    public void backfill(long fromMillis, long toMillis) {
+        Schedule schedule = new Schedule(config.cron());
+        Optional<Instant> tick = schedule.nextAfter(Instant.ofEpochMilli(fromMillis - 1), ZoneOffset.UTC);
+        int added = 0;
+        while (tick.isPresent() && tick.get().toEpochMilli() <= toMillis && added < MAX_CATCHUP_TICKS) {
+            manual.addLast(tick.get().toEpochMilli());
+            added++;
+            tick = schedule.nextAfter(tick.get(), ZoneOffset.UTC);
+        }
+    }
+
+    @Override
+    public void update(String cron, boolean catchup) {
+        // the new schedule counts from now: ticks it would have had before it existed are not "missed"
+        long from = Math.max(config.lastFiredAt(), Workflow.currentTimeMillis());
+        config = new ScheduleConfig(config.pipeline(), cron, catchup, config.paused(), from);
+        changed = true;
+    }
+
+    @Override
+    public ScheduleConfig config() {
+        return config;
+    }
+}

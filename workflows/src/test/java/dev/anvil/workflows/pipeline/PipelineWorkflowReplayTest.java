@@ -1,0 +1,262 @@
+package dev.anvil.workflows.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.withSettings;
+
+import dev.anvil.workflows.RecordedHistories;
+import dev.anvil.workflows.runs.RunStateActivities;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.api.enums.v1.EventType;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.common.RetryOptions;
+import io.temporal.common.WorkflowExecutionHistory;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.testing.WorkflowReplayer;
+import io.temporal.worker.NonDeterministicException;
+import io.temporal.worker.Worker;
+import io.temporal.workflow.Workflow;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Replays recorded histories of real {@link PipelineWorkflowImpl} runs against today's code, so a
+ * change that would break runs already in flight (a new activity, a reordered task, a timer) fails
+ * the build instead of a production worker. Such a change must go through
+ * {@code Workflow.getVersion}; {@link #aVersionedChangeStillReplays} shows the shape.
+ *
+ * <p>The histories live in {@code src/test/resources/histories/pipeline-*.json} and cover a
+ * fan-out/fan-in DAG with a failure and trigger rules (tasks skipped and upstream_failed), a task
+ * that succeeds after retries, and a cancelled run. They are regenerated, only on purpose, with
+ * <pre>
+ *   ./mvnw -B -pl workflows test -Danvil.recordHistories=true -Dtest=PipelineWorkflowReplayTest
+ * </pre>
+ * Regenerate them when the recorded scenarios themselves change, never to make a failing replay
+ * pass: that failure is the signal that running workflows would break.
+ */
+class PipelineWorkflowReplayTest {
+
+    static final String FAN_OUT = "pipeline-fan-out-failure";
+    static final String RETRIES = "pipeline-retries-then-success";
+    static final String CANCELLED = "pipeline-cancelled";
+
+    @ParameterizedTest
+    @ValueSource(strings = {FAN_OUT, RETRIES, CANCELLED})
+    void recordedRunsReplayOnTodaysCode(String name) throws Exception {
+        WorkflowReplayer.replayWorkflowExecution(RecordedHistories.load(name), PipelineWorkflowImpl.class);
+    }
+
+    @Test
+    void recordedRunsEndAsTheirScenariosSay() {
+        // guards against a regenerated file that no longer covers what this class promises
+        assertThat(lastEventType(FAN_OUT)).isEqualTo(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+        assertThat(lastEventType(RETRIES)).isEqualTo(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+        assertThat(lastEventType(CANCELLED)).isEqualTo(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED);
+        String fanOut = RecordedHistories.load(FAN_OUT).toJson(false);
+        assertThat(fanOut).contains("upstream_failed", "skipped", "InvalidTaskInput");
+        assertThat(RecordedHistories.load(RETRIES).getEvents())
+                .anyMatch(e -> e.hasActivityTaskStartedEventAttributes()
+                        && e.getActivityTaskStartedEventAttributes().getAttempt() == 3);
+    }
+
+    @Test
+    void anUnversionedChangeIsCaughtAsNonDeterministic() {
+        WorkflowExecutionHistory history = RecordedHistories.load(FAN_OUT);
+        assertThatThrownBy(() -> WorkflowReplayer.replayWorkflowExecution(history, AuditsFirstUnversioned.class))
+                .satisfies(PipelineWorkflowReplayTest::isNonDeterminism);
+    }
+
+    @Test
+    void reorderingTasksIsCaughtAsNonDeterministic() {
+        WorkflowExecutionHistory history = RecordedHistories.load(FAN_OUT);
+        assertThatThrownBy(() -> WorkflowReplayer.replayWorkflowExecution(history, WalksTasksInReverse.class))
+                .satisfies(PipelineWorkflowReplayTest::isNonDeterminism);
+    }
+
+    @Test
+    void aVersionedChangeStillReplays() throws Exception {
+        WorkflowReplayer.replayWorkflowExecution(RecordedHistories.load(FAN_OUT), AuditsFirstVersioned.class);
+    }
+
+    /** The replayer wraps the worker's error; somewhere in the chain is the SDK's verdict. */
+    private static void isNonDeterminism(Throwable thrown) {
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (t instanceof NonDeterministicException) {
+                return;
+            }
+        }
+        throw new AssertionError("expected a NonDeterministicException in the cause chain", thrown);
+    }
+
+    private static EventType lastEventType(String name) {
+        return RecordedHistories.load(name).getLastEvent().getEventType();
+    }
+
+    // ---- deliberately changed implementations, registered under the same workflow type ----
+
+    private static final ActivityOptions AUDIT = ActivityOptions.newBuilder()
+            .setStartToCloseTimeout(Duration.ofSeconds(30))
+            .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(3).build())
+            .build();
+
+    /** Adds an activity before the run starts, without Workflow.getVersion: old runs cannot replay. */
+    public static class AuditsFirstUnversioned extends PipelineWorkflowImpl {
+        @Override
+        public RunState run(PipelinePlan plan) {
+            Workflow.newActivityStub(TaskActivities.class, AUDIT)
+                    .recordTaskState(Workflow.getInfo().getWorkflowId(), "audit", "noop", TaskState.QUEUED, null);
+            return super.run(plan);
+        }
+    }
+
+    /** The same change behind Workflow.getVersion: runs recorded before it keep the old path. */
+    public static class AuditsFirstVersioned extends PipelineWorkflowImpl {
+        static final String AUDIT_BEFORE_START = "audit-before-start";
+
+        @Override
+        public RunState run(PipelinePlan plan) {
+            if (Workflow.getVersion(AUDIT_BEFORE_START, Workflow.DEFAULT_VERSION, 1) == 1) {
+                Workflow.newActivityStub(TaskActivities.class, AUDIT)
+                        .recordTaskState(Workflow.getInfo().getWorkflowId(), "audit", "noop", TaskState.QUEUED, null);
+            }
+            return super.run(plan);
+        }
+    }
+
+    /** Walks the DAG's tasks in reverse declaration order: commands come out in another order. */
+    public static class WalksTasksInReverse extends PipelineWorkflowImpl {
+        @Override
+        public RunState run(PipelinePlan plan) {
+            List<PlannedTask> reversed = new java.util.ArrayList<>(plan.tasks());
+            java.util.Collections.reverse(reversed);
+            return super.run(new PipelinePlan(plan.pipeline(), plan.pipelineVersion(), plan.params(), reversed,
+                    plan.maxParallelTasks(), plan.submittedBy(), plan.logicalDate()));
+        }
+    }
+
+    // ---- recording: run the scenarios for real and write their histories ----
+
+    @Test
+    @EnabledIfSystemProperty(named = RecordedHistories.RECORD_PROPERTY, matches = "true")
+    void recordHistories() {
+        recordFanOutWithFailure();
+        recordRetriesThenSuccess();
+        recordCancelledRun();
+    }
+
+    private void recordFanOutWithFailure() {
+        FakeTasks tasks = new FakeTasks();
+        tasks.invalidInput.put("train_b", "train_b: dataset shard 2 is empty");
+        try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+            Worker worker = startWorker(env, tasks);
+            RunState state = start(env, worker, FAN_OUT, List.of(
+                    task("prepare", List.of(), "all_success", 0, Map.of("model", "${params.model}")),
+                    task("train_a", List.of("prepare"), "all_success", 0, Map.of("in", "${tasks.prepare.outputs.value}")),
+                    task("train_b", List.of("prepare"), "all_success", 0, Map.of()),
+                    task("train_c", List.of("prepare"), "all_success", 0, Map.of()),
+                    task("join", List.of("train_a", "train_b", "train_c"), "all_success", 0, Map.of()),
+                    task("report", List.of("train_a", "train_b", "train_c"), "all_done", 0, Map.of()),
+                    task("alert", List.of("train_a", "train_b", "train_c"), "one_failed", 0, Map.of()),
+                    task("rollback", List.of("train_a"), "all_failed", 0, Map.of()),
+                    task("after_rollback", List.of("rollback"), "all_success", 0, Map.of())))
+                    .getResult(RunState.class);
+            assertThat(statuses(state)).containsExactly("prepare=success", "train_a=success", "train_b=failed",
+                    "train_c=success", "join=upstream_failed", "report=success", "alert=success", "rollback=skipped",
+                    "after_rollback=skipped");
+            RecordedHistories.save(env.getWorkflowClient(), FAN_OUT, FAN_OUT);
+        }
+    }
+
+    private void recordRetriesThenSuccess() {
+        FakeTasks tasks = new FakeTasks();
+        tasks.failuresBeforeSuccess.put("fetch", 2);
+        try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+            Worker worker = startWorker(env, tasks);
+            RunState state = start(env, worker, RETRIES, List.of(
+                    task("fetch", List.of(), "all_success", 2, Map.of()),
+                    task("use", List.of("fetch"), "all_success", 0, Map.of("in", "${tasks.fetch.outputs.value}"))))
+                    .getResult(RunState.class);
+            assertThat(state.status()).isEqualTo("success");
+            assertThat(tasks.attempts.get("fetch").get()).isEqualTo(3);
+            RecordedHistories.save(env.getWorkflowClient(), RETRIES, RETRIES);
+        }
+    }
+
+    private void recordCancelledRun() {
+        FakeTasks tasks = new FakeTasks();
+        CountDownLatch release = new CountDownLatch(1);
+        tasks.blockUntil.put("long", release);
+        try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+            Worker worker = startWorker(env, tasks);
+            WorkflowStub stub = start(env, worker, CANCELLED, List.of(
+                    task("quick", List.of(), "all_success", 0, Map.of()),
+                    task("long", List.of(), "all_success", 0, Map.of()),
+                    task("after", List.of("quick", "long"), "all_success", 0, Map.of())));
+            waitUntil(() -> tasks.started.contains("long") && tasks.started.contains("quick"));
+            waitUntil(() -> statuses(env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class, CANCELLED).state())
+                    .contains("quick=success"));
+            stub.cancel();
+            assertThatThrownBy(() -> stub.getResult(RunState.class)).isInstanceOf(WorkflowFailedException.class);
+            release.countDown();
+            RecordedHistories.save(env.getWorkflowClient(), CANCELLED, CANCELLED);
+        }
+    }
+
+    private static Worker startWorker(TestWorkflowEnvironment env, FakeTasks tasks) {
+        Worker worker = env.newWorker("replay-recording");
+        worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
+        worker.registerActivitiesImplementations(tasks,
+                mock(RunStateActivities.class, withSettings().withoutAnnotations()));
+        env.start();
+        return worker;
+    }
+
+    private static WorkflowStub start(TestWorkflowEnvironment env, Worker worker, String runId, List<PlannedTask> planned) {
+        PipelineWorkflow wf = env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class,
+                WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(worker.getTaskQueue()).build());
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("model", "m.onnx");
+        List<PlannedTask> onWorkerQueue = planned.stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
+                t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), worker.getTaskQueue(), t.with(),
+                t.cache())).toList();
+        WorkflowClient.start(wf::run, new PipelinePlan("replay", 1, params, onWorkerQueue, 16, "recorder"));
+        return WorkflowStub.fromTyped(wf);
+    }
+
+    private static PlannedTask task(String id, List<String> upstream, String rule, int retries, Map<String, Object> with) {
+        return new PlannedTask(id, "noop", upstream, rule, retries, Duration.ofSeconds(5), Duration.ofMinutes(5),
+                "anvil-cpu", with, true);
+    }
+
+    private static List<String> statuses(RunState state) {
+        return state.tasks().stream().map(t -> t.taskId() + "=" + t.status()).collect(Collectors.toList());
+    }
+
+    private static void waitUntil(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 20 s");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
