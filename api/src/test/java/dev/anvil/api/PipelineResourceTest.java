@@ -103,6 +103,50 @@ class PipelineResourceTest {
     }
 
     @Test
+    void aScheduledPipelinePausesAndBackfillsRunsWithLogicalDates() {
+        String hourly = """
+                pipeline: hourly-report
+                schedule: "@hourly"
+                tasks:
+                  report: {operator: noop, with: {}}
+                """;
+        given().contentType("application/yaml").body(hourly.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .put("/api/pipelines/hourly-report").then().statusCode(201);
+        given().post("/api/pipelines/hourly-report/pause").then().statusCode(200)
+                .body("paused", equalTo(true)).body("scheduled", equalTo(true));
+        given().get("/api/pipelines/hourly-report").then().body("paused", equalTo(true)).body("schedule", equalTo("@hourly"));
+
+        given().contentType("application/json").body(Map.of("from", "2026-01-01T00:00:00Z", "to", "2026-01-01T02:00:00Z"))
+                .post("/api/pipelines/hourly-report/backfill").then().statusCode(202);
+        long deadline = System.currentTimeMillis() + 30_000;
+        List<String> ids;
+        do {
+            sleep();
+            ids = given().get("/api/runs?pipeline=hourly-report").then().extract().jsonPath().getList("id");
+        } while (ids.size() < 3 && System.currentTimeMillis() < deadline);
+        assertThat(ids).containsExactlyInAnyOrder("hourly-report-scheduled-20260101T000000Z",
+                "hourly-report-scheduled-20260101T010000Z", "hourly-report-scheduled-20260101T020000Z");
+
+        given().contentType("application/json").body(Map.of("from", "2026-01-02T00:00:00Z", "to", "yesterday"))
+                .post("/api/pipelines/hourly-report/backfill").then().statusCode(400)
+                .body("errors[0].field", equalTo("to"));
+    }
+
+    @Test
+    void backfillNeedsASchedule() {
+        String plain = """
+                pipeline: unscheduled
+                tasks:
+                  a: {operator: noop}
+                """;
+        given().contentType("application/yaml").body(plain.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .put("/api/pipelines/unscheduled").then().statusCode(201);
+        given().contentType("application/json").body(Map.of("from", "2026-01-01T00:00:00Z", "to", "2026-01-02T00:00:00Z"))
+                .post("/api/pipelines/unscheduled/backfill").then().statusCode(409)
+                .body("detail", containsString("no schedule"));
+    }
+
+    @Test
     void unknownPipelineAndSchema() {
         given().contentType("application/json").body("{}").post("/api/pipelines/nothing/runs")
                 .then().statusCode(404).body("detail", containsString("PUT /api/pipelines/nothing"));

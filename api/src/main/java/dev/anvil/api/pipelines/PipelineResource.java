@@ -1,23 +1,16 @@
 package dev.anvil.api.pipelines;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
-import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.PipelineVersion;
-import dev.anvil.workflows.TaskQueues;
-import dev.anvil.workflows.pipeline.PipelinePlan;
-import dev.anvil.workflows.pipeline.PipelineWorkflow;
-import dev.anvil.workflows.pipeline.PlanBuilder;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
 import dev.anvil.workflows.pipeline.spec.SpecException;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
 import io.smallrye.common.annotation.Blocking;
-import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowServiceException;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -29,7 +22,8 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
-import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,14 +38,13 @@ import java.util.UUID;
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class PipelineResource {
-    private static final OperatorRegistry OPERATORS = OperatorRegistry.builtIns();
+    static final OperatorRegistry OPERATORS = OperatorRegistry.builtIns();
 
     public record RunRequest(Map<String, Object> params) {}
 
     @Inject PipelineStore pipelines;
-    @Inject PipelineRunStore runs;
-    @Inject WorkflowClient client;
-    @Inject ObjectMapper json;
+    @Inject RunLauncher launcher;
+    @Inject Schedules schedules;
 
     @PUT
     @Path("/{name}")
@@ -67,6 +60,7 @@ public class PipelineResource {
         }
         PipelineVersion before = pipelines.latest(name).orElse(null);
         PipelineVersion version = pipelines.register(name, body);
+        schedules.ensure(spec, version.paused());
         boolean created = before == null || before.version() != version.version();
         return Response.status(created ? 201 : 200).entity(view(version, spec)).build();
     }
@@ -89,29 +83,70 @@ public class PipelineResource {
     @Path("/{name}/runs")
     @Consumes(MediaType.APPLICATION_JSON)
     public Response startRun(@PathParam("name") String name, RunRequest request) {
-        PipelineVersion latest = find(name);
+        find(name);
         Map<String, Object> params = request == null || request.params() == null ? Map.of() : request.params();
-        PipelineSpec spec = load(latest.spec(), params.keySet());
-        PipelinePlan plan = PlanBuilder.plan(spec, latest.version(), OPERATORS, params, "anonymous");
-
-        String runId = name + "-" + UUID.randomUUID();
-        runs.create(runId, name, latest.version(), toJson(plan.params()), "anonymous");
-        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
-                .setWorkflowId(runId)
-                .setTaskQueue(TaskQueues.CPU)
-                // a bound on the whole run, so a forgotten run does not wait forever
-                .setWorkflowExecutionTimeout(Duration.ofDays(7))
-                .build());
+        RunLauncher.Started started;
         try {
-            WorkflowClient.start(workflow::run, plan);
-        } catch (RuntimeException e) {
-            runs.markFailed(runId, "could not start the workflow: " + e.getMessage());
+            started = launcher.start(name, name + "-" + UUID.randomUUID(), params, "anonymous", null);
+        } catch (SpecException e) {
+            throw invalid(e);
+        } catch (WorkflowServiceException e) {
             throw new ProblemException(503, "Service unavailable",
                     "Temporal did not accept the run (" + e.getMessage() + "); check /q/health/ready and retry", List.of());
         }
-        return Response.created(URI.create("/api/runs/" + runId))
-                .entity(Map.of("run", runId, "pipeline", name, "version", latest.version(), "status", "queued"))
+        return Response.created(URI.create("/api/runs/" + started.runId()))
+                .entity(Map.of("run", started.runId(), "pipeline", name, "version", started.version(), "status", "queued"))
                 .build();
+    }
+
+    @POST
+    @Path("/{name}/pause")
+    public Map<String, Object> pause(@PathParam("name") String name) {
+        return setPaused(name, true);
+    }
+
+    @POST
+    @Path("/{name}/unpause")
+    public Map<String, Object> unpause(@PathParam("name") String name) {
+        return setPaused(name, false);
+    }
+
+    public record BackfillRequest(String from, String to) {}
+
+    /** Runs every schedule tick in [from, to], oldest first, each with its logical date. */
+    @POST
+    @Path("/{name}/backfill")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response backfill(@PathParam("name") String name, BackfillRequest request) {
+        find(name);
+        if (request == null || request.from() == null || request.to() == null) {
+            throw ProblemException.badRequest("from", "the body must give the range: {\"from\": \"2026-01-01T00:00:00Z\", \"to\": \"2026-01-31T00:00:00Z\"}");
+        }
+        Instant from = instant("from", request.from());
+        Instant to = instant("to", request.to());
+        if (to.isBefore(from)) {
+            throw ProblemException.badRequest("to", "'to' (" + to + ") is before 'from' (" + from + ")");
+        }
+        if (!schedules.backfill(name, from.toEpochMilli(), to.toEpochMilli())) {
+            throw new ProblemException(409, "Conflict", "pipeline '" + name
+                    + "' has no schedule to backfill; add a schedule to its spec", List.of());
+        }
+        return Response.accepted(Map.of("pipeline", name, "from", from.toString(), "to", to.toString())).build();
+    }
+
+    private Map<String, Object> setPaused(String name, boolean paused) {
+        find(name);
+        pipelines.setPaused(name, paused);
+        boolean scheduled = schedules.pause(name, paused);
+        return Map.of("pipeline", name, "paused", paused, "scheduled", scheduled);
+    }
+
+    private static Instant instant(String field, String value) {
+        try {
+            return Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            throw ProblemException.badRequest(field, "'" + field + "' must be an ISO-8601 instant such as 2026-01-01T00:00:00Z, got '" + value + "'");
+        }
     }
 
     private PipelineVersion find(String name) {
@@ -123,12 +158,16 @@ public class PipelineResource {
         try {
             return SpecLoader.load(text, OPERATORS, runtimeParams);
         } catch (SpecException e) {
-            List<Problem.FieldError> errors = e.errors().stream()
-                    .map(err -> new Problem.FieldError(err.path(), err.message())).toList();
-            throw new ProblemException(422, "Invalid pipeline spec", errors.size() + " problem(s) in the spec: "
-                    + errors.get(0).field() + ": " + errors.get(0).message()
-                    + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more in 'errors')" : ""), errors);
+            throw invalid(e);
         }
+    }
+
+    private static ProblemException invalid(SpecException e) {
+        List<Problem.FieldError> errors = e.errors().stream()
+                .map(err -> new Problem.FieldError(err.path(), err.message())).toList();
+        return new ProblemException(422, "Invalid pipeline spec", errors.size() + " problem(s) in the spec: "
+                + errors.get(0).field() + ": " + errors.get(0).message()
+                + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more in 'errors')" : ""), errors);
     }
 
     private static Map<String, Object> view(PipelineVersion v, PipelineSpec spec) {
@@ -146,11 +185,4 @@ public class PipelineResource {
         return view;
     }
 
-    private String toJson(Object value) {
-        try {
-            return json.writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -1,5 +1,7 @@
 package dev.anvil.api.store;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.ArtifactStore;
@@ -8,7 +10,9 @@ import dev.anvil.db.LineageStore;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRunStore;
+import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import io.agroal.api.AgroalDataSource;
+import io.temporal.client.WorkflowClient;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -52,6 +56,12 @@ public class Stores {
     @Singleton
     AuditLogStore audit(AgroalDataSource ds) {
         return new AuditLogStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    RunLauncher runLauncher(PipelineStore pipelines, PipelineRunStore runs, WorkflowClient client, ObjectMapper json) {
+        return new RunLauncher(pipelines, runs, client, OperatorRegistry.builtIns(), json);
     }
 
     @Produces

@@ -8,6 +8,8 @@ import dev.anvil.activities.operators.InspectOperator;
 import dev.anvil.activities.operators.NoopOperator;
 import dev.anvil.activities.operators.Operators;
 import dev.anvil.activities.operators.SleepOperator;
+import dev.anvil.activities.pipeline.RunLauncher;
+import dev.anvil.activities.pipeline.ScheduleActivitiesImpl;
 import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.storage.ObjectStore;
@@ -18,7 +20,10 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
+import dev.anvil.api.pipelines.Schedules;
 import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
+import dev.anvil.workflows.pipeline.schedule.PipelineScheduleWorkflowImpl;
+import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -51,6 +56,8 @@ public class AnvilStartup {
     @Inject WorkflowClient client;
     @Inject WorkflowServiceStubs stubs;
     @Inject ObjectMapper json;
+    @Inject RunLauncher launcher;
+    @Inject Schedules schedules;
 
     private WorkerFactory factory;
 
@@ -69,6 +76,11 @@ public class AnvilStartup {
         }
         if (config.worker().enabled()) {
             startWorker();
+        }
+        try {
+            schedules.ensureAll(OperatorRegistry.builtIns());
+        } catch (RuntimeException e) {
+            LOG.warnf("could not restore pipeline schedules: %s", e.getMessage());
         }
     }
 
@@ -91,13 +103,15 @@ public class AnvilStartup {
     private void startWorker() {
         factory = WorkerFactory.newInstance(client, WorkerSettings.factoryOptions(config.worker().workflowCacheSize()));
         Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions(config.worker().workflowCacheSize()));
-        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class);
+        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
+                PipelineScheduleWorkflowImpl.class);
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(objects, inspector, lineage, json));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, json),
+                new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
