@@ -9,6 +9,10 @@ import java.util.Map;
  *
  * @param logicalDate for a scheduled run, the schedule tick it stands for (ISO-8601); null for a run
  *                    started by hand, whose logical date is its start
+ * @param carriedOver for a retried run, the tasks that keep their earlier end (success with its
+ *                    outputs, or skipped); they do not run again
+ * @param previousAttempts for a retried run, attempts each task already had, so new attempts are
+ *                    numbered after them
  */
 public record PipelinePlan(
         String pipeline,
@@ -17,14 +21,28 @@ public record PipelinePlan(
         List<PlannedTask> tasks,
         int maxParallelTasks,
         String submittedBy,
-        String logicalDate) {
+        String logicalDate,
+        Map<String, TaskState> carriedOver,
+        Map<String, Integer> previousAttempts) {
+
+    public PipelinePlan {
+        carriedOver = carriedOver == null ? Map.of() : carriedOver;
+        previousAttempts = previousAttempts == null ? Map.of() : previousAttempts;
+    }
 
     public PipelinePlan(String pipeline, int pipelineVersion, Map<String, Object> params, List<PlannedTask> tasks,
                         int maxParallelTasks, String submittedBy) {
-        this(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, null);
+        this(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, null, Map.of(), Map.of());
     }
 
     public PipelinePlan withLogicalDate(String date) {
-        return new PipelinePlan(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, date);
+        return new PipelinePlan(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, date,
+                carriedOver, previousAttempts);
+    }
+
+    /** The same plan as a retry that keeps {@code kept} tasks' ends and numbers attempts after {@code attempts}. */
+    public PipelinePlan asRetry(Map<String, TaskState> kept, Map<String, Integer> attempts) {
+        return new PipelinePlan(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, logicalDate,
+                kept, attempts);
     }
 }

@@ -53,7 +53,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     public RunState run(PipelinePlan plan) {
         runId = Workflow.getInfo().getWorkflowId();
         for (PlannedTask task : plan.tasks()) {
-            states.put(task.id(), new TaskState(task.id(), TaskState.QUEUED, Map.of(), null, null, null));
+            TaskState kept = plan.carriedOver().get(task.id());
+            states.put(task.id(), kept != null ? kept : new TaskState(task.id(), TaskState.QUEUED, Map.of(), null, null, null));
         }
         List<Promise<Void>> records = new ArrayList<>();
         Map<String, Promise<TaskResult>> running = new LinkedHashMap<>();
@@ -80,6 +81,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         Map<String, PlannedTask> byId = new LinkedHashMap<>();
         plan.tasks().forEach(t -> byId.put(t.id(), t));
         Map<String, Map<String, Object>> outputs = new LinkedHashMap<>();
+        plan.carriedOver().forEach((id, kept) -> outputs.put(id, kept.outputs()));
         Map<String, Object> run = Map.of("id", runId, "logical_date", plan.logicalDate() != null ? plan.logicalDate()
                 : java.time.Instant.ofEpochMilli(Workflow.currentTimeMillis()).toString());
         int parallel = Math.max(1, plan.maxParallelTasks());
@@ -138,7 +140,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task));
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
         running.put(task.id(), Async.function(stub::runTask,
-                new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1)));
+                new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1,
+                        plan.previousAttempts().getOrDefault(task.id(), 0))));
     }
 
     @SuppressWarnings("unchecked")

@@ -19,6 +19,7 @@ public class FakeTasks implements TaskActivities {
     final Map<String, Map<String, Object>> receivedWith = new ConcurrentHashMap<>();
     final List<String> recorded = new CopyOnWriteArrayList<>();
     final List<String> started = new CopyOnWriteArrayList<>();
+    final Map<String, Integer> previousAttempts = new ConcurrentHashMap<>();
 
     @Override
     public TaskResult runTask(TaskInvocation invocation) {
@@ -26,6 +27,7 @@ public class FakeTasks implements TaskActivities {
         int attempt = attempts.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
         started.add(id);
         receivedWith.put(id, invocation.with());
+        previousAttempts.put(id, invocation.previousAttempts());
         if (invalidInput.containsKey(id)) {
             throw ApplicationFailure.newNonRetryableFailure(invalidInput.get(id), INVALID_INPUT);
         }

@@ -140,6 +140,30 @@ class PipelineWorkflowTest {
     }
 
     @Test
+    void aRetriedRunKeepsSuccessfulTasksAndRerunsTheRest(TestWorkflowEnvironment env, Worker worker) {
+        tasks.invalidInput.put("b", "model missing");
+        List<PlannedTask> planned = List.of(
+                task("a", List.of(), "all_success", 0, Map.of()),
+                task("b", List.of("a"), "all_success", 0, Map.of("in", "${tasks.a.outputs.value}")),
+                task("c", List.of("b"), "all_success", 0, Map.of()));
+        RunState first = run(env, worker, "retry-run", planned);
+        assertThat(statuses(first)).containsExactly("a=success", "b=failed", "c=upstream_failed");
+
+        // the input is fixed; the retry is a new execution of the same run id, carrying a over
+        tasks.invalidInput.remove("b");
+        tasks.started.clear();
+        PipelinePlan retry = plan(worker, planned).asRetry(Map.of("a", first.tasks().get(0)), Map.of("a", 1, "b", 1, "c", 1));
+        PipelineWorkflow wf = env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class,
+                WorkflowOptions.newBuilder().setWorkflowId("retry-run").setTaskQueue(worker.getTaskQueue()).build());
+        RunState second = wf.run(retry);
+
+        assertThat(statuses(second)).containsExactly("a=success", "b=success", "c=success");
+        assertThat(tasks.started).containsExactly("b", "c");
+        assertThat(tasks.receivedWith.get("b")).containsEntry("in", "a-out");
+        assertThat(tasks.previousAttempts).containsEntry("b", 1);
+    }
+
+    @Test
     void fiveHundredTasksRunWithinHistoryLimits(TestWorkflowEnvironment env, Worker worker) {
         List<PlannedTask> wide = new ArrayList<>();
         for (int layer = 0; layer < 10; layer++) {
@@ -165,14 +189,18 @@ class PipelineWorkflowTest {
         WorkflowClient client = env.getWorkflowClient();
         PipelineWorkflow wf = client.newWorkflowStub(PipelineWorkflow.class,
                 WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(worker.getTaskQueue()).build());
+        WorkflowClient.start(wf::run, plan(worker, planned));
+        return WorkflowStub.fromTyped(wf);
+    }
+
+    private static PipelinePlan plan(Worker worker, List<PlannedTask> planned) {
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("model", "m.onnx");
         // the test worker polls a queue of its own
         List<PlannedTask> onWorkerQueue = planned.stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
                 t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), worker.getTaskQueue(), t.with(),
                 t.cache())).toList();
-        WorkflowClient.start(wf::run, new PipelinePlan("p", 1, params, onWorkerQueue, 16, "tester"));
-        return WorkflowStub.fromTyped(wf);
+        return new PipelinePlan("p", 1, params, onWorkerQueue, 16, "tester");
     }
 
     private PlannedTask task(String id, List<String> upstream, String rule, int retries, Map<String, Object> with) {
