@@ -133,6 +133,69 @@ class PipelineResourceTest {
     }
 
     @Test
+    void retryingAFailedRunRerunsOnlyTheFailedPartAsNewAttempts() throws Exception {
+        String spec = """
+                pipeline: retry-demo
+                params: {model: none}
+                tasks:
+                  prepare: {operator: noop}
+                  inspect: {operator: inspect, upstream: [prepare], with: {model: "${params.model}"}}
+                  publish: {operator: noop, upstream: [inspect]}
+                """;
+        given().contentType("application/yaml").body(spec.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .put("/api/pipelines/retry-demo").then().statusCode(201);
+        byte[] model = Files.readAllBytes(SharedData.cnnMnist());
+        String corrupt = InspectModelResourceTest.upload(java.util.Arrays.copyOf(model, 100));
+        String runId = given().contentType("application/json").body(Map.of("params", Map.of("model", corrupt)))
+                .post("/api/pipelines/retry-demo/runs").then().statusCode(201).extract().path("run");
+        JsonPath first = awaitEnd(runId);
+        assertThat(first.getString("run.status")).isEqualTo("failed");
+        assertThat(attempts(first)).containsExactly("prepare#1=success", "inspect#1=failed", "publish#1=upstream_failed");
+
+        // retry the failed part: prepare keeps its success, inspect and publish get attempt 2
+        given().contentType("application/json").body("{}").post("/api/runs/" + runId + "/retry").then().statusCode(202);
+        JsonPath second = awaitEnd(runId);
+        assertThat(attempts(second)).containsExactly("prepare#1=success", "inspect#1=failed", "publish#1=upstream_failed",
+                "inspect#2=failed", "publish#2=upstream_failed");
+
+        // from a task: it and everything downstream run again
+        given().contentType("application/json").body(Map.of("from", "prepare")).post("/api/runs/" + runId + "/retry")
+                .then().statusCode(202);
+        JsonPath third = awaitEnd(runId);
+        assertThat(attempts(third)).contains("prepare#2=success", "inspect#3=failed", "publish#3=upstream_failed");
+
+        given().contentType("application/json").body(Map.of("from", "nowhere")).post("/api/runs/" + runId + "/retry")
+                .then().statusCode(400).body("errors[0].field", equalTo("from"))
+                .body("detail", containsString("prepare"));
+    }
+
+    @Test
+    void onlyEndedRunsThatDidNotSucceedCanBeRetried() {
+        given().contentType("application/json").body("{}").post("/api/runs/nope/retry").then().statusCode(404);
+        String spec = """
+                pipeline: fine
+                tasks:
+                  a: {operator: noop}
+                """;
+        given().contentType("application/yaml").body(spec.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .put("/api/pipelines/fine").then().statusCode(201);
+        String runId = given().contentType("application/json").body("{}").post("/api/pipelines/fine/runs")
+                .then().statusCode(201).extract().path("run");
+        awaitEnd(runId);
+        given().contentType("application/json").body("{}").post("/api/runs/" + runId + "/retry").then().statusCode(409)
+                .body("detail", containsString("only failed or cancelled runs"));
+    }
+
+    private static List<String> attempts(JsonPath run) {
+        List<String> out = new java.util.ArrayList<>();
+        List<Map<String, Object>> tasks = run.getList("tasks");
+        for (Map<String, Object> t : tasks) {
+            out.add(t.get("taskId") + "#" + t.get("attempt") + "=" + t.get("status"));
+        }
+        return out;
+    }
+
+    @Test
     void backfillNeedsASchedule() {
         String plain = """
                 pipeline: unscheduled

@@ -71,6 +71,24 @@ public final class PipelineRunStore {
                 PipelineRunStore::map, pipeline, pipeline, status, status, limit, offset);
     }
 
+    /**
+     * Opens a failed or cancelled run again for a retry: queued, with no end and no error. The one
+     * way out of a terminal state, so that a retry stays the same run with its history.
+     */
+    public PipelineRun reopen(String id) {
+        return jdbc.inTransaction(TABLE, "reopen", c -> {
+            PipelineRun current = Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM pipeline_runs WHERE id = ? FOR UPDATE",
+                    PipelineRunStore::map, id)
+                    .orElseThrow(() -> DataAccessException.badInput(TABLE, "reopen", "no pipeline run with id '" + id + "'"));
+            if (!current.status().equals("failed") && !current.status().equals("cancelled")) {
+                throw DataAccessException.badInput(TABLE, "reopen", "run '" + id + "' is " + current.status()
+                        + "; only failed or cancelled runs can be retried");
+            }
+            Jdbc.update(c, "UPDATE pipeline_runs SET status = 'queued', finished_at = NULL, error = NULL WHERE id = ?", id);
+            return find(c, id).orElseThrow();
+        });
+    }
+
     /** Every run in a status, oldest first; start-up reconciliation reads the "running" ones. */
     public List<PipelineRun> listByStatus(String status) {
         Validate.oneOf(TABLE, "list by status", "status", status, PipelineRun.STATUSES);

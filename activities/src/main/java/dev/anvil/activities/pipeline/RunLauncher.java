@@ -2,13 +2,18 @@ package dev.anvil.activities.pipeline;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.PipelineVersion;
+import dev.anvil.db.TaskRun;
+import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.pipeline.PipelinePlan;
 import dev.anvil.workflows.pipeline.PipelineWorkflow;
 import dev.anvil.workflows.pipeline.PlanBuilder;
+import dev.anvil.workflows.pipeline.TaskState;
+import dev.anvil.workflows.pipeline.spec.Dag;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
 import dev.anvil.workflows.pipeline.spec.SpecException;
@@ -18,7 +23,10 @@ import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.NoSuchElementException;
 
 /**
@@ -31,14 +39,16 @@ public class RunLauncher {
 
     private final PipelineStore pipelines;
     private final PipelineRunStore runs;
+    private final TaskRunStore taskRuns;
     private final WorkflowClient client;
     private final OperatorRegistry operators;
     private final ObjectMapper json;
 
-    public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, WorkflowClient client,
+    public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
                        OperatorRegistry operators, ObjectMapper json) {
         this.pipelines = pipelines;
         this.runs = runs;
+        this.taskRuns = taskRuns;
         this.client = client;
         this.operators = operators;
         this.json = json;
@@ -71,6 +81,83 @@ public class RunLauncher {
             // a retried start: the run is already going
         }
         return new Started(runId, latest.version());
+    }
+
+    /**
+     * Retries a failed or cancelled run as a new attempt of the same run: the tasks to re-run are
+     * {@code fromTask} and everything downstream of it, or, without one, every task that did not
+     * succeed and everything downstream of those. The others keep their outputs and do not run.
+     *
+     * @throws IllegalArgumentException when {@code fromTask} is not a task of the run's pipeline
+     * @throws IllegalStateException    when the run is not failed or cancelled
+     */
+    public Started retry(String runId, String fromTask) throws SpecException {
+        PipelineRun run = runs.find(runId).orElseThrow(() -> new NoSuchElementException("no run with id '" + runId + "'"));
+        if (!run.status().equals("failed") && !run.status().equals("cancelled")) {
+            throw new IllegalStateException("run '" + runId + "' is " + run.status()
+                    + "; only failed or cancelled runs can be retried");
+        }
+        if (run.pipelineVersion() == null) {
+            throw new IllegalStateException("run '" + runId + "' is not a pipeline run (" + run.pipeline()
+                    + "); start it again instead");
+        }
+        PipelineVersion version = pipelines.find(run.pipeline(), run.pipelineVersion()).orElseThrow();
+        Map<String, Object> params = fromJson(run.paramsJson());
+        PipelineSpec spec = SpecLoader.load(version.spec(), operators, params.keySet());
+        Dag dag = Dag.of(spec);
+        if (fromTask != null && !spec.tasks().containsKey(fromTask)) {
+            throw new IllegalArgumentException("pipeline '" + run.pipeline() + "' has no task '" + fromTask
+                    + "'; its tasks are " + spec.tasks().keySet());
+        }
+
+        Map<String, TaskRun> latest = new LinkedHashMap<>();
+        Map<String, Integer> attempts = new LinkedHashMap<>();
+        for (TaskRun t : taskRuns.listByRun(runId)) {
+            attempts.merge(t.taskId(), t.attempt(), Math::max);
+            latest.merge(t.taskId(), t, (a, b) -> b.attempt() >= a.attempt() ? b : a);
+        }
+        Set<String> rerun = new LinkedHashSet<>();
+        if (fromTask != null) {
+            rerun.addAll(dag.downstreamClosure(fromTask));
+        } else {
+            for (String task : spec.tasks().keySet()) {
+                TaskRun last = latest.get(task);
+                if (last == null || !last.status().equals("success")) {
+                    rerun.addAll(dag.downstreamClosure(task));
+                }
+            }
+        }
+        Map<String, TaskState> kept = new LinkedHashMap<>();
+        for (String task : spec.tasks().keySet()) {
+            TaskRun last = latest.get(task);
+            if (!rerun.contains(task) && last != null && last.status().equals("success")) {
+                kept.put(task, new TaskState(task, TaskState.SUCCESS, fromJson(last.metricsJson()), null,
+                        last.startedAt() == null ? null : last.startedAt().toEpochMilli(),
+                        last.finishedAt() == null ? null : last.finishedAt().toEpochMilli()));
+            }
+        }
+        PipelinePlan plan = PlanBuilder.plan(spec, version.version(), operators, params, run.submittedBy())
+                .asRetry(kept, attempts);
+        runs.reopen(runId);
+        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
+                .setWorkflowId(runId)
+                .setTaskQueue(TaskQueues.CPU)
+                .setWorkflowExecutionTimeout(RUN_TIMEOUT)
+                .build());
+        WorkflowClient.start(workflow::run, plan);
+        return new Started(runId, version.version());
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> fromJson(String text) {
+        if (text == null || text.isBlank()) {
+            return new LinkedHashMap<>();
+        }
+        try {
+            return json.readValue(text, LinkedHashMap.class);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private String toJson(Object value) {

@@ -39,7 +39,9 @@ public class TaskActivitiesImpl implements TaskActivities {
     public TaskResult runTask(TaskInvocation task) {
         ActivityExecutionContext activity = Activity.getExecutionContext();
         int attempt = activity.getInfo().getAttempt();
-        long taskRunId = taskRuns.start(task.runId(), task.taskId(), attempt, task.operator(), toJson(task.with()));
+        // a retried run numbers its attempts after the ones the task already had
+        int recordedAttempt = task.previousAttempts() + attempt;
+        long taskRunId = taskRuns.start(task.runId(), task.taskId(), recordedAttempt, task.operator(), toJson(task.with()));
         Operator operator = operators.find(task.operator()).orElse(null);
         if (operator == null) {
             String message = "no operator '" + task.operator() + "' on this worker; it has " + operators.names();
@@ -70,13 +72,21 @@ public class TaskActivitiesImpl implements TaskActivities {
     }
 
     @Override
-    public void recordTaskState(String runId, String taskId, String operator, String status, String error) {
-        // a task stopped by a cancel has an attempt still marked running: end that one; a task that
-        // never ran gets a row of its own
-        Optional<TaskRun> open = taskRuns.listByRun(runId).stream()
-                .filter(t -> t.taskId().equals(taskId) && t.finishedAt() == null)
-                .max(Comparator.comparingInt(TaskRun::attempt));
-        long id = open.map(TaskRun::id).orElseGet(() -> taskRuns.start(runId, taskId, 1, operator, "{}"));
+    public void recordTaskState(String runId, String taskId, String operator, int attempt, String status, String error) {
+        long id;
+        if (attempt == 0) {
+            // a task stopped by a cancel: end the attempt still marked running (none if it never got to start)
+            Optional<TaskRun> open = taskRuns.listByRun(runId).stream()
+                    .filter(t -> t.taskId().equals(taskId) && t.finishedAt() == null)
+                    .max(Comparator.comparingInt(TaskRun::attempt));
+            if (open.isEmpty()) {
+                return;
+            }
+            id = open.get().id();
+        } else {
+            // keyed by (run, task, attempt): a retried call finds the same row
+            id = taskRuns.start(runId, taskId, attempt, operator, "{}");
+        }
         taskRuns.finish(id, status, null, error);
     }
 

@@ -7,7 +7,11 @@ import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
+import dev.anvil.activities.pipeline.RunLauncher;
+import dev.anvil.workflows.pipeline.spec.SpecException;
 import io.temporal.client.WorkflowClient;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.core.MediaType;
 import io.temporal.client.WorkflowNotFoundException;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.POST;
@@ -29,6 +33,7 @@ public class RunResource {
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
     @Inject WorkflowClient client;
+    @Inject RunLauncher launcher;
 
     /** Newest first; {@code state} is accepted as an alias of {@code status}, as in Airflow. */
     @GET
@@ -48,6 +53,33 @@ public class RunResource {
             throw ProblemException.badRequest("page", "'page' counts from 0, got " + page);
         }
         return runs.list(pipeline, wanted, limit, page * limit);
+    }
+
+    public record RetryRequest(String from) {}
+
+    /**
+     * Retries a failed or cancelled run, like Airflow's "clear": the failed tasks (or {@code from} and
+     * everything downstream of it) run again as new attempts of the same run; successful tasks keep
+     * their outputs.
+     */
+    @POST
+    @Path("/{id}/retry")
+    @Consumes(MediaType.WILDCARD)
+    public Response retry(@PathParam("id") String id, RetryRequest request) {
+        runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
+        String from = request == null ? null : request.from();
+        try {
+            launcher.retry(id, from);
+        } catch (IllegalArgumentException e) {
+            throw ProblemException.badRequest("from", e.getMessage());
+        } catch (IllegalStateException e) {
+            throw new ProblemException(409, "Conflict", e.getMessage(), List.of());
+        } catch (SpecException e) {
+            throw new ProblemException(422, "Invalid pipeline spec", "the run's spec no longer validates: "
+                    + e.getMessage(), List.of());
+        }
+        return Response.accepted(Map.of("run", id, "status", "queued", "from", from == null ? "failed tasks" : from))
+                .location(java.net.URI.create("/api/runs/" + id)).build();
     }
 
     /** Cancels a run: running tasks are cancelled (recorded failed), tasks not yet started skipped. */

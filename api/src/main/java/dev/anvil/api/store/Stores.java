@@ -60,8 +60,9 @@ public class Stores {
 
     @Produces
     @Singleton
-    RunLauncher runLauncher(PipelineStore pipelines, PipelineRunStore runs, WorkflowClient client, ObjectMapper json) {
-        return new RunLauncher(pipelines, runs, client, OperatorRegistry.builtIns(), json);
+    RunLauncher runLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
+                            ObjectMapper json) {
+        return new RunLauncher(pipelines, runs, taskRuns, client, OperatorRegistry.builtIns(), json);
     }
 
     @Produces

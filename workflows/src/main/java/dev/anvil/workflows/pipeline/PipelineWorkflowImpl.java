@@ -103,11 +103,11 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
                             }
                         }
                         case SKIP -> {
-                            end(task, TaskState.SKIPPED, null, records);
+                            end(plan, task, TaskState.SKIPPED, null, records);
                             progressed = true;
                         }
                         case UPSTREAM_FAILED -> {
-                            end(task, TaskState.UPSTREAM_FAILED, "an upstream task failed", records);
+                            end(plan, task, TaskState.UPSTREAM_FAILED, "an upstream task failed", records);
                             progressed = true;
                         }
                         case WAIT -> { }
@@ -134,7 +134,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             // run time (the operator did not produce it) still ends here, failing only this task
             states.put(task.id(), new TaskState(task.id(), TaskState.FAILED, Map.of(), e.getMessage(), now, now));
             records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(),
-                    TaskState.FAILED, e.getMessage()));
+                    nextAttempt(plan, task), TaskState.FAILED, e.getMessage()));
             return;
         }
         TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task));
@@ -205,10 +205,16 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         }
     }
 
-    private void end(PlannedTask task, String state, String error, List<Promise<Void>> records) {
+    private void end(PipelinePlan plan, PlannedTask task, String state, String error, List<Promise<Void>> records) {
         long now = Workflow.currentTimeMillis();
         states.put(task.id(), new TaskState(task.id(), state, Map.of(), error, null, now));
-        records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), state, error));
+        records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), nextAttempt(plan, task),
+                state, error));
+    }
+
+    /** The attempt number a task that ends without running is recorded under. */
+    private static int nextAttempt(PipelinePlan plan, PlannedTask task) {
+        return plan.previousAttempts().getOrDefault(task.id(), 0) + 1;
     }
 
     private void recordCancellation(PipelinePlan plan, Set<String> running) {
@@ -221,8 +227,10 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             }
             String state = running.contains(task.id()) ? TaskState.FAILED : TaskState.SKIPPED;
             String error = running.contains(task.id()) ? "cancelled with the run" : null;
+            // 0: the running attempt, whose number only its activity knows
+            int attempt = running.contains(task.id()) ? 0 : nextAttempt(plan, task);
             states.put(task.id(), new TaskState(task.id(), state, Map.of(), error, s.startedAtMillis(), now));
-            records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), state, error));
+            records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), attempt, state, error));
         }
         Promise.allOf(records).get();
         status = "cancelled";

@@ -15,7 +15,10 @@ public interface TaskActivities {
     @ActivityMethod(name = "RunTask")
     TaskResult runTask(TaskInvocation invocation);
 
-    /** Records a task that ends without running (skipped, upstream_failed) or that a cancel stopped. */
+    /**
+     * Records a task that ends without running (skipped, upstream_failed) as attempt {@code attempt},
+     * or, with {@code attempt} 0, ends the attempt a cancel stopped while it ran.
+     */
     @ActivityMethod(name = "RecordTaskState")
-    void recordTaskState(String runId, String taskId, String operator, String status, String error);
+    void recordTaskState(String runId, String taskId, String operator, int attempt, String status, String error);
 }

@@ -48,7 +48,7 @@ public class FakeTasks implements TaskActivities {
     }
 
     @Override
-    public void recordTaskState(String runId, String taskId, String operator, String status, String error) {
+    public void recordTaskState(String runId, String taskId, String operator, int attempt, String status, String error) {
         recorded.add(taskId + "=" + status);
     }
 }

@@ -138,7 +138,7 @@ class PipelineWorkflowReplayTest {
         @Override
         public RunState run(PipelinePlan plan) {
             Workflow.newActivityStub(TaskActivities.class, AUDIT)
-                    .recordTaskState(Workflow.getInfo().getWorkflowId(), "audit", "noop", TaskState.QUEUED, null);
+                    .recordTaskState(Workflow.getInfo().getWorkflowId(), "audit", "noop", 1, TaskState.QUEUED, null);
             return super.run(plan);
         }
     }
@@ -151,7 +151,7 @@ class PipelineWorkflowReplayTest {
         public RunState run(PipelinePlan plan) {
             if (Workflow.getVersion(AUDIT_BEFORE_START, Workflow.DEFAULT_VERSION, 1) == 1) {
                 Workflow.newActivityStub(TaskActivities.class, AUDIT)
-                        .recordTaskState(Workflow.getInfo().getWorkflowId(), "audit", "noop", TaskState.QUEUED, null);
+                        .recordTaskState(Workflow.getInfo().getWorkflowId(), "audit", "noop", 1, TaskState.QUEUED, null);
             }
             return super.run(plan);
         }

@@ -1,0 +1,393 @@
+package dev.anvil.activities.pipeline.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.operators.NoopOperator;
+import dev.anvil.activities.operators.Operators;
+import dev.anvil.activities.pipeline.TaskActivitiesImpl;
+import dev.anvil.activities.runs.RunStateActivitiesImpl;
+import dev.anvil.db.Migrations;
+import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.TaskRun;
+import dev.anvil.db.TaskRunStore;
+import dev.anvil.devstack.LocalStack;
+import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.workflows.pipeline.PipelinePlan;
+import dev.anvil.workflows.pipeline.PipelineWorkflow;
+import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
+import dev.anvil.workflows.pipeline.PlannedTask;
+import dev.anvil.workflows.pipeline.RunState;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import io.temporal.worker.WorkerFactoryOptions;
+import io.temporal.worker.WorkerOptions;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Scheduling overhead of the pipeline engine: runs many 10-task {@code noop} pipelines (half a chain,
+ * half a fan-out/fan-in) through one in-process worker on the local stack, several in flight at once,
+ * and prints the per-task gap between an upstream task's end and its downstream task's start (from
+ * task_runs), runs per minute, tasks per second and the JVM's CPU use. Run by
+ * {@code bench/pipeline-overhead.sh}; see {@code bench/README.md}.
+ */
+public final class PipelineOverheadBench {
+    private static final int TASKS = 10;
+    /** The target for the median per-task overhead, on a 2-core machine. */
+    private static final double TARGET_MS = 25.0;
+
+    private PipelineOverheadBench() {}
+
+    public static void main(String[] args) {
+        int status = 1;
+        try {
+            run(args);
+            status = 0;
+        } catch (Exception e) {
+            e.printStackTrace();
+        } finally {
+            System.exit(status); // the stack's server threads would keep the JVM alive; its shutdown hook stops them
+        }
+    }
+
+    private record Config(int runs, int concurrency, int warmup, List<Integer> caches, int pool) {}
+
+    /** One measured run: what the client saw, and the task runs PostgreSQL recorded. */
+    private record RunResult(String runId, boolean chain, Instant submitted, Instant finished, String status) {}
+
+    private static void run(String[] args) throws Exception {
+        Config config = new Config(
+                intSetting(args.length > 0 ? args[0] : null, "ANVIL_BENCH_RUNS", 200, 2),
+                intSetting(null, "ANVIL_BENCH_CONCURRENCY", 8, 1),
+                intSetting(null, "ANVIL_BENCH_WARMUP", 10, 0),
+                Arrays.stream(System.getenv().getOrDefault("ANVIL_BENCH_CACHE", "0,600").split(","))
+                        .map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt).toList(),
+                intSetting(null, "ANVIL_BENCH_POOL", 16, 0));
+        int cpus = Runtime.getRuntime().availableProcessors();
+        System.out.printf(Locale.ROOT, "pipeline-overhead bench: %d runs of a %d-task noop pipeline (%d chain t0->...->t9,"
+                        + " %d fan-out/fan-in t0->{t1..t8}->t9), %d in flight, %d warm-up run(s) not counted;"
+                        + " %d CPU(s); DB pool %s%n",
+                config.runs(), TASKS, (config.runs() + 1) / 2, config.runs() / 2, config.concurrency(), config.warmup(),
+                cpus, config.pool() == 0 ? "off (a new connection per store call)" : "of " + config.pool());
+
+        long[] idleBefore = ProcCpu.machine();
+        Thread.sleep(1000);
+        long[] idleAfter = ProcCpu.machine();
+        if (idleBefore != null && idleAfter != null && idleAfter[1] > idleBefore[1]) {
+            double busy = 100.0 * (idleAfter[0] - idleBefore[0]) / (idleAfter[1] - idleBefore[1]);
+            System.out.printf(Locale.ROOT, "machine busy in the second before the bench: %.0f%% of all cores%s%n", busy,
+                    busy > 10 ? " (other processes: the figures below are disturbed; rerun on a quiet machine)" : "");
+        }
+        System.out.println("starting the local stack (Temporal dev server, S3 server, embedded PostgreSQL)...");
+        LocalStack stack = SharedLocalStack.get();
+        WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(
+                WorkflowServiceStubsOptions.newBuilder().setTarget(stack.temporalTarget()).build());
+        WorkflowClient client = WorkflowClient.newInstance(stubs);
+        boolean first = true;
+        for (int cache : config.caches()) {
+            if (!first) {
+                System.out.println();
+            }
+            first = false;
+            PGSimpleDataSource raw = new PGSimpleDataSource();
+            String url = SharedLocalStack.freshDatabase("bench_overhead");
+            raw.setURL(url);
+            raw.setUser(stack.config().dbUser());
+            raw.setPassword(stack.config().dbPassword());
+            Migrations.migrate(raw);
+            try (PooledDataSource pooled = new PooledDataSource(raw, Math.max(1, config.pool()))) {
+                DataSource db = config.pool() == 0 ? raw : pooled;
+                measure(config, cache, client, db, url.substring(url.lastIndexOf('/') + 1), stack.temporalTarget());
+            }
+        }
+        stubs.shutdownNow();
+    }
+
+    private static void measure(Config config, int cache, WorkflowClient client, DataSource db, String database,
+                                String target)
+            throws Exception {
+        String queue = "bench-overhead-" + UUID.randomUUID();
+        PipelineRunStore runs = new PipelineRunStore(db);
+        TaskRunStore taskRuns = new TaskRunStore(db);
+        WorkerFactory factory = WorkerFactory.newInstance(client, factoryOptions(cache));
+        Worker worker = factory.newWorker(queue, workerOptions(cache));
+        worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
+        worker.registerActivitiesImplementations(
+                new TaskActivitiesImpl(new Operators(new NoopOperator()), taskRuns, new ObjectMapper()),
+                new RunStateActivitiesImpl(runs));
+        factory.start();
+        String mode = cache == 0
+                ? "workflow cache 0, sticky schedule-to-start timeout 0 (Anvil's local mode: every workflow task replays history)"
+                : "workflow cache " + cache + ", sticky queues on (SDK default timeout)";
+        System.out.printf(Locale.ROOT, "== worker: %s; max 8 concurrent activities; Temporal at %s%n", mode, target);
+        try {
+            if (config.warmup() > 0) {
+                List<RunResult> warm = runAll(config.warmup(), config.concurrency(), client, runs, queue);
+                requireSuccess(warm);
+            }
+            OptionalLong postmaster = ProcCpu.postmasterOf(database);
+            CpuSample before = CpuSample.now(postmaster);
+            long wallStart = System.nanoTime();
+            List<RunResult> measured = runAll(config.runs(), config.concurrency(), client, runs, queue);
+            long wallNanos = System.nanoTime() - wallStart;
+            CpuSample after = CpuSample.now(postmaster);
+            requireSuccess(measured);
+            report(measured, taskRuns, wallNanos, before, after);
+        } finally {
+            factory.shutdownNow();
+            factory.awaitTermination(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** As {@code WorkerSettings} in the api module (which activities cannot depend on): keep in step. */
+    private static WorkerFactoryOptions factoryOptions(int cache) {
+        WorkerFactoryOptions.Builder builder = WorkerFactoryOptions.newBuilder().setWorkflowCacheSize(cache);
+        if (cache == 0) {
+            builder.setMaxWorkflowThreadCount(600);
+        }
+        return builder.build();
+    }
+
+    /** As {@code WorkerSettings} in the api module (which activities cannot depend on): keep in step. */
+    private static WorkerOptions workerOptions(int cache) {
+        WorkerOptions.Builder builder = WorkerOptions.newBuilder().setMaxConcurrentActivityExecutionSize(8);
+        if (cache == 0) {
+            builder.setStickyQueueScheduleToStartTimeout(Duration.ZERO);
+        }
+        return builder.build();
+    }
+
+    /** Runs {@code count} pipelines, alternating chain and fan-out, {@code concurrency} in flight at once. */
+    private static List<RunResult> runAll(int count, int concurrency, WorkflowClient client, PipelineRunStore runs,
+                                          String queue) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(concurrency, r -> {
+            Thread t = new Thread(r, "bench-client");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<RunResult>> futures = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                boolean chain = i % 2 == 0;
+                futures.add(pool.submit(() -> runOne(chain, client, runs, queue)));
+            }
+            List<RunResult> results = new ArrayList<>();
+            for (Future<RunResult> f : futures) {
+                results.add(f.get(5, TimeUnit.MINUTES));
+            }
+            return results;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static RunResult runOne(boolean chain, WorkflowClient client, PipelineRunStore runs, String queue) {
+        String runId = "bench-" + (chain ? "chain-" : "fan-") + UUID.randomUUID();
+        String pipeline = chain ? "bench-chain" : "bench-fan";
+        runs.create(runId, pipeline, 1, "{}", "bench");
+        PipelineWorkflow wf = client.newWorkflowStub(PipelineWorkflow.class,
+                WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(queue).build());
+        PipelinePlan plan = new PipelinePlan(pipeline, 1, Map.of(), chain ? chain(queue) : fanOut(queue), 16, "bench");
+        Instant submitted = Instant.now();
+        WorkflowClient.start(wf::run, plan);
+        RunState state = WorkflowStub.fromTyped(wf).getResult(RunState.class);
+        return new RunResult(runId, chain, submitted, Instant.now(), state.status());
+    }
+
+    private static List<PlannedTask> chain(String queue) {
+        return IntStream.range(0, TASKS)
+                .mapToObj(i -> task("t" + i, i == 0 ? List.of() : List.of("t" + (i - 1)), queue)).toList();
+    }
+
+    private static List<PlannedTask> fanOut(String queue) {
+        List<PlannedTask> tasks = new ArrayList<>();
+        tasks.add(task("t0", List.of(), queue));
+        List<String> middle = new ArrayList<>();
+        for (int i = 1; i < TASKS - 1; i++) {
+            tasks.add(task("t" + i, List.of("t0"), queue));
+            middle.add("t" + i);
+        }
+        tasks.add(task("t" + (TASKS - 1), middle, queue));
+        return tasks;
+    }
+
+    private static PlannedTask task(String id, List<String> upstream, String queue) {
+        return new PlannedTask(id, "noop", upstream, "all_success", 0, Duration.ofSeconds(1), Duration.ofMinutes(1),
+                queue, Map.of(), false);
+    }
+
+    private static void requireSuccess(List<RunResult> results) {
+        List<String> bad = results.stream().filter(r -> !r.status().equals("success"))
+                .map(r -> r.runId() + "=" + r.status()).toList();
+        if (!bad.isEmpty()) {
+            throw new IllegalStateException(bad.size() + " run(s) did not succeed: " + bad);
+        }
+    }
+
+    private static void report(List<RunResult> results, TaskRunStore taskRuns, long wallNanos,
+                               CpuSample before, CpuSample after) {
+        List<Double> chainGaps = new ArrayList<>();
+        List<Double> fanOutGaps = new ArrayList<>();
+        List<Double> fanInGaps = new ArrayList<>();
+        List<Double> firstTask = new ArrayList<>();
+        List<Double> taskDurations = new ArrayList<>();
+        List<Double> runLatency = new ArrayList<>();
+        int retried = 0;
+        for (RunResult r : results) {
+            Map<String, TaskRun> firstAttempt = new HashMap<>();
+            Map<String, TaskRun> lastAttempt = new HashMap<>();
+            List<TaskRun> rows = taskRuns.listByRun(r.runId());
+            for (TaskRun t : rows) {
+                firstAttempt.merge(t.taskId(), t, (a, b) -> a.attempt() <= b.attempt() ? a : b);
+                lastAttempt.merge(t.taskId(), t, (a, b) -> a.attempt() >= b.attempt() ? a : b);
+                if (t.attempt() > 1) {
+                    retried++;
+                }
+            }
+            if (firstAttempt.size() != TASKS || rows.stream().anyMatch(t -> t.finishedAt() == null)) {
+                throw new IllegalStateException("run " + r.runId() + " recorded " + rows.size()
+                        + " task run(s), not " + TASKS + " finished ones");
+            }
+            List<PlannedTask> plan = r.chain() ? chain("q") : fanOut("q");
+            for (PlannedTask task : plan) {
+                TaskRun run = firstAttempt.get(task.id());
+                taskDurations.add(millis(run.startedAt(), lastAttempt.get(task.id()).finishedAt()));
+                if (task.upstream().isEmpty()) {
+                    firstTask.add(millis(r.submitted(), run.startedAt()));
+                    continue;
+                }
+                Instant upstreamDone = task.upstream().stream().map(u -> lastAttempt.get(u).finishedAt())
+                        .max(Instant::compareTo).orElseThrow();
+                double gap = millis(upstreamDone, run.startedAt());
+                if (r.chain()) {
+                    chainGaps.add(gap);
+                } else if (task.upstream().size() == 1) {
+                    fanOutGaps.add(gap);
+                } else {
+                    fanInGaps.add(gap);
+                }
+            }
+            runLatency.add(millis(r.submitted(), r.finished()));
+        }
+        List<Double> fanAll = new ArrayList<>(fanOutGaps);
+        fanAll.addAll(fanInGaps);
+
+        System.out.println("scheduling overhead per task, ms: upstream task's finished_at -> this task's first started_at"
+                + " (task_runs, PostgreSQL clock)");
+        System.out.printf(Locale.ROOT, "  %-34s %6s %8s %8s %8s %8s%n", "tasks", "gaps", "median", "p95", "p99", "max");
+        row("chain t1..t9", chainGaps);
+        row("fan-out/fan-in, all t1..t9", fanAll);
+        row("  fan-out t1..t8 (after t0)", fanOutGaps);
+        row("  fan-in t9 (after last of t1..t8)", fanInGaps);
+        row("first task: client start -> t0", firstTask);
+        System.out.println("  (first task includes starting the workflow and its runStarted activity;"
+                + " client clock vs PostgreSQL clock, same host)");
+        System.out.printf(Locale.ROOT, "  %-34s %6d %8.1f %8.1f %8.1f %8.1f%n", "noop task itself (start->finish)",
+                taskDurations.size(), pct(taskDurations, 50), pct(taskDurations, 95), pct(taskDurations, 99),
+                pct(taskDurations, 100));
+        if (retried > 0) {
+            System.out.printf("  note: %d task attempt(s) after the first (retries); gaps use each task's first attempt%n", retried);
+        }
+
+        double wallS = wallNanos / 1e9;
+        int runs = results.size();
+        System.out.printf(Locale.ROOT, "throughput: %d runs in %.1f s = %.0f runs/min, %.1f tasks/s;"
+                        + " run latency (client start -> result) median %.0f ms, p95 %.0f ms%n",
+                runs, wallS, runs / wallS * 60, runs * TASKS / wallS, pct(runLatency, 50), pct(runLatency, 95));
+
+        int cpus = Runtime.getRuntime().availableProcessors();
+        double jvmCores = (after.processCpuNanos() - before.processCpuNanos()) / (double) wallNanos;
+        System.out.printf(Locale.ROOT, "CPU, bench JVM: %.0f%% of one core = %.0f%% of all %d cores (process CPU time / wall"
+                        + " time). This JVM holds the worker and also the Temporal dev server, the S3 server, the"
+                        + " bench client and the PostgreSQL client side; PostgreSQL runs in separate processes"
+                        + " (next line)%n",
+                jvmCores * 100, jvmCores * 100 / cpus, cpus);
+        double pgCores = -1;
+        if (before.pgTicks() >= 0 && after.pgTicks() >= 0) {
+            pgCores = (after.pgTicks() - before.pgTicks()) / ProcCpu.TICKS_PER_SECOND / (wallNanos / 1e9);
+            System.out.printf(Locale.ROOT, "CPU, PostgreSQL server (postmaster and its processes, /proc): %.0f%% of one core%n",
+                    pgCores * 100);
+        }
+        if (before.hostBusy() >= 0 && after.hostBusy() >= 0 && after.hostTotal() > before.hostTotal()) {
+            double hostCores = cpus * (double) (after.hostBusy() - before.hostBusy()) / (after.hostTotal() - before.hostTotal());
+            System.out.printf(Locale.ROOT, "CPU, whole machine (/proc/stat): %.0f%% of all %d cores busy; everything else"
+                            + " (other processes, kernel) %.0f%% of one core%n",
+                    hostCores * 100 / cpus, cpus, Math.max(0, hostCores - jvmCores - Math.max(0, pgCores)) * 100);
+        }
+        double chainMedian = pct(chainGaps, 50);
+        double fanMedian = pct(fanAll, 50);
+        System.out.printf(Locale.ROOT, "target: median per-task overhead < %.0f ms on 2 cores (this machine: %d):"
+                        + " chain %.1f ms %s, fan-out/fan-in %.1f ms %s%n",
+                TARGET_MS, cpus, chainMedian, chainMedian < TARGET_MS ? "MET" : "NOT MET",
+                fanMedian, fanMedian < TARGET_MS ? "MET" : "NOT MET");
+    }
+
+    private static void row(String label, List<Double> values) {
+        System.out.printf(Locale.ROOT, "  %-34s %6d %8.1f %8.1f %8.1f %8.1f%n", label, values.size(),
+                pct(values, 50), pct(values, 95), pct(values, 99), pct(values, 100));
+    }
+
+    /** Nearest-rank percentile (p in 0..100]; NaN for no values. */
+    static double pct(List<Double> values, double p) {
+        if (values.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int rank = (int) Math.ceil(p / 100.0 * sorted.size());
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, rank - 1)));
+    }
+
+    private static double millis(Instant from, Instant to) {
+        return Duration.between(from, to).toNanos() / 1e6;
+    }
+
+    private static int intSetting(String arg, String env, int fallback, int min) {
+        String value = arg != null ? arg : System.getenv(env);
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        int parsed;
+        try {
+            parsed = Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(env + " must be a whole number, got '" + value + "'");
+        }
+        if (parsed < min) {
+            throw new IllegalArgumentException(env + " must be at least " + min + ", got " + parsed);
+        }
+        return parsed;
+    }
+
+    /** This JVM's CPU time (ns), the machine's busy and total ticks, and the PostgreSQL server's ticks (-1 where unknown). */
+    private record CpuSample(long processCpuNanos, long hostBusy, long hostTotal, long pgTicks) {
+        static CpuSample now(OptionalLong postmaster) {
+            long process = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                    .getProcessCpuTime();
+            long[] machine = ProcCpu.machine();
+            long pg = postmaster.isPresent() ? ProcCpu.serverTicks(postmaster.getAsLong()) : -1;
+            return machine == null ? new CpuSample(process, -1, -1, pg) : new CpuSample(process, machine[0], machine[1], pg);
+        }
+    }
+}
