@@ -170,12 +170,17 @@ CREATE TABLE task_runs (
     error text,
     started_at timestamp with time zone NOT NULL DEFAULT now(),
     finished_at timestamp with time zone,
+    cache_key text,
+    cached_from bigint,
     CONSTRAINT task_runs_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT task_runs_cache_key_check CHECK ((cache_key ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT task_runs_cached_from_fkey FOREIGN KEY (cached_from) REFERENCES task_runs(id),
     CONSTRAINT task_runs_pkey PRIMARY KEY (id),
     CONSTRAINT task_runs_run_id_fkey FOREIGN KEY (run_id) REFERENCES pipeline_runs(id),
     CONSTRAINT task_runs_run_task_attempt_key UNIQUE (run_id, task_id, attempt),
     CONSTRAINT task_runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'success'::text, 'failed'::text, 'up_for_retry'::text, 'upstream_failed'::text, 'skipped'::text])))
 );
+CREATE INDEX task_runs_cache_key_success_idx ON public.task_runs USING btree (cache_key, id DESC) WHERE (status = 'success'::text);
 
 CREATE OR REPLACE FUNCTION public.audit_log_reject_change()
  RETURNS trigger

@@ -15,7 +15,9 @@ public record TaskRun(
         String metricsJson,
         String error,
         Instant startedAt,
-        Instant finishedAt) {
+        Instant finishedAt,
+        String cacheKey,
+        Long cachedFrom) {
 
     /** Airflow's task-instance states, kept in step with task_runs_status_check (V2). */
     public static final List<String> STATUSES =

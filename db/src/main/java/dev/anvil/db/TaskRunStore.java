@@ -11,7 +11,8 @@ public final class TaskRunStore {
 
     private static final String TABLE = "task_runs";
     private static final String COLUMNS = "id, run_id, task_id, attempt, operator, status,"
-            + " parameters::text AS parameters, metrics::text AS metrics, error, started_at, finished_at";
+            + " parameters::text AS parameters, metrics::text AS metrics, error, started_at, finished_at, cache_key,"
+            + " cached_from";
 
     private final Jdbc jdbc;
 
@@ -68,6 +69,29 @@ public final class TaskRunStore {
                 TaskRunStore::map, taskRunId);
     }
 
+    /** Stores the cache key of an attempt's inputs, so later tasks with the same inputs can reuse its outputs. */
+    public void setCacheKey(long taskRunId, String cacheKey) {
+        jdbc.withConnection(TABLE, "set cache key", c ->
+                Jdbc.update(c, "UPDATE task_runs SET cache_key = ? WHERE id = ?", cacheKey, taskRunId));
+    }
+
+    /** The newest successful attempt that ran (not itself a cache hit) with this cache key. */
+    public Optional<TaskRun> findCached(String cacheKey) {
+        return jdbc.queryOne(TABLE, "find cached", "SELECT " + COLUMNS + " FROM task_runs"
+                        + " WHERE cache_key = ? AND status = 'success' AND cached_from IS NULL ORDER BY id DESC LIMIT 1",
+                TaskRunStore::map, cacheKey);
+    }
+
+    /** Records that an attempt reused the outputs of {@code originalId} instead of running. */
+    public TaskRun finishCached(long taskRunId, long originalId, String metricsJson) {
+        return jdbc.withConnection(TABLE, "finish cached", c -> {
+            Jdbc.update(c, "UPDATE task_runs SET status = 'success', metrics = ?::jsonb, cached_from = ?,"
+                    + " finished_at = COALESCE(finished_at, now()) WHERE id = ?", metricsJson, originalId, taskRunId);
+            return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM task_runs WHERE id = ?", TaskRunStore::map, taskRunId)
+                    .orElseThrow();
+        });
+    }
+
     /** A run's task attempts in the order they started. */
     public List<TaskRun> listByRun(String runId) {
         return jdbc.query(TABLE, "list by run",
@@ -79,6 +103,6 @@ public final class TaskRunStore {
         return new TaskRun(rs.getLong("id"), rs.getString("run_id"), rs.getString("task_id"), rs.getInt("attempt"),
                 rs.getString("operator"), rs.getString("status"), rs.getString("parameters"),
                 rs.getString("metrics"), rs.getString("error"), Jdbc.instant(rs, "started_at"),
-                Jdbc.instant(rs, "finished_at"));
+                Jdbc.instant(rs, "finished_at"), rs.getString("cache_key"), Jdbc.nullableLong(rs, "cached_from"));
     }
 }

@@ -64,11 +64,20 @@ public class RunLauncher {
      */
     public Started start(String pipeline, String runId, Map<String, Object> params, String submittedBy,
                          String logicalDate) throws SpecException {
+        return start(pipeline, runId, params, submittedBy, logicalDate, true);
+    }
+
+    /** @param cache false turns step caching off for every task of this run */
+    public Started start(String pipeline, String runId, Map<String, Object> params, String submittedBy,
+                         String logicalDate, boolean cache) throws SpecException {
         PipelineVersion latest = pipelines.latest(pipeline).orElseThrow(() -> new NoSuchElementException(
                 "no pipeline named '" + pipeline + "'; register it with PUT /api/pipelines/" + pipeline));
         PipelineSpec spec = SpecLoader.load(latest.spec(), operators, params.keySet());
         PipelinePlan plan = PlanBuilder.plan(spec, latest.version(), operators, params, submittedBy)
                 .withLogicalDate(logicalDate);
+        if (!cache) {
+            plan = plan.withoutCache();
+        }
         runs.create(runId, pipeline, latest.version(), toJson(plan.params()), submittedBy);
         PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
                 .setWorkflowId(runId)

@@ -2,10 +2,13 @@ package dev.anvil.activities.pipeline;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.Operators;
 import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.db.LineageEdge;
+import dev.anvil.db.LineageStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.pipeline.TaskActivities;
@@ -15,6 +18,9 @@ import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.failure.ApplicationFailure;
 import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
@@ -27,12 +33,16 @@ import java.util.Optional;
 public class TaskActivitiesImpl implements TaskActivities {
     private final Operators operators;
     private final TaskRunStore taskRuns;
+    private final LineageStore lineage;
     private final ObjectMapper json;
+    private final ObjectMapper canonicalJson;
 
-    public TaskActivitiesImpl(Operators operators, TaskRunStore taskRuns, ObjectMapper json) {
+    public TaskActivitiesImpl(Operators operators, TaskRunStore taskRuns, LineageStore lineage, ObjectMapper json) {
         this.operators = operators;
         this.taskRuns = taskRuns;
+        this.lineage = lineage;
         this.json = json;
+        this.canonicalJson = json.copy().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
     }
 
     @Override
@@ -42,6 +52,14 @@ public class TaskActivitiesImpl implements TaskActivities {
         // a retried run numbers its attempts after the ones the task already had
         int recordedAttempt = task.previousAttempts() + attempt;
         long taskRunId = taskRuns.start(task.runId(), task.taskId(), recordedAttempt, task.operator(), toJson(task.with()));
+        if (task.cacheable()) {
+            String key = cacheKey(task);
+            taskRuns.setCacheKey(taskRunId, key);
+            Optional<TaskRun> earlier = taskRuns.findCached(key);
+            if (earlier.isPresent()) {
+                return reuse(taskRunId, earlier.get());
+            }
+        }
         Operator operator = operators.find(task.operator()).orElse(null);
         if (operator == null) {
             String message = "no operator '" + task.operator() + "' on this worker; it has " + operators.names();
@@ -68,6 +86,38 @@ public class TaskActivitiesImpl implements TaskActivities {
                 Thread.currentThread().interrupt();
             }
             throw ApplicationFailure.newFailure(message, "TaskFailed");
+        }
+    }
+
+    /**
+     * Step caching: the key covers the operator and its resolved parameters, which name every input
+     * artifact by its sha256, so equal keys mean equal inputs. Map keys are sorted first, so the key
+     * does not depend on the order a spec lists them in.
+     */
+    String cacheKey(TaskInvocation task) {
+        try {
+            byte[] canonical = canonicalJson.writeValueAsBytes(Map.of("operator", task.operator(), "with", task.with()));
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
+        } catch (JsonProcessingException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException("cannot compute the cache key of task " + task.taskId(), e);
+        }
+    }
+
+    /** Records this attempt as a success that reused {@code earlier}'s outputs, with the same lineage. */
+    private TaskResult reuse(long taskRunId, TaskRun earlier) {
+        taskRuns.finishCached(taskRunId, earlier.id(), earlier.metricsJson());
+        for (LineageEdge edge : lineage.edgesOf(earlier.id())) {
+            lineage.addEdge(taskRunId, edge.artifactSha256(), edge.relation(), edge.role());
+        }
+        return new TaskResult(fromJson(earlier.metricsJson()));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> fromJson(String text) {
+        try {
+            return text == null ? Map.of() : json.readValue(text, Map.class);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -85,7 +85,7 @@ class PipelineOnLocalStackTest {
         ObjectMapper json = new ObjectMapper();
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), lineage, json));
-        worker.registerActivitiesImplementations(new TaskActivitiesImpl(operators, taskRuns, json),
+        worker.registerActivitiesImplementations(new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new RunStateActivitiesImpl(runs));
         factory.start();
     }
@@ -132,6 +132,39 @@ class PipelineOnLocalStackTest {
         assertThat(runs.find(runId).orElseThrow().error()).contains("wait: sleep needs with.seconds");
     }
 
+    @Test
+    void aTaskWithTheSameInputsReusesTheEarlierResultUnlessCachingIsOff() {
+        List<PlannedTask> tasks = List.of(cachedInspect("inspect"), task("after", "noop", List.of("inspect"), Map.of()));
+        String first = "run-" + UUID.randomUUID();
+        String second = "run-" + UUID.randomUUID();
+        String uncached = "run-" + UUID.randomUUID();
+        run(first, tasks, Map.of("model", model.sha256()));
+        RunState again = run(second, tasks, Map.of("model", model.sha256()));
+        runs.create(uncached, "test", 1, "{}", "tester");
+        client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder().setWorkflowId(uncached)
+                .setTaskQueue(QUEUE).build())
+                .run(new PipelinePlan("test", 1, Map.of("model", model.sha256()), tasks, 8, "tester").withoutCache());
+
+        TaskRun original = taskRuns.listByRun(first).get(0);
+        TaskRun reused = taskRuns.listByRun(second).get(0);
+        assertThat(original.cachedFrom()).isNull();
+        assertThat(reused.status()).isEqualTo("success");
+        assertThat(reused.cachedFrom()).isEqualTo(original.id());
+        assertThat(reused.cacheKey()).isEqualTo(original.cacheKey()).hasSize(64);
+        assertThat(reused.metricsJson()).isEqualTo(original.metricsJson());
+        assertThat(again.tasks().get(0).outputs()).containsKey("report");
+        // the reused attempt's lineage points at the same model
+        assertThat(lineage.edgesOf(reused.id())).extracting(e -> e.artifactSha256()).containsExactly(model.sha256());
+        // with caching off the task runs again
+        assertThat(taskRuns.listByRun(uncached).get(0).cachedFrom()).isNull();
+        assertThat(taskRuns.listByRun(uncached).get(0).cacheKey()).isNull();
+    }
+
+    private static PlannedTask cachedInspect(String id) {
+        return new PlannedTask(id, "inspect", List.of(), "all_success", 0, Duration.ofSeconds(1), Duration.ofMinutes(2),
+                QUEUE, Map.of("model", "${params.model}"), true);
+    }
+
     private static RunState run(String runId, List<PlannedTask> tasks, Map<String, Object> params) {
         runs.create(runId, "test", 1, "{}", "tester");
         PipelineWorkflow wf = client.newWorkflowStub(PipelineWorkflow.class,
@@ -141,6 +174,6 @@ class PipelineOnLocalStackTest {
 
     private static PlannedTask task(String id, String operator, List<String> upstream, Map<String, Object> with) {
         return new PlannedTask(id, operator, upstream, "all_success", 2, Duration.ofSeconds(1), Duration.ofMinutes(2),
-                QUEUE, with, true);
+                QUEUE, with, false);
     }
 }

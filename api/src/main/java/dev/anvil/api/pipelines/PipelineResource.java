@@ -40,7 +40,8 @@ import java.util.UUID;
 public class PipelineResource {
     static final OperatorRegistry OPERATORS = OperatorRegistry.builtIns();
 
-    public record RunRequest(Map<String, Object> params) {}
+    /** @param cache false: no task of this run reuses earlier results (default true) */
+    public record RunRequest(Map<String, Object> params, Boolean cache) {}
 
     @Inject PipelineStore pipelines;
     @Inject RunLauncher launcher;
@@ -87,7 +88,8 @@ public class PipelineResource {
         Map<String, Object> params = request == null || request.params() == null ? Map.of() : request.params();
         RunLauncher.Started started;
         try {
-            started = launcher.start(name, name + "-" + UUID.randomUUID(), params, "anonymous", null);
+            boolean cache = request == null || request.cache() == null || request.cache();
+            started = launcher.start(name, name + "-" + UUID.randomUUID(), params, "anonymous", null, cache);
         } catch (SpecException e) {
             throw invalid(e);
         } catch (WorkflowServiceException e) {

@@ -110,7 +110,7 @@ public class AnvilStartup {
                 new InspectOperator(objects, inspector, lineage, json));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
-                new TaskActivitiesImpl(operators, taskRuns, json),
+                new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs));
         factory.start();

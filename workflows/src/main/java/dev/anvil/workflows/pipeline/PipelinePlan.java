@@ -40,6 +40,14 @@ public record PipelinePlan(
                 carriedOver, previousAttempts);
     }
 
+    /** The same plan with step caching off for every task (a run started with cache: false). */
+    public PipelinePlan withoutCache() {
+        List<PlannedTask> uncached = tasks.stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
+                t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), t.queue(), t.with(), false)).toList();
+        return new PipelinePlan(pipeline, pipelineVersion, params, uncached, maxParallelTasks, submittedBy, logicalDate,
+                carriedOver, previousAttempts);
+    }
+
     /** The same plan as a retry that keeps {@code kept} tasks' ends and numbers attempts after {@code attempts}. */
     public PipelinePlan asRetry(Map<String, TaskState> kept, Map<String, Integer> attempts) {
         return new PipelinePlan(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, logicalDate,

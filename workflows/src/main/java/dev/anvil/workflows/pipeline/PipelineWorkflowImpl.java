@@ -141,7 +141,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
         running.put(task.id(), Async.function(stub::runTask,
                 new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1,
-                        plan.previousAttempts().getOrDefault(task.id(), 0))));
+                        plan.previousAttempts().getOrDefault(task.id(), 0), task.cache())));
     }
 
     @SuppressWarnings("unchecked")

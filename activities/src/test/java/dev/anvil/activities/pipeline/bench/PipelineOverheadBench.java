@@ -8,6 +8,7 @@ import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.db.Migrations;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRun;
+import dev.anvil.db.LineageStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedLocalStack;
@@ -134,7 +135,7 @@ public final class PipelineOverheadBench {
         Worker worker = factory.newWorker(queue, workerOptions(cache));
         worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
         worker.registerActivitiesImplementations(
-                new TaskActivitiesImpl(new Operators(new NoopOperator()), taskRuns, new ObjectMapper()),
+                new TaskActivitiesImpl(new Operators(new NoopOperator()), taskRuns, new LineageStore(db), new ObjectMapper()),
                 new RunStateActivitiesImpl(runs));
         factory.start();
         String mode = cache == 0
