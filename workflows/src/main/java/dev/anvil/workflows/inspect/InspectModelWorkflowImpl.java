@@ -1,6 +1,7 @@
 package dev.anvil.workflows.inspect;
 
 import dev.anvil.workflows.runs.RunStateActivities;
+import dev.anvil.workflows.runs.StateWrites;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
@@ -25,18 +26,7 @@ public class InspectModelWorkflowImpl implements InspectModelWorkflow {
                             .build())
                     .build());
 
-    // Run-state writes are tiny database updates; they retry longer than the work itself, because a
-    // run whose state never reaches the database looks stuck to everyone listing runs.
-    private final RunStateActivities runState = Workflow.newActivityStub(RunStateActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofSeconds(30))
-                    .setRetryOptions(RetryOptions.newBuilder()
-                            .setInitialInterval(Duration.ofSeconds(1))
-                            .setBackoffCoefficient(2)
-                            .setMaximumInterval(Duration.ofMinutes(1))
-                            .setMaximumAttempts(20)
-                            .build())
-                    .build());
+    private final RunStateActivities runState = Workflow.newActivityStub(RunStateActivities.class, StateWrites.OPTIONS);
 
     @Override
     public ModelReport inspect(InspectRequest request) {

@@ -4,6 +4,7 @@ import dev.anvil.workflows.pipeline.spec.Reference;
 import dev.anvil.workflows.pipeline.spec.References;
 import dev.anvil.workflows.pipeline.spec.TriggerRule;
 import dev.anvil.workflows.runs.RunStateActivities;
+import dev.anvil.workflows.runs.StateWrites;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
@@ -30,20 +31,8 @@ import java.util.Set;
  */
 public class PipelineWorkflowImpl implements PipelineWorkflow {
 
-    // Run and task state writes are small database updates; they retry long, because a run whose
-    // state never reaches the database looks stuck to everyone listing runs.
-    private static final ActivityOptions STATE_WRITES = ActivityOptions.newBuilder()
-            .setStartToCloseTimeout(Duration.ofSeconds(30))
-            .setRetryOptions(RetryOptions.newBuilder()
-                    .setInitialInterval(Duration.ofSeconds(1))
-                    .setBackoffCoefficient(2)
-                    .setMaximumInterval(Duration.ofMinutes(1))
-                    .setMaximumAttempts(20)
-                    .build())
-            .build();
-
-    private final RunStateActivities runState = Workflow.newActivityStub(RunStateActivities.class, STATE_WRITES);
-    private final TaskActivities recorder = Workflow.newActivityStub(TaskActivities.class, STATE_WRITES);
+    private final RunStateActivities runState = Workflow.newActivityStub(RunStateActivities.class, StateWrites.OPTIONS);
+    private final TaskActivities recorder = Workflow.newActivityStub(TaskActivities.class, StateWrites.OPTIONS);
 
     private final Map<String, TaskState> states = new LinkedHashMap<>();
     private String runId;
