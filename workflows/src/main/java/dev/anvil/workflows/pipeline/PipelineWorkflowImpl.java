@@ -67,8 +67,6 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     }
 
     private void walk(PipelinePlan plan, Map<String, Promise<TaskResult>> running, List<Promise<Void>> records) {
-        Map<String, PlannedTask> byId = new LinkedHashMap<>();
-        plan.tasks().forEach(t -> byId.put(t.id(), t));
         Map<String, Map<String, Object>> outputs = new LinkedHashMap<>();
         plan.carriedOver().forEach((id, kept) -> outputs.put(id, kept.outputs()));
         Map<String, Object> run = Map.of("id", runId, "logical_date", plan.logicalDate() != null ? plan.logicalDate()
@@ -107,7 +105,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
                 return;
             }
             Workflow.await(() -> running.values().stream().anyMatch(Promise::isCompleted));
-            harvest(byId, running, outputs);
+            harvest(running, outputs);
         }
     }
 
@@ -167,8 +165,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
                 .build();
     }
 
-    private void harvest(Map<String, PlannedTask> byId, Map<String, Promise<TaskResult>> running,
-                         Map<String, Map<String, Object>> outputs) {
+    private void harvest(Map<String, Promise<TaskResult>> running, Map<String, Map<String, Object>> outputs) {
         Iterator<Map.Entry<String, Promise<TaskResult>>> it = running.entrySet().iterator();
         while (it.hasNext()) {
             Map.Entry<String, Promise<TaskResult>> entry = it.next();

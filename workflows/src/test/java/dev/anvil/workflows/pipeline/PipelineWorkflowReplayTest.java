@@ -1,5 +1,8 @@
 package dev.anvil.workflows.pipeline;
 
+import static dev.anvil.workflows.pipeline.RunAssertions.statuses;
+import static dev.anvil.workflows.pipeline.RunAssertions.waitUntil;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.mockito.Mockito.mock;
@@ -30,8 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.BooleanSupplier;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -262,24 +263,5 @@ class PipelineWorkflowReplayTest {
     private static PlannedTask task(String id, List<String> upstream, String rule, int retries, Map<String, Object> with) {
         return new PlannedTask(id, "noop", upstream, rule, retries, Duration.ofSeconds(5), Duration.ofMinutes(5),
                 "anvil-cpu", with, true);
-    }
-
-    private static List<String> statuses(RunState state) {
-        return state.tasks().stream().map(t -> t.taskId() + "=" + t.status()).collect(Collectors.toList());
-    }
-
-    private static void waitUntil(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met within 20 s");
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
     }
 }
