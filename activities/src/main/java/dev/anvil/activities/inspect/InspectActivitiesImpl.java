@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.onnx.InvalidModelException;
 import dev.anvil.activities.onnx.OnnxInspector;
-import dev.anvil.activities.storage.ArtifactCorruptedException;
-import dev.anvil.activities.storage.ArtifactNotFoundException;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.DataAccessException;
 import dev.anvil.db.LineageStore;
@@ -19,8 +17,6 @@ import io.temporal.activity.Activity;
 import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -31,16 +27,14 @@ import java.util.Map;
 public class InspectActivitiesImpl implements InspectActivities {
     private static final String OPERATOR = "inspect";
 
-    private final ObjectStore objects;
-    private final OnnxInspector inspector;
+    private final StoredModelInspector storedModels;
     private final TaskRunStore taskRuns;
     private final LineageStore lineage;
     private final ObjectMapper json;
 
     public InspectActivitiesImpl(ObjectStore objects, OnnxInspector inspector, TaskRunStore taskRuns,
                                  LineageStore lineage, ObjectMapper json) {
-        this.objects = objects;
-        this.inspector = inspector;
+        this.storedModels = new StoredModelInspector(objects, inspector);
         this.taskRuns = taskRuns;
         this.lineage = lineage;
         this.json = json;
@@ -62,21 +56,16 @@ public class InspectActivitiesImpl implements InspectActivities {
             throw e;
         }
 
-        Path file = null;
         try {
-            file = Files.createTempFile("anvil-inspect-", ".onnx");
-            objects.copyTo(request.model(), file);
-            ModelReport report = inspector.inspect(file, sha256);
+            ModelReport report = storedModels.inspect(request.model());
             taskRuns.finish(taskRunId, "success", toJson(report), null);
             return report;
-        } catch (InvalidModelException | ArtifactCorruptedException | ArtifactNotFoundException e) {
+        } catch (InvalidModelException e) {
             taskRuns.finish(taskRunId, "failed", null, e.getMessage());
             throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), INVALID_MODEL);
         } catch (IOException | OrtException | RuntimeException e) {
             taskRuns.finish(taskRunId, "failed", null, e.getMessage());
             throw Activity.wrap(e);
-        } finally {
-            deleteQuietly(file);
         }
     }
 
@@ -85,16 +74,6 @@ public class InspectActivitiesImpl implements InspectActivities {
             return json.writeValueAsString(value);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void deleteQuietly(Path file) {
-        if (file != null) {
-            try {
-                Files.deleteIfExists(file);
-            } catch (IOException ignored) {
-                // a temp file left behind is cleaned by the OS; the result matters more
-            }
         }
     }
 }

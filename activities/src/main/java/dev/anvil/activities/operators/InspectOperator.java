@@ -1,18 +1,15 @@
 package dev.anvil.activities.operators;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.inspect.StoredModelInspector;
 import dev.anvil.activities.onnx.InvalidModelException;
 import dev.anvil.activities.onnx.OnnxInspector;
-import dev.anvil.activities.storage.ArtifactCorruptedException;
-import dev.anvil.activities.storage.ArtifactNotFoundException;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Relation;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.inspect.ModelReport;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -27,13 +24,13 @@ public final class InspectOperator implements Operator {
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
     private final ObjectStore objects;
-    private final OnnxInspector inspector;
+    private final StoredModelInspector storedModels;
     private final LineageStore lineage;
     private final ObjectMapper json;
 
     public InspectOperator(ObjectStore objects, OnnxInspector inspector, LineageStore lineage, ObjectMapper json) {
         this.objects = objects;
-        this.inspector = inspector;
+        this.storedModels = new StoredModelInspector(objects, inspector);
         this.lineage = lineage;
         this.json = json;
     }
@@ -47,19 +44,16 @@ public final class InspectOperator implements Operator {
     public Map<String, Object> run(TaskContext context, Map<String, Object> with) throws Exception {
         ArtifactRef model = artifact(with.get("model"));
         lineage.addEdge(context.taskRunId(), model.sha256(), Relation.USED, "model");
-        Path file = Files.createTempFile("anvil-inspect-", ".onnx");
+        ModelReport report;
         try {
-            objects.copyTo(model, file);
-            ModelReport report = inspector.inspect(file, model.sha256());
-            Map<String, Object> outputs = new LinkedHashMap<>();
-            outputs.put("model", json.convertValue(model, Map.class));
-            outputs.put("report", json.convertValue(report, Map.class));
-            return outputs;
-        } catch (InvalidModelException | ArtifactCorruptedException | ArtifactNotFoundException e) {
+            report = storedModels.inspect(model);
+        } catch (InvalidModelException e) {
             throw new InvalidTaskInputException(e.getMessage(), e);
-        } finally {
-            Files.deleteIfExists(file);
         }
+        Map<String, Object> outputs = new LinkedHashMap<>();
+        outputs.put("model", json.convertValue(model, Map.class));
+        outputs.put("report", json.convertValue(report, Map.class));
+        return outputs;
     }
 
     private ArtifactRef artifact(Object value) throws IOException {
