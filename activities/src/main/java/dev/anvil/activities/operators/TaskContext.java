@@ -10,4 +10,12 @@ public interface TaskContext {
 
     /** Reports progress (and lets Temporal notice a cancel); call it at least every few seconds on long work. */
     void heartbeat(Object progress);
+
+    /**
+     * The details of the last heartbeat a previous attempt of this task sent, if any: long work saves
+     * its progress there so a retry resumes instead of starting over.
+     */
+    default <T> java.util.Optional<T> lastHeartbeat(Class<T> type) {
+        return java.util.Optional.empty();
+    }
 }

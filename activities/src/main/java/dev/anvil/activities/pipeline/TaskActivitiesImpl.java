@@ -71,6 +71,7 @@ public class TaskActivitiesImpl implements TaskActivities {
             public String taskId() { return task.taskId(); }
             public long taskRunId() { return taskRunId; }
             public void heartbeat(Object progress) { activity.heartbeat(progress); }
+            public <T> Optional<T> lastHeartbeat(Class<T> type) { return activity.getHeartbeatDetails(type); }
         };
         try {
             Map<String, Object> outputs = operator.run(context, task.with());

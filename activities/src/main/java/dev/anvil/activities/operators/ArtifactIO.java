@@ -1,0 +1,127 @@
+package dev.anvil.activities.operators;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.storage.ArtifactCorruptedException;
+import dev.anvil.activities.storage.ArtifactNotFoundException;
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.activities.storage.PutResult;
+import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.LineageStore;
+import dev.anvil.db.Relation;
+import dev.anvil.workflows.ArtifactRef;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * What operators do with artifacts: resolve a {@code with} value to a stored artifact, fetch it to a
+ * local file (checksum verified), and publish a result with its artifact row and lineage edge.
+ * Nothing is published until the result file is complete, so a failed task leaves nothing partial.
+ */
+public final class ArtifactIO {
+    public static final String ONNX_MEDIA_TYPE = "application/vnd.onnx";
+    public static final String JSON_MEDIA_TYPE = "application/json";
+    public static final String DATASET_MEDIA_TYPE = "application/vnd.anvil.dataset+zip";
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+    private final ObjectStore objects;
+    private final ArtifactStore artifacts;
+    private final LineageStore lineage;
+    private final ObjectMapper json;
+
+    public ArtifactIO(ObjectStore objects, ArtifactStore artifacts, LineageStore lineage, ObjectMapper json) {
+        this.objects = objects;
+        this.artifacts = artifacts;
+        this.lineage = lineage;
+        this.json = json;
+    }
+
+    public ObjectMapper json() {
+        return json;
+    }
+
+    /**
+     * The artifact named by {@code with.<key>}: a reference map (an upstream task's output) or the
+     * sha256 of an uploaded artifact.
+     */
+    public ArtifactRef resolve(String operator, Map<String, Object> with, String key) throws IOException {
+        Object value = with.get(key);
+        if (value == null) {
+            throw new InvalidTaskInputException(operator + " needs with." + key + ": an artifact reference or a sha256");
+        }
+        if (value instanceof Map<?, ?> map) {
+            try {
+                ArtifactRef ref = json.convertValue(map, ArtifactRef.class);
+                if (ref.sha256() != null && SHA256.matcher(ref.sha256()).matches()) {
+                    return ref;
+                }
+            } catch (IllegalArgumentException e) {
+                // fall through to the error below
+            }
+            throw new InvalidTaskInputException(operator + ": with." + key + " is not an artifact reference: " + value);
+        }
+        if (value instanceof String s && SHA256.matcher(s.trim().toLowerCase()).matches()) {
+            Optional<ArtifactRef> ref = objects.find(s.trim().toLowerCase());
+            return ref.orElseThrow(() -> new InvalidTaskInputException(operator + ": no artifact with sha256 " + s
+                    + " (with." + key + "); upload it with POST /api/artifacts"));
+        }
+        throw new InvalidTaskInputException(operator + " needs with." + key
+                + ": an artifact reference or a sha256; got " + value);
+    }
+
+    /** Records that the task read the artifact, in the role given (e.g. {@code model}, {@code dataset}). */
+    public void used(TaskContext context, ArtifactRef ref, String role) {
+        lineage.addEdge(context.taskRunId(), ref.sha256(), Relation.USED, role);
+    }
+
+    /**
+     * Copies the artifact to a new temporary file, verifying its checksum; the caller deletes it.
+     * Missing or corrupted bytes are bad input (a retry cannot bring them back).
+     */
+    public Path fetch(ArtifactRef ref, String suffix) throws IOException {
+        Path file = Files.createTempFile("anvil-", suffix);
+        try {
+            objects.copyTo(ref, file);
+            return file;
+        } catch (ArtifactCorruptedException | ArtifactNotFoundException e) {
+            Files.deleteIfExists(file);
+            throw new InvalidTaskInputException(e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+    }
+
+    /** Stores a finished result file, registers it, and records that this task generated it. */
+    public ArtifactRef publish(TaskContext context, Path file, String mediaType, String role) throws IOException {
+        PutResult put;
+        try (InputStream in = Files.newInputStream(file)) {
+            put = objects.put(in, mediaType, Optional.empty());
+        }
+        ArtifactRef ref = put.ref();
+        artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), context.taskRunId());
+        lineage.addEdge(context.taskRunId(), ref.sha256(), Relation.GENERATED, role);
+        return ref;
+    }
+
+    /** Publishes a JSON document (a report, a calibration table) as an artifact. */
+    public ArtifactRef publishJson(TaskContext context, Object document, String role) throws IOException {
+        Path file = Files.createTempFile("anvil-", ".json");
+        try {
+            json.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), document);
+            return publish(context, file, JSON_MEDIA_TYPE, role);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** The reference as an output value (a plain map, as task outputs are JSON). */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> asOutput(ArtifactRef ref) {
+        return json.convertValue(ref, Map.class);
+    }
+}
