@@ -119,6 +119,25 @@ public final class ArtifactIO {
         }
     }
 
+    /**
+     * Stores a working document (e.g. a progress checkpoint) without registering it as an artifact or
+     * recording lineage; only its reference is kept, by whoever needs to read it back.
+     */
+    public ArtifactRef saveScratch(Object document) throws IOException {
+        byte[] bytes = json.writeValueAsBytes(document);
+        return objects.put(new java.io.ByteArrayInputStream(bytes), JSON_MEDIA_TYPE, Optional.empty()).ref();
+    }
+
+    /** Reads a document saved with {@link #saveScratch}. */
+    public <T> T loadScratch(ArtifactRef ref, Class<T> type) throws IOException {
+        Path file = fetch(ref, ".json");
+        try {
+            return json.readValue(file.toFile(), type);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
     /** The reference as an output value (a plain map, as task outputs are JSON). */
     @SuppressWarnings("unchecked")
     public Map<String, Object> asOutput(ArtifactRef ref) {

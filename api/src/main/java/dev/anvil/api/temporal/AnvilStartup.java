@@ -14,6 +14,9 @@ import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.quantize.QuantizeOperator;
+import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
 import dev.anvil.db.PipelineRunStore;
@@ -53,6 +56,7 @@ public class AnvilStartup {
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
     @Inject LineageStore lineage;
+    @Inject ArtifactStore artifactRows;
     @Inject WorkflowClient client;
     @Inject WorkflowServiceStubs stubs;
     @Inject ObjectMapper json;
@@ -107,7 +111,9 @@ public class AnvilStartup {
                 PipelineScheduleWorkflowImpl.class);
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
-                new InspectOperator(objects, inspector, lineage, json));
+                new InspectOperator(objects, inspector, lineage, json),
+                new QuantizeOperator(new ArtifactIO(objects, artifactRows, lineage, json), OrtEnvironment.getEnvironment(),
+                        java.time.Duration.ofSeconds(10)));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),

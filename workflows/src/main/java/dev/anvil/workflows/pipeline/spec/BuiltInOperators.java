@@ -33,10 +33,44 @@ public final class BuiltInOperators {
                      "additionalProperties": false}
                     """), false);
 
+    /**
+     * INT8 quantisation: static (QDQ, ranges calibrated on a dataset artifact or read from a calibration
+     * table) or dynamic. The same model, data and options give the same model bytes.
+     */
+    public static final OperatorDescriptor QUANTIZE = new OperatorDescriptor("quantize", "Quantize", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {
+                       "model": {"type": "string", "description": "the float ONNX model (artifact sha256 or a reference)"},
+                       "mode": {"enum": ["static", "dynamic"], "default": "static"},
+                       "dataset": {"type": "string", "description": "calibration dataset artifact (static mode)"},
+                       "calibration_table": {"type": "string", "description": "reuse the ranges of an earlier calibration"},
+                       "method": {"enum": ["minmax", "percentile", "entropy"], "default": "minmax"},
+                       "percentile": {"type": "number", "minimum": 50, "maximum": 100, "default": 99.999},
+                       "samples": {"type": "integer", "minimum": 0, "description": "calibration samples, 0 = all"},
+                       "batch_size": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 32},
+                       "per_channel": {"type": "boolean", "default": true},
+                       "activation_type": {"enum": ["u8", "s8"], "default": "u8"},
+                       "weight_type": {"enum": ["s8", "u8"], "default": "s8"},
+                       "symmetric_activations": {"type": "boolean", "default": false},
+                       "op_types": {"type": "array", "items": {"enum": ["Conv", "MatMul", "Gemm", "Gather"]}},
+                       "exclude_op_types": {"type": "array", "items": {"type": "string"}},
+                       "exclude_nodes": {"type": "array", "items": {"type": "string"}},
+                       "evaluation": {"type": "object",
+                         "properties": {
+                           "dataset": {"type": "string", "description": "evaluation dataset artifact"},
+                           "pooling": {"enum": ["none", "mean"], "default": "none"},
+                           "samples": {"type": "integer", "minimum": 0}},
+                         "required": ["dataset"],
+                         "additionalProperties": false}},
+                     "required": ["model"],
+                     "additionalProperties": false}
+                    """), true);
+
     private BuiltInOperators() {}
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, NOOP, SLEEP);
+        return List.of(INSPECT, NOOP, SLEEP, QUANTIZE);
     }
 
     private static Map<String, Object> schema(String json) {

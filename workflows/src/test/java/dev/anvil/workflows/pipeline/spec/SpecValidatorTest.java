@@ -114,7 +114,7 @@ class SpecValidatorTest {
                     operator: quantize
                     with:
                       model: "s3://${env.HOME}/${params.x"
-                      calibration_samples: "${params}"
+                      samples: "${params}"
                   b:
                     operator: inspect
                     with: {model: "${run.attempt}-${tasks.a.model}"}
@@ -123,7 +123,7 @@ class SpecValidatorTest {
                         + " tasks. or run., e.g. ${params.model}; write '$${' for a literal '${'"),
                 new SpecError("tasks.a.with.model", "unclosed '${' in 's3://${env.HOME}/${params.x'; close the"
                         + " reference with '}' or write '$${' for a literal '${'"),
-                new SpecError("tasks.a.with.calibration_samples", "bad reference '${params}'; write ${params.NAME}"),
+                new SpecError("tasks.a.with.samples", "bad reference '${params}'; write ${params.NAME}"),
                 new SpecError("tasks.b.with.model", "bad reference '${run.attempt}'; the run offers ${run.id} and"
                         + " ${run.logical_date}"),
                 new SpecError("tasks.b.with.model", "bad reference '${tasks.a.model}'; write ${tasks.TASK.outputs.NAME}"));
@@ -156,14 +156,14 @@ class SpecValidatorTest {
                   typed: {operator: inspect, with: {model: 42}}
                   nap: {operator: sleep, with: {seconds: 5000, snore: true}}
                   idle: {operator: noop, with: {x: 1}}
-                  q: {operator: quantize, with: {model: m, calibration_samples: 2.5}}
+                  q: {operator: quantize, with: {model: m, samples: 2.5}}
                 """)).containsExactly(
                 new SpecError("tasks.inspect.with.model", "missing required field 'model'; add it (a string)"),
                 new SpecError("tasks.typed.with.model", "must be a string, got integer 42"),
                 new SpecError("tasks.nap.with.seconds", "must be at most 3600, got 5000"),
                 new SpecError("tasks.nap.with.snore", "unknown field 'snore'; allowed fields: seconds"),
                 new SpecError("tasks.idle.with.x", "unknown field 'x'; allowed fields: none"),
-                new SpecError("tasks.q.with.calibration_samples", "must be an integer, got number 2.5"));
+                new SpecError("tasks.q.with.samples", "must be an integer, got number 2.5"));
     }
 
     @Test

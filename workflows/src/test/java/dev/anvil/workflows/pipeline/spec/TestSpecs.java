@@ -11,25 +11,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** Shared fixtures: a registry with a stand-in for the quantize operator later issues ship. */
+/** Shared fixtures: the built-in operator registry and spec loading helpers. */
 final class TestSpecs {
-    static final OperatorDescriptor QUANTIZE = new OperatorDescriptor("quantize", "Quantize", TaskQueues.CPU,
-            OperatorDescriptor.schemaFromJson("""
-                    {"type": "object",
-                     "properties": {"model": {"type": "string"},
-                                    "calibration_samples": {"type": "integer", "minimum": 0}},
-                     "required": ["model"],
-                     "additionalProperties": false}
-                    """), true);
-
     static final OperatorRegistry REGISTRY = registry();
 
     private TestSpecs() {}
 
     private static OperatorRegistry registry() {
-        List<OperatorDescriptor> all = new ArrayList<>(BuiltInOperators.all());
-        all.add(QUANTIZE);
-        return OperatorRegistry.of(all);
+        return OperatorRegistry.of(new ArrayList<>(BuiltInOperators.all()));
     }
 
     static PipelineSpec load(String text) throws SpecException {

@@ -1,0 +1,134 @@
+package dev.anvil.activities.quantize;
+
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.anvil.activities.datasets.DatasetReader;
+import dev.anvil.activities.onnx.DatasetFeed;
+import dev.anvil.activities.onnx.OnnxModel;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Measures activation ranges: runs the float model in ONNX Runtime with the wanted intermediate tensors
+ * exposed as extra outputs, streams the dataset batch by batch, and folds every batch into per-tensor
+ * {@link TensorStats}. Progress (and a resumable state) is reported after every batch.
+ */
+public final class Calibrator {
+    private final OrtEnvironment env;
+
+    public Calibrator(OrtEnvironment env) {
+        this.env = env;
+    }
+
+    /** Where calibration stands: samples done and the statistics so far (enough to resume). */
+    public record State(long samplesDone, Map<String, TensorStats.Snapshot> stats) {}
+
+    /** Told after every batch; it may save the state so a retry can resume from it. */
+    public interface Progress {
+        void batchDone(long samplesDone, long total, java.util.function.Supplier<State> state) throws IOException;
+    }
+
+    public record Result(CalibrationTable table, long samples, double seconds) {}
+
+    /**
+     * @param model   the float model (not modified)
+     * @param tensors float tensors whose ranges are wanted
+     * @param resume  a state saved by an earlier attempt, to continue from
+     */
+    public Result calibrate(OnnxModel model, String modelSha256, Set<String> tensors, DatasetReader dataset,
+            QuantizeOptions options, Optional<State> resume, Progress progress) throws OrtException, IOException {
+        long started = System.nanoTime();
+        byte[] augmented = exposeOutputs(model, tensors);
+        int bins = options.method() == CalibrationMethod.MINMAX ? 0 : TensorStats.DEFAULT_BINS;
+        Map<String, TensorStats> stats = new LinkedHashMap<>();
+        for (String t : tensors) {
+            TensorStats.Snapshot saved = resume.map(s -> s.stats().get(t)).orElse(null);
+            stats.put(t, saved != null ? TensorStats.restore(saved) : new TensorStats(bins));
+        }
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession session = env.createSession(augmented, so);
+                    DatasetFeed feed = DatasetFeed.open(env, session, dataset, options.batchSize(),
+                            options.calibrationSamples())) {
+                long done = resume.map(State::samplesDone).orElse(0L);
+                feed.skip(done);
+                Set<String> wanted = new LinkedHashSet<>(tensors);
+                while (feed.hasNext()) {
+                    try (DatasetFeed.Batch batch = feed.next();
+                            OrtSession.Result result = session.run(batch.inputs(), wanted)) {
+                        for (Map.Entry<String, OnnxValue> out : result) {
+                            TensorStats s = stats.get(out.getKey());
+                            if (s != null && out.getValue() instanceof OnnxTensor tensor) {
+                                try {
+                                    s.add(tensor.getFloatBuffer());
+                                } catch (IllegalArgumentException e) {
+                                    throw new IllegalArgumentException("tensor '" + out.getKey() + "' " + e.getMessage()
+                                            + " on samples " + batch.firstSample() + ".."
+                                            + (batch.firstSample() + batch.size() - 1)
+                                            + "; calibration data must keep the model finite", e);
+                                }
+                            }
+                        }
+                        done = feed.position();
+                    }
+                    long snapshotAt = done;
+                    progress.batchDone(done, feed.total(), () -> snapshot(snapshotAt, stats));
+                }
+                CalibrationTable table = table(modelSha256, options, done, stats);
+                return new Result(table, done, (System.nanoTime() - started) / 1e9);
+            }
+        }
+    }
+
+    private static State snapshot(long done, Map<String, TensorStats> stats) {
+        Map<String, TensorStats.Snapshot> snaps = new LinkedHashMap<>();
+        stats.forEach((k, v) -> snaps.put(k, v.snapshot()));
+        return new State(done, snaps);
+    }
+
+    static CalibrationTable table(String modelSha256, QuantizeOptions options, long samples,
+            Map<String, TensorStats> stats) {
+        Map<String, CalibrationTable.Range> ranges = new LinkedHashMap<>();
+        boolean unsignedLevels = options.activationType() == QuantType.U8 && !options.symmetricActivations();
+        for (Map.Entry<String, TensorStats> e : stats.entrySet()) {
+            TensorStats s = e.getValue();
+            if (s.count() == 0) {
+                continue;
+            }
+            double[] range = switch (options.method()) {
+                case MINMAX -> new double[] {s.min(), s.max()};
+                case PERCENTILE -> s.percentileRange(options.percentile());
+                // a tensor that never goes negative uses all 256 levels on [0, t]; others 128 per side
+                case ENTROPY -> s.entropyRange(s.min() >= 0 && unsignedLevels ? 256 : 128);
+            };
+            ranges.put(e.getKey(), new CalibrationTable.Range(range[0], range[1], s.min(), s.max()));
+        }
+        Double percentile = options.method() == CalibrationMethod.PERCENTILE ? options.percentile() : null;
+        return new CalibrationTable(CalibrationTable.FORMAT, modelSha256, options.method().wireName(), percentile, samples,
+                ranges);
+    }
+
+    /** The model's bytes with {@code tensors} added as graph outputs (typed float, shape left to inference). */
+    static byte[] exposeOutputs(OnnxModel model, Set<String> tensors) {
+        var proto = model.build().toBuilder();
+        Set<String> existing = new LinkedHashSet<>();
+        proto.getGraph().getOutputList().forEach(v -> existing.add(v.getName()));
+        for (String t : tensors) {
+            if (!existing.contains(t)) {
+                proto.getGraphBuilder().addOutput(ValueInfoProto.newBuilder().setName(t).setType(TypeProto.newBuilder()
+                        .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
+            }
+        }
+        return proto.build().toByteArray();
+    }
+}

@@ -1,0 +1,48 @@
+package dev.anvil.activities.quantize;
+
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Which nodes a quantisation rewrites and how, and which stay in float and why.
+ *
+ * @param targets           nodes to quantise
+ * @param leftFloat         nodes left in float, each with the reason
+ * @param activationTensors float tensors whose ranges static quantisation needs (calibration measures these)
+ */
+public record QuantizationPlan(List<Target> targets, List<LeftFloat> leftFloat, Set<String> activationTensors) {
+
+    /**
+     * A node to quantise.
+     *
+     * @param activationInputs indices of inputs computed at run time
+     * @param weightInput      index of the constant weight input, or -1
+     * @param weightAxis       the weight's channel axis for per-channel scales
+     * @param biasInput        index of a constant bias input to store as int32, or -1
+     * @param quantizeOutput   whether the output gets a Q/DQ pair too (static mode)
+     */
+    public record Target(String node, String opType, List<Integer> activationInputs, int weightInput, int weightAxis,
+            int biasInput, boolean quantizeOutput) {}
+
+    public record LeftFloat(String node, String opType, String reason) {}
+
+    public Map<String, Integer> targetsByOpType() {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        targets.forEach(t -> counts.merge(t.opType(), 1, Integer::sum));
+        return counts;
+    }
+
+    /** Left-float nodes grouped by reason, with their count: a readable summary for large models. */
+    public Map<String, Integer> leftFloatByReason() {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        leftFloat.forEach(l -> counts.merge(l.opType() + ": " + l.reason(), 1, Integer::sum));
+        return counts;
+    }
+
+    static Set<String> orderedSet() {
+        return new LinkedHashSet<>();
+    }
+}
