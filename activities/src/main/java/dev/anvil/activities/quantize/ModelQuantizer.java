@@ -61,7 +61,7 @@ public final class ModelQuantizer {
             throw new InvalidModelException("dynamic quantisation needs opset 11 or later (DynamicQuantizeLinear); the model"
                     + " has opset " + opset + ". Convert it first: {operator: convert, with: {opset: 13}}");
         }
-        if (options.perChannel() && opset < 13) {
+        if (options.mode() == QuantizeOptions.Mode.STATIC && options.perChannel() && opset < 13) {
             throw new InvalidModelException("per-channel quantisation needs opset 13 or later (QuantizeLinear's axis);"
                     + " the model has opset " + opset + ". Convert it first: {operator: convert, with: {opset: 13}},"
                     + " or set per_channel: false");
@@ -209,8 +209,9 @@ public final class ModelQuantizer {
             return Optional.of("the constant is the first operand; only constant second operands are supported");
         }
         if (b == null) {
-            return dynamic ? Optional.of("both operands are computed at run time (dynamic mode quantises constant weights)")
-                    : Optional.empty();
+            // attention products (Q·Kᵀ, softmax·V): per-tensor 8-bit ranges over both operands cost more
+            // precision than they save time, so they stay float in both modes
+            return Optional.of("both operands are computed at run time (attention products stay float)");
         }
         if (!Tensors.isFloat(b)) {
             return Optional.of("weight '" + b.getName() + "' is " + Tensors.type(b) + ", not float");
@@ -240,10 +241,10 @@ public final class ModelQuantizer {
                             && Tensors.dims(inits.get(node.getInput(2))).length == 1 ? 2 : -1,
                     true);
             case "MatMul" -> {
-                boolean constB = inits.containsKey(node.getInput(1));
-                int rank = constB ? Tensors.dims(inits.get(node.getInput(1))).length : 0;
-                yield new QuantizationPlan.Target(node.getName(), op, constB ? List.of(0) : List.of(0, 1),
-                        constB ? 1 : -1, rank - 1, -1, true);
+                // no Q/DQ on the output: ONNX Runtime runs DQ → MatMul as an integer product with a float
+                // result (MatMulIntegerToFloat), and the float output keeps the bias Add and residuals exact
+                int rank = Tensors.dims(inits.get(node.getInput(1))).length;
+                yield new QuantizationPlan.Target(node.getName(), op, List.of(0), 1, rank - 1, -1, false);
             }
             case "Gather" -> new QuantizationPlan.Target(node.getName(), op, List.of(), 0, -1, -1, false);
             default -> throw new IllegalStateException(op);
