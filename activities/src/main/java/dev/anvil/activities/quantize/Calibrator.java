@@ -12,7 +12,9 @@ import dev.anvil.activities.datasets.DatasetReader;
 import dev.anvil.activities.onnx.DatasetFeed;
 import dev.anvil.activities.onnx.OnnxModel;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
@@ -66,7 +68,10 @@ public final class Calibrator {
                 while (feed.hasNext()) {
                     try (DatasetFeed.Batch batch = feed.next();
                             OrtSession.Result result = session.run(batch.inputs(), wanted)) {
-                        for (Map.Entry<String, OnnxValue> out : result) {
+                        List<Map.Entry<String, OnnxValue>> outputs = new ArrayList<>();
+                        result.forEach(outputs::add);
+                        // tensors are independent: fold them in parallel (each TensorStats is touched by one thread)
+                        outputs.parallelStream().forEach(out -> {
                             TensorStats s = stats.get(out.getKey());
                             if (s != null && out.getValue() instanceof OnnxTensor tensor) {
                                 try {
@@ -78,7 +83,7 @@ public final class Calibrator {
                                             + "; calibration data must keep the model finite", e);
                                 }
                             }
-                        }
+                        });
                         done = feed.position();
                     }
                     long snapshotAt = done;

@@ -53,17 +53,21 @@ public final class TensorStats {
         if (n == 0) {
             return;
         }
+        float[] v = new float[n];
+        values.duplicate().get(v);
+        add(v);
+    }
+
+    public void add(float[] v) {
+        int n = v.length;
+        if (n == 0) {
+            return;
+        }
         float lo = Float.POSITIVE_INFINITY;
         float hi = Float.NEGATIVE_INFINITY;
-        int start = values.position();
-        for (int i = 0; i < n; i++) {
-            float v = values.get(start + i);
-            if (v < lo) {
-                lo = v;
-            }
-            if (v > hi) {
-                hi = v;
-            }
+        for (float x : v) {
+            lo = Math.min(lo, x);
+            hi = Math.max(hi, x);
         }
         if (Float.isNaN(lo) || Float.isNaN(hi) || Float.isInfinite(lo) || Float.isInfinite(hi)) {
             throw new IllegalArgumentException("the tensor holds NaN or infinite values");
@@ -74,23 +78,24 @@ public final class TensorStats {
         if (histogram.length == 0) {
             return;
         }
-        double absMax = Math.max(Math.abs(lo), Math.abs(hi));
-        grow(absMax);
+        grow(Math.max(Math.abs(lo), Math.abs(hi)));
         int bins = histogram.length;
         if (upper == 0) {
             histogram[0] += n;
             zeros += n;
             return;
         }
-        double perBin = bins / upper;
-        for (int i = 0; i < n; i++) {
-            float v = values.get(start + i);
-            if (v == 0) {
-                zeros++;
+        float perBin = (float) (bins / upper);
+        int last = bins - 1;
+        long zero = 0;
+        for (float x : v) {
+            if (x == 0) {
+                zero++;
             }
-            int bin = (int) (Math.abs(v) * perBin);
-            histogram[bin < bins ? bin : bins - 1]++;
+            int bin = (int) (Math.abs(x) * perBin);
+            histogram[Math.min(bin, last)]++;
         }
+        zeros += zero;
     }
 
     private void grow(double absMax) {
