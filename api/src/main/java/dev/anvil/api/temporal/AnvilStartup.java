@@ -2,8 +2,11 @@ package dev.anvil.api.temporal;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.convert.ConvertOperator;
+import dev.anvil.activities.convert.ModelConverter;
 import dev.anvil.activities.inspect.InspectActivitiesImpl;
 import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InspectOperator;
 import dev.anvil.activities.operators.NoopOperator;
 import dev.anvil.activities.operators.Operators;
@@ -14,7 +17,6 @@ import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
-import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageStore;
@@ -53,10 +55,10 @@ public class AnvilStartup {
     @Inject AnvilConfig config;
     @Inject AgroalDataSource dataSource;
     @Inject ObjectStore objects;
+    @Inject ArtifactStore artifacts;
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
     @Inject LineageStore lineage;
-    @Inject ArtifactStore artifactRows;
     @Inject WorkflowClient client;
     @Inject WorkflowServiceStubs stubs;
     @Inject ObjectMapper json;
@@ -110,10 +112,11 @@ public class AnvilStartup {
         worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
                 PipelineScheduleWorkflowImpl.class);
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
+        ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(objects, inspector, lineage, json),
-                new QuantizeOperator(new ArtifactIO(objects, artifactRows, lineage, json), OrtEnvironment.getEnvironment(),
-                        java.time.Duration.ofSeconds(10)));
+                new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
+                new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),

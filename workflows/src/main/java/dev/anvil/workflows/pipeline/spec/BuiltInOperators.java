@@ -16,6 +16,28 @@ public final class BuiltInOperators {
                     """), true);
 
     /**
+     * Makes a deployable ONNX model: validates it, optionally raises its default-domain opset (7 to 24,
+     * never lowers), applies an ONNX Runtime graph optimisation level (extended and all emit ORT-specific
+     * operators, all also CPU-specific layouts) and optionally converts it to float16 with float32 inputs
+     * and outputs. The same model and settings give the same result.
+     */
+    public static final OperatorDescriptor CONVERT = new OperatorDescriptor("convert", "ConvertModel", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {
+                       "model": {"type": ["string", "object"],
+                                 "description": "the model: an upstream task's model output or the sha256 of an uploaded artifact"},
+                       "opset": {"type": "integer", "minimum": 7, "maximum": 24,
+                                 "description": "ai.onnx opset to raise to; left out, the model's opset is kept"},
+                       "optimization": {"type": "string", "enum": ["none", "basic", "extended", "all"], "default": "basic",
+                                        "description": "ONNX Runtime graph optimisation saved with the model"},
+                       "fp16": {"type": "boolean", "default": false,
+                                "description": "compute in float16; graph inputs and outputs stay float32"}},
+                     "required": ["model"],
+                     "additionalProperties": false}
+                    """), true);
+
+    /**
      * Does nothing, like Airflow's EmptyOperator; for joins, tests and benchmarks. Not cached, so
      * that a benchmark of noop pipelines measures the engine rather than cache hits.
      */
@@ -70,7 +92,7 @@ public final class BuiltInOperators {
     private BuiltInOperators() {}
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, NOOP, SLEEP, QUANTIZE);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE);
     }
 
     private static Map<String, Object> schema(String json) {

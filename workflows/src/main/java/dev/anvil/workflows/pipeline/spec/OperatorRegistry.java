@@ -47,7 +47,7 @@ public interface OperatorRegistry {
         };
     }
 
-    /** The operators this module ships: inspect, noop and sleep. */
+    /** The operators this module ships: inspect, convert, noop and sleep. */
     static OperatorRegistry builtIns() {
         return of(BuiltInOperators.all());
     }

@@ -61,6 +61,23 @@ class JsonSchemaValidatorTest {
     void registryRefusesDuplicateOperators() {
         assertThatThrownBy(() -> OperatorRegistry.of(List.of(BuiltInOperators.NOOP, BuiltInOperators.NOOP)))
                 .hasMessage("operator 'noop' is registered twice");
-        assertThat(OperatorRegistry.builtIns().names()).containsExactly("inspect", "noop", "quantize", "sleep");
+        assertThat(OperatorRegistry.builtIns().names()).containsExactly("convert", "inspect", "noop", "quantize", "sleep");
+    }
+
+    @Test
+    void convertTakesAModelAndOptionalOpsetOptimizationAndFp16() {
+        Map<String, Object> schema = BuiltInOperators.CONVERT.withSchema();
+        Map<String, Object> ref = Map.of("uri", "s3://b/x", "sha256", "a".repeat(64), "size", 1, "mediaType", "application/vnd.onnx");
+
+        assertThat(JsonSchemaValidator.validate(schema, Map.of("model", "a".repeat(64)), "with")).isEmpty();
+        assertThat(JsonSchemaValidator.validate(schema, Map.of("model", ref, "opset", 13, "optimization", "extended",
+                "fp16", true), "with")).isEmpty();
+        assertThat(JsonSchemaValidator.validate(schema, Map.of("model", "${tasks.train.outputs.model}"), "with")).isEmpty();
+        assertThat(JsonSchemaValidator.validate(schema, Map.of("model", "x", "opset", 25, "optimization", "max",
+                "fp16", "yes"), "with")).extracting(SpecError::path)
+                .containsExactlyInAnyOrder("with.opset", "with.optimization", "with.fp16");
+        assertThat(JsonSchemaValidator.validate(schema, Map.of("opset", 13), "with")).extracting(SpecError::path)
+                .containsExactly("with.model");
+        assertThat(BuiltInOperators.CONVERT.deterministic()).isTrue();
     }
 }

@@ -1,0 +1,104 @@
+package dev.anvil.activities.convert;
+
+import dev.anvil.activities.onnx.InvalidModelException;
+import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.operators.InvalidTaskInputException;
+import dev.anvil.activities.operators.Operator;
+import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.workflows.ArtifactRef;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * {@code convert}: makes a deployable ONNX model. {@code with}:
+ * <ul>
+ *   <li>{@code model}: an artifact reference (an upstream task's output) or the sha256 of an uploaded model;</li>
+ *   <li>{@code opset} (optional): the default-domain opset to raise to, {@value OpsetConverter#MIN_SOURCE_OPSET}
+ *       to {@value OpsetConverter#MAX_TARGET_OPSET}; left out, the model's opset is kept;</li>
+ *   <li>{@code optimization} (default {@code basic}): {@code none}, {@code basic}, {@code extended} or {@code all}
+ *       (see {@link OptimizationLevel}: extended and all emit ONNX Runtime's own operators, all also
+ *       layouts tuned to the converting machine);</li>
+ *   <li>{@code fp16} (default false): compute in float16, inputs and outputs staying float32.</li>
+ * </ul>
+ * Records that it used the model ({@code used/model}), publishes the result ({@code generated/model}) and
+ * outputs {@code model} (the result's reference) and {@code report} ({@link ConversionReport}). A model
+ * that cannot be converted as asked is bad input: the task fails once with the reason.
+ */
+public final class ConvertOperator implements Operator {
+    public static final String NAME = "convert";
+    private static final Set<String> KEYS = Set.of("model", "opset", "optimization", "fp16");
+
+    private final ArtifactIO io;
+    private final ModelConverter converter;
+
+    public ConvertOperator(ArtifactIO io, ModelConverter converter) {
+        this.io = io;
+        this.converter = converter;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public Map<String, Object> run(TaskContext context, Map<String, Object> with) throws Exception {
+        ConversionOptions options = options(with);
+        ArtifactRef model = io.resolve(NAME, with, "model");
+        io.used(context, model, "model");
+        Path input = io.fetch(model, ".onnx");
+        Path output = Files.createTempFile("anvil-convert-", ".onnx");
+        try {
+            ConversionReport report;
+            try {
+                report = converter.convert(input, output, options, stage -> context.heartbeat(Map.of("stage", stage)));
+            } catch (InvalidModelException e) {
+                throw new InvalidTaskInputException(NAME + ": " + e.getMessage(), e);
+            }
+            ArtifactRef converted = io.publish(context, output, ArtifactIO.ONNX_MEDIA_TYPE, "model");
+            Map<String, Object> outputs = new LinkedHashMap<>();
+            outputs.put("model", io.asOutput(converted));
+            outputs.put("report", io.json().convertValue(report, Map.class));
+            return outputs;
+        } finally {
+            Files.deleteIfExists(input);
+            Files.deleteIfExists(output);
+        }
+    }
+
+    static ConversionOptions options(Map<String, Object> with) {
+        Set<String> unknown = new TreeSet<>(with.keySet());
+        unknown.removeAll(KEYS);
+        if (!unknown.isEmpty()) {
+            throw new InvalidTaskInputException(NAME + " does not take with." + String.join(", with.", unknown)
+                    + "; it takes model, opset, optimization and fp16");
+        }
+        Integer opset = null;
+        Object o = with.get("opset");
+        if (o != null) {
+            if (!(o instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())
+                    || n.doubleValue() < OpsetConverter.MIN_SOURCE_OPSET || n.doubleValue() > OpsetConverter.MAX_TARGET_OPSET) {
+                throw new InvalidTaskInputException(NAME + ": with.opset must be a whole number from "
+                        + OpsetConverter.MIN_SOURCE_OPSET + " to " + OpsetConverter.MAX_TARGET_OPSET + " (the ai.onnx opset to"
+                        + " raise to; leave it out to keep the model's); got " + o);
+            }
+            opset = n.intValue();
+        }
+        OptimizationLevel level = OptimizationLevel.BASIC;
+        Object l = with.get("optimization");
+        if (l != null) {
+            level = OptimizationLevel.parse(String.valueOf(l)).filter(x -> l instanceof String)
+                    .orElseThrow(() -> new InvalidTaskInputException(NAME + ": with.optimization must be one of none, basic,"
+                            + " extended, all; got " + l));
+        }
+        Object f = with.get("fp16");
+        if (f != null && !(f instanceof Boolean)) {
+            throw new InvalidTaskInputException(NAME + ": with.fp16 must be true or false; got " + f);
+        }
+        return ConversionOptions.of(opset, level, Boolean.TRUE.equals(f));
+    }
+}

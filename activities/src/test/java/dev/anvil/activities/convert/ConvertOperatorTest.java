@@ -1,0 +1,161 @@
+package dev.anvil.activities.convert;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.onnx.OnnxModel;
+import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.operators.InvalidTaskInputException;
+import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.LineageEdge;
+import dev.anvil.db.LineageStore;
+import dev.anvil.db.Migrations;
+import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.Relation;
+import dev.anvil.db.TaskRunStore;
+import dev.anvil.devstack.LocalStack;
+import dev.anvil.devstack.SharedData;
+import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.workflows.ArtifactRef;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/** The convert operator against the real stores of the shared local stack (no Temporal needed). */
+class ConvertOperatorTest {
+    private static ObjectStore objects;
+    private static ArtifactStore artifacts;
+    private static LineageStore lineage;
+    private static TaskRunStore taskRuns;
+    private static PipelineRunStore runs;
+    private static ArtifactRef model;
+    private static ConvertOperator operator;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void stores() throws Exception {
+        LocalStack stack = SharedLocalStack.get();
+        PGSimpleDataSource db = new PGSimpleDataSource();
+        db.setURL(SharedLocalStack.freshDatabase("convert_op"));
+        db.setUser(stack.config().dbUser());
+        db.setPassword(stack.config().dbPassword());
+        Migrations.migrate(db);
+        artifacts = new ArtifactStore(db);
+        lineage = new LineageStore(db);
+        taskRuns = new TaskRunStore(db);
+        runs = new PipelineRunStore(db);
+        objects = ObjectStore.connect(stack.s3Endpoint(), stack.config().s3AccessKey(), stack.config().s3SecretKey(),
+                "convert-test");
+        objects.ensureBucket();
+        try (InputStream in = Files.newInputStream(SharedData.cnnMnist())) {
+            model = objects.put(in, ArtifactIO.ONNX_MEDIA_TYPE, Optional.empty()).ref();
+        }
+        artifacts.insert(model.sha256(), model.uri(), model.size(), model.mediaType(), null);
+        operator = new ConvertOperator(new ArtifactIO(objects, artifacts, lineage, new ObjectMapper()),
+                new ModelConverter(OrtEnvironment.getEnvironment()));
+    }
+
+    @Test
+    void convertsAStoredModelPublishesItAndRecordsLineage() throws Exception {
+        Context context = context();
+
+        Map<String, Object> outputs = operator.run(context, Map.of("model", model.sha256(), "opset", 13, "fp16", true));
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ref = (Map<String, Object>) outputs.get("model");
+        String sha = (String) ref.get("sha256");
+        assertThat(sha).isNotEqualTo(model.sha256());
+        assertThat(artifacts.find(sha)).get().satisfies(a -> {
+            assertThat(a.mediaType()).isEqualTo(ArtifactIO.ONNX_MEDIA_TYPE);
+            assertThat(a.createdByTaskRun()).isEqualTo(context.taskRunId);
+        });
+        assertThat(lineage.edgesOf(context.taskRunId)).extracting(LineageEdge::artifactSha256, LineageEdge::relation,
+                LineageEdge::role).containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(model.sha256(), Relation.USED, "model"),
+                        org.assertj.core.groups.Tuple.tuple(sha, Relation.GENERATED, "model"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> report = (Map<String, Object>) outputs.get("report");
+        assertThat(report).containsEntry("opsetBefore", 9L).containsEntry("opsetAfter", 13L).containsEntry("fp16", true)
+                .containsEntry("optimization", "basic");
+        assertThat(new ObjectMapper().writeValueAsString(outputs)).as("outputs are plain JSON").contains("\"nodesAfter\"");
+        assertThat(context.stages).containsExactly("validate", "opset", "optimize", "fp16", "verify");
+
+        Path published = dir.resolve("published.onnx");
+        objects.copyTo(new ObjectMapper().convertValue(ref, ArtifactRef.class), published);
+        assertThat(OnnxModel.read(published).opset("")).contains(13L);
+    }
+
+    @Test
+    void settingsAndModelsItCannotUseAreBadInput() throws Exception {
+        assertThatThrownBy(() -> operator.run(context(), Map.of("model", model.sha256(), "opset", 8)))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("lowering it to 8 is not supported");
+        assertThatThrownBy(() -> operator.run(context(), Map.of("model", model.sha256(), "opset", 30)))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("with.opset must be a whole number from 7 to 24");
+        assertThatThrownBy(() -> operator.run(context(), Map.of("model", model.sha256(), "optimization", "max")))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("none, basic, extended, all");
+        assertThatThrownBy(() -> operator.run(context(), Map.of("model", model.sha256(), "fp16", "yes")))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("with.fp16 must be true or false");
+        assertThatThrownBy(() -> operator.run(context(), Map.of("model", model.sha256(), "quantize", true)))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("does not take with.quantize");
+
+        ArtifactRef notAModel;
+        try (InputStream in = new java.io.ByteArrayInputStream("not a model".getBytes())) {
+            notAModel = objects.put(in, ArtifactIO.ONNX_MEDIA_TYPE, Optional.empty()).ref();
+        }
+        artifacts.insert(notAModel.sha256(), notAModel.uri(), notAModel.size(), notAModel.mediaType(), null);
+        assertThatThrownBy(() -> operator.run(context(), Map.of("model", notAModel.sha256())))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("convert: not an ONNX model");
+    }
+
+    private static Context context() {
+        String runId = "run-" + UUID.randomUUID();
+        runs.create(runId, "test", "{}", "tester");
+        return new Context(runId, taskRuns.start(runId, "convert", 1, "convert", "{}"));
+    }
+
+    private static final class Context implements TaskContext {
+        final String runId;
+        final long taskRunId;
+        final List<String> stages = new ArrayList<>();
+
+        Context(String runId, long taskRunId) {
+            this.runId = runId;
+            this.taskRunId = taskRunId;
+        }
+
+        @Override
+        public String runId() {
+            return runId;
+        }
+
+        @Override
+        public String taskId() {
+            return "convert";
+        }
+
+        @Override
+        public long taskRunId() {
+            return taskRunId;
+        }
+
+        @Override
+        public void heartbeat(Object progress) {
+            stages.add(String.valueOf(((Map<?, ?>) progress).get("stage")));
+        }
+    }
+}
