@@ -18,7 +18,16 @@ public record CalibrationTable(String format, String modelSha256, String method,
         Map<String, Range> tensors) {
     public static final String FORMAT = "anvil.calibration/v1";
 
-    public record Range(double min, double max, double seenMin, double seenMax) {}
+    /**
+     * @param channelMin per channel of the last axis, the smallest value seen (only for tensors that
+     *                   activation smoothing rescales); null otherwise
+     */
+    public record Range(double min, double max, double seenMin, double seenMax, double[] channelMin,
+            double[] channelMax) {
+        public Range(double min, double max, double seenMin, double seenMax) {
+            this(min, max, seenMin, seenMax, null, null);
+        }
+    }
 
     public CalibrationTable {
         tensors = new TreeMap<>(tensors);

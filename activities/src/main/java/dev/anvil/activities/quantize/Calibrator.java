@@ -49,13 +49,24 @@ public final class Calibrator {
      */
     public Result calibrate(OnnxModel model, String modelSha256, Set<String> tensors, DatasetReader dataset,
             QuantizeOptions options, Optional<State> resume, Progress progress) throws OrtException, IOException {
+        return calibrate(model, modelSha256, tensors, Set.of(), dataset, options, resume, progress);
+    }
+
+    /** @param channelTensors tensors whose per-channel (last axis) min and max are also kept */
+    public Result calibrate(OnnxModel model, String modelSha256, Set<String> tensors, Set<String> channelTensors,
+            DatasetReader dataset, QuantizeOptions options, Optional<State> resume, Progress progress)
+            throws OrtException, IOException {
         long started = System.nanoTime();
         byte[] augmented = exposeOutputs(model, tensors);
         int bins = options.method() == CalibrationMethod.MINMAX ? 0 : TensorStats.DEFAULT_BINS;
         Map<String, TensorStats> stats = new LinkedHashMap<>();
         for (String t : tensors) {
             TensorStats.Snapshot saved = resume.map(s -> s.stats().get(t)).orElse(null);
-            stats.put(t, saved != null ? TensorStats.restore(saved) : new TensorStats(bins));
+            TensorStats fresh = new TensorStats(bins);
+            if (channelTensors.contains(t)) {
+                fresh.withChannels();
+            }
+            stats.put(t, saved != null ? TensorStats.restore(saved) : fresh);
         }
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
@@ -75,7 +86,8 @@ public final class Calibrator {
                             TensorStats s = stats.get(out.getKey());
                             if (s != null && out.getValue() instanceof OnnxTensor tensor) {
                                 try {
-                                    s.add(tensor.getFloatBuffer());
+                                    long[] shape = tensor.getInfo().getShape();
+                                    s.add(tensor.getFloatBuffer(), shape.length == 0 ? 0 : (int) shape[shape.length - 1]);
                                 } catch (IllegalArgumentException e) {
                                     throw new IllegalArgumentException("tensor '" + out.getKey() + "' " + e.getMessage()
                                             + " on samples " + batch.firstSample() + ".."
@@ -116,7 +128,8 @@ public final class Calibrator {
                 // a tensor that never goes negative uses all 256 levels on [0, t]; others 128 per side
                 case ENTROPY -> s.entropyRange(s.min() >= 0 && unsignedLevels ? 256 : 128);
             };
-            ranges.put(e.getKey(), new CalibrationTable.Range(range[0], range[1], s.min(), s.max()));
+            ranges.put(e.getKey(), new CalibrationTable.Range(range[0], range[1], s.min(), s.max(), s.channelMin(),
+                    s.channelMax()));
         }
         Double percentile = options.method() == CalibrationMethod.PERCENTILE ? options.percentile() : null;
         return new CalibrationTable(CalibrationTable.FORMAT, modelSha256, options.method().wireName(), percentile, samples,

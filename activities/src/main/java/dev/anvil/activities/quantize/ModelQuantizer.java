@@ -42,7 +42,7 @@ public final class ModelQuantizer {
 
     /** What a rewrite did, for the report. */
     public record Summary(QuantizationPlan plan, int weightsQuantized, int activationsQuantized, int biasesQuantized,
-            List<QuantizationPlan.LeftFloat> leftFloat) {}
+            List<QuantizationPlan.LeftFloat> leftFloat, int activationsSmoothed) {}
 
     /**
      * Decides what to quantise. Lifts {@code Constant} weights into initializers and names unnamed nodes
@@ -74,6 +74,7 @@ public final class ModelQuantizer {
         List<QuantizationPlan.Target> targets = new ArrayList<>();
         List<QuantizationPlan.LeftFloat> left = new ArrayList<>();
         Set<String> activations = new LinkedHashSet<>();
+        Set<String> outputs = new LinkedHashSet<>();
         boolean dynamic = options.mode() == QuantizeOptions.Mode.DYNAMIC;
         for (NodeProto node : graph.nodes()) {
             String op = node.getOpType();
@@ -119,11 +120,13 @@ public final class ModelQuantizer {
             if (!dynamic) {
                 target.activationInputs().forEach(i -> activations.add(node.getInput(i)));
                 if (target.quantizeOutput()) {
-                    activations.add(outputToQuantize(graph, node));
+                    String output = outputToQuantize(graph, node);
+                    activations.add(output);
+                    outputs.add(output);
                 }
             }
         }
-        return new QuantizationPlan(targets, left, activations);
+        return new QuantizationPlan(targets, left, activations, outputs);
     }
 
     /**
@@ -139,6 +142,21 @@ public final class ModelQuantizer {
             return readers.get(0).getOutput(0);
         }
         return output;
+    }
+
+    /** Tensors whose per-channel ranges calibration must keep for activation smoothing. */
+    public static Set<String> smoothingCandidates(OnnxModel model, QuantizationPlan plan, QuantizeOptions options) {
+        Set<String> candidates = new LinkedHashSet<>();
+        if (options.mode() != QuantizeOptions.Mode.STATIC || options.smoothAlpha() <= 0) {
+            return candidates;
+        }
+        Map<String, NodeProto> byName = nodesByName(model.graph());
+        for (QuantizationPlan.Target t : plan.targets()) {
+            if (t.opType().equals("MatMul") && t.weightInput() == 1) {
+                candidates.add(byName.get(t.node()).getInput(0));
+            }
+        }
+        return candidates;
     }
 
     private static int countInner(NodeProto node) {
@@ -268,10 +286,22 @@ public final class ModelQuantizer {
             activationParams.put(tensor, QuantParams.of(range.min(), range.max(), options.activationType(),
                     options.symmetricActivations()));
         }
+        // activation smoothing first: it changes which tensor gets the Q/DQ pair and the weights' values
+        Map<String, String> qdqTensor = new HashMap<>();
+        int smoothed = 0;
+        if (options.smoothAlpha() > 0) {
+            for (String tensor : plan.activationTensors()) {
+                Optional<String> smooth = smooth(graph, plan, tensor, table.tensors().get(tensor), options, activationParams);
+                smooth.ifPresent(s -> qdqTensor.put(tensor, s));
+                smoothed += smooth.isPresent() ? 1 : 0;
+            }
+        }
         Map<String, String[]> dequantized = new HashMap<>();
         int activations = 0;
         for (String tensor : plan.activationTensors()) {
-            dequantized.put(tensor, insertQdq(graph, tensor, activationParams.get(tensor), options.activationType()));
+            String target = qdqTensor.getOrDefault(tensor, tensor);
+            String[] qdq = insertQdq(graph, target, activationParams.get(target), options.activationType());
+            dequantized.put(target, qdq);
             activations++;
         }
         int weights = 0;
@@ -288,7 +318,7 @@ public final class ModelQuantizer {
             }
             WeightQuant wq = null;
             if (target.weightInput() >= 0) {
-                String wName = node.getInput(target.weightInput());
+                String wName = builder.getInput(target.weightInput()); // smoothing may have replaced it
                 int axis = options.perChannel() ? target.weightAxis() : -1;
                 String key = wName + "@" + axis;
                 wq = weightCache.get(key);
@@ -300,7 +330,7 @@ public final class ModelQuantizer {
                 builder.setInput(target.weightInput(), wq.dequantizedName());
             }
             if (target.biasInput() >= 0 && wq != null) {
-                String input = node.getInput(target.activationInputs().get(0));
+                String input = builder.getInput(target.activationInputs().get(0));
                 QuantParams in = activationParams.get(input);
                 TensorProto bias = graph.initializer(node.getInput(target.biasInput())).orElseThrow();
                 Optional<String> biasDq = quantizeBias(graph, bias, dequantized.get(input)[2], in.scale(), wq, target.node());
@@ -313,17 +343,102 @@ public final class ModelQuantizer {
                 }
             }
         }
-        // every reader of a Q/DQ'd tensor reads the dequantised copy, except the Q node itself
+        // readers of a quantised node's output read the dequantised copy (all of them, so ONNX Runtime can
+        // fuse the node with its Q); other tensors are read dequantised only by the quantised nodes, so
+        // float paths such as residual connections keep full precision
+        Set<String> targetNames = new java.util.HashSet<>();
+        plan.targets().forEach(t -> targetNames.add(t.node()));
+        Set<String> everyReader = new java.util.HashSet<>();
+        for (String output : plan.outputTensors()) {
+            everyReader.add(qdqTensor.getOrDefault(output, output));
+        }
         for (NodeProto.Builder node : graph.proto().getNodeBuilderList()) {
             for (int i = 0; i < node.getInputCount(); i++) {
-                String[] qdq = dequantized.get(node.getInput(i));
-                if (qdq != null && !node.getName().equals(qdq[0])) {
+                String input = node.getInput(i);
+                String[] qdq = dequantized.get(input);
+                if (qdq != null && !node.getName().equals(qdq[0])
+                        && (everyReader.contains(input) || targetNames.contains(node.getName()))) {
                     node.setInput(i, qdq[1]);
                 }
             }
         }
         finish(model, options);
-        return new Summary(plan, weights, activations, biases, left);
+        return new Summary(plan, weights, activations, biases, left, smoothed);
+    }
+
+    /**
+     * Activation smoothing (SmoothQuant): when every quantised reader of {@code tensor} is a MatMul with a
+     * constant 2-D weight, divides each input channel k by s_k = max|x_k|^α / max|w_k|^(1-α) (a Mul before
+     * the MatMuls) and multiplies row k of each weight by s_k. The product is unchanged, but outlier
+     * channels no longer stretch the activation's single 8-bit range; the weights absorb them per channel.
+     * The smoothed tensor's range follows from the per-channel ranges calibration kept. Returns the name
+     * of the smoothed tensor, or empty when the tensor does not qualify.
+     */
+    private static Optional<String> smooth(OnnxGraph graph, QuantizationPlan plan, String tensor,
+            CalibrationTable.Range range, QuantizeOptions options, Map<String, QuantParams> params) {
+        if (range == null || range.channelMin() == null) {
+            return Optional.empty();
+        }
+        List<NodeProto.Builder> readers = new ArrayList<>();
+        for (QuantizationPlan.Target t : plan.targets()) {
+            NodeProto.Builder b = nodeBuilder(graph, t.node());
+            boolean reads = t.activationInputs().stream().anyMatch(i -> b.getInput(i).equals(tensor));
+            if (!reads) {
+                continue;
+            }
+            if (!t.opType().equals("MatMul") || t.weightInput() != 1 || !b.getInput(0).equals(tensor)) {
+                return Optional.empty();
+            }
+            readers.add(b);
+        }
+        int channels = range.channelMin().length;
+        double[] weightMax = new double[channels];
+        for (NodeProto.Builder b : readers) {
+            TensorProto w = graph.initializer(b.getInput(1)).orElse(null);
+            if (w == null || Tensors.dims(w).length != 2 || Tensors.dims(w)[0] != channels) {
+                return Optional.empty();
+            }
+            float[] v = Tensors.toFloats(w);
+            int cols = (int) Tensors.dims(w)[1];
+            for (int i = 0; i < v.length; i++) {
+                weightMax[i / cols] = Math.max(weightMax[i / cols], Math.abs(v[i]));
+            }
+        }
+        if (readers.isEmpty()) {
+            return Optional.empty();
+        }
+        double alpha = options.smoothAlpha();
+        float[] scale = new float[channels];
+        float[] inverse = new float[channels];
+        double lo = 0;
+        double hi = 0;
+        for (int k = 0; k < channels; k++) {
+            double a = Math.max(Math.abs(range.channelMin()[k]), Math.abs(range.channelMax()[k]));
+            double s = a > 0 && weightMax[k] > 0 ? Math.pow(a, alpha) / Math.pow(weightMax[k], 1 - alpha) : 1;
+            s = Math.max(1e-4, Math.min(1e4, s));
+            scale[k] = (float) s;
+            inverse[k] = (float) (1 / s);
+            lo = Math.min(lo, range.channelMin()[k] * inverse[k]);
+            hi = Math.max(hi, range.channelMax()[k] * inverse[k]);
+        }
+        String inverseName = graph.uniqueName(tensor + "_smooth_inv");
+        String smoothedName = graph.uniqueName(tensor + "_smoothed");
+        graph.addInitializer(Tensors.floats(inverseName, new long[] {channels}, inverse));
+        graph.addNode(NodeProto.newBuilder().setOpType("Mul").setName(graph.uniqueName(tensor + "_Smooth"))
+                .addInput(tensor).addInput(inverseName).addOutput(smoothedName).build());
+        for (NodeProto.Builder b : readers) {
+            TensorProto w = graph.initializer(b.getInput(1)).orElseThrow();
+            float[] v = Tensors.toFloats(w);
+            int cols = (int) Tensors.dims(w)[1];
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= scale[i / cols];
+            }
+            String scaledName = graph.uniqueName(w.getName() + "_smoothed");
+            graph.addInitializer(Tensors.floats(scaledName, Tensors.dims(w), v));
+            b.setInput(0, smoothedName).setInput(1, scaledName);
+        }
+        params.put(smoothedName, QuantParams.of(lo, hi, options.activationType(), options.symmetricActivations()));
+        return Optional.of(smoothedName);
     }
 
     /** Adds Q → DQ after {@code tensor}; returns the names of the Q node, the dequantised tensor and the scale. */
@@ -494,7 +609,7 @@ public final class ModelQuantizer {
             weights++;
         }
         finish(model, options);
-        return new Summary(plan, weights, 0, 0, plan.leftFloat());
+        return new Summary(plan, weights, 0, 0, plan.leftFloat(), 0);
     }
 
     /**

@@ -12,8 +12,12 @@ import java.util.Set;
  * @param targets           nodes to quantise
  * @param leftFloat         nodes left in float, each with the reason
  * @param activationTensors float tensors whose ranges static quantisation needs (calibration measures these)
+ * @param outputTensors     those of them that are quantised nodes' outputs: every reader of these reads the
+ *                          dequantised copy (so ONNX Runtime can fuse the producer with its Q); inputs produced
+ *                          elsewhere are read dequantised only by the quantised nodes
  */
-public record QuantizationPlan(List<Target> targets, List<LeftFloat> leftFloat, Set<String> activationTensors) {
+public record QuantizationPlan(List<Target> targets, List<LeftFloat> leftFloat, Set<String> activationTensors,
+        Set<String> outputTensors) {
 
     /**
      * A node to quantise.

@@ -152,8 +152,8 @@ public final class QuantizeOperator implements Operator {
         long[] lastSave = {System.nanoTime()};
         ArtifactRef[] checkpoint = {last.filter(h -> key.equals(h.key())).map(Heartbeat::checkpoint).orElse(null)};
         try (DatasetReader reader = DatasetReader.open(datasetFile)) {
-            return new Calibrator(env).calibrate(model, modelRef.sha256(), plan.activationTensors(), reader, options,
-                    resume, (done, total, state) -> {
+            return new Calibrator(env).calibrate(model, modelRef.sha256(), plan.activationTensors(),
+                    ModelQuantizer.smoothingCandidates(model, plan, options), reader, options, resume, (done, total, state) -> {
                         if (System.nanoTime() - lastSave[0] >= checkpointEvery.toNanos() && done < total) {
                             checkpoint[0] = artifacts.saveScratch(new Checkpoint(key, state.get()));
                             lastSave[0] = System.nanoTime();
@@ -258,6 +258,9 @@ public final class QuantizeOperator implements Operator {
         report.put("weights_quantized", summary.weightsQuantized());
         report.put("activations_quantized", summary.activationsQuantized());
         report.put("biases_quantized", summary.biasesQuantized());
+        if (options.mode() == QuantizeOptions.Mode.STATIC) {
+            report.put("activations_smoothed", summary.activationsSmoothed());
+        }
         Map<String, Integer> byReason = new LinkedHashMap<>();
         summary.leftFloat().forEach(l -> byReason.merge(l.opType() + ": " + l.reason(), 1, Integer::sum));
         report.put("left_float", byReason);
@@ -291,7 +294,8 @@ public final class QuantizeOperator implements Operator {
                     number(with, "batch_size", base.batchSize()).intValue(),
                     strings(with, "op_types", base.opTypes()),
                     strings(with, "exclude_op_types", Set.of()),
-                    strings(with, "exclude_nodes", Set.of()));
+                    strings(with, "exclude_nodes", Set.of()),
+                    number(with, "smooth", base.smoothAlpha()).doubleValue());
         } catch (IllegalArgumentException | ClassCastException e) {
             throw new InvalidTaskInputException("quantize: " + e.getMessage(), e);
         }

@@ -17,6 +17,8 @@ import java.util.Set;
  * @param opTypes          op types to quantise (Conv, MatMul, Gemm; Gather for weight-only embedding tables)
  * @param excludeOpTypes   op types to leave in float
  * @param excludeNodes     node names to leave in float
+ * @param smoothAlpha      static mode: activation smoothing strength α for inputs of MatMuls with constant
+ *                         weights (0 = off; 0.5 is SmoothQuant's usual value)
  */
 public record QuantizeOptions(
         Mode mode,
@@ -30,7 +32,8 @@ public record QuantizeOptions(
         int batchSize,
         Set<String> opTypes,
         Set<String> excludeOpTypes,
-        Set<String> excludeNodes) {
+        Set<String> excludeNodes,
+        double smoothAlpha) {
 
     public enum Mode { STATIC, DYNAMIC }
 
@@ -53,6 +56,9 @@ public record QuantizeOptions(
         if (method == CalibrationMethod.PERCENTILE && !(percentile > 50 && percentile <= 100)) {
             throw new IllegalArgumentException("percentile must be in (50, 100], got " + percentile);
         }
+        if (!(smoothAlpha >= 0 && smoothAlpha < 1)) {
+            throw new IllegalArgumentException("smooth must be in [0, 1), got " + smoothAlpha);
+        }
         if (calibrationSamples < 0) {
             throw new IllegalArgumentException("calibration samples must be 0 (all) or more, got " + calibrationSamples);
         }
@@ -60,36 +66,46 @@ public record QuantizeOptions(
 
     public static QuantizeOptions staticDefaults(CalibrationMethod method) {
         return new QuantizeOptions(Mode.STATIC, QuantType.U8, QuantType.S8, true, false, method, 99.999, 0, 32,
-                DEFAULT_OP_TYPES, Set.of(), Set.of());
+                DEFAULT_OP_TYPES, Set.of(), Set.of(), 0);
     }
 
     public static QuantizeOptions dynamicDefaults() {
         return new QuantizeOptions(Mode.DYNAMIC, QuantType.U8, QuantType.S8, true, false, CalibrationMethod.MINMAX, 99.999,
-                0, 32, DEFAULT_OP_TYPES, Set.of(), Set.of());
+                0, 32, DEFAULT_OP_TYPES, Set.of(), Set.of(), 0);
     }
 
     public QuantizeOptions withPerChannel(boolean value) {
         return new QuantizeOptions(mode, activationType, weightType, value, symmetricActivations, method, percentile,
-                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes);
+                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
     }
 
     public QuantizeOptions withCalibrationSamples(long samples) {
         return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
-                samples, batchSize, opTypes, excludeOpTypes, excludeNodes);
+                samples, batchSize, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
     }
 
     public QuantizeOptions withExcludes(Set<String> opTypes, Set<String> nodes) {
         return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
-                calibrationSamples, batchSize, this.opTypes, opTypes, nodes);
+                calibrationSamples, batchSize, this.opTypes, opTypes, nodes, smoothAlpha);
     }
 
     public QuantizeOptions withActivations(QuantType type, boolean symmetric) {
         return new QuantizeOptions(mode, type, weightType, perChannel, symmetric, method, percentile,
-                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes);
+                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
+    }
+
+    public QuantizeOptions withBatchSize(int size) {
+        return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
+                calibrationSamples, size, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
+    }
+
+    public QuantizeOptions withSmoothing(double alpha) {
+        return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
+                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes, alpha);
     }
 
     public QuantizeOptions withOpTypes(Set<String> types) {
         return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
-                calibrationSamples, batchSize, types, excludeOpTypes, excludeNodes);
+                calibrationSamples, batchSize, types, excludeOpTypes, excludeNodes, smoothAlpha);
     }
 }

@@ -19,6 +19,10 @@ public final class TensorStats {
     private long zeros;
     private final long[] histogram;
     private double upper;
+    /** Per-channel (last axis) min and max, when asked for: what activation smoothing needs. */
+    private double[] channelMin;
+    private double[] channelMax;
+    private boolean channels;
 
     /** @param bins histogram bins, 0 for min/max only */
     public TensorStats(int bins) {
@@ -28,11 +32,19 @@ public final class TensorStats {
         this.histogram = new long[bins];
     }
 
+    /** Also keeps min and max per channel of the last axis. */
+    public TensorStats withChannels() {
+        channels = true;
+        return this;
+    }
+
     /** Plain-data form of the state, for checkpoints and calibration tables. */
-    public record Snapshot(double min, double max, long count, long zeros, double upper, long[] histogram) {}
+    public record Snapshot(double min, double max, long count, long zeros, double upper, long[] histogram,
+            boolean channels, double[] channelMin, double[] channelMax) {}
 
     public Snapshot snapshot() {
-        return new Snapshot(min, max, count, zeros, upper, histogram.clone());
+        return new Snapshot(min, max, count, zeros, upper, histogram.clone(), channels,
+                channelMin == null ? null : channelMin.clone(), channelMax == null ? null : channelMax.clone());
     }
 
     public static TensorStats restore(Snapshot s) {
@@ -45,17 +57,57 @@ public final class TensorStats {
         if (s.histogram() != null) {
             System.arraycopy(s.histogram(), 0, stats.histogram, 0, s.histogram().length);
         }
+        stats.channels = s.channels();
+        stats.channelMin = s.channelMin() == null ? null : s.channelMin().clone();
+        stats.channelMax = s.channelMax() == null ? null : s.channelMax().clone();
         return stats;
     }
 
     public void add(FloatBuffer values) {
+        add(values, 0);
+    }
+
+    /** @param lastDim the size of the tensor's last axis, for per-channel statistics (0 when unknown) */
+    public void add(FloatBuffer values, int lastDim) {
         int n = values.remaining();
         if (n == 0) {
             return;
         }
         float[] v = new float[n];
         values.duplicate().get(v);
+        if (channels && lastDim > 0) {
+            addChannels(v, lastDim);
+        }
         add(v);
+    }
+
+    private void addChannels(float[] v, int lastDim) {
+        if (channelMin == null) {
+            channelMin = new double[lastDim];
+            channelMax = new double[lastDim];
+            java.util.Arrays.fill(channelMin, Double.POSITIVE_INFINITY);
+            java.util.Arrays.fill(channelMax, Double.NEGATIVE_INFINITY);
+        } else if (channelMin.length != lastDim) {
+            throw new IllegalArgumentException("changed its last axis from " + channelMin.length + " to " + lastDim);
+        }
+        for (int i = 0; i < v.length; i++) {
+            int c = i % lastDim;
+            float x = v[i];
+            if (x < channelMin[c]) {
+                channelMin[c] = x;
+            }
+            if (x > channelMax[c]) {
+                channelMax[c] = x;
+            }
+        }
+    }
+
+    public double[] channelMin() {
+        return channelMin == null ? null : channelMin.clone();
+    }
+
+    public double[] channelMax() {
+        return channelMax == null ? null : channelMax.clone();
     }
 
     public void add(float[] v) {

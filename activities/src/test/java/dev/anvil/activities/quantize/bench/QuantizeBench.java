@@ -145,11 +145,13 @@ public final class QuantizeBench {
         OnnxModel model = OnnxModel.read(fp32);
         QuantizeOptions options = new QuantizeOptions(QuantizeOptions.Mode.STATIC, dev.anvil.activities.quantize.QuantType.U8,
                 dev.anvil.activities.quantize.QuantType.S8, perChannel, false, method, 99.999, 0, batch,
-                QuantizeOptions.DEFAULT_OP_TYPES, java.util.Set.of(), java.util.Set.of());
+                QuantizeOptions.DEFAULT_OP_TYPES, java.util.Set.of(), java.util.Set.of(),
+                Double.parseDouble(env("ANVIL_BENCH_SMOOTH", "0")));
         QuantizationPlan plan = ModelQuantizer.plan(model, options);
         Calibrator.Result r;
         try (DatasetReader reader = DatasetReader.open(cal)) {
-            r = new Calibrator(ENV).calibrate(model, "bench", plan.activationTensors(), reader, options, Optional.empty(),
+            r = new Calibrator(ENV).calibrate(model, "bench", plan.activationTensors(),
+                    ModelQuantizer.smoothingCandidates(model, plan, options), reader, options, Optional.empty(),
                     (d, t, s) -> {});
         }
         ModelQuantizer.applyStatic(model, plan, r.table(), options);

@@ -75,6 +75,8 @@ public final class BuiltInOperators {
                        "activation_type": {"enum": ["u8", "s8"], "default": "u8"},
                        "weight_type": {"enum": ["s8", "u8"], "default": "s8"},
                        "symmetric_activations": {"type": "boolean", "default": false},
+                       "smooth": {"type": "number", "minimum": 0, "maximum": 0.99, "default": 0,
+                                  "description": "experimental: SmoothQuant strength for MatMul inputs (static; 0 = off)"},
                        "op_types": {"type": "array", "items": {"enum": ["Conv", "MatMul", "Gemm", "Gather"]}},
                        "exclude_op_types": {"type": "array", "items": {"type": "string"}},
                        "exclude_nodes": {"type": "array", "items": {"type": "string"}},
