@@ -54,7 +54,8 @@ class HealthAndDocsTest {
                 dev.anvil.api.pipelines.PipelineResource.class,
                 dev.anvil.api.pipelines.SchemaResource.class,
                 dev.anvil.api.serving.EndpointResource.class,
-                dev.anvil.api.serving.InferenceResource.class));
+                dev.anvil.api.serving.InferenceResource.class,
+                dev.anvil.api.serving.RolloutResource.class));
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
+import dev.anvil.db.RolloutStore;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -32,6 +33,12 @@ public class ServingBeans {
     @Singleton
     ModelRegistryStore registry(AgroalDataSource ds) {
         return new ModelRegistryStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    RolloutStore rollouts(AgroalDataSource ds) {
+        return new RolloutStore(ds);
     }
 
     @Produces
