@@ -57,6 +57,21 @@ CREATE INDEX audit_log_subject_at_idx ON public.audit_log USING btree (subject, 
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_reject_change();
 CREATE TRIGGER audit_log_no_update_or_delete BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_reject_change();
 
+CREATE TABLE endpoints (
+    name text NOT NULL,
+    model text NOT NULL,
+    stable_version integer NOT NULL,
+    canary_version integer,
+    canary_weight integer NOT NULL DEFAULT 0,
+    updated_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT endpoints_canary_differs_check CHECK ((canary_version IS DISTINCT FROM stable_version)),
+    CONSTRAINT endpoints_canary_version_fkey FOREIGN KEY (model, canary_version) REFERENCES model_versions(model, version),
+    CONSTRAINT endpoints_canary_weight_check CHECK (((canary_weight >= 0) AND (canary_weight <= 100))),
+    CONSTRAINT endpoints_canary_weight_needs_canary CHECK (((canary_version IS NOT NULL) OR (canary_weight = 0))),
+    CONSTRAINT endpoints_pkey PRIMARY KEY (name),
+    CONSTRAINT endpoints_stable_version_fkey FOREIGN KEY (model, stable_version) REFERENCES model_versions(model, version)
+);
+
 CREATE TABLE lineage_edges (
     task_run_id bigint NOT NULL,
     artifact_sha256 text NOT NULL,

@@ -52,7 +52,10 @@ class HealthAndDocsTest {
                 dev.anvil.api.models.InspectModelResource.class,
                 dev.anvil.api.runs.RunResource.class,
                 dev.anvil.api.pipelines.PipelineResource.class,
-                dev.anvil.api.pipelines.SchemaResource.class));
+                dev.anvil.api.pipelines.SchemaResource.class,
+                dev.anvil.api.serving.EndpointResource.class,
+                dev.anvil.api.serving.InferenceResource.class,
+                dev.anvil.api.serving.RolloutResource.class));
     }
 
     @Test
@@ -68,7 +71,8 @@ class HealthAndDocsTest {
             String base = resource.getAnnotation(Path.class).value();
             for (Method m : resource.getDeclaredMethods()) {
                 String verb = m.isAnnotationPresent(GET.class) ? "GET" : m.isAnnotationPresent(POST.class) ? "POST"
-                        : m.isAnnotationPresent(PUT.class) ? "PUT" : null;
+                        : m.isAnnotationPresent(PUT.class) ? "PUT"
+                        : m.isAnnotationPresent(jakarta.ws.rs.DELETE.class) ? "DELETE" : null;
                 if (verb != null) {
                     Path sub = m.getAnnotation(Path.class);
                     endpoints.add(verb + " " + base + (sub == null ? "" : sub.value()));

@@ -23,7 +23,9 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 "quarkus.datasource.jdbc.url", SharedLocalStack.freshDatabase("anvil_api"),
                 "quarkus.datasource.username", stack.config().dbUser(),
                 "quarkus.datasource.password", stack.config().dbPassword(),
-                "quarkus.http.test-port", "0");
+                "quarkus.http.test-port", "0",
+                // small enough that GatewayTest can send a body over it cheaply
+                "anvil.gateway.max-request-bytes", "1048576");
     }
 
     @Override

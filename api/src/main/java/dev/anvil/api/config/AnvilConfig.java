@@ -18,6 +18,8 @@ public interface AnvilConfig {
 
     Api api();
 
+    Gateway gateway();
+
     interface Temporal {
         @WithDefault("127.0.0.1:7233")
         String target();
@@ -62,5 +64,23 @@ public interface AnvilConfig {
         /** How long POST /api/models/inspect waits for the result before answering 202 with the run. */
         @WithDefault("60s")
         Duration inspectWait();
+    }
+
+    interface Gateway {
+        /** Largest inference request body; a larger one is refused with 413 before it is parsed. */
+        @WithDefault("16777216")
+        long maxRequestBytes();
+
+        /** How long a request waits for its model version to finish loading before a 503. */
+        @WithDefault("30s")
+        Duration loadWait();
+
+        /** ONNX Runtime threads per inference; 1 serves concurrent requests best, 0 is ORT's default (all cores). */
+        @WithDefault("1")
+        int intraOpThreads();
+
+        /** How often the gateway re-reads endpoints changed by other processes (rollouts on worker pods). */
+        @WithDefault("5s")
+        Duration refreshInterval();
     }
 }

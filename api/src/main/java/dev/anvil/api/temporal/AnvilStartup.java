@@ -64,6 +64,11 @@ public class AnvilStartup {
     @Inject ObjectMapper json;
     @Inject RunLauncher launcher;
     @Inject Schedules schedules;
+    @Inject dev.anvil.activities.rollout.EndpointManager endpointManager;
+    @Inject dev.anvil.activities.rollout.Gateway gateway;
+    @Inject dev.anvil.db.ModelRegistryStore registry;
+    @Inject dev.anvil.db.RolloutStore rollouts;
+    @Inject dev.anvil.db.AuditLogStore audit;
 
     private WorkerFactory factory;
 
@@ -110,7 +115,7 @@ public class AnvilStartup {
         factory = WorkerFactory.newInstance(client, WorkerSettings.factoryOptions(config.worker().workflowCacheSize()));
         Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions(config.worker().workflowCacheSize()));
         worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
-                PipelineScheduleWorkflowImpl.class);
+                PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
         ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
@@ -121,7 +126,9 @@ public class AnvilStartup {
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new ScheduleActivitiesImpl(launcher),
-                new RunStateActivitiesImpl(runs));
+                new RunStateActivitiesImpl(runs),
+                new dev.anvil.activities.rollout.RolloutActivitiesImpl(endpointManager, gateway, registry, rollouts, audit,
+                        lineage, json, config.gateway().loadWait()));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
                 config.temporal().target(), config.worker().workflowCacheSize());

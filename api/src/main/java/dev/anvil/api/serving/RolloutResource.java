@@ -1,0 +1,130 @@
+package dev.anvil.api.serving;
+
+import dev.anvil.activities.rollout.CanarySpec;
+import dev.anvil.activities.rollout.GatewayException;
+import dev.anvil.api.problem.ProblemException;
+import dev.anvil.db.Rollout;
+import dev.anvil.db.RolloutStore;
+import dev.anvil.workflows.TaskQueues;
+import dev.anvil.workflows.rollout.CanaryRequest;
+import dev.anvil.workflows.rollout.CanaryRolloutWorkflow;
+import dev.anvil.workflows.rollout.RolloutControl;
+import dev.anvil.workflows.rollout.RolloutStatus;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowUpdateException;
+import io.temporal.failure.ApplicationFailure;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** Canary rollouts: start one by hand, watch it, and steer it (pause, resume, promote, abort). */
+@Path("/api/rollouts")
+@Produces(MediaType.APPLICATION_JSON)
+public class RolloutResource {
+    @Inject WorkflowClient client;
+    @Inject RolloutStore rollouts;
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response start(Map<String, Object> body) {
+        CanaryRequest request;
+        try {
+            request = CanarySpec.parse(body, "rollout-" + UUID.randomUUID(), null);
+        } catch (GatewayException e) {
+            throw Problems.of(e);
+        }
+        CanaryRolloutWorkflow stub = client.newWorkflowStub(CanaryRolloutWorkflow.class, WorkflowOptions.newBuilder()
+                .setTaskQueue(TaskQueues.CPU).setWorkflowId(request.rolloutId()).build());
+        WorkflowClient.start(stub::run, request);
+        return Response.status(201).location(URI.create("/api/rollouts/" + request.rolloutId()))
+                .entity(Map.of("rollout", request.rolloutId(), "endpoint", request.endpoint(), "state", "starting")).build();
+    }
+
+    @GET
+    @Path("/{id}")
+    public Map<String, Object> get(@PathParam("id") String id) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        rollouts.find(id).ifPresent(r -> view.put("rollout", r));
+        try {
+            view.put("live", stub(id).status());
+        } catch (RuntimeException e) {
+            // finished long ago or never started: the row is what there is
+        }
+        if (view.isEmpty()) {
+            throw ProblemException.notFound("no rollout with id '" + id + "'");
+        }
+        return view;
+    }
+
+    @POST
+    @Path("/{id}/pause")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RolloutStatus pause(@PathParam("id") String id, Map<String, Object> body) {
+        return control(id, body, CanaryRolloutWorkflow::pause);
+    }
+
+    @POST
+    @Path("/{id}/resume")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RolloutStatus resume(@PathParam("id") String id, Map<String, Object> body) {
+        return control(id, body, CanaryRolloutWorkflow::resume);
+    }
+
+    @POST
+    @Path("/{id}/promote")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RolloutStatus promote(@PathParam("id") String id, Map<String, Object> body) {
+        return control(id, body, CanaryRolloutWorkflow::promote);
+    }
+
+    @POST
+    @Path("/{id}/abort")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RolloutStatus abort(@PathParam("id") String id, Map<String, Object> body) {
+        return control(id, body, CanaryRolloutWorkflow::abort);
+    }
+
+    private RolloutStatus control(String id, Map<String, Object> body,
+                                  java.util.function.BiFunction<CanaryRolloutWorkflow, RolloutControl, RolloutStatus> update) {
+        Object actor = body == null ? null : body.get("actor");
+        Object reason = body == null ? null : body.get("reason");
+        if (!(actor instanceof String a) || a.isBlank()) {
+            throw ProblemException.badRequest("actor", "say who is asking: {\"actor\": \"alice\", \"reason\": \"...\"}");
+        }
+        Rollout row = rollouts.find(id).orElseThrow(() -> ProblemException.notFound("no rollout with id '" + id + "'"));
+        if (Rollout.TERMINAL.contains(row.state())) {
+            throw new ProblemException(409, "Conflict", "rollout '" + id + "' has finished (" + row.state()
+                    + "); nothing to change", List.of());
+        }
+        try {
+            return update.apply(stub(id), new RolloutControl(a, reason instanceof String r ? r : null));
+        } catch (WorkflowUpdateException e) {
+            throw new ProblemException(409, "Conflict", rootMessage(e), List.of());
+        }
+    }
+
+    private CanaryRolloutWorkflow stub(String id) {
+        return client.newWorkflowStub(CanaryRolloutWorkflow.class, id);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t instanceof ApplicationFailure f ? f.getOriginalMessage() : t.getMessage();
+    }
+
+}

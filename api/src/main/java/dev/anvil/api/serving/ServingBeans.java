@@ -1,0 +1,79 @@
+package dev.anvil.api.serving;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.rollout.EndpointManager;
+import dev.anvil.activities.rollout.Gateway;
+import dev.anvil.activities.rollout.ModelSessions;
+import dev.anvil.activities.rollout.ServingMetrics;
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.db.EndpointStore;
+import dev.anvil.db.ModelRegistryStore;
+import dev.anvil.db.RolloutStore;
+import io.agroal.api.AgroalDataSource;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+/** The inference gateway's parts as CDI beans: stores, sessions, metrics, the gateway itself. */
+@ApplicationScoped
+public class ServingBeans {
+
+    @Produces
+    @Singleton
+    EndpointStore endpoints(AgroalDataSource ds) {
+        return new EndpointStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    ModelRegistryStore registry(AgroalDataSource ds) {
+        return new ModelRegistryStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    RolloutStore rollouts(AgroalDataSource ds) {
+        return new RolloutStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    PrometheusMeterRegistry meters() {
+        return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    }
+
+    @Produces
+    @Singleton
+    ModelSessions sessions(ObjectStore objects, AnvilConfig config) {
+        return new ModelSessions(objects, OrtEnvironment.getEnvironment(), config.gateway().intraOpThreads());
+    }
+
+    void close(@Disposes ModelSessions sessions) {
+        sessions.close();
+    }
+
+    @Produces
+    @Singleton
+    ServingMetrics metrics(PrometheusMeterRegistry meters) {
+        return new ServingMetrics(meters);
+    }
+
+    @Produces
+    @Singleton
+    Gateway gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
+                    ObjectMapper json, AnvilConfig config) {
+        return new Gateway(endpoints, registry, sessions, metrics, OrtEnvironment.getEnvironment(), json,
+                config.gateway().loadWait());
+    }
+
+    @Produces
+    @Singleton
+    EndpointManager endpointManager(EndpointStore endpoints, ModelRegistryStore registry, Gateway gateway) {
+        return new EndpointManager(endpoints, registry, gateway);
+    }
+}

@@ -1,0 +1,307 @@
+package dev.anvil.api;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.nullValue;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.anvil.devstack.SharedData;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+import java.io.ByteArrayOutputStream;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The inference gateway over the real cnn_mnist model, on the local stack. */
+@QuarkusTest
+@QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
+class GatewayTest {
+
+    @Test
+    void servesTheModelThroughTheOpenInferenceProtocol() throws Exception {
+        String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
+        given().contentType("application/json").body(Map.of("artifact", sha))
+                .when().put("/api/endpoints/mnist").then().statusCode(201)
+                .body("stable.version", equalTo(1)).body("stable.artifact", equalTo(sha));
+
+        given().get("/v2/models/mnist").then().statusCode(200)
+                .body("name", equalTo("mnist"))
+                .body("platform", equalTo("onnxruntime_onnx"))
+                .body("versions", equalTo(List.of("1")))
+                .body("inputs[0].name", equalTo("input_image"))
+                .body("inputs[0].datatype", equalTo("FP32"))
+                .body("inputs[0].shape", equalTo(List.of(-1, 1, 28, 28)))
+                .body("outputs[0].name", equalTo("output_probs"));
+        given().get("/v2/models/mnist/ready").then().statusCode(200).body("ready", equalTo(true));
+
+        float[] pixels = digitLikePixels(2);
+        JsonPath answer = given().contentType("application/json").body(request(pixels, 2, true))
+                .when().post("/v2/models/mnist/infer")
+                .then().statusCode(200).header("X-Anvil-Model-Version", "1")
+                .body("model_name", equalTo("mnist")).body("model_version", equalTo("1"))
+                .body("id", equalTo("req-1"))
+                .body("outputs[0].name", equalTo("output_probs"))
+                .body("outputs[0].datatype", equalTo("FP32"))
+                .body("outputs[0].shape", equalTo(List.of(2, 10)))
+                .extract().jsonPath();
+        List<Float> served = answer.getList("outputs[0].data", Float.class);
+        float[] expected = runInProcess(pixels, 2);
+        assertThat(served).hasSize(20);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(served.get(i)).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-6f));
+        }
+        // the same tensor with data flat instead of nested gives the same answer
+        given().contentType("application/json").body(request(pixels, 2, false))
+                .when().post("/v2/models/mnist/versions/1/infer")
+                .then().statusCode(200).body("outputs[0].data", equalTo(answer.getList("outputs[0].data")));
+    }
+
+    @Test
+    void badRequestsAreNamedAndTheGatewayKeepsServing() throws Exception {
+        String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
+        given().contentType("application/json").body(Map.of("artifact", sha))
+                .when().put("/api/endpoints/strict").then().statusCode(oneOf(200, 201));
+        float[] one = digitLikePixels(1);
+
+        given().contentType("application/json").body(request(one, 1, true))
+                .when().post("/v2/models/nope/infer")
+                .then().statusCode(404).contentType("application/problem+json")
+                .body("detail", containsString("no model named 'nope' is served"));
+        given().contentType("application/json").body(request(one, 1, true))
+                .when().post("/v2/models/strict/versions/7/infer")
+                .then().statusCode(404).body("detail", containsString("does not serve version 7; served versions: [1]"));
+        given().contentType("application/json").body(request(one, 1, true))
+                .when().post("/v2/models/strict/versions/seven/infer")
+                .then().statusCode(400).body("errors[0].field", equalTo("version"));
+        given().contentType("application/json").body(input("image", "FP32", List.of(1, 1, 28, 28), zeros(784)))
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(400).body("errors[0].field", equalTo("inputs[0].name"))
+                .body("detail", equalTo("unknown input 'image', expected one of [input_image]"));
+        given().contentType("application/json").body(input("input_image", "INT64", List.of(1, 1, 28, 28), zeros(784)))
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(400).body("errors[0].field", equalTo("inputs[0].datatype"))
+                .body("detail", equalTo("input 'input_image' has datatype INT64, the model expects FP32"));
+        given().contentType("application/json").body(input("input_image", "FP32", List.of(1, 28, 28), zeros(784)))
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(400).body("errors[0].field", equalTo("inputs[0].shape"))
+                .body("detail", containsString("has shape [1, 28, 28], the model expects [-1, 1, 28, 28]"));
+        given().contentType("application/json").body(input("input_image", "FP32", List.of(1, 1, 28, 28), zeros(780)))
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(400).body("detail", containsString("has 780 elements, its shape [1, 1, 28, 28] needs 784"));
+        List<Object> withText = new ArrayList<>(zeros(783));
+        withText.add("white");
+        given().contentType("application/json").body(input("input_image", "FP32", List.of(1, 1, 28, 28), withText))
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(400).body("detail", containsString("element 783 is \"white\", expected a number"));
+        given().contentType("application/json").body("{\"inputs\": [")
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(400).body("detail", containsString("not valid JSON"));
+        given().contentType("application/json").body("{}")
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(400).body("errors[0].field", equalTo("inputs"));
+        given().contentType("application/json").body(new byte[1_048_577])
+                .when().post("/v2/models/strict/infer")
+                .then().statusCode(413).body("detail", containsString("at most 1048576"));
+        given().get("/v2/models/nope").then().statusCode(404);
+        given().get("/v2/models/nope/ready").then().statusCode(404);
+
+        // none of that took the gateway down, and none of it counted as a model error
+        given().contentType("application/json").body(request(one, 1, true))
+                .when().post("/v2/models/strict/infer").then().statusCode(200);
+        given().get("/api/endpoints/strict/metrics").then().statusCode(200)
+                .body("[0].requests", equalTo(1)).body("[0].errors", equalTo(0)).body("[0].role", equalTo("stable"));
+    }
+
+    @Test
+    void aCanarySplitsTrafficByWeightAndRoutingKeysStick() throws Exception {
+        byte[] model = Files.readAllBytes(SharedData.cnnMnist());
+        String stable = InspectModelResourceTest.upload(model);
+        String candidate = InspectModelResourceTest.upload(withDocString(model, "candidate"));
+        given().contentType("application/json").body(Map.of("artifact", stable))
+                .when().put("/api/endpoints/digits").then().statusCode(oneOf(200, 201));
+        given().contentType("application/json").body(Map.of("artifact", candidate, "weight", 0))
+                .when().put("/api/endpoints/digits/canary").then().statusCode(200)
+                .body("canary.version", equalTo(2)).body("canary.weight", equalTo(0));
+        String body = request(digitLikePixels(1), 1, false);
+
+        assertThat(versionsServed(body, 40, null)).containsOnlyKeys("1");
+        setWeight("digits", 100);
+        assertThat(versionsServed(body, 40, null)).containsOnlyKeys("2");
+
+        setWeight("digits", 30);
+        Map<String, Integer> split = versionsServed(body, 200, null);
+        assertThat(split).containsKeys("1", "2");
+        // sticky: a caller's version never changes while the weight stays
+        Set<String> callersOnCanary = new HashSet<>();
+        for (int caller = 0; caller < 60; caller++) {
+            Map<String, Integer> seen = versionsServed(body, 3, "caller-" + caller);
+            assertThat(seen).hasSize(1);
+            if (seen.containsKey("2")) {
+                callersOnCanary.add("caller-" + caller);
+            }
+        }
+        assertThat(callersOnCanary).isNotEmpty().hasSizeLessThan(60);
+        // ... and callers on the canary stay there as its weight grows
+        setWeight("digits", 60);
+        for (String caller : callersOnCanary) {
+            assertThat(versionsServed(body, 1, caller)).containsOnlyKeys("2");
+        }
+
+        given().get("/v2/models/digits").then().body("versions", equalTo(List.of("1", "2")));
+        JsonPath metrics = given().get("/api/endpoints/digits/metrics").then().statusCode(200).extract().jsonPath();
+        assertThat(metrics.getList("role")).containsExactly("stable", "canary");
+        assertThat(metrics.getInt("[1].requests")).isPositive();
+        assertThat(metrics.getDouble("[1].p95Ms")).isPositive();
+        String prometheus = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(prometheus).contains("anvil_gateway_requests_total{endpoint=\"digits\",version=\"2\"}")
+                .contains("anvil_gateway_latency_seconds_bucket{endpoint=\"digits\"");
+
+        // promotion: the canary becomes stable, the old version leaves
+        given().when().post("/api/endpoints/digits/canary/promote").then().statusCode(200)
+                .body("stable.version", equalTo(2)).body("canary", nullValue());
+        given().contentType("application/json").body(body).when().post("/v2/models/digits/versions/1/infer")
+                .then().statusCode(404);
+        assertThat(versionsServed(body, 10, null)).containsOnlyKeys("2");
+        given().when().post("/api/endpoints/digits/canary/promote").then().statusCode(409)
+                .body("detail", containsString("no canary to promote"));
+    }
+
+    @Test
+    void endpointMistakesAreNamed() throws Exception {
+        given().contentType("application/json").body(Map.of("artifact", "f".repeat(64)))
+                .when().put("/api/endpoints/ghost").then().statusCode(422)
+                .body("detail", containsString("is not in artifacts")).body(not(containsString("Exception")));
+        given().contentType("application/json").body(Map.of("model", "nobody"))
+                .when().put("/api/endpoints/ghost").then().statusCode(404)
+                .body("errors[0].field", equalTo("model"));
+        given().contentType("application/json").body(Map.of("artifact", "model.onnx"))
+                .when().put("/api/endpoints/ghost").then().statusCode(400)
+                .body("errors[0].field", equalTo("artifact"));
+        given().contentType("application/json").body(Map.of("colour", "red"))
+                .when().put("/api/endpoints/ghost").then().statusCode(400)
+                .body("detail", containsString("unknown field 'colour'"));
+        String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
+        given().contentType("application/json").body(Map.of("artifact", sha))
+                .when().put("/api/endpoints/Bad_Name!").then().statusCode(400)
+                .body("errors[0].field", equalTo("name"));
+        given().contentType("application/json").body(Map.of("artifact", sha))
+                .when().put("/api/endpoints/lonely").then().statusCode(oneOf(200, 201));
+        given().contentType("application/json").body(Map.of("weight", 10))
+                .when().post("/api/endpoints/lonely/canary/weight").then().statusCode(422)
+                .body("detail", containsString("has no canary"));
+        given().contentType("application/json").body(Map.of("weight", 101))
+                .when().post("/api/endpoints/lonely/canary/weight").then().statusCode(400)
+                .body("errors[0].field", equalTo("weight"));
+        given().contentType("application/json").body(Map.of("version", 1, "weight", 10))
+                .when().put("/api/endpoints/lonely/canary").then().statusCode(422)
+                .body("detail", containsString("already the stable version"));
+        given().get("/api/endpoints/nobody").then().statusCode(404);
+        given().delete("/api/endpoints/lonely").then().statusCode(204);
+        given().get("/v2/models/lonely").then().statusCode(404);
+    }
+
+    private static Map<String, Integer> versionsServed(String body, int requests, String routingKey) {
+        Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < requests; i++) {
+            var spec = given().contentType("application/json").body(body);
+            if (routingKey != null) {
+                spec = spec.header("X-Anvil-Routing-Key", routingKey);
+            }
+            Response r = spec.when().post("/v2/models/digits/infer");
+            assertThat(r.statusCode()).isEqualTo(200);
+            seen.merge(r.header("X-Anvil-Model-Version"), 1, Integer::sum);
+        }
+        return seen;
+    }
+
+    private static void setWeight(String endpoint, int weight) {
+        given().contentType("application/json").body(Map.of("weight", weight))
+                .when().post("/api/endpoints/" + endpoint + "/canary/weight").then().statusCode(200)
+                .body("canary.weight", equalTo(weight));
+    }
+
+    /** The same model with a different doc_string (ModelProto field 6): other bytes, same behaviour. */
+    static byte[] withDocString(byte[] model, String doc) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(model);
+        out.write(0x32);
+        out.write(doc.length());
+        out.writeBytes(doc.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        return out.toByteArray();
+    }
+
+    /** Raw pixels 0-255 with a bright vertical stroke, one image after another. */
+    static float[] digitLikePixels(int batch) {
+        float[] pixels = new float[batch * 784];
+        for (int b = 0; b < batch; b++) {
+            for (int row = 4; row < 24; row++) {
+                pixels[b * 784 + row * 28 + 12 + b * 3] = 255f;
+                pixels[b * 784 + row * 28 + 13 + b * 3] = 200f;
+            }
+        }
+        return pixels;
+    }
+
+    /** A v2 request for input_image; data nested as [batch][1][28][28] or flat. */
+    static String request(float[] pixels, int batch, boolean nested) {
+        StringBuilder data = new StringBuilder("[");
+        for (int b = 0; b < batch; b++) {
+            data.append(b == 0 ? "" : ",").append(nested ? "[[" : "");
+            for (int row = 0; row < 28; row++) {
+                data.append(row == 0 ? "" : ",").append(nested ? "[" : "");
+                for (int col = 0; col < 28; col++) {
+                    data.append(col == 0 ? "" : ",").append((int) pixels[b * 784 + row * 28 + col]);
+                }
+                data.append(nested ? "]" : "");
+            }
+            data.append(nested ? "]]" : "");
+        }
+        data.append("]");
+        return "{\"id\": \"req-1\", \"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [" + batch
+                + ", 1, 28, 28], \"data\": " + data + "}]}";
+    }
+
+    private static Map<String, Object> input(String name, String datatype, List<Integer> shape, List<Object> data) {
+        return Map.of("inputs", List.of(Map.of("name", name, "datatype", datatype, "shape", shape, "data", data)));
+    }
+
+    private static List<Object> zeros(int n) {
+        List<Object> zeros = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            zeros.add(0);
+        }
+        return zeros;
+    }
+
+    private static org.hamcrest.Matcher<Integer> oneOf(Integer... codes) {
+        return org.hamcrest.Matchers.oneOf(codes);
+    }
+
+    private static float[] runInProcess(float[] pixels, int batch) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession session = env.createSession(SharedData.cnnMnist().toString(), new OrtSession.SessionOptions());
+             OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 1, 28, 28});
+             OrtSession.Result result = session.run(Map.of("input_image", input))) {
+            float[][] probs = (float[][]) result.get(0).getValue();
+            float[] flat = new float[batch * 10];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(probs[b], 0, flat, b * 10, 10);
+            }
+            return flat;
+        }
+    }
+}

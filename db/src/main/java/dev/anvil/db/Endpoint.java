@@ -1,0 +1,20 @@
+package dev.anvil.db;
+
+import java.time.Instant;
+
+/**
+ * A row of endpoints: the gateway serves stableVersion of model under name, and sends canaryWeight
+ * percent of requests to canaryVersion when there is one.
+ */
+public record Endpoint(
+        String name,
+        String model,
+        int stableVersion,
+        Integer canaryVersion,
+        int canaryWeight,
+        Instant updatedAt) {
+
+    public boolean hasCanary() {
+        return canaryVersion != null;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.anvil.db;
+
+import static dev.anvil.db.TestData.artifact;
+import static dev.anvil.db.TestData.sha256Of;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+
+class EndpointStoreTest {
+
+    private final DataSource db = TestPostgres.migratedDatabase();
+    private final EndpointStore endpoints = new EndpointStore(db);
+
+    EndpointStoreTest() {
+        ArtifactStore artifacts = new ArtifactStore(db);
+        ModelRegistryStore registry = new ModelRegistryStore(db);
+        registry.createModel("digits", null);
+        for (String name : new String[] {"v1", "v2", "v3"}) {
+            artifact(artifacts, name, null);
+            registry.registerVersion("digits", sha256Of(name), null, null);
+        }
+    }
+
+    @Test
+    void servesAStableVersionThenACanaryWhichIsPromoted() {
+        Endpoint created = endpoints.put("digits", "digits", 1);
+        assertThat(created.hasCanary()).isFalse();
+        assertThat(created.canaryWeight()).isZero();
+
+        endpoints.setCanary("digits", 2, 5);
+        assertThat(endpoints.setWeight("digits", 25).canaryWeight()).isEqualTo(25);
+        // re-pointing stable at the same model keeps the canary
+        assertThat(endpoints.put("digits", "digits", 3).canaryVersion()).isEqualTo(2);
+        endpoints.put("digits", "digits", 1);
+
+        Endpoint promoted = endpoints.promoteCanary("digits", 2);
+        assertThat(promoted.stableVersion()).isEqualTo(2);
+        assertThat(promoted.canaryVersion()).isNull();
+        assertThat(promoted.canaryWeight()).isZero();
+        assertThat(endpoints.promoteCanary("digits", 2)).isEqualTo(promoted);
+        assertThat(endpoints.list()).extracting(Endpoint::name).containsExactly("digits");
+    }
+
+    @Test
+    void aCanaryIsRemovedWithItsWeight() {
+        endpoints.put("digits", "digits", 1);
+        endpoints.setCanary("digits", 2, 50);
+        Endpoint removed = endpoints.removeCanary("digits");
+        assertThat(removed.canaryVersion()).isNull();
+        assertThat(removed.canaryWeight()).isZero();
+        // pointing stable at the canary's version also removes the canary
+        endpoints.setCanary("digits", 2, 50);
+        assertThat(endpoints.put("digits", "digits", 2).canaryVersion()).isNull();
+    }
+
+    @Test
+    void mistakesAreNamed() {
+        assertThatThrownBy(() -> endpoints.put("Digits!", "digits", 1))
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("endpoint name 'Digits!' must be 1-63 lower-case letters");
+        assertThatThrownBy(() -> endpoints.put("digits", "digits", 9))
+                .hasMessage("endpoints put: model 'digits' has no version 9; register it before serving it"
+                        + " from endpoint 'digits'");
+        assertThatThrownBy(() -> endpoints.setWeight("nope", 5))
+                .hasMessage("endpoints set weight: no endpoint named 'nope'");
+        endpoints.put("digits", "digits", 1);
+        assertThatThrownBy(() -> endpoints.setWeight("digits", 5))
+                .hasMessageContaining("endpoint 'digits' has no canary");
+        assertThatThrownBy(() -> endpoints.setCanary("digits", 1, 5))
+                .hasMessageContaining("version 1 is already the stable version");
+        assertThatThrownBy(() -> endpoints.setCanary("digits", 7, 5))
+                .hasMessageContaining("model 'digits' has no version 7");
+        assertThatThrownBy(() -> endpoints.setCanary("digits", 2, 101))
+                .hasMessage("endpoints set canary: weight 101 is outside 0..100");
+        assertThatThrownBy(() -> endpoints.promoteCanary("digits", 2))
+                .hasMessageContaining("has canary null, not version 2");
+    }
+}
