@@ -121,7 +121,8 @@ public class AnvilStartup {
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(objects, inspector, lineage, json),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
-                new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)));
+                new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
+                new dev.anvil.activities.rollout.CanaryOperator(client));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),

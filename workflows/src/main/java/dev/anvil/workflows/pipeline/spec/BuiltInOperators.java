@@ -91,10 +91,34 @@ public final class BuiltInOperators {
                      "additionalProperties": false}
                     """), true);
 
+    /**
+     * A canary rollout behind a gateway endpoint: steps of traffic weight, each judged on the window's
+     * error rate and p95 latency against the stable version; promotes or rolls back. Never cached: a
+     * rollout acts on live traffic.
+     */
+    public static final OperatorDescriptor CANARY = new OperatorDescriptor("canary", "Canary", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {
+                       "endpoint": {"type": "string", "description": "gateway endpoint serving the stable version"},
+                       "model": {"type": "string", "description": "the candidate model (artifact sha256 or an upstream output)"},
+                       "steps": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 100}},
+                       "interval": {"type": "string", "description": "analysis window per step, e.g. 10m"},
+                       "min_requests": {"type": "integer", "minimum": 0},
+                       "max_extensions": {"type": "integer", "minimum": 0},
+                       "analysis": {"type": "object",
+                         "properties": {
+                           "max_error_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                           "max_p95_latency_ratio": {"type": "number", "minimum": 1}},
+                         "additionalProperties": false}},
+                     "required": ["endpoint", "model"],
+                     "additionalProperties": false}
+                    """), false);
+
     private BuiltInOperators() {}
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, CANARY);
     }
 
     private static Map<String, Object> schema(String json) {

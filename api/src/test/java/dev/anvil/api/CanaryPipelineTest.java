@@ -1,0 +1,85 @@
+package dev.anvil.api;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+
+import dev.anvil.devstack.SharedData;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** A pipeline whose last task is a canary rollout: the run ends when the rollout promotes the candidate. */
+@QuarkusTest
+@QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
+class CanaryPipelineTest {
+    private static final String SPEC = """
+            pipeline: digits-rollout
+            params: {candidate: none}
+            tasks:
+              inspect: {operator: inspect, with: {model: "${params.candidate}"}}
+              rollout:
+                operator: canary
+                upstream: [inspect]
+                with:
+                  endpoint: rolling
+                  model: "${tasks.inspect.outputs.model}"
+                  steps: [50, 100]
+                  interval: 1s
+                  min_requests: 3
+                  max_extensions: 1000
+                  analysis: {max_error_rate: 0.01, max_p95_latency_ratio: 50}
+            """;
+
+    @Test
+    void theRunWaitsForTheRolloutAndSucceedsWhenItPromotes() throws Exception {
+        byte[] model = Files.readAllBytes(SharedData.cnnMnist());
+        String stable = InspectModelResourceTest.upload(model);
+        String candidate = InspectModelResourceTest.upload(GatewayTest.withDocString(model, "rolling-candidate"));
+        given().contentType("application/json").body(Map.of("model", "rolling", "artifact", stable))
+                .when().put("/api/endpoints/rolling").then().statusCode(201);
+        given().contentType("application/yaml").body(SPEC.getBytes(StandardCharsets.UTF_8))
+                .put("/api/pipelines/digits-rollout").then().statusCode(201);
+        String runId = given().contentType("application/json").body(Map.of("params", Map.of("candidate", candidate)))
+                .post("/api/pipelines/digits-rollout/runs").then().statusCode(201).extract().path("run");
+
+        String body = GatewayTest.request(GatewayTest.digitLikePixels(1), 1, false);
+        String status = "running";
+        for (int i = 0; i < 100_000 && !List.of("success", "failed", "cancelled").contains(status); i++) {
+            given().contentType("application/json").body(body).when().post("/v2/models/rolling/infer")
+                    .then().statusCode(200);
+            if (i % 20 == 0) {
+                status = given().get("/api/runs/" + runId).then().statusCode(200).extract().path("run.status");
+            }
+        }
+        JsonPath run = given().get("/api/runs/" + runId).then().extract().jsonPath();
+        assertThat(status).as(run.prettify()).isEqualTo("success");
+        given().get("/api/endpoints/rolling").then().statusCode(200).body("stable.artifact", equalTo(candidate));
+        assertThat(run.getString("tasks.find { it.taskId == 'rollout' }.metricsJson")).contains("\"state\": \"promoted\"");
+    }
+
+    @Test
+    void aCanaryTaskWithABadSpecFailsAtOnceNamingTheField() throws Exception {
+        String candidate = InspectModelResourceTest.upload(
+                GatewayTest.withDocString(Files.readAllBytes(SharedData.cnnMnist()), "bad-rollout-candidate"));
+        String bad = SPEC.replace("pipeline: digits-rollout", "pipeline: bad-rollout").replace("steps: [50, 100]",
+                "steps: [50, 80]");
+        given().contentType("application/yaml").body(bad.getBytes(StandardCharsets.UTF_8))
+                .put("/api/pipelines/bad-rollout").then().statusCode(201);
+        String runId = given().contentType("application/json").body(Map.of("params", Map.of("candidate", candidate)))
+                .post("/api/pipelines/bad-rollout/runs").then().statusCode(201).extract().path("run");
+        String status = "running";
+        for (int i = 0; i < 2_000 && !List.of("success", "failed").contains(status); i++) {
+            status = given().get("/api/runs/" + runId).then().extract().path("run.status");
+        }
+        assertThat(status).isEqualTo("failed");
+        JsonPath run = given().get("/api/runs/" + runId).then().extract().jsonPath();
+        assertThat(run.getString("run.error")).contains("rollout", "canary:", "steps");
+        assertThat(run.getList("tasks.status")).containsExactly("success", "failed");
+    }
+}
