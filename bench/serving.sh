@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Inference gateway throughput and latency: starts Anvil on the local stack (./anvil up) unless one
+# already answers at ANVIL_BENCH_URL, then drives cnn_mnist batch-1 requests from a second process
+# (a Java load generator) through POST /v2/models/{name}/infer, against ONNX Runtime in-process on the
+# same model with the same concurrency, and again with a 50/50 canary split. See bench/README.md.
+#
+#   bench/serving.sh
+#   ANVIL_BENCH_SECONDS=15        per measurement
+#   ANVIL_BENCH_CONCURRENCY=1,4   concurrent callers
+#   ANVIL_BENCH_URL=http://127.0.0.1:8080   a running Anvil to use instead of starting one
+#   ANVIL_TOKEN=...               bearer token, when the API requires one
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+url="${ANVIL_BENCH_URL:-http://127.0.0.1:${ANVIL_HTTP_PORT:-8080}}"
+
+started=""
+if ! curl -fsS "$url/q/health/ready" >/dev/null 2>&1; then
+  echo "serving bench: starting Anvil (./anvil up)" >&2
+  ./anvil up >&2
+  started=yes
+fi
+cleanup() { if [ -n "$started" ]; then ./anvil down >&2 || true; fi; }
+trap cleanup EXIT
+
+echo "serving bench: building the load generator (./mvnw -pl activities -am test-compile)" >&2
+./mvnw -B -q -pl activities -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
+classpath="activities/target/test-classes:activities/target/classes:$(cat activities/target/bench.classpath)"
+
+# -Xss8m: ONNX Runtime's environment start-up overflows the default main-thread stack under a long
+# command line.
+java -Xss8m -Xmx1g -Dslf4j.internal.verbosity=ERROR -cp "$classpath" \
+  dev.anvil.activities.rollout.bench.ServingBench "$url" "${ANVIL_BENCH_MODEL:-../shared/data/models/cnn_mnist.onnx}"
