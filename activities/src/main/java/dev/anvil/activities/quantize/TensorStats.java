@@ -73,8 +73,13 @@ public final class TensorStats {
         if (n == 0) {
             return;
         }
-        float[] v = new float[n];
-        values.duplicate().get(v);
+        float[] v;
+        if (values.hasArray() && values.arrayOffset() == 0 && values.position() == 0 && values.array().length == n) {
+            v = values.array(); // ONNX Runtime hands out a fresh heap copy: read it in place
+        } else {
+            v = new float[n];
+            values.duplicate().get(v);
+        }
         if (channels && lastDim > 0) {
             addChannels(v, lastDim);
         }
