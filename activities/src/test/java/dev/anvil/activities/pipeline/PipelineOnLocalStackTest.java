@@ -88,10 +88,11 @@ class PipelineOnLocalStackTest {
         Worker worker = factory.newWorker(QUEUE);
         worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
         ObjectMapper json = new ObjectMapper();
+        QuantizeOperator quantize = new QuantizeOperator(new ArtifactIO(objects, new ArtifactStore(db), lineage, json),
+                OrtEnvironment.getEnvironment(), Duration.ZERO);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), lineage, json),
-                new QuantizeOperator(new ArtifactIO(objects, new ArtifactStore(db), lineage, json),
-                        OrtEnvironment.getEnvironment(), Duration.ofSeconds(5)));
+                quantize, new CrashOnceOperator(quantize));
         // an opset-13 copy of the model (its ops mean the same at 9 and 13) and MNIST calibration/evaluation sets
         java.nio.file.Path dir = Files.createTempDirectory("pipeline-test-");
         java.nio.file.Path model13 = dir.resolve("cnn13.onnx");
@@ -160,6 +161,65 @@ class PipelineOnLocalStackTest {
         Map<String, Object> q = (Map<String, Object>) state.tasks().get(1).outputs().get("model");
         LineageGraph made = lineage.ancestors((String) q.get("sha256")).orElseThrow();
         assertThat(made.nodes()).anySatisfy(n -> assertThat(n.id()).isEqualTo(uploaded.get("cnn13.onnx")));
+    }
+
+    @Test
+    void aQuantizeAttemptThatDiesMidCalibrationIsRetriedFromItsLastHeartbeat() {
+        String runId = "run-" + UUID.randomUUID();
+        RunState state = run(runId, List.of(task("quantize", "quantize-crash-once", List.of(),
+                Map.of("model", uploaded.get("cnn13.onnx"), "dataset", uploaded.get("cal.zip"), "batch_size", 16))),
+                Map.of());
+
+        assertThat(state.status()).isEqualTo("success");
+        List<TaskRun> attempts = taskRuns.listByRun(runId);
+        assertThat(attempts.stream().map(t -> t.attempt() + "=" + t.status()).collect(Collectors.toList()))
+                .containsExactly("1=up_for_retry", "2=success");
+        assertThat(CrashOnceOperator.firstProgressOfRetry).as("the retry starts after the heartbeated checkpoint")
+                .isGreaterThanOrEqualTo(128);
+    }
+
+    /**
+     * The quantize operator whose first attempt dies once calibration has passed 128 samples, as a
+     * worker process would; its heartbeats go through the real Temporal activity context.
+     */
+    static final class CrashOnceOperator implements dev.anvil.activities.operators.Operator {
+        static volatile long firstProgressOfRetry = -1;
+        private final QuantizeOperator delegate;
+        private final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+        CrashOnceOperator(QuantizeOperator delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public String name() {
+            return "quantize-crash-once";
+        }
+
+        @Override
+        public Map<String, Object> run(dev.anvil.activities.operators.TaskContext context, Map<String, Object> with)
+                throws Exception {
+            boolean first = calls.incrementAndGet() == 1;
+            return delegate.run(new dev.anvil.activities.operators.TaskContext() {
+                public String runId() { return context.runId(); }
+                public String taskId() { return context.taskId(); }
+                public long taskRunId() { return context.taskRunId(); }
+                public <T> Optional<T> lastHeartbeat(Class<T> type) { return context.lastHeartbeat(type); }
+                public void heartbeat(Object progress) {
+                    context.heartbeat(progress);
+                    QuantizeOperator.Heartbeat beat = (QuantizeOperator.Heartbeat) progress;
+                    if (!beat.phase().equals("calibration")) {
+                        return;
+                    }
+                    if (first && beat.samplesDone() >= 128) {
+                        throw new IllegalStateException("worker lost mid-calibration");
+                    }
+                    if (!first && firstProgressOfRetry < 0) {
+                        firstProgressOfRetry = beat.samplesDone();
+                    }
+                }
+            }, with);
+        }
     }
 
     @Test
