@@ -2,7 +2,9 @@ package dev.anvil.api.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Anvil's settings. Each maps from an environment variable of the same path
@@ -17,6 +19,8 @@ public interface AnvilConfig {
     Worker worker();
 
     Api api();
+
+    Auth auth();
 
     interface Temporal {
         @WithDefault("127.0.0.1:7233")
@@ -62,5 +66,14 @@ public interface AnvilConfig {
         /** How long POST /api/models/inspect waits for the result before answering 202 with the run. */
         @WithDefault("60s")
         Duration inspectWait();
+    }
+
+    interface Auth {
+        /**
+         * Local mode: seed the demo users (demo-admin, demo-submitter, demo-reviewer) and keep their
+         * tokens in this file, owner-readable only. {@code ./anvil up} sets it to .anvil/demo-tokens;
+         * leave it unset in production and make tokens with POST /api/tokens.
+         */
+        Optional<Path> demoTokensFile();
     }
 }

@@ -69,6 +69,7 @@ public class AnvilStartup {
 
     void start(@Observes StartupEvent event) {
         migrate();
+        config.auth().demoTokensFile().ifPresent(this::seedDemoUsers);
         try {
             objects.ensureBucket();
         } catch (RuntimeException e) {
@@ -87,6 +88,17 @@ public class AnvilStartup {
             schedules.ensureAll(OperatorRegistry.builtIns());
         } catch (RuntimeException e) {
             LOG.warnf("could not restore pipeline schedules: %s", e.getMessage());
+        }
+    }
+
+    private void seedDemoUsers(java.nio.file.Path file) {
+        try {
+            java.util.Map<String, String> seeded = dev.anvil.api.auth.DemoUsers.seed(file, new dev.anvil.db.ApiTokenStore(dataSource));
+            LOG.infof("demo users seeded (tokens in %s): %s", file, String.join(", ",
+                    seeded.keySet().stream().map(u -> "demo-" + u).toList()));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot write the demo tokens file " + file + ": " + e.getMessage()
+                    + "; point ANVIL_AUTH_DEMO_TOKENS_FILE at a writable place or unset it", e);
         }
     }
 
