@@ -18,6 +18,9 @@ import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.activities.quantize.QuantizeOperator;
+import dev.anvil.activities.gate.GateOperator;
+import dev.anvil.activities.validate.ValidateOperator;
+import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
@@ -128,7 +131,9 @@ public class AnvilStartup {
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(objects, inspector, lineage, json),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
-                new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)));
+                new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
+                new ValidateOperator(artifactIO, new ModelRegistryStore(dataSource), OrtEnvironment.getEnvironment()),
+                new GateOperator(artifactIO));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),
