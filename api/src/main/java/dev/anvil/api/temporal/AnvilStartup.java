@@ -21,6 +21,9 @@ import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.activities.gate.GateOperator;
 import dev.anvil.activities.validate.ValidateOperator;
 import dev.anvil.db.ModelRegistryStore;
+import dev.anvil.activities.approval.ApprovalActivitiesImpl;
+import dev.anvil.db.ApprovalStore;
+import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
@@ -138,7 +141,8 @@ public class AnvilStartup {
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new ScheduleActivitiesImpl(launcher),
-                new RunStateActivitiesImpl(runs));
+                new RunStateActivitiesImpl(runs),
+                new ApprovalActivitiesImpl(new ApprovalStore(dataSource), taskRuns, new AuditLogStore(dataSource)));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
                 config.temporal().target(), config.worker().workflowCacheSize());
