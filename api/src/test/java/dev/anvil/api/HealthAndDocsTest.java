@@ -29,7 +29,8 @@ class HealthAndDocsTest {
             dev.anvil.api.runs.RunResource.class,
             dev.anvil.api.pipelines.PipelineResource.class,
             dev.anvil.api.pipelines.SchemaResource.class,
-            dev.anvil.api.auth.TokenResource.class};
+            dev.anvil.api.auth.TokenResource.class,
+            dev.anvil.api.approvals.ApprovalResource.class};
 
     @org.junit.jupiter.api.BeforeEach
     void signIn() {

@@ -221,7 +221,7 @@ class PipelineResourceTest {
         given().get("/api/schemas/pipeline.json").then().statusCode(200).body(containsString("\"tasks\""));
     }
 
-    private static JsonPath awaitEnd(String runId) {
+    static JsonPath awaitEnd(String runId) {
         long deadline = System.currentTimeMillis() + 60_000;
         while (true) {
             JsonPath run = given().get("/api/runs/" + runId).then().statusCode(200).extract().jsonPath();
