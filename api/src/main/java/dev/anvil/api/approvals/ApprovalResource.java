@@ -1,22 +1,14 @@
 package dev.anvil.api.approvals;
 
-import dev.anvil.api.auth.Caller;
 import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.Requires;
 import dev.anvil.api.auth.Role;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Approval;
-import dev.anvil.db.ApprovalDecision;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
-import dev.anvil.workflows.approval.ApprovalOutcome;
-import dev.anvil.workflows.pipeline.PipelineWorkflow;
 import io.smallrye.common.annotation.Blocking;
-import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowNotFoundException;
-import io.temporal.client.WorkflowUpdateException;
-import io.temporal.failure.ApplicationFailure;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
@@ -43,8 +35,8 @@ import java.util.Map;
 public class ApprovalResource {
     @Inject ApprovalStore approvals;
     @Inject PipelineRunStore runs;
-    @Inject WorkflowClient client;
     @Inject CurrentCaller caller;
+    @Inject ApprovalDecisions decisions;
 
     public record DecisionRequest(String comment) {}
 
@@ -82,54 +74,16 @@ public class ApprovalResource {
     @Consumes(MediaType.WILDCARD)
     @Requires(Role.REVIEWER)
     public Map<String, Object> reject(@PathParam("id") String id, DecisionRequest body) {
-        String comment = body == null ? null : body.comment();
-        if (comment == null || comment.isBlank()) {
-            throw ProblemException.badRequest("comment", "a reject needs a comment saying why: {\"comment\": \"...\"}");
-        }
-        return decide(id, "reject", comment);
+        return decide(id, "reject", body == null ? null : body.comment());
     }
 
     private Map<String, Object> decide(String id, String decision, String comment) {
-        Approval approval = find(id);
-        Caller who = caller.require();
-        if (!approval.state().equals("pending")) {
-            throw conflict("approval '" + id + "' is already " + approval.state() + "; only pending approvals take decisions");
-        }
-        if (decision.equals("approve") && who.principal().equals(approval.requestedBy())) {
-            throw new ProblemException(403, "Forbidden", "'" + who.principal() + "' submitted run " + approval.runId()
-                    + " and may not approve it (four-eyes rule); another reviewer must", List.of());
-        }
-        if (approvals.decisions(id).stream().map(ApprovalDecision::reviewer).anyMatch(who.principal()::equals)) {
-            throw conflict("'" + who.principal() + "' already decided on approval '" + id + "'; "
-                    + approval.requiredApprovals() + " distinct reviewer(s) are needed");
-        }
-        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, approval.runId());
-        ApprovalOutcome outcome;
-        try {
-            outcome = workflow.decide(new dev.anvil.workflows.approval.ApprovalDecision(approval.taskId(), who.principal(),
-                    who.roles().stream().map(Role::wireName).toList(), decision, comment));
-        } catch (WorkflowUpdateException e) {
-            String reason = e.getCause() instanceof ApplicationFailure app ? app.getOriginalMessage() : e.getMessage();
-            throw conflict("the run refused the decision: " + reason);
-        } catch (WorkflowNotFoundException e) {
-            throw conflict("run " + approval.runId() + " is no longer running, so approval '" + id + "' cannot be decided");
-        }
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("approval", outcome.approvalId());
-        body.put("state", outcome.state());
-        body.put("approvedBy", outcome.approvedBy());
-        body.put("requiredApprovals", outcome.requiredApprovals());
-        body.put("run", approval.runId());
-        return body;
+        return decisions.decide(id, caller.require(), decision, comment);
     }
 
     private Approval find(String id) {
         return approvals.find(id).orElseThrow(() -> ProblemException.notFound("no approval with id '" + id
                 + "'; GET /api/approvals?state=pending lists the waiting ones"));
-    }
-
-    private static ProblemException conflict(String detail) {
-        return new ProblemException(409, "Conflict", detail, List.of());
     }
 
     private Map<String, Object> view(Approval a) {

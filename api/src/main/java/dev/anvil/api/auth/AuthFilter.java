@@ -37,10 +37,16 @@ public class AuthFilter {
         Optional<String> token = token(request);
         if (token.isPresent()) {
             Optional<ApiToken> row = tokens.get().authenticate(token.get());
-            if (row.isEmpty()) {
+            boolean fromCookie = request.getHeaderString(HttpHeaders.AUTHORIZATION) == null;
+            if (row.isEmpty() && fromCookie) {
+                // a stale UI cookie (revoked token) counts as signed out, so the sign-in page still opens
+                token = Optional.empty();
+            } else if (row.isEmpty()) {
                 return problem(request, unauthenticated("the API token is unknown or revoked; ask an admin for a new one"));
             }
-            current.set(new Caller(row.get().principal(), roles(row.get().roles())));
+            if (row.isPresent()) {
+                current.set(new Caller(row.get().principal(), roles(row.get().roles())));
+            }
         }
         Method method = resource == null ? null : resource.getResourceMethod();
         Requires requires = method == null ? null : method.getAnnotation(Requires.class);
