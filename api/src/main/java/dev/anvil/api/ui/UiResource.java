@@ -475,8 +475,12 @@ public class UiResource {
         return b.append("</table>").toString();
     }
 
+    /** Artifacts by a short sha256, task runs as such (lineage node ids are one or the other). */
     private static String shortId(String id) {
-        return id != null && id.length() == 64 ? id.substring(0, 12) + "…" : id;
+        if (id != null && id.length() == 64) {
+            return id.substring(0, 12) + "…";
+        }
+        return id != null && id.chars().allMatch(Character::isDigit) ? "task run " + id : id;
     }
 
     @GET
