@@ -70,6 +70,14 @@ public class ApprovalActivitiesImpl implements ApprovalActivities {
         return after.state();
     }
 
+    @Override
+    public void withdraw(String approvalId) {
+        Approval after = approvals.expire(approvalId);
+        audit.append(SYSTEM, "approval.withdrawn", "run:" + after.runId(),
+                details("approval", approvalId, "task", after.taskId(), "reason", "the run was cancelled"),
+                approvalId + "/withdrawn");
+    }
+
     /** A flat JSON object of string pairs (nulls left out). */
     static String details(String... pairs) {
         StringBuilder out = new StringBuilder("{");

@@ -21,4 +21,8 @@ public interface ApprovalActivities {
     /** Ends a wait that timed out: {@code rejected} (auto-reject) or {@code expired}, logged as Anvil's doing. */
     @ActivityMethod(name = "TimeOutApproval")
     String timeOut(String approvalId, boolean autoReject, String waited);
+
+    /** The run was cancelled while the approval waited: it is expired, so nobody is asked to decide it. */
+    @ActivityMethod(name = "WithdrawApproval")
+    void withdraw(String approvalId);
 }

@@ -381,6 +381,13 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             states.put(task.id(), new TaskState(task.id(), state, Map.of(), error, s.startedAtMillis(), now));
             records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), attempt, state, error));
         }
+        // approvals still waiting are withdrawn (only runs with an approval task reach this)
+        for (PendingApproval pending : approvals.values()) {
+            if (!pending.done()) {
+                pending.state = "expired";
+                records.add(Async.procedure(approvalRecords::withdraw, pending.approvalId));
+            }
+        }
         Promise.allOf(records).get();
         status = "cancelled";
         runState.runFinished(runId, "cancelled", null);

@@ -64,6 +64,10 @@ class ApprovalWorkflowTest {
             return n >= required.get(approvalId) ? "approved" : "pending";
         }
 
+        public void withdraw(String approvalId) {
+            timedOut.add(approvalId + ":withdrawn");
+        }
+
         public String timeOut(String approvalId, boolean autoReject, String waited) {
             timedOut.add(approvalId + (autoReject ? ":reject" : ":expire"));
             return autoReject ? "rejected" : "expired";
@@ -208,5 +212,15 @@ class ApprovalWorkflowTest {
         assertThat(end.tasks().get(0).error()).startsWith("approval: with.timeout 'two days' is not a duration such as");
         assertThatThrownBy(() -> wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "approve", null)))
                 .isInstanceOf(RuntimeException.class);
+    }
+
+    @Test
+    void cancellingTheRunWithdrawsTheWaitingApproval(TestWorkflowEnvironment env, Worker worker) {
+        PipelineWorkflow wf = start(env, worker, "run-cancel", Map.of());
+        io.temporal.client.WorkflowStub.fromTyped(wf).cancel();
+
+        assertThatThrownBy(() -> result(env, "run-cancel")).isInstanceOf(io.temporal.client.WorkflowFailedException.class);
+        assertThat(approvals.timedOut).containsExactly("run-cancel.approve.1:withdrawn");
+        assertThat(tasks.recorded).contains("approve=failed", "deploy=skipped");
     }
 }
