@@ -86,6 +86,14 @@ class ApprovalResourceTest {
         given().spec(TestTokens.bearer(TestTokens.REVIEWER)).contentType("application/json").body(Map.of())
                 .post("/api/approvals/" + approval + "/approve").then().statusCode(409)
                 .body("detail", containsString("already approved"));
+
+        // who, when and why are in the append-only audit log, which reviewers and admins may read
+        JsonPath audit = given().spec(TestTokens.bearer(TestTokens.REVIEWER)).get("/api/audit?subject=run:" + run)
+                .then().statusCode(200).extract().jsonPath();
+        assertThat(audit.getList("action")).containsExactly("approval.approve", "approval.requested");
+        assertThat(audit.getList("actor")).containsExactly("demo-reviewer", "demo-submitter");
+        assertThat(audit.getString("[0].detailsJson")).contains("numbers look right");
+        given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).get("/api/audit").then().statusCode(403);
     }
 
     @Test
@@ -118,6 +126,30 @@ class ApprovalResourceTest {
         JsonPath end = PipelineResourceTest.awaitEnd(run);
         assertThat(end.getString("run.status")).isEqualTo("failed");
         assertThat(end.getString("run.error")).contains("rejected by demo-reviewer: wrong calibration set");
+    }
+
+    @Test
+    void theUiSendsStrangersToSignInAndRefusesUnknownTokens() {
+        given().redirects().follow(false).get("/ui/approvals").then().statusCode(303)
+                .header("Location", containsString("/ui/login"));
+        given().contentType("application/x-www-form-urlencoded").formParam("token", "anvil_wrong").post("/ui/login")
+                .then().statusCode(401).contentType(containsString("text/html")).body(containsString("unknown or revoked"));
+        given().redirects().follow(false).contentType("application/x-www-form-urlencoded")
+                .formParam("token", TestTokens.REVIEWER).post("/ui/login")
+                .then().statusCode(303).header("Set-Cookie", containsString("HttpOnly"))
+                .header("Set-Cookie", containsString("SameSite=Strict"));
+        given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/approvals").then().statusCode(200)
+                .body(containsString("Signed in as <b data-testid=\"who\">demo-reviewer</b>"));
+        // a form post from a submitter without the reviewer role is refused in the page, not as JSON
+        String run = startGatedRun(TestTokens.SUBMITTER);
+        String approval = awaitPendingApproval(run);
+        given().cookie("anvil_token", TestTokens.SUBMITTER).contentType("application/x-www-form-urlencoded")
+                .formParam("comment", "").post("/ui/approvals/" + approval + "/approve")
+                .then().statusCode(403).contentType(containsString("text/html"))
+                .body(containsString("needs the role reviewer"));
+        given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).post("/api/runs/" + run + "/cancel").then().statusCode(202);
+        PipelineResourceTest.awaitEnd(run);
+        given().get("/api/approvals/" + approval).then().body("state", equalTo("expired"));
     }
 
     @Test

@@ -30,7 +30,8 @@ class HealthAndDocsTest {
             dev.anvil.api.pipelines.PipelineResource.class,
             dev.anvil.api.pipelines.SchemaResource.class,
             dev.anvil.api.auth.TokenResource.class,
-            dev.anvil.api.approvals.ApprovalResource.class};
+            dev.anvil.api.approvals.ApprovalResource.class,
+            dev.anvil.api.auth.AuditResource.class};
 
     @org.junit.jupiter.api.BeforeEach
     void signIn() {
