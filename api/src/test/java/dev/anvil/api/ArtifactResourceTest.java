@@ -18,6 +18,11 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class ArtifactResourceTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void signIn() {
+        TestTokens.signInAs(TestTokens.ADMIN);
+    }
+
     @Test
     void uploadStoresOnceAndDownloadsTheSameBytes() throws Exception {
         byte[] bytes = randomBytes(300_000, 1);

@@ -18,6 +18,11 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class CanaryPipelineTest {
+
+    @org.junit.jupiter.api.BeforeEach
+    void signIn() {
+        TestTokens.signInAs(TestTokens.ADMIN);
+    }
     private static final String SPEC = """
             pipeline: digits-rollout
             params: {candidate: none}

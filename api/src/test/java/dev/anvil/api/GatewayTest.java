@@ -31,6 +31,11 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class GatewayTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void signIn() {
+        TestTokens.signInAs(TestTokens.ADMIN);
+    }
+
     @Test
     void servesTheModelThroughTheOpenInferenceProtocol() throws Exception {
         String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));

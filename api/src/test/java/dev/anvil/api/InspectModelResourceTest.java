@@ -21,6 +21,11 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class InspectModelResourceTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void signIn() {
+        TestTokens.signInAs(TestTokens.ADMIN);
+    }
+
     @Test
     void inspectsTheRealModelRecordsTheTaskRunAndItsLineage() throws Exception {
         String sha = upload(Files.readAllBytes(SharedData.cnnMnist()));

@@ -14,18 +14,19 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
     @Override
     public Map<String, String> start() {
         LocalStack stack = SharedLocalStack.get();
-        return Map.of(
-                "anvil.temporal.target", stack.temporalTarget(),
-                "anvil.s3.endpoint", stack.s3Endpoint(),
-                "anvil.s3.access-key", stack.config().s3AccessKey(),
-                "anvil.s3.secret-key", stack.config().s3SecretKey(),
-                "anvil.s3.bucket", "anvil-api-test",
-                "quarkus.datasource.jdbc.url", SharedLocalStack.freshDatabase("anvil_api"),
-                "quarkus.datasource.username", stack.config().dbUser(),
-                "quarkus.datasource.password", stack.config().dbPassword(),
-                "quarkus.http.test-port", "0",
+        return Map.ofEntries(
+                Map.entry("anvil.temporal.target", stack.temporalTarget()),
+                Map.entry("anvil.s3.endpoint", stack.s3Endpoint()),
+                Map.entry("anvil.s3.access-key", stack.config().s3AccessKey()),
+                Map.entry("anvil.s3.secret-key", stack.config().s3SecretKey()),
+                Map.entry("anvil.s3.bucket", "anvil-api-test"),
+                Map.entry("quarkus.datasource.jdbc.url", SharedLocalStack.freshDatabase("anvil_api")),
+                Map.entry("quarkus.datasource.username", stack.config().dbUser()),
+                Map.entry("quarkus.datasource.password", stack.config().dbPassword()),
+                Map.entry("quarkus.http.test-port", "0"),
+                Map.entry("anvil.auth.demo-tokens-file", TestTokens.writeFile().toString()),
                 // small enough that GatewayTest can send a body over it cheaply
-                "anvil.gateway.max-request-bytes", "1048576");
+                Map.entry("anvil.gateway.max-request-bytes", "1048576"));
     }
 
     @Override

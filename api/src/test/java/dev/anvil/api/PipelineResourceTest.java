@@ -20,6 +20,11 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class PipelineResourceTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void signIn() {
+        TestTokens.signInAs(TestTokens.ADMIN);
+    }
+
     private static final String DIGITS = """
             pipeline: digits-check
             description: inspect the digit classifier, then report
@@ -216,7 +221,7 @@ class PipelineResourceTest {
         given().get("/api/schemas/pipeline.json").then().statusCode(200).body(containsString("\"tasks\""));
     }
 
-    private static JsonPath awaitEnd(String runId) {
+    static JsonPath awaitEnd(String runId) {
         long deadline = System.currentTimeMillis() + 60_000;
         while (true) {
             JsonPath run = given().get("/api/runs/" + runId).then().statusCode(200).extract().jsonPath();

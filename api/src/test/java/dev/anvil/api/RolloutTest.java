@@ -19,6 +19,11 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class RolloutTest {
 
+    @org.junit.jupiter.api.BeforeEach
+    void signIn() {
+        TestTokens.signInAs(TestTokens.ADMIN);
+    }
+
     @Test
     void aGoodCandidateWalksTheStepsUnderLiveTrafficAndIsPromoted() throws Exception {
         String candidate = endpointWithCandidate("live");
@@ -61,10 +66,12 @@ class RolloutTest {
         given().contentType("application/json").body(Map.of("actor", "dana"))
                 .when().post("/api/rollouts/" + id + "/resume").then().statusCode(409)
                 .body("detail", containsString("only a paused rollout can be resumed; this one is running"));
-        given().contentType("application/json").body(Map.of())
-                .when().post("/api/rollouts/" + id + "/abort").then().statusCode(400)
-                .body("errors[0].field", equalTo("actor"));
-        given().contentType("application/json").body(Map.of("actor", "dana", "reason", "wrong model"))
+        // steering needs the reviewer or admin role: a submitter is refused
+        TestTokens.signInAs(TestTokens.SUBMITTER);
+        given().contentType("application/json").body(Map.of("reason", "wrong model"))
+                .when().post("/api/rollouts/" + id + "/abort").then().statusCode(403);
+        TestTokens.signInAs(TestTokens.ADMIN);
+        given().contentType("application/json").body(Map.of("reason", "wrong model"))
                 .when().post("/api/rollouts/" + id + "/abort").then().statusCode(200);
 
         String state = "running";

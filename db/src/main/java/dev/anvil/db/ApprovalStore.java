@@ -56,6 +56,21 @@ public final class ApprovalStore {
                 + " FROM approvals WHERE state = 'pending' ORDER BY requested_at, id", ApprovalStore::map);
     }
 
+    /** Approvals newest request first, optionally in one state (pending, approved, rejected, expired). */
+    public List<Approval> list(String state, int limit) {
+        if (state != null) {
+            Validate.oneOf(TABLE, "list", "state", state, Approval.STATES);
+        }
+        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS + " FROM approvals WHERE (?::text IS NULL OR state = ?)"
+                + " ORDER BY requested_at DESC, id DESC LIMIT ?", ApprovalStore::map, state, state, limit);
+    }
+
+    /** The approvals of one run, oldest first. */
+    public List<Approval> listByRun(String runId) {
+        return jdbc.query(TABLE, "list by run", "SELECT " + COLUMNS + " FROM approvals WHERE run_id = ?"
+                + " ORDER BY requested_at, id", ApprovalStore::map, runId);
+    }
+
     /** The decisions on an approval, in the order they were made. */
     public List<ApprovalDecision> decisions(String approvalId) {
         return jdbc.query("approval_decisions", "list", "SELECT approval_id, reviewer, decision, comment, decided_at"

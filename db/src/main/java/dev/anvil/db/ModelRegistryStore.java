@@ -118,6 +118,12 @@ public final class ModelRegistryStore {
                 + " FROM model_aliases WHERE model = ? AND alias = ?", ModelRegistryStore::mapAlias, model, alias);
     }
 
+    /** Every alias of a model, by name. */
+    public List<ModelAlias> listAliases(String model) {
+        return jdbc.query("model_aliases", "list", "SELECT model, alias, version, updated_at"
+                + " FROM model_aliases WHERE model = ? ORDER BY alias", ModelRegistryStore::mapAlias, model);
+    }
+
     /** The version an alias names, as the inference gateway resolves "model@production". */
     public Optional<ModelVersion> resolveAlias(String model, String alias) {
         return jdbc.queryOne("model_aliases", "resolve", "SELECT v.model, v.version, v.artifact_sha256,"

@@ -72,4 +72,16 @@ class ApprovalStoreTest {
         assertThatThrownBy(() -> approvals.create("ap-2", "no-run", "gate", 1, "alice"))
                 .hasMessage("approvals create: no pipeline run with id 'no-run'");
     }
+
+    @Test
+    void listsNewestFirstByState() {
+        Approval first = approvals.create("ap-1", "run-1", "a", 1, "alice");
+        Approval second = approvals.create("ap-2", "run-1", "b", 1, "alice");
+        approvals.recordDecision("ap-1", "rita", "approve", null);
+
+        assertThat(approvals.list("pending", 10)).containsExactly(second);
+        assertThat(approvals.list(null, 10)).extracting(Approval::id).containsExactly("ap-2", "ap-1");
+        assertThat(approvals.listByRun("run-1")).extracting(Approval::id).containsExactly(first.id(), "ap-2");
+        assertThatThrownBy(() -> approvals.list("maybe", 10)).hasMessageContaining("expected one of [pending, approved, rejected, expired]");
+    }
 }

@@ -1,5 +1,9 @@
 package dev.anvil.api.artifacts;
 
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Requires;
+import dev.anvil.api.auth.Role;
+
 import dev.anvil.activities.storage.ChecksumMismatchException;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.activities.storage.PutResult;
@@ -39,6 +43,7 @@ import java.util.Optional;
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class ArtifactResource {
+    @Inject CurrentCaller caller;
     static final String EXPECTED_SHA_HEADER = "X-Anvil-Sha256";
     private static final Duration MAX_URL_EXPIRY = Duration.ofDays(7);
 
@@ -55,6 +60,7 @@ public class ArtifactResource {
      */
     @POST
     @Consumes(MediaType.WILDCARD)
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response upload(InputStream body,
                            @HeaderParam("Content-Type") String contentType,
                            @QueryParam("mediaType") String mediaTypeParam,
@@ -76,7 +82,7 @@ public class ArtifactResource {
         ArtifactRef ref = put.ref();
         Artifact row = artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
         if (put.created()) {
-            audit.append("anonymous", "artifact.uploaded", "artifact:" + ref.sha256(),
+            audit.append(caller.name(), "artifact.uploaded", "artifact:" + ref.sha256(),
                     "{\"size\":" + ref.size() + "}", "artifact.uploaded:" + ref.sha256());
         }
         ArtifactView view = ArtifactView.of(row);

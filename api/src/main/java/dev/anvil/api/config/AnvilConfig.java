@@ -2,7 +2,9 @@ package dev.anvil.api.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Anvil's settings. Each maps from an environment variable of the same path
@@ -19,6 +21,8 @@ public interface AnvilConfig {
     Api api();
 
     Gateway gateway();
+
+    Auth auth();
 
     interface Temporal {
         @WithDefault("127.0.0.1:7233")
@@ -82,5 +86,14 @@ public interface AnvilConfig {
         /** How often the gateway re-reads endpoints changed by other processes (rollouts on worker pods). */
         @WithDefault("5s")
         Duration refreshInterval();
+    }
+
+    interface Auth {
+        /**
+         * Local mode: seed the demo users (demo-admin, demo-submitter, demo-reviewer) and keep their
+         * tokens in this file, owner-readable only. {@code ./anvil up} sets it to .anvil/demo-tokens;
+         * leave it unset in production and make tokens with POST /api/tokens.
+         */
+        Optional<Path> demoTokensFile();
     }
 }

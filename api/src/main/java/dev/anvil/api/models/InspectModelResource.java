@@ -1,5 +1,9 @@
 package dev.anvil.api.models;
 
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Requires;
+import dev.anvil.api.auth.Role;
+
 import dev.anvil.api.artifacts.Sha256Param;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.problem.Problem;
@@ -46,6 +50,7 @@ import java.util.concurrent.TimeoutException;
 @Consumes(MediaType.APPLICATION_JSON)
 @Blocking
 public class InspectModelResource {
+    @Inject CurrentCaller caller;
 
     public record InspectBody(String artifact) {}
 
@@ -55,6 +60,7 @@ public class InspectModelResource {
     @Inject AnvilConfig config;
 
     @POST
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response inspect(InspectBody body, @QueryParam("wait") Boolean wait) {
         if (body == null || body.artifact() == null) {
             throw ProblemException.badRequest("artifact",
@@ -66,7 +72,7 @@ public class InspectModelResource {
                 List.of(new Problem.FieldError("artifact", "unknown artifact " + sha))));
 
         String runId = "inspect-" + UUID.randomUUID();
-        runs.create(runId, InspectModelWorkflow.PIPELINE, "{\"artifact\":\"" + sha + "\"}", "anonymous");
+        runs.create(runId, InspectModelWorkflow.PIPELINE, "{\"artifact\":\"" + sha + "\"}", caller.name());
         InspectModelWorkflow workflow = client.newWorkflowStub(InspectModelWorkflow.class, WorkflowOptions.newBuilder()
                 .setWorkflowId(runId)
                 .setTaskQueue(TaskQueues.CPU)
@@ -75,7 +81,7 @@ public class InspectModelResource {
                 .build());
         ArtifactRef ref = new ArtifactRef(artifact.uri(), artifact.sha256(), artifact.sizeBytes(), artifact.mediaType());
         try {
-            WorkflowClient.start(workflow::inspect, new InspectRequest(ref, "anonymous"));
+            WorkflowClient.start(workflow::inspect, new InspectRequest(ref, caller.name()));
         } catch (RuntimeException e) {
             runs.markFailed(runId, "could not start the workflow: " + e.getMessage());
             throw new ProblemException(503, "Service unavailable",

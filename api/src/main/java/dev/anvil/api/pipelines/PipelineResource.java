@@ -1,5 +1,9 @@
 package dev.anvil.api.pipelines;
 
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Requires;
+import dev.anvil.api.auth.Role;
+
 import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
@@ -38,6 +42,7 @@ import java.util.UUID;
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class PipelineResource {
+    @Inject CurrentCaller caller;
     static final OperatorRegistry OPERATORS = OperatorRegistry.builtIns();
 
     /** @param cache false: no task of this run reuses earlier results (default true) */
@@ -50,6 +55,7 @@ public class PipelineResource {
     @PUT
     @Path("/{name}")
     @Consumes({"application/yaml", "application/x-yaml", "text/yaml", MediaType.APPLICATION_JSON, MediaType.TEXT_PLAIN})
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response register(@PathParam("name") String name, String body) {
         if (body == null || body.isBlank()) {
             throw ProblemException.badRequest("body", "the body must be a pipeline spec in YAML or JSON (see /api/schemas/pipeline.json)");
@@ -83,13 +89,14 @@ public class PipelineResource {
     @POST
     @Path("/{name}/runs")
     @Consumes(MediaType.APPLICATION_JSON)
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response startRun(@PathParam("name") String name, RunRequest request) {
         find(name);
         Map<String, Object> params = request == null || request.params() == null ? Map.of() : request.params();
         RunLauncher.Started started;
         try {
             boolean cache = request == null || request.cache() == null || request.cache();
-            started = launcher.start(name, name + "-" + UUID.randomUUID(), params, "anonymous", null, cache);
+            started = launcher.start(name, name + "-" + UUID.randomUUID(), params, caller.name(), null, cache);
         } catch (SpecException e) {
             throw invalid(e);
         } catch (WorkflowServiceException e) {
@@ -103,12 +110,14 @@ public class PipelineResource {
 
     @POST
     @Path("/{name}/pause")
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Map<String, Object> pause(@PathParam("name") String name) {
         return setPaused(name, true);
     }
 
     @POST
     @Path("/{name}/unpause")
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Map<String, Object> unpause(@PathParam("name") String name) {
         return setPaused(name, false);
     }
@@ -119,6 +128,7 @@ public class PipelineResource {
     @POST
     @Path("/{name}/backfill")
     @Consumes(MediaType.APPLICATION_JSON)
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response backfill(@PathParam("name") String name, BackfillRequest request) {
         find(name);
         if (request == null || request.from() == null || request.to() == null) {

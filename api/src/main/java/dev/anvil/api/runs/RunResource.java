@@ -1,5 +1,9 @@
 package dev.anvil.api.runs;
 
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Requires;
+import dev.anvil.api.auth.Role;
+
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
@@ -30,6 +34,7 @@ import java.util.Map;
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class RunResource {
+    @Inject CurrentCaller caller;
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
     @Inject WorkflowClient client;
@@ -65,6 +70,7 @@ public class RunResource {
     @POST
     @Path("/{id}/retry")
     @Consumes(MediaType.WILDCARD)
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response retry(@PathParam("id") String id, RetryRequest request) {
         runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         String from = request == null ? null : request.from();
@@ -85,6 +91,7 @@ public class RunResource {
     /** Cancels a run: running tasks are cancelled (recorded failed), tasks not yet started skipped. */
     @POST
     @Path("/{id}/cancel")
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response cancel(@PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         if (run.isTerminal()) {

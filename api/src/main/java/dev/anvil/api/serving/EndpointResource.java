@@ -1,5 +1,8 @@
 package dev.anvil.api.serving;
 
+import dev.anvil.api.auth.Requires;
+import dev.anvil.api.auth.Role;
+
 import dev.anvil.activities.rollout.EndpointManager;
 import dev.anvil.activities.rollout.EndpointManager.VersionChoice;
 import dev.anvil.activities.rollout.Gateway;
@@ -59,6 +62,7 @@ public class EndpointResource {
     }
 
     @PUT
+    @Requires(Role.ADMIN)
     @Path("/{name}")
     @Consumes(MediaType.APPLICATION_JSON)
     public Response put(@PathParam("name") String name, Map<String, Object> body) {
@@ -76,6 +80,7 @@ public class EndpointResource {
     }
 
     @DELETE
+    @Requires(Role.ADMIN)
     @Path("/{name}")
     public Response delete(@PathParam("name") String name) {
         if (!manager.delete(name)) {
@@ -85,6 +90,7 @@ public class EndpointResource {
     }
 
     @PUT
+    @Requires(Role.ADMIN)
     @Path("/{name}/canary")
     @Consumes(MediaType.APPLICATION_JSON)
     public EndpointView setCanary(@PathParam("name") String name, Map<String, Object> body) {
@@ -96,6 +102,7 @@ public class EndpointResource {
     }
 
     @POST
+    @Requires(Role.ADMIN)
     @Path("/{name}/canary/weight")
     @Consumes(MediaType.APPLICATION_JSON)
     public EndpointView setWeight(@PathParam("name") String name, Map<String, Object> body) {
@@ -106,12 +113,14 @@ public class EndpointResource {
     }
 
     @DELETE
+    @Requires(Role.ADMIN)
     @Path("/{name}/canary")
     public EndpointView removeCanary(@PathParam("name") String name) {
         return call(() -> view(routeOf(manager.removeCanary(name))));
     }
 
     @POST
+    @Requires(Role.ADMIN)
     @Path("/{name}/canary/promote")
     public EndpointView promote(@PathParam("name") String name) {
         return call(() -> {

@@ -1,5 +1,8 @@
 package dev.anvil.api.serving;
 
+import dev.anvil.api.auth.Requires;
+import dev.anvil.api.auth.Role;
+
 import dev.anvil.activities.rollout.CanarySpec;
 import dev.anvil.activities.rollout.GatewayException;
 import dev.anvil.api.problem.ProblemException;
@@ -35,13 +38,17 @@ import java.util.UUID;
 public class RolloutResource {
     @Inject WorkflowClient client;
     @Inject RolloutStore rollouts;
+    @Inject dev.anvil.api.auth.CurrentCaller caller;
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @Requires({Role.SUBMITTER, Role.ADMIN})
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
         try {
-            request = CanarySpec.parse(body, "rollout-" + UUID.randomUUID(), null);
+            Map<String, Object> spec = new java.util.LinkedHashMap<>(body == null ? Map.of() : body);
+            spec.put("actor", caller.name()); // who started it is the authenticated caller
+            request = CanarySpec.parse(spec, "rollout-" + UUID.randomUUID(), null);
         } catch (GatewayException e) {
             throw Problems.of(e);
         }
@@ -70,6 +77,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/pause")
+    @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus pause(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::pause);
@@ -77,6 +85,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/resume")
+    @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus resume(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::resume);
@@ -84,6 +93,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/promote")
+    @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus promote(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::promote);
@@ -91,6 +101,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/abort")
+    @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus abort(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::abort);
@@ -98,11 +109,9 @@ public class RolloutResource {
 
     private RolloutStatus control(String id, Map<String, Object> body,
                                   java.util.function.BiFunction<CanaryRolloutWorkflow, RolloutControl, RolloutStatus> update) {
-        Object actor = body == null ? null : body.get("actor");
+        // the actor is the authenticated caller, never what the body claims
+        String a = caller.name();
         Object reason = body == null ? null : body.get("reason");
-        if (!(actor instanceof String a) || a.isBlank()) {
-            throw ProblemException.badRequest("actor", "say who is asking: {\"actor\": \"alice\", \"reason\": \"...\"}");
-        }
         Rollout row = rollouts.find(id).orElseThrow(() -> ProblemException.notFound("no rollout with id '" + id + "'"));
         if (Rollout.TERMINAL.contains(row.state())) {
             throw new ProblemException(409, "Conflict", "rollout '" + id + "' has finished (" + row.state()

@@ -31,12 +31,6 @@ public class ServingBeans {
 
     @Produces
     @Singleton
-    ModelRegistryStore registry(AgroalDataSource ds) {
-        return new ModelRegistryStore(ds);
-    }
-
-    @Produces
-    @Singleton
     RolloutStore rollouts(AgroalDataSource ds) {
         return new RolloutStore(ds);
     }

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.db.ApiTokenStore;
+import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.PipelineRunStore;
@@ -56,6 +59,24 @@ public class Stores {
     @Singleton
     AuditLogStore audit(AgroalDataSource ds) {
         return new AuditLogStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    ApiTokenStore tokens(AgroalDataSource ds) {
+        return new ApiTokenStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    ApprovalStore approvals(AgroalDataSource ds) {
+        return new ApprovalStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    ModelRegistryStore registry(AgroalDataSource ds) {
+        return new ModelRegistryStore(ds);
     }
 
     @Produces

@@ -18,6 +18,12 @@ import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.activities.quantize.QuantizeOperator;
+import dev.anvil.activities.gate.GateOperator;
+import dev.anvil.activities.validate.ValidateOperator;
+import dev.anvil.db.ModelRegistryStore;
+import dev.anvil.activities.approval.ApprovalActivitiesImpl;
+import dev.anvil.db.ApprovalStore;
+import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
@@ -74,6 +80,7 @@ public class AnvilStartup {
 
     void start(@Observes StartupEvent event) {
         migrate();
+        config.auth().demoTokensFile().ifPresent(this::seedDemoUsers);
         try {
             objects.ensureBucket();
         } catch (RuntimeException e) {
@@ -92,6 +99,17 @@ public class AnvilStartup {
             schedules.ensureAll(OperatorRegistry.builtIns());
         } catch (RuntimeException e) {
             LOG.warnf("could not restore pipeline schedules: %s", e.getMessage());
+        }
+    }
+
+    private void seedDemoUsers(java.nio.file.Path file) {
+        try {
+            java.util.Map<String, String> seeded = dev.anvil.api.auth.DemoUsers.seed(file, new dev.anvil.db.ApiTokenStore(dataSource));
+            LOG.infof("demo users seeded (tokens in %s): %s", file, String.join(", ",
+                    seeded.keySet().stream().map(u -> "demo-" + u).toList()));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot write the demo tokens file " + file + ": " + e.getMessage()
+                    + "; point ANVIL_AUTH_DEMO_TOKENS_FILE at a writable place or unset it", e);
         }
     }
 
@@ -122,14 +140,17 @@ public class AnvilStartup {
                 new InspectOperator(objects, inspector, lineage, json),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
                 new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
-                new dev.anvil.activities.rollout.CanaryOperator(client));
+                new dev.anvil.activities.rollout.CanaryOperator(client),
+                new ValidateOperator(artifactIO, new ModelRegistryStore(dataSource), OrtEnvironment.getEnvironment()),
+                new GateOperator(artifactIO));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
                 new dev.anvil.activities.rollout.RolloutActivitiesImpl(endpointManager, gateway, registry, rollouts, audit,
-                        lineage, json, config.gateway().loadWait()));
+                        lineage, json, config.gateway().loadWait()),
+                new ApprovalActivitiesImpl(new ApprovalStore(dataSource), taskRuns, new AuditLogStore(dataSource)));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
                 config.temporal().target(), config.worker().workflowCacheSize());

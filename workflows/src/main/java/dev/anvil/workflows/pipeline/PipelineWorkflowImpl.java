@@ -1,5 +1,11 @@
 package dev.anvil.workflows.pipeline;
 
+import dev.anvil.workflows.approval.ApprovalActivities;
+import dev.anvil.workflows.approval.ApprovalDecision;
+import dev.anvil.workflows.approval.ApprovalFailures;
+import dev.anvil.workflows.approval.ApprovalOutcome;
+import dev.anvil.workflows.approval.ApprovalRequest;
+import dev.anvil.workflows.pipeline.spec.Durations;
 import dev.anvil.workflows.pipeline.spec.Reference;
 import dev.anvil.workflows.pipeline.spec.References;
 import dev.anvil.workflows.pipeline.spec.TriggerRule;
@@ -34,13 +40,24 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     private final RunStateActivities runState = Workflow.newActivityStub(RunStateActivities.class, StateWrites.OPTIONS);
     private final TaskActivities recorder = Workflow.newActivityStub(TaskActivities.class, StateWrites.OPTIONS);
 
+    private final ApprovalActivities approvalRecords = Workflow.newActivityStub(ApprovalActivities.class, StateWrites.OPTIONS);
+
+    /** The operator the workflow runs itself (a wait for reviewers' Updates), never as an activity. */
+    static final String APPROVAL = "approval";
+    /** A gate without with.report checks its upstream task's report output. */
+    static final String GATE = "gate";
+
     private final Map<String, TaskState> states = new LinkedHashMap<>();
+    /** Approvals waiting for decisions, by task id. */
+    private final Map<String, PendingApproval> approvals = new LinkedHashMap<>();
+    private String submittedBy;
     private String runId;
     private String status = "queued";
 
     @Override
     public RunState run(PipelinePlan plan) {
         runId = Workflow.getInfo().getWorkflowId();
+        submittedBy = plan.submittedBy();
         for (PlannedTask task : plan.tasks()) {
             TaskState kept = plan.carriedOver().get(task.id());
             states.put(task.id(), kept != null ? kept : new TaskState(task.id(), TaskState.QUEUED, Map.of(), null, null, null));
@@ -52,6 +69,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             status = "running";
             walk(plan, running, records);
             Promise.allOf(records).get();
+            // a decision that arrived as the run ended finishes recording before the run completes
+            Workflow.await(Workflow::isEveryHandlerFinished);
         } catch (CanceledFailure e) {
             Workflow.newDetachedCancellationScope(() -> recordCancellation(plan, running.keySet())).run();
             throw e;
@@ -124,11 +143,155 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
                     nextAttempt(plan, task), TaskState.FAILED, e.getMessage()));
             return;
         }
+        if (task.operator().equals(GATE) && !with.containsKey("report")) {
+            with = withUpstreamReport(task, with, outputs);
+        }
+        if (task.operator().equals(APPROVAL)) {
+            Map<String, Object> approvalWith = with;
+            int attempt = nextAttempt(plan, task);
+            states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
+            running.put(task.id(), Async.function(() -> awaitApproval(task, approvalWith, attempt)));
+            return;
+        }
         TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task));
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
         running.put(task.id(), Async.function(stub::runTask,
                 new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1,
                         plan.previousAttempts().getOrDefault(task.id(), 0), task.cache())));
+    }
+
+    private Map<String, Object> withUpstreamReport(PlannedTask task, Map<String, Object> with,
+                                                   Map<String, Map<String, Object>> outputs) {
+        for (String upstream : task.upstream()) {
+            Object report = outputs.getOrDefault(upstream, Map.of()).get("report");
+            if (report != null) {
+                Map<String, Object> filled = new LinkedHashMap<>(with);
+                filled.put("report", report);
+                return filled;
+            }
+        }
+        return with;
+    }
+
+    /** A pending approval task: who approved so far, and how it ended. */
+    private static final class PendingApproval {
+        final String approvalId;
+        final int required;
+        final List<String> approvedBy = new ArrayList<>();
+        final Set<String> decided = new java.util.LinkedHashSet<>();
+        String state = "pending";
+        String rejectedBy;
+        String rejectComment;
+
+        PendingApproval(String approvalId, int required) {
+            this.approvalId = approvalId;
+            this.required = required;
+        }
+
+        boolean done() {
+            return !state.equals("pending");
+        }
+    }
+
+    /**
+     * The approval operator: opens the approval, waits (durably, for days if need be) until enough
+     * distinct reviewers approved, one rejected, or the timeout passed, and records the end. Runs in
+     * the workflow, so a decision is an Update whose validator keeps bad decisions out of history.
+     */
+    private TaskResult awaitApproval(PlannedTask task, Map<String, Object> with, int attempt) {
+        String approvalId = runId + "." + task.id() + "." + attempt;
+        int required = with.get("required_approvals") instanceof Number n ? n.intValue() : 1;
+        String summary = with.get("summary") instanceof String text ? text : null;
+        java.util.Optional<Duration> timeout = with.get("timeout") instanceof String text
+                ? Durations.parse(text) : java.util.Optional.empty();
+        boolean autoReject = "reject".equals(with.get("on_timeout"));
+        if (with.get("timeout") != null && timeout.isEmpty()) {
+            String error = "approval: with.timeout '" + with.get("timeout") + "' is not " + Durations.FORMS;
+            recorder.recordTaskState(runId, task.id(), APPROVAL, attempt, TaskState.FAILED, error);
+            throw ApplicationFailure.newNonRetryableFailure(error, TaskActivities.INVALID_INPUT);
+        }
+        approvalRecords.open(new ApprovalRequest(approvalId, runId, task.id(), attempt, required, submittedBy, summary));
+        PendingApproval pending = new PendingApproval(approvalId, required);
+        approvals.put(task.id(), pending);
+        states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of("approval", approvalId), null,
+                states.get(task.id()).startedAtMillis(), null));
+        boolean decided;
+        if (timeout.isPresent()) {
+            decided = Workflow.await(timeout.get(), pending::done);
+        } else {
+            Workflow.await(pending::done);
+            decided = true;
+        }
+        String error = null;
+        String type = null;
+        if (!decided) {
+            pending.state = approvalRecords.timeOut(approvalId, autoReject, (String) with.get("timeout"));
+            error = (autoReject ? "rejected automatically: " : "approval expired: ") + "no decision within "
+                    + with.get("timeout") + " (" + pending.approvedBy.size() + " of " + required + " approvals)";
+            type = ApprovalFailures.EXPIRED;
+        } else if (pending.state.equals("rejected")) {
+            error = "rejected by " + pending.rejectedBy + ": " + pending.rejectComment;
+            type = ApprovalFailures.REJECTED;
+        }
+        recorder.recordTaskState(runId, task.id(), APPROVAL, attempt, error == null ? TaskState.SUCCESS : TaskState.FAILED, error);
+        if (error != null) {
+            throw ApplicationFailure.newNonRetryableFailure(error, type);
+        }
+        return new TaskResult(Map.of("approval", approvalId, "state", pending.state, "approved_by", List.copyOf(pending.approvedBy)));
+    }
+
+    @Override
+    public void validateDecide(ApprovalDecision decision) {
+        if (decision == null || decision.taskId() == null) {
+            throw ApplicationFailure.newNonRetryableFailure("a decision names the approval task", ApprovalFailures.INVALID_DECISION);
+        }
+        String what = decision.decision();
+        if (!ApprovalDecision.APPROVE.equals(what) && !ApprovalDecision.REJECT.equals(what)) {
+            throw ApplicationFailure.newNonRetryableFailure("decision must be 'approve' or 'reject', got '" + what + "'",
+                    ApprovalFailures.INVALID_DECISION);
+        }
+        PendingApproval pending = approvals.get(decision.taskId());
+        if (pending == null || pending.done()) {
+            TaskState state = states.get(decision.taskId());
+            throw ApplicationFailure.newNonRetryableFailure("task '" + decision.taskId() + "' of run " + runId
+                    + " is not waiting for approval" + (pending != null ? " (it was " + pending.state + ")"
+                    : state != null ? " (it is " + state.status() + ")" : " (no such task)"), ApprovalFailures.NOT_PENDING);
+        }
+        if (decision.roles() == null || !decision.roles().contains("reviewer")) {
+            throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' does not have the reviewer role",
+                    ApprovalFailures.NOT_REVIEWER);
+        }
+        if (ApprovalDecision.APPROVE.equals(what) && decision.reviewer().equals(submittedBy)) {
+            throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' submitted run " + runId
+                    + " and may not approve it (four-eyes rule); another reviewer must", ApprovalFailures.FOUR_EYES);
+        }
+        if (pending.decided.contains(decision.reviewer())) {
+            throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' already decided on approval "
+                    + pending.approvalId + "; " + pending.required + " distinct reviewers are needed",
+                    ApprovalFailures.ALREADY_DECIDED);
+        }
+        if (ApprovalDecision.REJECT.equals(what) && (decision.comment() == null || decision.comment().isBlank())) {
+            throw ApplicationFailure.newNonRetryableFailure("a reject needs a comment saying why", ApprovalFailures.INVALID_DECISION);
+        }
+    }
+
+    @Override
+    public ApprovalOutcome decide(ApprovalDecision decision) {
+        PendingApproval pending = approvals.get(decision.taskId());
+        // counted before the activity, so a second Update from the same reviewer in flight is refused
+        pending.decided.add(decision.reviewer());
+        String stored = approvalRecords.recordDecision(pending.approvalId, decision.reviewer(), decision.decision(),
+                decision.comment());
+        if (ApprovalDecision.APPROVE.equals(decision.decision())) {
+            pending.approvedBy.add(decision.reviewer());
+        } else if (pending.rejectedBy == null) {
+            pending.rejectedBy = decision.reviewer();
+            pending.rejectComment = decision.comment();
+        }
+        if (!pending.done()) {
+            pending.state = stored;
+        }
+        return new ApprovalOutcome(pending.approvalId, pending.state, List.copyOf(pending.approvedBy), pending.required);
     }
 
     @SuppressWarnings("unchecked")
@@ -217,6 +380,13 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             int attempt = running.contains(task.id()) ? 0 : nextAttempt(plan, task);
             states.put(task.id(), new TaskState(task.id(), state, Map.of(), error, s.startedAtMillis(), now));
             records.add(Async.procedure(recorder::recordTaskState, runId, task.id(), task.operator(), attempt, state, error));
+        }
+        // approvals still waiting are withdrawn (only runs with an approval task reach this)
+        for (PendingApproval pending : approvals.values()) {
+            if (!pending.done()) {
+                pending.state = "expired";
+                records.add(Async.procedure(approvalRecords::withdraw, pending.approvalId));
+            }
         }
         Promise.allOf(records).get();
         status = "cancelled";

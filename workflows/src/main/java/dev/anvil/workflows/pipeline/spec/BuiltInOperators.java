@@ -92,6 +92,58 @@ public final class BuiltInOperators {
                     """), true);
 
     /**
+     * Measures a candidate model on a dataset (accuracy, top-k, per-class precision/recall, confusion
+     * matrix, latency percentiles, throughput, size, session memory) and against reference models.
+     * Latency differs run to run, so results are never reused from the cache.
+     */
+    public static final OperatorDescriptor VALIDATE = new OperatorDescriptor("validate", "Validate", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {
+                       "model": {"type": ["string", "object"], "description": "the candidate ONNX model"},
+                       "dataset": {"type": ["string", "object"], "description": "dataset artifact (labels.npy gives accuracy)"},
+                       "reference": {"type": ["string", "object"], "description": "a model to compare with, reported as 'input' (e.g. the float original)"},
+                       "registry_model": {"type": "string", "description": "registered model whose registry_alias version is compared with"},
+                       "registry_alias": {"type": "string", "default": "production"},
+                       "batch_size": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 32},
+                       "threads": {"type": "integer", "minimum": 1, "maximum": 256, "default": 1},
+                       "top_k": {"type": "integer", "minimum": 1, "maximum": 100, "default": 5},
+                       "samples": {"type": "integer", "minimum": 0, "description": "at most this many samples, 0 = all"},
+                       "warmup_batches": {"type": "integer", "minimum": 0, "default": 2}},
+                     "required": ["model", "dataset"],
+                     "additionalProperties": false}
+                    """), false);
+
+    /**
+     * Checks a validation report against a policy; a failed rule fails the task (not retried) with the
+     * table of failed rules. Left out, {@code report} is the upstream task's {@code report} output.
+     */
+    public static final OperatorDescriptor GATE = new OperatorDescriptor("gate", "Gate", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {
+                       "report": {"type": ["string", "object"], "description": "validation report; default: the upstream task's report output"},
+                       "require": {"type": "object", "description": "rules: accuracy: '>= 0.985', p95_latency_ms: '<= 5', accuracy_drop_vs: {model: production, max: 0.005}, size_ratio_vs: {model: input, max: 0.3}, ..."}},
+                     "required": ["require"],
+                     "additionalProperties": false}
+                    """), false);
+
+    /**
+     * Waits for reviewers: the workflow itself runs this operator (an Update per decision), no activity.
+     * {@code timeout} (e.g. 2d) ends the wait: {@code on_timeout: fail} (default) or {@code reject}.
+     */
+    public static final OperatorDescriptor APPROVAL = new OperatorDescriptor("approval", "Approval", TaskQueues.CPU,
+            schema("""
+                    {"type": "object",
+                     "properties": {
+                       "required_approvals": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
+                       "timeout": {"type": "string", "description": "a duration such as 30m, 2d; left out, the run waits until decided"},
+                       "on_timeout": {"enum": ["fail", "reject"], "default": "fail"},
+                       "summary": {"type": "string", "description": "what the reviewer is asked to decide"}},
+                     "additionalProperties": false}
+                    """), false);
+
+    /**
      * A canary rollout behind a gateway endpoint: steps of traffic weight, each judged on the window's
      * error rate and p95 latency against the stable version; promotes or rolls back. Never cached: a
      * rollout acts on live traffic.
@@ -118,7 +170,7 @@ public final class BuiltInOperators {
     private BuiltInOperators() {}
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, CANARY);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, VALIDATE, GATE, APPROVAL, CANARY);
     }
 
     private static Map<String, Object> schema(String json) {

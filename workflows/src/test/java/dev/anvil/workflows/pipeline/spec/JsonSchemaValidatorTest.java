@@ -61,7 +61,7 @@ class JsonSchemaValidatorTest {
     void registryRefusesDuplicateOperators() {
         assertThatThrownBy(() -> OperatorRegistry.of(List.of(BuiltInOperators.NOOP, BuiltInOperators.NOOP)))
                 .hasMessage("operator 'noop' is registered twice");
-        assertThat(OperatorRegistry.builtIns().names()).containsExactly("canary", "convert", "inspect", "noop", "quantize", "sleep");
+        assertThat(OperatorRegistry.builtIns().names()).containsExactly("approval", "canary", "convert", "gate", "inspect", "noop", "quantize", "sleep", "validate");
     }
 
     @Test

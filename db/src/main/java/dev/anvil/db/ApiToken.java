@@ -1,0 +1,16 @@
+package dev.anvil.db;
+
+import java.time.Instant;
+import java.util.List;
+
+/** A row of api_tokens: the hash of a token, whom it names and the roles it grants. */
+public record ApiToken(String tokenSha256, String principal, List<String> roles, String label, String createdBy,
+                       Instant createdAt, Instant revokedAt) {
+
+    /** Kept in step with api_tokens_roles_check (V11). */
+    public static final List<String> ROLES = List.of("submitter", "reviewer", "admin");
+
+    public boolean active() {
+        return revokedAt == null;
+    }
+}
