@@ -67,8 +67,9 @@ class RolloutTest {
                 .when().post("/api/rollouts/" + id + "/resume").then().statusCode(409)
                 .body("detail", containsString("only a paused rollout can be resumed; this one is running"));
         // steering needs the reviewer or admin role: a submitter is refused
-        TestTokens.signInAs(TestTokens.SUBMITTER);
-        given().contentType("application/json").body(Map.of("reason", "wrong model"))
+        TestTokens.signOut();
+        given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).contentType("application/json")
+                .body(Map.of("reason", "wrong model"))
                 .when().post("/api/rollouts/" + id + "/abort").then().statusCode(403);
         TestTokens.signInAs(TestTokens.ADMIN);
         given().contentType("application/json").body(Map.of("reason", "wrong model"))
