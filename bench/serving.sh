@@ -8,7 +8,7 @@
 #   ANVIL_BENCH_SECONDS=15        per measurement
 #   ANVIL_BENCH_CONCURRENCY=1,4   concurrent callers
 #   ANVIL_BENCH_URL=http://127.0.0.1:8080   a running Anvil to use instead of starting one
-#   ANVIL_TOKEN=...               bearer token, when the API requires one
+#   ANVIL_TOKEN=...               admin bearer token (default: the demo admin in .anvil/demo-tokens)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +23,12 @@ if ! curl -fsS "$url/q/health/ready" >/dev/null 2>&1; then
 fi
 cleanup() { if [ -n "$started" ]; then ./anvil down >&2 || true; fi; }
 trap cleanup EXIT
+
+# managing endpoints needs an admin token: the local stack's demo admin unless one is given
+if [ -z "${ANVIL_TOKEN:-}" ] && [ -f .anvil/demo-tokens ]; then
+  ANVIL_TOKEN="$(grep '^admin=' .anvil/demo-tokens | cut -d= -f2)"
+  export ANVIL_TOKEN
+fi
 
 echo "serving bench: building the load generator (./mvnw -pl activities -am test-compile)" >&2
 ./mvnw -B -q -pl activities -am test-compile dependency:build-classpath \

@@ -87,6 +87,86 @@ class RolloutTest {
     }
 
     @Test
+    void aMuchSlowerCandidateIsRolledBackAtTheFirstStepWhileStableTrafficNeverFails() throws Exception {
+        byte[] model = Files.readAllBytes(SharedData.cnnMnist());
+        String stable = InspectModelResourceTest.upload(model);
+        String slow = InspectModelResourceTest.upload(slowerTwin(model));
+        given().contentType("application/json").body(Map.of("model", "slowed", "artifact", stable))
+                .when().put("/api/endpoints/slowed").then().statusCode(201);
+        String id = given().contentType("application/json").body(Map.of("endpoint", "slowed", "model", slow,
+                        "steps", List.of(50, 100), "interval", "2s", "min_requests", 5, "max_extensions", 1000,
+                        "analysis", Map.of("max_error_rate", 0.01, "max_p95_latency_ratio", 1.5)))
+                .when().post("/api/rollouts").then().statusCode(201).extract().path("rollout");
+
+        String body = GatewayTest.request(GatewayTest.digitLikePixels(1), 1, false);
+        String state = "running";
+        int served = 0;
+        for (int i = 0; i < 100_000 && !List.of("promoted", "rolled_back", "aborted").contains(state); i++) {
+            // every request answers, whichever version serves it, while the rollout judges the canary
+            given().contentType("application/json").body(body).when().post("/v2/models/slowed/infer")
+                    .then().statusCode(200);
+            served++;
+            if (i % 10 == 0) {
+                state = given().get("/api/rollouts/" + id).then().statusCode(200).extract().path("rollout.state");
+            }
+        }
+        assertThat(state).isEqualTo("rolled_back");
+        assertThat(served).isGreaterThan(5);
+        given().get("/api/endpoints/slowed").then().statusCode(200)
+                .body("stable.artifact", equalTo(stable)).body("canary", nullValue());
+        // rolled back at the first step (weight 50): it never reached 100
+        given().get("/api/rollouts/" + id).then().body("rollout.weight", equalTo(0))
+                .body("rollout.analysisJson", containsString("latency"));
+        assertThat(given().get("/api/rollouts/" + id).then().extract().jsonPath().getString("rollout.analysisJson"))
+                .doesNotContain("\"weight\": 100");
+    }
+
+    /**
+     * cnn_mnist with a heavy side branch whose result is multiplied by zero and added to the output: the
+     * same answers, several times the work per request.
+     */
+    static byte[] slowerTwin(byte[] model) throws Exception {
+        dev.anvil.activities.onnx.OnnxModel m = dev.anvil.activities.onnx.OnnxModel.parse(model);
+        var g = m.graph();
+        java.util.Random random = new java.util.Random(1);
+        float[] w1 = new float[784 * 1536];
+        float[] w2 = new float[1536 * 1536];
+        for (int i = 0; i < w1.length; i++) {
+            w1[i] = (float) random.nextGaussian() * 0.01f;
+        }
+        for (int i = 0; i < w2.length; i++) {
+            w2[i] = (float) random.nextGaussian() * 0.01f;
+        }
+        g.addInitializer(dev.anvil.activities.onnx.Tensors.int64s("slow_shape", new long[] {2}, new long[] {-1, 784}));
+        g.addInitializer(dev.anvil.activities.onnx.Tensors.floats("slow_w1", new long[] {784, 1536}, w1));
+        g.addInitializer(dev.anvil.activities.onnx.Tensors.floats("slow_w2", new long[] {1536, 1536}, w2));
+        g.addInitializer(dev.anvil.activities.onnx.Tensors.floats("slow_zero", new long[0], new float[] {0f}));
+        String output = g.proto().getOutput(0).getName();
+        var producer = g.proto().getNodeBuilderList().stream().filter(n -> n.getOutputList().contains(output))
+                .findFirst().orElseThrow();
+        producer.setOutput(producer.getOutputList().indexOf(output), "fast_output");
+        String[][] nodes = {
+                {"Reshape", "input_image,slow_shape", "slow_flat"},
+                {"MatMul", "slow_flat,slow_w1", "slow_h1"},
+                {"MatMul", "slow_h1,slow_w2", "slow_h2"},
+                {"MatMul", "slow_h2,slow_w2", "slow_h3"},
+                {"ReduceSum", "slow_h3", "slow_sum"},
+                {"Mul", "slow_sum,slow_zero", "slow_nothing"},
+                {"Add", "fast_output,slow_nothing", output}};
+        for (String[] n : nodes) {
+            var node = ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType(n[0]).setName("slow_" + n[2])
+                    .addAllInput(List.of(n[1].split(","))).addOutput(n[2]);
+            if (n[0].equals("ReduceSum")) {
+                node.addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("axes")
+                        .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INTS).addInts(1));
+            }
+            g.addNode(node.build());
+        }
+        g.sortTopologically();
+        return m.toBytes();
+    }
+
+    @Test
     void badSpecsAreNamed() {
         given().contentType("application/json").body(Map.of("endpoint", "x", "model", "a".repeat(64), "steps", List.of(50, 20)))
                 .when().post("/api/rollouts").then().statusCode(400).body("errors[0].field", equalTo("steps"));
