@@ -6,6 +6,7 @@
 #
 #   bench/serving.sh
 #   ANVIL_BENCH_SECONDS=15        per measurement
+#   ANVIL_BENCH_WARMUP_SECONDS=20 gateway warm-up before the first measurement
 #   ANVIL_BENCH_CONCURRENCY=1,4   concurrent callers
 #   ANVIL_BENCH_URL=http://127.0.0.1:8080   a running Anvil to use instead of starting one
 #   ANVIL_TOKEN=...               admin bearer token (default: the demo admin in .anvil/demo-tokens)

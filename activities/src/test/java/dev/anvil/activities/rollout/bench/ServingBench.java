@@ -50,7 +50,11 @@ public final class ServingBench {
         float[] pixels = pixels();
         String body = JSON.writeValueAsString(Map.of("inputs", List.of(Map.of("name", "input_image",
                 "shape", List.of(1, 1, 28, 28), "datatype", "FP32", "data", pixels))));
-        System.out.printf("cnn_mnist, batch 1, %d s per measurement, endpoint %s%n", seconds, endpoint);
+        // a freshly started API runs interpreted at first: warm it (and the model session) before measuring
+        int warmup = Integer.parseInt(env("ANVIL_BENCH_WARMUP_SECONDS", "20"));
+        run(4, warmup, () -> infer(base, endpoint, body));
+        System.out.printf("cnn_mnist, batch 1, %d s per measurement after a %d s warm-up, endpoint %s%n", seconds,
+                warmup, endpoint);
         System.out.printf("%-34s %6s %12s %10s %10s%n", "path", "conc.", "req/s", "p50 ms", "p99 ms");
         for (int c : concurrency) {
             measure("gateway (stable only)", c, seconds, () -> infer(base, endpoint, body));
