@@ -77,6 +77,20 @@ class ArtifactResourceTest {
     }
 
     @Test
+    void aMediaTypeWithAnUnencodedPlusIsRefusedWithTheFix() {
+        // RestAssured would encode '+' itself; the raw query is what curl sends
+        given().urlEncodingEnabled(false).contentType("application/octet-stream").body("zip bytes".getBytes())
+                .when().post("/api/artifacts?mediaType=application/vnd.anvil.dataset+zip")
+                .then().statusCode(400)
+                .body("errors[0].field", equalTo("mediaType"))
+                .body("detail", containsString("%2B"));
+        given().urlEncodingEnabled(false).contentType("application/octet-stream").body("zip bytes".getBytes())
+                .when().post("/api/artifacts?mediaType=application/vnd.anvil.dataset%2Bzip")
+                .then().statusCode(201)
+                .body("artifact.mediaType", equalTo("application/vnd.anvil.dataset+zip"));
+    }
+
+    @Test
     void malformedShaNamesTheFieldWithoutLeakingInternals() {
         given().when().get("/api/artifacts/not-a-sha")
                 .then().statusCode(400)

@@ -162,9 +162,19 @@ public class ArtifactResource {
                 "no artifact with sha256 " + sha + "; upload it with POST /api/artifacts"));
     }
 
+    private static final java.util.regex.Pattern MEDIA_TYPE =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*");
+
     private static String mediaType(String param, String contentType) {
         if (param != null && !param.isBlank()) {
-            return param.trim();
+            String type = param.trim();
+            if (!MEDIA_TYPE.matcher(type).matches()) {
+                String hint = type.contains(" ") ? "; a '+' in a query string must be written %2B (a bare '+' means a"
+                        + " space), e.g. mediaType=application/vnd.anvil.dataset%2Bzip" : "";
+                throw ProblemException.badRequest("mediaType", "mediaType '" + type + "' is not a type/subtype such as"
+                        + " application/octet-stream" + hint);
+            }
+            return type;
         }
         if (contentType == null || contentType.isBlank()) {
             return MediaType.APPLICATION_OCTET_STREAM;
