@@ -315,7 +315,12 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     /** Each task's timeout and retries come from its spec; bad input to an operator is never retried. */
     private static ActivityOptions taskOptions(PlannedTask task) {
         Duration delay = task.retryDelay().isZero() || task.retryDelay().isNegative() ? Duration.ofSeconds(1) : task.retryDelay();
-        return ActivityOptions.newBuilder()
+        ActivityOptions.Builder options = ActivityOptions.newBuilder();
+        // operators that heartbeat through long work: a dead worker is noticed within this, not at the
+        // task's execution timeout, and the retry resumes from the last heartbeat
+        dev.anvil.workflows.pipeline.spec.BuiltInOperators.heartbeatTimeout(task.operator())
+                .ifPresent(options::setHeartbeatTimeout);
+        return options
                 .setTaskQueue(task.queue())
                 .setStartToCloseTimeout(task.executionTimeout())
                 .setRetryOptions(RetryOptions.newBuilder()

@@ -181,6 +181,24 @@ class PipelineWorkflowTest {
         assertThat(events).isLessThan(10_000);
     }
 
+    @Test
+    void heartbeatingOperatorsGetAHeartbeatTimeoutAndOthersDoNot(TestWorkflowEnvironment env, Worker worker) {
+        PlannedTask quantize = new PlannedTask("q", "quantize", List.of(), "all_success", 0, Duration.ofSeconds(5),
+                Duration.ofHours(2), "anvil-cpu", Map.of(), true);
+        RunState state = run(env, worker, "heartbeats", List.of(quantize, task("n", List.of("q"), "all_success", 0, Map.of())));
+        assertThat(state.status()).isEqualTo("success");
+        Map<String, Duration> timeouts = new java.util.LinkedHashMap<>();
+        for (io.temporal.api.history.v1.HistoryEvent e : env.getWorkflowClient().fetchHistory("heartbeats").getEvents()) {
+            if (e.hasActivityTaskScheduledEventAttributes()) {
+                var a = e.getActivityTaskScheduledEventAttributes();
+                if (a.getActivityType().getName().equals("RunTask")) {
+                    timeouts.put(a.getActivityId(), Duration.ofSeconds(a.getHeartbeatTimeout().getSeconds()));
+                }
+            }
+        }
+        assertThat(timeouts.values()).containsExactly(Duration.ofMinutes(2), Duration.ZERO);
+    }
+
     private RunState run(TestWorkflowEnvironment env, Worker worker, String runId, List<PlannedTask> planned) {
         worker.registerActivitiesImplementations(tasks, runs);
         env.start();

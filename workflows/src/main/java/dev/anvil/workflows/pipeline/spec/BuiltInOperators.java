@@ -167,7 +167,20 @@ public final class BuiltInOperators {
                      "additionalProperties": false}
                     """), false);
 
+    /**
+     * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
+     * evaluation batch, canary every poll), and how long a silence means their worker is gone.
+     */
+    private static final Map<String, java.time.Duration> HEARTBEAT_TIMEOUTS = Map.of(
+            "quantize", java.time.Duration.ofMinutes(2),
+            "canary", java.time.Duration.ofMinutes(1));
+
     private BuiltInOperators() {}
+
+    /** The heartbeat timeout for an operator's task activity, for the operators that heartbeat. */
+    public static java.util.Optional<java.time.Duration> heartbeatTimeout(String operator) {
+        return java.util.Optional.ofNullable(HEARTBEAT_TIMEOUTS.get(operator));
+    }
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, VALIDATE, GATE, APPROVAL, CANARY);
