@@ -10,12 +10,12 @@ import ai.onnxruntime.OrtSession;
 import dev.anvil.activities.onnx.InvalidModelException;
 import dev.anvil.activities.onnx.OnnxGraph;
 import dev.anvil.activities.onnx.OnnxModel;
+import dev.anvil.activities.onnx.OrtErrors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,15 +45,6 @@ public final class ModelConverter {
     /** ... unless the absolute difference is below this. */
     static final double FLOAT32_ABS_TOLERANCE = 1e-4;
     public static final String METADATA_KEY = "anvil.convert";
-
-    private static final Set<OrtException.OrtErrorCode> MODEL_ERRORS = EnumSet.of(
-            OrtException.OrtErrorCode.ORT_INVALID_PROTOBUF,
-            OrtException.OrtErrorCode.ORT_INVALID_GRAPH,
-            OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT,
-            OrtException.OrtErrorCode.ORT_NO_MODEL,
-            OrtException.OrtErrorCode.ORT_NOT_IMPLEMENTED,
-            OrtException.OrtErrorCode.ORT_NO_SUCHFILE,
-            OrtException.OrtErrorCode.ORT_FAIL);
 
     private final OrtEnvironment environment;
     private final OpsetConverter opsets = new OpsetConverter();
@@ -190,7 +181,7 @@ public final class ModelConverter {
     }
 
     private static OrtException modelError(String what, OrtException e) throws OrtException {
-        if (MODEL_ERRORS.contains(e.getCode())) {
+        if (OrtErrors.isModelError(e) || e.getCode() == OrtException.OrtErrorCode.ORT_NO_SUCHFILE) {
             throw new InvalidModelException("ONNX Runtime cannot load " + what + ": " + e.getMessage(), e);
         }
         return e;

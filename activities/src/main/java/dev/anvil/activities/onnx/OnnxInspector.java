@@ -11,25 +11,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Inspects an ONNX model: its structure from the file ({@link OnnxStructureReader}) and its
  * inputs and outputs from an ONNX Runtime session, which also proves the runtime can load it.
  */
 public final class OnnxInspector {
-    /** Load failures that come from the file itself: retrying cannot fix them. */
-    private static final Set<OrtException.OrtErrorCode> MODEL_ERRORS = EnumSet.of(
-            OrtException.OrtErrorCode.ORT_INVALID_PROTOBUF,
-            OrtException.OrtErrorCode.ORT_INVALID_GRAPH,
-            OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT,
-            OrtException.OrtErrorCode.ORT_NO_MODEL,
-            OrtException.OrtErrorCode.ORT_NOT_IMPLEMENTED,
-            OrtException.OrtErrorCode.ORT_FAIL);
-
     private final OrtEnvironment environment;
     private final OnnxStructureReader structureReader = new OnnxStructureReader();
 
@@ -57,7 +46,7 @@ public final class OnnxInspector {
                         structure.parameterCount(), specs(session.getInputInfo()), specs(session.getOutputInfo()));
             }
         } catch (OrtException e) {
-            if (MODEL_ERRORS.contains(e.getCode())) {
+            if (OrtErrors.isModelError(e)) {
                 throw new InvalidModelException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
             }
             throw e;
