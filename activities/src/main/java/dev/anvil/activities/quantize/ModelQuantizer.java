@@ -462,34 +462,11 @@ public final class ModelQuantizer {
 
     private static WeightQuant quantizeWeight(OnnxGraph graph, TensorProto weight, int axis, QuantType type) {
         long[] dims = Tensors.dims(weight);
-        float[] values = Tensors.toFloats(weight);
-        int channels = axis < 0 ? 1 : (int) dims[axis];
-        long stride = 1;
-        if (axis >= 0) {
-            for (int d = axis + 1; d < dims.length; d++) {
-                stride *= dims[d];
-            }
-        }
-        double[] lo = new double[channels];
-        double[] hi = new double[channels];
-        for (int i = 0; i < values.length; i++) {
-            int c = axis < 0 ? 0 : (int) ((i / stride) % channels);
-            lo[c] = Math.min(lo[c], values[i]);
-            hi[c] = Math.max(hi[c], values[i]);
-        }
-        QuantParams[] params = new QuantParams[channels];
-        float[] scales = new float[channels];
-        byte[] zeros = new byte[channels];
-        for (int c = 0; c < channels; c++) {
-            params[c] = QuantParams.of(lo[c], hi[c], type, type == QuantType.S8);
-            scales[c] = params[c].scale();
-            zeros[c] = (byte) params[c].zeroPoint();
-        }
-        byte[] q = new byte[values.length];
-        for (int i = 0; i < values.length; i++) {
-            int c = axis < 0 ? 0 : (int) ((i / stride) % channels);
-            q[i] = (byte) params[c].quantize(values[i], type);
-        }
+        QuantizedWeights quantized = QuantizedWeights.of(Tensors.toFloats(weight), dims, axis, type);
+        int channels = quantized.scales().length;
+        byte[] q = quantized.values();
+        float[] scales = quantized.scales();
+        byte[] zeros = quantized.zeros();
         String base = weight.getName();
         String qName = graph.uniqueName(base + "_q");
         String scaleName = graph.uniqueName(base + "_s");
@@ -566,26 +543,16 @@ public final class ModelQuantizer {
     /** Gather reads an 8-bit table; a DequantizeLinear turns the gathered rows back into floats. */
     private static void quantizeGather(OnnxGraph graph, NodeProto.Builder gather, QuantizeOptions options) {
         TensorProto table = graph.initializer(gather.getInput(0)).orElseThrow();
-        float[] values = Tensors.toFloats(table);
-        double lo = 0;
-        double hi = 0;
-        for (float v : values) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
         QuantType type = options.weightType();
-        QuantParams p = QuantParams.of(lo, hi, type, type == QuantType.S8);
-        byte[] q = new byte[values.length];
-        for (int i = 0; i < values.length; i++) {
-            q[i] = (byte) p.quantize(values[i], type);
-        }
+        long[] dims = Tensors.dims(table);
+        QuantizedWeights quantized = QuantizedWeights.of(Tensors.toFloats(table), dims, -1, type);
         String base = table.getName();
         String qName = graph.uniqueName(base + "_q");
         String scaleName = graph.uniqueName(base + "_s");
         String zeroName = graph.uniqueName(base + "_zp");
-        graph.addInitializer(Tensors.bytes(qName, type.onnxType, Tensors.dims(table), q));
-        graph.addInitializer(Tensors.floats(scaleName, new long[0], new float[] {p.scale()}));
-        graph.addInitializer(Tensors.bytes(zeroName, type.onnxType, new long[0], new byte[] {(byte) p.zeroPoint()}));
+        graph.addInitializer(Tensors.bytes(qName, type.onnxType, dims, quantized.values()));
+        graph.addInitializer(Tensors.floats(scaleName, new long[0], quantized.scales()));
+        graph.addInitializer(Tensors.bytes(zeroName, type.onnxType, new long[0], quantized.zeros()));
         String output = gather.getOutput(0);
         String gathered = graph.uniqueName(output + "_quantized");
         gather.setInput(0, qName).setOutput(0, gathered);
@@ -626,27 +593,11 @@ public final class ModelQuantizer {
         long[] dims = Tensors.dims(weight);
         int axis = options.perChannel() ? dims.length - 1 : -1;
         QuantType type = options.weightType();
-        float[] values = Tensors.toFloats(weight);
-        int columns = axis < 0 ? 1 : (int) dims[axis];
-        double[] lo = new double[columns];
-        double[] hi = new double[columns];
-        for (int i = 0; i < values.length; i++) {
-            int c = axis < 0 ? 0 : i % columns;
-            lo[c] = Math.min(lo[c], values[i]);
-            hi[c] = Math.max(hi[c], values[i]);
-        }
-        QuantParams[] params = new QuantParams[columns];
-        float[] scales = new float[columns];
-        byte[] zeros = new byte[columns];
-        for (int c = 0; c < columns; c++) {
-            params[c] = QuantParams.of(lo[c], hi[c], type, type == QuantType.S8);
-            scales[c] = params[c].scale();
-            zeros[c] = (byte) params[c].zeroPoint();
-        }
-        byte[] q = new byte[values.length];
-        for (int i = 0; i < values.length; i++) {
-            q[i] = (byte) params[axis < 0 ? 0 : i % columns].quantize(values[i], type);
-        }
+        QuantizedWeights quantized = QuantizedWeights.of(Tensors.toFloats(weight), dims, axis, type);
+        int columns = quantized.scales().length;
+        byte[] q = quantized.values();
+        float[] scales = quantized.scales();
+        byte[] zeros = quantized.zeros();
         String name = node.getName();
         String a = node.getInput(0);
         String output = node.getOutput(0);

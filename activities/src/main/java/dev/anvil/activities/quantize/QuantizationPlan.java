@@ -1,7 +1,6 @@
 package dev.anvil.activities.quantize;
 
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,12 +40,14 @@ public record QuantizationPlan(List<Target> targets, List<LeftFloat> leftFloat, 
 
     /** Left-float nodes grouped by reason, with their count: a readable summary for large models. */
     public Map<String, Integer> leftFloatByReason() {
+        return byReason(leftFloat);
+    }
+
+    /** Nodes left float, counted per "op type: reason". */
+    public static Map<String, Integer> byReason(List<LeftFloat> leftFloat) {
         Map<String, Integer> counts = new LinkedHashMap<>();
         leftFloat.forEach(l -> counts.merge(l.opType() + ": " + l.reason(), 1, Integer::sum));
         return counts;
     }
 
-    static Set<String> orderedSet() {
-        return new LinkedHashSet<>();
-    }
 }

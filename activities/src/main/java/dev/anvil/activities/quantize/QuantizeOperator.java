@@ -8,6 +8,7 @@ import dev.anvil.activities.datasets.DatasetReader;
 import dev.anvil.activities.evaluate.ModelComparator;
 import dev.anvil.activities.onnx.InvalidModelException;
 import dev.anvil.activities.onnx.OnnxModel;
+import dev.anvil.activities.onnx.OrtErrors;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
@@ -19,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,11 +36,6 @@ import java.util.Set;
  * names a dataset, the quantised model is compared with the float one (accuracy, top-1 agreement, cosine).
  */
 public final class QuantizeOperator implements Operator {
-    private static final Set<OrtException.OrtErrorCode> MODEL_ERRORS = EnumSet.of(
-            OrtException.OrtErrorCode.ORT_INVALID_PROTOBUF, OrtException.OrtErrorCode.ORT_INVALID_GRAPH,
-            OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT, OrtException.OrtErrorCode.ORT_NO_MODEL,
-            OrtException.OrtErrorCode.ORT_NOT_IMPLEMENTED, OrtException.OrtErrorCode.ORT_FAIL);
-
     private final ArtifactIO artifacts;
     private final OrtEnvironment env;
     private final Duration checkpointEvery;
@@ -228,7 +223,7 @@ public final class QuantizeOperator implements Operator {
                 OrtSession ignored = env.createSession(quantized.toString(), so)) {
             // loading proves ONNX Runtime accepts the rewritten graph
         } catch (OrtException e) {
-            if (MODEL_ERRORS.contains(e.getCode())) {
+            if (OrtErrors.isModelError(e)) {
                 throw new InvalidTaskInputException("quantize: the quantised model does not load in ONNX Runtime ("
                         + e.getMessage() + "); exclude the failing node or op type and retry", e);
             }
@@ -237,7 +232,7 @@ public final class QuantizeOperator implements Operator {
     }
 
     private static OrtException modelError(OrtException e, String what) throws OrtException {
-        if (MODEL_ERRORS.contains(e.getCode())) {
+        if (OrtErrors.isModelError(e)) {
             throw new InvalidTaskInputException("quantize: " + what + ": " + e.getMessage(), e);
         }
         return e;
@@ -261,9 +256,7 @@ public final class QuantizeOperator implements Operator {
         if (options.mode() == QuantizeOptions.Mode.STATIC) {
             report.put("activations_smoothed", summary.activationsSmoothed());
         }
-        Map<String, Integer> byReason = new LinkedHashMap<>();
-        summary.leftFloat().forEach(l -> byReason.merge(l.opType() + ": " + l.reason(), 1, Integer::sum));
-        report.put("left_float", byReason);
+        report.put("left_float", QuantizationPlan.byReason(summary.leftFloat()));
         List<Map<String, String>> nodes = new ArrayList<>();
         for (QuantizationPlan.LeftFloat l : summary.leftFloat().subList(0, Math.min(50, summary.leftFloat().size()))) {
             nodes.add(Map.of("node", l.node(), "op", l.opType(), "reason", l.reason()));

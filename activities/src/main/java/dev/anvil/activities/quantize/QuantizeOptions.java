@@ -74,38 +74,14 @@ public record QuantizeOptions(
                 0, 32, DEFAULT_OP_TYPES, Set.of(), Set.of(), 0);
     }
 
-    public QuantizeOptions withPerChannel(boolean value) {
-        return new QuantizeOptions(mode, activationType, weightType, value, symmetricActivations, method, percentile,
-                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
-    }
 
-    public QuantizeOptions withCalibrationSamples(long samples) {
-        return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
-                samples, batchSize, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
-    }
 
-    public QuantizeOptions withExcludes(Set<String> opTypes, Set<String> nodes) {
-        return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
-                calibrationSamples, batchSize, this.opTypes, opTypes, nodes, smoothAlpha);
-    }
 
-    public QuantizeOptions withActivations(QuantType type, boolean symmetric) {
-        return new QuantizeOptions(mode, type, weightType, perChannel, symmetric, method, percentile,
-                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
-    }
 
     public QuantizeOptions withBatchSize(int size) {
         return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
                 calibrationSamples, size, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
     }
 
-    public QuantizeOptions withSmoothing(double alpha) {
-        return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
-                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes, alpha);
-    }
 
-    public QuantizeOptions withOpTypes(Set<String> types) {
-        return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
-                calibrationSamples, batchSize, types, excludeOpTypes, excludeNodes, smoothAlpha);
-    }
 }
