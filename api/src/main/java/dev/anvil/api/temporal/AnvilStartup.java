@@ -137,7 +137,7 @@ public class AnvilStartup {
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
         ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
-                new InspectOperator(objects, inspector, lineage, json),
+                new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
                 new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
                 new dev.anvil.activities.rollout.CanaryOperator(client),
