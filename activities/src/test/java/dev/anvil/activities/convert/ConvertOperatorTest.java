@@ -1,5 +1,6 @@
 package dev.anvil.activities.convert;
 
+import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,29 +14,24 @@ import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageEdge;
 import dev.anvil.db.LineageStore;
-import dev.anvil.db.Migrations;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.Relation;
 import dev.anvil.db.TaskRunStore;
-import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedData;
-import dev.anvil.devstack.SharedLocalStack;
 import dev.anvil.workflows.ArtifactRef;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /** The convert operator against the real stores of the shared local stack (no Temporal needed). */
 class ConvertOperatorTest {
+    private static LocalStackStores stores;
     private static ObjectStore objects;
     private static ArtifactStore artifacts;
     private static LineageStore lineage;
@@ -49,24 +45,14 @@ class ConvertOperatorTest {
 
     @BeforeAll
     static void stores() throws Exception {
-        LocalStack stack = SharedLocalStack.get();
-        PGSimpleDataSource db = new PGSimpleDataSource();
-        db.setURL(SharedLocalStack.freshDatabase("convert_op"));
-        db.setUser(stack.config().dbUser());
-        db.setPassword(stack.config().dbPassword());
-        Migrations.migrate(db);
-        artifacts = new ArtifactStore(db);
-        lineage = new LineageStore(db);
-        taskRuns = new TaskRunStore(db);
-        runs = new PipelineRunStore(db);
-        objects = ObjectStore.connect(stack.s3Endpoint(), stack.config().s3AccessKey(), stack.config().s3SecretKey(),
-                "convert-test");
-        objects.ensureBucket();
-        try (InputStream in = Files.newInputStream(SharedData.cnnMnist())) {
-            model = objects.put(in, ArtifactIO.ONNX_MEDIA_TYPE, Optional.empty()).ref();
-        }
-        artifacts.insert(model.sha256(), model.uri(), model.size(), model.mediaType(), null);
-        operator = new ConvertOperator(new ArtifactIO(objects, artifacts, lineage, new ObjectMapper()),
+        stores = LocalStackStores.open("convert_op", "convert-test");
+        objects = stores.objects();
+        artifacts = stores.artifacts();
+        lineage = stores.lineage();
+        taskRuns = stores.taskRuns();
+        runs = stores.runs();
+        model = stores.upload(SharedData.cnnMnist(), ArtifactIO.ONNX_MEDIA_TYPE);
+        operator = new ConvertOperator(stores.artifactIO(new ObjectMapper()),
                 new ModelConverter(OrtEnvironment.getEnvironment()));
     }
 
@@ -113,11 +99,8 @@ class ConvertOperatorTest {
         assertThatThrownBy(() -> operator.run(context(), Map.of("model", model.sha256(), "quantize", true)))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("does not take with.quantize");
 
-        ArtifactRef notAModel;
-        try (InputStream in = new java.io.ByteArrayInputStream("not a model".getBytes())) {
-            notAModel = objects.put(in, ArtifactIO.ONNX_MEDIA_TYPE, Optional.empty()).ref();
-        }
-        artifacts.insert(notAModel.sha256(), notAModel.uri(), notAModel.size(), notAModel.mediaType(), null);
+        ArtifactRef notAModel = stores.upload(Files.writeString(dir.resolve("not-a-model.onnx"), "not a model"),
+                ArtifactIO.ONNX_MEDIA_TYPE);
         assertThatThrownBy(() -> operator.run(context(), Map.of("model", notAModel.sha256())))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("convert: not an ONNX model");
     }

