@@ -14,6 +14,7 @@ import dev.anvil.workflows.rollout.LatencyBuckets;
 import dev.anvil.workflows.rollout.RolloutActivities;
 import dev.anvil.workflows.rollout.RolloutStart;
 import dev.anvil.workflows.rollout.VersionCounts;
+import io.temporal.api.enums.v1.EventType;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
@@ -65,12 +66,15 @@ class RolloutRestartTest {
                 WorkflowOptions.newBuilder().setTaskQueue(queue).setWorkflowId(id).build());
         WorkflowClient.start(rollout::run, new CanaryRequest(id, "digits", "a".repeat(64), List.of(50, 100), 3, 10,
                 0.01, 1.5, 2, null, "tester"));
-        // wait until the first step's weight is set: the workflow now sleeps on its durable timer
+        // wait until the first step's weight is set and the workflow sleeps on its durable timer. The
+        // call being recorded is not enough: killing the worker before it reports the activity done
+        // would leave that activity to its start-to-close timeout, which is not what this test is about.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!calls.contains("setWeight 50 by worker-1") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
+        while (!sleepingOnTimer(id) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
         }
         assertThat(calls).contains("setWeight 50 by worker-1");
+        assertThat(sleepingOnTimer(id)).as("the first step's timer started").isTrue();
         first.kill();
         Worker second = new Worker("worker-2", queue);
         try {
@@ -82,6 +86,11 @@ class RolloutRestartTest {
         } finally {
             second.kill();
         }
+    }
+
+    private static boolean sleepingOnTimer(String workflowId) {
+        return observer.fetchHistory(workflowId).getEvents().stream()
+                .anyMatch(e -> e.getEventType() == EventType.EVENT_TYPE_TIMER_STARTED);
     }
 
     /** A worker process with local-mode settings (no cache, no sticky queue) and a stand-in gateway. */
