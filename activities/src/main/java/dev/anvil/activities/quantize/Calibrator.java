@@ -12,6 +12,9 @@ import dev.anvil.activities.datasets.DatasetReader;
 import dev.anvil.activities.onnx.DatasetFeed;
 import dev.anvil.activities.onnx.OnnxModel;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,30 +79,33 @@ public final class Calibrator {
                 long done = resume.map(State::samplesDone).orElse(0L);
                 feed.skip(done);
                 Set<String> wanted = new LinkedHashSet<>(tensors);
-                while (feed.hasNext()) {
-                    try (DatasetFeed.Batch batch = feed.next();
-                            OrtSession.Result result = session.run(batch.inputs(), wanted)) {
-                        List<Map.Entry<String, OnnxValue>> outputs = new ArrayList<>();
-                        result.forEach(outputs::add);
-                        // tensors are independent: fold them in parallel (each TensorStats is touched by one thread)
-                        outputs.parallelStream().forEach(out -> {
-                            TensorStats s = stats.get(out.getKey());
-                            if (s != null && out.getValue() instanceof OnnxTensor tensor) {
-                                try {
-                                    long[] shape = tensor.getInfo().getShape();
-                                    s.add(tensor.getFloatBuffer(), shape.length == 0 ? 0 : (int) shape[shape.length - 1]);
-                                } catch (IllegalArgumentException e) {
-                                    throw new IllegalArgumentException("tensor '" + out.getKey() + "' " + e.getMessage()
-                                            + " on samples " + batch.firstSample() + ".."
-                                            + (batch.firstSample() + batch.size() - 1)
-                                            + "; calibration data must keep the model finite", e);
+                try (OutputBuffers buffers = new OutputBuffers(env)) {
+                    while (feed.hasNext()) {
+                        try (DatasetFeed.Batch batch = feed.next();
+                                OrtSession.Result result = buffers.run(session, batch, wanted)) {
+                            List<Map.Entry<String, OnnxValue>> outputs = new ArrayList<>();
+                            result.forEach(outputs::add);
+                            // tensors are independent: fold them in parallel (each TensorStats is touched by one thread)
+                            outputs.parallelStream().forEach(out -> {
+                                TensorStats s = stats.get(out.getKey());
+                                if (s != null && out.getValue() instanceof OnnxTensor tensor) {
+                                    try {
+                                        long[] shape = tensor.getInfo().getShape();
+                                        s.add(buffers.read(out.getKey(), tensor),
+                                                shape.length == 0 ? 0 : (int) shape[shape.length - 1]);
+                                    } catch (IllegalArgumentException e) {
+                                        throw new IllegalArgumentException("tensor '" + out.getKey() + "' " + e.getMessage()
+                                                + " on samples " + batch.firstSample() + ".."
+                                                + (batch.firstSample() + batch.size() - 1)
+                                                + "; calibration data must keep the model finite", e);
+                                    }
                                 }
-                            }
-                        });
-                        done = feed.position();
+                            });
+                            done = feed.position();
+                        }
+                        long snapshotAt = done;
+                        progress.batchDone(done, feed.total(), () -> snapshot(snapshotAt, stats));
                     }
-                    long snapshotAt = done;
-                    progress.batchDone(done, feed.total(), () -> snapshot(snapshotAt, stats));
                 }
                 CalibrationTable table = table(modelSha256, options, done, stats);
                 return new Result(table, done, (System.nanoTime() - started) / 1e9);
@@ -148,5 +154,78 @@ public final class Calibrator {
             }
         }
         return proto.build().toByteArray();
+    }
+
+    /**
+     * Output tensors that ONNX Runtime writes into on every full batch, so calibration reads intermediate
+     * tensors in place instead of copying each one out of native memory per batch. Shapes are learnt
+     * from the first batch (run the ordinary way); a float tensor whose shape then stays the same is
+     * pinned in a direct buffer for the batches that follow (graph inputs are not: ONNX Runtime returns
+     * them without writing to a buffer). A batch of another size (the last one) or a
+     * run that refuses the pinned shapes (a data-dependent shape) is run the ordinary way, and pinning
+     * stops after such a refusal. Memory stays at one batch of outputs.
+     */
+    static final class OutputBuffers implements AutoCloseable {
+        private final OrtEnvironment env;
+        private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
+        private final Map<String, FloatBuffer> views = new LinkedHashMap<>();
+        private int pinnedBatch = -1;
+        private boolean refused;
+
+        OutputBuffers(OrtEnvironment env) {
+            this.env = env;
+        }
+
+        OrtSession.Result run(OrtSession session, DatasetFeed.Batch batch, Set<String> wanted) throws OrtException {
+            if (!refused && batch.size() == pinnedBatch) {
+                Set<String> rest = new LinkedHashSet<>(wanted);
+                rest.removeAll(pinned.keySet());
+                try (OrtSession.RunOptions quiet = new OrtSession.RunOptions()) {
+                    // a refused shape is expected here, not an error worth ONNX Runtime's log
+                    quiet.setLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
+                    return session.run(batch.inputs(), rest, pinned, quiet);
+                } catch (OrtException e) {
+                    refused = true; // rerun unpinned: a genuine model failure surfaces there with its own message
+                }
+            }
+            OrtSession.Result result = session.run(batch.inputs(), wanted);
+            if (pinnedBatch < 0 && !refused) {
+                pin(result, batch.size(), session.getInputNames());
+            }
+            return result;
+        }
+
+        private void pin(OrtSession.Result result, int batchSize, Set<String> graphInputs) throws OrtException {
+            pinnedBatch = batchSize;
+            for (Map.Entry<String, OnnxValue> out : result) {
+                // a graph input asked for as an output is handed back as it is, never written to a buffer
+                if (!graphInputs.contains(out.getKey()) && out.getValue() instanceof OnnxTensor tensor
+                        && tensor.getInfo().type == ai.onnxruntime.OnnxJavaType.FLOAT) {
+                    long[] shape = tensor.getInfo().getShape();
+                    long elements = tensor.getInfo().getNumElements();
+                    if (elements == 0 || elements > Integer.MAX_VALUE / Float.BYTES) {
+                        continue;
+                    }
+                    FloatBuffer buffer = ByteBuffer.allocateDirect((int) elements * Float.BYTES)
+                            .order(ByteOrder.nativeOrder()).asFloatBuffer();
+                    pinned.put(out.getKey(), OnnxTensor.createTensor(env, buffer, shape));
+                    views.put(out.getKey(), buffer);
+                }
+            }
+        }
+
+        /** The tensor's values: the pinned buffer itself when ORT wrote there, else a copy ORT hands out. */
+        FloatBuffer read(String name, OnnxTensor tensor) {
+            FloatBuffer view = views.get(name);
+            if (view != null && pinned.get(name) == tensor) {
+                return view.duplicate().clear();
+            }
+            return tensor.getFloatBuffer();
+        }
+
+        @Override
+        public void close() {
+            pinned.values().forEach(OnnxTensor::close);
+        }
     }
 }

@@ -74,14 +74,8 @@ public record QuantizeOptions(
                 0, 32, DEFAULT_OP_TYPES, Set.of(), Set.of(), 0);
     }
 
-
-
-
-
     public QuantizeOptions withBatchSize(int size) {
         return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
                 calibrationSamples, size, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
     }
-
-
 }

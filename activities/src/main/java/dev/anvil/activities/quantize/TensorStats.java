@@ -23,6 +23,9 @@ public final class TensorStats {
     private double[] channelMin;
     private double[] channelMax;
     private boolean channels;
+    /** Where slices of a direct buffer are read into; never part of the state. */
+    private float[] scratch;
+    private static final int SLICE = 16 * 1024;
 
     /** @param bins histogram bins, 0 for min/max only */
     public TensorStats(int bins) {
@@ -67,70 +70,66 @@ public final class TensorStats {
         add(values, 0);
     }
 
-    /** @param lastDim the size of the tensor's last axis, for per-channel statistics (0 when unknown) */
+    /**
+     * Folds in a tensor's values. A heap buffer is read in place; any other (ONNX Runtime's direct output
+     * buffers) is read in slices through a small scratch array, so no copy of the whole tensor is made.
+     *
+     * @param lastDim the size of the tensor's last axis, for per-channel statistics (0 when unknown)
+     */
     public void add(FloatBuffer values, int lastDim) {
         int n = values.remaining();
         if (n == 0) {
             return;
         }
-        float[] v;
-        if (values.hasArray() && values.arrayOffset() == 0 && values.position() == 0 && values.array().length == n) {
-            v = values.array(); // ONNX Runtime hands out a fresh heap copy: read it in place
-        } else {
-            v = new float[n];
-            values.duplicate().get(v);
+        if (values.hasArray()) {
+            int offset = values.arrayOffset() + values.position();
+            fold(values.array(), offset, offset + n, 0, lastDim);
+            return;
         }
-        if (channels && lastDim > 0) {
-            addChannels(v, lastDim);
+        if (scratch == null) {
+            scratch = new float[SLICE];
         }
-        add(v);
-    }
-
-    private void addChannels(float[] v, int lastDim) {
-        if (channelMin == null) {
-            channelMin = new double[lastDim];
-            channelMax = new double[lastDim];
-            java.util.Arrays.fill(channelMin, Double.POSITIVE_INFINITY);
-            java.util.Arrays.fill(channelMax, Double.NEGATIVE_INFINITY);
-        } else if (channelMin.length != lastDim) {
-            throw new IllegalArgumentException("changed its last axis from " + channelMin.length + " to " + lastDim);
+        FloatBuffer view = values.duplicate();
+        for (int done = 0; done < n; ) {
+            int len = Math.min(SLICE, n - done);
+            view.get(scratch, 0, len);
+            fold(scratch, 0, len, done, lastDim);
+            done += len;
         }
-        for (int i = 0; i < v.length; i++) {
-            int c = i % lastDim;
-            float x = v[i];
-            if (x < channelMin[c]) {
-                channelMin[c] = x;
-            }
-            if (x > channelMax[c]) {
-                channelMax[c] = x;
-            }
-        }
-    }
-
-    public double[] channelMin() {
-        return channelMin == null ? null : channelMin.clone();
-    }
-
-    public double[] channelMax() {
-        return channelMax == null ? null : channelMax.clone();
     }
 
     public void add(float[] v) {
-        int n = v.length;
-        if (n == 0) {
+        fold(v, 0, v.length, 0, 0);
+    }
+
+    /**
+     * Folds {@code v[from, to)}, which starts at flat index {@code base} of its tensor. Min and max come
+     * first so the histogram can grow before binning; growing between slices is exact (a doubled range
+     * merges bin pairs, and halving the bin width in binary floating point rounds the same way), so the
+     * result does not depend on how a tensor is sliced.
+     */
+    private void fold(float[] v, int from, int to, long base, int lastDim) {
+        if (from == to) {
             return;
         }
         float lo = Float.POSITIVE_INFINITY;
         float hi = Float.NEGATIVE_INFINITY;
-        for (float x : v) {
-            lo = Math.min(lo, x);
-            hi = Math.max(hi, x);
+        boolean finite = true;
+        for (int i = from; i < to; i++) {
+            float x = v[i];
+            finite &= Math.abs(x) <= Float.MAX_VALUE; // false for NaN and the infinities
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
         }
-        if (Float.isNaN(lo) || Float.isNaN(hi) || Float.isInfinite(lo) || Float.isInfinite(hi)) {
+        if (!finite) {
             throw new IllegalArgumentException("the tensor holds NaN or infinite values");
+        }
+        if (channels && lastDim > 0) {
+            addChannels(v, from, to, base, lastDim);
         }
         min = Math.min(min, lo);
         max = Math.max(max, hi);
+        int n = to - from;
         count += n;
         if (histogram.length == 0) {
             return;
@@ -144,15 +143,51 @@ public final class TensorStats {
         }
         float perBin = (float) (bins / upper);
         int last = bins - 1;
+        long[] h = histogram;
         long zero = 0;
-        for (float x : v) {
+        for (int i = from; i < to; i++) {
+            float x = v[i];
             if (x == 0) {
-                zero++;
+                zero++; // counted into bin 0 at the end: after a ReLU half the values are zero, and
+                continue; // incrementing one counter in memory for each would serialise the loop
             }
             int bin = (int) (Math.abs(x) * perBin);
-            histogram[Math.min(bin, last)]++;
+            h[bin < last ? bin : last]++;
         }
+        h[0] += zero;
         zeros += zero;
+    }
+
+    private void addChannels(float[] v, int from, int to, long base, int lastDim) {
+        if (channelMin == null) {
+            channelMin = new double[lastDim];
+            channelMax = new double[lastDim];
+            java.util.Arrays.fill(channelMin, Double.POSITIVE_INFINITY);
+            java.util.Arrays.fill(channelMax, Double.NEGATIVE_INFINITY);
+        } else if (channelMin.length != lastDim) {
+            throw new IllegalArgumentException("changed its last axis from " + channelMin.length + " to " + lastDim);
+        }
+        int c = (int) (base % lastDim);
+        for (int i = from; i < to; i++) {
+            float x = v[i];
+            if (x < channelMin[c]) {
+                channelMin[c] = x;
+            }
+            if (x > channelMax[c]) {
+                channelMax[c] = x;
+            }
+            if (++c == lastDim) {
+                c = 0;
+            }
+        }
+    }
+
+    public double[] channelMin() {
+        return channelMin == null ? null : channelMin.clone();
+    }
+
+    public double[] channelMax() {
+        return channelMax == null ? null : channelMax.clone();
     }
 
     private void grow(double absMax) {
