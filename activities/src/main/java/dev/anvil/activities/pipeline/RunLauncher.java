@@ -111,7 +111,7 @@ public class RunLauncher {
                     + "); start it again instead");
         }
         PipelineVersion version = pipelines.find(run.pipeline(), run.pipelineVersion()).orElseThrow();
-        Map<String, Object> params = fromJson(run.paramsJson());
+        Map<String, Object> params = StoredJson.read(json, run.paramsJson());
         PipelineSpec spec = SpecLoader.load(version.spec(), operators, params.keySet());
         Dag dag = Dag.of(spec);
         if (fromTask != null && !spec.tasks().containsKey(fromTask)) {
@@ -140,7 +140,7 @@ public class RunLauncher {
         for (String task : spec.tasks().keySet()) {
             TaskRun last = latest.get(task);
             if (!rerun.contains(task) && last != null && last.status().equals("success")) {
-                kept.put(task, new TaskState(task, TaskState.SUCCESS, fromJson(last.metricsJson()), null,
+                kept.put(task, new TaskState(task, TaskState.SUCCESS, StoredJson.read(json, last.metricsJson()), null,
                         last.startedAt() == null ? null : last.startedAt().toEpochMilli(),
                         last.finishedAt() == null ? null : last.finishedAt().toEpochMilli()));
             }
@@ -155,18 +155,6 @@ public class RunLauncher {
                 .build());
         WorkflowClient.start(workflow::run, plan);
         return new Started(runId, version.version());
-    }
-
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> fromJson(String text) {
-        if (text == null || text.isBlank()) {
-            return new LinkedHashMap<>();
-        }
-        try {
-            return json.readValue(text, LinkedHashMap.class);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private String toJson(Object value) {

@@ -110,16 +110,7 @@ public class TaskActivitiesImpl implements TaskActivities {
         for (LineageEdge edge : lineage.edgesOf(earlier.id())) {
             lineage.addEdge(taskRunId, edge.artifactSha256(), edge.relation(), edge.role());
         }
-        return new TaskResult(fromJson(earlier.metricsJson()));
-    }
-
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> fromJson(String text) {
-        try {
-            return text == null ? Map.of() : json.readValue(text, Map.class);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        return new TaskResult(StoredJson.read(json, earlier.metricsJson()));
     }
 
     @Override

@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import dev.anvil.activities.datasets.DatasetFormatException;
 import dev.anvil.activities.evaluate.ModelComparator;
+import dev.anvil.activities.onnx.OrtErrors;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
@@ -109,10 +110,7 @@ public final class ValidateOperator implements Operator {
         } catch (DatasetFormatException | IllegalArgumentException e) {
             throw new InvalidTaskInputException("validate: " + e.getMessage(), e);
         } catch (OrtException e) {
-            if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_PROTOBUF
-                    || e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT
-                    || e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_GRAPH
-                    || e.getCode() == OrtException.OrtErrorCode.ORT_NO_SUCHFILE) {
+            if (OrtErrors.isModelError(e)) {
                 throw new InvalidTaskInputException("validate: ONNX Runtime cannot run the model: " + e.getMessage(), e);
             }
             throw e;
