@@ -161,7 +161,7 @@ export function confusionData(data) {
  * series' batches (so models timed over different batch counts compare), one bar per non-empty
  * bucket per series, side by side within the bucket, and a marker per series and percentile.
  */
-export function latencyLayout(series, { width = 680, height = 260, left = 56, right = 16, top = 14 + 14 * series.length, bottom = 44 } = {}) {
+export function latencyLayout(series, { width = 680, height = 260, left = 56, right = 36, top = 14 + 14 * series.length, bottom = 44 } = {}) {
   const lo = Math.min(...series.map((s) => s.edges[0]));
   const hi = Math.max(...series.map((s) => s.edges[s.edges.length - 1]));
   const x = logScale([lo, hi], [left, width - right]);
