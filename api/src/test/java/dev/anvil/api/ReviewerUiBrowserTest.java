@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * inspect → convert → quantize → validate → gate → approval; the run stops at the approval; in real
  * headless Chromium (Debian's chromium driven by playwright-core, api/src/test/ui/approve.mjs) the
  * submitter's own approval is refused in the page, a reviewer sees the gate numbers and approves, and
- * the run completes. Screenshots go to api/target/ui-screenshots. A too-strict gate stops the same
+ * the run completes. Screenshots go to api/target/ui-screenshots. Before the browser part (and without a
+ * browser) the served page is checked for the chart script and its embedded data. A too-strict gate stops the same
  * pipeline with a readable table of failed rules.
  */
 @QuarkusTest
@@ -91,13 +92,6 @@ class ReviewerUiBrowserTest {
 
     @Test
     void aReviewerApprovesTheQuantisedModelInTheBrowserAndTheRunCompletes() throws Exception {
-        Path node = executable("node");
-        Path chromium = executable(System.getenv().getOrDefault("CHROMIUM", "chromium"));
-        Assumptions.assumeTrue(node != null && chromium != null, "browser test skipped: "
-                + (node == null ? "node is not installed " : "") + (chromium == null ? "chromium is not installed " : "")
-                + "(apt-get install chromium nodejs; .ci/run does)");
-        npmCi();
-
         // pat may submit and review: only the four-eyes rule stops pat approving pat's own run
         String pat = given().spec(admin()).contentType("application/json")
                 .body(Map.of("principal", "pat", "roles", List.of("submitter", "reviewer"))).post("/api/tokens")
@@ -106,6 +100,14 @@ class ReviewerUiBrowserTest {
         String approval = ApprovalResourceTest.awaitPendingApproval(run);
         JsonPath waiting = given().get("/api/runs/" + run).then().extract().jsonPath();
         assertThat(waiting.getString("run.status")).isEqualTo("running");
+        theApprovalPageEmbedsTheChartData(approval);
+
+        Path node = executable("node");
+        Path chromium = executable(System.getenv().getOrDefault("CHROMIUM", "chromium"));
+        Assumptions.assumeTrue(node != null && chromium != null, "browser test skipped: "
+                + (node == null ? "node is not installed " : "") + (chromium == null ? "chromium is not installed " : "")
+                + "(apt-get install chromium nodejs; .ci/run does)");
+        npmCi();
 
         Files.createDirectories(SCREENSHOTS);
         Files.deleteIfExists(SCREENSHOTS.resolveSibling("ui-browser-test.log"));
@@ -128,6 +130,36 @@ class ReviewerUiBrowserTest {
                 .body("decisions[0].reviewer", org.hamcrest.Matchers.equalTo("demo-reviewer"));
         assertThat(SCREENSHOTS.resolve("approval-page.png")).exists();
         assertThat(SCREENSHOTS.resolve("approval-refused-for-submitter.png")).exists();
+        assertThat(SCREENSHOTS.resolve("latency-chart.png")).exists();
+        assertThat(SCREENSHOTS.resolve("confusion-chart.png")).exists();
+    }
+
+    /** The page as served (no browser needed): the chart script, the validation report's data as JSON, the tables. */
+    @SuppressWarnings("unchecked")
+    static void theApprovalPageEmbedsTheChartData(String approval) throws Exception {
+        String html = given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/approvals/" + approval)
+                .then().statusCode(200).extract().asString();
+        assertThat(html).contains("<script type=\"module\" src=\"/ui/charts.js\"></script>")
+                .contains("data-chart=\"latency\"").contains("data-chart=\"confusion\"")
+                .contains("data-testid=\"latency\"").contains("data-testid=\"confusion\"");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<String, Object> latency = json.readValue(embedded(html, "latency-data"), Map.class);
+        List<Map<String, Object>> series = (List<Map<String, Object>>) latency.get("series");
+        assertThat(series).extracting(s -> s.get("name")).startsWith("candidate").contains("input");
+        for (Map<String, Object> s : series) {
+            assertThat((List<Object>) s.get("edges")).hasSize(((List<Object>) s.get("counts")).size() + 1);
+            assertThat(s).containsKeys("p50", "p95", "p99");
+        }
+        Map<String, Object> confusion = json.readValue(embedded(html, "confusion-data"), Map.class);
+        assertThat((List<List<Object>>) confusion.get("matrix")).hasSize(10).allSatisfy(row -> assertThat(row).hasSize(10));
+        assertThat((List<String>) confusion.get("labels")).startsWith("0", "1");
+    }
+
+    static String embedded(String html, String id) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<script type=\"application/json\" id=\"" + id + "\">(.*?)</script>",
+                java.util.regex.Pattern.DOTALL).matcher(html);
+        assertThat(m.find()).as("the approval page embeds " + id).isTrue();
+        return m.group(1);
     }
 
     @Test

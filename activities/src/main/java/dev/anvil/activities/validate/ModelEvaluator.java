@@ -20,7 +20,8 @@ import java.util.Set;
 /**
  * Measures one ONNX model on a dataset in ONNX Runtime: top-1 and top-k accuracy, per-class
  * precision and recall and the confusion matrix (when the output is class scores and the dataset has
- * labels), latency per batch (p50/p95/p99, the first {@code warmupBatches} left out), throughput,
+ * labels), latency per batch (p50/p95/p99 and a {@link LatencyHistogram}, the first {@code warmupBatches}
+ * left out), throughput,
  * file size and the process memory the session added. A plain engine; the operator adapts it.
  */
 public final class ModelEvaluator {
@@ -40,7 +41,8 @@ public final class ModelEvaluator {
         }
     }
 
-    public record Latency(double p50Ms, double p95Ms, double p99Ms, double meanMs, int batches) {}
+    /** Percentiles are nearest-rank; {@code histogram} is null when no batch was timed. */
+    public record Latency(double p50Ms, double p95Ms, double p99Ms, double meanMs, int batches, LatencyHistogram histogram) {}
 
     public record ClassStats(int label, long support, Double precision, Double recall) {}
 
@@ -145,11 +147,11 @@ public final class ModelEvaluator {
 
     static Latency latency(List<Double> millis) {
         if (millis.isEmpty()) {
-            return new Latency(0, 0, 0, 0, 0);
+            return new Latency(0, 0, 0, 0, 0, null);
         }
         double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return new Latency(percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99),
-                Arrays.stream(sorted).average().orElse(0), sorted.length);
+                Arrays.stream(sorted).average().orElse(0), sorted.length, LatencyHistogram.of(millis));
     }
 
     /** Nearest-rank percentile. */
@@ -181,6 +183,23 @@ public final class ModelEvaluator {
         return out;
     }
 
+    static Map<String, Object> latencyJson(Latency l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("p50", l.p50Ms());
+        m.put("p95", l.p95Ms());
+        m.put("p99", l.p99Ms());
+        m.put("mean", l.meanMs());
+        m.put("batches", l.batches());
+        if (l.histogram() != null) {
+            // added after anvil.validation/v1 first shipped: readers must treat it as optional
+            Map<String, Object> h = new LinkedHashMap<>();
+            h.put("edges", l.histogram().edgesMs());
+            h.put("counts", l.histogram().counts());
+            m.put("histogram", h);
+        }
+        return m;
+    }
+
     /** The evaluation as the report's JSON object (snake_case keys, as specs and gate rules use). */
     public static Map<String, Object> toJson(Evaluation e) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -188,8 +207,7 @@ public final class ModelEvaluator {
         m.put("accuracy", e.accuracy());
         m.put("top_k_accuracy", e.topKAccuracy());
         m.put("top_k", e.topK());
-        m.put("latency_ms", Map.of("p50", e.latency().p50Ms(), "p95", e.latency().p95Ms(), "p99", e.latency().p99Ms(),
-                "mean", e.latency().meanMs(), "batches", e.latency().batches()));
+        m.put("latency_ms", latencyJson(e.latency()));
         m.put("throughput_per_s", e.throughputPerSecond());
         m.put("batch_size", e.batchSize());
         m.put("threads", e.threads());

@@ -126,6 +126,10 @@ class ValidateAndGateOperatorTest {
         Map<String, Object> latency = (Map<String, Object>) candidate.get("latency_ms");
         assertThat((Double) latency.get("p50")).isLessThanOrEqualTo((Double) latency.get("p95"));
         assertThat((Double) latency.get("p95")).isLessThanOrEqualTo((Double) latency.get("p99"));
+        Map<String, List<Number>> histogram = (Map<String, List<Number>>) latency.get("histogram");
+        assertThat(histogram.get("counts").stream().mapToLong(Number::longValue).sum())
+                .as("every timed batch is in the histogram").isEqualTo(((Number) latency.get("batches")).longValue());
+        assertThat(histogram.get("edges")).hasSize(histogram.get("counts").size() + 1);
         assertThat(candidate.get("size_bytes")).isEqualTo((int) Files.size(SharedData.cnnMnist()));
 
         Map<String, Object> refs = (Map<String, Object>) report.get("references");

@@ -54,7 +54,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The reviewer web UI: server-rendered HTML pages (no JavaScript needed), signed in with an API token
+ * The reviewer web UI: server-rendered HTML pages (no JavaScript needed; {@link Charts} adds charts drawn by
+ * one small script, with tables as the fallback), signed in with an API token
  * kept in an HttpOnly, SameSite=Strict cookie. Decisions go through {@link ApprovalDecisions}, the
  * same path as the REST API, so the role and four-eyes rules are the same.
  */
@@ -229,7 +230,7 @@ public class UiResource {
         Optional<Map<String, Object>> validation = evidence.report(tasks, "validate", "report");
         b.append(gateTable(gate));
         b.append(sideBySide(validation));
-        validation.ifPresent(v -> b.append(confusion(v)));
+        validation.ifPresent(v -> b.append(Charts.latency(v, json)).append(Charts.confusion(v, json)).append(Charts.SCRIPT));
         validation.ifPresent(v -> b.append(lineageOf(v)));
         return Html.page("Approval " + a.id(), who.principal(), b.toString(), false);
     }
@@ -401,15 +402,6 @@ public class UiResource {
                     .append(1 + 2 * names.size()).append("\">").append(num(m.get("agreement"))).append(" / ")
                     .append(num(m.get("mean_cosine"))).append("</td></tr>");
         }
-        b.append("</table>");
-        Map<String, Object> latency = (Map<String, Object>) cand.getOrDefault("latency_ms", Map.of());
-        double max = latency.values().stream().filter(x -> x instanceof Number).mapToDouble(x -> ((Number) x).doubleValue()).max().orElse(1);
-        b.append("<h3>Candidate latency per batch</h3><table><tr><th>percentile</th><th>ms</th><th></th></tr>");
-        for (String p : List.of("p50", "p95", "p99")) {
-            Double ms = number(latency, p);
-            b.append("<tr><td>").append(p).append("</td><td class=\"n\">").append(num(ms)).append("</td><td><span class=\"bar\" style=\"width:")
-                    .append(ms == null || max == 0 ? 0 : (int) (ms / max * 240)).append("px\"></span></td></tr>");
-        }
         return b.append("</table>").toString();
     }
 
@@ -424,36 +416,6 @@ public class UiResource {
         boolean better = higherIsBetter ? d > 0 : d < 0;
         return "<td class=\"n " + (better ? "better" : "worse") + "\">" + (d > 0 ? "+" : "") + num(d) + " ("
                 + (better ? "better" : "worse") + ")</td>";
-    }
-
-    @SuppressWarnings("unchecked")
-    private static String confusion(Map<String, Object> validation) {
-        Map<String, Object> cand = (Map<String, Object>) validation.getOrDefault("candidate", Map.of());
-        if (!(cand.get("confusion_matrix") instanceof List<?> matrix) || matrix.isEmpty()) {
-            return "";
-        }
-        long max = 1;
-        for (Object row : matrix) {
-            for (Object x : (List<Object>) row) {
-                max = Math.max(max, ((Number) x).longValue());
-            }
-        }
-        StringBuilder b = new StringBuilder("<h3>Confusion matrix (rows: true class, columns: predicted)</h3><table><tr><th></th>");
-        for (int i = 0; i < matrix.size(); i++) {
-            b.append("<th>").append(i).append("</th>");
-        }
-        b.append("</tr>");
-        for (int i = 0; i < matrix.size(); i++) {
-            b.append("<tr><th>").append(i).append("</th>");
-            List<Object> row = (List<Object>) matrix.get(i);
-            for (Object x : row) {
-                long n = ((Number) x).longValue();
-                b.append("<td class=\"n\" style=\"background: rgba(37,99,235,").append(String.format(java.util.Locale.ROOT, "%.2f", 0.6 * n / max))
-                        .append(")\">").append(n).append("</td>");
-            }
-            b.append("</tr>");
-        }
-        return b.append("</table>").toString();
     }
 
     @SuppressWarnings("unchecked")

@@ -1,0 +1,401 @@
+// Anvil reviewer UI charts: one dependency-free ES module that draws SVG charts from JSON the server
+// embeds in the page (<script type="application/json">). A figure marked data-chart="latency" or
+// data-chart="confusion" names its data (data-source) and its table fallback (data-fallback, a
+// <details> that is open until a chart is drawn). Without JavaScript, or with data this script does
+// not understand, the tables are all there is, and they say everything the charts do.
+//
+// Safety: every string from the data goes into the page through setAttribute or a text node, never
+// through innerHTML, so class names or model names cannot inject markup.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Series colours: the candidate first, then the references (blue/orange/purple/green tell apart in common colour blindness). */
+export const PALETTE = ['#1d4ed8', '#c2410c', '#7e22ce', '#047857'];
+
+/** Above this many classes the heat map's cells get too small to read; the table stays. */
+export const MAX_CLASSES = 60;
+
+// ---------------------------------------------------------------- scales and ticks (pure)
+
+/** Maps [d0, d1] linearly onto [r0, r1]. */
+export function linearScale([d0, d1], [r0, r1]) {
+  const span = d1 - d0 || 1;
+  return (v) => r0 + ((v - d0) / span) * (r1 - r0);
+}
+
+/** Maps [d0, d1] (both > 0) onto [r0, r1] on a log axis. */
+export function logScale([d0, d1], [r0, r1]) {
+  if (!(d0 > 0 && d1 > 0)) {
+    throw new RangeError('a log scale needs a positive domain, got [' + d0 + ', ' + d1 + ']');
+  }
+  const l0 = Math.log10(d0);
+  const span = Math.log10(d1) - l0 || 1;
+  return (v) => r0 + ((Math.log10(v) - l0) / span) * (r1 - r0);
+}
+
+/** Ticks from 0 up to at least max in steps of 1, 2 or 5 × 10^k, about `count` of them. */
+export function niceTicks(max, count = 4) {
+  if (!(max > 0)) {
+    return [0, 1];
+  }
+  const raw = max / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const ticks = [];
+  for (let i = 0; ; i++) {
+    const t = round(i * step);
+    ticks.push(t);
+    if (t >= max) {
+      return ticks;
+    }
+  }
+}
+
+/** Ticks on a log axis: 1, 2 and 5 × 10^k inside [min, max]; only powers of ten when that gives enough. */
+export function logTicks(min, max) {
+  const all = [];
+  for (let k = Math.floor(Math.log10(min)); k <= Math.ceil(Math.log10(max)); k++) {
+    for (const m of [1, 2, 5]) {
+      const t = round(m * 10 ** k);
+      if (t >= min && t <= max) {
+        all.push(t);
+      }
+    }
+  }
+  const decades = all.filter((t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9);
+  return decades.length >= 3 ? decades : all;
+}
+
+function round(x) {
+  return Number(x.toPrecision(12));
+}
+
+/** A latency for labels: three significant digits, in ms. */
+export function formatMs(ms) {
+  if (!Number.isFinite(ms)) {
+    return '–';
+  }
+  return String(Number(ms.toPrecision(3))) + ' ms';
+}
+
+export function formatPercent(share) {
+  return (Math.round(share * 1000) / 10).toString() + '%';
+}
+
+// ---------------------------------------------------------------- colour (pure)
+
+const LIGHT = [248, 250, 252];
+const DARK = [30, 58, 138];
+
+/** The heat map's fill for a share in [0, 1]: from near-white to dark blue. Out of range or NaN clamps. */
+export function heatColour(share) {
+  const t = Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 0;
+  const [r, g, b] = LIGHT.map((c, i) => Math.round(c + (DARK[i] - c) * t));
+  return 'rgb(' + r + ', ' + g + ', ' + b + ')';
+}
+
+/** WCAG relative luminance of 'rgb(r, g, b)' or '#rrggbb'. */
+export function luminance(colour) {
+  const rgb = colour.startsWith('#')
+    ? [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16))
+    : colour.match(/\d+/g).slice(0, 3).map(Number);
+  const [r, g, b] = rgb.map((c) => {
+    const s = c / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+export function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** Black or white, whichever reads better on this fill (either gives at least 4.5:1 on any fill). */
+export function textColourOn(fill) {
+  return contrast(fill, '#000000') >= contrast(fill, '#ffffff') ? '#000000' : '#ffffff';
+}
+
+// ---------------------------------------------------------------- data checks (pure)
+
+function finiteNumber(x) {
+  return typeof x === 'number' && Number.isFinite(x);
+}
+
+/**
+ * The latency series that can be drawn: a histogram with ascending positive edges, one more edge
+ * than counts, non-negative counts and at least one batch. Anything else is dropped, not guessed at.
+ */
+export function latencySeries(data) {
+  const series = data && Array.isArray(data.series) ? data.series : [];
+  return series.filter((s) => s && typeof s.name === 'string' && Array.isArray(s.edges) && Array.isArray(s.counts)
+      && s.edges.length === s.counts.length + 1 && s.counts.length > 0
+      && s.edges.every((e, i) => finiteNumber(e) && e > 0 && (i === 0 || e > s.edges[i - 1]))
+      && s.counts.every((c) => finiteNumber(c) && c >= 0)
+      && s.counts.some((c) => c > 0))
+    .map((s) => ({
+      name: s.name, edges: s.edges, counts: s.counts,
+      total: s.counts.reduce((a, c) => a + c, 0),
+      percentiles: ['p50', 'p95', 'p99'].filter((p) => finiteNumber(s[p]) && s[p] > 0).map((p) => ({ label: p, value: s[p] })),
+    }));
+}
+
+/** A square matrix of non-negative counts with one label per class, or null. */
+export function confusionData(data) {
+  const matrix = data && data.matrix;
+  if (!Array.isArray(matrix) || matrix.length === 0 || matrix.length > MAX_CLASSES) {
+    return null;
+  }
+  const n = matrix.length;
+  if (!matrix.every((row) => Array.isArray(row) && row.length === n && row.every((c) => finiteNumber(c) && c >= 0))) {
+    return null;
+  }
+  const labels = Array.isArray(data.labels) && data.labels.length === n ? data.labels.map(String) : matrix.map((_, i) => String(i));
+  return { matrix, labels };
+}
+
+// ---------------------------------------------------------------- layouts (pure)
+
+/**
+ * Geometry of the latency histogram: a log x axis over all series' edges, y as the share of each
+ * series' batches (so models timed over different batch counts compare), one bar per non-empty
+ * bucket per series, side by side within the bucket, and a marker per series and percentile.
+ */
+export function latencyLayout(series, { width = 680, height = 260, left = 56, right = 36, top = 14 + 14 * series.length, bottom = 44 } = {}) {
+  const lo = Math.min(...series.map((s) => s.edges[0]));
+  const hi = Math.max(...series.map((s) => s.edges[s.edges.length - 1]));
+  const x = logScale([lo, hi], [left, width - right]);
+  const maxShare = Math.max(...series.map((s) => Math.max(...s.counts) / s.total));
+  const yTicks = niceTicks(maxShare, 4);
+  const yTop = yTicks[yTicks.length - 1];
+  const y = linearScale([0, yTop], [height - bottom, top]);
+  const bars = [];
+  const markers = [];
+  series.forEach((s, k) => {
+    s.counts.forEach((count, i) => {
+      if (count === 0) {
+        return;
+      }
+      const x0 = x(s.edges[i]);
+      const slot = (x(s.edges[i + 1]) - x0) / series.length;
+      const share = count / s.total;
+      bars.push({
+        series: k, name: s.name, from: s.edges[i], to: s.edges[i + 1], count, share,
+        x: x0 + k * slot, width: Math.max(1, slot - 1), y: y(share), height: y(0) - y(share),
+      });
+    });
+    // percentiles closer than a label's width share one label ("p95/p99") on the first of them
+    let labelled = null;
+    s.percentiles.forEach((p) => {
+      const marker = { series: k, name: s.name, label: p.label, value: p.value, x: x(Math.min(hi, Math.max(lo, p.value))), text: p.label };
+      if (labelled && marker.x - labelled.x < 28) {
+        labelled.text += '/' + p.label;
+        marker.text = '';
+      } else {
+        labelled = marker;
+      }
+      markers.push(marker);
+    });
+  });
+  return {
+    width, height, left, right, top, bottom, x, y, bars, markers,
+    xTicks: logTicks(lo, hi), yTicks,
+  };
+}
+
+/** Geometry of the confusion heat map: cells shaded by the share of their true class (row), with counts. */
+export function confusionLayout({ matrix, labels }, { cell, left = 72, top = 64 } = {}) {
+  const n = matrix.length;
+  const size = cell ?? Math.max(18, Math.min(44, Math.floor(480 / n)));
+  const cells = [];
+  matrix.forEach((row, r) => {
+    const rowTotal = row.reduce((a, c) => a + c, 0);
+    row.forEach((count, c) => {
+      const share = rowTotal === 0 ? 0 : count / rowTotal;
+      const fill = heatColour(share);
+      cells.push({
+        row: r, col: c, count, share, fill, text: textColourOn(fill),
+        x: left + c * size, y: top + r * size, size,
+        label: 'true ' + labels[r] + ', predicted ' + labels[c] + ': ' + count
+          + (rowTotal === 0 ? '' : ' (' + formatPercent(share) + ' of true ' + labels[r] + ')'),
+      });
+    });
+  });
+  return { n, size, left, top, width: left + n * size + 8, height: top + n * size + 8, cells, labels, showCounts: size >= 22 };
+}
+
+// ---------------------------------------------------------------- DOM (text nodes and attributes only)
+
+/** An SVG element with attributes and children (strings become text nodes, never markup). */
+export function svgEl(doc, name, attrs = {}, ...children) {
+  const node = doc.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) {
+    node.setAttribute(k, String(v));
+  }
+  for (const child of children) {
+    node.appendChild(typeof child === 'string' ? doc.createTextNode(child) : child);
+  }
+  return node;
+}
+
+function fixed(v) {
+  return Number(v.toFixed(2));
+}
+
+function shortLabel(s) {
+  return s.length > 12 ? s.slice(0, 11) + '…' : s;
+}
+
+export function latencyChart(doc, data) {
+  const series = latencySeries(data);
+  if (series.length === 0) {
+    return null;
+  }
+  const L = latencyLayout(series);
+  const summary = 'Latency per batch: ' + series.map((s) => s.name + ' '
+    + s.percentiles.map((p) => p.label + ' ' + formatMs(p.value)).join(', ')).join('; ');
+  const svg = svgEl(doc, 'svg', {
+    class: 'chart latency-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
+    role: 'img', 'aria-label': summary, 'data-testid': 'latency-chart',
+  }, svgEl(doc, 'title', {}, summary));
+  const base = L.height - L.bottom;
+  const axes = svgEl(doc, 'g', { class: 'axes' });
+  for (const t of L.yTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: fixed(L.y(t)), y2: fixed(L.y(t)), class: 'grid' }));
+    axes.appendChild(svgEl(doc, 'text', { x: L.left - 6, y: fixed(L.y(t)) + 4, 'text-anchor': 'end' }, formatPercent(t)));
+  }
+  for (const t of L.xTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: fixed(L.x(t)), x2: fixed(L.x(t)), y1: base, y2: base + 5, class: 'tick' }));
+    axes.appendChild(svgEl(doc, 'text', { x: fixed(L.x(t)), y: base + 18, 'text-anchor': 'middle' }, String(t)));
+  }
+  axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: base, y2: base, class: 'axis' }));
+  axes.appendChild(svgEl(doc, 'text', { x: (L.left + L.width - L.right) / 2, y: L.height - 6, 'text-anchor': 'middle' },
+    'latency per batch (ms, log scale)'));
+  axes.appendChild(svgEl(doc, 'text', { x: 12, y: (L.top + base) / 2, 'text-anchor': 'middle',
+    transform: 'rotate(-90 12 ' + fixed((L.top + base) / 2) + ')' }, 'share of batches'));
+  svg.appendChild(axes);
+
+  const bars = svgEl(doc, 'g', { class: 'bars' });
+  for (const b of L.bars) {
+    bars.appendChild(svgEl(doc, 'rect', {
+      x: fixed(b.x), y: fixed(b.y), width: fixed(b.width), height: fixed(b.height), fill: PALETTE[b.series % PALETTE.length],
+      'data-series': b.name, class: 'bar',
+    }, svgEl(doc, 'title', {}, b.name + ': ' + b.count + ' batch(es), ' + formatPercent(b.share) + ', '
+      + formatMs(b.from) + ' to ' + formatMs(b.to))));
+  }
+  svg.appendChild(bars);
+
+  const marks = svgEl(doc, 'g', { class: 'markers' });
+  for (const m of L.markers) {
+    const colour = PALETTE[m.series % PALETTE.length];
+    const labelY = 12 + m.series * 14;
+    const g = svgEl(doc, 'g', { class: 'marker', 'data-percentile': m.label },
+      svgEl(doc, 'title', {}, m.name + ' ' + m.label + ': ' + formatMs(m.value)),
+      svgEl(doc, 'line', { x1: fixed(m.x), x2: fixed(m.x), y1: labelY + 2, y2: base, stroke: colour, 'stroke-dasharray': '4 3' }));
+    if (m.text) {
+      g.appendChild(svgEl(doc, 'text', { x: fixed(m.x) + 2, y: labelY, fill: colour }, m.text));
+    }
+    marks.appendChild(g);
+  }
+  svg.appendChild(marks);
+  return { svg, legend: legend(doc, series) };
+}
+
+function legend(doc, series) {
+  const list = doc.createElement('ul');
+  list.setAttribute('class', 'legend');
+  series.forEach((s, k) => {
+    const item = doc.createElement('li');
+    const swatch = doc.createElement('span');
+    swatch.setAttribute('class', 'swatch');
+    swatch.setAttribute('style', 'background:' + PALETTE[k % PALETTE.length]);
+    swatch.setAttribute('aria-hidden', 'true');
+    item.appendChild(swatch);
+    item.appendChild(doc.createTextNode(s.name + ' (' + s.total + ' batches; '
+      + s.percentiles.map((p) => p.label + ' ' + formatMs(p.value)).join(', ') + ')'));
+    list.appendChild(item);
+  });
+  return list;
+}
+
+export function confusionChart(doc, data) {
+  const checked = confusionData(data);
+  if (!checked) {
+    return null;
+  }
+  const L = confusionLayout(checked);
+  const svg = svgEl(doc, 'svg', {
+    class: 'chart confusion-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
+    role: 'group', 'aria-label': 'Confusion matrix of ' + L.n + ' classes: rows are the true class, columns the predicted class',
+    'data-testid': 'confusion-chart',
+  });
+  const right = L.left + L.n * L.size;
+  svg.appendChild(svgEl(doc, 'text', { x: (L.left + right) / 2, y: 14, 'text-anchor': 'middle', class: 'axis-title' }, 'predicted class'));
+  svg.appendChild(svgEl(doc, 'text', { x: 12, y: L.top + (L.n * L.size) / 2, 'text-anchor': 'middle', class: 'axis-title',
+    transform: 'rotate(-90 12 ' + fixed(L.top + (L.n * L.size) / 2) + ')' }, 'true class'));
+  const labels = svgEl(doc, 'g', { class: 'labels', 'aria-hidden': 'true' });
+  L.labels.forEach((label, i) => {
+    const mid = fixed(L.top + (i + 0.5) * L.size);
+    const col = fixed(L.left + (i + 0.5) * L.size);
+    labels.appendChild(svgEl(doc, 'text', { x: col, y: L.top - 8, 'text-anchor': 'middle' }, shortLabel(label)));
+    labels.appendChild(svgEl(doc, 'text', { x: L.left - 8, y: mid + 4, 'text-anchor': 'end' }, shortLabel(label)));
+  });
+  svg.appendChild(labels);
+  const cells = svgEl(doc, 'g', { class: 'cells' });
+  for (const c of L.cells) {
+    const g = svgEl(doc, 'g', { class: 'cell' + (c.row === c.col ? ' diagonal' : ''), role: 'img', 'aria-label': c.label },
+      svgEl(doc, 'title', {}, c.label),
+      svgEl(doc, 'rect', { x: c.x, y: c.y, width: c.size, height: c.size, fill: c.fill }));
+    if (L.showCounts) {
+      g.appendChild(svgEl(doc, 'text', { x: c.x + c.size / 2, y: c.y + c.size / 2 + 4, 'text-anchor': 'middle', fill: c.text,
+        'aria-hidden': 'true' }, String(c.count)));
+    }
+    cells.appendChild(g);
+  }
+  svg.appendChild(cells);
+  return { svg, legend: null };
+}
+
+const CHARTS = { latency: latencyChart, confusion: confusionChart };
+
+/**
+ * Draws every chart figure in the document whose data it understands: the figure is shown and its
+ * table fallback folded away (still one click from the summary). Returns how many were drawn.
+ */
+export function renderAll(doc) {
+  let drawn = 0;
+  for (const figure of doc.querySelectorAll('figure[data-chart]')) {
+    const draw = CHARTS[figure.getAttribute('data-chart')];
+    const source = doc.getElementById(figure.getAttribute('data-source') || '');
+    if (!draw || !source) {
+      continue;
+    }
+    let chart;
+    try {
+      chart = draw(doc, JSON.parse(source.textContent));
+    } catch (e) {
+      console.warn('anvil charts: ' + figure.getAttribute('data-chart') + ' not drawn: ' + e.message);
+      chart = null;
+    }
+    if (!chart) {
+      continue;
+    }
+    figure.insertBefore(chart.svg, figure.firstChild);
+    if (chart.legend) {
+      figure.insertBefore(chart.legend, chart.svg.nextSibling);
+    }
+    figure.hidden = false;
+    figure.setAttribute('data-rendered', 'true');
+    const fallback = doc.getElementById(figure.getAttribute('data-fallback') || '');
+    if (fallback) {
+      fallback.open = false;
+    }
+    drawn++;
+  }
+  return drawn;
+}
+
+// a module script runs after the document is parsed, so the figures and their data are there
+if (typeof document !== 'undefined') {
+  renderAll(document);
+}

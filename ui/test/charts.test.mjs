@@ -1,0 +1,194 @@
+// Pure-function tests of the reviewer UI's chart script: node --test ui/test/charts.test.mjs
+// (no npm packages; UiChartsScriptTest runs it in the Maven build when node is installed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import {
+  linearScale, logScale, niceTicks, logTicks, formatMs, heatColour, luminance, contrast, textColourOn,
+  latencySeries, confusionData, latencyLayout, confusionLayout, latencyChart, confusionChart, renderAll, MAX_CLASSES,
+} from '../charts.js';
+import { page, Text } from './fake-dom.mjs';
+
+const candidate = { name: 'candidate', edges: [1, 1.259, 1.585, 1.995], counts: [10, 0, 30], p50: 1.7, p95: 1.9, p99: 1.99 };
+const production = { name: 'production', edges: [1.585, 1.995, 2.512], counts: [5, 15], p50: 2.1, p95: 2.4, p99: 2.5 };
+
+test('linear and log scales map their domain ends onto the range ends', () => {
+  const lin = linearScale([0, 10], [100, 0]);
+  assert.equal(lin(0), 100);
+  assert.equal(lin(10), 0);
+  assert.equal(lin(5), 50);
+  const log = logScale([1, 100], [0, 200]);
+  assert.equal(log(1), 0);
+  assert.equal(log(10), 100);
+  assert.equal(log(100), 200);
+  assert.throws(() => logScale([0, 10], [0, 1]), /positive domain/);
+});
+
+test('ticks are 1-2-5 steps that reach the maximum', () => {
+  assert.deepEqual(niceTicks(0.75, 4), [0, 0.2, 0.4, 0.6, 0.8]);
+  assert.deepEqual(niceTicks(1, 4), [0, 0.5, 1]);
+  assert.deepEqual(niceTicks(0), [0, 1]);
+  assert.deepEqual(logTicks(0.3, 40), [0.5, 1, 2, 5, 10, 20]);
+  assert.deepEqual(logTicks(0.05, 300), [0.1, 1, 10, 100]);
+});
+
+test('latencies read in ms to three digits', () => {
+  assert.equal(formatMs(1.23456), '1.23 ms');
+  assert.equal(formatMs(1234.5), '1230 ms');
+  assert.equal(formatMs(0.0004567), '0.000457 ms');
+  assert.equal(formatMs(NaN), '–');
+});
+
+test('the colour scale runs light to dark and counts stay readable on every shade', () => {
+  assert.equal(heatColour(0), 'rgb(248, 250, 252)');
+  assert.equal(heatColour(1), 'rgb(30, 58, 138)');
+  assert.equal(heatColour(-1), heatColour(0));
+  assert.equal(heatColour(2), heatColour(1));
+  assert.equal(heatColour(NaN), heatColour(0));
+  let previous = Infinity;
+  for (let i = 0; i <= 100; i++) {
+    const fill = heatColour(i / 100);
+    const l = luminance(fill);
+    assert.ok(l <= previous, 'luminance falls as the share grows (' + fill + ')');
+    previous = l;
+    assert.ok(contrast(fill, textColourOn(fill)) >= 4.5, 'count text on ' + fill + ' meets WCAG AA');
+  }
+  assert.equal(textColourOn(heatColour(0)), '#000000');
+  assert.equal(textColourOn(heatColour(1)), '#ffffff');
+});
+
+test('latency series that cannot be drawn are dropped, not guessed at', () => {
+  const good = latencySeries({ series: [candidate] });
+  assert.equal(good.length, 1);
+  assert.equal(good[0].total, 40);
+  assert.deepEqual(good[0].percentiles.map((p) => p.label), ['p50', 'p95', 'p99']);
+  for (const bad of [
+    { ...candidate, edges: [1, 2] },               // one edge too few
+    { ...candidate, edges: [1, 0.5, 2, 3] },       // not ascending
+    { ...candidate, edges: [0, 1, 2, 3] },         // not positive (log axis)
+    { ...candidate, counts: [0, 0, 0] },           // no batches
+    { ...candidate, counts: [1, -1, 2] },
+    { ...candidate, counts: ['1', 2, 3] },
+    { ...candidate, name: 7 },
+  ]) {
+    assert.equal(latencySeries({ series: [bad] }).length, 0, JSON.stringify(bad));
+  }
+  assert.deepEqual(latencySeries(null), []);
+  assert.deepEqual(latencySeries({}), []);
+});
+
+test('bucket to bar geometry: bars share a bucket side by side and heights are shares of each series', () => {
+  const series = latencySeries({ series: [candidate, production] });
+  const L = latencyLayout(series, { width: 600, height: 200, left: 50, right: 10, top: 20, bottom: 40 });
+  assert.equal(L.x(1), 50);
+  assert.equal(L.x(2.512), 590);
+  assert.equal(L.bars.length, 4, 'one bar per non-empty bucket per series');
+  const [c0, c2, p0, p1] = L.bars;
+  assert.equal(c0.count, 10);
+  assert.equal(c0.share, 0.25);
+  assert.equal(c2.share, 0.75);
+  assert.equal(p1.share, 0.75);
+  assert.equal(c2.height, p1.height, 'equal shares, equal heights');
+  assert.ok(Math.abs(c2.height - 3 * c0.height) < 1e-9, 'heights proportional to shares');
+  // the shared bucket [1.585, 1.995): candidate in the left half, production in the right
+  assert.equal(c2.from, p0.from);
+  assert.ok(c2.x < p0.x && c2.x + c2.width <= p0.x + 1e-9);
+  assert.ok(p0.x + p0.width <= L.x(1.995));
+  for (const b of L.bars) {
+    assert.ok(b.y + b.height <= L.y(0) + 1e-9 && b.y >= L.top - 1e-9, 'bars stay inside the plot');
+  }
+  assert.equal(L.y(L.yTicks[L.yTicks.length - 1]), 20, 'the top tick is the top of the plot');
+});
+
+test('percentile markers sit at their values and close ones share a label', () => {
+  const series = latencySeries({ series: [{ ...candidate, p50: 1.1, p95: 1.9, p99: 1.91 }] });
+  const L = latencyLayout(series);
+  assert.deepEqual(L.markers.map((m) => m.label), ['p50', 'p95', 'p99']);
+  assert.equal(L.markers[0].x, L.x(1.1));
+  assert.deepEqual(L.markers.map((m) => m.text), ['p50', 'p95/p99', '']);
+});
+
+test('confusion data must be a square matrix of counts; labels default to class indices', () => {
+  assert.deepEqual(confusionData({ matrix: [[1, 0], [2, 3]] }).labels, ['0', '1']);
+  assert.deepEqual(confusionData({ matrix: [[1, 0], [2, 3]], labels: ['cat', 'dog'] }).labels, ['cat', 'dog']);
+  assert.equal(confusionData({ matrix: [[1, 0], [2]] }), null);
+  assert.equal(confusionData({ matrix: [[1, 'x'], [2, 3]] }), null);
+  assert.equal(confusionData({ matrix: [] }), null);
+  const big = Array.from({ length: MAX_CLASSES + 1 }, () => Array(MAX_CLASSES + 1).fill(0));
+  assert.equal(confusionData({ matrix: big }), null, 'too many classes: the table only');
+});
+
+test('confusion cells are shaded by the share of their true class and say what they are', () => {
+  const L = confusionLayout(confusionData({ matrix: [[8, 2], [0, 0]], labels: ['a', 'b'] }), { cell: 30, left: 10, top: 20 });
+  assert.equal(L.cells.length, 4);
+  const [aa, ab, ba] = L.cells;
+  assert.equal(aa.share, 0.8);
+  assert.equal(aa.fill, heatColour(0.8));
+  assert.equal(ab.x, 40);
+  assert.equal(ba.y, 50);
+  assert.equal(aa.label, 'true a, predicted a: 8 (80% of true a)');
+  assert.equal(ba.label, 'true b, predicted a: 0', 'an empty row has no share to state');
+  assert.equal(ba.fill, heatColour(0));
+});
+
+test('the heat map has one cell per class pair, each with a title and aria-label', () => {
+  const n = 10;
+  const matrix = Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => (r === c ? 90 : 1)));
+  const { doc, figure, details } = page('confusion', JSON.stringify({ matrix }));
+  assert.equal(renderAll(doc), 1);
+  const svg = figure.all('svg')[0];
+  const cells = svg.all('g').filter((g) => (g.getAttribute('class') || '').split(' ').includes('cell'));
+  assert.equal(cells.length, n * n);
+  for (const cell of cells) {
+    assert.match(cell.getAttribute('aria-label'), /^true \d, predicted \d: \d+/);
+    assert.equal(cell.all('title')[0].textContent, cell.getAttribute('aria-label'));
+  }
+  assert.ok(svg.textContent.includes('predicted class') && svg.textContent.includes('true class'), 'axes are labelled');
+  assert.equal(figure.hidden, false);
+  assert.equal(figure.getAttribute('data-rendered'), 'true');
+  assert.equal(details.open, false, 'the table folds away once the chart is drawn');
+});
+
+test('the latency chart draws bars, percentile markers and a legend', () => {
+  const { doc, figure } = page('latency', JSON.stringify({ unit: 'ms', series: [candidate, production] }));
+  assert.equal(renderAll(doc), 1);
+  const svg = figure.all('svg')[0];
+  assert.equal(svg.all('rect').length, 4);
+  assert.equal(svg.all('g').filter((g) => g.getAttribute('class') === 'marker').length, 6);
+  assert.match(svg.getAttribute('aria-label'), /candidate p50 1.7 ms, p95 1.9 ms, p99 1.99 ms; production p50 2.1 ms/);
+  assert.equal(figure.all('li').length, 2);
+});
+
+test('strings from the data become text, never markup', () => {
+  const evil = '</script><img src=x onerror=alert(1)><!--';
+  const { doc, figure } = page('confusion', JSON.stringify({ matrix: [[1, 0], [0, 1]], labels: [evil, 'b&"c'] }));
+  assert.equal(renderAll(doc), 1);
+  assert.equal(figure.all('img').length, 0);
+  const texts = [];
+  (function collect(node) {
+    for (const c of node.childNodes) c instanceof Text ? texts.push(c.data) : collect(c);
+  })(figure);
+  assert.ok(texts.includes('true ' + evil + ', predicted ' + evil + ': 1 (100% of true ' + evil + ')'), 'the label is kept as text');
+  const labels = figure.all('g').find((g) => g.getAttribute('class') === 'labels');
+  assert.ok(labels.textContent.includes('</script><i…'), 'long labels are shortened, still as text');
+
+  const latency = page('latency', JSON.stringify({ series: [{ ...candidate, name: evil }] }));
+  assert.equal(renderAll(latency.doc), 1);
+  assert.equal(latency.figure.all('img').length, 0);
+  assert.ok(latency.figure.all('svg')[0].getAttribute('aria-label').startsWith('Latency per batch: ' + evil));
+
+  const source = readFileSync(new URL('../charts.js', import.meta.url), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+  for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function']) {
+    assert.ok(!source.includes(sink), 'charts.js does not use ' + sink);
+  }
+});
+
+test('data it does not understand leaves the figure hidden and the table open', () => {
+  for (const [kind, json] of [['latency', '{"series": []}'], ['confusion', '{"matrix": [[1, 2]]}'], ['confusion', 'not json'], ['pie', '{}']]) {
+    const { doc, figure, details } = page(kind, json);
+    assert.equal(renderAll(doc), 0, kind + ' ' + json);
+    assert.equal(figure.hidden, true);
+    assert.equal(details.open, true);
+    assert.equal(figure.all('svg').length, 0);
+  }
+});
