@@ -1,5 +1,6 @@
 package dev.anvil.api;
 
+import dev.anvil.api.auth.TestOidcProvider;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedLocalStack;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
@@ -7,7 +8,8 @@ import java.util.Map;
 
 /**
  * Points the application under test at the shared local stack of this test JVM (real Temporal dev
- * server, S3 server and PostgreSQL, started by the tests) with a database of its own.
+ * server, S3 server and PostgreSQL, started by the tests) with a database of its own, and at a test
+ * OIDC provider for bearer JWTs.
  */
 public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
 
@@ -26,7 +28,12 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("quarkus.http.test-port", "0"),
                 Map.entry("anvil.auth.demo-tokens-file", TestTokens.writeFile().toString()),
                 // small enough that GatewayTest can send a body over it cheaply
-                Map.entry("anvil.gateway.max-request-bytes", "1048576"));
+                Map.entry("anvil.gateway.max-request-bytes", "1048576"),
+                // bearer JWTs from a test OIDC provider (Keycloak-style realm roles) beside the API tokens
+                Map.entry("anvil.auth.oidc.issuer", TestOidcProvider.shared().issuer()),
+                Map.entry("anvil.auth.oidc.audience", "anvil"),
+                Map.entry("anvil.auth.oidc.roles-claim", "realm_access.roles"),
+                Map.entry("anvil.auth.oidc.role-prefix", "anvil-"));
     }
 
     @Override

@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /**
- * Identifies the caller from {@code Authorization: Bearer <token>} (API clients) or the
+ * Identifies the caller from {@code Authorization: Bearer <token>} (API clients: an Anvil API token, or a
+ * JWT from the OIDC provider when one is configured, see {@link OidcVerifier}) or the
  * {@value #COOKIE} cookie (the web UI, set by its sign-in form) and enforces {@link Requires}.
  * A token that is presented but unknown or revoked is refused everywhere (401), so a typo never
  * silently turns into an anonymous call. Runs after matching, on the endpoint's worker thread.
@@ -31,10 +32,24 @@ public class AuthFilter {
 
     @Inject Provider<ApiTokenStore> tokens;
     @Inject CurrentCaller current;
+    @Inject OidcTokens oidc;
 
     @ServerRequestFilter
     public Response authenticate(ContainerRequestContext request, ResourceInfo resource) {
         Optional<String> token = token(request);
+        boolean fromHeader = request.getHeaderString(HttpHeaders.AUTHORIZATION) != null;
+        if (token.isPresent() && fromHeader && OidcVerifier.looksLikeJwt(token.get())) {
+            if (oidc.verifier().isEmpty()) {
+                return problem(request, unauthenticated("the bearer token is a JWT, but OIDC is not configured here "
+                        + "(set anvil.auth.oidc.issuer), so only Anvil API tokens are accepted"));
+            }
+            try {
+                current.set(oidc.verifier().get().verify(token.get()));
+            } catch (ProblemException e) {
+                return problem(request, e);
+            }
+            token = Optional.empty();
+        }
         if (token.isPresent()) {
             Optional<ApiToken> row = tokens.get().authenticate(token.get());
             boolean fromCookie = request.getHeaderString(HttpHeaders.AUTHORIZATION) == null;
@@ -60,9 +75,11 @@ public class AuthFilter {
         }
         Caller caller = current.get().get();
         if (Arrays.stream(requires.value()).noneMatch(caller::has)) {
+            String where = caller.fromOidc() ? " (from the JWT claim " + oidc.verifier().map(OidcVerifier::rolesClaim)
+                    .orElse("?") + ")" : "";
             return problem(request, CurrentCaller.forbidden("'" + caller.principal() + "' (roles "
-                    + caller.roles().stream().map(Role::wireName).toList() + ") may not " + request.getMethod() + " "
-                    + request.getUriInfo().getPath() + ": it needs the role " + needed));
+                    + caller.roles().stream().map(Role::wireName).toList() + where + ") may not " + request.getMethod()
+                    + " " + request.getUriInfo().getPath() + ": it needs the role " + needed));
         }
         return null;
     }

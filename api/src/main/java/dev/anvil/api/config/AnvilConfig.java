@@ -95,5 +95,34 @@ public interface AnvilConfig {
          * leave it unset in production and make tokens with POST /api/tokens.
          */
         Optional<Path> demoTokensFile();
+
+        /** Bearer JWTs from an OpenID Connect provider, accepted beside API tokens when an issuer is set. */
+        Oidc oidc();
+
+        interface Oidc {
+            /**
+             * The provider's issuer URL (e.g. https://keycloak.example.com/realms/ml). Its
+             * /.well-known/openid-configuration names the signing keys. Unset: OIDC is off.
+             */
+            Optional<String> issuer();
+
+            /** The audience ({@code aud}) a token must carry, e.g. the client id; unset: not checked. */
+            Optional<String> audience();
+
+            /** Where the role names are: a claim, or a dotted path into nested claims (Keycloak: realm_access.roles). */
+            @WithDefault("roles")
+            String rolesClaim();
+
+            /** A prefix the provider's role names carry for Anvil (e.g. anvil- for anvil-reviewer); unset: none. */
+            Optional<String> rolePrefix();
+
+            /** The claim that names the caller (audit log, four-eyes rule); sub when the token lacks it. */
+            @WithDefault("preferred_username")
+            String principalClaim();
+
+            /** Clock difference tolerated when checking exp and nbf. */
+            @WithDefault("30s")
+            Duration clockSkew();
+        }
     }
 }
