@@ -33,7 +33,9 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.auth.oidc.issuer", TestOidcProvider.shared().issuer()),
                 Map.entry("anvil.auth.oidc.audience", "anvil"),
                 Map.entry("anvil.auth.oidc.roles-claim", "realm_access.roles"),
-                Map.entry("anvil.auth.oidc.role-prefix", "anvil-"));
+                Map.entry("anvil.auth.oidc.role-prefix", "anvil-"),
+                Map.entry("anvil.auth.oidc.client-id", TestOidcProvider.CLIENT_ID),
+                Map.entry("anvil.auth.oidc.client-secret", TestOidcProvider.CLIENT_SECRET));
     }
 
     @Override

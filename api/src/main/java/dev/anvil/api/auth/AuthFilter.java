@@ -37,23 +37,28 @@ public class AuthFilter {
     @ServerRequestFilter
     public Response authenticate(ContainerRequestContext request, ResourceInfo resource) {
         Optional<String> token = token(request);
-        boolean fromHeader = request.getHeaderString(HttpHeaders.AUTHORIZATION) != null;
-        if (token.isPresent() && fromHeader && OidcVerifier.looksLikeJwt(token.get())) {
-            if (oidc.verifier().isEmpty()) {
+        String authorization = request.getHeaderString(HttpHeaders.AUTHORIZATION);
+        boolean fromHeader = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7);
+        if (token.isPresent() && OidcVerifier.looksLikeJwt(token.get())) {
+            if (oidc.verifier().isEmpty() && fromHeader) {
                 return problem(request, unauthenticated("the bearer token is a JWT, but OIDC is not configured here "
                         + "(set anvil.auth.oidc.issuer), so only Anvil API tokens are accepted"));
             }
-            try {
-                current.set(oidc.verifier().get().verify(token.get()));
-            } catch (ProblemException e) {
-                return problem(request, e);
+            if (oidc.verifier().isPresent()) {
+                try {
+                    current.set(oidc.verifier().get().verify(token.get()));
+                } catch (ProblemException e) {
+                    if (fromHeader || e.status() != 401) {
+                        return problem(request, e);
+                    }
+                    // an expired single-sign-on cookie counts as signed out, like a revoked token's cookie
+                }
             }
             token = Optional.empty();
         }
         if (token.isPresent()) {
             Optional<ApiToken> row = tokens.get().authenticate(token.get());
-            boolean fromCookie = request.getHeaderString(HttpHeaders.AUTHORIZATION) == null;
-            if (row.isEmpty() && fromCookie) {
+            if (row.isEmpty() && !fromHeader) {
                 // a stale UI cookie (revoked token) counts as signed out, so the sign-in page still opens
                 token = Optional.empty();
             } else if (row.isEmpty()) {

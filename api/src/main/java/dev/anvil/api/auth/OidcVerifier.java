@@ -57,12 +57,19 @@ public final class OidcVerifier {
     private final Settings settings;
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
-    private volatile JwtConsumer consumer;
+    private volatile Discovered discovered;
+
+    /** What the discovery document says, with the token checker built on its keys. */
+    public record Discovered(String authorizationEndpoint, String tokenEndpoint, JwtConsumer consumer) {}
 
     public OidcVerifier(Settings settings) {
         this.settings = settings;
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
                 .followRedirects(HttpClient.Redirect.NORMAL).build();
+    }
+
+    public String issuer() {
+        return settings.issuer();
     }
 
     /** True when {@code token} has the shape of a JWS compact serialisation (API tokens never do). */
@@ -81,10 +88,10 @@ public final class OidcVerifier {
         }
         JwtClaims claims;
         try {
-            claims = consumer().processToClaims(token);
+            claims = discovered().consumer().processToClaims(token);
         } catch (InvalidJwtException e) {
             if (unreachable(e)) {
-                consumer = null; // rediscover next time: the provider may have moved its keys
+                discovered = null; // rediscover next time: the provider may have moved its keys
                 throw providerDown("its signing keys could not be fetched: " + rootMessage(e));
             }
             throw refused(reason(e));
@@ -103,21 +110,22 @@ public final class OidcVerifier {
         }
     }
 
-    private JwtConsumer consumer() {
-        JwtConsumer c = consumer;
-        if (c == null) {
+    /** The provider's endpoints, fetched on first use and again after a failure. */
+    public Discovered discovered() {
+        Discovered d = discovered;
+        if (d == null) {
             synchronized (this) {
-                c = consumer;
-                if (c == null) {
-                    c = build(discover());
-                    consumer = c;
+                d = discovered;
+                if (d == null) {
+                    d = discover();
+                    discovered = d;
                 }
             }
         }
-        return c;
+        return d;
     }
 
-    private String discover() {
+    private Discovered discover() {
         String issuer = settings.issuer();
         URI document = URI.create(issuer.replaceAll("/+$", "") + "/.well-known/openid-configuration");
         HttpResponse<String> response;
@@ -148,7 +156,8 @@ public final class OidcVerifier {
         if (jwks.isBlank()) {
             throw providerDown(document + " names no jwks_uri");
         }
-        return jwks;
+        return new Discovered(body.path("authorization_endpoint").asText(""), body.path("token_endpoint").asText(""),
+                build(jwks));
     }
 
     private JwtConsumer build(String jwksUri) {
@@ -263,7 +272,7 @@ public final class OidcVerifier {
         return AuthFilter.unauthenticated("the bearer JWT is refused: " + why);
     }
 
-    private ProblemException providerDown(String why) {
+    ProblemException providerDown(String why) {
         return new ProblemException(503, "Service Unavailable", "cannot check the bearer JWT: the OIDC provider "
                 + settings.issuer() + " is unavailable; " + why, List.of());
     }

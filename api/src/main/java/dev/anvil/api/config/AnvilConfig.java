@@ -123,6 +123,22 @@ public interface AnvilConfig {
             /** Clock difference tolerated when checking exp and nbf. */
             @WithDefault("30s")
             Duration clockSkew();
+
+            /** The web UI's client id at the provider; set it to offer "Sign in with single sign-on" (authorization code + PKCE). */
+            Optional<String> clientId();
+
+            /** The client's secret, for a confidential client; unset for a public one (PKCE only). */
+            Optional<String> clientSecret();
+
+            /** Scopes the UI asks for. */
+            @WithDefault("openid profile")
+            String scopes();
+
+            /**
+             * Where the provider sends the browser back, when Anvil sits behind a proxy that changes its
+             * address (e.g. https://anvil.example.com/ui/login/oidc/callback); unset: from the request.
+             */
+            Optional<String> redirectUri();
         }
     }
 }

@@ -9,6 +9,8 @@ import dev.anvil.api.approvals.ApprovalDecisions;
 import dev.anvil.api.auth.AuthFilter;
 import dev.anvil.api.auth.Caller;
 import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.OidcLogin;
+import dev.anvil.api.auth.OidcTokens;
 import dev.anvil.api.auth.Role;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.ApiTokenStore;
@@ -33,6 +35,7 @@ import dev.anvil.workflows.pipeline.spec.TaskSpec;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -40,9 +43,11 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.NewCookie;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -74,6 +79,10 @@ public class UiResource {
     @Inject ModelRegistryStore registry;
     @Inject ObjectStore objects;
     @Inject ObjectMapper json;
+    @Inject OidcTokens oidc;
+
+    /** Carries state and PKCE verifier from the start of a single sign-on to its callback. */
+    static final String OIDC_COOKIE = "anvil_oidc";
 
     @GET
     public Response home() {
@@ -83,7 +92,14 @@ public class UiResource {
     @GET
     @Path("/login")
     public Response loginPage(@QueryParam("error") String error) {
-        String body = (error == null ? "" : "<p class=\"error\" role=\"alert\">" + esc(error) + "</p>") + """
+        return loginPage(error, error == null ? 200 : 401);
+    }
+
+    private Response loginPage(String error, int status) {
+        String sso = oidc.login().map(l -> "<p><a class=\"button\" href=\"/ui/login/oidc\">Sign in with single sign-on</a>"
+                + " <span class=\"muted\">(" + esc(URI.create(l.issuer()).getHost()) + ")</span></p>\n<p>or with an API token:</p>\n")
+                .orElse("");
+        String body = (error == null ? "" : "<p class=\"error\" role=\"alert\">" + esc(error) + "</p>") + sso + """
                 <form method="post" action="/ui/login">
                   <p><label for="token">API token</label><br>
                   <input id="token" name="token" type="password" size="60" required autocomplete="off"></p>
@@ -91,7 +107,68 @@ public class UiResource {
                 </form>
                 <p>Local stack: <code>./anvil status</code> prints the demo tokens. Others get one from an admin
                 (<code>POST /api/tokens</code>).</p>""";
-        return Response.status(error == null ? 200 : 401).entity(Html.page("Sign in", null, body, false)).build();
+        return Response.status(status).entity(Html.page("Sign in", null, body, false)).build();
+    }
+
+    /** Single sign-on, step 1: remember state and PKCE verifier in a short-lived cookie, go to the provider. */
+    @GET
+    @Path("/login/oidc")
+    public Response oidcLogin(@Context UriInfo uri) {
+        if (oidc.login().isEmpty()) {
+            return loginPage("Single sign-on is not configured here (anvil.auth.oidc.client-id); sign in with an API token.",
+                    404);
+        }
+        OidcLogin.Started started;
+        try {
+            started = oidc.login().get().start(callback(uri));
+        } catch (OidcLogin.Failed e) {
+            return loginPage("Single sign-on cannot start: " + e.getMessage(), 503);
+        } catch (ProblemException e) {
+            return loginPage("Single sign-on cannot start: " + e.getMessage(), e.status());
+        }
+        // Lax: the provider's redirect back is a top-level navigation from another site
+        NewCookie pending = new NewCookie.Builder(OIDC_COOKIE).value(started.cookieValue()).path("/ui/login/oidc")
+                .maxAge(600).httpOnly(true).secure("https".equals(uri.getBaseUri().getScheme()))
+                .sameSite(NewCookie.SameSite.LAX).build();
+        return Response.seeOther(started.authorizeAt()).cookie(pending).build();
+    }
+
+    /** Single sign-on, step 2: the provider sends the browser back with a code (or an error). */
+    @GET
+    @Path("/login/oidc/callback")
+    public Response oidcCallback(@Context UriInfo uri, @CookieParam(OIDC_COOKIE) String pending,
+            @QueryParam("state") String state, @QueryParam("code") String code, @QueryParam("error") String error,
+            @QueryParam("error_description") String errorDescription) {
+        NewCookie done = new NewCookie.Builder(OIDC_COOKIE).value("").path("/ui/login/oidc").maxAge(0).httpOnly(true)
+                .sameSite(NewCookie.SameSite.LAX).build();
+        if (oidc.login().isEmpty()) {
+            return loginPage("Single sign-on is not configured here; sign in with an API token.", 404);
+        }
+        Caller who;
+        String token;
+        try {
+            token = oidc.login().get().finish(pending, state, code, error, errorDescription, callback(uri));
+            who = oidc.verifier().orElseThrow().verify(token);
+        } catch (OidcLogin.Failed e) {
+            return Response.fromResponse(loginPage("Single sign-on failed: " + e.getMessage(), 401)).cookie(done).build();
+        } catch (ProblemException e) {
+            return Response.fromResponse(loginPage("Single sign-on failed: " + e.getMessage(), e.status())).cookie(done)
+                    .build();
+        }
+        NewCookie session = new NewCookie.Builder(AuthFilter.COOKIE).value(token).path("/").httpOnly(true)
+                .secure("https".equals(uri.getBaseUri().getScheme())).sameSite(NewCookie.SameSite.STRICT).build();
+        // a page, not a redirect: the browser sends a SameSite=Strict cookie on a navigation this site starts,
+        // not on the tail of a redirect chain that began at the provider
+        String body = "<p>Signed in as <strong>" + esc(who.principal()) + "</strong>.</p>\n"
+                + "<p><a href=\"/ui/approvals\">Continue to the approvals</a></p>";
+        String html = Html.page("Signed in", null, body, false)
+                .replace("<head>", "<head>\n<meta http-equiv=\"refresh\" content=\"0; url=/ui/approvals\">");
+        return Response.ok(html).cookie(session, done).build();
+    }
+
+    private URI callback(UriInfo uri) {
+        return oidc.redirectUri().map(URI::create)
+                .orElseGet(() -> uri.getBaseUriBuilder().path("/ui/login/oidc/callback").build());
     }
 
     @POST

@@ -34,11 +34,15 @@ public final class TestOidcProvider implements AutoCloseable {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         issuer = "http://127.0.0.1:" + server.getAddress().getPort() + "/realms/ml";
         key = newKey();
-        server.createContext("/realms/ml/.well-known/openid-configuration", ex -> send(ex,
-                "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/protocol/openid-connect/certs\"}"));
+        server.createContext("/realms/ml/.well-known/openid-configuration", ex -> send(ex, 200,
+                "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/protocol/openid-connect/certs\","
+                        + "\"authorization_endpoint\":\"" + issuer + "/protocol/openid-connect/auth\","
+                        + "\"token_endpoint\":\"" + issuer + "/protocol/openid-connect/token\"}"));
+        server.createContext("/realms/ml/protocol/openid-connect/auth", this::authorize);
+        server.createContext("/realms/ml/protocol/openid-connect/token", this::exchange);
         server.createContext("/realms/ml/protocol/openid-connect/certs", ex -> {
             jwksFetches.incrementAndGet();
-            send(ex, new JsonWebKeySet(key).toJson());
+            send(ex, 200, new JsonWebKeySet(key).toJson());
         });
         server.start();
     }
@@ -122,10 +126,98 @@ public final class TestOidcProvider implements AutoCloseable {
         }
     }
 
-    private static void send(HttpExchange ex, String body) throws IOException {
+    /** The web UI's client at this provider. */
+    public static final String CLIENT_ID = "anvil-ui";
+    public static final String CLIENT_SECRET = "anvil-ui-test-secret";
+
+    private record Grant(String user, List<String> roles, String challenge, String redirectUri) {}
+
+    private final java.util.Map<String, Grant> grants = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile String signedInUser;
+    private volatile List<String> signedInRoles = List.of();
+
+    /** Who the provider's (skipped) login page signs in next; null makes it deny the request. */
+    public void signInAs(String user, List<String> roles) {
+        signedInUser = user;
+        signedInRoles = roles;
+    }
+
+    /** Authorization endpoint: checks the request, then sends the browser back with a one-time code. */
+    private void authorize(HttpExchange ex) throws IOException {
+        java.util.Map<String, String> q = parse(ex.getRequestURI().getRawQuery());
+        String redirect = q.get("redirect_uri");
+        if (!CLIENT_ID.equals(q.get("client_id")) || redirect == null || !"code".equals(q.get("response_type"))
+                || !"S256".equals(q.get("code_challenge_method")) || q.get("code_challenge") == null) {
+            send(ex, 400, "{\"error\":\"invalid_request\"}");
+            return;
+        }
+        String back;
+        if (signedInUser == null) {
+            back = redirect + "?error=access_denied&error_description=" + enc("the user declined") + "&state="
+                    + enc(q.get("state"));
+        } else {
+            String code = UUID.randomUUID().toString();
+            grants.put(code, new Grant(signedInUser, signedInRoles, q.get("code_challenge"), redirect));
+            back = redirect + "?code=" + enc(code) + "&state=" + enc(q.get("state"));
+        }
+        ex.getResponseHeaders().set("Location", back);
+        ex.sendResponseHeaders(302, -1);
+        ex.close();
+    }
+
+    /** Token endpoint: client secret (Basic), one-time code, same redirect_uri, PKCE S256. */
+    private void exchange(HttpExchange ex) throws IOException {
+        java.util.Map<String, String> form = parse(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+        String basic = "Basic " + java.util.Base64.getEncoder().encodeToString(
+                (CLIENT_ID + ":" + CLIENT_SECRET).getBytes(StandardCharsets.UTF_8));
+        if (!basic.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+            send(ex, 401, "{\"error\":\"invalid_client\"}");
+            return;
+        }
+        Grant grant = grants.remove(String.valueOf(form.get("code")));
+        if (grant == null || !"authorization_code".equals(form.get("grant_type"))
+                || !grant.redirectUri().equals(form.get("redirect_uri"))) {
+            send(ex, 400, "{\"error\":\"invalid_grant\",\"error_description\":\"unknown or used code\"}");
+            return;
+        }
+        String verifier = String.valueOf(form.get("code_verifier"));
+        String challenge;
+        try {
+            challenge = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IOException(e);
+        }
+        if (!challenge.equals(grant.challenge())) {
+            send(ex, 400, "{\"error\":\"invalid_grant\",\"error_description\":\"PKCE verification failed\"}");
+            return;
+        }
+        send(ex, 200, "{\"access_token\":\"" + token(grant.user(), grant.roles())
+                + "\",\"token_type\":\"Bearer\",\"expires_in\":300}");
+    }
+
+    private static java.util.Map<String, String> parse(String query) {
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+        if (query == null || query.isEmpty()) {
+            return values;
+        }
+        for (String pair : query.split("&")) {
+            int eq = pair.indexOf('=');
+            String k = eq < 0 ? pair : pair.substring(0, eq);
+            String v = eq < 0 ? "" : pair.substring(eq + 1);
+            values.put(java.net.URLDecoder.decode(k, StandardCharsets.UTF_8), java.net.URLDecoder.decode(v, StandardCharsets.UTF_8));
+        }
+        return values;
+    }
+
+    private static String enc(String s) {
+        return java.net.URLEncoder.encode(String.valueOf(s), StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private static void send(HttpExchange ex, int status, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(200, bytes.length);
+        ex.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(bytes);
         }
