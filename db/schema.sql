@@ -187,6 +187,19 @@ CREATE TABLE rollouts (
 );
 CREATE UNIQUE INDEX rollouts_one_active_per_endpoint_idx ON public.rollouts USING btree (endpoint) WHERE (state = ANY (ARRAY['running'::text, 'paused'::text]));
 
+CREATE TABLE serving_counts (
+    endpoint text NOT NULL,
+    version integer NOT NULL,
+    process_id text NOT NULL,
+    requests bigint NOT NULL,
+    errors bigint NOT NULL,
+    latency_buckets bigint[] NOT NULL,
+    updated_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT serving_counts_errors_check CHECK (((errors >= 0) AND (errors <= requests))),
+    CONSTRAINT serving_counts_pkey PRIMARY KEY (endpoint, version, process_id),
+    CONSTRAINT serving_counts_requests_check CHECK ((requests >= 0))
+);
+
 CREATE TABLE task_runs (
     id bigint NOT NULL DEFAULT nextval('task_runs_id_seq'::regclass),
     run_id text NOT NULL,
