@@ -39,8 +39,7 @@ class RolloutTest {
             given().contentType("application/json").body(body).when().post("/v2/models/live/infer")
                     .then().statusCode(200);
             if (i % 20 == 0) {
-                state = given().get("/api/rollouts/" + id).then().statusCode(200)
-                        .extract().path("rollout.state");
+                state = stateOf(id);
             }
         }
         assertThat(state).isEqualTo("promoted");
@@ -77,7 +76,7 @@ class RolloutTest {
 
         String state = "running";
         for (int i = 0; i < 10_000 && !"aborted".equals(state); i++) {
-            state = given().get("/api/rollouts/" + id).then().extract().path("rollout.state");
+            state = stateOf(id);
         }
         assertThat(state).isEqualTo("aborted");
         given().get("/api/endpoints/held").then().body("stable.version", equalTo(1)).body("canary", nullValue());
@@ -107,7 +106,7 @@ class RolloutTest {
                     .then().statusCode(200);
             served++;
             if (i % 10 == 0) {
-                state = given().get("/api/rollouts/" + id).then().statusCode(200).extract().path("rollout.state");
+                state = stateOf(id);
             }
         }
         assertThat(state).isEqualTo("rolled_back");
@@ -119,6 +118,12 @@ class RolloutTest {
                 .body("rollout.analysisJson", containsString("latency"));
         assertThat(given().get("/api/rollouts/" + id).then().extract().jsonPath().getString("rollout.analysisJson"))
                 .doesNotContain("\"weight\": 100");
+    }
+
+    /** The rollout's recorded state; "starting" while its first activity (which writes the row) has not run. */
+    private static String stateOf(String id) {
+        String recorded = given().get("/api/rollouts/" + id).then().statusCode(200).extract().path("rollout.state");
+        return recorded == null ? "starting" : recorded;
     }
 
     /**

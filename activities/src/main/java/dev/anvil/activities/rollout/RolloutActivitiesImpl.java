@@ -26,6 +26,7 @@ import java.util.Map;
 public final class RolloutActivitiesImpl implements RolloutActivities {
     private final EndpointManager endpoints;
     private final Gateway gateway;
+    private final SharedServingCounts counts;
     private final ModelRegistryStore registry;
     private final RolloutStore rollouts;
     private final AuditLogStore audit;
@@ -33,11 +34,13 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     private final ObjectMapper json;
     private final Duration loadWait;
 
-    public RolloutActivitiesImpl(EndpointManager endpoints, Gateway gateway, ModelRegistryStore registry,
-                                 RolloutStore rollouts, AuditLogStore audit, LineageStore lineage, ObjectMapper json,
-                                 Duration loadWait) {
+    /** @param counts the gateway's counters of every serving process (the traffic may be served elsewhere) */
+    public RolloutActivitiesImpl(EndpointManager endpoints, Gateway gateway, SharedServingCounts counts,
+                                 ModelRegistryStore registry, RolloutStore rollouts, AuditLogStore audit,
+                                 LineageStore lineage, ObjectMapper json, Duration loadWait) {
         this.endpoints = endpoints;
         this.gateway = gateway;
+        this.counts = counts;
         this.registry = registry;
         this.rollouts = rollouts;
         this.audit = audit;
@@ -82,7 +85,7 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
 
     @Override
     public EndpointCounts readCounts(String endpoint) {
-        return gateway.counts(endpoint);
+        return counts.counts(endpoint);
     }
 
     @Override

@@ -39,6 +39,13 @@ public final class ServingMetrics {
         return new EndpointCounts(endpoint, versions);
     }
 
+    /** The cumulative counters of every endpoint this process has served. */
+    public List<EndpointCounts> all() {
+        List<EndpointCounts> all = new ArrayList<>();
+        byEndpoint.keySet().stream().sorted().forEach(e -> all.add(counts(e)));
+        return all;
+    }
+
     private Stats stats(String endpoint, int version) {
         return byEndpoint.computeIfAbsent(endpoint, e -> new ConcurrentHashMap<>())
                 .computeIfAbsent(version, v -> new Stats(registry, endpoint, v));

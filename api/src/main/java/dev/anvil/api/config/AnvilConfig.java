@@ -86,6 +86,13 @@ public interface AnvilConfig {
         /** How often the gateway re-reads endpoints changed by other processes (rollouts on worker pods). */
         @WithDefault("5s")
         Duration refreshInterval();
+
+        /**
+         * How often this process publishes its per-version counters to PostgreSQL, where rollouts on other
+         * processes (worker pods) read them; 0 publishes only when this process reads them itself.
+         */
+        @WithDefault("2s")
+        Duration countsPublishInterval();
     }
 
     interface Auth {

@@ -6,11 +6,13 @@ import dev.anvil.activities.rollout.EndpointManager;
 import dev.anvil.activities.rollout.Gateway;
 import dev.anvil.activities.rollout.ModelSessions;
 import dev.anvil.activities.rollout.ServingMetrics;
+import dev.anvil.activities.rollout.SharedServingCounts;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.RolloutStore;
+import dev.anvil.db.ServingCountsStore;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -18,6 +20,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.util.UUID;
 
 /** The inference gateway's parts as CDI beans: stores, sessions, metrics, the gateway itself. */
 @ApplicationScoped
@@ -63,6 +66,19 @@ public class ServingBeans {
                     ObjectMapper json, AnvilConfig config) {
         return new Gateway(endpoints, registry, sessions, metrics, OrtEnvironment.getEnvironment(), json,
                 config.gateway().loadWait());
+    }
+
+    /** This process's counters published for rollouts on other processes, and everyone's summed for its own. */
+    @Produces
+    @Singleton
+    SharedServingCounts servingCounts(ServingMetrics metrics, AgroalDataSource ds, AnvilConfig config) {
+        String host = System.getenv().getOrDefault("HOSTNAME", "anvil");
+        return new SharedServingCounts(metrics, new ServingCountsStore(ds),
+                host + "-" + UUID.randomUUID().toString().substring(0, 8), config.gateway().countsPublishInterval());
+    }
+
+    void close(@Disposes SharedServingCounts counts) {
+        counts.close();
     }
 
     @Produces

@@ -72,6 +72,7 @@ public class AnvilStartup {
     @Inject Schedules schedules;
     @Inject dev.anvil.activities.rollout.EndpointManager endpointManager;
     @Inject dev.anvil.activities.rollout.Gateway gateway;
+    @Inject dev.anvil.activities.rollout.SharedServingCounts servingCounts;
     @Inject dev.anvil.db.ModelRegistryStore registry;
     @Inject dev.anvil.db.RolloutStore rollouts;
     @Inject dev.anvil.db.AuditLogStore audit;
@@ -148,8 +149,8 @@ public class AnvilStartup {
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
-                new dev.anvil.activities.rollout.RolloutActivitiesImpl(endpointManager, gateway, registry, rollouts, audit,
-                        lineage, json, config.gateway().loadWait()),
+                new dev.anvil.activities.rollout.RolloutActivitiesImpl(endpointManager, gateway, servingCounts, registry,
+                        rollouts, audit, lineage, json, config.gateway().loadWait()),
                 new ApprovalActivitiesImpl(new ApprovalStore(dataSource), taskRuns, new AuditLogStore(dataSource)));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
