@@ -56,19 +56,21 @@ public final class QuantizeBench {
         Path fp32 = dir.resolve("cnn_mnist_13.onnx");
         BenchModels.raiseOpset(SharedData.cnnMnist(), fp32, 13);
         Path int8 = dir.resolve("cnn_mnist_int8.onnx");
-        // a first round warms the JIT; the median of the next five is reported
-        quantizeStatic(fp32, cal, int8, CalibrationMethod.PERCENTILE, 32);
-        inference(fp32, cal, 32);
-        double[] cals = new double[5];
-        double[] infers = new double[5];
-        for (int i = 0; i < 5; i++) {
+        // three rounds warm the JIT; the median of the next fifteen is reported (one round is tens of ms)
+        for (int i = 0; i < 3; i++) {
+            quantizeStatic(fp32, cal, int8, CalibrationMethod.PERCENTILE, 32);
+            inference(fp32, cal, 32);
+        }
+        double[] cals = new double[15];
+        double[] infers = new double[15];
+        for (int i = 0; i < cals.length; i++) {
             cals[i] = quantizeStatic(fp32, cal, int8, CalibrationMethod.PERCENTILE, 32);
             infers[i] = inference(fp32, cal, 32);
         }
         Arrays.sort(cals);
         Arrays.sort(infers);
-        double calSeconds = cals[2];
-        double inferSeconds = infers[2];
+        double calSeconds = cals[cals.length / 2];
+        double inferSeconds = infers[infers.length / 2];
         ModelComparator.Comparison c = new ModelComparator(ENV).compare(int8, fp32, eval, ModelComparator.Pooling.NONE,
                 64, 0, (d, t) -> {});
         System.out.printf("accuracy: FP32 %.2f %%, INT8 %.2f %% (drop %.2f points), top-1 agreement %.4f%n",
@@ -76,7 +78,7 @@ public final class QuantizeBench {
                 c.top1Agreement());
         System.out.printf("size: original (opset 9) %,d B, INT8 %,d B (%.1f %%)%n", Files.size(SharedData.cnnMnist()),
                 Files.size(int8), 100.0 * Files.size(int8) / Files.size(SharedData.cnnMnist()));
-        System.out.printf("calibration: %.3f s over 256 images vs plain inference %.3f s (%.2fx; medians of 5)%n", calSeconds,
+        System.out.printf("calibration: %.3f s over 256 images vs plain inference %.3f s (%.2fx; medians of 15)%n", calSeconds,
                 inferSeconds, calSeconds / inferSeconds);
         Map<String, Path> variants = new LinkedHashMap<>();
         variants.put("FP32", fp32);
