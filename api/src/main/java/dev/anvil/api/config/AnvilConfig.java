@@ -95,5 +95,13 @@ public interface AnvilConfig {
          * leave it unset in production and make tokens with POST /api/tokens.
          */
         Optional<Path> demoTokensFile();
+
+        /**
+         * How long a token found valid is trusted without asking PostgreSQL again (per process), so
+         * that frequent callers (inference clients) do not pay a database round trip per request. A
+         * revoked token is refused after at most this long; 0 checks every request.
+         */
+        @WithDefault("5s")
+        Duration tokenCacheTtl();
     }
 }
