@@ -10,7 +10,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
-import com.fasterxml.jackson.databind.util.TokenBuffer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -28,7 +27,8 @@ import java.util.Set;
  * fault, not the caller's.
  *
  * <p>An input's {@code data} is streamed when its name, datatype and shape came before it (the order
- * clients write); otherwise it is kept as tokens and read once the input's object has ended.
+ * clients write); otherwise the parser skips over it, noting where it lies in the body, and reads it
+ * from there once the input's object has ended.
  */
 final class V2RequestReader {
     /** The binary tensor data extension's header: the JSON header's length in bytes; the rest is tensor data. */
@@ -194,7 +194,10 @@ final class V2RequestReader {
                         in.check();
                         in.tensorFromJson(p);
                     } else {
-                        in.deferred = TokenBuffer.asCopyOfValue(p);
+                        // remember where the value lies and skip it (tokens only, no number conversion)
+                        in.dataStart = (int) p.currentTokenLocation().getByteOffset();
+                        p.skipChildren();
+                        in.dataEnd = (int) p.currentTokenLocation().getByteOffset() + 1;
                     }
                 }
                 default -> p.skipChildren();
@@ -213,8 +216,8 @@ final class V2RequestReader {
             return;
         }
         in.check();
-        if (in.deferred != null) {
-            try (JsonParser data = in.deferred.asParser()) {
+        if (in.dataStart >= 0) {
+            try (JsonParser data = JSON.createParser(body, in.dataStart, in.dataEnd - in.dataStart)) {
                 data.nextToken();
                 in.tensorFromJson(data);
             }
@@ -236,7 +239,9 @@ final class V2RequestReader {
         long[] shape;
         long binarySize = -1;
         boolean hasData;
-        TokenBuffer deferred;
+        // where data lies in the body when it came before name, datatype or shape: read once they are known
+        int dataStart = -1;
+        int dataEnd;
         TensorType type;
         int count;
         OnnxTensor tensor;
