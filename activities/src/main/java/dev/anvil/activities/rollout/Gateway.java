@@ -180,10 +180,21 @@ public final class Gateway {
                     + "' left the endpoint while this request was routed; send it again");
         }
         try {
+            // the request is decoded against the routed version's signature (stable and canary may differ)
+            V2Request request;
+            try {
+                request = V2RequestReader.read(env, model, body, headerLength);
+            } catch (GatewayException e) {
+                if (e.status() >= 500) {
+                    metrics.record(name, served.version(), 0, true);
+                }
+                throw e;
+            }
+            // the latency the rollout compares is the model's (inference and its answer), not the request
+            // parsing both versions share, which would only dilute the canary's difference
             long start = System.nanoTime();
             InferResult result;
-            // the request is decoded against the routed version's signature (stable and canary may differ)
-            try (V2Request request = V2RequestReader.read(env, model, body, headerLength)) {
+            try (request) {
                 result = run(name, served.version(), canary, model, request);
             } catch (GatewayException e) {
                 if (e.status() >= 500) {
