@@ -32,10 +32,15 @@ import java.util.concurrent.Future;
  *
  * <p>Arguments: base URL, model file. Environment: ANVIL_BENCH_SECONDS (per measurement, default 15),
  * ANVIL_BENCH_CONCURRENCY (comma-separated, default 1,4), ANVIL_BENCH_BATCHES (images per request,
- * comma-separated, default 1,32), ANVIL_TOKEN (sent as a bearer token when set).
+ * comma-separated, default 1,32), ANVIL_TOKEN (sent as a bearer token when set), ANVIL_BENCH_SERVER_PID
+ * (the gateway's process: its CPU time per request is printed; Linux only).
  */
 public final class ServingBench {
     private static final ObjectMapper JSON = new ObjectMapper();
+    // CPU time of the load generator (this JVM), and of the gateway's process when its pid is known (Linux /proc)
+    private static final com.sun.management.OperatingSystemMXBean CLIENT =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    private static final Path SERVER = serverStat();
     private static final String BINARY_HEADER = "Inference-Header-Content-Length";
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
@@ -62,8 +67,8 @@ public final class ServingBench {
         boolean binary = binarySupported(url);
         System.out.printf("cnn_mnist, %d s per measurement after a %d s warm-up, endpoint %s%s%n", seconds, warmup,
                 endpoint, binary ? "" : "; this gateway lacks the binary tensor extension, so no binary rows");
-        System.out.printf("%-40s %6s %12s %10s %10s %12s%n", "path", "conc.", "req/s", "p50 ms", "p99 ms",
-                "of in-proc.");
+        System.out.printf("%-40s %6s %12s %10s %10s %12s %12s %12s%n", "path", "conc.", "req/s", "p50 ms", "p99 ms",
+                "of in-proc.", "server µs/r", "client µs/r");
         try (OrtEnvironment env = OrtEnvironment.getEnvironment();
                 OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setIntraOpNumThreads(1);
@@ -100,8 +105,13 @@ public final class ServingBench {
     }
 
     private static String jsonRequest(float[] pixels, int batch) throws Exception {
-        return JSON.writeValueAsString(Map.of("inputs", List.of(Map.of("name", "input_image",
-                "shape", List.of(batch, 1, 28, 28), "datatype", "FP32", "data", pixels))));
+        // fields in the order clients write them (name, datatype, shape, then data); Map.of's order varies by run
+        Map<String, Object> input = new java.util.LinkedHashMap<>();
+        input.put("name", "input_image");
+        input.put("datatype", "FP32");
+        input.put("shape", List.of(batch, 1, 28, 28));
+        input.put("data", pixels);
+        return JSON.writeValueAsString(Map.of("inputs", List.of(input)));
     }
 
     /** The binary tensor data extension: a JSON header, then the pixels as little-endian FP32; binary output. */
@@ -161,9 +171,13 @@ public final class ServingBench {
             throws Exception {
         // warm-up (a fifth of the time, at least 3 s; JIT of the API and the client), not counted
         run(concurrency, Math.max(3, seconds / 5), call);
+        long serverCpu = SERVER == null ? 0 : cpuNanos(SERVER);
+        long clientCpu = CLIENT.getProcessCpuTime();
         long started = System.nanoTime();
         List<long[]> perThread = run(concurrency, seconds, call);
         double elapsed = (System.nanoTime() - started) / 1e9;
+        clientCpu = CLIENT.getProcessCpuTime() - clientCpu;
+        serverCpu = SERVER == null ? -1 : cpuNanos(SERVER) - serverCpu;
         int n = perThread.stream().mapToInt(a -> a.length).sum();
         long[] all = new long[n];
         int i = 0;
@@ -173,9 +187,11 @@ public final class ServingBench {
         }
         Arrays.sort(all);
         double rate = n / elapsed;
-        System.out.printf("%-40s %6d %12.0f %10.3f %10.3f %12s%n", name, concurrency, rate,
+        boolean gateway = !Double.isNaN(reference) || name.startsWith("gateway");
+        System.out.printf("%-40s %6d %12.0f %10.3f %10.3f %12s %12s %12.0f%n", name, concurrency, rate,
                 all[(int) (0.5 * (n - 1))] / 1e6, all[(int) Math.ceil(0.99 * (n - 1))] / 1e6,
-                Double.isNaN(reference) ? "" : String.format("%.1f %%", 100 * rate / reference));
+                Double.isNaN(reference) ? "" : String.format("%.1f %%", 100 * rate / reference),
+                serverCpu < 0 || !gateway ? "" : String.format("%.0f", serverCpu / 1e3 / n), clientCpu / 1e3 / n);
         return rate;
     }
 
@@ -249,6 +265,20 @@ public final class ServingBench {
     /** The model with its doc string set: the same weights under a different sha256. */
     private static byte[] withDocString(byte[] model, String doc) throws Exception {
         return ai.onnx.proto.OnnxMl.ModelProto.parseFrom(model).toBuilder().setDocString(doc).build().toByteArray();
+    }
+
+    private static Path serverStat() {
+        String pid = System.getenv("ANVIL_BENCH_SERVER_PID");
+        Path stat = pid == null || pid.isBlank() ? null : Path.of("/proc", pid.trim(), "stat");
+        return stat != null && Files.isReadable(stat) ? stat : null;
+    }
+
+    /** utime + stime of a process from /proc/<pid>/stat, in nanoseconds (clock ticks of 10 ms). */
+    private static long cpuNanos(Path stat) throws Exception {
+        String line = Files.readString(stat);
+        String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+        // after "pid (comm) ", field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12
+        return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10_000_000L;
     }
 
     private static String env(String name, String fallback) {
