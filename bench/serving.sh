@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Inference gateway throughput and latency: starts Anvil on the local stack (./anvil up) unless one
-# already answers at ANVIL_BENCH_URL, then drives cnn_mnist batch-1 requests from a second process
-# (a Java load generator) through POST /v2/models/{name}/infer, against ONNX Runtime in-process on the
-# same model with the same concurrency, and again with a 50/50 canary split. See bench/README.md.
+# already answers at ANVIL_BENCH_URL, then drives cnn_mnist requests (batch 1 and 32, KServe v2 JSON and
+# binary tensor data) from a second process (a Java load generator) through POST /v2/models/{name}/infer,
+# against ONNX Runtime in-process on the same model with the same concurrency, and JSON batch 1 again
+# with a 50/50 canary split. See bench/README.md.
 #
 #   bench/serving.sh
 #   ANVIL_BENCH_SECONDS=15        per measurement
