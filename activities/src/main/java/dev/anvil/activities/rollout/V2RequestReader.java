@@ -204,15 +204,11 @@ final class V2RequestReader {
             }
         }
         if (in.hasData && in.binarySize >= 0) {
-            if (in.tensor != null) {
-                in.tensor.close();
-            }
             in.check();
             throw GatewayException.badRequest(where + ".parameters.binary_data_size", "input '" + in.name
                     + "' has both \"data\" and parameters.binary_data_size; send its elements one way only");
         }
         if (in.tensor != null) {
-            tensors.put(in.name, in.tensor);
             return;
         }
         in.check();
@@ -228,7 +224,6 @@ final class V2RequestReader {
                     + in.count + " elements as a flat or nested list"
                     + (headerLength < 0 ? "" : ", or parameters.binary_data_size for bytes after the JSON header"));
         }
-        tensors.put(in.name, in.tensor);
     }
 
     /** An input being read: its fields as they arrive, then its tensor. */
@@ -311,6 +306,8 @@ final class V2RequestReader {
                         + " elements, its shape " + Arrays.toString(shape) + " needs " + count);
             }
             tensor = V2Tensors.tensor(env, buffer.rewind(), shape, type);
+            // owned by the request from here: a later error closes it with the others
+            tensors.put(name, tensor);
         }
 
         void tensorFromBinary() throws OrtException {
@@ -333,6 +330,7 @@ final class V2RequestReader {
             ByteBuffer buffer = V2Tensors.fromLittleEndian(body, binaryOffset, (int) needed, type);
             binaryOffset += (int) needed;
             tensor = V2Tensors.tensor(env, buffer, shape, type);
+            tensors.put(name, tensor);
         }
     }
 
