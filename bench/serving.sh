@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Inference gateway throughput and latency: starts Anvil on the local stack (./anvil up) unless one
-# already answers at ANVIL_BENCH_URL, then drives cnn_mnist batch-1 requests from a second process
-# (a Java load generator) through POST /v2/models/{name}/infer, against ONNX Runtime in-process on the
-# same model with the same concurrency, and again with a 50/50 canary split. See bench/README.md.
+# already answers at ANVIL_BENCH_URL, then drives cnn_mnist requests (batch 1 and 32, KServe v2 JSON and
+# binary tensor data) from a second process (a Java load generator) through POST /v2/models/{name}/infer,
+# against ONNX Runtime in-process on the same model with the same concurrency, and JSON batch 1 again
+# with a 50/50 canary split. See bench/README.md.
 #
 #   bench/serving.sh
 #   ANVIL_BENCH_SECONDS=15        per measurement
 #   ANVIL_BENCH_WARMUP_SECONDS=20 gateway warm-up before the first measurement
 #   ANVIL_BENCH_CONCURRENCY=1,4   concurrent callers
 #   ANVIL_BENCH_URL=http://127.0.0.1:8080   a running Anvil to use instead of starting one
+#   ANVIL_BENCH_BATCHES=1,32      images per request
+#   ANVIL_BENCH_SERVER_PID=...    the gateway's pid, for its CPU per request (default: .anvil/api.pid)
 #   ANVIL_TOKEN=...               admin bearer token (default: the demo admin in .anvil/demo-tokens)
 set -euo pipefail
 
@@ -34,6 +37,11 @@ fi
 echo "serving bench: building the load generator (./mvnw -pl activities -am test-compile)" >&2
 ./mvnw -B -q -pl activities -am test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
+# the gateway's pid, for its CPU time per request: the Anvil this script started (or ./anvil up did)
+if [ -z "${ANVIL_BENCH_SERVER_PID:-}" ] && [ -f .anvil/api.pid ] && kill -0 "$(cat .anvil/api.pid)" 2>/dev/null; then
+  ANVIL_BENCH_SERVER_PID="$(cat .anvil/api.pid)"
+  export ANVIL_BENCH_SERVER_PID
+fi
 classpath="activities/target/test-classes:activities/target/classes:$(cat activities/target/bench.classpath)"
 
 # -Xss8m: ONNX Runtime's environment start-up overflows the default main-thread stack under a long

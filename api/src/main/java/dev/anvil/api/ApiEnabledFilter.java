@@ -13,10 +13,17 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 public class ApiEnabledFilter {
     // a Provider: filters are built at static init, before runtime configuration exists
     @Inject Provider<AnvilConfig> config;
+    // read once: each config.get() builds the configuration mapping anew, on every request
+    private volatile Boolean enabled;
 
     @ServerRequestFilter(preMatching = true)
     public Response refuseWhenWorkerOnly(ContainerRequestContext request) {
-        if (config.get().api().enabled() || !request.getUriInfo().getPath().startsWith("/api")) {
+        Boolean on = enabled;
+        if (on == null) {
+            on = config.get().api().enabled();
+            enabled = on;
+        }
+        if (on || !request.getUriInfo().getPath().startsWith("/api")) {
             return null;
         }
         Problem problem = new Problem("about:blank", "Service unavailable", 503,

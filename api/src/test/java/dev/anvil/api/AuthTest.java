@@ -7,8 +7,10 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
 
 import dev.anvil.api.auth.Requires;
+import dev.anvil.db.ApiTokenStore;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
@@ -22,6 +24,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class AuthTest {
+    @Inject ApiTokenStore tokens;
 
     private static final String SPEC = """
             pipeline: auth-check
@@ -82,6 +85,23 @@ class AuthTest {
         given().spec(TestTokens.bearer(token)).get("/api/me").then().statusCode(200)
                 .body("principal", equalTo("rita")).body("roles", hasItems("reviewer"));
         given().get("/api/me").then().statusCode(401);
+    }
+
+    @Test
+    void aRevokedTokenIsRefusedOnceTheCacheTtlHasPassed() throws Exception {
+        String token = given().spec(TestTokens.bearer(TestTokens.ADMIN)).contentType("application/json")
+                .body(Map.of("principal", "sam", "roles", List.of("reviewer"))).post("/api/tokens")
+                .then().statusCode(201).extract().path("token");
+        given().spec(TestTokens.bearer(token)).get("/api/me").then().statusCode(200);
+        assertThat(tokens.revoke(ApiTokenStore.hash(token))).isTrue();
+        // trusted from the cache for at most anvil.auth.token-cache-ttl (5 s), then refused
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
+        int status;
+        while ((status = given().spec(TestTokens.bearer(token)).get("/api/me").statusCode()) == 200
+                && System.nanoTime() < deadline) {
+            Thread.sleep(250);
+        }
+        assertThat(status).isEqualTo(401);
     }
 
     @Test

@@ -16,7 +16,10 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -129,6 +132,157 @@ class GatewayTest {
                 .when().post("/v2/models/strict/infer").then().statusCode(200);
         given().get("/api/endpoints/strict/metrics").then().statusCode(200)
                 .body("[0].requests", equalTo(1)).body("[0].errors", equalTo(0)).body("[0].role", equalTo("stable"));
+    }
+
+    @Test
+    void binaryTensorDataGoesBothWays() throws Exception {
+        String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
+        given().contentType("application/json").body(Map.of("artifact", sha))
+                .when().put("/api/endpoints/binary").then().statusCode(oneOf(200, 201));
+        float[] pixels = digitLikePixels(2);
+        float[] expected = runInProcess(pixels, 2);
+
+        // binary in, binary out (what Triton's HTTP client sends by default)
+        String header = "{\"id\": \"b-1\", \"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\","
+                + " \"shape\": [2, 1, 28, 28], \"parameters\": {\"binary_data_size\": 6272}}],"
+                + " \"parameters\": {\"binary_data_output\": true}}";
+        Response answer = binary(header, littleEndian(pixels), "/v2/models/binary/infer");
+        assertThat(answer.statusCode()).isEqualTo(200);
+        assertThat(answer.contentType()).startsWith("application/octet-stream");
+        int headerLength = Integer.parseInt(answer.header("Inference-Header-Content-Length"));
+        byte[] body = answer.asByteArray();
+        JsonPath json = JsonPath.from(new String(body, 0, headerLength, StandardCharsets.UTF_8));
+        assertThat(json.getString("id")).isEqualTo("b-1");
+        assertThat(json.getString("outputs[0].name")).isEqualTo("output_probs");
+        assertThat(json.getList("outputs[0].shape")).containsExactly(2, 10);
+        assertThat(json.getInt("outputs[0].parameters.binary_data_size")).isEqualTo(80);
+        assertThat(json.getList("outputs[0].data")).isNull();
+        assertThat(body).hasSize(headerLength + 80);
+        FloatBuffer probs = ByteBuffer.wrap(body, headerLength, 80).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(probs.get(i)).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-6f));
+        }
+
+        // binary in, JSON out; and JSON in with one output asked for as binary
+        String jsonOut = header.replace(", \"parameters\": {\"binary_data_output\": true}", "");
+        Response mixed = binary(jsonOut, littleEndian(pixels), "/v2/models/binary/versions/1/infer");
+        assertThat(mixed.statusCode()).isEqualTo(200);
+        assertThat(mixed.header("Inference-Header-Content-Length")).isNull();
+        List<Float> served = mixed.jsonPath().getList("outputs[0].data", Float.class);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(served.get(i)).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-6f));
+        }
+        String asked = request(pixels, 2, false).replace("{\"id\": \"req-1\",",
+                "{\"id\": \"req-1\", \"outputs\": [{\"name\": \"output_probs\", \"parameters\": {\"binary_data\": true}}],");
+        Response binaryOut = given().contentType("application/json").body(asked).when().post("/v2/models/binary/infer");
+        assertThat(binaryOut.statusCode()).isEqualTo(200);
+        int length = Integer.parseInt(binaryOut.header("Inference-Header-Content-Length"));
+        assertThat(binaryOut.asByteArray()).hasSize(length + 80);
+
+        // JSON with "data" before "name" and "shape" (read once the input's object ends) gives the same answer
+        String dataFirst = "{\"inputs\": [{\"data\": " + java.util.Arrays.toString(pixels) + ", \"shape\": [2, 1, 28, 28],"
+                + " \"name\": \"input_image\", \"datatype\": \"FP32\"}]}";
+        assertThat(given().contentType("application/json").body(dataFirst).when().post("/v2/models/binary/infer")
+                .then().statusCode(200).extract().jsonPath().getList("outputs[0].data", Float.class)).isEqualTo(served);
+    }
+
+    @Test
+    void binaryMistakesAreNamed() throws Exception {
+        String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
+        given().contentType("application/json").body(Map.of("artifact", sha))
+                .when().put("/api/endpoints/binstrict").then().statusCode(oneOf(200, 201));
+        byte[] one = littleEndian(digitLikePixels(1));
+        String url = "/v2/models/binstrict/infer";
+
+        // the header says the JSON is longer than the whole body
+        Response tooLong = given().contentType("application/octet-stream").header("Inference-Header-Content-Length", "99999")
+                .body(concat(binaryHeader("input_image", 3136), one)).when().post(url);
+        assertProblem(tooLong, "Inference-Header-Content-Length", "is 99999 but the body has only");
+        assertProblem(given().contentType("application/octet-stream").header("Inference-Header-Content-Length", "ten")
+                .body(concat(binaryHeader("input_image", 3136), one)).when().post(url),
+                "Inference-Header-Content-Length", "is 'ten'");
+        // the header length cuts into the tensor bytes
+        byte[] header = binaryHeader("input_image", 3136).getBytes(StandardCharsets.UTF_8);
+        Response overlapping = given().contentType("application/octet-stream")
+                .header("Inference-Header-Content-Length", Integer.toString(header.length + 8)).body(concat(
+                        new String(header, StandardCharsets.UTF_8), one)).when().post(url);
+        assertThat(overlapping.statusCode()).isEqualTo(400);
+        assertThat(overlapping.jsonPath().getString("detail")).contains("Inference-Header-Content-Length");
+        // binary_data_size that does not match shape × datatype
+        assertProblem(binary(binaryHeader("input_image", 3000), java.util.Arrays.copyOf(one, 3000), url),
+                "inputs[0].parameters.binary_data_size",
+                "has binary_data_size 3000, its shape [1, 1, 28, 28] of FP32 needs 3136 bytes");
+        // more bytes than the inputs claim, and fewer
+        assertProblem(binary(binaryHeader("input_image", 3136), concat("", one, new byte[4]), url),
+                "Inference-Header-Content-Length", "has 3140 bytes after the");
+        assertProblem(binary(binaryHeader("input_image", 3136), java.util.Arrays.copyOf(one, 3100), url),
+                "inputs[0].parameters.binary_data_size", "needs 3136 bytes of binary data but only 3100 are left");
+        // an unknown input, binary data without the header, and both data and binary_data_size
+        assertProblem(binary(binaryHeader("image", 3136), one, url), "inputs[0].name",
+                "unknown input 'image', expected one of [input_image]");
+        assertProblem(given().contentType("application/json").body(binaryHeader("input_image", 3136)).when().post(url),
+                "inputs[0].parameters.binary_data_size", "has no Inference-Header-Content-Length header");
+        String both = "{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28],"
+                + " \"data\": [" + "0, ".repeat(783) + "0], \"parameters\": {\"binary_data_size\": 3136}}]}";
+        assertProblem(binary(both, one, url), "inputs[0].parameters.binary_data_size",
+                "has both \"data\" and parameters.binary_data_size");
+        String bothParametersFirst = "{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\","
+                + " \"shape\": [1, 1, 28, 28], \"parameters\": {\"binary_data_size\": 3136}, \"data\": [1]}]}";
+        assertProblem(binary(bothParametersFirst, one, url), "inputs[0].parameters.binary_data_size",
+                "has both \"data\" and parameters.binary_data_size");
+        assertProblem(binary("{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28],"
+                + " \"parameters\": {\"binary_data_size\": -4}}]}", one, url),
+                "inputs[0].parameters.binary_data_size", "is -4; it must be the input's size in bytes");
+        assertProblem(binary("[1, 2]", one, url), null, "the JSON header must be a JSON object");
+        assertProblem(binary("{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28]}]}",
+                new byte[0], url), "inputs[0].data", "or parameters.binary_data_size");
+        assertProblem(given().contentType("application/json").body(request(digitLikePixels(1), 1, false)
+                        .replace("{\"id\"", "{\"outputs\": [{\"name\": \"output_probs\", \"parameters\": {\"binary_data\": \"yes\"}}], \"id\""))
+                .when().post(url), "outputs[0].parameters.binary_data", "it must be true or false");
+
+        // none of that counted as a model error, and the gateway still answers
+        assertThat(binary(binaryHeader("input_image", 3136), one, url).statusCode()).isEqualTo(200);
+        given().get("/api/endpoints/binstrict/metrics").then().statusCode(200)
+                .body("[0].requests", equalTo(1)).body("[0].errors", equalTo(0));
+    }
+
+    private static void assertProblem(Response r, String field, String detail) {
+        assertThat(r.statusCode()).as(r.asString()).isEqualTo(400);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        assertThat(r.jsonPath().getString("detail")).contains(detail);
+        if (field != null) {
+            assertThat(r.jsonPath().getString("errors[0].field")).isEqualTo(field);
+        }
+    }
+
+    /** A binary-extension request: the JSON header, its length in the header, then the bytes. */
+    private static Response binary(String header, byte[] tensorBytes, String url) {
+        int length = header.getBytes(StandardCharsets.UTF_8).length;
+        return given().contentType("application/octet-stream")
+                .header("Inference-Header-Content-Length", Integer.toString(length))
+                .body(concat(header, tensorBytes)).when().post(url);
+    }
+
+    private static String binaryHeader(String input, int size) {
+        return "{\"inputs\": [{\"name\": \"" + input + "\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28],"
+                + " \"parameters\": {\"binary_data_size\": " + size + "}}]}";
+    }
+
+    private static byte[] concat(String header, byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(header.getBytes(StandardCharsets.UTF_8));
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] littleEndian(float[] values) {
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            bytes.putFloat(v);
+        }
+        return bytes.array();
     }
 
     @Test

@@ -1,14 +1,13 @@
 package dev.anvil.activities.rollout;
 
-import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import dev.anvil.db.Endpoint;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
@@ -59,29 +58,39 @@ public final class Gateway {
                                 List<TensorMetadata> outputs) {
     }
 
-    /** An answered inference: the version that served it and the v2 response body. */
-    public record InferResult(int version, boolean canary, byte[] body) {
+    /**
+     * An answered inference: the version that served it and the v2 response body. With binary outputs
+     * the body is a JSON header of headerLength bytes followed by the tensors' bytes; headerLength is
+     * -1 when the body is all JSON.
+     */
+    public record InferResult(int version, boolean canary, byte[] body, int headerLength) {
+        public boolean binary() {
+            return headerLength >= 0;
+        }
     }
+
+    /** The binary tensor data extension's header, on requests and responses: the JSON header's length. */
+    public static final String HEADER_LENGTH = V2RequestReader.HEADER_LENGTH;
+    private static final JsonFactory RESPONSES = JsonFactory.builder()
+            .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
 
     private final EndpointStore endpoints;
     private final ModelRegistryStore registry;
     private final ModelSessions sessions;
     private final ServingMetrics metrics;
     private final OrtEnvironment env;
-    private final ObjectMapper json;
     private final Duration loadWait;
     private final ConcurrentHashMap<String, String> artifactOfVersion = new ConcurrentHashMap<>();
     private volatile Map<String, Route> routes = Map.of();
 
     /** @param loadWait how long a request waits for its version's session to finish loading */
     public Gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
-                   OrtEnvironment env, ObjectMapper json, Duration loadWait) {
+                   OrtEnvironment env, Duration loadWait) {
         this.endpoints = endpoints;
         this.registry = registry;
         this.sessions = sessions;
         this.metrics = metrics;
         this.env = env;
-        this.json = json;
         this.loadWait = loadWait;
     }
 
@@ -147,12 +156,13 @@ public final class Gateway {
     /**
      * Runs one Open Inference Protocol request.
      *
-     * @param version    the version to use, or null to let the router pick
-     * @param routingKey sticky routing key (a caller id), or null for a weighted draw per request
+     * @param version      the version to use, or null to let the router pick
+     * @param routingKey   sticky routing key (a caller id), or null for a weighted draw per request
+     * @param headerLength with the binary tensor data extension, the size of the JSON header that
+     *                     starts body ({@value V2RequestReader#HEADER_LENGTH}); -1 when body is all JSON
      */
-    public InferResult infer(String name, Integer version, String routingKey, byte[] body) {
+    public InferResult infer(String name, Integer version, String routingKey, byte[] body, int headerLength) {
         Route route = route(name);
-        JsonNode request = parse(body);
         ServedVersion served;
         boolean canary;
         if (version != null) {
@@ -170,10 +180,22 @@ public final class Gateway {
                     + "' left the endpoint while this request was routed; send it again");
         }
         try {
-            long start = System.nanoTime();
-            byte[] response;
+            // the request is decoded against the routed version's signature (stable and canary may differ)
+            V2Request request;
             try {
-                response = run(name, served.version(), model, request);
+                request = V2RequestReader.read(env, model, body, headerLength);
+            } catch (GatewayException e) {
+                if (e.status() >= 500) {
+                    metrics.record(name, served.version(), 0, true);
+                }
+                throw e;
+            }
+            // the latency the rollout compares is the model's (inference and its answer), not the request
+            // parsing both versions share, which would only dilute the canary's difference
+            long start = System.nanoTime();
+            InferResult result;
+            try (request) {
+                result = run(name, served.version(), canary, model, request);
             } catch (GatewayException e) {
                 if (e.status() >= 500) {
                     metrics.record(name, served.version(), System.nanoTime() - start, true);
@@ -181,63 +203,45 @@ public final class Gateway {
                 throw e;
             }
             metrics.record(name, served.version(), System.nanoTime() - start, false);
-            return new InferResult(served.version(), canary, response);
+            return result;
         } finally {
             model.release();
         }
     }
 
-    private byte[] run(String name, int version, LoadedModel model, JsonNode request) {
-        Set<String> outputs = V2Tensors.requestedOutputs(model, request);
-        Map<String, OnnxTensor> inputs;
-        try {
-            inputs = V2Tensors.decode(env, model, request);
-        } catch (OrtException e) {
-            throw new GatewayException(500, null, "could not build input tensors: " + e.getMessage(), e);
-        }
-        try (OrtSession.Result result = model.session().run(inputs, outputs)) {
+    private InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request) {
+        try (OrtSession.Result result = model.session().run(request.inputs(), request.outputs())) {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
-            try (JsonGenerator out = json.getFactory().createGenerator(bytes)) {
+            List<OnnxValue> binary = new ArrayList<>(request.binaryOutputs().size());
+            try (JsonGenerator out = RESPONSES.createGenerator(bytes)) {
                 out.writeStartObject();
                 out.writeStringField("model_name", name);
                 out.writeStringField("model_version", Integer.toString(version));
-                JsonNode id = request.get("id");
-                if (id != null && id.isTextual()) {
-                    out.writeStringField("id", id.textValue());
+                if (request.id() != null) {
+                    out.writeStringField("id", request.id());
                 }
                 out.writeArrayFieldStart("outputs");
-                for (Map.Entry<String, ai.onnxruntime.OnnxValue> output : result) {
-                    V2Tensors.encode(out, output.getKey(), output.getValue());
+                for (Map.Entry<String, OnnxValue> output : result) {
+                    if (request.binaryOutputs().contains(output.getKey())) {
+                        V2Tensors.encodeBinaryHeader(out, output.getKey(), output.getValue());
+                        binary.add(output.getValue());
+                    } else {
+                        V2Tensors.encode(out, output.getKey(), output.getValue());
+                    }
                 }
                 out.writeEndArray();
                 out.writeEndObject();
             }
-            return bytes.toByteArray();
+            int headerLength = binary.isEmpty() ? -1 : bytes.size();
+            for (OnnxValue value : binary) {
+                V2Tensors.writeBinary(bytes, value);
+            }
+            return new InferResult(version, canary, bytes.toByteArray(), headerLength);
         } catch (OrtException e) {
             throw new GatewayException(500, null, "version " + version + " of model '" + name
                     + "' failed on this input: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new GatewayException(500, null, "could not write the response: " + e.getMessage(), e);
-        } finally {
-            inputs.values().forEach(OnnxTensor::close);
-        }
-    }
-
-    private JsonNode parse(byte[] body) {
-        try {
-            JsonNode node = json.readTree(body);
-            if (node == null || !node.isObject()) {
-                throw GatewayException.badRequest(null, "the request body must be a JSON object"
-                        + " {\"inputs\": [{\"name\", \"datatype\", \"shape\", \"data\"}]}");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr();
-            throw GatewayException.badRequest(null, "the request body is not valid JSON" + where + ": "
-                    + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw GatewayException.badRequest(null, "the request body could not be read: " + e.getMessage());
         }
     }
 

@@ -6,8 +6,10 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -15,87 +17,195 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.ShortBuffer;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
- * Open Inference Protocol (KServe v2) JSON tensors to ONNX Runtime tensors and back. Every input is
- * checked against the model's signature first (name, datatype, shape, element count) so that what
- * ONNX Runtime then rejects is the model's fault, not the caller's.
+ * Open Inference Protocol (KServe v2) tensor elements to ONNX Runtime tensors and back: JSON lists
+ * read from a streaming parser, little-endian bytes of the binary tensor data extension, and output
+ * tensors written as JSON or as binary.
  */
 final class V2Tensors {
+    private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
     private V2Tensors() {
     }
 
-    /** The request's inputs as tensors, keyed by input name; the caller closes them. */
-    static Map<String, OnnxTensor> decode(OrtEnvironment env, LoadedModel model, JsonNode request) throws OrtException {
-        JsonNode inputs = request.get("inputs");
-        if (inputs == null || !inputs.isArray() || inputs.isEmpty()) {
-            throw GatewayException.badRequest("inputs", "the request needs \"inputs\": a list of"
-                    + " {name, datatype, shape, data}; the model takes " + model.inputs().keySet());
+    /** A direct buffer in native order, as ONNX Runtime takes without copying. */
+    static ByteBuffer direct(int bytes) {
+        return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+    }
+
+    /** A tensor over buffer (direct, native order, positioned at its start). */
+    static OnnxTensor tensor(OrtEnvironment env, ByteBuffer buffer, long[] shape, TensorType type) throws OrtException {
+        return OnnxTensor.createTensor(env, buffer, shape, type.ort);
+    }
+
+    /** length bytes of little-endian elements from body, as a direct native-order buffer. */
+    static ByteBuffer fromLittleEndian(byte[] body, int offset, int length, TensorType type) {
+        ByteBuffer buffer = direct(length);
+        buffer.put(body, offset, length).rewind();
+        if (!LITTLE_ENDIAN) {
+            swap(buffer, type.bytes);
         }
-        Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
-        try {
-            for (int i = 0; i < inputs.size(); i++) {
-                String where = "inputs[" + i + "]";
-                JsonNode input = inputs.get(i);
-                String name = text(input, "name", where);
-                TensorInfo info = model.inputs().get(name);
-                if (info == null) {
-                    throw GatewayException.badRequest(where + ".name", "unknown input '" + name
-                            + "', expected one of " + model.inputs().keySet());
+        return buffer;
+    }
+
+    /**
+     * Streams the (possibly nested) list under the parser, which is on its START_ARRAY, into buffer:
+     * at most capacity elements, each checked against type. Returns how many it wrote.
+     */
+    static int fill(JsonParser p, ByteBuffer buffer, TensorType type, int capacity, String name, String where)
+            throws IOException {
+        int written = 0;
+        for (int depth = 1; depth > 0; ) {
+            JsonToken t = p.nextToken();
+            if (t == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (t == JsonToken.END_ARRAY) {
+                depth--;
+            } else {
+                if (written >= capacity) {
+                    throw GatewayException.badRequest(where, "input '" + name + "' has more elements than its shape"
+                            + " allows (" + capacity + ")");
                 }
-                if (tensors.containsKey(name)) {
-                    throw GatewayException.badRequest(where + ".name", "input '" + name + "' is given twice");
-                }
-                tensors.put(name, tensor(env, info, input, name, where));
+                put(p, t, buffer, type, name, where, written);
+                written++;
             }
-            for (String required : model.inputs().keySet()) {
-                if (!tensors.containsKey(required)) {
-                    throw GatewayException.badRequest("inputs", "input '" + required + "' is missing; the model takes "
-                            + model.inputs().keySet());
+        }
+        return written;
+    }
+
+    private static void put(JsonParser p, JsonToken t, ByteBuffer buffer, TensorType type, String name, String where,
+                            int index) throws IOException {
+        switch (type) {
+            case FP32 -> buffer.putFloat(number(p, t, type, name, where, index).getFloatValue());
+            case FP64 -> buffer.putDouble(number(p, t, type, name, where, index).getDoubleValue());
+            case BOOL -> {
+                if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
+                    throw badElement(p, type, name, where, index, "true or false");
+                }
+                buffer.put((byte) (t == JsonToken.VALUE_TRUE ? 1 : 0));
+            }
+            default -> {
+                if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                        || p.getLongValue() < type.min() || p.getLongValue() > type.max()) {
+                    throw badElement(p, type, name, where, index, "an integer in " + type.min() + ".." + type.max());
+                }
+                long x = p.getLongValue();
+                switch (type) {
+                    case INT64 -> buffer.putLong(x);
+                    case INT32 -> buffer.putInt((int) x);
+                    case INT16 -> buffer.putShort((short) x);
+                    default -> buffer.put((byte) x);
                 }
             }
-            return tensors;
-        } catch (RuntimeException | OrtException e) {
-            tensors.values().forEach(OnnxTensor::close);
-            throw e;
         }
     }
 
-    /** The outputs the caller asked for (all when it named none), checked against the model. */
-    static java.util.Set<String> requestedOutputs(LoadedModel model, JsonNode request) {
-        JsonNode outputs = request.get("outputs");
-        if (outputs == null || outputs.isNull() || outputs.isEmpty()) {
-            return model.outputs().keySet();
+    private static JsonParser number(JsonParser p, JsonToken t, TensorType type, String name, String where, int index)
+            throws IOException {
+        if (t != JsonToken.VALUE_NUMBER_INT && t != JsonToken.VALUE_NUMBER_FLOAT) {
+            throw badElement(p, type, name, where, index, "a number");
         }
-        java.util.Set<String> names = new java.util.LinkedHashSet<>();
-        for (int i = 0; i < outputs.size(); i++) {
-            String name = text(outputs.get(i), "name", "outputs[" + i + "]");
-            if (!model.outputs().containsKey(name)) {
-                throw GatewayException.badRequest("outputs[" + i + "].name", "unknown output '" + name
-                        + "', expected one of " + model.outputs().keySet());
-            }
-            names.add(name);
-        }
-        return names;
+        return p;
     }
 
-    /** Writes one output tensor as {name, datatype, shape, data} with data flat in row-major order. */
-    static void encode(JsonGenerator out, String name, OnnxValue value) throws IOException, OrtException {
+    private static GatewayException badElement(JsonParser p, TensorType type, String name, String where, int index,
+                                               String expected) throws IOException {
+        return GatewayException.badRequest(where, "input '" + name + "' element " + index + " is " + describe(p)
+                + ", expected " + expected + " for " + type.name());
+    }
+
+    /** The parser's current token as a person would write it in the request. */
+    static String describe(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_STRING) {
+            return "\"" + p.getText() + "\"";
+        }
+        if (t == JsonToken.START_OBJECT) {
+            return "an object";
+        }
+        if (t == JsonToken.START_ARRAY) {
+            return "a list";
+        }
+        return p.getText();
+    }
+
+    /** The element count of a tensor shape. */
+    static long count(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /** Writes {name, datatype, shape, parameters: {binary_data_size}}; the bytes go after the header. */
+    static int encodeBinaryHeader(JsonGenerator out, String name, OnnxValue value) throws IOException {
+        TensorInfo info = tensorInfo(name, value);
+        TensorType type = TensorType.of(info.type).orElseThrow(() -> new GatewayException(500, null, "output '" + name
+                + "' has type " + info.type + ", which the gateway cannot encode"));
+        out.writeStartObject();
+        out.writeStringField("name", name);
+        out.writeStringField("datatype", type.name());
+        writeShape(out, info);
+        int size = (int) (count(info.getShape()) * type.bytes);
+        out.writeObjectFieldStart("parameters");
+        out.writeNumberField("binary_data_size", size);
+        out.writeEndObject();
+        out.writeEndObject();
+        return size;
+    }
+
+    /** Writes the tensor's elements as little-endian bytes (the binary tensor data extension). */
+    static void writeBinary(OutputStream out, OnnxValue value) throws IOException {
+        OnnxTensor tensor = (OnnxTensor) value;
+        ByteBuffer bytes = tensor.getByteBuffer();
+        if (!LITTLE_ENDIAN) {
+            swap(bytes, TensorType.of(tensor.getInfo().type).orElseThrow().bytes);
+        }
+        if (bytes.hasArray()) {
+            out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
+        } else {
+            byte[] copy = new byte[bytes.remaining()];
+            bytes.get(copy);
+            out.write(copy);
+        }
+    }
+
+    private static TensorInfo tensorInfo(String name, OnnxValue value) {
         if (!(value instanceof OnnxTensor tensor)) {
             throw new GatewayException(500, null, "output '" + name + "' is not a tensor; the gateway serves tensors only");
         }
-        TensorInfo info = tensor.getInfo();
-        out.writeStartObject();
-        out.writeStringField("name", name);
-        out.writeStringField("datatype", TensorType.v2Name(info.type));
+        return tensor.getInfo();
+    }
+
+    private static void writeShape(JsonGenerator out, TensorInfo info) throws IOException {
         out.writeArrayFieldStart("shape");
         for (long d : info.getShape()) {
             out.writeNumber(d);
         }
         out.writeEndArray();
+    }
+
+    /** Reverses the byte order of each width-byte element in place (big-endian platforms only). */
+    private static void swap(ByteBuffer buffer, int width) {
+        for (int i = 0; i + width <= buffer.limit(); i += width) {
+            for (int a = i, b = i + width - 1; a < b; a++, b--) {
+                byte x = buffer.get(a);
+                buffer.put(a, buffer.get(b));
+                buffer.put(b, x);
+            }
+        }
+    }
+
+    /** Writes one output tensor as {name, datatype, shape, data} with data flat in row-major order. */
+    static void encode(JsonGenerator out, String name, OnnxValue value) throws IOException, OrtException {
+        TensorInfo info = tensorInfo(name, value);
+        OnnxTensor tensor = (OnnxTensor) value;
+        out.writeStartObject();
+        out.writeStringField("name", name);
+        out.writeStringField("datatype", TensorType.v2Name(info.type));
+        writeShape(out, info);
         out.writeArrayFieldStart("data");
         switch (info.type) {
             case FLOAT -> {
@@ -151,130 +261,5 @@ final class V2Tensors {
         }
         out.writeEndArray();
         out.writeEndObject();
-    }
-
-    private static OnnxTensor tensor(OrtEnvironment env, TensorInfo info, JsonNode input, String name, String where)
-            throws OrtException {
-        String datatype = text(input, "datatype", where);
-        TensorType expected = TensorType.of(info.type).orElseThrow(() -> GatewayException.badRequest(where,
-                "input '" + name + "' has type " + TensorType.v2Name(info.type) + ", which the gateway cannot serve"));
-        if (!expected.name().equals(datatype)) {
-            throw GatewayException.badRequest(where + ".datatype", "input '" + name + "' has datatype " + datatype
-                    + ", the model expects " + expected.name());
-        }
-        long[] shape = shape(input.get("shape"), where + ".shape", name);
-        long[] modelShape = info.getShape();
-        boolean fits = shape.length == modelShape.length;
-        for (int d = 0; fits && d < shape.length; d++) {
-            fits = modelShape[d] < 0 || modelShape[d] == shape[d];
-        }
-        if (!fits) {
-            throw GatewayException.badRequest(where + ".shape", "input '" + name + "' has shape "
-                    + Arrays.toString(shape) + ", the model expects " + Arrays.toString(modelShape) + " (-1: any size)");
-        }
-        long count = 1;
-        for (long d : shape) {
-            count = Math.multiplyExact(count, d);
-        }
-        if (count > Integer.MAX_VALUE / expected.bytes) {
-            throw GatewayException.badRequest(where + ".shape", "input '" + name + "' is too large: " + count + " elements");
-        }
-        JsonNode data = input.get("data");
-        if (data == null || !data.isArray()) {
-            throw GatewayException.badRequest(where + ".data", "input '" + name + "' needs \"data\": its "
-                    + count + " elements as a flat or nested list");
-        }
-        ByteBuffer buffer = ByteBuffer.allocateDirect((int) count * expected.bytes).order(ByteOrder.nativeOrder());
-        int written = fill(buffer, data, expected, (int) count, 0, name, where + ".data");
-        if (written != count) {
-            throw GatewayException.badRequest(where + ".data", "input '" + name + "' has " + written
-                    + " elements, its shape " + Arrays.toString(shape) + " needs " + count);
-        }
-        buffer.rewind();
-        return switch (expected) {
-            case FP32 -> OnnxTensor.createTensor(env, buffer.asFloatBuffer(), shape);
-            case FP64 -> OnnxTensor.createTensor(env, buffer.asDoubleBuffer(), shape);
-            case INT64 -> OnnxTensor.createTensor(env, buffer.asLongBuffer(), shape);
-            case INT32 -> OnnxTensor.createTensor(env, buffer.asIntBuffer(), shape);
-            case INT16 -> OnnxTensor.createTensor(env, buffer.asShortBuffer(), shape);
-            case INT8, UINT8, BOOL -> OnnxTensor.createTensor(env, buffer, shape, expected.ort);
-        };
-    }
-
-    /** Writes the (possibly nested) list's leaves into buffer; returns how many it wrote. */
-    private static int fill(ByteBuffer buffer, JsonNode list, TensorType type, int capacity, int written, String name,
-                            String where) {
-        for (JsonNode v : list) {
-            if (v.isArray()) {
-                written = fill(buffer, v, type, capacity, written, name, where);
-                continue;
-            }
-            if (written >= capacity) {
-                throw GatewayException.badRequest(where, "input '" + name + "' has more elements than its shape allows ("
-                        + capacity + ")");
-            }
-            put(buffer, v, type, name, where, written);
-            written++;
-        }
-        return written;
-    }
-
-    private static void put(ByteBuffer buffer, JsonNode v, TensorType type, String name, String where, int index) {
-        if (type == TensorType.BOOL) {
-            if (!v.isBoolean()) {
-                throw badElement(v, type, name, where, index, "true or false");
-            }
-            buffer.put((byte) (v.booleanValue() ? 1 : 0));
-            return;
-        }
-        if (!v.isNumber()) {
-            throw badElement(v, type, name, where, index, "a number");
-        }
-        if (type == TensorType.FP32) {
-            buffer.putFloat(v.floatValue());
-        } else if (type == TensorType.FP64) {
-            buffer.putDouble(v.doubleValue());
-        } else {
-            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < type.min() || v.longValue() > type.max()) {
-                throw badElement(v, type, name, where, index, "an integer in " + type.min() + ".." + type.max());
-            }
-            long x = v.longValue();
-            switch (type) {
-                case INT64 -> buffer.putLong(x);
-                case INT32 -> buffer.putInt((int) x);
-                case INT16 -> buffer.putShort((short) x);
-                default -> buffer.put((byte) x);
-            }
-        }
-    }
-
-    private static GatewayException badElement(JsonNode v, TensorType type, String name, String where, int index,
-                                               String expected) {
-        return GatewayException.badRequest(where, "input '" + name + "' element " + index + " is " + v
-                + ", expected " + expected + " for " + type.name());
-    }
-
-    private static long[] shape(JsonNode shape, String where, String name) {
-        if (shape == null || !shape.isArray()) {
-            throw GatewayException.badRequest(where, "input '" + name + "' needs \"shape\": a list of dimension sizes");
-        }
-        long[] dims = new long[shape.size()];
-        for (int d = 0; d < dims.length; d++) {
-            JsonNode dim = shape.get(d);
-            if (!dim.isIntegralNumber() || dim.longValue() < 0) {
-                throw GatewayException.badRequest(where, "input '" + name + "' shape " + shape
-                        + " has " + dim + " at position " + d + "; sizes are non-negative integers");
-            }
-            dims[d] = dim.longValue();
-        }
-        return dims;
-    }
-
-    private static String text(JsonNode node, String field, String where) {
-        JsonNode value = node == null ? null : node.get(field);
-        if (value == null || !value.isTextual()) {
-            throw GatewayException.badRequest(where + "." + field, where + " needs \"" + field + "\" (a string)");
-        }
-        return value.textValue();
     }
 }

@@ -3,7 +3,6 @@ package dev.anvil.api.auth;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.ApiToken;
-import dev.anvil.db.ApiTokenStore;
 import jakarta.inject.Inject;
 import jakarta.inject.Provider;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -30,7 +29,7 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 public class AuthFilter {
     public static final String COOKIE = "anvil_token";
 
-    @Inject Provider<ApiTokenStore> tokens;
+    @Inject Provider<TokenCache> tokens;
     @Inject CurrentCaller current;
     @Inject OidcTokens oidc;
 

@@ -103,6 +103,14 @@ public interface AnvilConfig {
          */
         Optional<Path> demoTokensFile();
 
+        /**
+         * How long a token found valid is trusted without asking PostgreSQL again (per process), so
+         * that frequent callers (inference clients) do not pay a database round trip per request. A
+         * revoked token is refused after at most this long; 0 checks every request.
+         */
+        @WithDefault("5s")
+        Duration tokenCacheTtl();
+
         /** Bearer JWTs from an OpenID Connect provider, accepted beside API tokens when an issuer is set. */
         Oidc oidc();
 

@@ -1,7 +1,6 @@
 package dev.anvil.api.serving;
 
 import ai.onnxruntime.OrtEnvironment;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.rollout.EndpointManager;
 import dev.anvil.activities.rollout.Gateway;
 import dev.anvil.activities.rollout.ModelSessions;
@@ -63,8 +62,8 @@ public class ServingBeans {
     @Produces
     @Singleton
     Gateway gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
-                    ObjectMapper json, AnvilConfig config) {
-        return new Gateway(endpoints, registry, sessions, metrics, OrtEnvironment.getEnvironment(), json,
+                    AnvilConfig config) {
+        return new Gateway(endpoints, registry, sessions, metrics, OrtEnvironment.getEnvironment(),
                 config.gateway().loadWait());
     }
 

@@ -8,6 +8,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,16 +24,24 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Load generator for the inference gateway, run as its own process against a running Anvil: the same
- * batch-1 digit request through {@code POST /v2/models/{name}/infer} from N concurrent callers, against
- * ONNX Runtime called in this process on the same model with the same concurrency; then again with a
- * 50/50 canary split. Prints throughput and p50/p99 latency. See bench/README.md.
+ * Load generator for the inference gateway, run as its own process against a running Anvil: for each
+ * batch size, ONNX Runtime called in this process on the model, then the same images through
+ * {@code POST /v2/models/{name}/infer} as KServe v2 JSON and (where the gateway has it) with the binary
+ * tensor data extension, from N concurrent callers; then JSON batch 1 again with a 50/50 canary split.
+ * Prints throughput, p50/p99 latency and the gateway's share of in-process throughput. See bench/README.md.
  *
  * <p>Arguments: base URL, model file. Environment: ANVIL_BENCH_SECONDS (per measurement, default 15),
- * ANVIL_BENCH_CONCURRENCY (comma-separated, default 1,4), ANVIL_TOKEN (sent as a bearer token when set).
+ * ANVIL_BENCH_CONCURRENCY (comma-separated, default 1,4), ANVIL_BENCH_BATCHES (images per request,
+ * comma-separated, default 1,32), ANVIL_TOKEN (sent as a bearer token when set), ANVIL_BENCH_SERVER_PID
+ * (the gateway's process: its CPU time per request is printed; Linux only).
  */
 public final class ServingBench {
     private static final ObjectMapper JSON = new ObjectMapper();
+    // CPU time of the load generator (this JVM), and of the gateway's process when its pid is known (Linux /proc)
+    private static final com.sun.management.OperatingSystemMXBean CLIENT =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    private static final Path SERVER = serverStat();
+    private static final String BINARY_HEADER = "Inference-Header-Content-Length";
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     public static void main(String[] args) throws Exception {
@@ -40,6 +50,8 @@ public final class ServingBench {
         int seconds = Integer.parseInt(env("ANVIL_BENCH_SECONDS", "15"));
         int[] concurrency = Arrays.stream(env("ANVIL_BENCH_CONCURRENCY", "1,4").split(",")).mapToInt(Integer::parseInt)
                 .toArray();
+        int[] batches = Arrays.stream(env("ANVIL_BENCH_BATCHES", "1,32").split(",")).mapToInt(Integer::parseInt)
+                .toArray();
         String endpoint = "bench-" + Long.toHexString(System.nanoTime());
         byte[] bytes = Files.readAllBytes(model);
         String stable = upload(base, bytes);
@@ -47,40 +59,105 @@ public final class ServingBench {
         byte[] candidateBytes = withDocString(bytes, endpoint);
         String candidate = upload(base, candidateBytes);
         call(base, "PUT", "/api/endpoints/" + endpoint, Map.of("model", endpoint, "artifact", stable), 201);
-        float[] pixels = pixels();
-        String body = JSON.writeValueAsString(Map.of("inputs", List.of(Map.of("name", "input_image",
-                "shape", List.of(1, 1, 28, 28), "datatype", "FP32", "data", pixels))));
+        String url = base + "/v2/models/" + endpoint + "/infer";
+        String jsonOne = jsonRequest(pixels(1), 1);
         // a freshly started API runs interpreted at first: warm it (and the model session) before measuring
         int warmup = Integer.parseInt(env("ANVIL_BENCH_WARMUP_SECONDS", "20"));
-        run(4, warmup, () -> infer(base, endpoint, body));
-        System.out.printf("cnn_mnist, batch 1, %d s per measurement after a %d s warm-up, endpoint %s%n", seconds,
-                warmup, endpoint);
-        System.out.printf("%-34s %6s %12s %10s %10s%n", "path", "conc.", "req/s", "p50 ms", "p99 ms");
-        for (int c : concurrency) {
-            measure("gateway (stable only)", c, seconds, () -> infer(base, endpoint, body));
-            try (OrtEnvironment env = OrtEnvironment.getEnvironment();
-                    OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-                so.setIntraOpNumThreads(1);
-                try (OrtSession session = env.createSession(bytes, so)) {
-                    measure("ONNX Runtime in-process", c, seconds, () -> {
-                        try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {1, 1, 28, 28});
-                                OrtSession.Result r = session.run(Map.of("input_image", t))) {
-                            return r.size();
+        run(4, warmup, () -> infer(url, jsonOne));
+        boolean binary = binarySupported(url);
+        System.out.printf("cnn_mnist, %d s per measurement after a %d s warm-up, endpoint %s%s%n", seconds, warmup,
+                endpoint, binary ? "" : "; this gateway lacks the binary tensor extension, so no binary rows");
+        System.out.printf("%-40s %6s %12s %10s %10s %12s %12s %12s%n", "path", "conc.", "req/s", "p50 ms", "p99 ms",
+                "of in-proc.", "server µs/r", "client µs/r");
+        try (OrtEnvironment env = OrtEnvironment.getEnvironment();
+                OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setIntraOpNumThreads(1);
+            try (OrtSession session = env.createSession(bytes, so)) {
+                for (int batch : batches) {
+                    float[] pixels = pixels(batch);
+                    String json = jsonRequest(pixels, batch);
+                    byte[] bin = binaryRequest(pixels, batch);
+                    int headerLength = binaryHeaderLength(batch);
+                    for (int c : concurrency) {
+                        double inProcess = measure("ONNX Runtime in-process, batch " + batch, c, seconds, Double.NaN,
+                                () -> {
+                                    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels),
+                                            new long[] {batch, 1, 28, 28});
+                                            OrtSession.Result r = session.run(Map.of("input_image", t))) {
+                                        return r.size();
+                                    }
+                                });
+                        measure("gateway JSON, batch " + batch, c, seconds, inProcess, () -> infer(url, json));
+                        if (binary) {
+                            measure("gateway binary, batch " + batch, c, seconds, inProcess,
+                                    () -> inferBinary(url, bin, headerLength));
                         }
-                    });
+                    }
                 }
             }
         }
         call(base, "PUT", "/api/endpoints/" + endpoint + "/canary",
                 Map.of("model", endpoint, "artifact", candidate, "weight", 50), 200);
         for (int c : concurrency) {
-            measure("gateway, 50/50 canary", c, seconds, () -> infer(base, endpoint, body));
+            measure("gateway JSON, batch 1, 50/50 canary", c, seconds, Double.NaN, () -> infer(url, jsonOne));
         }
         call(base, "DELETE", "/api/endpoints/" + endpoint, null, -1);
     }
 
-    private static Object infer(String base, String endpoint, String body) throws Exception {
-        HttpResponse<String> r = HTTP.send(request(base + "/v2/models/" + endpoint + "/infer")
+    private static String jsonRequest(float[] pixels, int batch) throws Exception {
+        // fields in the order clients write them (name, datatype, shape, then data); Map.of's order varies by run
+        Map<String, Object> input = new java.util.LinkedHashMap<>();
+        input.put("name", "input_image");
+        input.put("datatype", "FP32");
+        input.put("shape", List.of(batch, 1, 28, 28));
+        input.put("data", pixels);
+        return JSON.writeValueAsString(Map.of("inputs", List.of(input)));
+    }
+
+    /** The binary tensor data extension: a JSON header, then the pixels as little-endian FP32; binary output. */
+    private static byte[] binaryRequest(float[] pixels, int batch) {
+        byte[] header = binaryHeader(pixels.length * 4, batch);
+        ByteBuffer body = ByteBuffer.allocate(header.length + pixels.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        body.put(header);
+        for (float p : pixels) {
+            body.putFloat(p);
+        }
+        return body.array();
+    }
+
+    private static int binaryHeaderLength(int batch) {
+        return binaryHeader(batch * 784 * 4, batch).length;
+    }
+
+    private static byte[] binaryHeader(int size, int batch) {
+        return ("{\"inputs\":[{\"name\":\"input_image\",\"shape\":[" + batch + ",1,28,28],\"datatype\":\"FP32\","
+                + "\"parameters\":{\"binary_data_size\":" + size + "}}],\"parameters\":{\"binary_data_output\":true}}")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static boolean binarySupported(String url) throws Exception {
+        HttpResponse<byte[]> r = HTTP.send(binaryPost(url, binaryRequest(pixels(1), 1), binaryHeaderLength(1)),
+                HttpResponse.BodyHandlers.ofByteArray());
+        return r.statusCode() == 200 && r.headers().firstValue(BINARY_HEADER).isPresent();
+    }
+
+    private static HttpRequest binaryPost(String url, byte[] body, int headerLength) {
+        return request(url).POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .header("Content-Type", "application/octet-stream")
+                .header(BINARY_HEADER, Integer.toString(headerLength)).build();
+    }
+
+    private static Object inferBinary(String url, byte[] body, int headerLength) throws Exception {
+        HttpResponse<byte[]> r = HTTP.send(binaryPost(url, body, headerLength), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("infer answered " + r.statusCode() + ": "
+                    + new String(r.body(), StandardCharsets.UTF_8));
+        }
+        return r.body().length;
+    }
+
+    private static Object infer(String url, String body) throws Exception {
+        HttpResponse<String> r = HTTP.send(request(url)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
@@ -89,12 +166,18 @@ public final class ServingBench {
         return r.body().length();
     }
 
-    private static void measure(String name, int concurrency, int seconds, Callable<Object> call) throws Exception {
+    /** Prints and returns req/s; with a reference (in-process req/s) also the share of it. */
+    private static double measure(String name, int concurrency, int seconds, double reference, Callable<Object> call)
+            throws Exception {
         // warm-up (a fifth of the time, at least 3 s; JIT of the API and the client), not counted
         run(concurrency, Math.max(3, seconds / 5), call);
+        long serverCpu = SERVER == null ? 0 : cpuNanos(SERVER);
+        long clientCpu = CLIENT.getProcessCpuTime();
         long started = System.nanoTime();
         List<long[]> perThread = run(concurrency, seconds, call);
         double elapsed = (System.nanoTime() - started) / 1e9;
+        clientCpu = CLIENT.getProcessCpuTime() - clientCpu;
+        serverCpu = SERVER == null ? -1 : cpuNanos(SERVER) - serverCpu;
         int n = perThread.stream().mapToInt(a -> a.length).sum();
         long[] all = new long[n];
         int i = 0;
@@ -103,8 +186,13 @@ public final class ServingBench {
             i += a.length;
         }
         Arrays.sort(all);
-        System.out.printf("%-34s %6d %12.0f %10.3f %10.3f%n", name, concurrency, n / elapsed,
-                all[(int) (0.5 * (n - 1))] / 1e6, all[(int) Math.ceil(0.99 * (n - 1))] / 1e6);
+        double rate = n / elapsed;
+        boolean gateway = !Double.isNaN(reference) || name.startsWith("gateway");
+        System.out.printf("%-40s %6d %12.0f %10.3f %10.3f %12s %12s %12.0f%n", name, concurrency, rate,
+                all[(int) (0.5 * (n - 1))] / 1e6, all[(int) Math.ceil(0.99 * (n - 1))] / 1e6,
+                Double.isNaN(reference) ? "" : String.format("%.1f %%", 100 * rate / reference),
+                serverCpu < 0 || !gateway ? "" : String.format("%.0f", serverCpu / 1e3 / n), clientCpu / 1e3 / n);
+        return rate;
     }
 
     private static List<long[]> run(int concurrency, int seconds, Callable<Object> call) throws Exception {
@@ -162,12 +250,14 @@ public final class ServingBench {
         return b;
     }
 
-    /** A 28×28 image with a bright vertical stroke, values 0..255 as the model expects. */
-    private static float[] pixels() {
-        float[] p = new float[28 * 28];
-        for (int y = 4; y < 24; y++) {
-            p[y * 28 + 13] = 255;
-            p[y * 28 + 14] = 200;
+    /** batch 28×28 images with a bright vertical stroke, values 0..255 as the model expects. */
+    private static float[] pixels(int batch) {
+        float[] p = new float[batch * 28 * 28];
+        for (int b = 0; b < batch; b++) {
+            for (int y = 4; y < 24; y++) {
+                p[b * 784 + y * 28 + 13] = 255;
+                p[b * 784 + y * 28 + 14] = 200;
+            }
         }
         return p;
     }
@@ -175,6 +265,20 @@ public final class ServingBench {
     /** The model with its doc string set: the same weights under a different sha256. */
     private static byte[] withDocString(byte[] model, String doc) throws Exception {
         return ai.onnx.proto.OnnxMl.ModelProto.parseFrom(model).toBuilder().setDocString(doc).build().toByteArray();
+    }
+
+    private static Path serverStat() {
+        String pid = System.getenv("ANVIL_BENCH_SERVER_PID");
+        Path stat = pid == null || pid.isBlank() ? null : Path.of("/proc", pid.trim(), "stat");
+        return stat != null && Files.isReadable(stat) ? stat : null;
+    }
+
+    /** utime + stime of a process from /proc/<pid>/stat, in nanoseconds (clock ticks of 10 ms). */
+    private static long cpuNanos(Path stat) throws Exception {
+        String line = Files.readString(stat);
+        String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+        // after "pid (comm) ", field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12
+        return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10_000_000L;
     }
 
     private static String env(String name, String fallback) {
