@@ -3,7 +3,7 @@
 # already answers at ANVIL_BENCH_URL, then drives cnn_mnist requests (batch 1 and 32, KServe v2 JSON and
 # binary tensor data) from a second process (a Java load generator) through POST /v2/models/{name}/infer,
 # against ONNX Runtime in-process on the same model with the same concurrency, and JSON batch 1 again
-# with a 50/50 canary split. See bench/README.md.
+# with a 50/50 canary split; last, all-MiniLM-L6-v2, where inference dominates. See bench/README.md.
 #
 #   bench/serving.sh
 #   ANVIL_BENCH_SECONDS=15        per measurement
@@ -11,6 +11,7 @@
 #   ANVIL_BENCH_CONCURRENCY=1,4   concurrent callers
 #   ANVIL_BENCH_URL=http://127.0.0.1:8080   a running Anvil to use instead of starting one
 #   ANVIL_BENCH_BATCHES=1,32      images per request
+#   ANVIL_BENCH_MINILM=0          skip the all-MiniLM-L6-v2 rows (a model whose inference dominates)
 #   ANVIL_BENCH_SERVER_PID=...    the gateway's pid, for its CPU per request (default: .anvil/api.pid)
 #   ANVIL_TOKEN=...               admin bearer token (default: the demo admin in .anvil/demo-tokens)
 set -euo pipefail

@@ -69,8 +69,8 @@ public final class ServingBench {
                 endpoint, binary ? "" : "; this gateway lacks the binary tensor extension, so no binary rows");
         System.out.printf("%-40s %6s %12s %10s %10s %12s %12s %12s%n", "path", "conc.", "req/s", "p50 ms", "p99 ms",
                 "of in-proc.", "server µs/r", "client µs/r");
-        try (OrtEnvironment env = OrtEnvironment.getEnvironment();
-                OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setIntraOpNumThreads(1);
             try (OrtSession session = env.createSession(bytes, so)) {
                 for (int batch : batches) {
@@ -102,6 +102,98 @@ public final class ServingBench {
             measure("gateway JSON, batch 1, 50/50 canary", c, seconds, Double.NaN, () -> infer(url, jsonOne));
         }
         call(base, "DELETE", "/api/endpoints/" + endpoint, null, -1);
+        if (!"0".equals(env("ANVIL_BENCH_MINILM", "1"))) {
+            miniLm(base, seconds, concurrency, binary);
+        }
+    }
+
+    /**
+     * A model whose inference dwarfs a request's fixed cost: all-MiniLM-L6-v2 (from the langchain4j test
+     * dependency), one 128-token text per request, three INT64 inputs, a [1, 128, 384] FP32 output.
+     */
+    private static void miniLm(String base, int seconds, int[] concurrency, boolean binary) throws Exception {
+        byte[] bytes;
+        try (var in = ServingBench.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+            if (in == null) {
+                System.out.println("all-MiniLM-L6-v2 is not on the classpath: no transformer rows");
+                return;
+            }
+            bytes = in.readAllBytes();
+        }
+        String endpoint = "bench-minilm-" + Long.toHexString(System.nanoTime());
+        call(base, "PUT", "/api/endpoints/" + endpoint, Map.of("model", endpoint, "artifact", upload(base, bytes)), 201);
+        String url = base + "/v2/models/" + endpoint + "/infer";
+        long[][] inputs = tokens();
+        String[] names = {"input_ids", "attention_mask", "token_type_ids"};
+        List<Object> jsonInputs = new ArrayList<>();
+        StringBuilder header = new StringBuilder("{\"inputs\":[");
+        for (int i = 0; i < names.length; i++) {
+            Map<String, Object> input = new java.util.LinkedHashMap<>();
+            input.put("name", names[i]);
+            input.put("datatype", "INT64");
+            input.put("shape", List.of(1, 128));
+            input.put("data", inputs[i]);
+            jsonInputs.add(input);
+            header.append(i == 0 ? "" : ",").append("{\"name\":\"").append(names[i])
+                    .append("\",\"shape\":[1,128],\"datatype\":\"INT64\",\"parameters\":{\"binary_data_size\":1024}}");
+        }
+        header.append("],\"parameters\":{\"binary_data_output\":true}}");
+        String json = JSON.writeValueAsString(Map.of("inputs", jsonInputs));
+        byte[] head = header.toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer bin = ByteBuffer.allocate(head.length + 3 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+        bin.put(head);
+        for (long[] input : inputs) {
+            for (long v : input) {
+                bin.putLong(v);
+            }
+        }
+        byte[] binBody = bin.array();
+        run(2, 10, () -> infer(url, json));
+        System.out.printf("%nall-MiniLM-L6-v2, one 128-token text per request (inference dominates), endpoint %s%n",
+                endpoint);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setIntraOpNumThreads(1);
+            try (OrtSession session = env.createSession(bytes, so)) {
+                for (int c : concurrency) {
+                    double inProcess = measure("ONNX Runtime in-process, MiniLM", c, seconds, Double.NaN, () -> {
+                        Map<String, OnnxTensor> feed = new java.util.HashMap<>();
+                        try {
+                            for (int i = 0; i < names.length; i++) {
+                                feed.put(names[i], OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(inputs[i]),
+                                        new long[] {1, 128}));
+                            }
+                            try (OrtSession.Result r = session.run(feed)) {
+                                return r.size();
+                            }
+                        } finally {
+                            feed.values().forEach(OnnxTensor::close);
+                        }
+                    });
+                    measure("gateway JSON, MiniLM", c, seconds, inProcess, () -> infer(url, json));
+                    if (binary) {
+                        measure("gateway binary, MiniLM", c, seconds, inProcess,
+                                () -> inferBinary(url, binBody, head.length));
+                    }
+                }
+            }
+        }
+        call(base, "DELETE", "/api/endpoints/" + endpoint, null, -1);
+    }
+
+    /** input_ids of a 32-token text padded to 128, its attention mask, and token type ids. */
+    private static long[][] tokens() {
+        long[] ids = new long[128];
+        long[] mask = new long[128];
+        ids[0] = 101;
+        for (int i = 1; i < 31; i++) {
+            ids[i] = 1000 + (i * 7919L) % 28000;
+        }
+        ids[31] = 102;
+        for (int i = 0; i < 32; i++) {
+            mask[i] = 1;
+        }
+        return new long[][] {ids, mask, new long[128]};
     }
 
     private static String jsonRequest(float[] pixels, int batch) throws Exception {
