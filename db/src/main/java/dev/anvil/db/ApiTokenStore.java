@@ -85,6 +85,18 @@ public final class ApiTokenStore {
                 + " FROM api_tokens WHERE principal = ? ORDER BY created_at DESC", ApiTokenStore::map, principal);
     }
 
+    /** Every token (active and revoked), newest first. */
+    public List<ApiToken> list() {
+        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS + " FROM api_tokens ORDER BY created_at DESC",
+                ApiTokenStore::map);
+    }
+
+    /** The token row with this hash, active or revoked. */
+    public Optional<ApiToken> find(String tokenSha256) {
+        return jdbc.queryOne(TABLE, "find", "SELECT " + COLUMNS + " FROM api_tokens WHERE token_sha256 = ?",
+                ApiTokenStore::map, tokenSha256);
+    }
+
     /** Revokes a token by its hash; true when an active token was revoked. */
     public boolean revoke(String tokenSha256) {
         return jdbc.withConnection(TABLE, "revoke", c -> Jdbc.update(c,

@@ -28,6 +28,11 @@ public class TokenCache {
     @Inject AnvilConfig config;
     private final ConcurrentHashMap<String, Entry> valid = new ConcurrentHashMap<>();
 
+    /** Drops a revoked token at once in this process (other processes keep it for at most the TTL). */
+    public void forget(String tokenSha256) {
+        valid.values().removeIf(e -> e.token().tokenSha256().equals(tokenSha256));
+    }
+
     public Optional<ApiToken> authenticate(String token) {
         long ttl = config.auth().tokenCacheTtl().toNanos();
         if (ttl <= 0) {

@@ -7,17 +7,23 @@ import dev.anvil.db.AuditLogStore;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Who am I, and (admins) new tokens. A token is shown once, in the answer that makes it. */
+/**
+ * Who am I, and (admins) tokens: make one, list them, revoke one. A token is shown once, in the answer
+ * that makes it; afterwards it is named by its id, the SHA-256 Anvil stores (which is no credential).
+ */
 @Path("/api")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
@@ -25,6 +31,42 @@ public class TokenResource {
     @Inject CurrentCaller caller;
     @Inject ApiTokenStore tokens;
     @Inject AuditLogStore audit;
+    @Inject TokenCache cache;
+
+    /** A token as listed: never the token itself. */
+    public record TokenView(String id, String principal, List<String> roles, String label, String createdBy,
+            java.time.Instant createdAt, java.time.Instant revokedAt, boolean active) {
+        static TokenView of(ApiToken t) {
+            return new TokenView(t.tokenSha256(), t.principal(), t.roles(), t.label(), t.createdBy(), t.createdAt(),
+                    t.revokedAt(), t.active());
+        }
+    }
+
+    @GET
+    @Path("/tokens")
+    @Requires(Role.ADMIN)
+    public List<TokenView> list(@QueryParam("principal") String principal) {
+        List<ApiToken> rows = principal == null || principal.isBlank() ? tokens.list()
+                : tokens.listByPrincipal(principal.trim());
+        return rows.stream().map(TokenView::of).toList();
+    }
+
+    @DELETE
+    @Path("/tokens/{id}")
+    @Requires(Role.ADMIN)
+    public TokenView revoke(@PathParam("id") String id) {
+        if (id == null || !id.matches("[0-9a-f]{64}")) {
+            throw ProblemException.badRequest("id", "a token id is the 64-hex SHA-256 that GET /api/tokens lists"
+                    + " (and POST /api/tokens answered), not the token itself");
+        }
+        ApiToken row = tokens.find(id).orElseThrow(() -> ProblemException.notFound("no token with id '" + id + "'"));
+        if (tokens.revoke(id)) {
+            audit.append(caller.name(), "token.revoked", "principal:" + row.principal(), "{\"id\": \"" + id + "\"}",
+                    null);
+        }
+        cache.forget(id);
+        return TokenView.of(tokens.find(id).orElseThrow());
+    }
 
     public record TokenRequest(String principal, List<String> roles, String label) {}
 
@@ -58,6 +100,7 @@ public class TokenResource {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("principal", row.principal());
         body.put("roles", row.roles());
+        body.put("id", row.tokenSha256());
         body.put("token", token);
         body.put("note", "store the token now: Anvil keeps only its hash and cannot show it again");
         return Response.status(201).entity(body).build();
