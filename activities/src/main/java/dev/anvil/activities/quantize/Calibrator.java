@@ -168,6 +168,8 @@ public final class Calibrator {
     static final class OutputBuffers implements AutoCloseable {
         private final OrtEnvironment env;
         private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
+        // kept beside the tensors, not read back with OnnxTensor.getBufferRef(): in ONNX Runtime 1.29 that
+        // throws a NullPointerException for tensors ORT allocated itself (every unpinned output)
         private final Map<String, FloatBuffer> views = new LinkedHashMap<>();
         private int pinnedBatch = -1;
         private boolean refused;

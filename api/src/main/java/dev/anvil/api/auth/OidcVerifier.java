@@ -90,7 +90,7 @@ public final class OidcVerifier {
         try {
             claims = discovered().consumer().processToClaims(token);
         } catch (InvalidJwtException e) {
-            if (unreachable(e)) {
+            if (causedBy(e, IOException.class)) { // the JWKS could not be fetched
                 discovered = null; // rediscover next time: the provider may have moved its keys
                 throw providerDown("its signing keys could not be fetched: " + rootMessage(e));
             }
@@ -236,24 +236,15 @@ public final class OidcVerifier {
         if (e.hasErrorCode(ErrorCodes.SUBJECT_MISSING)) {
             return "it has no subject (sub)";
         }
-        if (e.hasErrorCode(ErrorCodes.SIGNATURE_INVALID) || unresolvableKey(e)) {
+        if (e.hasErrorCode(ErrorCodes.SIGNATURE_INVALID) || causedBy(e, UnresolvableKeyException.class)) {
             return "its signature does not verify with the provider's keys";
         }
         return "it is not a valid signed JWT (" + rootMessage(e) + ")";
     }
 
-    private static boolean unresolvableKey(Throwable e) {
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> kind) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof UnresolvableKeyException) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean unreachable(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof IOException) {
+            if (kind.isInstance(t)) {
                 return true;
             }
         }

@@ -5,9 +5,17 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.jose4j.jwk.JsonWebKeySet;
@@ -81,7 +89,7 @@ public final class TestOidcProvider implements AutoCloseable {
         return token(claims -> {
             claims.setSubject(UUID.nameUUIDFromBytes(user.getBytes(StandardCharsets.UTF_8)).toString());
             claims.setClaim("preferred_username", user);
-            claims.setClaim("realm_access", java.util.Map.of("roles", realmRoles));
+            claims.setClaim("realm_access", Map.of("roles", realmRoles));
         });
     }
 
@@ -132,7 +140,7 @@ public final class TestOidcProvider implements AutoCloseable {
 
     private record Grant(String user, List<String> roles, String challenge, String redirectUri) {}
 
-    private final java.util.Map<String, Grant> grants = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Grant> grants = new ConcurrentHashMap<>();
     private volatile String signedInUser;
     private volatile List<String> signedInRoles = List.of();
 
@@ -144,7 +152,7 @@ public final class TestOidcProvider implements AutoCloseable {
 
     /** Authorization endpoint: checks the request, then sends the browser back with a one-time code. */
     private void authorize(HttpExchange ex) throws IOException {
-        java.util.Map<String, String> q = parse(ex.getRequestURI().getRawQuery());
+        Map<String, String> q = parse(ex.getRequestURI().getRawQuery());
         String redirect = q.get("redirect_uri");
         if (!CLIENT_ID.equals(q.get("client_id")) || redirect == null || !"code".equals(q.get("response_type"))
                 || !"S256".equals(q.get("code_challenge_method")) || q.get("code_challenge") == null) {
@@ -167,8 +175,8 @@ public final class TestOidcProvider implements AutoCloseable {
 
     /** Token endpoint: client secret (Basic), one-time code, same redirect_uri, PKCE S256. */
     private void exchange(HttpExchange ex) throws IOException {
-        java.util.Map<String, String> form = parse(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-        String basic = "Basic " + java.util.Base64.getEncoder().encodeToString(
+        Map<String, String> form = parse(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+        String basic = "Basic " + Base64.getEncoder().encodeToString(
                 (CLIENT_ID + ":" + CLIENT_SECRET).getBytes(StandardCharsets.UTF_8));
         if (!basic.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
             send(ex, 401, "{\"error\":\"invalid_client\"}");
@@ -183,9 +191,9 @@ public final class TestOidcProvider implements AutoCloseable {
         String verifier = String.valueOf(form.get("code_verifier"));
         String challenge;
         try {
-            challenge = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-                    java.security.MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
-        } catch (java.security.NoSuchAlgorithmException e) {
+            challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(
+                    MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+        } catch (NoSuchAlgorithmException e) {
             throw new IOException(e);
         }
         if (!challenge.equals(grant.challenge())) {
@@ -196,8 +204,8 @@ public final class TestOidcProvider implements AutoCloseable {
                 + "\",\"token_type\":\"Bearer\",\"expires_in\":300}");
     }
 
-    private static java.util.Map<String, String> parse(String query) {
-        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+    private static Map<String, String> parse(String query) {
+        Map<String, String> values = new LinkedHashMap<>();
         if (query == null || query.isEmpty()) {
             return values;
         }
@@ -205,13 +213,13 @@ public final class TestOidcProvider implements AutoCloseable {
             int eq = pair.indexOf('=');
             String k = eq < 0 ? pair : pair.substring(0, eq);
             String v = eq < 0 ? "" : pair.substring(eq + 1);
-            values.put(java.net.URLDecoder.decode(k, StandardCharsets.UTF_8), java.net.URLDecoder.decode(v, StandardCharsets.UTF_8));
+            values.put(URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
         }
         return values;
     }
 
     private static String enc(String s) {
-        return java.net.URLEncoder.encode(String.valueOf(s), StandardCharsets.UTF_8).replace("+", "%20");
+        return URLEncoder.encode(String.valueOf(s), StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     private static void send(HttpExchange ex, int status, String body) throws IOException {
