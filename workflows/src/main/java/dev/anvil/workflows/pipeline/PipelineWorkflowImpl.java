@@ -182,6 +182,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         String state = "pending";
         String rejectedBy;
         String rejectComment;
+        /** The approval row being written; a withdrawal waits for it. */
+        Promise<Void> opened;
 
         PendingApproval(String approvalId, int required) {
             this.approvalId = approvalId;
@@ -210,9 +212,14 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             recorder.recordTaskState(runId, task.id(), APPROVAL, attempt, TaskState.FAILED, error);
             throw ApplicationFailure.newNonRetryableFailure(error, TaskActivities.INVALID_INPUT);
         }
-        approvalRecords.open(new ApprovalRequest(approvalId, runId, task.id(), attempt, required, submittedBy, summary));
+        ApprovalRequest request = new ApprovalRequest(approvalId, runId, task.id(), attempt, required, submittedBy, summary);
         PendingApproval pending = new PendingApproval(approvalId, required);
+        // known as pending before its row is written, and the write is not cancellable: a run cancelled
+        // meanwhile withdraws the approval once the row exists, instead of leaving it pending for ever
         approvals.put(task.id(), pending);
+        Workflow.newDetachedCancellationScope(() -> pending.opened = Async.procedure(approvalRecords::open, request))
+                .run();
+        pending.opened.get();
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of("approval", approvalId), null,
                 states.get(task.id()).startedAtMillis(), null));
         boolean decided;
@@ -390,7 +397,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         for (PendingApproval pending : approvals.values()) {
             if (!pending.done()) {
                 pending.state = "expired";
-                records.add(Async.procedure(approvalRecords::withdraw, pending.approvalId));
+                records.add(pending.opened.handle((done, failure) -> (Void) null)
+                        .thenCompose(done -> Async.procedure(approvalRecords::withdraw, pending.approvalId)));
             }
         }
         Promise.allOf(records).get();
