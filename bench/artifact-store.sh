@@ -17,13 +17,13 @@ if ! [[ "$size_mib" =~ ^[0-9]+$ ]] || (( size_mib < 1 )); then
   exit 2
 fi
 
-# Compile main and test classes of activities and the modules it needs, and write the test classpath
+# Compile main and test classes of storage and the modules it needs, and write the test classpath
 # (in one reactor run, sibling modules resolve to their target/classes: no install needed).
-echo "artifact-store bench: building (./mvnw -pl activities -am test-compile)" >&2
-./mvnw -B -q -pl activities -am test-compile dependency:build-classpath \
+echo "artifact-store bench: building (./mvnw -pl storage -am test-compile)" >&2
+./mvnw -B -q -pl storage -am test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
 
-classpath="activities/target/test-classes:activities/target/classes:$(cat activities/target/bench.classpath)"
+classpath="storage/target/test-classes:storage/target/classes:$(cat storage/target/bench.classpath)"
 
 # The JVM runs outside Maven so -Xmx bounds the store (and the in-process S3 server) alone.
-exec java "-Xmx${xmx}" -cp "$classpath" dev.anvil.activities.storage.bench.ArtifactStoreBench "$size_mib"
+exec java "-Xmx${xmx}" -cp "$classpath" dev.anvil.storage.bench.ArtifactStoreBench "$size_mib"

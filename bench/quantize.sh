@@ -13,14 +13,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-echo "quantize bench: building (./mvnw -pl activities -am test-compile)" >&2
-./mvnw -B -q -pl activities -am test-compile dependency:build-classpath \
+echo "quantize bench: building (./mvnw -pl modelkit -am test-compile)" >&2
+./mvnw -B -q -pl modelkit -am test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
 
-classpath="activities/target/test-classes:activities/target/classes:$(cat activities/target/bench.classpath)"
+classpath="modelkit/target/test-classes:modelkit/target/classes:$(cat modelkit/target/bench.classpath)"
 
 # -Xss8m: ONNX Runtime's environment start-up overflows the default main-thread stack under a long
 # command line (a crash seen with this classpath).
 # shellcheck disable=SC2086 # word splitting of the extra JVM options is intended
 exec java -Xss8m ${ANVIL_BENCH_JAVA_OPTS:--Xmx4g} -Dslf4j.internal.verbosity=ERROR -cp "$classpath" \
-  dev.anvil.activities.quantize.bench.QuantizeBench
+  dev.anvil.modelkit.quantize.bench.QuantizeBench

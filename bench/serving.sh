@@ -35,17 +35,17 @@ if [ -z "${ANVIL_TOKEN:-}" ] && [ -f .anvil/demo-tokens ]; then
   export ANVIL_TOKEN
 fi
 
-echo "serving bench: building the load generator (./mvnw -pl activities -am test-compile)" >&2
-./mvnw -B -q -pl activities -am test-compile dependency:build-classpath \
+echo "serving bench: building the load generator (./mvnw -pl serving -am test-compile)" >&2
+./mvnw -B -q -pl serving -am test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
 # the gateway's pid, for its CPU time per request: the Anvil this script started (or ./anvil up did)
 if [ -z "${ANVIL_BENCH_SERVER_PID:-}" ] && [ -f .anvil/api.pid ] && kill -0 "$(cat .anvil/api.pid)" 2>/dev/null; then
   ANVIL_BENCH_SERVER_PID="$(cat .anvil/api.pid)"
   export ANVIL_BENCH_SERVER_PID
 fi
-classpath="activities/target/test-classes:activities/target/classes:$(cat activities/target/bench.classpath)"
+classpath="serving/target/test-classes:serving/target/classes:$(cat serving/target/bench.classpath)"
 
 # -Xss8m: ONNX Runtime's environment start-up overflows the default main-thread stack under a long
 # command line.
 java -Xss8m -Xmx1g -Dslf4j.internal.verbosity=ERROR -cp "$classpath" \
-  dev.anvil.activities.rollout.bench.ServingBench "$url" "${ANVIL_BENCH_MODEL:-../shared/data/models/cnn_mnist.onnx}"
+  dev.anvil.serving.bench.ServingBench "$url" "${ANVIL_BENCH_MODEL:-../shared/data/models/cnn_mnist.onnx}"

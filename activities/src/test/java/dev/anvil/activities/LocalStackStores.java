@@ -2,7 +2,6 @@ package dev.anvil.activities;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.operators.ArtifactIO;
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
@@ -11,6 +10,7 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -47,7 +47,7 @@ public record LocalStackStores(DataSource db, PipelineRunStore runs, TaskRunStor
     /** Stores the file and registers it as an uploaded artifact (no task run made it). */
     public ArtifactRef upload(Path file, String mediaType) throws Exception {
         try (InputStream in = Files.newInputStream(file)) {
-            ArtifactRef ref = objects.put(in, mediaType, Optional.empty()).ref();
+            ArtifactRef ref = ArtifactIO.ref(objects.put(in, mediaType, Optional.empty()).ref());
             artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
             return ref;
         }

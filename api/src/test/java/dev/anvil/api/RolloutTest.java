@@ -131,7 +131,7 @@ class RolloutTest {
      * same answers, several times the work per request.
      */
     static byte[] slowerTwin(byte[] model) throws Exception {
-        dev.anvil.activities.onnx.OnnxModel m = dev.anvil.activities.onnx.OnnxModel.parse(model);
+        dev.anvil.modelkit.onnx.OnnxModel m = dev.anvil.modelkit.onnx.OnnxModel.parse(model);
         var g = m.graph();
         java.util.Random random = new java.util.Random(1);
         float[] w1 = new float[784 * 1536];
@@ -142,10 +142,10 @@ class RolloutTest {
         for (int i = 0; i < w2.length; i++) {
             w2[i] = (float) random.nextGaussian() * 0.01f;
         }
-        g.addInitializer(dev.anvil.activities.onnx.Tensors.int64s("slow_shape", new long[] {2}, new long[] {-1, 784}));
-        g.addInitializer(dev.anvil.activities.onnx.Tensors.floats("slow_w1", new long[] {784, 1536}, w1));
-        g.addInitializer(dev.anvil.activities.onnx.Tensors.floats("slow_w2", new long[] {1536, 1536}, w2));
-        g.addInitializer(dev.anvil.activities.onnx.Tensors.floats("slow_zero", new long[0], new float[] {0f}));
+        g.addInitializer(dev.anvil.modelkit.onnx.Tensors.int64s("slow_shape", new long[] {2}, new long[] {-1, 784}));
+        g.addInitializer(dev.anvil.modelkit.onnx.Tensors.floats("slow_w1", new long[] {784, 1536}, w1));
+        g.addInitializer(dev.anvil.modelkit.onnx.Tensors.floats("slow_w2", new long[] {1536, 1536}, w2));
+        g.addInitializer(dev.anvil.modelkit.onnx.Tensors.floats("slow_zero", new long[0], new float[] {0f}));
         String output = g.proto().getOutput(0).getName();
         var producer = g.proto().getNodeBuilderList().stream().filter(n -> n.getOutputList().contains(output))
                 .findFirst().orElseThrow();

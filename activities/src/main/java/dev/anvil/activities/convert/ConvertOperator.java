@@ -1,10 +1,15 @@
 package dev.anvil.activities.convert;
 
-import dev.anvil.activities.onnx.InvalidModelException;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.modelkit.convert.ConversionOptions;
+import dev.anvil.modelkit.convert.ConversionReport;
+import dev.anvil.modelkit.convert.ModelConverter;
+import dev.anvil.modelkit.convert.OpsetConverter;
+import dev.anvil.modelkit.convert.OptimizationLevel;
+import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.workflows.ArtifactRef;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,6 +4,7 @@ import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.modelkit.gate.GatePolicy;
 import dev.anvil.workflows.ArtifactRef;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,11 +1,12 @@
 package dev.anvil.activities.inspect;
 
 import ai.onnxruntime.OrtException;
-import dev.anvil.activities.onnx.InvalidModelException;
-import dev.anvil.activities.onnx.OnnxInspector;
-import dev.anvil.activities.storage.ArtifactCorruptedException;
-import dev.anvil.activities.storage.ArtifactNotFoundException;
-import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.activities.inspect.OnnxInspector;
+import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.modelkit.onnx.InvalidModelException;
+import dev.anvil.storage.ArtifactCorruptedException;
+import dev.anvil.storage.ArtifactNotFoundException;
+import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.inspect.ModelReport;
 import java.io.IOException;
@@ -33,7 +34,7 @@ public final class StoredModelInspector {
     public ModelReport inspect(ArtifactRef model) throws IOException, OrtException {
         Path file = Files.createTempFile("anvil-inspect-", ".onnx");
         try {
-            objects.copyTo(model, file);
+            objects.copyTo(ArtifactIO.stored(model), file);
             return inspector.inspect(file, model.sha256());
         } catch (ArtifactCorruptedException | ArtifactNotFoundException e) {
             throw new InvalidModelException(e.getMessage(), e);

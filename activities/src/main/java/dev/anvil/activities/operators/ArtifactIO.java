@@ -1,13 +1,14 @@
 package dev.anvil.activities.operators;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.storage.ArtifactCorruptedException;
-import dev.anvil.activities.storage.ArtifactNotFoundException;
-import dev.anvil.activities.storage.ObjectStore;
-import dev.anvil.activities.storage.PutResult;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Relation;
+import dev.anvil.storage.ArtifactCorruptedException;
+import dev.anvil.storage.ArtifactNotFoundException;
+import dev.anvil.storage.ObjectStore;
+import dev.anvil.storage.PutResult;
+import dev.anvil.storage.StoredObject;
 import dev.anvil.workflows.ArtifactRef;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,7 +66,7 @@ public final class ArtifactIO {
             throw new InvalidTaskInputException(operator + ": with." + key + " is not an artifact reference: " + value);
         }
         if (value instanceof String s && SHA256.matcher(s.trim().toLowerCase()).matches()) {
-            Optional<ArtifactRef> ref = objects.find(s.trim().toLowerCase());
+            Optional<ArtifactRef> ref = objects.find(s.trim().toLowerCase()).map(ArtifactIO::ref);
             return ref.orElseThrow(() -> new InvalidTaskInputException(operator + ": no artifact with sha256 " + s
                     + " (with." + key + "); upload it with POST /api/artifacts"));
         }
@@ -85,7 +86,7 @@ public final class ArtifactIO {
     public Path fetch(ArtifactRef ref, String suffix) throws IOException {
         Path file = Files.createTempFile("anvil-", suffix);
         try {
-            objects.copyTo(ref, file);
+            objects.copyTo(stored(ref), file);
             return file;
         } catch (ArtifactCorruptedException | ArtifactNotFoundException e) {
             Files.deleteIfExists(file);
@@ -102,7 +103,7 @@ public final class ArtifactIO {
         try (InputStream in = Files.newInputStream(file)) {
             put = objects.put(in, mediaType, Optional.empty());
         }
-        ArtifactRef ref = put.ref();
+        ArtifactRef ref = ref(put.ref());
         artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), context.taskRunId());
         lineage.addEdge(context.taskRunId(), ref.sha256(), Relation.GENERATED, role);
         return ref;
@@ -125,7 +126,7 @@ public final class ArtifactIO {
      */
     public ArtifactRef saveScratch(Object document) throws IOException {
         byte[] bytes = json.writeValueAsBytes(document);
-        return objects.put(new java.io.ByteArrayInputStream(bytes), JSON_MEDIA_TYPE, Optional.empty()).ref();
+        return ref(objects.put(new java.io.ByteArrayInputStream(bytes), JSON_MEDIA_TYPE, Optional.empty()).ref());
     }
 
     /** Reads a document saved with {@link #saveScratch}. */
@@ -142,5 +143,15 @@ public final class ArtifactIO {
     @SuppressWarnings("unchecked")
     public Map<String, Object> asOutput(ArtifactRef ref) {
         return json.convertValue(ref, Map.class);
+    }
+
+    /** The workflows' reference to an object the store holds. */
+    public static ArtifactRef ref(StoredObject object) {
+        return new ArtifactRef(object.uri(), object.sha256(), object.size(), object.mediaType());
+    }
+
+    /** The store's view of an artifact a workflow refers to. */
+    public static StoredObject stored(ArtifactRef ref) {
+        return new StoredObject(ref.uri(), ref.sha256(), ref.size(), ref.mediaType());
     }
 }

@@ -1,9 +1,9 @@
 package dev.anvil.activities.operators;
 
+import dev.anvil.activities.inspect.OnnxInspector;
 import dev.anvil.activities.inspect.StoredModelInspector;
-import dev.anvil.activities.onnx.InvalidModelException;
-import dev.anvil.activities.onnx.OnnxInspector;
-import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.modelkit.onnx.InvalidModelException;
+import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.inspect.ModelReport;
 import java.util.LinkedHashMap;

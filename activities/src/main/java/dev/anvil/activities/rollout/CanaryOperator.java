@@ -3,6 +3,7 @@ package dev.anvil.activities.rollout;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.serving.GatewayException;
 import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.rollout.Analysis;
 import dev.anvil.workflows.rollout.CanaryRequest;

@@ -1,5 +1,6 @@
 package dev.anvil.activities.rollout;
 
+import dev.anvil.serving.GatewayException;
 import dev.anvil.workflows.pipeline.spec.Durations;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import java.time.Duration;

@@ -1,16 +1,14 @@
 package dev.anvil.activities.convert;
 
-import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.onnx.OnnxModel;
+import dev.anvil.activities.LocalStackStores;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.TaskContext;
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageEdge;
 import dev.anvil.db.LineageStore;
@@ -18,6 +16,9 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.Relation;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.convert.ModelConverter;
+import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,7 +83,7 @@ class ConvertOperatorTest {
         assertThat(context.stages).containsExactly("validate", "opset", "optimize", "fp16", "verify");
 
         Path published = dir.resolve("published.onnx");
-        objects.copyTo(new ObjectMapper().convertValue(ref, ArtifactRef.class), published);
+        objects.copyTo(ArtifactIO.stored(new ObjectMapper().convertValue(ref, ArtifactRef.class)), published);
         assertThat(OnnxModel.read(published).opset("")).contains(13L);
     }
 

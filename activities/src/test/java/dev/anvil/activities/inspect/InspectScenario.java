@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.inspect.OnnxInspector;
+import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.LineageGraph;
 import dev.anvil.db.LineageStore;
@@ -17,6 +17,7 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.inspect.InspectModelWorkflow;
 import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
@@ -115,7 +116,7 @@ final class InspectScenario implements AutoCloseable {
 
     private ArtifactRef upload(byte[] bytes) throws Exception {
         try (InputStream in = new ByteArrayInputStream(bytes)) {
-            ArtifactRef ref = objects.put(in, "application/onnx", Optional.empty()).ref();
+            ArtifactRef ref = ArtifactIO.ref(objects.put(in, "application/onnx", Optional.empty()).ref());
             artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
             return ref;
         }

@@ -1,6 +1,6 @@
 package dev.anvil.activities.inspect;
 
-import dev.anvil.activities.storage.ObjectStore;
+import dev.anvil.storage.ObjectStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

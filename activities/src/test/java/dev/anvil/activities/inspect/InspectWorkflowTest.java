@@ -1,8 +1,8 @@
 package dev.anvil.activities.inspect;
 
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.storage.ObjectStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

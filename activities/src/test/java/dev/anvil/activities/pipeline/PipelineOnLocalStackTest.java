@@ -1,21 +1,18 @@
 package dev.anvil.activities.pipeline;
 
-import dev.anvil.activities.quantize.QuantizationTestModels;
-import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.datasets.MnistImporter;
-import dev.anvil.activities.onnx.OnnxInspector;
+import dev.anvil.activities.LocalStackStores;
+import dev.anvil.activities.inspect.OnnxInspector;
 import dev.anvil.activities.operators.ArtifactIO;
-import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.activities.operators.InspectOperator;
 import dev.anvil.activities.operators.NoopOperator;
 import dev.anvil.activities.operators.Operators;
 import dev.anvil.activities.operators.SleepOperator;
+import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.LineageGraph;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.PipelineRunStore;
@@ -24,6 +21,9 @@ import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedData;
 import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.modelkit.datasets.MnistImporter;
+import dev.anvil.modelkit.quantize.QuantizationTestModels;
+import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.pipeline.PipelinePlan;
 import dev.anvil.workflows.pipeline.PipelineWorkflow;

@@ -1,16 +1,11 @@
 package dev.anvil.activities.quantize;
 
-import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.datasets.Dataset;
-import dev.anvil.activities.datasets.DatasetReader;
-import dev.anvil.activities.datasets.DatasetWriter;
-import dev.anvil.activities.datasets.MnistImporter;
-import dev.anvil.activities.datasets.NpyArray;
+import dev.anvil.activities.LocalStackStores;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.TaskContext;
@@ -20,6 +15,12 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.Relation;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.datasets.Dataset;
+import dev.anvil.modelkit.datasets.DatasetReader;
+import dev.anvil.modelkit.datasets.DatasetWriter;
+import dev.anvil.modelkit.datasets.MnistImporter;
+import dev.anvil.modelkit.datasets.NpyArray;
+import dev.anvil.modelkit.quantize.QuantizationTestModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

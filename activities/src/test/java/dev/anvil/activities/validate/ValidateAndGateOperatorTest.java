@@ -1,15 +1,11 @@
 package dev.anvil.activities.validate;
 
-import dev.anvil.activities.LocalStackStores;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.datasets.Dataset;
-import dev.anvil.activities.datasets.DatasetReader;
-import dev.anvil.activities.datasets.DatasetWriter;
-import dev.anvil.activities.datasets.MnistImporter;
+import dev.anvil.activities.LocalStackStores;
 import dev.anvil.activities.gate.GateOperator;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
@@ -19,6 +15,10 @@ import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.datasets.Dataset;
+import dev.anvil.modelkit.datasets.DatasetReader;
+import dev.anvil.modelkit.datasets.DatasetWriter;
+import dev.anvil.modelkit.datasets.MnistImporter;
 import dev.anvil.workflows.ArtifactRef;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,10 +3,6 @@ package dev.anvil.api.artifacts;
 import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.Requires;
 import dev.anvil.api.auth.Role;
-
-import dev.anvil.activities.storage.ChecksumMismatchException;
-import dev.anvil.activities.storage.ObjectStore;
-import dev.anvil.activities.storage.PutResult;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Artifact;
 import dev.anvil.db.ArtifactStore;
@@ -15,7 +11,10 @@ import dev.anvil.db.LineageGraph;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
-import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.storage.ChecksumMismatchException;
+import dev.anvil.storage.ObjectStore;
+import dev.anvil.storage.PutResult;
+import dev.anvil.storage.StoredObject;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -79,7 +78,7 @@ public class ArtifactResource {
                     "the uploaded bytes hash to " + e.actual() + ", not the expected " + e.expected()
                             + "; nothing was stored. Check that the file is complete and the checksum is the file's.");
         }
-        ArtifactRef ref = put.ref();
+        StoredObject ref = put.ref();
         Artifact row = artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), null);
         if (put.created()) {
             audit.append(caller.name(), "artifact.uploaded", "artifact:" + ref.sha256(),
@@ -104,7 +103,7 @@ public class ArtifactResource {
     @Produces(MediaType.WILDCARD)
     public Response content(@PathParam("sha256") String sha256) {
         Artifact artifact = find(sha256);
-        ArtifactRef ref = new ArtifactRef(artifact.uri(), artifact.sha256(), artifact.sizeBytes(), artifact.mediaType());
+        StoredObject ref = new StoredObject(artifact.uri(), artifact.sha256(), artifact.sizeBytes(), artifact.mediaType());
         StreamingOutput stream = out -> {
             try (InputStream in = objects.open(ref)) {
                 in.transferTo(out);

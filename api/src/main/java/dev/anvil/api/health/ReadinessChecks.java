@@ -1,7 +1,7 @@
 package dev.anvil.api.health;
 
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.storage.ObjectStore;
 import io.agroal.api.AgroalDataSource;
 import io.temporal.api.workflowservice.v1.GetSystemInfoRequest;
 import io.temporal.serviceclient.WorkflowServiceStubs;

@@ -1,7 +1,7 @@
 package dev.anvil.api.problem;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.anvil.activities.storage.ArtifactCorruptedException;
+import dev.anvil.storage.ArtifactCorruptedException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;

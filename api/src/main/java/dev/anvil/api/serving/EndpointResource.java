@@ -2,13 +2,12 @@ package dev.anvil.api.serving;
 
 import dev.anvil.api.auth.Requires;
 import dev.anvil.api.auth.Role;
-
-import dev.anvil.activities.rollout.EndpointManager;
-import dev.anvil.activities.rollout.EndpointManager.VersionChoice;
-import dev.anvil.activities.rollout.Gateway;
-import dev.anvil.activities.rollout.GatewayException;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Endpoint;
+import dev.anvil.serving.EndpointManager.VersionChoice;
+import dev.anvil.serving.EndpointManager;
+import dev.anvil.serving.Gateway;
+import dev.anvil.serving.GatewayException;
 import dev.anvil.workflows.rollout.EndpointCounts;
 import dev.anvil.workflows.rollout.VersionCounts;
 import jakarta.inject.Inject;

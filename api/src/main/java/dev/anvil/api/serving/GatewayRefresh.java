@@ -1,7 +1,7 @@
 package dev.anvil.api.serving;
 
-import dev.anvil.activities.rollout.Gateway;
 import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.serving.Gateway;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;

@@ -1,9 +1,9 @@
 package dev.anvil.api.serving;
 
-import dev.anvil.activities.rollout.Gateway;
-import dev.anvil.activities.rollout.GatewayException;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.problem.ProblemException;
+import dev.anvil.serving.Gateway;
+import dev.anvil.serving.GatewayException;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;

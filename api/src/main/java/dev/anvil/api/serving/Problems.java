@@ -1,8 +1,8 @@
 package dev.anvil.api.serving;
 
-import dev.anvil.activities.rollout.GatewayException;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
+import dev.anvil.serving.GatewayException;
 import java.util.List;
 
 /** Gateway failures as problem documents, with the offending field when there is one. */

@@ -1,13 +1,12 @@
 package dev.anvil.api.serving;
 
+import dev.anvil.activities.rollout.CanarySpec;
 import dev.anvil.api.auth.Requires;
 import dev.anvil.api.auth.Role;
-
-import dev.anvil.activities.rollout.CanarySpec;
-import dev.anvil.activities.rollout.GatewayException;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Rollout;
 import dev.anvil.db.RolloutStore;
+import dev.anvil.serving.GatewayException;
 import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import dev.anvil.workflows.rollout.CanaryRolloutWorkflow;

@@ -1,17 +1,17 @@
 package dev.anvil.api.serving;
 
 import ai.onnxruntime.OrtEnvironment;
-import dev.anvil.activities.rollout.EndpointManager;
-import dev.anvil.activities.rollout.Gateway;
-import dev.anvil.activities.rollout.ModelSessions;
-import dev.anvil.activities.rollout.ServingMetrics;
-import dev.anvil.activities.rollout.SharedServingCounts;
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
+import dev.anvil.serving.EndpointManager;
+import dev.anvil.serving.Gateway;
+import dev.anvil.serving.ModelSessions;
+import dev.anvil.serving.ServingMetrics;
+import dev.anvil.serving.SharedServingCounts;
+import dev.anvil.storage.ObjectStore;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

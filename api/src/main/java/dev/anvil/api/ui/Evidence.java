@@ -1,8 +1,8 @@
 package dev.anvil.api.ui;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.db.TaskRun;
+import dev.anvil.storage.ObjectStore;
 import java.io.InputStream;
 import java.util.Comparator;
 import java.util.LinkedHashMap;

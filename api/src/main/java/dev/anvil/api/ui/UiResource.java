@@ -4,7 +4,6 @@ import static dev.anvil.api.ui.Html.esc;
 import static dev.anvil.api.ui.Html.num;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.api.approvals.ApprovalDecisions;
 import dev.anvil.api.auth.AuthFilter;
 import dev.anvil.api.auth.Caller;
@@ -28,6 +27,7 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
+import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;

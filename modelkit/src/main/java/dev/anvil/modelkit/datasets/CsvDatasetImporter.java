@@ -1,0 +1,194 @@
+package dev.anvil.modelkit.datasets;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a numeric CSV file (gzipped or not: a {@code .gz} suffix or gzip's magic bytes) into a dataset: every
+ * column but the last is a feature, the last is an integer class label. The result is one float32 input
+ * {@code [n, features]} and int64 {@code labels}.
+ *
+ * <p>The first line may be
+ * <ul>
+ *   <li>a scikit-learn header, as in {@code sklearn/datasets/data/iris.csv}: {@code n_samples,n_features} then
+ *       optional class names ({@code 150,4,setosa,versicolor,virginica}). It is recognised when it holds a
+ *       non-numeric cell after two integers, or when its first two cells are exactly the number of rows after it
+ *       and the number of columns minus one. The counts are checked against the file and labels must index the
+ *       class names;</li>
+ *   <li>a row of column names, every cell non-numeric ({@code sepal_length,...,target}), which is skipped;</li>
+ *   <li>data, as in {@code digits.csv.gz}.</li>
+ * </ul>
+ * Cells are plain decimal numbers ({@code 5.1}, {@code -3}, {@code 1e-4}); blank lines are skipped. Every error
+ * names the file, the line and, for a bad cell, the 1-based column.
+ */
+public final class CsvDatasetImporter {
+    public static final String DEFAULT_INPUT = "input";
+
+    private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+    private static final Pattern INTEGER = Pattern.compile("[+-]?\\d+");
+
+    private final String inputName;
+
+    /** @param inputName the model input the features feed, e.g. {@code input} or {@code float_input} */
+    public CsvDatasetImporter(String inputName) {
+        Dataset.checkInputName(inputName);
+        this.inputName = inputName;
+    }
+
+    public CsvDatasetImporter() {
+        this(DEFAULT_INPUT);
+    }
+
+    public Dataset read(Path csv) throws IOException {
+        String file = csv.getFileName().toString();
+        List<TextFiles.Line> lines = TextFiles.readLines(csv);
+        if (lines.isEmpty()) {
+            throw new DatasetFormatException(file + " holds no rows; expected comma-separated features and a label per line");
+        }
+        String[] first = cells(lines.get(0));
+        Header header = header(file, first, lines);
+        List<TextFiles.Line> rows = header.kind == HeaderKind.NONE ? lines : lines.subList(1, lines.size());
+        if (rows.isEmpty()) {
+            throw new DatasetFormatException(file + " has a header line but no data rows");
+        }
+        int columns = header.columns > 0 ? header.columns : first.length;
+        if (columns < 2) {
+            throw new DatasetFormatException(file + " line " + rows.get(0).number() + ": a row needs at least one feature"
+                    + " and a label, found " + columns + " column");
+        }
+        int features = columns - 1;
+        float[] values = new float[Math.multiplyExact(rows.size(), features)];
+        long[] labels = new long[rows.size()];
+        for (int r = 0; r < rows.size(); r++) {
+            TextFiles.Line line = rows.get(r);
+            String[] cells = cells(line);
+            if (cells.length != columns) {
+                throw new DatasetFormatException(file + " line " + line.number() + ": expected " + columns + " columns ("
+                        + features + " features and a label" + header.source() + "), found " + cells.length);
+            }
+            for (int c = 0; c < features; c++) {
+                values[r * features + c] = feature(file, line, c, cells[c]);
+            }
+            labels[r] = label(file, line, features, cells[features], header);
+        }
+        return Dataset.of(Map.of(inputName, NpyArray.ofFloat32(new long[] {rows.size(), features}, values)),
+                NpyArray.ofInt64(new long[] {rows.size()}, labels));
+    }
+
+    /** Writes every sample, in file order, to {@code out}. */
+    public void importAll(Path csv, Path out) throws IOException {
+        DatasetWriter.write(out, read(csv));
+    }
+
+    /**
+     * Shuffles with {@code seed}, then writes the first {@code firstCount} samples to {@code first} and the rest to
+     * {@code rest}. The same seed always gives the same split.
+     */
+    public void importSplit(Path csv, long seed, int firstCount, Path first, Path rest) throws IOException {
+        List<Dataset> parts = read(csv).shuffled(seed).split(firstCount);
+        DatasetWriter.write(first, parts.get(0));
+        DatasetWriter.write(rest, parts.get(1));
+    }
+
+    private enum HeaderKind { SKLEARN, COLUMN_NAMES, NONE }
+
+    /** @param columns columns every data row must have, 0 when the first data row decides */
+    private record Header(HeaderKind kind, int columns, List<String> classNames) {
+        String source() {
+            return switch (kind) {
+                case SKLEARN -> ", as the header on line 1 declares";
+                case COLUMN_NAMES -> ", as the column names on line 1";
+                case NONE -> ", as the first line";
+            };
+        }
+    }
+
+    private static Header header(String file, String[] first, List<TextFiles.Line> lines) {
+        long nonNumeric = Arrays.stream(first).filter(cell -> !DECIMAL.matcher(cell).matches()).count();
+        boolean countsFirst = first.length >= 2 && count(first[0]) >= 0 && count(first[1]) >= 0;
+        if (countsFirst && nonNumeric > 0) {
+            return sklearnHeader(file, first, lines);
+        }
+        if (countsFirst && lines.size() > 1 && count(first[0]) == lines.size() - 1
+                && count(first[1]) == cells(lines.get(1)).length - 1) {
+            return sklearnHeader(file, first, lines);
+        }
+        if (nonNumeric == first.length) {
+            return new Header(HeaderKind.COLUMN_NAMES, first.length, List.of());
+        }
+        return new Header(HeaderKind.NONE, 0, List.of());
+    }
+
+    private static Header sklearnHeader(String file, String[] first, List<TextFiles.Line> lines) {
+        long samples = count(first[0]);
+        long features = count(first[1]);
+        String prefix = file + " line 1: scikit-learn header '" + String.join(",", first) + "' ";
+        if (samples != lines.size() - 1) {
+            throw new DatasetFormatException(prefix + "declares " + samples + " samples but the file has "
+                    + (lines.size() - 1) + " data rows");
+        }
+        if (features < 1 || features > Integer.MAX_VALUE - 1) {
+            throw new DatasetFormatException(prefix + "declares " + features + " features; a row needs at least one");
+        }
+        List<String> classNames = List.of(Arrays.copyOfRange(first, 2, first.length));
+        return new Header(HeaderKind.SKLEARN, (int) features + 1, classNames);
+    }
+
+    /** A cell holding a non-negative integer that fits a long, or -1. */
+    private static long count(String cell) {
+        if (!INTEGER.matcher(cell).matches() || cell.startsWith("-") || cell.length() > 18) {
+            return -1;
+        }
+        return Long.parseLong(cell);
+    }
+
+    private static float feature(String file, TextFiles.Line line, int column, String cell) {
+        if (!DECIMAL.matcher(cell).matches()) {
+            throw new DatasetFormatException(file + " line " + line.number() + " column " + (column + 1) + ": "
+                    + describe(cell) + " is not a number");
+        }
+        float value = Float.parseFloat(cell);
+        if (!Float.isFinite(value)) {
+            throw new DatasetFormatException(file + " line " + line.number() + " column " + (column + 1) + ": " + cell
+                    + " is outside the float32 range");
+        }
+        return value;
+    }
+
+    private static long label(String file, TextFiles.Line line, int column, String cell, Header header) {
+        String where = file + " line " + line.number() + " column " + (column + 1) + " (label): ";
+        if (!INTEGER.matcher(cell).matches()) {
+            throw new DatasetFormatException(where + describe(cell) + " is not an integer class label");
+        }
+        long label;
+        try {
+            label = Long.parseLong(cell);
+        } catch (NumberFormatException e) {
+            throw new DatasetFormatException(where + cell + " is too large for a class label");
+        }
+        if (label < 0) {
+            throw new DatasetFormatException(where + "class labels are 0 or more, found " + label);
+        }
+        if (!header.classNames().isEmpty() && label >= header.classNames().size()) {
+            throw new DatasetFormatException(where + "label " + label + " is outside the " + header.classNames().size()
+                    + " classes the header names " + header.classNames());
+        }
+        return label;
+    }
+
+    private static String describe(String cell) {
+        return cell.isEmpty() ? "the cell is empty, which" : "'" + cell + "'";
+    }
+
+    private static String[] cells(TextFiles.Line line) {
+        String[] cells = line.text().split(",", -1);
+        for (int i = 0; i < cells.length; i++) {
+            cells[i] = cells[i].strip();
+        }
+        return cells;
+    }
+}

@@ -1,0 +1,179 @@
+package dev.anvil.modelkit.gate;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A gate's {@code require} block checked against a validation report ({@code anvil.validation/v1}).
+ * Every rule is evaluated and reported (value, threshold, pass/fail); nothing stops at the first
+ * failure. Rules:
+ * <ul>
+ *   <li>a metric with a comparison: {@code accuracy: ">= 0.985"}; metrics are {@link #METRICS};</li>
+ *   <li>{@code accuracy_drop_vs: {model: production, max: 0.005}}: reference accuracy minus candidate accuracy;</li>
+ *   <li>{@code size_ratio_vs: {model: input, max: 0.3}}: candidate size over reference size;</li>
+ *   <li>{@code latency_ratio_vs: {model: M, max: r}}: candidate p95 over reference p95;</li>
+ *   <li>{@code agreement_vs: {model: M, min: a}} and {@code cosine_vs: {model: M, min: c}} (mean cosine).</li>
+ * </ul>
+ * A comparison with a reference the report marks missing (no model holds the alias yet) passes with
+ * the report's note: the first deployment has nothing to be worse than.
+ */
+public final class GatePolicy {
+    public static final Map<String, String> METRICS = new LinkedHashMap<>();
+    public static final List<String> COMPARISONS = List.of("accuracy_drop_vs", "size_ratio_vs", "latency_ratio_vs",
+            "agreement_vs", "cosine_vs");
+    private static final Pattern CONDITION = Pattern.compile("\\s*(>=|<=|==|>|<)\\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\\s*");
+
+    static {
+        METRICS.put("accuracy", "candidate.accuracy");
+        METRICS.put("top_k_accuracy", "candidate.top_k_accuracy");
+        METRICS.put("p50_latency_ms", "candidate.latency_ms.p50");
+        METRICS.put("p95_latency_ms", "candidate.latency_ms.p95");
+        METRICS.put("p99_latency_ms", "candidate.latency_ms.p99");
+        METRICS.put("throughput_per_s", "candidate.throughput_per_s");
+        METRICS.put("size_bytes", "candidate.size_bytes");
+        METRICS.put("size_mb", "candidate.size_bytes/1e6");
+        METRICS.put("session_memory_bytes", "candidate.session_memory_bytes");
+    }
+
+    /** One rule's outcome. {@code value} is null when the report lacks it (then it fails, unless noted). */
+    public record RuleResult(String rule, Double value, String threshold, boolean passed, String note) {}
+
+    public record Outcome(List<RuleResult> rules) {
+        public boolean passed() {
+            return rules.stream().allMatch(RuleResult::passed);
+        }
+
+        public List<RuleResult> failed() {
+            return rules.stream().filter(r -> !r.passed()).toList();
+        }
+
+        /** The failed rules as a plain-text table, for the task's error message. */
+        public String failureTable() {
+            StringBuilder out = new StringBuilder();
+            out.append("gate failed: ").append(failed().size()).append(" of ").append(rules.size()).append(" rule(s) failed\n");
+            out.append(String.format(Locale.ROOT, "%-22s %-14s %-16s %s%n", "rule", "value", "threshold", "result"));
+            for (RuleResult r : failed()) {
+                out.append(String.format(Locale.ROOT, "%-22s %-14s %-16s %s%n", r.rule(), format(r.value()), r.threshold(),
+                        "FAIL" + (r.note() == null ? "" : " (" + r.note() + ")")));
+            }
+            return out.toString().stripTrailing();
+        }
+    }
+
+    private GatePolicy() {
+    }
+
+    /** Checks the rules; a malformed rule throws {@link IllegalArgumentException} naming it and the fix. */
+    public static Outcome check(Map<String, Object> require, Map<String, Object> report) {
+        if (require == null || require.isEmpty()) {
+            throw new IllegalArgumentException("with.require must hold at least one rule, e.g. {accuracy: \">= 0.98\"}; rules are "
+                    + METRICS.keySet() + " and " + COMPARISONS);
+        }
+        List<RuleResult> results = new ArrayList<>();
+        for (Map.Entry<String, Object> rule : require.entrySet()) {
+            String name = rule.getKey();
+            if (METRICS.containsKey(name)) {
+                results.add(metricRule(name, rule.getValue(), report));
+            } else if (COMPARISONS.contains(name)) {
+                results.add(comparisonRule(name, rule.getValue(), report));
+            } else {
+                throw new IllegalArgumentException("unknown gate rule '" + name + "'; known rules are " + METRICS.keySet()
+                        + " and " + COMPARISONS);
+            }
+        }
+        return new Outcome(results);
+    }
+
+    private static RuleResult metricRule(String name, Object condition, Map<String, Object> report) {
+        Matcher m = condition instanceof String s ? CONDITION.matcher(s) : null;
+        if (m == null || !m.matches()) {
+            throw new IllegalArgumentException("gate rule '" + name + "' must be a comparison such as \">= 0.985\" or \"<= 5\", got "
+                    + condition);
+        }
+        String op = m.group(1);
+        double threshold = Double.parseDouble(m.group(2));
+        String path = METRICS.get(name);
+        Double value;
+        if (path.endsWith("/1e6")) {
+            Double bytes = number(report, path.substring(0, path.length() - 4));
+            value = bytes == null ? null : bytes / 1e6;
+        } else {
+            value = number(report, path);
+        }
+        if (value == null) {
+            return new RuleResult(name, null, op + " " + m.group(2), false, "the report has no " + path
+                    + " (accuracy needs class-score outputs and a labelled dataset)");
+        }
+        boolean passed = switch (op) {
+            case ">=" -> value >= threshold;
+            case "<=" -> value <= threshold;
+            case ">" -> value > threshold;
+            case "<" -> value < threshold;
+            default -> value == threshold;
+        };
+        return new RuleResult(name, value, op + " " + m.group(2), passed, null);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static RuleResult comparisonRule(String name, Object spec, Map<String, Object> report) {
+        boolean wantsMin = name.equals("agreement_vs") || name.equals("cosine_vs");
+        String bound = wantsMin ? "min" : "max";
+        if (!(spec instanceof Map<?, ?> map) || !(map.get("model") instanceof String model)
+                || !(map.get(bound) instanceof Number limitNumber)) {
+            throw new IllegalArgumentException("gate rule '" + name + "' must be {model: <reference>, " + bound
+                    + ": <number>}, e.g. {model: production, " + bound + ": " + (wantsMin ? "0.99" : "0.005") + "}; got " + spec);
+        }
+        double limit = limitNumber.doubleValue();
+        String threshold = (wantsMin ? ">= " : "<= ") + limitNumber + " vs " + model;
+        Map<String, Object> refs = report.get("references") instanceof Map<?, ?> r ? (Map<String, Object>) r : Map.of();
+        if (!(refs.get(model) instanceof Map<?, ?> refMap)) {
+            throw new IllegalArgumentException("gate rule '" + name + "' compares with '" + model
+                    + "' but the validation report has no such reference (it has " + refs.keySet()
+                    + "); give validate 'reference' (reported as input) or 'registry_model'");
+        }
+        Map<String, Object> ref = (Map<String, Object>) refMap;
+        if (Boolean.TRUE.equals(ref.get("missing"))) {
+            return new RuleResult(name, null, threshold, true, "passed: " + ref.get("note"));
+        }
+        Double value = switch (name) {
+            case "accuracy_drop_vs" -> diff(number(ref, "accuracy"), number(report, "candidate.accuracy"));
+            case "size_ratio_vs" -> ratio(number(report, "candidate.size_bytes"), number(ref, "size_bytes"));
+            case "latency_ratio_vs" -> ratio(number(report, "candidate.latency_ms.p95"), number(ref, "latency_ms.p95"));
+            case "agreement_vs" -> number(ref, "agreement");
+            default -> number(ref, "mean_cosine");
+        };
+        if (value == null) {
+            return new RuleResult(name, null, threshold, false, "the report lacks the figures for this rule");
+        }
+        return new RuleResult(name, value, threshold, wantsMin ? value >= limit : value <= limit, null);
+    }
+
+    private static Double diff(Double a, Double b) {
+        return a == null || b == null ? null : a - b;
+    }
+
+    private static Double ratio(Double a, Double b) {
+        return a == null || b == null || b == 0 ? null : a / b;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Double number(Map<String, Object> doc, String path) {
+        Object at = doc;
+        for (String part : path.split("\\.")) {
+            if (!(at instanceof Map<?, ?> m)) {
+                return null;
+            }
+            at = ((Map<String, Object>) m).get(part);
+        }
+        return at instanceof Number n ? n.doubleValue() : null;
+    }
+
+    static String format(Double v) {
+        return v == null ? "n/a" : String.format(Locale.ROOT, "%.4g", v);
+    }
+}

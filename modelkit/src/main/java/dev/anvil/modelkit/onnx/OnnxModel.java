@@ -1,0 +1,253 @@
+package dev.anvil.modelkit.onnx;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.StringStringEntryProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * An ONNX model held in memory for rewriting: the generated {@code ModelProto} builder plus the
+ * rules of the format that every rewrite must respect (weights in external-data files are read
+ * in on load; opsets are per domain; the default domain is {@code ""} or {@code "ai.onnx"}).
+ *
+ * <p>Graph-level editing goes through {@link #graph()}.
+ */
+public final class OnnxModel {
+    /** Protobuf refuses messages over 2 GiB; larger models must keep weights in external data. */
+    private static final int PROTOBUF_LIMIT = Integer.MAX_VALUE;
+    /** ONNX's own limit: files at or above it cannot be one protobuf. */
+    private static final long MAX_SINGLE_FILE = 2L * 1024 * 1024 * 1024;
+
+    private final ModelProto.Builder proto;
+    private final OnnxGraph graph;
+
+    private OnnxModel(ModelProto.Builder proto) {
+        this.proto = proto;
+        this.graph = new OnnxGraph(proto.getGraphBuilder());
+    }
+
+    public static OnnxModel of(ModelProto model) {
+        return new OnnxModel(model.toBuilder());
+    }
+
+    /**
+     * Reads a model file; tensors stored as external data are read from files beside it (paths
+     * relative to the model's folder, as ONNX specifies) and held inline from then on.
+     *
+     * @throws InvalidModelException when the file is not an ONNX model, or external data is missing
+     */
+    public static OnnxModel read(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size == 0) {
+            throw new InvalidModelException("not an ONNX model: the file is empty");
+        }
+        if (size >= MAX_SINGLE_FILE) {
+            throw new InvalidModelException("the model file is " + size + " bytes; a single ONNX protobuf must stay under"
+                    + " 2 GiB: store the weights as external data");
+        }
+        ModelProto model;
+        try (InputStream in = Files.newInputStream(file)) {
+            model = parse(in);
+        }
+        OnnxModel onnx = new OnnxModel(model.toBuilder());
+        onnx.loadExternalData(file.toAbsolutePath().getParent());
+        return onnx;
+    }
+
+    /** Parses model bytes; a model whose weights are in external files must be read with {@link #read(Path)}. */
+    public static OnnxModel parse(byte[] bytes) throws InvalidModelException {
+        if (bytes.length == 0) {
+            throw new InvalidModelException("not an ONNX model: the file is empty");
+        }
+        OnnxModel onnx = new OnnxModel(parse(CodedInputStream.newInstance(bytes)).toBuilder());
+        onnx.graph.allTensors().stream().filter(OnnxModel::isExternal).findFirst().ifPresent(t -> {
+            throw new InvalidModelException("tensor '" + t.getName() + "' keeps its data in an external file;"
+                    + " read the model from its folder so the data file can be found");
+        });
+        return onnx;
+    }
+
+    private static ModelProto parse(InputStream in) throws IOException {
+        CodedInputStream coded = CodedInputStream.newInstance(in);
+        return parse(coded);
+    }
+
+    private static ModelProto parse(CodedInputStream coded) throws InvalidModelException {
+        coded.setSizeLimit(PROTOBUF_LIMIT);
+        coded.setRecursionLimit(1000);
+        ModelProto model;
+        try {
+            model = ModelProto.parseFrom(coded);
+        } catch (InvalidProtocolBufferException e) {
+            throw new InvalidModelException("not an ONNX model: the protobuf cannot be parsed (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new InvalidModelException("not an ONNX model: " + e.getMessage(), e);
+        }
+        if (!model.hasGraph() || model.getOpsetImportCount() == 0 || model.getIrVersion() <= 0) {
+            throw new InvalidModelException("not an ONNX model: it has no graph, no opset import or no IR version");
+        }
+        return model;
+    }
+
+    public ModelProto.Builder proto() {
+        return proto;
+    }
+
+    public OnnxGraph graph() {
+        return graph;
+    }
+
+    public ModelProto build() {
+        return proto.build();
+    }
+
+    public byte[] toBytes() {
+        return build().toByteArray();
+    }
+
+    /** Writes the model as one file, every tensor inline. */
+    public void write(Path file) throws IOException {
+        try (OutputStream out = Files.newOutputStream(file)) {
+            build().writeTo(out);
+        }
+    }
+
+    /**
+     * Writes the model with every initializer of at least {@code thresholdBytes} in one external data
+     * file beside it ({@code dataFileName}, offsets aligned to 4 KiB as ONNX's own saver does).
+     */
+    public void writeWithExternalData(Path file, String dataFileName, int thresholdBytes) throws IOException {
+        ModelProto.Builder copy = build().toBuilder();
+        Path data = file.toAbsolutePath().getParent().resolve(dataFileName);
+        try (OutputStream out = Files.newOutputStream(data)) {
+            long offset = 0;
+            for (TensorProto.Builder tensor : copy.getGraphBuilder().getInitializerBuilderList()) {
+                if (!tensor.hasRawData() || tensor.getRawData().size() < thresholdBytes) {
+                    continue;
+                }
+                long aligned = (offset + 4095) / 4096 * 4096;
+                out.write(new byte[(int) (aligned - offset)]);
+                ByteString raw = tensor.getRawData();
+                raw.writeTo(out);
+                offset = aligned + raw.size();
+                tensor.clearRawData();
+                tensor.setDataLocation(TensorProto.DataLocation.EXTERNAL);
+                tensor.clearExternalData();
+                tensor.addExternalData(entry("location", dataFileName));
+                tensor.addExternalData(entry("offset", Long.toString(aligned)));
+                tensor.addExternalData(entry("length", Integer.toString(raw.size())));
+            }
+        }
+        try (OutputStream out = Files.newOutputStream(file)) {
+            copy.build().writeTo(out);
+        }
+    }
+
+    /** The opset version imported for a domain ({@code ""} and {@code "ai.onnx"} are the same domain). */
+    public Optional<Long> opset(String domain) {
+        String wanted = OnnxGraph.canonicalDomain(domain);
+        for (OperatorSetIdProto id : proto.getOpsetImportList()) {
+            if (OnnxGraph.canonicalDomain(id.getDomain()).equals(wanted)) {
+                return Optional.of(id.getVersion());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Sets (or adds) the opset version imported for a domain. */
+    public void setOpset(String domain, long version) {
+        String wanted = OnnxGraph.canonicalDomain(domain);
+        for (OperatorSetIdProto.Builder id : proto.getOpsetImportBuilderList()) {
+            if (OnnxGraph.canonicalDomain(id.getDomain()).equals(wanted)) {
+                id.setVersion(version);
+                return;
+            }
+        }
+        proto.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(version));
+    }
+
+    /** Every imported domain and its version, the default domain as {@code ""}. */
+    public Map<String, Long> opsets() {
+        Map<String, Long> opsets = new LinkedHashMap<>();
+        for (OperatorSetIdProto id : proto.getOpsetImportList()) {
+            opsets.put(OnnxGraph.canonicalDomain(id.getDomain()), id.getVersion());
+        }
+        return opsets;
+    }
+
+    /** Adds a metadata entry (e.g. what produced this rewrite), replacing one with the same key. */
+    public void putMetadata(String key, String value) {
+        List<StringStringEntryProto> kept = new ArrayList<>();
+        for (StringStringEntryProto entry : proto.getMetadataPropsList()) {
+            if (!entry.getKey().equals(key)) {
+                kept.add(entry);
+            }
+        }
+        proto.clearMetadataProps().addAllMetadataProps(kept).addMetadataProps(entry(key, value));
+    }
+
+    private void loadExternalData(Path folder) throws IOException {
+        for (TensorProto.Builder tensor : graph.allTensorBuilders()) {
+            if (!isExternal(tensor)) {
+                continue;
+            }
+            Map<String, String> info = new LinkedHashMap<>();
+            for (StringStringEntryProto e : tensor.getExternalDataList()) {
+                info.put(e.getKey(), e.getValue());
+            }
+            String location = info.get("location");
+            if (location == null || location.isBlank()) {
+                throw new InvalidModelException("tensor '" + tensor.getName() + "' is marked external but names no location");
+            }
+            Path data = folder.resolve(location).normalize();
+            if (!data.startsWith(folder)) {
+                throw new InvalidModelException("tensor '" + tensor.getName() + "' points outside the model's folder: " + location);
+            }
+            if (!Files.isRegularFile(data)) {
+                throw new InvalidModelException("tensor '" + tensor.getName() + "' keeps its data in '" + location
+                        + "', which is not beside the model");
+            }
+            long offset = Long.parseLong(info.getOrDefault("offset", "0"));
+            long fileSize = Files.size(data);
+            long length = info.containsKey("length") ? Long.parseLong(info.get("length")) : fileSize - offset;
+            if (offset < 0 || length < 0 || offset + length > fileSize) {
+                throw new InvalidModelException("tensor '" + tensor.getName() + "' wants bytes " + offset + ".." + (offset + length)
+                        + " of '" + location + "', which holds " + fileSize);
+            }
+            byte[] bytes = new byte[Math.toIntExact(length)];
+            try (RandomAccessFile raf = new RandomAccessFile(data.toFile(), "r")) {
+                raf.seek(offset);
+                raf.readFully(bytes);
+            }
+            tensor.setRawData(ByteString.copyFrom(bytes));
+            tensor.clearExternalData();
+            tensor.setDataLocation(TensorProto.DataLocation.DEFAULT);
+        }
+    }
+
+    private static boolean isExternal(TensorProto tensor) {
+        return tensor.getDataLocation() == TensorProto.DataLocation.EXTERNAL;
+    }
+
+    private static boolean isExternal(TensorProto.Builder tensor) {
+        return tensor.getDataLocation() == TensorProto.DataLocation.EXTERNAL;
+    }
+
+    private static StringStringEntryProto entry(String key, String value) {
+        return StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
+    }
+}

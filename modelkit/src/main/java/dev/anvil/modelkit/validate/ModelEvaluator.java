@@ -1,0 +1,229 @@
+package dev.anvil.modelkit.validate;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.anvil.modelkit.datasets.DatasetReader;
+import dev.anvil.modelkit.onnx.DatasetFeed;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Measures one ONNX model on a dataset in ONNX Runtime: top-1 and top-k accuracy, per-class
+ * precision and recall and the confusion matrix (when the output is class scores and the dataset has
+ * labels), latency per batch (p50/p95/p99 and a {@link LatencyHistogram}, the first {@code warmupBatches}
+ * left out), throughput,
+ * file size and the process memory the session added. A plain engine; the operator adapts it.
+ */
+public final class ModelEvaluator {
+
+    /**
+     * @param batchSize samples per run (the batch the latency figures are for)
+     * @param threads ONNX Runtime intra-op threads
+     * @param topK the k of top-k accuracy
+     * @param samples at most this many samples, 0 = all
+     * @param warmupBatches batches run before latency is recorded (first runs allocate and tune)
+     */
+    public record Options(int batchSize, int threads, int topK, long samples, int warmupBatches) {
+        public Options {
+            if (batchSize < 1 || threads < 1 || topK < 1 || samples < 0 || warmupBatches < 0) {
+                throw new IllegalArgumentException("batch_size, threads and top_k must be at least 1, samples and warmup at least 0");
+            }
+        }
+    }
+
+    /** Percentiles are nearest-rank; {@code histogram} is null when no batch was timed. */
+    public record Latency(double p50Ms, double p95Ms, double p99Ms, double meanMs, int batches, LatencyHistogram histogram) {}
+
+    public record ClassStats(int label, long support, Double precision, Double recall) {}
+
+    /** Classification figures are null when the output is not class scores or the dataset has no labels. */
+    public record Evaluation(long samples, Double accuracy, Double topKAccuracy, int topK, List<ClassStats> perClass,
+                             long[][] confusionMatrix, Latency latency, double throughputPerSecond, int batchSize,
+                             int threads, long sizeBytes, Long sessionMemoryBytes) {}
+
+    private final OrtEnvironment env;
+
+    public ModelEvaluator(OrtEnvironment env) {
+        this.env = env;
+    }
+
+    public Evaluation evaluate(Path model, Path dataset, Options options) throws OrtException, IOException {
+        Long rssBefore = ProcessMemory.residentBytes();
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            so.setIntraOpNumThreads(options.threads());
+            so.setInterOpNumThreads(1);
+            try (OrtSession session = env.createSession(model.toString(), so);
+                    DatasetReader reader = DatasetReader.open(dataset);
+                    DatasetFeed feed = DatasetFeed.open(env, session, reader, options.batchSize(), options.samples())) {
+                String output = session.getOutputNames().iterator().next();
+                List<Double> batchMillis = new ArrayList<>();
+                long samples = 0;
+                long runNanos = 0;
+                long top1 = 0;
+                long topk = 0;
+                boolean classScores = true;
+                boolean labelled = false;
+                long[][] confusion = null;
+                int batchIndex = 0;
+                while (feed.hasNext()) {
+                    try (DatasetFeed.Batch batch = feed.next()) {
+                        long t0 = System.nanoTime();
+                        try (OrtSession.Result result = session.run(batch.inputs(), Set.of(output))) {
+                            long elapsed = System.nanoTime() - t0;
+                            if (batchIndex++ >= options.warmupBatches()) {
+                                batchMillis.add(elapsed / 1e6);
+                            }
+                            runNanos += elapsed;
+                            OnnxTensor out = (OnnxTensor) result.get(0);
+                            long[] shape = out.getInfo().getShape();
+                            classScores &= shape.length == 2;
+                            int n = batch.size();
+                            if (classScores && batch.labels().isPresent()) {
+                                labelled = true;
+                                float[] scores = floats(out.getFloatBuffer());
+                                int classes = scores.length / n;
+                                if (confusion == null) {
+                                    confusion = new long[classes][classes];
+                                }
+                                long[] labels = batch.labels().get();
+                                for (int s = 0; s < n; s++) {
+                                    int label = (int) labels[s];
+                                    if (label < 0 || label >= classes) {
+                                        throw new IllegalArgumentException("label " + label + " of sample "
+                                                + (batch.firstSample() + s) + " is outside the model's " + classes
+                                                + " classes");
+                                    }
+                                    int[] ranked = topIndices(scores, s * classes, classes, options.topK());
+                                    confusion[label][ranked[0]]++;
+                                    top1 += ranked[0] == label ? 1 : 0;
+                                    topk += Arrays.stream(ranked).anyMatch(c -> c == label) ? 1 : 0;
+                                }
+                            }
+                            samples += n;
+                        }
+                    }
+                }
+                Long rssAfter = ProcessMemory.residentBytes();
+                Long memory = rssBefore == null || rssAfter == null ? null : Math.max(0, rssAfter - rssBefore);
+                boolean classification = classScores && labelled;
+                return new Evaluation(samples,
+                        classification ? (double) top1 / samples : null,
+                        classification ? (double) topk / samples : null,
+                        options.topK(),
+                        classification ? perClass(confusion) : List.of(),
+                        classification ? confusion : null,
+                        latency(batchMillis),
+                        runNanos == 0 ? 0 : samples / (runNanos / 1e9),
+                        options.batchSize(), options.threads(), Files.size(model), memory);
+            }
+        }
+    }
+
+    static List<ClassStats> perClass(long[][] confusion) {
+        List<ClassStats> stats = new ArrayList<>();
+        for (int c = 0; c < confusion.length; c++) {
+            long truePositive = confusion[c][c];
+            long support = Arrays.stream(confusion[c]).sum();
+            long predicted = 0;
+            for (long[] row : confusion) {
+                predicted += row[c];
+            }
+            stats.add(new ClassStats(c, support, predicted == 0 ? null : (double) truePositive / predicted,
+                    support == 0 ? null : (double) truePositive / support));
+        }
+        return stats;
+    }
+
+    static Latency latency(List<Double> millis) {
+        if (millis.isEmpty()) {
+            return new Latency(0, 0, 0, 0, 0, null);
+        }
+        double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return new Latency(percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99),
+                Arrays.stream(sorted).average().orElse(0), sorted.length, LatencyHistogram.of(millis));
+    }
+
+    /** Nearest-rank percentile. */
+    static double percentile(double[] sorted, double p) {
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    static int[] topIndices(float[] v, int offset, int length, int k) {
+        int take = Math.min(k, length);
+        int[] best = new int[take];
+        Arrays.fill(best, -1);
+        for (int i = 0; i < length; i++) {
+            float value = v[offset + i];
+            for (int slot = 0; slot < take; slot++) {
+                if (best[slot] < 0 || value > v[offset + best[slot]]) {
+                    System.arraycopy(best, slot, best, slot + 1, take - slot - 1);
+                    best[slot] = i;
+                    break;
+                }
+            }
+        }
+        return best;
+    }
+
+    private static float[] floats(FloatBuffer buf) {
+        float[] out = new float[buf.remaining()];
+        buf.get(out);
+        return out;
+    }
+
+    static Map<String, Object> latencyJson(Latency l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("p50", l.p50Ms());
+        m.put("p95", l.p95Ms());
+        m.put("p99", l.p99Ms());
+        m.put("mean", l.meanMs());
+        m.put("batches", l.batches());
+        if (l.histogram() != null) {
+            // added after anvil.validation/v1 first shipped: readers must treat it as optional
+            Map<String, Object> h = new LinkedHashMap<>();
+            h.put("edges", l.histogram().edgesMs());
+            h.put("counts", l.histogram().counts());
+            m.put("histogram", h);
+        }
+        return m;
+    }
+
+    /** The evaluation as the report's JSON object (snake_case keys, as specs and gate rules use). */
+    public static Map<String, Object> toJson(Evaluation e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("samples", e.samples());
+        m.put("accuracy", e.accuracy());
+        m.put("top_k_accuracy", e.topKAccuracy());
+        m.put("top_k", e.topK());
+        m.put("latency_ms", latencyJson(e.latency()));
+        m.put("throughput_per_s", e.throughputPerSecond());
+        m.put("batch_size", e.batchSize());
+        m.put("threads", e.threads());
+        m.put("size_bytes", e.sizeBytes());
+        m.put("session_memory_bytes", e.sessionMemoryBytes());
+        List<Map<String, Object>> classes = new ArrayList<>();
+        for (ClassStats c : e.perClass()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("class", c.label());
+            row.put("support", c.support());
+            row.put("precision", c.precision());
+            row.put("recall", c.recall());
+            classes.add(row);
+        }
+        m.put("per_class", classes);
+        m.put("confusion_matrix", e.confusionMatrix());
+        return m;
+    }
+}

@@ -1,0 +1,278 @@
+package dev.anvil.serving;
+
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import dev.anvil.db.Endpoint;
+import dev.anvil.db.EndpointStore;
+import dev.anvil.db.ModelRegistryStore;
+import dev.anvil.workflows.rollout.EndpointCounts;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The inference gateway's engine: endpoints (read from PostgreSQL, refreshed on every change and
+ * periodically), weighted or sticky routing between an endpoint's stable and canary version, warm
+ * ONNX Runtime sessions per version, and per-version metrics. Thread-safe; requests never take a
+ * lock.
+ */
+public final class Gateway {
+    /** A model version an endpoint serves and the artifact holding it. */
+    public record ServedVersion(int version, String sha256) {
+    }
+
+    /** An endpoint as the router sees it. */
+    public record Route(Endpoint endpoint, ServedVersion stable, ServedVersion canary) {
+        public List<ServedVersion> versions() {
+            return canary == null ? List.of(stable) : List.of(stable, canary);
+        }
+
+        Optional<ServedVersion> version(int v) {
+            return versions().stream().filter(s -> s.version() == v).findFirst();
+        }
+    }
+
+    /** A tensor in a model's signature, as the v2 metadata shows it. */
+    public record TensorMetadata(String name, String datatype, List<Long> shape) {
+    }
+
+    public record ModelMetadata(String name, List<String> versions, String platform, List<TensorMetadata> inputs,
+                                List<TensorMetadata> outputs) {
+    }
+
+    /**
+     * An answered inference: the version that served it and the v2 response body. With binary outputs
+     * the body is a JSON header of headerLength bytes followed by the tensors' bytes; headerLength is
+     * -1 when the body is all JSON.
+     */
+    public record InferResult(int version, boolean canary, byte[] body, int headerLength) {
+        public boolean binary() {
+            return headerLength >= 0;
+        }
+    }
+
+    /** The binary tensor data extension's header, on requests and responses: the JSON header's length. */
+    public static final String HEADER_LENGTH = V2RequestReader.HEADER_LENGTH;
+    private static final JsonFactory RESPONSES = JsonFactory.builder()
+            .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
+
+    private final EndpointStore endpoints;
+    private final ModelRegistryStore registry;
+    private final ModelSessions sessions;
+    private final ServingMetrics metrics;
+    private final OrtEnvironment env;
+    private final Duration loadWait;
+    private final ConcurrentHashMap<String, String> artifactOfVersion = new ConcurrentHashMap<>();
+    private volatile Map<String, Route> routes = Map.of();
+
+    /** @param loadWait how long a request waits for its version's session to finish loading */
+    public Gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
+                   OrtEnvironment env, Duration loadWait) {
+        this.endpoints = endpoints;
+        this.registry = registry;
+        this.sessions = sessions;
+        this.metrics = metrics;
+        this.env = env;
+        this.loadWait = loadWait;
+    }
+
+    /**
+     * Re-reads the endpoints, starts loading versions that joined (in the background) and unloads
+     * the ones that left. Requests keep using the previous routes until the new ones are in place.
+     */
+    public synchronized void refresh() {
+        Map<String, Route> next = new LinkedHashMap<>();
+        Set<String> artifacts = new HashSet<>();
+        for (Endpoint e : endpoints.list()) {
+            ServedVersion stable = served(e.model(), e.stableVersion());
+            ServedVersion canary = e.hasCanary() ? served(e.model(), e.canaryVersion()) : null;
+            Route route = new Route(e, stable, canary);
+            next.put(e.name(), route);
+            route.versions().forEach(v -> artifacts.add(v.sha256()));
+        }
+        routes = Map.copyOf(next);
+        artifacts.forEach(sessions::load);
+        sessions.retainOnly(artifacts);
+    }
+
+    public List<Route> routes() {
+        return routes.values().stream().sorted(java.util.Comparator.comparing(r -> r.endpoint().name())).toList();
+    }
+
+    public Route route(String name) {
+        Route route = routes.get(name);
+        if (route == null) {
+            throw GatewayException.notFound("name", "no model named '" + name + "' is served; served models: "
+                    + new java.util.TreeSet<>(routes.keySet()) + " (create one with PUT /api/endpoints/" + name + ")");
+        }
+        return route;
+    }
+
+    /** True when every version of the endpoint has its session loaded. */
+    public boolean ready(String name) {
+        Route route = route(name);
+        return route.versions().stream().allMatch(v -> {
+            CompletableFuture<LoadedModel> f = sessions.load(v.sha256());
+            return f.isDone() && !f.isCompletedExceptionally();
+        });
+    }
+
+    /** Waits until the endpoint's versions are loaded; a version that cannot load fails this. */
+    public void awaitLoaded(String name, Duration timeout) {
+        for (ServedVersion v : route(name).versions()) {
+            model(name, v, timeout);
+        }
+    }
+
+    public ModelMetadata metadata(String name) {
+        Route route = route(name);
+        LoadedModel model = model(name, route.stable(), loadWait);
+        return new ModelMetadata(name, route.versions().stream().map(v -> Integer.toString(v.version())).toList(),
+                "onnxruntime_onnx", signature(model.inputs()), signature(model.outputs()));
+    }
+
+    public EndpointCounts counts(String name) {
+        return metrics.counts(name);
+    }
+
+    /**
+     * Runs one Open Inference Protocol request.
+     *
+     * @param version      the version to use, or null to let the router pick
+     * @param routingKey   sticky routing key (a caller id), or null for a weighted draw per request
+     * @param headerLength with the binary tensor data extension, the size of the JSON header that
+     *                     starts body ({@value V2RequestReader#HEADER_LENGTH}); -1 when body is all JSON
+     */
+    public InferResult infer(String name, Integer version, String routingKey, byte[] body, int headerLength) {
+        Route route = route(name);
+        ServedVersion served;
+        boolean canary;
+        if (version != null) {
+            served = route.version(version).orElseThrow(() -> GatewayException.notFound("version",
+                    "model '" + name + "' does not serve version " + version + "; served versions: "
+                            + route.versions().stream().map(ServedVersion::version).toList()));
+            canary = route.canary() != null && route.canary().version() == version;
+        } else {
+            canary = route.canary() != null && Router.toCanary(route.endpoint().canaryWeight(), routingKey);
+            served = canary ? route.canary() : route.stable();
+        }
+        LoadedModel model = model(name, served, loadWait);
+        if (!model.hold()) {
+            throw new GatewayException(503, null, "version " + served.version() + " of model '" + name
+                    + "' left the endpoint while this request was routed; send it again");
+        }
+        try {
+            // the request is decoded against the routed version's signature (stable and canary may differ)
+            V2Request request;
+            try {
+                request = V2RequestReader.read(env, model, body, headerLength);
+            } catch (GatewayException e) {
+                if (e.status() >= 500) {
+                    metrics.record(name, served.version(), 0, true);
+                }
+                throw e;
+            }
+            // the latency the rollout compares is the model's (inference and its answer), not the request
+            // parsing both versions share, which would only dilute the canary's difference
+            long start = System.nanoTime();
+            InferResult result;
+            try (request) {
+                result = run(name, served.version(), canary, model, request);
+            } catch (GatewayException e) {
+                if (e.status() >= 500) {
+                    metrics.record(name, served.version(), System.nanoTime() - start, true);
+                }
+                throw e;
+            }
+            metrics.record(name, served.version(), System.nanoTime() - start, false);
+            return result;
+        } finally {
+            model.release();
+        }
+    }
+
+    private InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request) {
+        try (OrtSession.Result result = model.session().run(request.inputs(), request.outputs())) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+            List<OnnxValue> binary = new ArrayList<>(request.binaryOutputs().size());
+            try (JsonGenerator out = RESPONSES.createGenerator(bytes)) {
+                out.writeStartObject();
+                out.writeStringField("model_name", name);
+                out.writeStringField("model_version", Integer.toString(version));
+                if (request.id() != null) {
+                    out.writeStringField("id", request.id());
+                }
+                out.writeArrayFieldStart("outputs");
+                for (Map.Entry<String, OnnxValue> output : result) {
+                    if (request.binaryOutputs().contains(output.getKey())) {
+                        V2Tensors.encodeBinaryHeader(out, output.getKey(), output.getValue());
+                        binary.add(output.getValue());
+                    } else {
+                        V2Tensors.encode(out, output.getKey(), output.getValue());
+                    }
+                }
+                out.writeEndArray();
+                out.writeEndObject();
+            }
+            int headerLength = binary.isEmpty() ? -1 : bytes.size();
+            for (OnnxValue value : binary) {
+                V2Tensors.writeBinary(bytes, value);
+            }
+            return new InferResult(version, canary, bytes.toByteArray(), headerLength);
+        } catch (OrtException e) {
+            throw new GatewayException(500, null, "version " + version + " of model '" + name
+                    + "' failed on this input: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new GatewayException(500, null, "could not write the response: " + e.getMessage(), e);
+        }
+    }
+
+    private LoadedModel model(String name, ServedVersion v, Duration wait) {
+        try {
+            return sessions.load(v.sha256()).get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new GatewayException(503, null, "version " + v.version() + " of model '" + name
+                    + "' is still loading; try again in a moment");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            String why = cause instanceof GatewayException ? cause.getMessage() : String.valueOf(cause);
+            throw new GatewayException(503, null, "version " + v.version() + " of model '" + name
+                    + "' could not be loaded: " + why, cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GatewayException(503, null, "interrupted while waiting for model '" + name + "' to load");
+        }
+    }
+
+    private ServedVersion served(String model, int version) {
+        String sha = artifactOfVersion.computeIfAbsent(model + "@" + version, k -> registry.findVersion(model, version)
+                .orElseThrow(() -> new IllegalStateException("model '" + model + "' has no version " + version))
+                .artifactSha256());
+        return new ServedVersion(version, sha);
+    }
+
+    private static List<TensorMetadata> signature(Map<String, TensorInfo> tensors) {
+        List<TensorMetadata> list = new ArrayList<>();
+        tensors.forEach((n, t) -> list.add(new TensorMetadata(n, TensorType.v2Name(t.type),
+                java.util.Arrays.stream(t.getShape()).boxed().toList())));
+        return list;
+    }
+}

@@ -1,0 +1,39 @@
+package dev.anvil.serving;
+
+/**
+ * A request the gateway refuses or fails, with the HTTP status it deserves: 4xx for what the caller
+ * can fix (named in the message, with the offending field), 5xx for the model or the server.
+ */
+public class GatewayException extends RuntimeException {
+    private final int status;
+    private final String field;
+
+    public GatewayException(int status, String field, String message) {
+        super(message);
+        this.status = status;
+        this.field = field;
+    }
+
+    public GatewayException(int status, String field, String message, Throwable cause) {
+        super(message, cause);
+        this.status = status;
+        this.field = field;
+    }
+
+    public static GatewayException badRequest(String field, String message) {
+        return new GatewayException(400, field, message);
+    }
+
+    public static GatewayException notFound(String field, String message) {
+        return new GatewayException(404, field, message);
+    }
+
+    public int status() {
+        return status;
+    }
+
+    /** The request field at fault (e.g. {@code inputs[0].shape}), or null when it is not one field. */
+    public String field() {
+        return field;
+    }
+}

@@ -1,0 +1,87 @@
+package dev.anvil.serving;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A warm ONNX Runtime session for one artifact. Requests hold it while they run; once the gateway
+ * retires it (no endpoint serves it any more) it closes after the last request lets go.
+ */
+public final class LoadedModel {
+    private final String sha256;
+    private final OrtSession session;
+    private final Map<String, TensorInfo> inputs;
+    private final Map<String, TensorInfo> outputs;
+    // users + 1 while not retired; the session closes when it reaches 0
+    private final AtomicInteger holds = new AtomicInteger(1);
+
+    LoadedModel(String sha256, OrtSession session) throws OrtException {
+        this.sha256 = sha256;
+        this.session = session;
+        this.inputs = tensors(session.getInputInfo());
+        this.outputs = tensors(session.getOutputInfo());
+    }
+
+    public String sha256() {
+        return sha256;
+    }
+
+    public Map<String, TensorInfo> inputs() {
+        return inputs;
+    }
+
+    public Map<String, TensorInfo> outputs() {
+        return outputs;
+    }
+
+    OrtSession session() {
+        return session;
+    }
+
+    /** Takes a hold for one request; false if the model was retired and closed meanwhile. */
+    boolean hold() {
+        while (true) {
+            int n = holds.get();
+            if (n == 0) {
+                return false;
+            }
+            if (holds.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    void release() {
+        if (holds.decrementAndGet() == 0) {
+            close();
+        }
+    }
+
+    /** No endpoint serves this model any more: close once in-flight requests finish. */
+    void retire() {
+        release();
+    }
+
+    private void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            // closing frees native memory; nothing a caller could do about a failure here
+        }
+    }
+
+    private static Map<String, TensorInfo> tensors(Map<String, NodeInfo> nodes) {
+        Map<String, TensorInfo> tensors = new LinkedHashMap<>();
+        nodes.forEach((name, node) -> {
+            if (node.getInfo() instanceof TensorInfo t) {
+                tensors.put(name, t);
+            }
+        });
+        return Map.copyOf(tensors);
+    }
+}

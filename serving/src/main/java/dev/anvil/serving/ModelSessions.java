@@ -1,0 +1,102 @@
+package dev.anvil.serving;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.anvil.storage.ObjectStore;
+import dev.anvil.storage.StoredObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * ONNX Runtime sessions by artifact sha256, loaded once from the artifact store (checksum verified
+ * on download) on a loader thread of their own, so a version that is loading never holds up
+ * requests to a version that is warm.
+ */
+public final class ModelSessions implements AutoCloseable {
+    private final ObjectStore objects;
+    private final OrtEnvironment env;
+    private final int intraOpThreads;
+    private final ConcurrentHashMap<String, CompletableFuture<LoadedModel>> models = new ConcurrentHashMap<>();
+    private final ExecutorService loader = Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "anvil-model-loader");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** @param intraOpThreads threads per inference (0: ORT's default, all cores) */
+    public ModelSessions(ObjectStore objects, OrtEnvironment env, int intraOpThreads) {
+        this.objects = objects;
+        this.env = env;
+        this.intraOpThreads = intraOpThreads;
+    }
+
+    /** The model, loading it if no one has yet. A failed load is forgotten, so the next call retries. */
+    public CompletableFuture<LoadedModel> load(String sha256) {
+        return models.computeIfAbsent(sha256, sha -> {
+            CompletableFuture<LoadedModel> future = CompletableFuture.supplyAsync(() -> read(sha), loader);
+            future.whenComplete((m, e) -> {
+                if (e != null) {
+                    models.remove(sha, future);
+                }
+            });
+            return future;
+        });
+    }
+
+    /** Unloads every model not in keep; requests still running on one finish first. */
+    public void retainOnly(Set<String> keep) {
+        models.forEach((sha, future) -> {
+            if (!keep.contains(sha) && models.remove(sha, future)) {
+                future.thenAccept(LoadedModel::retire);
+            }
+        });
+    }
+
+    /** Artifacts with a session loaded or loading. */
+    public Set<String> loaded() {
+        return Set.copyOf(models.keySet());
+    }
+
+    private LoadedModel read(String sha) {
+        StoredObject ref = objects.find(sha).orElseThrow(() -> new GatewayException(503, null,
+                "artifact " + sha + " is not in the artifact store; upload it again"));
+        Path file = null;
+        try {
+            file = Files.createTempFile("anvil-serving-", ".onnx");
+            objects.copyTo(ref, file);
+            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+                if (intraOpThreads > 0) {
+                    options.setIntraOpNumThreads(intraOpThreads);
+                }
+                return new LoadedModel(sha, env.createSession(file.toString(), options));
+            }
+        } catch (OrtException e) {
+            throw new GatewayException(503, null, "artifact " + sha + " cannot be loaded by ONNX Runtime: "
+                    + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("downloading artifact " + sha + " failed: " + e.getMessage(), e);
+        } finally {
+            if (file != null) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // a temp file left behind is harmless
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        retainOnly(Set.of());
+        loader.shutdownNow();
+    }
+}

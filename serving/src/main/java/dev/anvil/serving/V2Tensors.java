@@ -1,0 +1,265 @@
+package dev.anvil.serving;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
+
+/**
+ * Open Inference Protocol (KServe v2) tensor elements to ONNX Runtime tensors and back: JSON lists
+ * read from a streaming parser, little-endian bytes of the binary tensor data extension, and output
+ * tensors written as JSON or as binary.
+ */
+final class V2Tensors {
+    private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
+    private V2Tensors() {
+    }
+
+    /** A direct buffer in native order, as ONNX Runtime takes without copying. */
+    static ByteBuffer direct(int bytes) {
+        return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+    }
+
+    /** A tensor over buffer (direct, native order, positioned at its start). */
+    static OnnxTensor tensor(OrtEnvironment env, ByteBuffer buffer, long[] shape, TensorType type) throws OrtException {
+        return OnnxTensor.createTensor(env, buffer, shape, type.ort);
+    }
+
+    /** length bytes of little-endian elements from body, as a direct native-order buffer. */
+    static ByteBuffer fromLittleEndian(byte[] body, int offset, int length, TensorType type) {
+        ByteBuffer buffer = direct(length);
+        buffer.put(body, offset, length).rewind();
+        if (!LITTLE_ENDIAN) {
+            swap(buffer, type.bytes);
+        }
+        return buffer;
+    }
+
+    /**
+     * Streams the (possibly nested) list under the parser, which is on its START_ARRAY, into buffer:
+     * at most capacity elements, each checked against type. Returns how many it wrote.
+     */
+    static int fill(JsonParser p, ByteBuffer buffer, TensorType type, int capacity, String name, String where)
+            throws IOException {
+        int written = 0;
+        for (int depth = 1; depth > 0; ) {
+            JsonToken t = p.nextToken();
+            if (t == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (t == JsonToken.END_ARRAY) {
+                depth--;
+            } else {
+                if (written >= capacity) {
+                    throw GatewayException.badRequest(where, "input '" + name + "' has more elements than its shape"
+                            + " allows (" + capacity + ")");
+                }
+                put(p, t, buffer, type, name, where, written);
+                written++;
+            }
+        }
+        return written;
+    }
+
+    private static void put(JsonParser p, JsonToken t, ByteBuffer buffer, TensorType type, String name, String where,
+                            int index) throws IOException {
+        switch (type) {
+            case FP32 -> buffer.putFloat(number(p, t, type, name, where, index).getFloatValue());
+            case FP64 -> buffer.putDouble(number(p, t, type, name, where, index).getDoubleValue());
+            case BOOL -> {
+                if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
+                    throw badElement(p, type, name, where, index, "true or false");
+                }
+                buffer.put((byte) (t == JsonToken.VALUE_TRUE ? 1 : 0));
+            }
+            default -> {
+                if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                        || p.getLongValue() < type.min() || p.getLongValue() > type.max()) {
+                    throw badElement(p, type, name, where, index, "an integer in " + type.min() + ".." + type.max());
+                }
+                long x = p.getLongValue();
+                switch (type) {
+                    case INT64 -> buffer.putLong(x);
+                    case INT32 -> buffer.putInt((int) x);
+                    case INT16 -> buffer.putShort((short) x);
+                    default -> buffer.put((byte) x);
+                }
+            }
+        }
+    }
+
+    private static JsonParser number(JsonParser p, JsonToken t, TensorType type, String name, String where, int index)
+            throws IOException {
+        if (t != JsonToken.VALUE_NUMBER_INT && t != JsonToken.VALUE_NUMBER_FLOAT) {
+            throw badElement(p, type, name, where, index, "a number");
+        }
+        return p;
+    }
+
+    private static GatewayException badElement(JsonParser p, TensorType type, String name, String where, int index,
+                                               String expected) throws IOException {
+        return GatewayException.badRequest(where, "input '" + name + "' element " + index + " is " + describe(p)
+                + ", expected " + expected + " for " + type.name());
+    }
+
+    /** The parser's current token as a person would write it in the request. */
+    static String describe(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_STRING) {
+            return "\"" + p.getText() + "\"";
+        }
+        if (t == JsonToken.START_OBJECT) {
+            return "an object";
+        }
+        if (t == JsonToken.START_ARRAY) {
+            return "a list";
+        }
+        return p.getText();
+    }
+
+    /** The element count of a tensor shape. */
+    static long count(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /** Writes {name, datatype, shape, parameters: {binary_data_size}}; the bytes go after the header. */
+    static int encodeBinaryHeader(JsonGenerator out, String name, OnnxValue value) throws IOException {
+        TensorInfo info = tensorInfo(name, value);
+        TensorType type = TensorType.of(info.type).orElseThrow(() -> new GatewayException(500, null, "output '" + name
+                + "' has type " + info.type + ", which the gateway cannot encode"));
+        out.writeStartObject();
+        out.writeStringField("name", name);
+        out.writeStringField("datatype", type.name());
+        writeShape(out, info);
+        int size = (int) (count(info.getShape()) * type.bytes);
+        out.writeObjectFieldStart("parameters");
+        out.writeNumberField("binary_data_size", size);
+        out.writeEndObject();
+        out.writeEndObject();
+        return size;
+    }
+
+    /** Writes the tensor's elements as little-endian bytes (the binary tensor data extension). */
+    static void writeBinary(OutputStream out, OnnxValue value) throws IOException {
+        OnnxTensor tensor = (OnnxTensor) value;
+        ByteBuffer bytes = tensor.getByteBuffer();
+        if (!LITTLE_ENDIAN) {
+            swap(bytes, TensorType.of(tensor.getInfo().type).orElseThrow().bytes);
+        }
+        if (bytes.hasArray()) {
+            out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
+        } else {
+            byte[] copy = new byte[bytes.remaining()];
+            bytes.get(copy);
+            out.write(copy);
+        }
+    }
+
+    private static TensorInfo tensorInfo(String name, OnnxValue value) {
+        if (!(value instanceof OnnxTensor tensor)) {
+            throw new GatewayException(500, null, "output '" + name + "' is not a tensor; the gateway serves tensors only");
+        }
+        return tensor.getInfo();
+    }
+
+    private static void writeShape(JsonGenerator out, TensorInfo info) throws IOException {
+        out.writeArrayFieldStart("shape");
+        for (long d : info.getShape()) {
+            out.writeNumber(d);
+        }
+        out.writeEndArray();
+    }
+
+    /** Reverses the byte order of each width-byte element in place (big-endian platforms only). */
+    private static void swap(ByteBuffer buffer, int width) {
+        for (int i = 0; i + width <= buffer.limit(); i += width) {
+            for (int a = i, b = i + width - 1; a < b; a++, b--) {
+                byte x = buffer.get(a);
+                buffer.put(a, buffer.get(b));
+                buffer.put(b, x);
+            }
+        }
+    }
+
+    /** Writes one output tensor as {name, datatype, shape, data} with data flat in row-major order. */
+    static void encode(JsonGenerator out, String name, OnnxValue value) throws IOException, OrtException {
+        TensorInfo info = tensorInfo(name, value);
+        OnnxTensor tensor = (OnnxTensor) value;
+        out.writeStartObject();
+        out.writeStringField("name", name);
+        out.writeStringField("datatype", TensorType.v2Name(info.type));
+        writeShape(out, info);
+        out.writeArrayFieldStart("data");
+        switch (info.type) {
+            case FLOAT -> {
+                FloatBuffer b = tensor.getFloatBuffer();
+                while (b.hasRemaining()) {
+                    out.writeNumber(b.get());
+                }
+            }
+            case DOUBLE -> {
+                DoubleBuffer b = tensor.getDoubleBuffer();
+                while (b.hasRemaining()) {
+                    out.writeNumber(b.get());
+                }
+            }
+            case INT64 -> {
+                LongBuffer b = tensor.getLongBuffer();
+                while (b.hasRemaining()) {
+                    out.writeNumber(b.get());
+                }
+            }
+            case INT32 -> {
+                IntBuffer b = tensor.getIntBuffer();
+                while (b.hasRemaining()) {
+                    out.writeNumber(b.get());
+                }
+            }
+            case INT16 -> {
+                ShortBuffer b = tensor.getShortBuffer();
+                while (b.hasRemaining()) {
+                    out.writeNumber(b.get());
+                }
+            }
+            case INT8 -> {
+                ByteBuffer b = tensor.getByteBuffer();
+                while (b.hasRemaining()) {
+                    out.writeNumber(b.get());
+                }
+            }
+            case UINT8 -> {
+                ByteBuffer b = tensor.getByteBuffer();
+                while (b.hasRemaining()) {
+                    out.writeNumber(b.get() & 0xff);
+                }
+            }
+            case BOOL -> {
+                ByteBuffer b = tensor.getByteBuffer();
+                while (b.hasRemaining()) {
+                    out.writeBoolean(b.get() != 0);
+                }
+            }
+            default -> throw new GatewayException(500, null, "output '" + name + "' has type " + info.type
+                    + ", which the gateway cannot encode as JSON");
+        }
+        out.writeEndArray();
+        out.writeEndObject();
+    }
+}
