@@ -85,6 +85,7 @@ CREATE TABLE endpoints (
     CONSTRAINT endpoints_pkey PRIMARY KEY (name),
     CONSTRAINT endpoints_stable_version_fkey FOREIGN KEY (model, stable_version) REFERENCES model_versions(model, version)
 );
+CREATE TRIGGER endpoints_changed AFTER INSERT OR DELETE OR UPDATE ON public.endpoints FOR EACH ROW EXECUTE FUNCTION notify_endpoint_change();
 
 CREATE TABLE lineage_edges (
     task_run_id bigint NOT NULL,
@@ -200,6 +201,17 @@ CREATE TABLE serving_counts (
     CONSTRAINT serving_counts_requests_check CHECK ((requests >= 0))
 );
 
+CREATE TABLE serving_sessions (
+    process_id text NOT NULL,
+    sha256 text NOT NULL,
+    state text NOT NULL,
+    error text,
+    updated_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT serving_sessions_pkey PRIMARY KEY (process_id, sha256),
+    CONSTRAINT serving_sessions_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT serving_sessions_state_check CHECK ((state = ANY (ARRAY['loaded'::text, 'failed'::text])))
+);
+
 CREATE TABLE task_runs (
     id bigint NOT NULL DEFAULT nextval('task_runs_id_seq'::regclass),
     run_id text NOT NULL,
@@ -231,5 +243,15 @@ AS $function$
 BEGIN
     RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP
         USING HINT = 'Record a correction as a new audit_log row instead.';
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.notify_endpoint_change()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    PERFORM pg_notify('anvil_endpoints', COALESCE(NEW.name, OLD.name));
+    RETURN NULL;
 END;
 $function$;

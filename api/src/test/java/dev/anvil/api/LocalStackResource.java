@@ -29,6 +29,8 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.auth.demo-tokens-file", TestTokens.writeFile().toString()),
                 // small enough that GatewayTest can send a body over it cheaply
                 Map.entry("anvil.gateway.max-request-bytes", "1048576"),
+                // rollouts read the counters from PostgreSQL: publish them often so short test windows see them
+                Map.entry("anvil.gateway.counts-publish-interval", "250ms"),
                 // bearer JWTs from a test OIDC provider (Keycloak-style realm roles) beside the API tokens
                 Map.entry("anvil.auth.oidc.issuer", TestOidcProvider.shared().issuer()),
                 Map.entry("anvil.auth.oidc.audience", "anvil"),

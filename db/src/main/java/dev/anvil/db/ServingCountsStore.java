@@ -68,6 +68,23 @@ public final class ServingCountsStore {
                 ServingCountsStore::map, endpoint);
     }
 
+    /**
+     * Every process's counters for the endpoint summed per version (process id {@code null}), latency
+     * buckets element by element. Rows with another number of buckets than {@code bucketCount} (written by
+     * an Anvil version with other bucket bounds) are left out of the sums.
+     */
+    public List<ServingCount> sum(String endpoint, int bucketCount) {
+        return jdbc.query(TABLE, "sum", "SELECT c.endpoint, c.version, NULL AS process_id,"
+                + " sum(c.requests)::bigint AS requests, sum(c.errors)::bigint AS errors,"
+                + " (SELECT array_agg(b.total ORDER BY b.i) FROM (SELECT u.i, sum(u.n)::bigint AS total"
+                + "   FROM serving_counts r, unnest(r.latency_buckets) WITH ORDINALITY AS u(n, i)"
+                + "   WHERE r.endpoint = c.endpoint AND r.version = c.version AND cardinality(r.latency_buckets) = ?"
+                + "   GROUP BY u.i) b) AS latency_buckets, max(c.updated_at) AS updated_at"
+                + " FROM serving_counts c WHERE c.endpoint = ? AND cardinality(c.latency_buckets) = ?"
+                + " GROUP BY c.endpoint, c.version ORDER BY c.version",
+                ServingCountsStore::map, bucketCount, endpoint, bucketCount);
+    }
+
     private static ServingCount map(ResultSet rs) throws SQLException {
         Array array = rs.getArray("latency_buckets");
         List<Long> buckets = new ArrayList<>();

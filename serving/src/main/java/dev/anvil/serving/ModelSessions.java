@@ -21,21 +21,55 @@ import java.util.concurrent.Executors;
  * requests to a version that is warm.
  */
 public final class ModelSessions implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ModelSessions.class.getName());
     private final ObjectStore objects;
     private final OrtEnvironment env;
     private final int intraOpThreads;
     private final ConcurrentHashMap<String, CompletableFuture<LoadedModel>> models = new ConcurrentHashMap<>();
+    private final Reports reports;
     private final ExecutorService loader = Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "anvil-model-loader");
         t.setDaemon(true);
         return t;
     });
 
+    /**
+     * Where this process says what it holds, so that a rollout on another process knows when a version is
+     * ready to take traffic ({@link SessionReports}).
+     */
+    public interface Reports {
+        Reports NONE = new Reports() {
+            @Override
+            public void loaded(String sha256) {
+            }
+
+            @Override
+            public void failed(String sha256, String error) {
+            }
+
+            @Override
+            public void holding(Set<String> sha256s) {
+            }
+        };
+
+        void loaded(String sha256);
+
+        void failed(String sha256, String error);
+
+        /** The artifacts with a session loaded or loading, after every change to the set. */
+        void holding(Set<String> sha256s);
+    }
+
     /** @param intraOpThreads threads per inference (0: ORT's default, all cores) */
     public ModelSessions(ObjectStore objects, OrtEnvironment env, int intraOpThreads) {
+        this(objects, env, intraOpThreads, Reports.NONE);
+    }
+
+    public ModelSessions(ObjectStore objects, OrtEnvironment env, int intraOpThreads, Reports reports) {
         this.objects = objects;
         this.env = env;
         this.intraOpThreads = intraOpThreads;
+        this.reports = reports;
     }
 
     /** The model, loading it if no one has yet. A failed load is forgotten, so the next call retries. */
@@ -45,19 +79,34 @@ public final class ModelSessions implements AutoCloseable {
             future.whenComplete((m, e) -> {
                 if (e != null) {
                     models.remove(sha, future);
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                            ? e.getCause() : e;
+                    report(() -> reports.failed(sha, cause.getMessage()));
+                } else {
+                    report(() -> reports.loaded(sha));
                 }
             });
             return future;
         });
     }
 
-    /** Unloads every model not in keep; requests still running on one finish first. */
+    /** Unloads every model not in keep (the artifacts the routes need); requests still running on one finish first. */
     public void retainOnly(Set<String> keep) {
         models.forEach((sha, future) -> {
             if (!keep.contains(sha) && models.remove(sha, future)) {
                 future.thenAccept(LoadedModel::retire);
             }
         });
+        report(() -> reports.holding(Set.copyOf(keep)));
+    }
+
+    /** A report that cannot be written costs a rollout some waiting, never a request its answer. */
+    private static void report(Runnable write) {
+        try {
+            write.run();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not report the serving sessions: {0}", e.getMessage());
+        }
     }
 
     /** Artifacts with a session loaded or loading. */

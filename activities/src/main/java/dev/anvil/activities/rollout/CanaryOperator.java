@@ -3,7 +3,6 @@ package dev.anvil.activities.rollout;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
-import dev.anvil.serving.GatewayException;
 import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.rollout.Analysis;
 import dev.anvil.workflows.rollout.CanaryRequest;
@@ -50,7 +49,7 @@ public final class CanaryOperator implements Operator {
             Map<String, Object> spec = new LinkedHashMap<>(with);
             spec.putIfAbsent("actor", "pipeline " + context.runId());
             request = CanarySpec.parse(spec, rolloutId, context.taskRunId());
-        } catch (GatewayException e) {
+        } catch (CanarySpec.Invalid e) {
             throw new InvalidTaskInputException("canary: " + e.getMessage(), e);
         }
         CanaryRolloutWorkflow rollout = client.newWorkflowStub(CanaryRolloutWorkflow.class, WorkflowOptions.newBuilder()

@@ -1,6 +1,5 @@
 package dev.anvil.activities.rollout;
 
-import dev.anvil.serving.GatewayException;
 import dev.anvil.workflows.pipeline.spec.Durations;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import java.time.Duration;
@@ -11,7 +10,7 @@ import java.util.Map;
 /**
  * Reads a canary spec ({endpoint, model, steps, interval, min_requests, max_extensions, analysis:
  * {max_error_rate, max_p95_latency_ratio}}) from the canary operator's {@code with} or the REST body.
- * Mistakes throw {@link GatewayException} 400 naming the field.
+ * Mistakes throw {@link Invalid} naming the field.
  */
 public final class CanarySpec {
     public static final List<Integer> DEFAULT_STEPS = List.of(5, 25, 50, 100);
@@ -21,27 +20,27 @@ public final class CanarySpec {
 
     public static CanaryRequest parse(Map<String, Object> with, String rolloutId, Long taskRunId) {
         if (with == null) {
-            throw GatewayException.badRequest(null, "send {\"endpoint\": ..., \"model\": sha256, ...}");
+            throw Invalid.field(null, "send {\"endpoint\": ..., \"model\": sha256, ...}");
         }
         String endpoint = string(with, "endpoint", true);
         Object model = with.containsKey("model") ? with.get("model") : with.get("artifact");
         String sha = model instanceof Map<?, ?> ref ? String.valueOf(ref.get("sha256")) : (String) model;
         if (sha == null || !sha.matches("[0-9a-f]{64}")) {
-            throw GatewayException.badRequest("model", "model must be the candidate's artifact (sha256 of an uploaded"
+            throw Invalid.field("model", "model must be the candidate's artifact (sha256 of an uploaded"
                     + " model or an upstream task's model output), not " + model);
         }
         List<Integer> steps = steps(with.get("steps"));
         Duration interval = Durations.parse(string(with, "interval", false) == null ? "10m" : string(with, "interval", false))
-                .orElseThrow(() -> GatewayException.badRequest("interval", "interval '" + with.get("interval")
+                .orElseThrow(() -> Invalid.field("interval", "interval '" + with.get("interval")
                         + "' is not " + Durations.FORMS));
         if (interval.isZero() || interval.isNegative()) {
-            throw GatewayException.badRequest("interval", "interval must be positive");
+            throw Invalid.field("interval", "interval must be positive");
         }
         long minRequests = number(with, "min_requests", 200, 0, Long.MAX_VALUE).longValue();
         int maxExtensions = number(with, "max_extensions", 3, 0, 1000).intValue();
         Object analysisValue = with.getOrDefault("analysis", Map.of());
         if (!(analysisValue instanceof Map<?, ?> rawAnalysis)) {
-            throw GatewayException.badRequest("analysis", "analysis must be {max_error_rate, max_p95_latency_ratio}");
+            throw Invalid.field("analysis", "analysis must be {max_error_rate, max_p95_latency_ratio}");
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> analysis = (Map<String, Object>) rawAnalysis;
@@ -56,20 +55,20 @@ public final class CanarySpec {
             return DEFAULT_STEPS;
         }
         if (!(value instanceof List<?> list) || list.isEmpty()) {
-            throw GatewayException.badRequest("steps", "steps must be a list of weights such as [5, 25, 50, 100]");
+            throw Invalid.field("steps", "steps must be a list of weights such as [5, 25, 50, 100]");
         }
         List<Integer> steps = new ArrayList<>();
         int previous = 0;
         for (Object o : list) {
             if (!(o instanceof Integer w) || w < 1 || w > 100 || w <= previous) {
-                throw GatewayException.badRequest("steps", "steps " + list + " must be increasing whole percentages"
+                throw Invalid.field("steps", "steps " + list + " must be increasing whole percentages"
                         + " 1..100; " + o + " is not");
             }
             steps.add(w);
             previous = w;
         }
         if (previous != 100) {
-            throw GatewayException.badRequest("steps", "steps " + list + " must end at 100, where the candidate takes"
+            throw Invalid.field("steps", "steps " + list + " must end at 100, where the candidate takes"
                     + " all traffic before it is promoted");
         }
         return List.copyOf(steps);
@@ -78,10 +77,10 @@ public final class CanarySpec {
     private static String string(Map<String, Object> with, String key, boolean required) {
         Object v = with.get(key);
         if (v == null && required) {
-            throw GatewayException.badRequest(key, key + " is required");
+            throw Invalid.field(key, key + " is required");
         }
         if (v != null && !(v instanceof String)) {
-            throw GatewayException.badRequest(key, key + " must be a string, not " + v);
+            throw Invalid.field(key, key + " must be a string, not " + v);
         }
         return (String) v;
     }
@@ -92,8 +91,26 @@ public final class CanarySpec {
             return fallback;
         }
         if (!(v instanceof Number n) || n.doubleValue() < min || n.doubleValue() > max) {
-            throw GatewayException.badRequest(key, key + " must be a number in " + min + ".." + max + ", not " + v);
+            throw Invalid.field(key, key + " must be a number in " + min + ".." + max + ", not " + v);
         }
         return n;
+    }
+
+    /** A canary request that cannot run, with the field at fault (null when it is not one field). */
+    public static final class Invalid extends IllegalArgumentException {
+        private final String field;
+
+        private Invalid(String field, String message) {
+            super(message);
+            this.field = field;
+        }
+
+        static Invalid field(String field, String message) {
+            return new Invalid(field, message);
+        }
+
+        public String field() {
+            return field;
+        }
     }
 }

@@ -5,45 +5,54 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.DataAccessException;
 import dev.anvil.db.Endpoint;
+import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.Relation;
 import dev.anvil.db.RolloutStore;
-import dev.anvil.serving.EndpointManager;
-import dev.anvil.serving.Gateway;
-import dev.anvil.serving.GatewayException;
-import dev.anvil.serving.SharedServingCounts;
+import dev.anvil.db.ServingCountsStore;
+import dev.anvil.db.ServingSession;
+import dev.anvil.db.ServingSessionsStore;
 import dev.anvil.workflows.rollout.Analysis;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import dev.anvil.workflows.rollout.EndpointCounts;
+import dev.anvil.workflows.rollout.LatencyBuckets;
 import dev.anvil.workflows.rollout.RolloutActivities;
 import dev.anvil.workflows.rollout.RolloutStart;
+import dev.anvil.workflows.rollout.VersionCounts;
 import io.temporal.failure.ApplicationFailure;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The rollout's side effects over the gateway's endpoints, the registry, the rollouts table and the
- * audit log. Each is idempotent (keyed by the rollout id), so a retried activity changes nothing twice.
+ * The rollout's side effects over the endpoints, the registry, the rollouts table and the audit log, all in
+ * PostgreSQL. The serving processes apply endpoint changes (they are notified of each) and report what
+ * they loaded and served; this process loads no model and serves no traffic, so it may run on a worker
+ * pod. Each step is idempotent (keyed by the rollout id), so a retried activity changes nothing twice.
  */
 public final class RolloutActivitiesImpl implements RolloutActivities {
-    private final EndpointManager endpoints;
-    private final Gateway gateway;
-    private final SharedServingCounts counts;
+    private final EndpointStore endpoints;
+    private final ServingSessionsStore sessions;
+    private final ServingCountsStore counts;
     private final ModelRegistryStore registry;
     private final RolloutStore rollouts;
     private final AuditLogStore audit;
     private final LineageStore lineage;
     private final ObjectMapper json;
     private final Duration loadWait;
+    private final Duration reportsFresh;
 
-    /** @param counts the gateway's counters of every serving process (the traffic may be served elsewhere) */
-    public RolloutActivitiesImpl(EndpointManager endpoints, Gateway gateway, SharedServingCounts counts,
+    /**
+     * @param loadWait     how long {@link #begin} waits for a serving process to report the candidate loaded
+     * @param reportsFresh how recent a serving process's report must be to count (a few of its refresh intervals)
+     */
+    public RolloutActivitiesImpl(EndpointStore endpoints, ServingSessionsStore sessions, ServingCountsStore counts,
                                  ModelRegistryStore registry, RolloutStore rollouts, AuditLogStore audit,
-                                 LineageStore lineage, ObjectMapper json, Duration loadWait) {
+                                 LineageStore lineage, ObjectMapper json, Duration loadWait, Duration reportsFresh) {
         this.endpoints = endpoints;
-        this.gateway = gateway;
+        this.sessions = sessions;
         this.counts = counts;
         this.registry = registry;
         this.rollouts = rollouts;
@@ -51,26 +60,24 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
         this.lineage = lineage;
         this.json = json;
         this.loadWait = loadWait;
+        this.reportsFresh = reportsFresh;
     }
 
     @Override
     public RolloutStart begin(CanaryRequest r) {
         return badInputIsFinal(() -> {
-            Endpoint endpoint = endpoints.find(r.endpoint());
+            Endpoint endpoint = find(r.endpoint());
             int candidate = registry.registerVersion(endpoint.model(), r.candidateArtifact(), r.taskRunId(), null).version();
             int stable = endpoint.stableVersion();
             if (candidate == stable && !endpoint.hasCanary()) {
-                throw new GatewayException(422, "model", "the candidate is version " + candidate + " of '"
-                        + endpoint.model() + "', which endpoint '" + r.endpoint() + "' already serves as stable");
-            }
-            if (endpoint.hasCanary() && endpoint.canaryVersion() == candidate) {
-                stable = endpoint.stableVersion(); // a retried begin: the canary is already in place
+                throw new BadRollout("the candidate is version " + candidate + " of '" + endpoint.model()
+                        + "', which endpoint '" + r.endpoint() + "' already serves as stable");
             }
             rollouts.create(r.rolloutId(), r.endpoint(), endpoint.model(), stable, candidate);
             if (!Integer.valueOf(candidate).equals(endpoint.canaryVersion())) {
-                endpoints.setCanary(r.endpoint(), new EndpointManager.VersionChoice(null, candidate, null, null), 0);
+                endpoints.setCanary(r.endpoint(), candidate, 0);
             }
-            gateway.awaitLoaded(r.endpoint(), loadWait);
+            awaitServed(endpoint.model(), candidate, r.candidateArtifact());
             audit.append(r.actor() == null ? "anvil" : r.actor(), "rollout.started", "endpoint:" + r.endpoint(),
                     json(Map.of("rollout", r.rolloutId(), "model", endpoint.model(), "stable", stable,
                             "candidate", candidate, "steps", r.steps())), r.rolloutId() + ":started");
@@ -78,9 +85,40 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
         });
     }
 
+    /**
+     * Waits until a serving process reports the candidate's session loaded. A version that failed to load
+     * everywhere, or no report within {@code loadWait}, fails this attempt (Temporal retries it: the cause
+     * may be passing, such as the artifact store being down or no serving process running yet).
+     */
+    private void awaitServed(String model, int version, String sha256) {
+        long deadline = System.nanoTime() + loadWait.toNanos();
+        List<ServingSession> reports = List.of();
+        while (System.nanoTime() < deadline) {
+            reports = sessions.reports(sha256, reportsFresh);
+            if (reports.stream().anyMatch(ServingSession::loaded)) {
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for version " + version + " to load", e);
+            }
+        }
+        if (reports.isEmpty()) {
+            throw new IllegalStateException("no serving process reported version " + version + " of model '" + model
+                    + "' (artifact " + sha256 + ") loaded within " + loadWait.toSeconds() + " s: is an Anvil API"
+                    + " process (it hosts the gateway) running against this database?");
+        }
+        ServingSession failed = reports.get(0);
+        throw new IllegalStateException("version " + version + " of model '" + model + "' could not be loaded for"
+                + " serving (process " + failed.processId() + "): " + failed.error());
+    }
+
     @Override
     public void setWeight(String rolloutId, String endpoint, int weight, String state, Analysis analysis) {
         badInputIsFinal(() -> {
+            find(endpoint);
             endpoints.setWeight(endpoint, weight);
             rollouts.update(rolloutId, state, weight, analysis == null ? null : json(analysis));
             return null;
@@ -89,12 +127,14 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
 
     @Override
     public EndpointCounts readCounts(String endpoint) {
-        return counts.counts(endpoint);
+        return new EndpointCounts(endpoint, counts.sum(endpoint, LatencyBuckets.count()).stream()
+                .map(c -> new VersionCounts(c.version(), c.requests(), c.errors(), c.latencyBuckets())).toList());
     }
 
     @Override
     public void rollBack(String rolloutId, String endpoint, String state, Analysis analysis, String actor, String reason) {
         badInputIsFinal(() -> {
+            find(endpoint);
             endpoints.removeCanary(endpoint);
             rollouts.update(rolloutId, state, 0, analysis == null ? null : json(analysis));
             audit.append(actor, "rollout." + state, "endpoint:" + endpoint, json(details(rolloutId, reason, analysis)),
@@ -106,7 +146,8 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     @Override
     public void promote(CanaryRequest r, RolloutStart start, Analysis analysis, String actor, String reason) {
         badInputIsFinal(() -> {
-            endpoints.promote(r.endpoint(), start.candidateVersion());
+            find(r.endpoint());
+            endpoints.promoteCanary(r.endpoint(), start.candidateVersion());
             registry.setAlias(start.model(), "production", start.candidateVersion());
             rollouts.update(r.rolloutId(), "promoted", 100, analysis == null ? null : json(analysis));
             if (r.taskRunId() != null) {
@@ -121,6 +162,18 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
                     "version", start.candidateVersion(), "rollout", r.rolloutId())), r.rolloutId() + ":alias");
             return null;
         });
+    }
+
+    private Endpoint find(String name) {
+        return endpoints.find(name).orElseThrow(() -> new BadRollout("no endpoint named '" + name
+                + "'; create it with PUT /api/endpoints/" + name));
+    }
+
+    /** A rollout that cannot go on whatever is retried: no endpoint, the candidate already stable. */
+    private static final class BadRollout extends RuntimeException {
+        BadRollout(String message) {
+            super(message);
+        }
     }
 
     private static Map<String, Object> details(String rolloutId, String reason, Analysis analysis) {
@@ -145,11 +198,8 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     private static <T> T badInputIsFinal(java.util.function.Supplier<T> work) {
         try {
             return work.get();
-        } catch (GatewayException e) {
-            if (e.status() < 500) {
-                throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), BAD_ROLLOUT);
-            }
-            throw e;
+        } catch (BadRollout e) {
+            throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), BAD_ROLLOUT);
         } catch (DataAccessException e) {
             if (e.isBadInput()) {
                 throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), BAD_ROLLOUT);

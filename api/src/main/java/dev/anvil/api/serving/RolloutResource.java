@@ -48,8 +48,8 @@ public class RolloutResource {
             Map<String, Object> spec = new java.util.LinkedHashMap<>(body == null ? Map.of() : body);
             spec.put("actor", caller.name()); // who started it is the authenticated caller
             request = CanarySpec.parse(spec, "rollout-" + UUID.randomUUID(), null);
-        } catch (GatewayException e) {
-            throw Problems.of(e);
+        } catch (CanarySpec.Invalid e) {
+            throw Problems.of(GatewayException.badRequest(e.field(), e.getMessage()));
         }
         CanaryRolloutWorkflow stub = client.newWorkflowStub(CanaryRolloutWorkflow.class, WorkflowOptions.newBuilder()
                 .setTaskQueue(TaskQueues.CPU).setWorkflowId(request.rolloutId()).build());

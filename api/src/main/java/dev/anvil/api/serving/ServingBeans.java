@@ -4,15 +4,15 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
-import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
+import dev.anvil.db.ServingSessionsStore;
 import dev.anvil.serving.EndpointManager;
 import dev.anvil.serving.Gateway;
 import dev.anvil.serving.ModelSessions;
+import dev.anvil.serving.ServingCountsPublisher;
 import dev.anvil.serving.ServingMetrics;
-import dev.anvil.serving.SharedServingCounts;
+import dev.anvil.serving.SessionReports;
 import dev.anvil.storage.ObjectStore;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -25,16 +25,14 @@ import java.util.UUID;
 @ApplicationScoped
 public class ServingBeans {
 
-    @Produces
-    @Singleton
-    EndpointStore endpoints(AgroalDataSource ds) {
-        return new EndpointStore(ds);
-    }
+    /** This process's name in the serving tables: host name and a random suffix, new on every start. */
+    private final String processId = System.getenv().getOrDefault("HOSTNAME", "anvil") + "-"
+            + UUID.randomUUID().toString().substring(0, 8);
 
     @Produces
     @Singleton
-    RolloutStore rollouts(AgroalDataSource ds) {
-        return new RolloutStore(ds);
+    SessionReports sessionReports(ServingSessionsStore store) {
+        return new SessionReports(store, processId);
     }
 
     @Produces
@@ -45,8 +43,8 @@ public class ServingBeans {
 
     @Produces
     @Singleton
-    ModelSessions sessions(ObjectStore objects, AnvilConfig config) {
-        return new ModelSessions(objects, OrtEnvironment.getEnvironment(), config.gateway().intraOpThreads());
+    ModelSessions sessions(ObjectStore objects, AnvilConfig config, SessionReports reports) {
+        return new ModelSessions(objects, OrtEnvironment.getEnvironment(), config.gateway().intraOpThreads(), reports);
     }
 
     void close(@Disposes ModelSessions sessions) {
@@ -67,16 +65,14 @@ public class ServingBeans {
                 config.gateway().loadWait());
     }
 
-    /** This process's counters published for rollouts on other processes, and everyone's summed for its own. */
+    /** This process's counters, published for rollouts on any process. */
     @Produces
     @Singleton
-    SharedServingCounts servingCounts(ServingMetrics metrics, AgroalDataSource ds, AnvilConfig config) {
-        String host = System.getenv().getOrDefault("HOSTNAME", "anvil");
-        return new SharedServingCounts(metrics, new ServingCountsStore(ds),
-                host + "-" + UUID.randomUUID().toString().substring(0, 8), config.gateway().countsPublishInterval());
+    ServingCountsPublisher servingCounts(ServingMetrics metrics, ServingCountsStore store, AnvilConfig config) {
+        return new ServingCountsPublisher(metrics, store, processId, config.gateway().countsPublishInterval());
     }
 
-    void close(@Disposes SharedServingCounts counts) {
+    void close(@Disposes ServingCountsPublisher counts) {
         counts.close();
     }
 

@@ -7,10 +7,14 @@ import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.AuditLogStore;
+import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
+import dev.anvil.db.RolloutStore;
+import dev.anvil.db.ServingCountsStore;
+import dev.anvil.db.ServingSessionsStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
@@ -77,6 +81,30 @@ public class Stores {
     @Singleton
     ModelRegistryStore registry(AgroalDataSource ds) {
         return new ModelRegistryStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    EndpointStore endpoints(AgroalDataSource ds) {
+        return new EndpointStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    RolloutStore rollouts(AgroalDataSource ds) {
+        return new RolloutStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    ServingCountsStore servingCounts(AgroalDataSource ds) {
+        return new ServingCountsStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    ServingSessionsStore servingSessions(AgroalDataSource ds) {
+        return new ServingSessionsStore(ds);
     }
 
     @Produces

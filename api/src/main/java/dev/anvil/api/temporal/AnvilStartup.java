@@ -16,17 +16,24 @@ import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.activities.pipeline.ScheduleActivitiesImpl;
 import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.quantize.QuantizeOperator;
+import dev.anvil.activities.rollout.CanaryOperator;
+import dev.anvil.activities.rollout.RolloutActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.validate.ValidateOperator;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.pipelines.Schedules;
+import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.AuditLogStore;
+import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.RolloutStore;
+import dev.anvil.db.ServingCountsStore;
+import dev.anvil.db.ServingSessionsStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.modelkit.convert.ModelConverter;
 import dev.anvil.storage.ObjectStore;
@@ -70,12 +77,14 @@ public class AnvilStartup {
     @Inject ObjectMapper json;
     @Inject RunLauncher launcher;
     @Inject Schedules schedules;
-    @Inject dev.anvil.serving.EndpointManager endpointManager;
-    @Inject dev.anvil.serving.Gateway gateway;
-    @Inject dev.anvil.serving.SharedServingCounts servingCounts;
-    @Inject dev.anvil.db.ModelRegistryStore registry;
-    @Inject dev.anvil.db.RolloutStore rollouts;
-    @Inject dev.anvil.db.AuditLogStore audit;
+    @Inject ModelRegistryStore registry;
+    @Inject EndpointStore endpoints;
+    @Inject RolloutStore rollouts;
+    @Inject ServingSessionsStore servingSessions;
+    @Inject ServingCountsStore servingCounts;
+    @Inject AuditLogStore audit;
+    @Inject ApprovalStore approvals;
+    @Inject ApiTokenStore tokens;
 
     private WorkerFactory factory;
 
@@ -105,7 +114,7 @@ public class AnvilStartup {
 
     private void seedDemoUsers(java.nio.file.Path file) {
         try {
-            java.util.Map<String, String> seeded = dev.anvil.api.auth.DemoUsers.seed(file, new dev.anvil.db.ApiTokenStore(dataSource));
+            java.util.Map<String, String> seeded = dev.anvil.api.auth.DemoUsers.seed(file, tokens);
             LOG.infof("demo users seeded (tokens in %s): %s", file, String.join(", ",
                     seeded.keySet().stream().map(u -> "demo-" + u).toList()));
         } catch (java.io.IOException e) {
@@ -141,20 +150,26 @@ public class AnvilStartup {
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
                 new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
-                new dev.anvil.activities.rollout.CanaryOperator(client),
-                new ValidateOperator(artifactIO, new ModelRegistryStore(dataSource), OrtEnvironment.getEnvironment()),
+                new CanaryOperator(client),
+                new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
-                new dev.anvil.activities.rollout.RolloutActivitiesImpl(endpointManager, gateway, servingCounts, registry,
-                        rollouts, audit, lineage, json, config.gateway().loadWait()),
-                new ApprovalActivitiesImpl(new ApprovalStore(dataSource), taskRuns, new AuditLogStore(dataSource)));
+                new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
+                        json, config.gateway().loadWait(), reportsFresh()),
+                new ApprovalActivitiesImpl(approvals, taskRuns, audit));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
                 config.temporal().target(), config.worker().workflowCacheSize());
+    }
+
+    /** A serving process re-touches its reports on every refresh: three refreshes missed, it is gone. */
+    private java.time.Duration reportsFresh() {
+        java.time.Duration three = config.gateway().refreshInterval().multipliedBy(3);
+        return three.compareTo(java.time.Duration.ofSeconds(15)) < 0 ? java.time.Duration.ofSeconds(15) : three;
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {

@@ -3,14 +3,12 @@ package dev.anvil.serving;
 import dev.anvil.db.ServingCount;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.workflows.rollout.EndpointCounts;
-import dev.anvil.workflows.rollout.LatencyBuckets;
 import dev.anvil.workflows.rollout.VersionCounts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -18,15 +16,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The gateway's counters across processes. API pods serve traffic and worker pods run rollouts, so a
- * rollout must not read only its own process's {@link ServingMetrics}: every serving process publishes
- * its cumulative counters to PostgreSQL ({@link ServingCountsStore}) every {@code interval} (only the
- * versions that changed), and {@link #counts} publishes this process's own first, then sums every
- * process's rows. Another process's traffic is therefore seen at most one interval late, which a rollout
- * window of minutes absorbs; counters of a process that restarted stay as they were under its old id.
+ * Publishes this serving process's counters for rollouts on any process. API pods serve traffic and
+ * worker pods run rollouts, so a rollout reads no process's {@link ServingMetrics}: every serving process
+ * publishes its cumulative counters to PostgreSQL ({@link ServingCountsStore}) every {@code interval}
+ * (only the versions that changed), and the rollout sums every process's rows
+ * ({@link ServingCountsStore#sum}). Traffic is therefore seen at most one interval late, which a rollout
+ * window absorbs; counters of a process that restarted stay as they were under its old id.
  */
-public final class SharedServingCounts implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(SharedServingCounts.class);
+public final class ServingCountsPublisher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ServingCountsPublisher.class);
 
     private final ServingMetrics local;
     private final ServingCountsStore store;
@@ -34,8 +32,8 @@ public final class SharedServingCounts implements AutoCloseable {
     private final Map<String, VersionCounts> published = new HashMap<>();
     private final ScheduledExecutorService timer;
 
-    /** @param interval how often this process's counters are published; zero: only when {@link #counts} is called */
-    public SharedServingCounts(ServingMetrics local, ServingCountsStore store, String processId, Duration interval) {
+    /** @param interval how often this process's counters are published; zero: only when {@link #publish} is called */
+    public ServingCountsPublisher(ServingMetrics local, ServingCountsStore store, String processId, Duration interval) {
         this.local = local;
         this.store = store;
         this.processId = processId;
@@ -72,28 +70,6 @@ public final class SharedServingCounts implements AutoCloseable {
         }
         store.publish(processId, changed);
         published.putAll(now);
-    }
-
-    /** Every process's cumulative counters for the endpoint, summed per version. */
-    public EndpointCounts counts(String endpoint) {
-        publish();
-        Map<Integer, VersionCounts> sums = new TreeMap<>();
-        for (ServingCount row : store.list(endpoint)) {
-            if (row.latencyBuckets().size() != LatencyBuckets.count()) {
-                LOG.warn("serving counts of endpoint '{}' version {} from process {} have {} latency buckets, not {};"
-                        + " left out (written by another Anvil version?)", endpoint, row.version(), row.processId(),
-                        row.latencyBuckets().size(), LatencyBuckets.count());
-                continue;
-            }
-            VersionCounts sum = sums.getOrDefault(row.version(), VersionCounts.empty(row.version()));
-            List<Long> buckets = new ArrayList<>(sum.latencyBuckets());
-            for (int i = 0; i < buckets.size(); i++) {
-                buckets.set(i, buckets.get(i) + row.latencyBuckets().get(i));
-            }
-            sums.put(row.version(), new VersionCounts(row.version(), sum.requests() + row.requests(),
-                    sum.errors() + row.errors(), buckets));
-        }
-        return new EndpointCounts(endpoint, List.copyOf(sums.values()));
     }
 
     private void publishQuietly() {

@@ -19,7 +19,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * An API process serves, a worker process runs the rollout: the worker reads the traffic the API
  * served, through PostgreSQL, summed over every serving process.
  */
-class SharedServingCountsTest {
+class ServingCountsPublisherTest {
     static ServingCountsStore store;
 
     @BeforeAll
@@ -36,10 +36,8 @@ class SharedServingCountsTest {
     void aWorkerSeesWhatTheApiProcessesServed() {
         ServingMetrics api1 = new ServingMetrics(new SimpleMeterRegistry());
         ServingMetrics api2 = new ServingMetrics(new SimpleMeterRegistry());
-        ServingMetrics worker = new ServingMetrics(new SimpleMeterRegistry());
-        try (SharedServingCounts a = new SharedServingCounts(api1, store, "api-1", Duration.ZERO);
-                SharedServingCounts b = new SharedServingCounts(api2, store, "api-2", Duration.ZERO);
-                SharedServingCounts w = new SharedServingCounts(worker, store, "worker-1", Duration.ZERO)) {
+        try (ServingCountsPublisher a = new ServingCountsPublisher(api1, store, "api-1", Duration.ZERO);
+                ServingCountsPublisher b = new ServingCountsPublisher(api2, store, "api-2", Duration.ZERO)) {
             serve(api1, "fraud", 1, 3, 1, 700);
             serve(api1, "fraud", 2, 2, 0, 900);
             serve(api2, "fraud", 1, 4, 0, 700);
@@ -47,7 +45,7 @@ class SharedServingCountsTest {
             a.publish();
             b.publish();
 
-            EndpointCounts seen = w.counts("fraud");
+            EndpointCounts seen = counts("fraud");
             assertThat(seen.of(1).requests()).isEqualTo(7);
             assertThat(seen.of(1).errors()).isEqualTo(1);
             assertThat(seen.of(2).requests()).isEqualTo(2);
@@ -57,49 +55,58 @@ class SharedServingCountsTest {
 
             // a window: what api-1 serves after the first read, once published
             serve(api1, "fraud", 2, 10, 3, 900);
-            assertThat(w.counts("fraud").of(2).requests()).as("not published yet").isEqualTo(2);
+            assertThat(counts("fraud").of(2).requests()).as("not published yet").isEqualTo(2);
             a.publish();
-            VersionCounts window = w.counts("fraud").of(2).since(seen.of(2));
+            VersionCounts window = counts("fraud").of(2).since(seen.of(2));
             assertThat(window.requests()).isEqualTo(10);
             assertThat(window.errors()).isEqualTo(3);
         }
     }
 
     @Test
-    void countersArePublishedOnATimerAndTheirOwnProcessSeesThemAtOnce() throws Exception {
+    void countersArePublishedOnATimerAndOnClose() throws Exception {
         ServingMetrics api = new ServingMetrics(new SimpleMeterRegistry());
-        ServingMetrics worker = new ServingMetrics(new SimpleMeterRegistry());
-        try (SharedServingCounts a = new SharedServingCounts(api, store, "api-timer", Duration.ofMillis(100));
-                SharedServingCounts w = new SharedServingCounts(worker, store, "worker-timer", Duration.ZERO)) {
-            serve(api, "timed", 1, 5, 0, 300);
-            assertThat(a.counts("timed").of(1).requests()).as("its own counts, published first").isEqualTo(5);
+        try (ServingCountsPublisher a = new ServingCountsPublisher(api, store, "api-timer", Duration.ofMillis(100))) {
             serve(api, "timed", 1, 5, 0, 300);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (w.counts("timed").of(1).requests() < 10 && System.nanoTime() < deadline) {
+            while (counts("timed").versions().isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
-            assertThat(w.counts("timed").of(1).requests()).isEqualTo(10);
+            assertThat(counts("timed").of(1).requests()).as("published by the timer").isEqualTo(5);
+            serve(api, "timed", 1, 5, 0, 300);
         }
+        assertThat(counts("timed").of(1).requests()).as("the last counts, published on close").isEqualTo(10);
+    }
+
+    @Test
+    void rowsWithOtherBucketBoundsAreLeftOutOfTheSums() {
+        store.publish("old-version", java.util.List.of(new dev.anvil.db.ServingCount("mixed", 1, "old-version", 4, 0,
+                java.util.List.of(4L), null)));
+        ServingMetrics api = new ServingMetrics(new SimpleMeterRegistry());
+        try (ServingCountsPublisher a = new ServingCountsPublisher(api, store, "api-mixed", Duration.ZERO)) {
+            serve(api, "mixed", 1, 3, 0, 300);
+            a.publish();
+        }
+        assertThat(counts("mixed").of(1).requests()).isEqualTo(3);
     }
 
     @Test
     void aRestartedProcessAddsToWhatItsEarlierSelfServedAndUnchangedCountersAreNotRewritten() {
         ServingMetrics before = new ServingMetrics(new SimpleMeterRegistry());
-        try (SharedServingCounts old = new SharedServingCounts(before, store, "api-old", Duration.ZERO)) {
+        try (ServingCountsPublisher old = new ServingCountsPublisher(before, store, "api-old", Duration.ZERO)) {
             serve(before, "restarted", 1, 5, 0, 300);
             old.publish();
         }
-        VersionCounts seen = new SharedServingCounts(new ServingMetrics(new SimpleMeterRegistry()), store, "reader",
-                Duration.ZERO).counts("restarted").of(1);
+        VersionCounts seen = counts("restarted").of(1);
         var updated = oldRow().updatedAt();
 
         ServingMetrics after = new ServingMetrics(new SimpleMeterRegistry());
-        try (SharedServingCounts fresh = new SharedServingCounts(after, store, "api-new", Duration.ZERO)) {
+        try (ServingCountsPublisher fresh = new ServingCountsPublisher(after, store, "api-new", Duration.ZERO)) {
             serve(after, "restarted", 1, 2, 0, 300);
-            VersionCounts now = fresh.counts("restarted").of(1);
+            fresh.publish();
+            VersionCounts now = counts("restarted").of(1);
             assertThat(now.requests()).isEqualTo(7);
             assertThat(now.since(seen).requests()).isEqualTo(2);
-            fresh.publish();
         }
         assertThat(oldRow().updatedAt()).as("api-old's row untouched").isEqualTo(updated);
         assertThat(store.list("restarted")).hasSize(2);
@@ -107,6 +114,12 @@ class SharedServingCountsTest {
 
     private static dev.anvil.db.ServingCount oldRow() {
         return store.list("restarted").stream().filter(r -> r.processId().equals("api-old")).findFirst().orElseThrow();
+    }
+
+    /** What a rollout on any process reads: the store's sums, as the rollout's counts. */
+    private static EndpointCounts counts(String endpoint) {
+        return new EndpointCounts(endpoint, store.sum(endpoint, LatencyBuckets.count()).stream()
+                .map(c -> new VersionCounts(c.version(), c.requests(), c.errors(), c.latencyBuckets())).toList());
     }
 
     private static void serve(ServingMetrics metrics, String endpoint, int version, int requests, int errors, long micros) {
