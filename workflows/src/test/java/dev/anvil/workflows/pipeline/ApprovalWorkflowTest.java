@@ -1,9 +1,10 @@
 package dev.anvil.workflows.pipeline;
 
+import static dev.anvil.workflows.pipeline.RunAssertions.ACTIVITY_WAIT;
 import static dev.anvil.workflows.pipeline.RunAssertions.statuses;
-import static dev.anvil.workflows.pipeline.RunAssertions.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.withSettings;
 
@@ -87,7 +88,7 @@ class ApprovalWorkflowTest {
         PipelineWorkflow wf = env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class,
                 WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(worker.getTaskQueue()).build());
         WorkflowClient.start(wf::run, new PipelinePlan("p", 1, Map.of(), planned, 4, "sam"));
-        waitUntil(() -> !approvals.opened.isEmpty());
+        await("the approval opened").atMost(ACTIVITY_WAIT).until(() -> !approvals.opened.isEmpty());
         return wf;
     }
 

@@ -1,10 +1,11 @@
 package dev.anvil.workflows.pipeline;
 
+import static dev.anvil.workflows.pipeline.RunAssertions.ACTIVITY_WAIT;
 import static dev.anvil.workflows.pipeline.RunAssertions.statuses;
-import static dev.anvil.workflows.pipeline.RunAssertions.waitUntil;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.withSettings;
 
@@ -229,9 +230,10 @@ class PipelineWorkflowReplayTest {
                     task("quick", List.of(), "all_success", 0, Map.of()),
                     task("long", List.of(), "all_success", 0, Map.of()),
                     task("after", List.of("quick", "long"), "all_success", 0, Map.of())));
-            waitUntil(() -> tasks.started.contains("long") && tasks.started.contains("quick"));
-            waitUntil(() -> statuses(env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class, CANCELLED).state())
-                    .contains("quick=success"));
+            await("both tasks started").atMost(ACTIVITY_WAIT)
+                    .until(() -> tasks.started.contains("long") && tasks.started.contains("quick"));
+            await("quick recorded as success").atMost(ACTIVITY_WAIT).until(() -> statuses(env.getWorkflowClient()
+                    .newWorkflowStub(PipelineWorkflow.class, CANCELLED).state()).contains("quick=success"));
             stub.cancel();
             assertThatThrownBy(() -> stub.getResult(RunState.class)).isInstanceOf(WorkflowFailedException.class);
             release.countDown();

@@ -1,10 +1,11 @@
 package dev.anvil.workflows.pipeline;
 
+import static dev.anvil.workflows.pipeline.RunAssertions.ACTIVITY_WAIT;
 import static dev.anvil.workflows.pipeline.RunAssertions.statuses;
-import static dev.anvil.workflows.pipeline.RunAssertions.waitUntil;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.withSettings;
@@ -114,7 +115,8 @@ class PipelineWorkflowTest {
                 task("right", List.of(), "all_success", 0, Map.of()),
                 task("join", List.of("left", "right"), "all_success", 0, Map.of())));
         // right finishes while left is still running: they were started together
-        waitUntil(() -> tasks.attempts.containsKey("right") && tasks.attempts.containsKey("left"));
+        await("both branches started").atMost(ACTIVITY_WAIT)
+                .until(() -> tasks.attempts.containsKey("right") && tasks.attempts.containsKey("left"));
         assertThat(tasks.started).doesNotContain("join");
         release.countDown();
         RunState state = stub.getResult(RunState.class);
@@ -129,7 +131,7 @@ class PipelineWorkflowTest {
         WorkflowStub stub = start(env, worker, "cancel-me", List.of(
                 task("long", List.of(), "all_success", 0, Map.of()),
                 task("after", List.of("long"), "all_success", 0, Map.of())));
-        waitUntil(() -> tasks.started.contains("long"));
+        await("long started").atMost(ACTIVITY_WAIT).until(() -> tasks.started.contains("long"));
         RunState live = env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class, "cancel-me").state();
         assertThat(statuses(live)).containsExactly("long=running", "after=queued");
 

@@ -59,9 +59,11 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
                 Workflow.await(() -> !config.paused() || !manual.isEmpty());
                 continue;
             }
-            Schedule schedule = new Schedule(config.cron());
+            // read once: catching up steps through every missed tick; empty if changed to @once
+            Optional<Schedule.FireTimes> times = new Schedule(config.cron()).fireTimes();
             long now = Workflow.currentTimeMillis();
-            List<Long> due = dueTicks(schedule, config.lastFiredAt(), now);
+            long last = config.lastFiredAt();
+            List<Long> due = times.map(t -> dueTicks(t, last, now)).orElse(List.of());
             if (!due.isEmpty()) {
                 List<Long> toFire = config.catchup() ? due : List.of(due.get(due.size() - 1));
                 for (long tick : toFire) {
@@ -71,7 +73,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
                 config = with(config, toFire.get(toFire.size() - 1));
                 continue;
             }
-            Optional<Instant> next = schedule.nextAfter(Instant.ofEpochMilli(config.lastFiredAt()), ZoneOffset.UTC);
+            Optional<Instant> next = times.flatMap(t -> t.nextAfter(Instant.ofEpochMilli(last), ZoneOffset.UTC));
             if (next.isEmpty()) {
                 // a cron that never fires again: wait for a manual run or a new schedule
                 Workflow.await(() -> !manual.isEmpty() || changed);
@@ -90,7 +92,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
     }
 
     /** Ticks after {@code last} up to {@code now}, oldest first, at most MAX_CATCHUP_TICKS (the newest). */
-    private static List<Long> dueTicks(Schedule schedule, long last, long now) {
+    private static List<Long> dueTicks(Schedule.FireTimes schedule, long last, long now) {
         List<Long> due = new ArrayList<>();
         Optional<Instant> next = schedule.nextAfter(Instant.ofEpochMilli(last), ZoneOffset.UTC);
         while (next.isPresent() && next.get().toEpochMilli() <= now) {
@@ -124,7 +126,11 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
 
     @Override
     public void backfill(long fromMillis, long toMillis) {
-        Schedule schedule = new Schedule(config.cron());
+        Optional<Schedule.FireTimes> times = new Schedule(config.cron()).fireTimes();
+        if (times.isEmpty()) {
+            return; // @once has no ticks to backfill
+        }
+        Schedule.FireTimes schedule = times.get();
         Optional<Instant> tick = schedule.nextAfter(Instant.ofEpochMilli(fromMillis - 1), ZoneOffset.UTC);
         int added = 0;
         while (tick.isPresent() && tick.get().toEpochMilli() <= toMillis && added < MAX_CATCHUP_TICKS) {

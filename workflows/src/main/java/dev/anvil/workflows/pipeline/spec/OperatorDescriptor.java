@@ -8,8 +8,8 @@ import java.util.Objects;
 
 /**
  * What the spec layer knows about an operator: its name in specs, the Temporal activity type
- * that runs it, the task queue it runs on unless a task says otherwise, the JSON Schema its
- * {@code with} must satisfy, and whether it is deterministic (same inputs, same outputs), which
+ * that runs it, the task queue it runs on unless a task says otherwise, the JSON Schema (draft
+ * 2020-12) its {@code with} must satisfy, and whether it is deterministic (same inputs, same outputs), which
  * is what makes its results safe to cache.
  */
 public record OperatorDescriptor(
@@ -24,7 +24,6 @@ public record OperatorDescriptor(
                     + "'; use one of " + SpecParser.QUEUES);
         }
         withSchema = JsonValues.freezeMap(withSchema);
-        JsonSchemaValidator.checkSupported(withSchema);
     }
 
     /** A schema written as JSON text, keys in order, as operators usually declare theirs. */

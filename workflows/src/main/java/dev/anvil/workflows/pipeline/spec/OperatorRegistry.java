@@ -25,13 +25,14 @@ public interface OperatorRegistry {
         return task.cache() && find(task.operator()).map(OperatorDescriptor::deterministic).orElse(false);
     }
 
-    /** @throws IllegalArgumentException if two descriptors share a name */
+    /** @throws IllegalArgumentException if two descriptors share a name, or a {@code with} schema is not valid JSON Schema */
     static OperatorRegistry of(Collection<OperatorDescriptor> descriptors) {
         Map<String, OperatorDescriptor> byName = new TreeMap<>();
         for (OperatorDescriptor d : descriptors) {
             if (byName.putIfAbsent(d.name(), d) != null) {
                 throw new IllegalArgumentException("operator '" + d.name() + "' is registered twice");
             }
+            WithValidator.checkSchema(d);
         }
         List<String> names = List.copyOf(byName.keySet());
         return new OperatorRegistry() {

@@ -42,7 +42,7 @@ public final class SpecValidator {
         }
         String path = "tasks." + task.id();
         registry.find(task.operator()).ifPresentOrElse(
-                op -> errors.addAll(JsonSchemaValidator.validate(op.withSchema(), task.with(), path + ".with")),
+                op -> errors.addAll(WithValidator.validate(op, task.with(), path + ".with")),
                 () -> errors.add(new SpecError(path + ".operator", "unknown operator '" + task.operator()
                         + "'; known operators: " + String.join(", ", registry.names()))));
     }

@@ -91,6 +91,62 @@ class ExampleSpecsTest {
                 .containsExactlyInAnyOrderElementsOf(presets);
     }
 
+    /** The operators' with schemas live in the published schema only; editors see what the validator checks. */
+    @Test
+    void publishedSchemaDescribesEveryOperatorsWith() throws Exception {
+        JsonNode schema = new ObjectMapper().readTree(TestSpecs.resource(BuiltInOperators.PIPELINE_SCHEMA));
+        List<String> operators = BuiltInOperators.all().stream().map(OperatorDescriptor::name).toList();
+
+        assertThat(names(schema.at("/$defs/operators"))).containsExactlyElementsOf(operators);
+        assertThat(schema.at("/$defs/task/properties/operator/enum")).extracting(JsonNode::asText)
+                .containsExactlyElementsOf(operators);
+        List<String> dispatched = new ArrayList<>();
+        for (JsonNode branch : schema.at("/$defs/task/allOf")) {
+            String operator = branch.at("/if/properties/operator/const").asText();
+            dispatched.add(operator);
+            assertThat(branch.at("/if/required").toString()).isEqualTo("[\"operator\"]");
+            assertThat(branch.at("/then/properties/with/$ref").asText()).isEqualTo("#/$defs/operators/" + operator);
+        }
+        assertThat(dispatched).containsExactlyElementsOf(operators);
+        for (OperatorDescriptor op : BuiltInOperators.all()) {
+            assertThat((JsonNode) new ObjectMapper().valueToTree(op.withSchema()))
+                    .as(op.name()).isEqualTo(schema.at("/$defs/operators/" + op.name()));
+        }
+    }
+
+    /** Read the way Anvil reads it (whole references left for run time), the schema accepts every example. */
+    @ParameterizedTest
+    @ValueSource(strings = {"mnist-int8.yaml", "fan-out-fan-in.yaml", "nightly-smoke.json", "ad-hoc-inspect.yaml"})
+    void everyExampleSatisfiesThePublishedSchema(String file) {
+        assertThat(WithValidator.validate(publishedSchema(), yaml(TestSpecs.resource("/specs/" + file)), "")).isEmpty();
+    }
+
+    @Test
+    void publishedSchemaFindsBadWithBlocksWhereTheValidatorDoes() {
+        String spec = """
+                pipeline: p
+                tasks:
+                  nap: {operator: sleep, with: {seconds: 5000, snore: true}}
+                  q: {operator: quantize, with: {model: m, mode: int4}}
+                  i: {operator: inspect, with: {}}
+                """;
+
+        assertThat(WithValidator.validate(publishedSchema(), yaml(spec), "")).containsExactlyInAnyOrderElementsOf(
+                TestSpecs.errors(spec));
+    }
+
+    private static com.networknt.schema.Schema publishedSchema() {
+        return WithValidator.compile(TestSpecs.resource(BuiltInOperators.PIPELINE_SCHEMA));
+    }
+
+    private static Object yaml(String text) {
+        try {
+            return new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readValue(text, Object.class);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static List<String> names(JsonNode object) {
         List<String> names = new ArrayList<>();
         object.fieldNames().forEachRemaining(names::add);

@@ -84,18 +84,69 @@ class ScheduleTest {
         assertThat(new Schedule("0 0 30 2 *").nextAfter(Instant.parse("2026-01-01T00:00:00Z"), UTC)).isEmpty();
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        // the last day of a month and the turn of the year, in UTC (no daylight saving to skip or repeat)
+        "0 0 31 * *         | 2026-01-31T00:00:00Z | 2026-03-31T00:00:00Z",
+        "0 0 31 * *         | 2026-08-31T00:00:00Z | 2026-10-31T00:00:00Z",
+        "0 0 30 * *         | 2026-01-30T00:00:00Z | 2026-03-30T00:00:00Z",
+        "0 0 1 * *          | 2026-02-28T23:59:00Z | 2026-03-01T00:00:00Z",
+        "0 0 28-31 2 *      | 2028-02-28T00:00:00Z | 2028-02-29T00:00:00Z",
+        "0 0 28-31 2 *      | 2027-02-28T00:00:00Z | 2028-02-28T00:00:00Z",
+        "30 23 * * *        | 2026-12-31T23:30:00Z | 2027-01-01T23:30:00Z",
+        "@monthly           | 2026-01-31T12:00:00Z | 2026-02-01T00:00:00Z",
+        "@daily             | 2026-03-29T00:30:00Z | 2026-03-30T00:00:00Z",
+        "0 2 * * *          | 2026-03-29T01:00:00Z | 2026-03-29T02:00:00Z",
+        "0 * * * *          | 2026-10-25T01:00:00Z | 2026-10-25T02:00:00Z"
+    })
+    void nextFireTimesAcrossMonthEndsInUtc(String expression, Instant after, Instant expected) {
+        assertThat(new Schedule(expression).nextAfter(after, UTC)).contains(expected);
+    }
+
     @Test
-    void badCronMessagesNameTheField() {
-        assertThatThrownBy(() -> new Schedule("0 3 * *")).hasMessage("cron expression '0 3 * *' has 4 field(s);"
-                + " expected 5: minute hour day-of-month month day-of-week, e.g. '0 3 * * 1'");
-        assertThatThrownBy(() -> new Schedule("0 24 * * *"))
-                .hasMessage("cron expression '0 24 * * *': hour field: 24 is out of range 0-23");
-        assertThatThrownBy(() -> new Schedule("0 0 * * MONDAY")).hasMessage("cron expression '0 0 * * MONDAY': day of"
-                + " week field: 'MONDAY' is not a number or day name (SUN-SAT); use *, lists (1,2), ranges (1-5) and steps (*/15)");
+    void fireTimesStepThroughAYearOfMonthEnds() {
+        Schedule.FireTimes lastDays = new Schedule("0 12 28-31 * *").fireTimes().orElseThrow();
+        List<String> fires = new ArrayList<>();
+        Instant t = Instant.parse("2027-02-01T00:00:00Z");
+        for (int i = 0; i < 6; i++) {
+            t = lastDays.nextAfter(t, UTC).orElseThrow();
+            fires.add(t.toString());
+        }
+        assertThat(fires).containsExactly("2027-02-28T12:00:00Z", "2027-03-28T12:00:00Z", "2027-03-29T12:00:00Z",
+                "2027-03-30T12:00:00Z", "2027-03-31T12:00:00Z", "2027-04-28T12:00:00Z");
+        assertThat(new Schedule("@once").fireTimes()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "0 24 * * *      | hour field '24': Value 24 not in range [0, 23]",
+        "61 * * * *      | minute field '61': Value 61 not in range [0, 59]",
+        "0 0 0 * *       | day of month field '0': Value 0 not in range [1, 31]",
+        "0 0 * 13 *      | month field '13': Value 13 not in range [1, 12]",
+        "0 0 * * 8       | day of week field '8': Value 8 not in range [0, 7]",
+        "0 0 * * MONDAY  | day of week field 'MONDAY': Invalid chars in expression! Expression: MONDAY Invalid chars: MONDAY",
+        "0 0 5-1 * *     | day of month field '5-1': Invalid range! [5,1]",
+        "0 0 L * *       | day of month field 'L': Invalid chars in expression! Expression: L Invalid chars: L"
+    })
+    void badCronMessagesNameTheField(String expression, String problem) {
+        assertThatThrownBy(() -> new Schedule(expression))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("cron expression '" + expression + "': " + problem + "; write five fields (minute hour"
+                        + " day-of-month month day-of-week) of numbers, JAN-DEC or SUN-SAT, with *, lists (1,2), ranges"
+                        + " (1-5) and steps (*/15), e.g. '0 3 * * 1'");
+    }
+
+    @Test
+    void badCronMessagesSayWhatIsWrong() {
+        assertThatThrownBy(() -> new Schedule("0 3 * *"))
+                .hasMessageStartingWith("cron expression '0 3 * *': Cron expression contains 4 parts but we expect one"
+                        + " of [5]; write five fields (minute hour day-of-month month day-of-week)");
+        assertThatThrownBy(() -> new Schedule("0 3 * * * 2026"))
+                .hasMessageStartingWith("cron expression '0 3 * * * 2026': Cron expression contains 6 parts");
         assertThatThrownBy(() -> new Schedule("*/0 * * * *"))
-                .hasMessage("cron expression '*/0 * * * *': minute field: step must be 1 or more");
-        assertThatThrownBy(() -> new Schedule("0 0 5-1 * *"))
-                .hasMessage("cron expression '0 0 5-1 * *': day of month field: range '5-1' runs backwards; write it low-high");
+                .hasMessageStartingWith("cron expression '*/0 * * * *': minute field '*/0': ");
+        assertThatThrownBy(() -> new Schedule("0 0 ? * 1"))
+                .hasMessageStartingWith("cron expression '0 0 ? * 1': day of month field '?': ");
     }
 
     @Test
@@ -108,6 +159,11 @@ class ScheduleTest {
                         + " day-of-month and month fields"));
         assertThat(errors("pipeline: p\nschedule: 5\ntasks: {a: {operator: noop}}"))
                 .containsExactly(new SpecError("schedule", "must be a string, got 5"));
+        assertThat(errors("pipeline: p\nschedule: \"0 3 * * FUNDAY\"\ntasks: {a: {operator: noop}}")).singleElement()
+                .satisfies(e -> {
+                    assertThat(e.path()).isEqualTo("schedule");
+                    assertThat(e.message()).startsWith("cron expression '0 3 * * FUNDAY': day of week field 'FUNDAY': ");
+                });
     }
 
     @Test

@@ -158,12 +158,12 @@ class SpecValidatorTest {
                   idle: {operator: noop, with: {x: 1}}
                   q: {operator: quantize, with: {model: m, samples: 2.5}}
                 """)).containsExactly(
-                new SpecError("tasks.inspect.with.model", "missing required field 'model'; add it (a string)"),
-                new SpecError("tasks.typed.with.model", "must be a string, got integer 42"),
-                new SpecError("tasks.nap.with.seconds", "must be at most 3600, got 5000"),
+                new SpecError("tasks.inspect.with.model", "missing required field 'model'; add it"),
+                new SpecError("tasks.typed.with.model", "must be of type string, got integer 42"),
+                new SpecError("tasks.nap.with.seconds", "must be at most 3600, got integer 5000"),
                 new SpecError("tasks.nap.with.snore", "unknown field 'snore'; allowed fields: seconds"),
                 new SpecError("tasks.idle.with.x", "unknown field 'x'; allowed fields: none"),
-                new SpecError("tasks.q.with.samples", "must be an integer, got number 2.5"));
+                new SpecError("tasks.q.with.samples", "must be of type integer, got number 2.5"));
     }
 
     @Test
