@@ -191,11 +191,11 @@ public final class ImportDataset implements Runnable {
         @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label", description = "label column")
         String labelColumn;
 
-        @Option(names = "--text-columns", paramLabel = "A,B", split = ",", defaultValue = "subject,body_first1000",
+        @Option(names = "--text-columns", paramLabel = "COLUMN", split = ",", defaultValue = "subject,body_first1000",
                 description = "text columns, joined by a newline")
         List<String> textColumns;
 
-        @Option(names = "--label-names", paramLabel = "L0,L1", split = ",", defaultValue = "ham,spam",
+        @Option(names = "--label-names", paramLabel = "LABEL", split = ",", defaultValue = "ham,spam",
                 description = "label values in id order")
         List<String> labelNames;
 
