@@ -14,6 +14,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -117,8 +118,11 @@ public final class ImportDataset implements Runnable {
         } else if (e instanceof DatasetFormatException || e instanceof IOException) {
             err.println(NAME + ": " + e.getMessage());
         } else if (e instanceof IllegalArgumentException) {
-            // the importers' own checks of argument values, e.g. too few samples to split
+            // the importers' own checks of option values: a --max-length too short for the special tokens,
+            // repeated --label-names
             err.println(commandLine.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+            err.println();
+            commandLine.usage(err);
             return commandLine.getCommandSpec().exitCodeOnInvalidInput();
         } else {
             throw e;
@@ -135,6 +139,15 @@ public final class ImportDataset implements Runnable {
         OutputOptions output;
 
         abstract Dataset read() throws IOException;
+
+        /** The importer for an {@code --input} name, a name the dataset format refuses being a usage error. */
+        <T> T inputName(Supplier<T> importer) {
+            try {
+                return importer.get();
+            } catch (DatasetFormatException e) {
+                throw new ParameterException(spec.commandLine(), "--input: " + e.getMessage());
+            }
+        }
 
         /** Lines about the samples read, before the files are written. */
         void describe(Dataset dataset, PrintWriter out) {}
@@ -168,7 +181,7 @@ public final class ImportDataset implements Runnable {
 
         @Override
         Dataset read() throws IOException {
-            return new MnistImporter(input).read(images, labels);
+            return inputName(() -> new MnistImporter(input)).read(images, labels);
         }
     }
 
@@ -242,7 +255,7 @@ public final class ImportDataset implements Runnable {
 
         @Override
         Dataset read() throws IOException {
-            return new CsvDatasetImporter(input).read(csv);
+            return inputName(() -> new CsvDatasetImporter(input)).read(csv);
         }
     }
 

@@ -138,6 +138,15 @@ class ImportDatasetTest {
 
         assertThat(run("text", "--tokenizer", "t.json", "--inputs", "ids", "--out", "x.zip", "in.tsv")).isEqualTo(2);
         assertThat(err()).contains("Invalid value for option '--inputs': expected 2 or 3 comma-separated input names");
+
+        assertThat(run("csv", "--input", "labels", "--out", "x.zip", "in.csv")).isEqualTo(2);
+        assertThat(err()).contains("import-dataset csv: --input: 'labels' cannot be a dataset input name")
+                .contains("Usage: import-dataset csv");
+
+        assertThat(run("text", "--tokenizer", "t.json", "--label-names", "ham,ham", "--out", "x.zip", "in.tsv"))
+                .isEqualTo(2);
+        assertThat(err()).contains("import-dataset text: label names must differ, got [ham, ham]")
+                .contains("Usage: import-dataset text");
     }
 
     @Test
