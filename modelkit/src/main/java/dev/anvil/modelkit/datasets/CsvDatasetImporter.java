@@ -1,11 +1,18 @@
 package dev.anvil.modelkit.datasets;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.apache.commons.csv.CSVException;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
 
 /**
  * Turns a numeric CSV file (gzipped or not: a {@code .gz} suffix or gzip's magic bytes) into a dataset: every
@@ -22,14 +29,17 @@ import java.util.regex.Pattern;
  *   <li>a row of column names, every cell non-numeric ({@code sepal_length,...,target}), which is skipped;</li>
  *   <li>data, as in {@code digits.csv.gz}.</li>
  * </ul>
- * Cells are plain decimal numbers ({@code 5.1}, {@code -3}, {@code 1e-4}); blank lines are skipped. Every error
- * names the file, the line and, for a bad cell, the 1-based column.
+ * Cells are plain decimal numbers ({@code 5.1}, {@code -3}, {@code 1e-4}), quoted or not, as RFC 4180 (Apache Commons
+ * CSV) reads them; blank lines are skipped. Every error names the file, the line and, for a bad cell, the 1-based
+ * column.
  */
 public final class CsvDatasetImporter {
     public static final String DEFAULT_INPUT = "input";
 
     private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
     private static final Pattern INTEGER = Pattern.compile("[+-]?\\d+");
+    /** RFC 4180 with cells trimmed; blank lines are kept as records so that line numbers can be counted. */
+    private static final CSVFormat CSV = CSVFormat.RFC4180.builder().setTrim(true).setIgnoreEmptyLines(false).get();
 
     private final String inputName;
 
@@ -45,35 +55,35 @@ public final class CsvDatasetImporter {
 
     public Dataset read(Path csv) throws IOException {
         String file = csv.getFileName().toString();
-        List<TextFiles.Line> lines = TextFiles.readLines(csv);
+        List<Row> lines = rows(csv);
         if (lines.isEmpty()) {
             throw new DatasetFormatException(file + " holds no rows; expected comma-separated features and a label per line");
         }
-        String[] first = cells(lines.get(0));
+        String[] first = lines.get(0).cells();
         Header header = header(file, first, lines);
-        List<TextFiles.Line> rows = header.kind == HeaderKind.NONE ? lines : lines.subList(1, lines.size());
+        List<Row> rows = header.kind == HeaderKind.NONE ? lines : lines.subList(1, lines.size());
         if (rows.isEmpty()) {
             throw new DatasetFormatException(file + " has a header line but no data rows");
         }
         int columns = header.columns > 0 ? header.columns : first.length;
         if (columns < 2) {
-            throw new DatasetFormatException(file + " line " + rows.get(0).number() + ": a row needs at least one feature"
+            throw new DatasetFormatException(file + " line " + rows.get(0).line() + ": a row needs at least one feature"
                     + " and a label, found " + columns + " column");
         }
         int features = columns - 1;
         float[] values = new float[Math.multiplyExact(rows.size(), features)];
         long[] labels = new long[rows.size()];
         for (int r = 0; r < rows.size(); r++) {
-            TextFiles.Line line = rows.get(r);
-            String[] cells = cells(line);
+            Row row = rows.get(r);
+            String[] cells = row.cells();
             if (cells.length != columns) {
-                throw new DatasetFormatException(file + " line " + line.number() + ": expected " + columns + " columns ("
+                throw new DatasetFormatException(file + " line " + row.line() + ": expected " + columns + " columns ("
                         + features + " features and a label" + header.source() + "), found " + cells.length);
             }
             for (int c = 0; c < features; c++) {
-                values[r * features + c] = feature(file, line, c, cells[c]);
+                values[r * features + c] = feature(file, row, c, cells[c]);
             }
-            labels[r] = label(file, line, features, cells[features], header);
+            labels[r] = label(file, row, features, cells[features], header);
         }
         return Dataset.of(Map.of(inputName, NpyArray.ofFloat32(new long[] {rows.size(), features}, values)),
                 NpyArray.ofInt64(new long[] {rows.size()}, labels));
@@ -107,14 +117,14 @@ public final class CsvDatasetImporter {
         }
     }
 
-    private static Header header(String file, String[] first, List<TextFiles.Line> lines) {
+    private static Header header(String file, String[] first, List<Row> lines) {
         long nonNumeric = Arrays.stream(first).filter(cell -> !DECIMAL.matcher(cell).matches()).count();
         boolean countsFirst = first.length >= 2 && count(first[0]) >= 0 && count(first[1]) >= 0;
         if (countsFirst && nonNumeric > 0) {
             return sklearnHeader(file, first, lines);
         }
         if (countsFirst && lines.size() > 1 && count(first[0]) == lines.size() - 1
-                && count(first[1]) == cells(lines.get(1)).length - 1) {
+                && count(first[1]) == lines.get(1).cells().length - 1) {
             return sklearnHeader(file, first, lines);
         }
         if (nonNumeric == first.length) {
@@ -123,7 +133,7 @@ public final class CsvDatasetImporter {
         return new Header(HeaderKind.NONE, 0, List.of());
     }
 
-    private static Header sklearnHeader(String file, String[] first, List<TextFiles.Line> lines) {
+    private static Header sklearnHeader(String file, String[] first, List<Row> lines) {
         long samples = count(first[0]);
         long features = count(first[1]);
         String prefix = file + " line 1: scikit-learn header '" + String.join(",", first) + "' ";
@@ -146,21 +156,21 @@ public final class CsvDatasetImporter {
         return Long.parseLong(cell);
     }
 
-    private static float feature(String file, TextFiles.Line line, int column, String cell) {
+    private static float feature(String file, Row row, int column, String cell) {
         if (!DECIMAL.matcher(cell).matches()) {
-            throw new DatasetFormatException(file + " line " + line.number() + " column " + (column + 1) + ": "
+            throw new DatasetFormatException(file + " line " + row.line() + " column " + (column + 1) + ": "
                     + describe(cell) + " is not a number");
         }
         float value = Float.parseFloat(cell);
         if (!Float.isFinite(value)) {
-            throw new DatasetFormatException(file + " line " + line.number() + " column " + (column + 1) + ": " + cell
+            throw new DatasetFormatException(file + " line " + row.line() + " column " + (column + 1) + ": " + cell
                     + " is outside the float32 range");
         }
         return value;
     }
 
-    private static long label(String file, TextFiles.Line line, int column, String cell, Header header) {
-        String where = file + " line " + line.number() + " column " + (column + 1) + " (label): ";
+    private static long label(String file, Row row, int column, String cell, Header header) {
+        String where = file + " line " + row.line() + " column " + (column + 1) + " (label): ";
         if (!INTEGER.matcher(cell).matches()) {
             throw new DatasetFormatException(where + describe(cell) + " is not an integer class label");
         }
@@ -184,11 +194,37 @@ public final class CsvDatasetImporter {
         return cell.isEmpty() ? "the cell is empty, which" : "'" + cell + "'";
     }
 
-    private static String[] cells(TextFiles.Line line) {
-        String[] cells = line.text().split(",", -1);
-        for (int i = 0; i < cells.length; i++) {
-            cells[i] = cells[i].strip();
+    /** One record of the file, its cells trimmed, with the 1-based line it starts on. */
+    private record Row(long line, String[] cells) {}
+
+    /**
+     * Every record that is not blank. Quoted cells ({@code "5.1"}, {@code "length, cm"}) and CRLF line ends are
+     * RFC 4180's; a malformed quote is a {@link DatasetFormatException} naming the file and line.
+     */
+    private static List<Row> rows(Path csv) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        long line = 1;
+        try (CSVParser parser = CSV.parse(TextFiles.open(csv))) {
+            Iterator<CSVRecord> records = parser.iterator();
+            // empty lines come as one empty cell, so the parser's line count stays the start of the next record
+            while (records.hasNext()) {
+                String[] cells = records.next().values();
+                if (cells.length > 1 || !cells[0].isEmpty()) {
+                    rows.add(new Row(line, cells));
+                }
+                line = parser.getCurrentLineNumber() + 1;
+            }
+        } catch (UncheckedIOException e) {
+            IOException cause = e.getCause();
+            if (cause instanceof CSVException) {
+                throw new DatasetFormatException(csv.getFileName() + " line " + line + ": " + cause.getMessage()
+                        + "; a quoted cell ends with a quote followed by a comma or the end of the line");
+            }
+            if (TextFiles.isCorruptGzip(cause)) {
+                throw TextFiles.corruptGzip(csv, line - 1, cause);
+            }
+            throw cause;
         }
-        return cells;
+        return rows;
     }
 }

@@ -40,10 +40,19 @@ final class TextFiles {
                 }
             }
         } catch (ZipException | EOFException e) {
-            throw new DatasetFormatException(file.getFileName() + " is not valid gzip data after line " + number
-                    + " (" + e.getMessage() + "); the file is corrupt or truncated");
+            throw corruptGzip(file, number, e);
         }
         return lines;
+    }
+
+    /** Whether {@code e}, thrown while reading a file {@link #open} opened, says its gzip data is corrupt or cut short. */
+    static boolean isCorruptGzip(IOException e) {
+        return e instanceof ZipException || e instanceof EOFException;
+    }
+
+    static DatasetFormatException corruptGzip(Path file, long lastLine, IOException e) {
+        return new DatasetFormatException(file.getFileName() + " is not valid gzip data after line " + lastLine
+                + " (" + e.getMessage() + "); the file is corrupt or truncated");
     }
 
     static BufferedReader open(Path file) throws IOException {

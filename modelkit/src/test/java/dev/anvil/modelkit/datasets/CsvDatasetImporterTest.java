@@ -91,6 +91,45 @@ class CsvDatasetImporterTest {
     }
 
     @Test
+    void quotedCellsCrlfLineEndsAndBlankLinesAreRead() throws IOException {
+        Path quoted = write("quoted.csv", "\"length, cm\",\"width, cm\",target\n\"1.5\", 2 ,\"0\"\n3,\"4\",1\n");
+        Path crlf = write("crlf.csv", "2,2,a,b\r\n1.5,2,0\r\n3,4,1\r\n");
+        Path blanks = write("blanks.csv", "\n1.5,2,0\n  \n3,4,1\n\n");
+
+        for (Path file : new Path[] {quoted, crlf, blanks}) {
+            Dataset dataset = importer.read(file);
+            assertThat(dataset.inputs().get("input").toFloatArray()).as(file.toString()).containsExactly(1.5f, 2, 3, 4);
+            assertThat(dataset.labels().orElseThrow().toLongArray()).as(file.toString()).containsExactly(0, 1);
+        }
+    }
+
+    @Test
+    void lineNumbersCountBlankLinesAndCrlf() throws IOException {
+        Path crlf = write("crlf.csv", "1,2,0\r\n\r\n3,x,1\r\n");
+        Path multiline = write("multiline.csv", "a,\"b\nc\",target\n1,2,0\n1,2\n");
+
+        assertThatThrownBy(() -> importer.read(crlf))
+                .hasMessageContaining("crlf.csv line 3 column 2: 'x' is not a number");
+        assertThatThrownBy(() -> importer.read(multiline))
+                .hasMessageContaining("multiline.csv line 4: expected 3 columns");
+    }
+
+    @Test
+    void aMalformedQuoteNamesLine() throws IOException {
+        Path stray = write("stray.csv", "1,2,0\n\"3\"x,4,1\n");
+        Path unclosed = write("unclosed.csv", "1,2,0\n\n3,\"4,1\n5,6,1\n");
+
+        assertThatThrownBy(() -> importer.read(stray))
+                .isInstanceOf(DatasetFormatException.class)
+                .hasMessageContaining("stray.csv line 2: ")
+                .hasMessageContaining("a quoted cell ends with a quote followed by a comma or the end of the line");
+        assertThatThrownBy(() -> importer.read(unclosed))
+                .isInstanceOf(DatasetFormatException.class)
+                .hasMessageContaining("unclosed.csv line 3: ")
+                .hasMessageContaining("EOF");
+    }
+
+    @Test
     void aRaggedRowNamesLineAndCounts() throws IOException {
         Path file = write("ragged.csv", "3,4,a,b,c\n1,2,3,4,0\n1,2,3,0\n1,2,3,4,1\n");
 
