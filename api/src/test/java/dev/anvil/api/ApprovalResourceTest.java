@@ -140,9 +140,16 @@ class ApprovalResourceTest {
                 .header("Set-Cookie", containsString("SameSite=Strict"));
         given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/approvals").then().statusCode(200)
                 .body(containsString("Signed in as <b data-testid=\"who\">demo-reviewer</b>"));
+        given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/approvals?state=maybe").then().statusCode(200)
+                .body(containsString("Show: <b>pending</b> <a href=\"/ui/approvals?state=approved\">approved</a>"));
+        given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/models").then().statusCode(200)
+                .body(containsString("<h1>Models</h1>"));
         // a form post from a submitter without the reviewer role is refused in the page, not as JSON
         String run = startGatedRun(TestTokens.SUBMITTER);
         String approval = awaitPendingApproval(run);
+        given().cookie("anvil_token", TestTokens.SUBMITTER).get("/ui/runs/" + run).then().statusCode(200)
+                .body(containsString("<meta http-equiv=\"refresh\" content=\"5\">"))
+                .body(containsString("(this page refreshes every 5 s)"));
         given().cookie("anvil_token", TestTokens.SUBMITTER).contentType("application/x-www-form-urlencoded")
                 .formParam("comment", "").post("/ui/approvals/" + approval + "/approve")
                 .then().statusCode(403).contentType(containsString("text/html"))
@@ -150,6 +157,9 @@ class ApprovalResourceTest {
         given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).post("/api/runs/" + run + "/cancel").then().statusCode(202);
         PipelineResourceTest.awaitEnd(run);
         given().get("/api/approvals/" + approval).then().body("state", equalTo("expired"));
+        given().cookie("anvil_token", TestTokens.SUBMITTER).get("/ui/runs/" + run).then().statusCode(200)
+                .body(org.hamcrest.Matchers.not(containsString("http-equiv=\"refresh\"")))
+                .body(containsString("<span class=\"badge expired\">expired</span>"));
     }
 
     @Test

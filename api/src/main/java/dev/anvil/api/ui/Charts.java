@@ -1,10 +1,8 @@
 package dev.anvil.api.ui;
 
-import static dev.anvil.api.ui.Html.esc;
-import static dev.anvil.api.ui.Html.num;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.qute.RawString;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,73 +12,79 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The approval page's charts, drawn in the browser by {@code /ui/charts.js} (top-level {@code ui/}):
- * latency per batch of the candidate against its references, and the candidate's confusion matrix.
- * Each section is a hidden {@code <figure>} the script fills, the data as embedded JSON, and the same
- * figures as tables in an open {@code <details>}, which the script folds once it has drawn the chart.
- * Without JavaScript, or for a report written before latency histograms existed, the tables are the
- * page.
+ * The approval page's charts (the {@code charts} fragment of approval.html), drawn in the browser by
+ * {@code /ui/charts.js}: latency per batch of the candidate against its references, and the candidate's
+ * confusion matrix. Each has a hidden {@code <figure>} the script fills, the data as embedded JSON, and
+ * the same figures as tables in an open {@code <details>}, which the script folds once it has drawn the
+ * chart. Without JavaScript, or for a report written before latency histograms existed, the tables are
+ * the page.
+ *
+ * @param confusion null when the report has no square confusion matrix
  */
-final class Charts {
-    /** The chart script; a module script runs once the page is parsed, wherever the tag is. */
-    static final String SCRIPT = "<script type=\"module\" src=\"/ui/charts.js\"></script>";
+record Charts(Latency latency, Confusion confusion) {
 
-    private Charts() {
+    /**
+     * @param data the chart's JSON, null when the report has no histograms (then: tables only)
+     * @param models the columns of the percentile table: the candidate, then each measured reference
+     * @param series the columns of the bucket table: the models with a histogram
+     */
+    record Latency(RawString data, List<String> models, List<Percentile> percentiles, List<String> series, List<Bucket> buckets) {
     }
 
-    /** Latency per batch: the chart (when the report has histograms) and the percentiles and buckets as tables. */
-    static String latency(Map<String, Object> validation, ObjectMapper json) {
+    record Percentile(String name, List<Object> values) {
+    }
+
+    /** Batches per model in the bucket from..to (the models share bucket edges). */
+    record Bucket(double from, double to, List<Number> counts) {
+    }
+
+    record Confusion(RawString data, List<String> labels, List<ConfusionRow> rows) {
+    }
+
+    record ConfusionRow(String label, List<Cell> cells) {
+    }
+
+    /** @param shade the cell's opacity: the count as a share of the largest count, scaled to 0..0.6 */
+    record Cell(long count, String shade) {
+    }
+
+    static Charts of(Map<String, Object> validation, ObjectMapper json) {
+        return new Charts(latency(validation, json), confusion(validation, json));
+    }
+
+    /** Latency per batch: the chart's data (when the report has histograms) and the percentiles and buckets as tables. */
+    static Latency latency(Map<String, Object> validation, ObjectMapper json) {
         Map<String, Map<String, Object>> models = measuredModels(validation);
-        StringBuilder b = new StringBuilder("<h3>Latency per batch</h3>");
-        Optional<Map<String, Object>> data = latencyData(models);
-        data.ifPresent(d -> b.append(figure("latency", "Latency per batch, share of batches per bucket (log scale), "
-                + "with p50, p95 and p99 marked; bars side by side per model.")).append(dataScript("latency-data", d, json)));
-        b.append("<details id=\"latency-table\" open><summary>Latency as a table</summary>")
-                .append("<table data-testid=\"latency\"><caption>Latency per batch (ms)</caption><tr><th>percentile</th>");
-        models.keySet().forEach(n -> b.append("<th scope=\"col\">").append(esc(n)).append("</th>"));
-        b.append("</tr>");
+        List<Percentile> percentiles = new ArrayList<>();
         for (String p : List.of("p50", "p95", "p99", "mean")) {
-            b.append("<tr><th scope=\"row\">").append(p).append("</th>");
-            models.values().forEach(m -> b.append("<td class=\"n\">").append(num(latencyOf(m).get(p))).append("</td>"));
-            b.append("</tr>");
+            percentiles.add(new Percentile(p, models.values().stream().map(m -> latencyOf(m).get(p)).toList()));
         }
-        b.append("</table>");
-        data.ifPresent(d -> b.append(bucketTable(d)));
-        return b.append("</details>").toString();
+        Optional<Map<String, Object>> data = latencyData(models);
+        if (data.isEmpty()) {
+            return new Latency(null, List.copyOf(models.keySet()), percentiles, List.of(), List.of());
+        }
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> series = (List<Map<String, Object>>) data.get().get("series");
+        return new Latency(scriptJson(data.get(), json), List.copyOf(models.keySet()), percentiles,
+                series.stream().map(s -> (String) s.get("name")).toList(), buckets(series));
     }
 
-    /** The candidate's confusion matrix: the heat map and the matrix as a table. Empty when the report has none. */
+    /** The candidate's confusion matrix with its labels and shades; null when the report has none. */
     @SuppressWarnings("unchecked")
-    static String confusion(Map<String, Object> validation, ObjectMapper json) {
+    static Confusion confusion(Map<String, Object> validation, ObjectMapper json) {
         Optional<Map<String, Object>> data = confusionData(validation);
         if (data.isEmpty()) {
-            return "";
+            return null;
         }
         List<String> labels = (List<String>) data.get().get("labels");
         List<List<Long>> matrix = (List<List<Long>>) data.get().get("matrix");
         long max = Math.max(1, matrix.stream().flatMap(List::stream).mapToLong(Long::longValue).max().orElse(1));
-        StringBuilder b = new StringBuilder("<h3>Confusion matrix</h3>")
-                .append(figure("confusion", "Rows: true class, columns: predicted class. Shade: share of the true class's "
-                        + "samples; each cell gives the count."))
-                .append(dataScript("confusion-data", data.get(), json))
-                .append("<details id=\"confusion-table\" open><summary>Confusion matrix as a table</summary>")
-                .append("<table data-testid=\"confusion\"><caption>Rows: true class, columns: predicted class</caption><tr><td></td>");
-        labels.forEach(l -> b.append("<th scope=\"col\">").append(esc(l)).append("</th>"));
-        b.append("</tr>");
+        List<ConfusionRow> rows = new ArrayList<>();
         for (int i = 0; i < matrix.size(); i++) {
-            b.append("<tr><th scope=\"row\">").append(esc(labels.get(i))).append("</th>");
-            for (long n : matrix.get(i)) {
-                b.append("<td class=\"n\" style=\"background: rgba(37,99,235,")
-                        .append(String.format(Locale.ROOT, "%.2f", 0.6 * n / max)).append(")\">").append(n).append("</td>");
-            }
-            b.append("</tr>");
+            rows.add(new ConfusionRow(labels.get(i), matrix.get(i).stream()
+                    .map(n -> new Cell(n, String.format(Locale.ROOT, "%.2f", 0.6 * n / max))).toList()));
         }
-        return b.append("</table></details>").toString();
-    }
-
-    private static String figure(String kind, String caption) {
-        return "<figure class=\"chart-figure\" id=\"" + kind + "-chart\" data-chart=\"" + kind + "\" data-source=\"" + kind
-                + "-data\" data-fallback=\"" + kind + "-table\" hidden><figcaption>" + esc(caption) + "</figcaption></figure>";
+        return new Confusion(scriptJson(data.get(), json), labels, rows);
     }
 
     /** The candidate, then each reference the report measured (a missing production model is not one). */
@@ -135,10 +139,9 @@ final class Charts {
         return Optional.of(data);
     }
 
-    /** The histograms as a table: one row per bucket that any model has batches in (they share bucket edges). */
+    /** The histograms as table rows: one per bucket that any model has batches in (they share bucket edges). */
     @SuppressWarnings("unchecked")
-    private static String bucketTable(Map<String, Object> data) {
-        List<Map<String, Object>> series = (List<Map<String, Object>>) data.get("series");
+    private static List<Bucket> buckets(List<Map<String, Object>> series) {
         TreeMap<Double, Double> upper = new TreeMap<>();
         List<Map<Double, Number>> countsByLower = new ArrayList<>();
         for (Map<String, Object> s : series) {
@@ -153,16 +156,9 @@ final class Charts {
             }
             countsByLower.add(byLower);
         }
-        StringBuilder b = new StringBuilder("<table data-testid=\"latency-buckets\"><caption>Batches per latency bucket</caption>"
-                + "<tr><th scope=\"col\">ms</th>");
-        series.forEach(s -> b.append("<th scope=\"col\">").append(esc(s.get("name"))).append("</th>"));
-        b.append("</tr>");
-        upper.forEach((from, to) -> {
-            b.append("<tr><th scope=\"row\">").append(num(from)).append(" – ").append(num(to)).append("</th>");
-            countsByLower.forEach(c -> b.append("<td class=\"n\">").append(num(c.getOrDefault(from, 0))).append("</td>"));
-            b.append("</tr>");
-        });
-        return b.append("</table>").toString();
+        List<Bucket> rows = new ArrayList<>();
+        upper.forEach((from, to) -> rows.add(new Bucket(from, to, countsByLower.stream().map(c -> c.getOrDefault(from, 0)).toList())));
+        return rows;
     }
 
     /** The candidate's confusion matrix with one label per class (from per_class, else the index), if it has one. */
@@ -198,25 +194,24 @@ final class Charts {
         return Optional.of(data);
     }
 
-    /** Data for the chart script as a JSON block that no string inside it can close or comment out. */
-    static String dataScript(String id, Object data, ObjectMapper json) {
+    /**
+     * Data for the chart script, to go unescaped into a {@code <script type="application/json">} element
+     * (HTML escaping would not be undone there and would break the JSON). Safe because {@code <},
+     * {@code >} and {@code &} (which only occur inside strings in JSON) become \\u escapes, so
+     * {@code </script>} and {@code <!--} cannot appear; the line separators U+2028/U+2029 are escaped
+     * too. JSON.parse reads the same value.
+     */
+    static RawString scriptJson(Object data, ObjectMapper json) {
+        String text;
         try {
-            return "<script type=\"application/json\" id=\"" + esc(id) + "\">" + scriptSafe(json.writeValueAsString(data)) + "</script>";
+            text = json.writeValueAsString(data);
         } catch (JsonProcessingException e) {
             // the data are maps, lists, strings and numbers read from JSON: they always serialise
-            throw new IllegalStateException("chart data for " + id + " did not serialise", e);
+            throw new IllegalStateException("chart data did not serialise", e);
         }
-    }
-
-    /**
-     * JSON made safe inside a {@code <script>} element: {@code <}, {@code >} and {@code &} (which only
-     * occur inside strings in JSON) become \\u escapes, so {@code </script>} and {@code <!--} cannot
-     * appear, and the line separators U+2028/U+2029 are escaped too. JSON.parse reads the same value.
-     */
-    static String scriptSafe(String json) {
-        StringBuilder out = new StringBuilder(json.length() + 16);
-        for (int i = 0; i < json.length(); i++) {
-            char c = json.charAt(i);
+        StringBuilder out = new StringBuilder(text.length() + 16);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
             switch (c) {
                 case '<' -> out.append("\\u003c");
                 case '>' -> out.append("\\u003e");
@@ -226,6 +221,6 @@ final class Charts {
                 default -> out.append(c);
             }
         }
-        return out.toString();
+        return new RawString(out.toString());
     }
 }

@@ -9,7 +9,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
-/** The top-level ui/ folder, copied into the jar by the api build, is served at /ui/ (and only its assets are). */
+/** The top-level ui/ folder, copied into the jar by the api build: its assets are served at /ui/, its templates rendered as pages. */
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class UiStaticFilesTest {
@@ -31,5 +31,12 @@ class UiStaticFilesTest {
     void theScriptsTestsAndPackageFileStayOutOfTheJar() {
         given().get("/ui/test/charts.test.mjs").then().statusCode(404);
         given().get("/ui/package.json").then().statusCode(404);
+    }
+
+    @Test
+    void thePageTemplatesAreRenderedNotServed() {
+        given().get("/ui/templates/layout.html").then().statusCode(404);
+        given().get("/ui/login").then().statusCode(200).contentType(containsString("text/html"))
+                .body(containsString("<title>Sign in · Anvil</title>")).body(containsString("<label for=\"token\">API token</label>"));
     }
 }

@@ -1,0 +1,51 @@
+package dev.anvil.api.ui;
+
+import dev.anvil.db.Approval;
+import dev.anvil.db.Model;
+import dev.anvil.db.ModelVersion;
+import dev.anvil.db.PipelineRun;
+import io.quarkus.qute.CheckedTemplate;
+import io.quarkus.qute.TemplateInstance;
+import java.util.List;
+
+/**
+ * The reviewer UI's pages, one Qute template each in the top-level {@code ui/templates/} (the api build
+ * puts them where Qute looks). Checked at build time: an expression the parameters below cannot answer
+ * fails the build. Every value is HTML-escaped unless it is a {@link io.quarkus.qute.RawString}.
+ */
+@CheckedTemplate
+final class Pages {
+    private Pages() {
+    }
+
+    /** {@code ssoHost}: the single sign-on provider's host, null when single sign-on is not configured. */
+    static native TemplateInstance login(Frame frame, String error, String ssoHost);
+
+    static native TemplateInstance signedIn(Frame frame, String principal);
+
+    static native TemplateInstance notFound(Frame frame, String kind, String id);
+
+    static native TemplateInstance approvals(Frame frame, String shown, List<String> states, List<ApprovalRow> rows);
+
+    static native TemplateInstance approval(Frame frame, ApprovalPage page, Charts charts);
+
+    /** The approval page's chart sections alone (the {@code charts} fragment of approval.html). */
+    static native TemplateInstance approval$charts(Charts charts);
+
+    static native TemplateInstance runs(Frame frame, List<PipelineRun> runs);
+
+    static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph);
+
+    static native TemplateInstance models(Frame frame, List<ModelEntry> models);
+
+    /** A row of the approvals list: the approval and the pipeline of its run. */
+    record ApprovalRow(Approval approval, String pipeline) {
+    }
+
+    /** A registered model and its versions, each with the aliases that point at it. */
+    record ModelEntry(Model model, List<VersionRow> versions) {
+    }
+
+    record VersionRow(ModelVersion version, String aliases) {
+    }
+}
