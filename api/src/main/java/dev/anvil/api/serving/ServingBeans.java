@@ -13,8 +13,7 @@ import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
 import io.agroal.api.AgroalDataSource;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -39,12 +38,6 @@ public class ServingBeans {
 
     @Produces
     @Singleton
-    PrometheusMeterRegistry meters() {
-        return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    }
-
-    @Produces
-    @Singleton
     ModelSessions sessions(ObjectStore objects, AnvilConfig config) {
         return new ModelSessions(objects, OrtEnvironment.getEnvironment(), config.gateway().intraOpThreads());
     }
@@ -53,9 +46,10 @@ public class ServingBeans {
         sessions.close();
     }
 
+    /** Publishes to Quarkus's registry, which Prometheus scrapes at /q/metrics. */
     @Produces
     @Singleton
-    ServingMetrics metrics(PrometheusMeterRegistry meters) {
+    ServingMetrics metrics(MeterRegistry meters) {
         return new ServingMetrics(meters);
     }
 
