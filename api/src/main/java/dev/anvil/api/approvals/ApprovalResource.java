@@ -22,6 +22,16 @@ import jakarta.ws.rs.core.MediaType;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 
 /**
  * Approvals: list them, read one with its decisions, and decide. A decision goes to the run's
@@ -30,6 +40,7 @@ import java.util.Map;
  * validator checks them again as the authority.
  */
 @Path("/api/approvals")
+@Tag(name = "approvals")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class ApprovalResource {
@@ -42,8 +53,14 @@ public class ApprovalResource {
 
     /** Newest request first; {@code state} is one of pending, approved, rejected, expired. */
     @GET
-    public List<Map<String, Object>> list(@QueryParam("state") String state,
-                                          @QueryParam("limit") @DefaultValue("100") int limit) {
+    @Operation(summary = "Approvals, newest first",
+            description = "Each: id, run, task, state, requiredApprovals, requestedBy, requestedAt, decidedAt, pipeline.")
+    @APIResponse(responseCode = "200", description = "the approvals")
+    @APIResponse(responseCode = "400", description = "unknown state, or limit outside 1..1000")
+    public List<Map<String, Object>> list(
+            @Parameter(description = "only approvals in this state", schema = @Schema(enumeration = {"pending",
+                    "approved", "rejected", "expired"})) @QueryParam("state") String state,
+            @Parameter(description = "at most this many (1..1000)") @QueryParam("limit") @DefaultValue("100") int limit) {
         if (state != null && !Approval.STATES.contains(state)) {
             throw ProblemException.badRequest("state", "unknown approval state '" + state + "'; expected one of " + Approval.STATES);
         }
@@ -55,6 +72,9 @@ public class ApprovalResource {
 
     @GET
     @Path("/{id}")
+    @Operation(summary = "One approval with its decisions")
+    @APIResponse(responseCode = "200", description = "the approval and its decisions (who, decision, comment, when)")
+    @APIResponse(responseCode = "404", description = "no approval with this id")
     public Map<String, Object> get(@PathParam("id") String id) {
         Map<String, Object> view = view(find(id));
         view.put("decisions", approvals.decisions(id));
@@ -65,6 +85,17 @@ public class ApprovalResource {
     @Path("/{id}/approve")
     @Consumes(MediaType.WILDCARD)
     @Requires(Role.REVIEWER)
+    @Operation(summary = "Approve (role reviewer)", description = "Never your own run (four eyes); the run goes on "
+            + "once enough reviewers approved. The comment is optional.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = false, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            examples = @ExampleObject(name = "approve", value = "{\"comment\": \"metrics match production\"}")))
+    @APIResponse(responseCode = "200", description = "the approval's state after the decision")
+    @APIResponse(responseCode = "400", description = "the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer, or submitted the run")
+    @APIResponse(responseCode = "404", description = "no approval with this id")
+    @APIResponse(responseCode = "409", description = "the approval is no longer pending, or the caller already decided")
     public Map<String, Object> approve(@PathParam("id") String id, DecisionRequest body) {
         return decide(id, "approve", body == null ? null : body.comment());
     }
@@ -73,6 +104,17 @@ public class ApprovalResource {
     @Path("/{id}/reject")
     @Consumes(MediaType.WILDCARD)
     @Requires(Role.REVIEWER)
+    @Operation(summary = "Reject with a comment (role reviewer)",
+            description = "The comment is mandatory; the approval task fails, and the run with it.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            examples = @ExampleObject(name = "reject", value = "{\"comment\": \"accuracy dropped 2 points on the holdout set\"}")))
+    @APIResponse(responseCode = "200", description = "the approval's state after the decision")
+    @APIResponse(responseCode = "400", description = "no comment, or the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer, or submitted the run")
+    @APIResponse(responseCode = "404", description = "no approval with this id")
+    @APIResponse(responseCode = "409", description = "the approval is no longer pending, or the caller already decided")
     public Map<String, Object> reject(@PathParam("id") String id, DecisionRequest body) {
         return decide(id, "reject", body == null ? null : body.comment());
     }

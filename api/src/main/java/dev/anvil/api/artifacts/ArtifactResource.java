@@ -37,13 +37,26 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 
 @Path("/api/artifacts")
+@Tag(name = "artifacts")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class ArtifactResource {
     @Inject CurrentCaller caller;
     static final String EXPECTED_SHA_HEADER = "X-Anvil-Sha256";
+    static final String SHA256_PATTERN = "^[0-9a-fA-F]{64}$";
     private static final Duration MAX_URL_EXPIRY = Duration.ofDays(7);
 
     @Inject ObjectStore objects;
@@ -60,10 +73,29 @@ public class ArtifactResource {
     @POST
     @Consumes(MediaType.WILDCARD)
     @Requires({Role.SUBMITTER, Role.ADMIN})
+    @Operation(summary = "Upload an artifact (streaming; role submitter or admin)", description = "The body is streamed "
+            + "into object storage; its sha256 is computed on the way and the object is published under it only once "
+            + "known. Uploading bytes that are already stored is a no-op that answers the existing artifact (200 "
+            + "instead of 201).")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_OCTET_STREAM,
+            schema = @Schema(type = SchemaType.STRING, format = "binary")))
+    @APIResponse(responseCode = "201", description = "stored; Location is the artifact",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = UploadResult.class)))
+    @APIResponse(responseCode = "200", description = "the same bytes were already stored",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = UploadResult.class)))
+    @APIResponse(responseCode = "400", description = "the expected checksum is not a sha256, or mediaType is not a type/subtype")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "422", description = "the bytes do not hash to the expected checksum; nothing was stored")
     public Response upload(InputStream body,
                            @HeaderParam("Content-Type") String contentType,
+                           @Parameter(description = "media type to record (default: the Content-Type, else "
+                                   + "application/octet-stream)", example = "application/vnd.onnx")
                            @QueryParam("mediaType") String mediaTypeParam,
+                           @Parameter(description = "expected sha256; a mismatch stores nothing")
                            @QueryParam("sha256") String expectedParam,
+                           @Parameter(description = "expected sha256 (same as ?sha256=)")
                            @HeaderParam(EXPECTED_SHA_HEADER) String expectedHeader) throws IOException {
         String expectedRaw = expectedParam != null ? expectedParam : expectedHeader;
         Optional<String> expected = expectedRaw == null || expectedRaw.isBlank()
@@ -88,12 +120,16 @@ public class ArtifactResource {
         Response.ResponseBuilder response = put.created()
                 ? Response.created(URI.create("/api/artifacts/" + ref.sha256()))
                 : Response.ok();
-        return response.entity(Map.of("artifact", view, "created", put.created())).build();
+        return response.entity(new UploadResult(view, put.created())).build();
     }
 
     @GET
     @Path("/{sha256}")
-    public ArtifactView metadata(@PathParam("sha256") String sha256) {
+    @Operation(summary = "Artifact metadata")
+    @APIResponse(responseCode = "200", description = "the artifact")
+    @APIResponse(responseCode = "400", description = "the path is not a sha256")
+    @APIResponse(responseCode = "404", description = "no artifact with this sha256")
+    public ArtifactView metadata(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256) {
         return ArtifactView.of(find(sha256));
     }
 
@@ -101,7 +137,13 @@ public class ArtifactResource {
     @GET
     @Path("/{sha256}/content")
     @Produces(MediaType.WILDCARD)
-    public Response content(@PathParam("sha256") String sha256) {
+    @Operation(summary = "Download the bytes", description = "Verified against the sha256 while streaming; a mismatch "
+            + "aborts the response, so a client never receives wrong bytes. The Content-Type is the artifact's media type.")
+    @APIResponse(responseCode = "200", description = "the bytes",
+            content = @Content(mediaType = MediaType.WILDCARD, schema = @Schema(type = SchemaType.STRING, format = "binary")))
+    @APIResponse(responseCode = "400", description = "the path is not a sha256")
+    @APIResponse(responseCode = "404", description = "no artifact with this sha256")
+    public Response content(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256) {
         Artifact artifact = find(sha256);
         StoredObject ref = new StoredObject(artifact.uri(), artifact.sha256(), artifact.sizeBytes(), artifact.mediaType());
         StreamingOutput stream = out -> {
@@ -118,7 +160,14 @@ public class ArtifactResource {
     /** A presigned URL for fetching the bytes straight from object storage. */
     @GET
     @Path("/{sha256}/url")
-    public Map<String, Object> presignedUrl(@PathParam("sha256") String sha256,
+    @Operation(summary = "A presigned URL to fetch the bytes straight from object storage")
+    @APIResponse(responseCode = "200", description = "url and expiresAt")
+    @APIResponse(responseCode = "400", description = "the path is not a sha256, or expiresIn is outside 1..604800")
+    @APIResponse(responseCode = "404", description = "no artifact with this sha256")
+    public Map<String, Object> presignedUrl(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256,
+                                            @Parameter(description = "seconds the URL stays valid (1..604800, default 3600)",
+                                                    schema = @Schema(type = SchemaType.INTEGER, minimum = "1",
+                                                            maximum = "604800", defaultValue = "3600"))
                                             @QueryParam("expiresIn") String expiresIn) {
         Artifact artifact = find(sha256);
         Duration expiry = parseExpiry(expiresIn);
@@ -128,12 +177,20 @@ public class ArtifactResource {
 
     @GET
     @Path("/{sha256}/lineage")
-    public LineageView lineage(@PathParam("sha256") String sha256) {
+    @Operation(summary = "Ancestors and descendants of an artifact as a graph",
+            description = "W3C PROV used/generated edges between artifacts and task runs, nearest first.")
+    @APIResponse(responseCode = "200", description = "the lineage")
+    @APIResponse(responseCode = "400", description = "the path is not a sha256")
+    @APIResponse(responseCode = "404", description = "no artifact with this sha256")
+    public LineageView lineage(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256) {
         Artifact artifact = find(sha256);
         LineageGraph up = lineage.ancestors(artifact.sha256()).orElseThrow();
         LineageGraph down = lineage.descendants(artifact.sha256()).orElseThrow();
         return new LineageView(artifact.sha256(), graph(up), graph(down));
     }
+
+    /** The answer to an upload: the artifact, and whether these bytes were new. */
+    public record UploadResult(ArtifactView artifact, boolean created) {}
 
     private LineageView.Graph graph(LineageGraph g) {
         List<LineageView.Node> nodes = g.nodes().stream().map(this::node).toList();

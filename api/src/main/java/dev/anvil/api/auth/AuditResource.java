@@ -12,9 +12,16 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 
 /** The audit log, newest first: who did what to which subject (e.g. run:&lt;id&gt;). Reviewers and admins only. */
 @Path("/api/audit")
+@Tag(name = "audit")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class AuditResource {
@@ -22,7 +29,16 @@ public class AuditResource {
 
     @GET
     @Requires({Role.REVIEWER, Role.ADMIN})
-    public List<AuditEntry> list(@QueryParam("subject") String subject, @QueryParam("limit") @DefaultValue("100") int limit) {
+    @Operation(summary = "The audit log, newest first (role reviewer or admin)",
+            description = "Each entry: at, actor, action, subject, details.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "the entries")
+    @APIResponse(responseCode = "400", description = "limit outside 1..1000")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer or admin")
+    public List<AuditEntry> list(
+            @Parameter(description = "only entries about this subject", example = "run:nightly-3f2a") @QueryParam("subject") String subject,
+            @Parameter(description = "at most this many (1..1000)") @QueryParam("limit") @DefaultValue("100") int limit) {
         if (limit < 1 || limit > 1000) {
             throw ProblemException.badRequest("limit", "'limit' must be between 1 and 1000, got " + limit);
         }

@@ -19,12 +19,24 @@ import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
  * Who am I, and (admins) tokens: make one, list them, revoke one. A token is shown once, in the answer
  * that makes it; afterwards it is named by its id, the SHA-256 Anvil stores (which is no credential).
  */
 @Path("/api")
+@Tag(name = "tokens")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class TokenResource {
@@ -45,7 +57,14 @@ public class TokenResource {
     @GET
     @Path("/tokens")
     @Requires(Role.ADMIN)
-    public List<TokenView> list(@QueryParam("principal") String principal) {
+    @Operation(summary = "List API tokens, newest first (role admin)",
+            description = "Never the tokens themselves: each is named by its id, the SHA-256 Anvil stores.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "the tokens")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    public List<TokenView> list(
+            @Parameter(description = "only this principal's tokens") @QueryParam("principal") String principal) {
         List<ApiToken> rows = principal == null || principal.isBlank() ? tokens.list()
                 : tokens.listByPrincipal(principal.trim());
         return rows.stream().map(TokenView::of).toList();
@@ -54,7 +73,16 @@ public class TokenResource {
     @DELETE
     @Path("/tokens/{id}")
     @Requires(Role.ADMIN)
-    public TokenView revoke(@PathParam("id") String id) {
+    @Operation(summary = "Revoke an API token by its id (role admin)", description = "This process stops accepting "
+            + "the token at once, other processes within anvil.auth.token-cache-ttl. Revoking again changes nothing.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "the token as listed, revokedAt set")
+    @APIResponse(responseCode = "400", description = "the id is not a 64-hex SHA-256 (the token itself, say)")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "404", description = "no token with this id")
+    public TokenView revoke(@Parameter(description = "the token's id as GET /api/tokens lists it",
+            schema = @Schema(type = SchemaType.STRING, pattern = "^[0-9a-f]{64}$")) @PathParam("id") String id) {
         if (id == null || !id.matches("[0-9a-f]{64}")) {
             throw ProblemException.badRequest("id", "a token id is the 64-hex SHA-256 that GET /api/tokens lists"
                     + " (and POST /api/tokens answered), not the token itself");
@@ -72,6 +100,10 @@ public class TokenResource {
 
     @GET
     @Path("/me")
+    @Operation(summary = "Who the token names, and its roles")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "principal and roles")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     public Map<String, Object> me() {
         Caller c = caller.require();
         return Map.of("principal", c.principal(), "roles", c.roles().stream().map(Role::wireName).toList());
@@ -81,6 +113,17 @@ public class TokenResource {
     @Path("/tokens")
     @Consumes(MediaType.APPLICATION_JSON)
     @Requires(Role.ADMIN)
+    @Operation(summary = "Make an API token (role admin)",
+            description = "roles: one or more of submitter, reviewer, admin. The token is shown once, in this answer; "
+                    + "Anvil stores only its hash, which is its id.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = TokenRequest.class), examples = @ExampleObject(name = "ci",
+            value = "{\"principal\": \"ci-bot\", \"roles\": [\"submitter\"], \"label\": \"nightly retraining\"}")))
+    @APIResponse(responseCode = "201", description = "the token, its id (the stored SHA-256), principal and roles")
+    @APIResponse(responseCode = "400", description = "no principal, no roles or an unknown role, or the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
     public Response create(TokenRequest request) {
         if (request == null || request.principal() == null || request.principal().isBlank()) {
             throw ProblemException.badRequest("principal", "'principal' is required: the name of the person or service the token is for");

@@ -39,6 +39,16 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
  * Starts an {@link InspectModelWorkflow} for an uploaded artifact. By default it waits for the result
@@ -46,6 +56,7 @@ import java.util.concurrent.TimeoutException;
  * a loadable ONNX model; {@code ?wait=false}, or a longer inspection, answers 202 with the run.
  */
 @Path("/api/models/inspect")
+@Tag(name = "models")
 @Produces(MediaType.APPLICATION_JSON)
 @Consumes(MediaType.APPLICATION_JSON)
 @Blocking
@@ -61,7 +72,26 @@ public class InspectModelResource {
 
     @POST
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Response inspect(InspectBody body, @QueryParam("wait") Boolean wait) {
+    @Operation(summary = "Inspect an uploaded ONNX model in a durable workflow (role submitter or admin)",
+            description = "Starts a run whose one task loads the model in ONNX Runtime and records opset, IR version, "
+                    + "inputs/outputs, parameter count and size as task-run metrics, with lineage. Waits for the result "
+                    + "(up to anvil.api.inspect-wait) unless wait=false.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = InspectBody.class), examples = @ExampleObject(name = "model",
+            value = "{\"artifact\": \"<sha256 from POST /api/artifacts>\"}")))
+    @APIResponse(responseCode = "200", description = "run, status success and the report; Location is the run")
+    @APIResponse(responseCode = "202", description = "the run is still going (or wait=false): run and status; GET the Location")
+    @APIResponse(responseCode = "400", description = "no artifact in the body, or it is not a sha256")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no artifact with this sha256")
+    @APIResponse(responseCode = "422", description = "the artifact is not a loadable ONNX model")
+    @APIResponse(responseCode = "502", description = "the inspection run failed otherwise; the run shows why")
+    @APIResponse(responseCode = "503", description = "Temporal did not accept the run")
+    public Response inspect(InspectBody body,
+                            @Parameter(description = "false: answer 202 at once instead of waiting for the report",
+                                    schema = @Schema(defaultValue = "true")) @QueryParam("wait") Boolean wait) {
         if (body == null || body.artifact() == null) {
             throw ProblemException.badRequest("artifact",
                     "the body must name the model: {\"artifact\": \"<sha256 from POST /api/artifacts>\"}");

@@ -32,6 +32,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
  * Pipelines: register a spec (each changed text is a new version), read them, and start runs. A
@@ -39,11 +50,23 @@ import java.util.UUID;
  * task and field.
  */
 @Path("/api/pipelines")
+@Tag(name = "pipelines")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class PipelineResource {
     @Inject CurrentCaller caller;
     static final OperatorRegistry OPERATORS = OperatorRegistry.builtIns();
+    static final String NAME_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$";
+    private static final String SPEC_EXAMPLE = """
+            name: digits-check
+            description: inspect the digit classifier, wait a moment, report
+            schedule: "@daily"
+            params: {model: none}
+            tasks:
+              inspect: {operator: inspect, with: {model: "${params.model}"}}
+              pause:   {operator: sleep, upstream: [inspect], with: {seconds: 1}}
+              report:  {operator: noop, upstream: [pause], trigger_rule: all_done}
+            """;
 
     /** @param cache false: no task of this run reuses earlier results (default true) */
     public record RunRequest(Map<String, Object> params, Boolean cache) {}
@@ -56,7 +79,22 @@ public class PipelineResource {
     @Path("/{name}")
     @Consumes({"application/yaml", "application/x-yaml", "text/yaml", MediaType.APPLICATION_JSON, MediaType.TEXT_PLAIN})
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Response register(@PathParam("name") String name, String body) {
+    @Operation(summary = "Register a pipeline spec, YAML or JSON (role submitter or admin)", description = "A changed "
+            + "text becomes a new version; the same text again changes nothing. The spec is validated in full before "
+            + "it is stored, and every problem comes back at once.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = {
+            @Content(mediaType = "application/yaml", schema = @Schema(ref = "/api/schemas/pipeline.json"),
+                    examples = @ExampleObject(name = "digits-check", value = SPEC_EXAMPLE)),
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "/api/schemas/pipeline.json"))})
+    @APIResponse(responseCode = "201", description = "a new version: name, version, tasks, schedule, spec")
+    @APIResponse(responseCode = "200", description = "the same text was already registered")
+    @APIResponse(responseCode = "400", description = "an empty body, or a spec named differently from the path")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "422", description = "the spec is invalid; errors[] names each problem by path "
+            + "(e.g. tasks.quantize.upstream[0])")
+    public Response register(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, String body) {
         if (body == null || body.isBlank()) {
             throw ProblemException.badRequest("body", "the body must be a pipeline spec in YAML or JSON (see /api/schemas/pipeline.json)");
         }
@@ -73,13 +111,18 @@ public class PipelineResource {
     }
 
     @GET
+    @Operation(summary = "Registered pipelines, the newest version of each")
+    @APIResponse(responseCode = "200", description = "name, version, paused, registeredAt and spec of each")
     public List<Map<String, Object>> list() {
         return pipelines.listLatest().stream().map(v -> view(v, null)).toList();
     }
 
     @GET
     @Path("/{name}")
-    public Map<String, Object> get(@PathParam("name") String name) {
+    @Operation(summary = "A pipeline's newest version, its tasks and the list of versions")
+    @APIResponse(responseCode = "200", description = "the pipeline")
+    @APIResponse(responseCode = "404", description = "no pipeline of this name")
+    public Map<String, Object> get(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         PipelineVersion latest = find(name);
         Map<String, Object> view = view(latest, load(latest.spec(), java.util.Set.of()));
         view.put("versions", pipelines.versions(name).stream().map(PipelineVersion::version).toList());
@@ -90,7 +133,20 @@ public class PipelineResource {
     @Path("/{name}/runs")
     @Consumes(MediaType.APPLICATION_JSON)
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Response startRun(@PathParam("name") String name, RunRequest request) {
+    @Operation(summary = "Start a run of the newest version (role submitter or admin)",
+            description = "params fill the spec's ${params.*}; cache=false makes every task run afresh instead of "
+                    + "reusing an earlier result.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RunRequest.class),
+            examples = @ExampleObject(name = "params", value = "{\"params\": {\"model\": \"<sha256>\"}, \"cache\": true}")))
+    @APIResponse(responseCode = "201", description = "the run started (run, pipeline, version, status); Location is the run")
+    @APIResponse(responseCode = "400", description = "the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no pipeline of this name")
+    @APIResponse(responseCode = "422", description = "the params do not fit the spec; errors[] names each")
+    @APIResponse(responseCode = "503", description = "Temporal did not accept the run")
+    public Response startRun(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, RunRequest request) {
         find(name);
         Map<String, Object> params = request == null || request.params() == null ? Map.of() : request.params();
         RunLauncher.Started started;
@@ -111,14 +167,28 @@ public class PipelineResource {
     @POST
     @Path("/{name}/pause")
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Map<String, Object> pause(@PathParam("name") String name) {
+    @Operation(summary = "Pause the pipeline's schedule (role submitter or admin)",
+            description = "Runs started by hand still run.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "pipeline, paused, scheduled")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no pipeline of this name")
+    public Map<String, Object> pause(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         return setPaused(name, true);
     }
 
     @POST
     @Path("/{name}/unpause")
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Map<String, Object> unpause(@PathParam("name") String name) {
+    @Operation(summary = "Resume the pipeline's schedule (role submitter or admin)",
+            description = "With catchup, missed ticks run first, oldest first.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "pipeline, paused, scheduled")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no pipeline of this name")
+    public Map<String, Object> unpause(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         return setPaused(name, false);
     }
 
@@ -129,7 +199,19 @@ public class PipelineResource {
     @Path("/{name}/backfill")
     @Consumes(MediaType.APPLICATION_JSON)
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Response backfill(@PathParam("name") String name, BackfillRequest request) {
+    @Operation(summary = "Backfill: run every schedule tick in [from, to] (role submitter or admin)",
+            description = "Oldest first, each with its logical date.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = BackfillRequest.class), examples = @ExampleObject(name = "january",
+            value = "{\"from\": \"2026-01-01T00:00:00Z\", \"to\": \"2026-01-31T00:00:00Z\"}")))
+    @APIResponse(responseCode = "202", description = "the ticks are queued on the scheduler: pipeline, from, to")
+    @APIResponse(responseCode = "400", description = "from or to missing or not an ISO-8601 instant, or to before from")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no pipeline of this name")
+    @APIResponse(responseCode = "409", description = "the pipeline has no schedule")
+    public Response backfill(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, BackfillRequest request) {
         find(name);
         if (request == null || request.from() == null || request.to() == null) {
             throw ProblemException.badRequest("from", "the body must give the range: {\"from\": \"2026-01-01T00:00:00Z\", \"to\": \"2026-01-31T00:00:00Z\"}");

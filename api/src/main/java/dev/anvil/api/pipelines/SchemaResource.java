@@ -7,15 +7,26 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 
 /** JSON Schemas of what Anvil accepts, for editors and validators. */
 @Path("/api/schemas")
+@Tag(name = "pipelines")
 public class SchemaResource {
     private static final String PIPELINE = read("/schemas/pipeline.json");
 
     @GET
     @Path("/pipeline.json")
     @Produces("application/schema+json")
+    @Operation(summary = "JSON Schema of a pipeline spec", description = "For editors and validators; PUT "
+            + "/api/pipelines/{name} accepts specs that follow it.")
+    @APIResponse(responseCode = "200", description = "the schema",
+            content = @Content(mediaType = "application/schema+json", schema = @Schema(type = SchemaType.OBJECT)))
     public String pipeline() {
         return PIPELINE;
     }

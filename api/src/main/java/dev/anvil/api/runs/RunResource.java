@@ -28,9 +28,20 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import java.util.List;
 import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /** Runs as PostgreSQL records them: listing never depends on Temporal's visibility APIs. */
 @Path("/api/runs")
+@Tag(name = "runs")
 @Produces(MediaType.APPLICATION_JSON)
 @Blocking
 public class RunResource {
@@ -42,10 +53,17 @@ public class RunResource {
 
     /** Newest first; {@code state} is accepted as an alias of {@code status}, as in Airflow. */
     @GET
-    public List<PipelineRun> list(@QueryParam("pipeline") String pipeline, @QueryParam("status") String status,
-                                  @QueryParam("state") String state,
-                                  @QueryParam("limit") @DefaultValue("50") int limit,
-                                  @QueryParam("page") @DefaultValue("0") int page) {
+    @Operation(summary = "Runs, newest first, a page at a time", description = "Read from PostgreSQL, never from "
+            + "Temporal's visibility APIs.")
+    @APIResponse(responseCode = "200", description = "the runs")
+    @APIResponse(responseCode = "400", description = "unknown status, limit outside 1..1000, or a negative page")
+    public List<PipelineRun> list(@Parameter(description = "only runs of this pipeline") @QueryParam("pipeline") String pipeline,
+                                  @Parameter(description = "only runs in this status", schema = @Schema(enumeration = {
+                                          "queued", "running", "success", "failed", "cancelled"}))
+                                  @QueryParam("status") String status,
+                                  @Parameter(description = "alias of status, as in Airflow") @QueryParam("state") String state,
+                                  @Parameter(description = "runs per page (1..1000)") @QueryParam("limit") @DefaultValue("50") int limit,
+                                  @Parameter(description = "page number, from 0") @QueryParam("page") @DefaultValue("0") int page) {
         String wanted = status != null ? status : state;
         if (wanted != null && !PipelineRun.STATUSES.contains(wanted)) {
             throw ProblemException.badRequest(status != null ? "status" : "state",
@@ -71,7 +89,20 @@ public class RunResource {
     @Path("/{id}/retry")
     @Consumes(MediaType.WILDCARD)
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Response retry(@PathParam("id") String id, RetryRequest request) {
+    @Operation(summary = "Retry a failed or cancelled run (role submitter or admin)", description = "Airflow's clear: "
+            + "the tasks that did not succeed (or from and everything downstream of it) run again as new attempts of "
+            + "the same run; successful tasks keep their outputs.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RetryRequest.class),
+            examples = @ExampleObject(name = "from", value = "{\"from\": \"quantize\"}")))
+    @APIResponse(responseCode = "202", description = "the retry started: run, status, from; Location is the run")
+    @APIResponse(responseCode = "400", description = "from names no task of the run, or the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no run with this id")
+    @APIResponse(responseCode = "409", description = "the run is not failed or cancelled")
+    @APIResponse(responseCode = "422", description = "the run's spec no longer validates")
+    public Response retry(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id, RetryRequest request) {
         runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         String from = request == null ? null : request.from();
         try {
@@ -92,7 +123,15 @@ public class RunResource {
     @POST
     @Path("/{id}/cancel")
     @Requires({Role.SUBMITTER, Role.ADMIN})
-    public Response cancel(@PathParam("id") String id) {
+    @Operation(summary = "Cancel a run (role submitter or admin)", description = "Running tasks are cancelled and "
+            + "recorded failed; tasks not started are skipped.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "202", description = "cancelling")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no run with this id")
+    @APIResponse(responseCode = "409", description = "the run already ended, or its workflow no longer exists")
+    public Response cancel(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         if (run.isTerminal()) {
             throw new ProblemException(409, "Conflict", "run '" + id + "' already ended as " + run.status()
@@ -110,7 +149,11 @@ public class RunResource {
 
     @GET
     @Path("/{id}")
-    public Map<String, Object> get(@PathParam("id") String id) {
+    @Operation(summary = "One run with its task runs", description = "Every task attempt: status, timings, "
+            + "parameters, metrics, errors.")
+    @APIResponse(responseCode = "200", description = "run and tasks")
+    @APIResponse(responseCode = "404", description = "no run with this id")
+    public Map<String, Object> get(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         List<TaskRun> tasks = taskRuns.listByRun(id);
         return Map.of("run", run, "tasks", tasks);

@@ -27,12 +27,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /** Managing the gateway's endpoints: which model version each serves, and its canary. */
 @Path("/api/endpoints")
+@Tag(name = "endpoints")
 @Produces(MediaType.APPLICATION_JSON)
 public class EndpointResource {
     private static final Set<String> VERSION_FIELDS = Set.of("model", "version", "alias", "artifact");
+    static final String NAME_PATTERN = "^[a-z0-9][a-z0-9_.-]{0,62}$";
 
     @Inject EndpointManager manager;
     @Inject Gateway gateway;
@@ -50,13 +63,18 @@ public class EndpointResource {
     }
 
     @GET
+    @Operation(summary = "The gateway's endpoints, each with its stable version and canary")
+    @APIResponse(responseCode = "200", description = "the endpoints")
     public List<EndpointView> list() {
         return gateway.routes().stream().map(EndpointResource::view).toList();
     }
 
     @GET
     @Path("/{name}")
-    public EndpointView get(@PathParam("name") String name) {
+    @Operation(summary = "One endpoint")
+    @APIResponse(responseCode = "200", description = "the endpoint")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    public EndpointView get(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         return call(() -> view(routeOf(manager.find(name))));
     }
 
@@ -64,7 +82,23 @@ public class EndpointResource {
     @Requires(Role.ADMIN)
     @Path("/{name}")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response put(@PathParam("name") String name, Map<String, Object> body) {
+    @Operation(summary = "Serve a model version under this name (role admin)", description = "Creates the endpoint or "
+            + "points it at another stable version. Give {\"artifact\": sha256} (registered as the next version of model "
+            + "`name`, or of `model`), {\"model\", \"version\"}, {\"model\", \"alias\"}, or {\"model\"} alone (its "
+            + "production alias, else its newest version).")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = VersionChoice.class), examples = {
+            @ExampleObject(name = "artifact", value = "{\"artifact\": \"<sha256 of an uploaded ONNX model>\"}"),
+            @ExampleObject(name = "alias", value = "{\"model\": \"digits\", \"alias\": \"production\"}")}))
+    @APIResponse(responseCode = "201", description = "created")
+    @APIResponse(responseCode = "200", description = "updated")
+    @APIResponse(responseCode = "400", description = "a bad name, an unknown field, or more than one of version, alias, artifact")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "404", description = "no such model, version or alias in the registry")
+    @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the artifact is not in artifacts)")
+    public Response put(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
         boolean existed = call(() -> {
             try {
                 manager.find(name);
@@ -81,7 +115,13 @@ public class EndpointResource {
     @DELETE
     @Requires(Role.ADMIN)
     @Path("/{name}")
-    public Response delete(@PathParam("name") String name) {
+    @Operation(summary = "Stop serving the endpoint (role admin)", description = "Its sessions are unloaded.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "204", description = "deleted")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    public Response delete(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         if (!manager.delete(name)) {
             throw ProblemException.notFound("no endpoint named '" + name + "'");
         }
@@ -92,7 +132,19 @@ public class EndpointResource {
     @Requires(Role.ADMIN)
     @Path("/{name}/canary")
     @Consumes(MediaType.APPLICATION_JSON)
-    public EndpointView setCanary(@PathParam("name") String name, Map<String, Object> body) {
+    @Operation(summary = "Set the endpoint's canary version and its traffic weight (role admin)",
+            description = "The version is chosen as for PUT /api/endpoints/{name}, of the endpoint's model; weight is "
+                    + "the canary's percentage of traffic (default 0).")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            examples = @ExampleObject(name = "version", value = "{\"model\": \"digits\", \"version\": 2, \"weight\": 10}")))
+    @APIResponse(responseCode = "200", description = "the endpoint")
+    @APIResponse(responseCode = "400", description = "an unknown field, a weight outside 0..100, or a model other than the endpoint's")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "404", description = "no such endpoint, or no such version or alias")
+    @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the artifact is not in artifacts)")
+    public EndpointView setCanary(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
         Set<String> fields = new java.util.HashSet<>(VERSION_FIELDS);
         fields.add("weight");
         VersionChoice choice = choice(body, fields);
@@ -104,7 +156,17 @@ public class EndpointResource {
     @Requires(Role.ADMIN)
     @Path("/{name}/canary/weight")
     @Consumes(MediaType.APPLICATION_JSON)
-    public EndpointView setWeight(@PathParam("name") String name, Map<String, Object> body) {
+    @Operation(summary = "Change the canary's percentage of traffic (role admin)")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            examples = @ExampleObject(name = "weight", value = "{\"weight\": 25}")))
+    @APIResponse(responseCode = "200", description = "the endpoint")
+    @APIResponse(responseCode = "400", description = "no weight, or a weight outside 0..100")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the endpoint has no canary)")
+    public EndpointView setWeight(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
         if (body == null || !body.containsKey("weight")) {
             throw ProblemException.badRequest("weight", "send {\"weight\": 0..100}, the canary's percentage of traffic");
         }
@@ -114,14 +176,29 @@ public class EndpointResource {
     @DELETE
     @Requires(Role.ADMIN)
     @Path("/{name}/canary")
-    public EndpointView removeCanary(@PathParam("name") String name) {
+    @Operation(summary = "Remove the canary (role admin)", description = "All traffic goes to the stable version.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "the endpoint")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    public EndpointView removeCanary(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         return call(() -> view(routeOf(manager.removeCanary(name))));
     }
 
     @POST
     @Requires(Role.ADMIN)
     @Path("/{name}/canary/promote")
-    public EndpointView promote(@PathParam("name") String name) {
+    @Operation(summary = "Make the canary the stable version (role admin)", description = "The registry is not "
+            + "changed; rollouts move the production alias.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "the endpoint")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    @APIResponse(responseCode = "409", description = "the endpoint has no canary to promote")
+    @APIResponse(responseCode = "422", description = "the canary changed while it was being promoted")
+    public EndpointView promote(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         return call(() -> {
             Endpoint endpoint = manager.find(name);
             if (!endpoint.hasCanary()) {
@@ -133,7 +210,11 @@ public class EndpointResource {
 
     @GET
     @Path("/{name}/metrics")
-    public List<MetricsView> metrics(@PathParam("name") String name) {
+    @Operation(summary = "Per-version request and error counts and latency percentiles",
+            description = "Since this gateway process started; Prometheus gets the same at /q/metrics.")
+    @APIResponse(responseCode = "200", description = "one entry per served version")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    public List<MetricsView> metrics(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
         return call(() -> {
             Gateway.Route route = gateway.route(name);
             EndpointCounts counts = gateway.counts(name);

@@ -19,6 +19,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.Map;
 import org.jboss.logging.Logger;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 
 /**
  * The Open Inference Protocol (KServe v2 REST) over the gateway's endpoints: an endpoint's name is
@@ -31,6 +40,7 @@ import org.jboss.logging.Logger;
  * connection sharing the event loop.
  */
 @Path("/v2/models")
+@Tag(name = "inference")
 public class InferenceResource {
     /** Callers that send this header stick to one version while the canary weight stays put. */
     public static final String ROUTING_KEY = "X-Anvil-Routing-Key";
@@ -43,7 +53,11 @@ public class InferenceResource {
     @GET
     @Path("/{name}")
     @Produces(MediaType.APPLICATION_JSON)
-    public Gateway.ModelMetadata metadata(@PathParam("name") String name) {
+    @Operation(summary = "Model metadata (Open Inference Protocol)",
+            description = "The versions the endpoint serves, the platform (onnxruntime_onnx), input and output tensors.")
+    @APIResponse(responseCode = "200", description = "the metadata")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    public Gateway.ModelMetadata metadata(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name) {
         try {
             return gateway.metadata(name);
         } catch (GatewayException e) {
@@ -54,7 +68,12 @@ public class InferenceResource {
     @GET
     @Path("/{name}/ready")
     @Produces(MediaType.APPLICATION_JSON)
-    public Response ready(@PathParam("name") String name) {
+    @Operation(summary = "Whether every version of the model has its session loaded")
+    @APIResponse(responseCode = "200", description = "ready: name and ready (true)")
+    @APIResponse(responseCode = "503", description = "still loading: name and ready (false)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, example = "{\"name\": \"digits\", \"ready\": false}"))
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    public Response ready(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name) {
         try {
             boolean ready = gateway.ready(name);
             return Response.status(ready ? 200 : 503).entity(Map.of("name", name, "ready", ready)).build();
@@ -67,7 +86,23 @@ public class InferenceResource {
     @Path("/{name}/infer")
     @Consumes(MediaType.WILDCARD)
     @Produces({MediaType.APPLICATION_JSON, MediaType.APPLICATION_OCTET_STREAM})
-    public Response infer(@PathParam("name") String name, @HeaderParam(ROUTING_KEY) String routingKey,
+    @Operation(summary = "Inference; the router picks the stable version or the canary by weight",
+            description = "Open Inference Protocol JSON tensors, or with the binary tensor data extension a JSON header "
+                    + "(its size in " + Gateway.HEADER_LENGTH + ") followed by tensor bytes. Send " + ROUTING_KEY
+                    + " to stick to one version per caller. The answer names the version in " + VERSION_HEADER
+                    + " and model_version.")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            examples = @ExampleObject(name = "cnn_mnist", value = "{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28], \"data\": [0.0, 0.5, \"...\"]}]}")))
+    @APIResponse(responseCode = "200", description = "model_name, model_version, id and outputs")
+    @APIResponse(responseCode = "400", description = "the inputs do not fit the model (names, types, shapes), "
+            + "or the body is malformed; the problem names the field")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
+    @APIResponse(responseCode = "500", description = "the model failed the request")
+    @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    public Response infer(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
+                          @Parameter(description = "callers that send it stick to one version while the canary weight stays")
+                          @HeaderParam(ROUTING_KEY) String routingKey,
                           @HeaderParam("Content-Length") Long length,
                           @HeaderParam(Gateway.HEADER_LENGTH) String headerLength, InputStream body) {
         return run(name, null, routingKey, length, headerLength, body);
@@ -77,7 +112,20 @@ public class InferenceResource {
     @Path("/{name}/versions/{version}/infer")
     @Consumes(MediaType.WILDCARD)
     @Produces({MediaType.APPLICATION_JSON, MediaType.APPLICATION_OCTET_STREAM})
-    public Response inferVersion(@PathParam("name") String name, @PathParam("version") String version,
+    @Operation(summary = "Inference on one version the endpoint serves (stable or canary)",
+            description = "The same request and answer as POST /v2/models/{name}/infer.")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            examples = @ExampleObject(name = "cnn_mnist", value = "{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28], \"data\": [0.0, 0.5, \"...\"]}]}")))
+    @APIResponse(responseCode = "200", description = "model_name, model_version, id and outputs")
+    @APIResponse(responseCode = "400", description = "the version is not a number, the inputs do not fit the model, "
+            + "or the body is malformed; the problem names the field")
+    @APIResponse(responseCode = "404", description = "no endpoint of this name, or it does not serve this version")
+    @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
+    @APIResponse(responseCode = "500", description = "the model failed the request")
+    @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    public Response inferVersion(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
+                                 @Parameter(description = "the model version", schema = @Schema(type = SchemaType.INTEGER))
+                                 @PathParam("version") String version,
                                  @HeaderParam("Content-Length") Long length,
                                  @HeaderParam(Gateway.HEADER_LENGTH) String headerLength, InputStream body) {
         int v;

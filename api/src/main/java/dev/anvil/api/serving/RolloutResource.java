@@ -30,9 +30,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import dev.anvil.api.ApiDocumentFilter;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /** Canary rollouts: start one by hand, watch it, and steer it (pause, resume, promote, abort). */
 @Path("/api/rollouts")
+@Tag(name = "rollouts")
 @Produces(MediaType.APPLICATION_JSON)
 public class RolloutResource {
     @Inject WorkflowClient client;
@@ -42,6 +53,20 @@ public class RolloutResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Requires({Role.SUBMITTER, Role.ADMIN})
+    @Operation(summary = "Start a canary rollout of a candidate model on an endpoint (role submitter or admin)",
+            description = "The gateway shifts traffic step by step (steps, default [5, 25, 50, 100]), compares canary "
+                    + "against stable every interval once min_requests arrived (analysis: max_error_rate, "
+                    + "max_p95_latency_ratio), and promotes or rolls back on its own, extending a step at most "
+                    + "max_extensions times.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(
+            name = "digits", value = "{\"endpoint\": \"digits\", \"model\": \"<sha256 of the candidate>\", "
+            + "\"steps\": [5, 25, 50, 100], \"interval\": \"10m\", \"min_requests\": 200, "
+            + "\"analysis\": {\"max_error_rate\": 0.01, \"max_p95_latency_ratio\": 1.2}}")))
+    @APIResponse(responseCode = "201", description = "started: rollout, endpoint, state; Location is the rollout")
+    @APIResponse(responseCode = "400", description = "the spec is incomplete or wrong; the problem names the field")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
         try {
@@ -60,7 +85,11 @@ public class RolloutResource {
 
     @GET
     @Path("/{id}")
-    public Map<String, Object> get(@PathParam("id") String id) {
+    @Operation(summary = "A rollout as stored and, while it runs, its live status",
+            description = "rollout: state, weight, latest analysis; live: the workflow's status.")
+    @APIResponse(responseCode = "200", description = "rollout and live")
+    @APIResponse(responseCode = "404", description = "no rollout with this id")
+    public Map<String, Object> get(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id) {
         Map<String, Object> view = new LinkedHashMap<>();
         rollouts.find(id).ifPresent(r -> view.put("rollout", r));
         try {
@@ -78,7 +107,18 @@ public class RolloutResource {
     @Path("/{id}/pause")
     @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
-    public RolloutStatus pause(@PathParam("id") String id, Map<String, Object> body) {
+    @Operation(summary = "Hold the rollout at its weight (role reviewer or admin)", description = "The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "reason",
+            value = "{\"reason\": \"error rate alarm on the canary\"}")))
+    @APIResponse(responseCode = "200", description = "the rollout's status after the change")
+    @APIResponse(responseCode = "400", description = "the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer or admin")
+    @APIResponse(responseCode = "404", description = "no rollout with this id")
+    @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
+            + "(e.g. resume a running rollout)")
+    public RolloutStatus pause(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::pause);
     }
 
@@ -86,7 +126,18 @@ public class RolloutResource {
     @Path("/{id}/resume")
     @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
-    public RolloutStatus resume(@PathParam("id") String id, Map<String, Object> body) {
+    @Operation(summary = "Resume a paused rollout (role reviewer or admin)", description = "The analysis starts a fresh window. The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "reason",
+            value = "{\"reason\": \"error rate alarm on the canary\"}")))
+    @APIResponse(responseCode = "200", description = "the rollout's status after the change")
+    @APIResponse(responseCode = "400", description = "the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer or admin")
+    @APIResponse(responseCode = "404", description = "no rollout with this id")
+    @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
+            + "(e.g. resume a running rollout)")
+    public RolloutStatus resume(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::resume);
     }
 
@@ -94,7 +145,18 @@ public class RolloutResource {
     @Path("/{id}/promote")
     @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
-    public RolloutStatus promote(@PathParam("id") String id, Map<String, Object> body) {
+    @Operation(summary = "Promote the candidate now (role reviewer or admin)", description = "It becomes the stable version and the model's production alias. The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "reason",
+            value = "{\"reason\": \"error rate alarm on the canary\"}")))
+    @APIResponse(responseCode = "200", description = "the rollout's status after the change")
+    @APIResponse(responseCode = "400", description = "the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer or admin")
+    @APIResponse(responseCode = "404", description = "no rollout with this id")
+    @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
+            + "(e.g. resume a running rollout)")
+    public RolloutStatus promote(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::promote);
     }
 
@@ -102,7 +164,18 @@ public class RolloutResource {
     @Path("/{id}/abort")
     @Requires({Role.REVIEWER, Role.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
-    public RolloutStatus abort(@PathParam("id") String id, Map<String, Object> body) {
+    @Operation(summary = "Roll back now (role reviewer or admin)", description = "The canary leaves the endpoint. The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "reason",
+            value = "{\"reason\": \"error rate alarm on the canary\"}")))
+    @APIResponse(responseCode = "200", description = "the rollout's status after the change")
+    @APIResponse(responseCode = "400", description = "the body is not valid JSON")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer or admin")
+    @APIResponse(responseCode = "404", description = "no rollout with this id")
+    @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
+            + "(e.g. resume a running rollout)")
+    public RolloutStatus abort(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::abort);
     }
 

@@ -13,8 +13,7 @@ import dev.anvil.serving.ServingCountsPublisher;
 import dev.anvil.serving.ServingMetrics;
 import dev.anvil.serving.SessionReports;
 import dev.anvil.storage.ObjectStore;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -37,12 +36,6 @@ public class ServingBeans {
 
     @Produces
     @Singleton
-    PrometheusMeterRegistry meters() {
-        return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    }
-
-    @Produces
-    @Singleton
     ModelSessions sessions(ObjectStore objects, AnvilConfig config, SessionReports reports) {
         return new ModelSessions(objects, OrtEnvironment.getEnvironment(), config.gateway().intraOpThreads(), reports);
     }
@@ -51,9 +44,10 @@ public class ServingBeans {
         sessions.close();
     }
 
+    /** Publishes to Quarkus's registry, which Prometheus scrapes at /q/metrics. */
     @Produces
     @Singleton
-    ServingMetrics metrics(PrometheusMeterRegistry meters) {
+    ServingMetrics metrics(MeterRegistry meters) {
         return new ServingMetrics(meters);
     }
 
