@@ -1,12 +1,12 @@
 package dev.anvil.modelkit.onnx;
 
-import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
-import ai.onnx.proto.OnnxMl.StringStringEntryProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.OperatorSetIdProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.StringStringEntryProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
