@@ -7,6 +7,8 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.nio.file.Files;
@@ -159,11 +161,11 @@ class RolloutTest {
                 {"Mul", "slow_sum,slow_zero", "slow_nothing"},
                 {"Add", "fast_output,slow_nothing", output}};
         for (String[] n : nodes) {
-            var node = ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType(n[0]).setName("slow_" + n[2])
+            var node = NodeProto.newBuilder().setOpType(n[0]).setName("slow_" + n[2])
                     .addAllInput(List.of(n[1].split(","))).addOutput(n[2]);
             if (n[0].equals("ReduceSum")) {
-                node.addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("axes")
-                        .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INTS).addInts(1));
+                node.addAttribute(AttributeProto.newBuilder().setName("axes")
+                        .setType(AttributeProto.AttributeType.INTS).addInts(1));
             }
             g.addNode(node.build());
         }

@@ -7,7 +7,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.ModelStructure;
-import dev.anvil.modelkit.onnx.OnnxStructureReader;
+import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.OrtErrors;
 import dev.anvil.workflows.inspect.ModelReport;
 import dev.anvil.workflows.inspect.TensorSpec;
@@ -19,12 +19,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Inspects an ONNX model: its structure from the file ({@link OnnxStructureReader}) and its
+ * Inspects an ONNX model: its structure from the file ({@link OnnxModel#readStructure}) and its
  * inputs and outputs from an ONNX Runtime session, which also proves the runtime can load it.
  */
 public final class OnnxInspector {
     private final OrtEnvironment environment;
-    private final OnnxStructureReader structureReader = new OnnxStructureReader();
 
     public OnnxInspector(OrtEnvironment environment) {
         this.environment = environment;
@@ -35,11 +34,8 @@ public final class OnnxInspector {
      * @throws OrtException for runtime faults that are not the model's (worth a retry)
      */
     public ModelReport inspect(Path modelFile, String sha256) throws OrtException, IOException {
+        ModelStructure structure = OnnxModel.readStructure(modelFile);
         long size = Files.size(modelFile);
-        if (size == 0) {
-            throw new InvalidModelException("not an ONNX model: the file is empty");
-        }
-        ModelStructure structure = structureReader.read(modelFile);
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             // Inspection only needs the graph's signature: skip optimisation work on large models.
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);

@@ -7,7 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.anvil.devstack.SharedData;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.ModelStructure;
-import dev.anvil.modelkit.onnx.OnnxStructureReader;
+import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.workflows.inspect.ModelReport;
 import dev.anvil.workflows.inspect.TensorSpec;
 import java.nio.file.Files;
@@ -82,7 +82,7 @@ class OnnxInspectorTest {
 
     @Test
     void opsetsAreListedPerDomain() throws Exception {
-        ModelStructure structure = new OnnxStructureReader().read(SharedData.cnnMnist());
+        ModelStructure structure = OnnxModel.readStructure(SharedData.cnnMnist());
         assertThat(structure.opsets()).isNotEmpty();
         assertThat(List.copyOf(structure.opsets().keySet())).contains("");
     }

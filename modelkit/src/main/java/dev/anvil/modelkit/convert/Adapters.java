@@ -1,9 +1,9 @@
 package dev.anvil.modelkit.convert;
 
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.anvil.modelkit.onnx.Tensors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

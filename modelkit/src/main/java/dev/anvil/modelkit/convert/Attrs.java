@@ -1,10 +1,10 @@
 package dev.anvil.modelkit.convert;
 
-import ai.onnx.proto.OnnxMl.AttributeProto.AttributeType;
-import ai.onnx.proto.OnnxMl.AttributeProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.NodeProtoOrBuilder;
-import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto.AttributeType;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProtoOrBuilder;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.util.List;
 import java.util.Optional;
 

@@ -1,9 +1,5 @@
 package dev.anvil.modelkit.convert;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
-import ai.onnx.proto.OnnxMl.GraphProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -11,6 +7,10 @@ import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.OrtErrors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.OperatorSetIdProto;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

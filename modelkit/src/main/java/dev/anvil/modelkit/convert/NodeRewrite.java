@@ -1,12 +1,12 @@
 package dev.anvil.modelkit.convert;
 
-import ai.onnx.proto.OnnxMl.GraphProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.Tensors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;

@@ -1,12 +1,12 @@
 package dev.anvil.modelkit.convert;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
-import ai.onnx.proto.OnnxMl.GraphProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;

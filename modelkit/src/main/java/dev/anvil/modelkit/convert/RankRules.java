@@ -1,6 +1,6 @@
 package dev.anvil.modelkit.convert;
 
-import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.OptionalInt;

@@ -1,11 +1,5 @@
 package dev.anvil.modelkit.convert;
 
-import ai.onnx.proto.OnnxMl.GraphProto;
-import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -14,6 +8,12 @@ import ai.onnxruntime.TensorInfo;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;

@@ -1,10 +1,10 @@
 package dev.anvil.modelkit.onnx;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
-import ai.onnx.proto.OnnxMl.GraphProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;

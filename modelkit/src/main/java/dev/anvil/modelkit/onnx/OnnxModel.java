@@ -1,18 +1,22 @@
 package dev.anvil.modelkit.onnx;
 
-import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
-import ai.onnx.proto.OnnxMl.StringStringEntryProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.OperatorSetIdProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.StringStringEntryProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,21 +55,34 @@ public final class OnnxModel {
      * @throws InvalidModelException when the file is not an ONNX model, or external data is missing
      */
     public static OnnxModel read(Path file) throws IOException {
-        long size = Files.size(file);
-        if (size == 0) {
-            throw new InvalidModelException("not an ONNX model: the file is empty");
-        }
-        if (size >= MAX_SINGLE_FILE) {
-            throw new InvalidModelException("the model file is " + size + " bytes; a single ONNX protobuf must stay under"
-                    + " 2 GiB: store the weights as external data");
-        }
+        checkFileSize(file);
         ModelProto model;
         try (InputStream in = Files.newInputStream(file)) {
-            model = parse(in);
+            model = parse(CodedInputStream.newInstance(in));
         }
         OnnxModel onnx = new OnnxModel(model.toBuilder());
         onnx.loadExternalData(file.toAbsolutePath().getParent());
         return onnx;
+    }
+
+    /**
+     * What a model file says about itself, without holding its weights: the file is mapped rather
+     * than read, and the parser aliases every bytes field (raw_data above all) to the mapping instead
+     * of copying it, so the heap holds the graph's nodes and names, not its tensors. Weights kept in
+     * repeated fields (float_data and the like, which few exporters write) are still decoded. External
+     * data files are not opened: parameter counts come from the tensors' dims.
+     *
+     * @throws InvalidModelException when the file is not an ONNX model
+     */
+    public static ModelStructure readStructure(Path file) throws IOException {
+        checkFileSize(file);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
+            // The model does not outlive this method, so nothing reads the mapping after it returns.
+            CodedInputStream coded = UnsafeByteOperations.unsafeWrap(mapped).newCodedInput();
+            coded.enableAliasing(true);
+            return ModelStructure.of(parse(coded));
+        }
     }
 
     /** Parses model bytes; a model whose weights are in external files must be read with {@link #read(Path)}. */
@@ -81,11 +98,18 @@ public final class OnnxModel {
         return onnx;
     }
 
-    private static ModelProto parse(InputStream in) throws IOException {
-        CodedInputStream coded = CodedInputStream.newInstance(in);
-        return parse(coded);
+    private static void checkFileSize(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size == 0) {
+            throw new InvalidModelException("not an ONNX model: the file is empty");
+        }
+        if (size >= MAX_SINGLE_FILE) {
+            throw new InvalidModelException("the model file is " + size + " bytes; a single ONNX protobuf must stay under"
+                    + " 2 GiB: store the weights as external data");
+        }
     }
 
+    /** The one way in for every reader: protobuf limits, then the fields every ModelProto carries. */
     private static ModelProto parse(CodedInputStream coded) throws InvalidModelException {
         coded.setSizeLimit(PROTOBUF_LIMIT);
         coded.setRecursionLimit(1000);
@@ -93,12 +117,24 @@ public final class OnnxModel {
         try {
             model = ModelProto.parseFrom(coded);
         } catch (InvalidProtocolBufferException e) {
-            throw new InvalidModelException("not an ONNX model: the protobuf cannot be parsed (" + e.getMessage() + ")", e);
+            throw new InvalidModelException("not an ONNX model: the file is not a well-formed protobuf, or is cut short ("
+                    + e.getMessage() + ")", e);
         } catch (IOException e) {
             throw new InvalidModelException("not an ONNX model: " + e.getMessage(), e);
         }
-        if (!model.hasGraph() || model.getOpsetImportCount() == 0 || model.getIrVersion() <= 0) {
-            throw new InvalidModelException("not an ONNX model: it has no graph, no opset import or no IR version");
+        List<String> missing = new ArrayList<>();
+        if (model.getIrVersion() <= 0) {
+            missing.add("ir_version");
+        }
+        if (model.getOpsetImportCount() == 0) {
+            missing.add("opset_import");
+        }
+        if (!model.hasGraph()) {
+            missing.add("graph");
+        }
+        if (!missing.isEmpty()) {
+            throw new InvalidModelException("not an ONNX model: the protobuf has no " + String.join(", no ", missing)
+                    + " (an ONNX ModelProto always has an ir_version, an opset_import and a graph)");
         }
         return model;
     }

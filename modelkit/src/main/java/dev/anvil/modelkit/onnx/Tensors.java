@@ -1,9 +1,9 @@
 package dev.anvil.modelkit.onnx;
 
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.platform.Fp16Conversions;
 import com.google.protobuf.ByteString;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 

@@ -1,8 +1,5 @@
 package dev.anvil.modelkit.quantize;
 
-import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -11,6 +8,9 @@ import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.onnx.DatasetFeed;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,6 +1,6 @@
 package dev.anvil.modelkit.quantize;
 
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto.DataType;
 
 /** The 8-bit integer types quantised tensors are stored in. */
 public enum QuantType {

@@ -8,11 +8,11 @@ import static dev.anvil.modelkit.convert.TinyModels.s;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.devstack.SharedData;
 import dev.anvil.modelkit.convert.TinyModels.Graph;
 import dev.anvil.modelkit.onnx.InvalidModelException;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;

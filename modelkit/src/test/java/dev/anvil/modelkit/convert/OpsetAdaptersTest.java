@@ -14,11 +14,11 @@ import static dev.anvil.modelkit.convert.TinyModels.longTensor;
 import static dev.anvil.modelkit.convert.TinyModels.s;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.convert.TinyModels.Graph;
 import dev.anvil.modelkit.convert.TinyModels.Inputs;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

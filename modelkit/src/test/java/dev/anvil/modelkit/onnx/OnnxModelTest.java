@@ -3,12 +3,12 @@ package dev.anvil.modelkit.onnx;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

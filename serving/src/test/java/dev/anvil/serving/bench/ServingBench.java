@@ -356,7 +356,7 @@ public final class ServingBench {
 
     /** The model with its doc string set: the same weights under a different sha256. */
     private static byte[] withDocString(byte[] model, String doc) throws Exception {
-        return ai.onnx.proto.OnnxMl.ModelProto.parseFrom(model).toBuilder().setDocString(doc).build().toByteArray();
+        return dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto.parseFrom(model).toBuilder().setDocString(doc).build().toByteArray();
     }
 
     private static Path serverStat() {
