@@ -1,14 +1,14 @@
 package dev.anvil.api.approvals;
 
 import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Approval;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
@@ -64,7 +64,7 @@ public class ApprovalResource {
     @POST
     @Path("/{id}/approve")
     @Consumes(MediaType.WILDCARD)
-    @Requires(Role.REVIEWER)
+    @RolesAllowed(Roles.REVIEWER)
     public Map<String, Object> approve(@PathParam("id") String id, DecisionRequest body) {
         return decide(id, "approve", body == null ? null : body.comment());
     }
@@ -72,7 +72,7 @@ public class ApprovalResource {
     @POST
     @Path("/{id}/reject")
     @Consumes(MediaType.WILDCARD)
-    @Requires(Role.REVIEWER)
+    @RolesAllowed(Roles.REVIEWER)
     public Map<String, Object> reject(@PathParam("id") String id, DecisionRequest body) {
         return decide(id, "reject", body == null ? null : body.comment());
     }

@@ -1,12 +1,10 @@
 package dev.anvil.api.artifacts;
 
-import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
 import dev.anvil.activities.storage.ChecksumMismatchException;
 import dev.anvil.activities.storage.ObjectStore;
 import dev.anvil.activities.storage.PutResult;
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Artifact;
 import dev.anvil.db.ArtifactStore;
@@ -17,6 +15,7 @@ import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.ArtifactRef;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -60,7 +59,7 @@ public class ArtifactResource {
      */
     @POST
     @Consumes(MediaType.WILDCARD)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response upload(InputStream body,
                            @HeaderParam("Content-Type") String contentType,
                            @QueryParam("mediaType") String mediaTypeParam,

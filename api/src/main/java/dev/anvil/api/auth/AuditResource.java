@@ -4,6 +4,7 @@ import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.AuditEntry;
 import dev.anvil.db.AuditLogStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
@@ -21,7 +22,7 @@ public class AuditResource {
     @Inject AuditLogStore audit;
 
     @GET
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     public List<AuditEntry> list(@QueryParam("subject") String subject, @QueryParam("limit") @DefaultValue("100") int limit) {
         if (limit < 1 || limit > 1000) {
             throw ProblemException.badRequest("limit", "'limit' must be between 1 and 1000, got " + limit);

@@ -51,6 +51,9 @@ public class OidcTenants implements TenantConfigResolver {
                     .subjectRequired()
                     .lifespanGrace((int) oidc.clockSkew().toSeconds())
                     .forcedJwkRefreshInterval(oidc.jwksRefreshInterval())
+                    // JWTs are checked against the provider's keys only; opaque bearer tokens are Anvil's own
+                    .allowJwtIntrospection(false)
+                    .allowOpaqueTokenIntrospection(false)
                     .end()
                 .build());
         ui = issuer.flatMap(i -> oidc.clientId().filter(c -> !c.isBlank()).map(client -> {

@@ -5,6 +5,7 @@ import dev.anvil.db.ApiToken;
 import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.AuditLogStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -31,7 +32,7 @@ public class TokenResource {
     @Inject CurrentCaller caller;
     @Inject ApiTokenStore tokens;
     @Inject AuditLogStore audit;
-    @Inject TokenCache cache;
+    @Inject ApiTokens cache;
 
     /** A token as listed: never the token itself. */
     public record TokenView(String id, String principal, List<String> roles, String label, String createdBy,
@@ -44,7 +45,7 @@ public class TokenResource {
 
     @GET
     @Path("/tokens")
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     public List<TokenView> list(@QueryParam("principal") String principal) {
         List<ApiToken> rows = principal == null || principal.isBlank() ? tokens.list()
                 : tokens.listByPrincipal(principal.trim());
@@ -53,7 +54,7 @@ public class TokenResource {
 
     @DELETE
     @Path("/tokens/{id}")
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     public TokenView revoke(@PathParam("id") String id) {
         if (id == null || !id.matches("[0-9a-f]{64}")) {
             throw ProblemException.badRequest("id", "a token id is the 64-hex SHA-256 that GET /api/tokens lists"
@@ -80,7 +81,7 @@ public class TokenResource {
     @POST
     @Path("/tokens")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     public Response create(TokenRequest request) {
         if (request == null || request.principal() == null || request.principal().isBlank()) {
             throw ProblemException.badRequest("principal", "'principal' is required: the name of the person or service the token is for");

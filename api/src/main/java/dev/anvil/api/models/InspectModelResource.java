@@ -1,10 +1,8 @@
 package dev.anvil.api.models;
 
-import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
 import dev.anvil.api.artifacts.Sha256Param;
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
@@ -24,6 +22,7 @@ import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -60,7 +59,7 @@ public class InspectModelResource {
     @Inject AnvilConfig config;
 
     @POST
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response inspect(InspectBody body, @QueryParam("wait") Boolean wait) {
         if (body == null || body.artifact() == null) {
             throw ProblemException.badRequest("artifact",

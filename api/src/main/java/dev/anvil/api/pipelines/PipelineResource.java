@@ -1,10 +1,8 @@
 package dev.anvil.api.pipelines;
 
-import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
 import dev.anvil.activities.pipeline.RunLauncher;
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.PipelineStore;
@@ -15,6 +13,7 @@ import dev.anvil.workflows.pipeline.spec.SpecException;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
 import io.smallrye.common.annotation.Blocking;
 import io.temporal.client.WorkflowServiceException;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -55,7 +54,7 @@ public class PipelineResource {
     @PUT
     @Path("/{name}")
     @Consumes({"application/yaml", "application/x-yaml", "text/yaml", MediaType.APPLICATION_JSON, MediaType.TEXT_PLAIN})
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response register(@PathParam("name") String name, String body) {
         if (body == null || body.isBlank()) {
             throw ProblemException.badRequest("body", "the body must be a pipeline spec in YAML or JSON (see /api/schemas/pipeline.json)");
@@ -89,7 +88,7 @@ public class PipelineResource {
     @POST
     @Path("/{name}/runs")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response startRun(@PathParam("name") String name, RunRequest request) {
         find(name);
         Map<String, Object> params = request == null || request.params() == null ? Map.of() : request.params();
@@ -110,14 +109,14 @@ public class PipelineResource {
 
     @POST
     @Path("/{name}/pause")
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Map<String, Object> pause(@PathParam("name") String name) {
         return setPaused(name, true);
     }
 
     @POST
     @Path("/{name}/unpause")
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Map<String, Object> unpause(@PathParam("name") String name) {
         return setPaused(name, false);
     }
@@ -128,7 +127,7 @@ public class PipelineResource {
     @POST
     @Path("/{name}/backfill")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response backfill(@PathParam("name") String name, BackfillRequest request) {
         find(name);
         if (request == null || request.from() == null || request.to() == null) {

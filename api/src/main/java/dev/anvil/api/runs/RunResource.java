@@ -1,31 +1,29 @@
 package dev.anvil.api.runs;
 
+import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
-import io.smallrye.common.annotation.Blocking;
-import jakarta.inject.Inject;
-import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.workflows.pipeline.spec.SpecException;
+import io.smallrye.common.annotation.Blocking;
 import io.temporal.client.WorkflowClient;
-import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.core.MediaType;
 import io.temporal.client.WorkflowNotFoundException;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
-import jakarta.ws.rs.POST;
-import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Map;
 
@@ -70,7 +68,7 @@ public class RunResource {
     @POST
     @Path("/{id}/retry")
     @Consumes(MediaType.WILDCARD)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response retry(@PathParam("id") String id, RetryRequest request) {
         runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         String from = request == null ? null : request.from();
@@ -91,7 +89,7 @@ public class RunResource {
     /** Cancels a run: running tasks are cancelled (recorded failed), tasks not yet started skipped. */
     @POST
     @Path("/{id}/cancel")
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response cancel(@PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         if (run.isTerminal()) {

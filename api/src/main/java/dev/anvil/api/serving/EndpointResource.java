@@ -1,16 +1,15 @@
 package dev.anvil.api.serving;
 
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
 import dev.anvil.activities.rollout.EndpointManager;
 import dev.anvil.activities.rollout.EndpointManager.VersionChoice;
 import dev.anvil.activities.rollout.Gateway;
 import dev.anvil.activities.rollout.GatewayException;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Endpoint;
 import dev.anvil.workflows.rollout.EndpointCounts;
 import dev.anvil.workflows.rollout.VersionCounts;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -62,7 +61,7 @@ public class EndpointResource {
     }
 
     @PUT
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}")
     @Consumes(MediaType.APPLICATION_JSON)
     public Response put(@PathParam("name") String name, Map<String, Object> body) {
@@ -80,7 +79,7 @@ public class EndpointResource {
     }
 
     @DELETE
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}")
     public Response delete(@PathParam("name") String name) {
         if (!manager.delete(name)) {
@@ -90,7 +89,7 @@ public class EndpointResource {
     }
 
     @PUT
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary")
     @Consumes(MediaType.APPLICATION_JSON)
     public EndpointView setCanary(@PathParam("name") String name, Map<String, Object> body) {
@@ -102,7 +101,7 @@ public class EndpointResource {
     }
 
     @POST
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary/weight")
     @Consumes(MediaType.APPLICATION_JSON)
     public EndpointView setWeight(@PathParam("name") String name, Map<String, Object> body) {
@@ -113,14 +112,14 @@ public class EndpointResource {
     }
 
     @DELETE
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary")
     public EndpointView removeCanary(@PathParam("name") String name) {
         return call(() -> view(routeOf(manager.removeCanary(name))));
     }
 
     @POST
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary/promote")
     public EndpointView promote(@PathParam("name") String name) {
         return call(() -> {

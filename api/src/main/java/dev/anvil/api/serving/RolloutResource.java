@@ -1,10 +1,8 @@
 package dev.anvil.api.serving;
 
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
 import dev.anvil.activities.rollout.CanarySpec;
 import dev.anvil.activities.rollout.GatewayException;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Rollout;
 import dev.anvil.db.RolloutStore;
@@ -17,6 +15,7 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowUpdateException;
 import io.temporal.failure.ApplicationFailure;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -42,7 +41,7 @@ public class RolloutResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
         try {
@@ -77,7 +76,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/pause")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus pause(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::pause);
@@ -85,7 +84,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/resume")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus resume(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::resume);
@@ -93,7 +92,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/promote")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus promote(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::promote);
@@ -101,7 +100,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/abort")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     public RolloutStatus abort(@PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::abort);
