@@ -6,10 +6,10 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
 
-import dev.anvil.api.auth.Requires;
 import dev.anvil.db.ApiTokenStore;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.POST;
@@ -115,7 +115,7 @@ class AuthTest {
                 .then().statusCode(400).body("errors[0].field", equalTo("principal"));
     }
 
-    /** A new POST/PUT/DELETE endpoint without @Requires fails here, before it ships unguarded. */
+    /** A new POST/PUT/DELETE endpoint without @RolesAllowed fails here, before it ships unguarded. */
     @Test
     void everyMutatingEndpointNamesItsRoles() {
         List<String> unguarded = new ArrayList<>();
@@ -123,7 +123,7 @@ class AuthTest {
             for (Method m : resource.getDeclaredMethods()) {
                 boolean mutating = m.isAnnotationPresent(POST.class) || m.isAnnotationPresent(PUT.class)
                         || m.isAnnotationPresent(DELETE.class);
-                if (mutating && !m.isAnnotationPresent(Requires.class)) {
+                if (mutating && !m.isAnnotationPresent(RolesAllowed.class)) {
                     unguarded.add(resource.getSimpleName() + "." + m.getName());
                 }
             }

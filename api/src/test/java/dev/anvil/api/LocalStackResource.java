@@ -37,7 +37,9 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.auth.oidc.roles-claim", "realm_access.roles"),
                 Map.entry("anvil.auth.oidc.role-prefix", "anvil-"),
                 Map.entry("anvil.auth.oidc.client-id", TestOidcProvider.CLIENT_ID),
-                Map.entry("anvil.auth.oidc.client-secret", TestOidcProvider.CLIENT_SECRET));
+                Map.entry("anvil.auth.oidc.client-secret", TestOidcProvider.CLIENT_SECRET),
+                // short, so that OidcAuthTest sees a rotated key soon after a forged token made Anvil refetch the keys
+                Map.entry("anvil.auth.oidc.jwks-refresh-interval", "1s"));
     }
 
     @Override

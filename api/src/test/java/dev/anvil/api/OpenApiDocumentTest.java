@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.api.auth.Requires;
 import dev.anvil.api.problem.Problem;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.BeanParam;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.DELETE;
@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * to what its code can answer, derived from the code itself:
  * <ul>
  *   <li>every operation has a summary, a tag and a success response;</li>
- *   <li>one that needs a role ({@link Requires}) names the bearer scheme and documents 401 and 403;</li>
+ *   <li>one that needs a role ({@link RolesAllowed}) names the bearer scheme and documents 401 and 403;</li>
  *   <li>one with a path parameter documents 404 (nothing by that id or name), unless it is a PUT to the
  *       parameter itself, which creates what the path names;</li>
  *   <li>one that reads a request body documents 400 or 422 (a body can be malformed or invalid);</li>
@@ -80,7 +80,7 @@ class OpenApiDocumentTest {
                 if (!anyStartsWith(responses, "2")) {
                     missing.add(name + ": no success response");
                 }
-                if (method.isAnnotationPresent(Requires.class)) {
+                if (method.isAnnotationPresent(RolesAllowed.class)) {
                     guarded++;
                     requireResponses(name, responses, missing, "401", "403");
                     if (!op.path("security").toString().contains("\"" + ApiDocumentFilter.BEARER + "\"")) {

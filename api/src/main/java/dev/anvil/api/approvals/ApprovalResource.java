@@ -1,14 +1,15 @@
 package dev.anvil.api.approvals;
 
+import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Approval;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
@@ -23,15 +24,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
-import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
  * Approvals: list them, read one with its decisions, and decide. A decision goes to the run's
@@ -84,7 +84,7 @@ public class ApprovalResource {
     @POST
     @Path("/{id}/approve")
     @Consumes(MediaType.WILDCARD)
-    @Requires(Role.REVIEWER)
+    @RolesAllowed(Roles.REVIEWER)
     @Operation(summary = "Approve (role reviewer)", description = "Never your own run (four eyes); the run goes on "
             + "once enough reviewers approved. The comment is optional.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -103,7 +103,7 @@ public class ApprovalResource {
     @POST
     @Path("/{id}/reject")
     @Consumes(MediaType.WILDCARD)
-    @Requires(Role.REVIEWER)
+    @RolesAllowed(Roles.REVIEWER)
     @Operation(summary = "Reject with a comment (role reviewer)",
             description = "The comment is mandatory; the approval task fails, and the run with it.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)

@@ -1,9 +1,11 @@
 package dev.anvil.api.auth;
 
+import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.AuditEntry;
 import dev.anvil.db.AuditLogStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
@@ -13,11 +15,10 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import java.util.List;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /** The audit log, newest first: who did what to which subject (e.g. run:&lt;id&gt;). Reviewers and admins only. */
 @Path("/api/audit")
@@ -28,7 +29,7 @@ public class AuditResource {
     @Inject AuditLogStore audit;
 
     @GET
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Operation(summary = "The audit log, newest first (role reviewer or admin)",
             description = "Each entry: at, actor, action, subject, details.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)

@@ -1,10 +1,12 @@
 package dev.anvil.api.auth;
 
+import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.ApiToken;
 import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.AuditLogStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -20,16 +22,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
-import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
  * Who am I, and (admins) tokens: make one, list them, revoke one. A token is shown once, in the answer
@@ -43,7 +44,7 @@ public class TokenResource {
     @Inject CurrentCaller caller;
     @Inject ApiTokenStore tokens;
     @Inject AuditLogStore audit;
-    @Inject TokenCache cache;
+    @Inject ApiTokens cache;
 
     /** A token as listed: never the token itself. */
     public record TokenView(String id, String principal, List<String> roles, String label, String createdBy,
@@ -56,7 +57,7 @@ public class TokenResource {
 
     @GET
     @Path("/tokens")
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Operation(summary = "List API tokens, newest first (role admin)",
             description = "Never the tokens themselves: each is named by its id, the SHA-256 Anvil stores.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -72,7 +73,7 @@ public class TokenResource {
 
     @DELETE
     @Path("/tokens/{id}")
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Operation(summary = "Revoke an API token by its id (role admin)", description = "This process stops accepting "
             + "the token at once, other processes within anvil.auth.token-cache-ttl. Revoking again changes nothing.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -112,7 +113,7 @@ public class TokenResource {
     @POST
     @Path("/tokens")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Operation(summary = "Make an API token (role admin)",
             description = "roles: one or more of submitter, reviewer, admin. The token is shown once, in this answer; "
                     + "Anvil stores only its hash, which is its id.")

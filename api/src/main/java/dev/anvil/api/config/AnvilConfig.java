@@ -106,12 +106,16 @@ public interface AnvilConfig {
         /**
          * How long a token found valid is trusted without asking PostgreSQL again (per process), so
          * that frequent callers (inference clients) do not pay a database round trip per request. A
-         * revoked token is refused after at most this long; 0 checks every request.
+         * revoked token is refused after at most this long (at once in the process that revoked it); 0 checks
+         * every request. It sets the quarkus-cache cache api-tokens (application.properties).
          */
         @WithDefault("5s")
         Duration tokenCacheTtl();
 
-        /** Bearer JWTs from an OpenID Connect provider, accepted beside API tokens when an issuer is set. */
+        /**
+         * Bearer JWTs from an OpenID Connect provider, accepted beside API tokens when an issuer is set, and the
+         * web UI's single sign-on when a client id is set too (quarkus-oidc tenants, see OidcTenants).
+         */
         Oidc oidc();
 
         interface Oidc {
@@ -138,6 +142,14 @@ public interface AnvilConfig {
             /** Clock difference tolerated when checking exp and nbf. */
             @WithDefault("30s")
             Duration clockSkew();
+
+            /**
+             * The shortest time between two fetches of the provider's keys (JWKS) made because a token names
+             * a key not seen yet (key rotation); a longer one stops forged tokens from making Anvil hammer the
+             * provider.
+             */
+            @WithDefault("10m")
+            Duration jwksRefreshInterval();
 
             /** The web UI's client id at the provider; set it to offer "Sign in with single sign-on" (authorization code + PKCE). */
             Optional<String> clientId();

@@ -1,10 +1,9 @@
 package dev.anvil.api.models;
 
-import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
+import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.artifacts.Sha256Param;
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
@@ -24,6 +23,7 @@ import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -40,15 +40,14 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
  * Starts an {@link InspectModelWorkflow} for an uploaded artifact. By default it waits for the result
@@ -71,7 +70,7 @@ public class InspectModelResource {
     @Inject AnvilConfig config;
 
     @POST
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Inspect an uploaded ONNX model in a durable workflow (role submitter or admin)",
             description = "Starts a run whose one task loads the model in ONNX Runtime and records opset, IR version, "
                     + "inputs/outputs, parameter count and size as task-run metrics, with lineage. Waits for the result "

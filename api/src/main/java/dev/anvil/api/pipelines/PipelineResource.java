@@ -1,10 +1,9 @@
 package dev.anvil.api.pipelines;
 
-import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
 import dev.anvil.activities.pipeline.RunLauncher;
+import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.CurrentCaller;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.PipelineStore;
@@ -15,6 +14,7 @@ import dev.anvil.workflows.pipeline.spec.SpecException;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
 import io.smallrye.common.annotation.Blocking;
 import io.temporal.client.WorkflowServiceException;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -33,16 +33,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
-import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
  * Pipelines: register a spec (each changed text is a new version), read them, and start runs. A
@@ -78,7 +77,7 @@ public class PipelineResource {
     @PUT
     @Path("/{name}")
     @Consumes({"application/yaml", "application/x-yaml", "text/yaml", MediaType.APPLICATION_JSON, MediaType.TEXT_PLAIN})
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Register a pipeline spec, YAML or JSON (role submitter or admin)", description = "A changed "
             + "text becomes a new version; the same text again changes nothing. The spec is validated in full before "
             + "it is stored, and every problem comes back at once.")
@@ -132,7 +131,7 @@ public class PipelineResource {
     @POST
     @Path("/{name}/runs")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Start a run of the newest version (role submitter or admin)",
             description = "params fill the spec's ${params.*}; cache=false makes every task run afresh instead of "
                     + "reusing an earlier result.")
@@ -166,7 +165,7 @@ public class PipelineResource {
 
     @POST
     @Path("/{name}/pause")
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Pause the pipeline's schedule (role submitter or admin)",
             description = "Runs started by hand still run.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -180,7 +179,7 @@ public class PipelineResource {
 
     @POST
     @Path("/{name}/unpause")
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Resume the pipeline's schedule (role submitter or admin)",
             description = "With catchup, missed ticks run first, oldest first.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -198,7 +197,7 @@ public class PipelineResource {
     @POST
     @Path("/{name}/backfill")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Backfill: run every schedule tick in [from, to] (role submitter or admin)",
             description = "Oldest first, each with its logical date.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)

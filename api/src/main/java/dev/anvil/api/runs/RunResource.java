@@ -1,43 +1,41 @@
 package dev.anvil.api.runs;
 
+import dev.anvil.activities.pipeline.RunLauncher;
+import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
-
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
-import io.smallrye.common.annotation.Blocking;
-import jakarta.inject.Inject;
-import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.workflows.pipeline.spec.SpecException;
+import io.smallrye.common.annotation.Blocking;
 import io.temporal.client.WorkflowClient;
-import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.core.MediaType;
 import io.temporal.client.WorkflowNotFoundException;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
-import jakarta.ws.rs.POST;
-import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /** Runs as PostgreSQL records them: listing never depends on Temporal's visibility APIs. */
 @Path("/api/runs")
@@ -88,7 +86,7 @@ public class RunResource {
     @POST
     @Path("/{id}/retry")
     @Consumes(MediaType.WILDCARD)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Retry a failed or cancelled run (role submitter or admin)", description = "Airflow's clear: "
             + "the tasks that did not succeed (or from and everything downstream of it) run again as new attempts of "
             + "the same run; successful tasks keep their outputs.")
@@ -122,7 +120,7 @@ public class RunResource {
     /** Cancels a run: running tasks are cancelled (recorded failed), tasks not yet started skipped. */
     @POST
     @Path("/{id}/cancel")
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Cancel a run (role submitter or admin)", description = "Running tasks are cancelled and "
             + "recorded failed; tasks not started are skipped.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)

@@ -1,7 +1,7 @@
 package dev.anvil.api.serving;
 
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
+import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Endpoint;
 import dev.anvil.serving.EndpointManager.VersionChoice;
@@ -10,6 +10,7 @@ import dev.anvil.serving.Gateway;
 import dev.anvil.serving.GatewayException;
 import dev.anvil.workflows.rollout.EndpointCounts;
 import dev.anvil.workflows.rollout.VersionCounts;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -28,16 +29,15 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
-import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /** Managing the gateway's endpoints: which model version each serves, and its canary. */
 @Path("/api/endpoints")
@@ -79,7 +79,7 @@ public class EndpointResource {
     }
 
     @PUT
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Serve a model version under this name (role admin)", description = "Creates the endpoint or "
@@ -113,7 +113,7 @@ public class EndpointResource {
     }
 
     @DELETE
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}")
     @Operation(summary = "Stop serving the endpoint (role admin)", description = "Its sessions are unloaded.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -129,7 +129,7 @@ public class EndpointResource {
     }
 
     @PUT
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Set the endpoint's canary version and its traffic weight (role admin)",
@@ -153,7 +153,7 @@ public class EndpointResource {
     }
 
     @POST
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary/weight")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Change the canary's percentage of traffic (role admin)")
@@ -174,7 +174,7 @@ public class EndpointResource {
     }
 
     @DELETE
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary")
     @Operation(summary = "Remove the canary (role admin)", description = "All traffic goes to the stable version.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -187,7 +187,7 @@ public class EndpointResource {
     }
 
     @POST
-    @Requires(Role.ADMIN)
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary/promote")
     @Operation(summary = "Make the canary the stable version (role admin)", description = "The registry is not "
             + "changed; rollouts move the production alias.")

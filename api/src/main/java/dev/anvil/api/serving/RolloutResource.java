@@ -1,8 +1,8 @@
 package dev.anvil.api.serving;
 
 import dev.anvil.activities.rollout.CanarySpec;
-import dev.anvil.api.auth.Requires;
-import dev.anvil.api.auth.Role;
+import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Rollout;
 import dev.anvil.db.RolloutStore;
@@ -16,6 +16,7 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowUpdateException;
 import io.temporal.failure.ApplicationFailure;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -31,15 +32,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
-import dev.anvil.api.ApiDocumentFilter;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /** Canary rollouts: start one by hand, watch it, and steer it (pause, resume, promote, abort). */
 @Path("/api/rollouts")
@@ -52,7 +52,7 @@ public class RolloutResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    @Requires({Role.SUBMITTER, Role.ADMIN})
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Start a canary rollout of a candidate model on an endpoint (role submitter or admin)",
             description = "The gateway shifts traffic step by step (steps, default [5, 25, 50, 100]), compares canary "
                     + "against stable every interval once min_requests arrived (analysis: max_error_rate, "
@@ -105,7 +105,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/pause")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Hold the rollout at its weight (role reviewer or admin)", description = "The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -124,7 +124,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/resume")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Resume a paused rollout (role reviewer or admin)", description = "The analysis starts a fresh window. The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -143,7 +143,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/promote")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Promote the candidate now (role reviewer or admin)", description = "It becomes the stable version and the model's production alias. The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -162,7 +162,7 @@ public class RolloutResource {
 
     @POST
     @Path("/{id}/abort")
-    @Requires({Role.REVIEWER, Role.ADMIN})
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Roll back now (role reviewer or admin)", description = "The canary leaves the endpoint. The reason is recorded with the change (default: who did it); the actor is the caller, never the body.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)

@@ -2,11 +2,10 @@ package dev.anvil.api.ui;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.api.approvals.ApprovalDecisions;
-import dev.anvil.api.auth.AuthFilter;
+import dev.anvil.api.auth.ApiTokenAuthenticationMechanism;
 import dev.anvil.api.auth.Caller;
 import dev.anvil.api.auth.CurrentCaller;
-import dev.anvil.api.auth.OidcLogin;
-import dev.anvil.api.auth.OidcTokens;
+import dev.anvil.api.auth.OidcTenants;
 import dev.anvil.api.auth.Role;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.ApiTokenStore;
@@ -22,11 +21,16 @@ import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.storage.ObjectStore;
+import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
+import dev.anvil.workflows.pipeline.spec.PipelineSpec;
+import dev.anvil.workflows.pipeline.spec.SpecLoader;
+import dev.anvil.workflows.pipeline.spec.TaskSpec;
+import io.quarkus.oidc.OidcSession;
 import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -34,11 +38,9 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.NewCookie;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -70,10 +72,8 @@ public class UiResource {
     @Inject ModelRegistryStore registry;
     @Inject ObjectStore objects;
     @Inject ObjectMapper json;
-    @Inject OidcTokens oidc;
-
-    /** Carries state and PKCE verifier from the start of a single sign-on to its callback. */
-    static final String OIDC_COOKIE = "anvil_oidc";
+    @Inject OidcTenants oidc;
+    @Inject Instance<OidcSession> oidcSession;
 
     @GET
     public Response home() {
@@ -87,65 +87,45 @@ public class UiResource {
     }
 
     private Response loginPage(String error, int status) {
-        String ssoHost = oidc.login().map(l -> URI.create(l.issuer()).getHost()).orElse(null);
+        String ssoHost = oidc.singleSignOn() ? oidc.issuer().map(issuer -> URI.create(issuer).getHost()).orElse(null)
+                : null;
         return Response.status(status).entity(Pages.login(new Frame("Sign in", null), error, ssoHost)).build();
     }
 
-    /** Single sign-on, step 1: remember state and PKCE verifier in a short-lived cookie, go to the provider. */
+    /**
+     * Single sign-on. quarkus-oidc (tenant anvil-ui, see OidcTenants) answers an anonymous browser here with the
+     * redirect to the provider (authorization code flow with PKCE), so this runs only once signed in.
+     */
     @GET
     @Path("/login/oidc")
-    public Response oidcLogin(@Context UriInfo uri) {
-        if (oidc.login().isEmpty()) {
+    public Response oidcLogin() {
+        if (!oidc.singleSignOn()) {
             return loginPage("Single sign-on is not configured here (anvil.auth.oidc.client-id); sign in with an API token.",
                     404);
         }
-        OidcLogin.Started started;
-        try {
-            started = oidc.login().get().start(callback(uri));
-        } catch (OidcLogin.Failed e) {
-            return loginPage("Single sign-on cannot start: " + e.getMessage(), 503);
-        } catch (ProblemException e) {
-            return loginPage("Single sign-on cannot start: " + e.getMessage(), e.status());
-        }
-        // Lax: the provider's redirect back is a top-level navigation from another site
-        NewCookie pending = new NewCookie.Builder(OIDC_COOKIE).value(started.cookieValue()).path("/ui/login/oidc")
-                .maxAge(600).httpOnly(true).secure("https".equals(uri.getBaseUri().getScheme()))
-                .sameSite(NewCookie.SameSite.LAX).build();
-        return Response.seeOther(started.authorizeAt()).cookie(pending).build();
+        return Response.seeOther(URI.create("/ui/approvals")).build();
     }
 
-    /** Single sign-on, step 2: the provider sends the browser back with a code (or an error). */
+    /**
+     * The provider sends the browser back here; quarkus-oidc trades the code for tokens and starts the session
+     * before this runs (a failure goes to the sign-in page, see AuthFailures).
+     */
     @GET
     @Path("/login/oidc/callback")
-    public Response oidcCallback(@Context UriInfo uri, @CookieParam(OIDC_COOKIE) String pending,
-            @QueryParam("state") String state, @QueryParam("code") String code, @QueryParam("error") String error,
-            @QueryParam("error_description") String errorDescription) {
-        NewCookie done = new NewCookie.Builder(OIDC_COOKIE).value("").path("/ui/login/oidc").maxAge(0).httpOnly(true)
-                .sameSite(NewCookie.SameSite.LAX).build();
-        if (oidc.login().isEmpty()) {
+    public Response oidcCallback() {
+        Optional<Caller> who = caller.get();
+        if (!oidc.singleSignOn() || who.isEmpty()) {
             return loginPage("Single sign-on is not configured here; sign in with an API token.", 404);
         }
-        Caller who;
-        String token;
-        try {
-            token = oidc.login().get().finish(pending, state, code, error, errorDescription, callback(uri));
-            who = oidc.verifier().orElseThrow().verify(token);
-        } catch (OidcLogin.Failed e) {
-            return Response.fromResponse(loginPage("Single sign-on failed: " + e.getMessage(), 401)).cookie(done).build();
-        } catch (ProblemException e) {
-            return Response.fromResponse(loginPage("Single sign-on failed: " + e.getMessage(), e.status())).cookie(done)
-                    .build();
-        }
-        NewCookie session = new NewCookie.Builder(AuthFilter.COOKIE).value(token).path("/").httpOnly(true)
-                .secure("https".equals(uri.getBaseUri().getScheme())).sameSite(NewCookie.SameSite.STRICT).build();
-        // a page, not a redirect: the browser sends a SameSite=Strict cookie on a navigation this site starts,
-        // not on the tail of a redirect chain that began at the provider
-        return Response.ok(Pages.signedIn(new Frame("Signed in", null), who.principal())).cookie(session, done).build();
+        return Response.ok(Pages.signedIn(new Frame("Signed in", null), who.get().principal())).build();
     }
 
-    private URI callback(UriInfo uri) {
-        return oidc.redirectUri().map(URI::create)
-                .orElseGet(() -> uri.getBaseUriBuilder().path("/ui/login/oidc/callback").build());
+    /** The provider refused to sign the user in (quarkus-oidc's error path). */
+    @GET
+    @Path("/login/oidc/error")
+    public Response oidcError(@QueryParam("error") String error, @QueryParam("error_description") String description) {
+        return loginPage("Single sign-on failed: the provider did not sign you in: " + (error == null ? "unknown error" : error)
+                + (description == null || description.isBlank() ? "" : " (" + description + ")"), 401);
     }
 
     @POST
@@ -155,7 +135,7 @@ public class UiResource {
         if (token == null || tokens.authenticate(token.trim()).isEmpty()) {
             return loginPage("That token is unknown or revoked.");
         }
-        NewCookie cookie = new NewCookie.Builder(AuthFilter.COOKIE).value(token.trim()).path("/").httpOnly(true)
+        NewCookie cookie = new NewCookie.Builder(ApiTokenAuthenticationMechanism.COOKIE).value(token.trim()).path("/").httpOnly(true)
                 .sameSite(NewCookie.SameSite.STRICT).build();
         return Response.seeOther(URI.create("/ui/approvals")).cookie(cookie).build();
     }
@@ -163,8 +143,11 @@ public class UiResource {
     @POST
     @Path("/logout")
     public Response logout() {
-        NewCookie gone = new NewCookie.Builder(AuthFilter.COOKIE).value("").path("/").maxAge(0).httpOnly(true)
-                .sameSite(NewCookie.SameSite.STRICT).build();
+        NewCookie gone = new NewCookie.Builder(ApiTokenAuthenticationMechanism.COOKIE).value("").path("/").maxAge(0)
+                .httpOnly(true).sameSite(NewCookie.SameSite.STRICT).build();
+        if (oidcSession.isResolvable() && oidcSession.get().getTenantId() != null) {
+            oidcSession.get().logout().await().indefinitely(); // drops the single sign-on session cookie
+        }
         return Response.seeOther(URI.create("/ui/login")).cookie(gone).build();
     }
 

@@ -1,20 +1,33 @@
 package dev.anvil.api.auth;
 
 import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsInAnyOrder;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
 
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
+import dev.anvil.db.ApiTokenStore;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.jose4j.jwa.AlgorithmConstraints;
+import org.jose4j.jws.AlgorithmIdentifiers;
+import org.jose4j.jws.JsonWebSignature;
 import org.jose4j.jwt.NumericDate;
+import org.jose4j.keys.HmacKey;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The API accepts an OIDC provider's bearer JWTs beside its own tokens, with the same role rules. */
+/**
+ * The API accepts an OIDC provider's bearer JWTs beside its own tokens, with the same role rules: quarkus-oidc
+ * checks them against a real (test) provider over HTTP (discovery, JWKS, claims), and every refusal is a 401
+ * problem document naming why.
+ */
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class OidcAuthTest {
@@ -68,5 +81,87 @@ class OidcAuthTest {
                 .when().get("/api/me")
                 .then().statusCode(200)
                 .body("roles", hasItems("reviewer"));
+    }
+
+    @Test
+    void theAnvilRolesAmongTheProvidersRolesCountAndOthersAreIgnored() {
+        given().header("Authorization", "Bearer " + provider.token("bob", List.of("ANVIL-Submitter", "anvil-admin", "reviewer")))
+                .when().get("/api/me")
+                .then().statusCode(200)
+                .body("principal", equalTo("bob"))
+                .body("roles", containsInAnyOrder("submitter", "admin")); // "reviewer" lacks the prefix
+    }
+
+    @Test
+    void withoutThePreferredUsernameTheSubjectNamesTheCaller() {
+        given().header("Authorization", "Bearer " + provider.token(c -> c.setSubject("f81d4fae-7dec")))
+                .when().get("/api/me")
+                .then().statusCode(200)
+                .body("principal", equalTo("f81d4fae-7dec"))
+                .body("roles", empty());
+    }
+
+    @Test
+    void aTokenFromAnotherIssuerOrForAnotherAudienceIsRefused() {
+        assertRefused(provider.token(c -> c.setIssuer("https://elsewhere.example.com/realms/ml")),
+                "it was not issued by " + provider.issuer());
+        assertRefused(provider.token(c -> c.setAudience("another-client")), "its audience is not 'anvil'");
+    }
+
+    @Test
+    void aTokenSignedByAKeyTheProviderDoesNotPublishIsRefused() {
+        String forged = TestOidcProvider.sign(provider.claims(c -> c.setClaim("preferred_username", "mallory")),
+                TestOidcProvider.newKey());
+        assertRefused(forged, "its signature does not verify with the provider's keys");
+    }
+
+    @Test
+    void aSymmetricOrUnsignedTokenIsRefused() throws Exception {
+        JsonWebSignature hs = new JsonWebSignature();
+        hs.setPayload(provider.claims(c -> {}).toJson());
+        hs.setAlgorithmHeaderValue(AlgorithmIdentifiers.HMAC_SHA256);
+        hs.setKey(new HmacKey("a-shared-secret-of-at-least-32-bytes!!".getBytes(StandardCharsets.UTF_8)));
+        assertRefused(hs.getCompactSerialization(), "it is signed with 'HS256', not an asymmetric algorithm");
+
+        JsonWebSignature none = new JsonWebSignature();
+        none.setPayload(provider.claims(c -> {}).toJson());
+        none.setAlgorithmHeaderValue(AlgorithmIdentifiers.NONE);
+        none.setAlgorithmConstraints(AlgorithmConstraints.NO_CONSTRAINTS);
+        assertRefused(none.getCompactSerialization(), "it is signed with 'none'");
+    }
+
+    @Test
+    void garbageThatLooksLikeAJwtIsRefusedNotAnError() {
+        assertRefused("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", "the bearer JWT is refused");
+    }
+
+    @Test
+    void aRotatedKeyIsFetchedWhenATokenNamesIt() throws Exception {
+        given().header("Authorization", "Bearer " + provider.token("carol", List.of("anvil-submitter")))
+                .get("/api/me").then().statusCode(200);
+        int before = provider.jwksFetches();
+        provider.rotateKey();
+        Thread.sleep(1100); // anvil.auth.oidc.jwks-refresh-interval is 1s in tests
+        given().header("Authorization", "Bearer " + provider.token("carol", List.of("anvil-submitter")))
+                .get("/api/me").then().statusCode(200)
+                .body("roles", equalTo(List.of("submitter")));
+        assertThat(provider.jwksFetches()).isGreaterThan(before);
+    }
+
+    @Test
+    void apiTokensNeverLookLikeJwts() {
+        for (int i = 0; i < 100; i++) {
+            assertThat(ApiTokenAuthenticationMechanism.looksLikeJwt(ApiTokenStore.newToken())).isFalse();
+        }
+        assertThat(ApiTokenAuthenticationMechanism.looksLikeJwt(provider.token("frank", List.of()))).isTrue();
+    }
+
+    private static void assertRefused(String token, String detail) {
+        given().header("Authorization", "Bearer " + token)
+                .when().get("/api/me")
+                .then().statusCode(401)
+                .contentType("application/problem+json")
+                .header("WWW-Authenticate", containsString("Bearer"))
+                .body("detail", containsString(detail));
     }
 }

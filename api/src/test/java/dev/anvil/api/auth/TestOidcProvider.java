@@ -28,7 +28,8 @@ import org.jose4j.lang.JoseException;
 
 /**
  * A minimal OpenID Connect provider for tests, speaking the parts Anvil uses over real HTTP: the
- * discovery document and the JWKS. It signs tokens with its current RSA key and can rotate to a new one.
+ * discovery document, the JWKS, and the authorization code flow with PKCE (authorization and token
+ * endpoints). It signs tokens with its current RSA key and can rotate to a new one.
  */
 public final class TestOidcProvider implements AutoCloseable {
     private static TestOidcProvider shared;
@@ -200,7 +201,13 @@ public final class TestOidcProvider implements AutoCloseable {
             send(ex, 400, "{\"error\":\"invalid_grant\",\"error_description\":\"PKCE verification failed\"}");
             return;
         }
-        send(ex, 200, "{\"access_token\":\"" + token(grant.user(), grant.roles())
+        // the ID token names the user for the client; the access token carries the realm roles (as Keycloak's do)
+        String idToken = token(claims -> {
+            claims.setSubject(UUID.nameUUIDFromBytes(grant.user().getBytes(StandardCharsets.UTF_8)).toString());
+            claims.setAudience(CLIENT_ID);
+            claims.setClaim("preferred_username", grant.user());
+        });
+        send(ex, 200, "{\"access_token\":\"" + token(grant.user(), grant.roles()) + "\",\"id_token\":\"" + idToken
                 + "\",\"token_type\":\"Bearer\",\"expires_in\":300}");
     }
 
