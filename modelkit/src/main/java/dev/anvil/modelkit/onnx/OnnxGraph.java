@@ -24,6 +24,10 @@ import java.util.Set;
  * are appended), and lifting {@code Constant} nodes into initializers.
  *
  * <p>Lookups read the builder as it is at the time of the call, so they stay right across edits.
+ *
+ * <p>One class of about 440 lines on purpose: every lookup and edit here walks the same builder and the
+ * same subgraph-aware collections of names and reads (If/Loop bodies see the outer graph's tensors);
+ * split apart, each part would need those walks again.
  */
 public final class OnnxGraph {
     private final GraphProto.Builder graph;
