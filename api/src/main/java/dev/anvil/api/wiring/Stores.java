@@ -1,4 +1,4 @@
-package dev.anvil.api.store;
+package dev.anvil.api.wiring;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.pipeline.RunLauncher;
@@ -25,7 +25,10 @@ import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
-/** The plain stores of the db and activities modules, as CDI beans over the pooled data source. */
+/**
+ * Start-up wiring: the stores of the db and storage modules and the run launcher, as CDI beans over the
+ * pooled data source. Everything else injects them; nothing builds its own.
+ */
 @ApplicationScoped
 public class Stores {
 
