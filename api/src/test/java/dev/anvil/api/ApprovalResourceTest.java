@@ -2,6 +2,7 @@ package dev.anvil.api;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
@@ -10,8 +11,10 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,22 +50,14 @@ class ApprovalResourceTest {
 
     /** Waits (polling, no timing asserted) until the run's approval is pending, and returns its id. */
     static String awaitPendingApproval(String runId) {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
-            List<Map<String, Object>> pending = given().get("/api/approvals?state=pending").then().statusCode(200)
-                    .extract().jsonPath().getList("$");
-            for (Map<String, Object> a : pending) {
-                if (runId.equals(a.get("run"))) {
-                    return (String) a.get("id");
-                }
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("run " + runId + " never reached its approval");
+        return await("run " + runId + " reached its approval").atMost(Duration.ofSeconds(60))
+                .until(() -> pendingApprovalOf(runId), Optional::isPresent).orElseThrow();
+    }
+
+    private static Optional<String> pendingApprovalOf(String runId) {
+        List<Map<String, Object>> pending = given().get("/api/approvals?state=pending").then().statusCode(200)
+                .extract().jsonPath().getList("$");
+        return pending.stream().filter(a -> runId.equals(a.get("run"))).map(a -> (String) a.get("id")).findFirst();
     }
 
     @Test

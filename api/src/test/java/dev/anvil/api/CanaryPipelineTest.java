@@ -78,12 +78,8 @@ class CanaryPipelineTest {
                 .put("/api/pipelines/bad-rollout").then().statusCode(201);
         String runId = given().contentType("application/json").body(Map.of("params", Map.of("candidate", candidate)))
                 .post("/api/pipelines/bad-rollout/runs").then().statusCode(201).extract().path("run");
-        String status = "running";
-        for (int i = 0; i < 2_000 && !List.of("success", "failed").contains(status); i++) {
-            status = given().get("/api/runs/" + runId).then().extract().path("run.status");
-        }
-        assertThat(status).isEqualTo("failed");
-        JsonPath run = given().get("/api/runs/" + runId).then().extract().jsonPath();
+        JsonPath run = PipelineResourceTest.awaitEnd(runId);
+        assertThat(run.getString("run.status")).isEqualTo("failed");
         assertThat(run.getString("run.error")).contains("rollout", "canary:", "steps");
         assertThat(run.getList("tasks.status")).containsExactly("success", "failed");
     }

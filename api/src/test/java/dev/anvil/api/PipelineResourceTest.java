@@ -2,16 +2,19 @@ package dev.anvil.api;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasItems;
+import static org.hamcrest.Matchers.oneOf;
 
 import dev.anvil.devstack.SharedData;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -123,12 +126,9 @@ class PipelineResourceTest {
 
         given().contentType("application/json").body(Map.of("from", "2026-01-01T00:00:00Z", "to", "2026-01-01T02:00:00Z"))
                 .post("/api/pipelines/hourly-report/backfill").then().statusCode(202);
-        long deadline = System.currentTimeMillis() + 30_000;
-        List<String> ids;
-        do {
-            sleep();
-            ids = given().get("/api/runs?pipeline=hourly-report").then().extract().jsonPath().getList("id");
-        } while (ids.size() < 3 && System.currentTimeMillis() < deadline);
+        List<String> ids = await("the backfill started three runs").atMost(Duration.ofSeconds(30)).until(
+                () -> given().get("/api/runs?pipeline=hourly-report").then().extract().jsonPath().<String>getList("id"),
+                started -> started.size() >= 3);
         assertThat(ids).containsExactlyInAnyOrder("hourly-report-scheduled-20260101T000000Z",
                 "hourly-report-scheduled-20260101T010000Z", "hourly-report-scheduled-20260101T020000Z");
 
@@ -221,36 +221,16 @@ class PipelineResourceTest {
         given().get("/api/schemas/pipeline.json").then().statusCode(200).body(containsString("\"tasks\""));
     }
 
+    /** The run once it has ended; an ended run no longer changes, so it is read in full once more. */
     static JsonPath awaitEnd(String runId) {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (true) {
-            JsonPath run = given().get("/api/runs/" + runId).then().statusCode(200).extract().jsonPath();
-            String status = run.getString("run.status");
-            if (List.of("success", "failed", "cancelled").contains(status)) {
-                return run;
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("run " + runId + " still " + status + " after 60 s");
-            }
-            sleep();
-        }
+        await("run " + runId + " ended").atMost(Duration.ofSeconds(60)).until(
+                () -> given().get("/api/runs/" + runId).then().statusCode(200).extract().<String>path("run.status"),
+                oneOf("success", "failed", "cancelled"));
+        return given().get("/api/runs/" + runId).then().statusCode(200).extract().jsonPath();
     }
 
     private static void awaitTaskRunning(String runId) {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (given().get("/api/runs/" + runId).then().extract().jsonPath().getList("tasks").isEmpty()) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("no task of " + runId + " started within 30 s");
-            }
-            sleep();
-        }
-    }
-
-    private static void sleep() {
-        try {
-            Thread.sleep(100);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        await("a task of " + runId + " started").atMost(Duration.ofSeconds(30)).until(
+                () -> !given().get("/api/runs/" + runId).then().extract().jsonPath().getList("tasks").isEmpty());
     }
 }

@@ -2,6 +2,7 @@ package dev.anvil.api;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
@@ -12,6 +13,7 @@ import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -20,6 +22,8 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class RolloutTest {
+    /** Room for one rollout activity on the local worker; the first also waits for the gateway to load the candidate. */
+    private static final Duration ROLLOUT_STEP_WAIT = Duration.ofSeconds(60);
 
     @org.junit.jupiter.api.BeforeEach
     void signIn() {
@@ -58,11 +62,8 @@ class RolloutTest {
         String id = given().contentType("application/json").body(Map.of("endpoint", "held", "model", candidate,
                         "interval", "1h"))
                 .when().post("/api/rollouts").then().statusCode(201).extract().path("rollout");
-        Integer weight = null;
-        for (int i = 0; i < 10_000 && !Integer.valueOf(5).equals(weight); i++) {
-            weight = given().get("/api/endpoints/held").then().extract().path("canary.weight");
-        }
-        assertThat(weight).isEqualTo(5);
+        await("the canary of 'held' at the first step's weight").atMost(ROLLOUT_STEP_WAIT).until(
+                () -> given().get("/api/endpoints/held").then().extract().<Integer>path("canary.weight"), equalTo(5));
 
         given().contentType("application/json").body(Map.of("actor", "dana"))
                 .when().post("/api/rollouts/" + id + "/resume").then().statusCode(409)
@@ -76,11 +77,7 @@ class RolloutTest {
         given().contentType("application/json").body(Map.of("reason", "wrong model"))
                 .when().post("/api/rollouts/" + id + "/abort").then().statusCode(200);
 
-        String state = "running";
-        for (int i = 0; i < 10_000 && !"aborted".equals(state); i++) {
-            state = stateOf(id);
-        }
-        assertThat(state).isEqualTo("aborted");
+        await("rollout " + id + " aborted").atMost(ROLLOUT_STEP_WAIT).until(() -> stateOf(id), equalTo("aborted"));
         given().get("/api/endpoints/held").then().body("stable.version", equalTo(1)).body("canary", nullValue());
         given().contentType("application/json").body(Map.of("actor", "dana"))
                 .when().post("/api/rollouts/" + id + "/promote").then().statusCode(409)

@@ -19,7 +19,12 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads an Open Inference Protocol (KServe v2) request with a streaming parser, straight into the
+ * One class on purpose: a request is read in one streaming pass, and every step of it (the inputs,
+ * their deferred {@code data}, the binary section) shares the same state: the body, the tensors
+ * built so far (closed together on any error) and the offset into the binary data. Split up, that
+ * state would have to be handed from class to class.
+ *
+ * <p>Reads an Open Inference Protocol (KServe v2) request with a streaming parser, straight into the
  * model's input tensors: JSON {@code data} lists go element by element into a direct buffer (no tree
  * of number nodes), and with the binary tensor data extension an input's bytes are copied from the
  * body after the JSON header. Every input is checked against the model's signature first (name,

@@ -1,6 +1,7 @@
 package dev.anvil.serving;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.anvil.db.Migrations;
 import dev.anvil.db.ServingCountsStore;
@@ -64,14 +65,12 @@ class ServingCountsPublisherTest {
     }
 
     @Test
-    void countersArePublishedOnATimerAndOnClose() throws Exception {
+    void countersArePublishedOnATimerAndOnClose() {
         ServingMetrics api = new ServingMetrics(new SimpleMeterRegistry());
         try (ServingCountsPublisher a = new ServingCountsPublisher(api, store, "api-timer", Duration.ofMillis(100))) {
             serve(api, "timed", 1, 5, 0, 300);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (counts("timed").versions().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
+            await("the timer published the counts").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> !counts("timed").versions().isEmpty());
             assertThat(counts("timed").of(1).requests()).as("published by the timer").isEqualTo(5);
             serve(api, "timed", 1, 5, 0, 300);
         }

@@ -1,6 +1,7 @@
 package dev.anvil.api.temporal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.anvil.devstack.Ports;
 import dev.anvil.devstack.TemporalDevServer;
@@ -21,6 +22,7 @@ import io.temporal.client.WorkflowStub;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import io.temporal.worker.WorkerFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -69,12 +71,9 @@ class RolloutRestartTest {
         // wait until the first step's weight is set and the workflow sleeps on its durable timer. The
         // call being recorded is not enough: killing the worker before it reports the activity done
         // would leave that activity to its start-to-close timeout, which is not what this test is about.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!sleepingOnTimer(id) && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        await("the first step's timer started").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> sleepingOnTimer(id));
         assertThat(calls).contains("setWeight 50 by worker-1");
-        assertThat(sleepingOnTimer(id)).as("the first step's timer started").isTrue();
         first.kill();
         Worker second = new Worker("worker-2", queue);
         try {

@@ -2,6 +2,7 @@ package dev.anvil.api.temporal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.anvil.devstack.Ports;
 import dev.anvil.devstack.TemporalDevServer;
@@ -118,22 +119,19 @@ public class WorkerRestartTest {
     }
 
     /** Activity A has completed and the workflow sleeps: the point where killing the worker loses nothing but its cache. */
-    private static void awaitTimerStarted(WorkflowExecution execution) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            boolean timerStarted = observerStubs.blockingStub().getWorkflowExecutionHistory(
-                            GetWorkflowExecutionHistoryRequest.newBuilder()
-                                    .setNamespace("default")
-                                    .setExecution(execution)
-                                    .build())
-                    .getHistory().getEventsList().stream()
-                    .anyMatch(e -> e.getEventType() == EventType.EVENT_TYPE_TIMER_STARTED);
-            if (timerStarted) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("workflow " + execution.getWorkflowId() + " never reached its sleep");
+    private static void awaitTimerStarted(WorkflowExecution execution) {
+        await("workflow " + execution.getWorkflowId() + " reached its sleep").atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(50)).until(() -> timerStarted(execution));
+    }
+
+    private static boolean timerStarted(WorkflowExecution execution) {
+        return observerStubs.blockingStub().getWorkflowExecutionHistory(
+                        GetWorkflowExecutionHistoryRequest.newBuilder()
+                                .setNamespace("default")
+                                .setExecution(execution)
+                                .build())
+                .getHistory().getEventsList().stream()
+                .anyMatch(e -> e.getEventType() == EventType.EVENT_TYPE_TIMER_STARTED);
     }
 
     private static WorkflowExecutionStatus status(WorkflowExecution execution) {

@@ -30,7 +30,12 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Walks the task DAG: every task whose upstream tasks allow it (by its trigger rule) starts at once,
+ * One class on purpose: the DAG walk, the approval operator and its Update handlers all read and
+ * change the same run state (task states, pending approvals) on the workflow thread, and what they
+ * do must replay deterministically from history; kept together, every change to that state is in
+ * one place. Moving approvals into a child workflow would split it, but changes the run's history.
+ *
+ * <p>Walks the task DAG: every task whose upstream tasks allow it (by its trigger rule) starts at once,
  * up to the plan's parallelism; tasks whose trigger rule says they cannot run end as skipped or
  * upstream_failed. Retries, back-off and timeouts are Temporal's, from each task's options. State
  * changes go to PostgreSQL through activities; the query reports them live.
