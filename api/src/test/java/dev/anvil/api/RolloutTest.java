@@ -154,7 +154,9 @@ class RolloutTest {
                 {"MatMul", "slow_flat,slow_w1", "slow_h1"},
                 {"MatMul", "slow_h1,slow_w2", "slow_h2"},
                 {"MatMul", "slow_h2,slow_w2", "slow_h3"},
-                {"ReduceSum", "slow_h3", "slow_sum"},
+                {"MatMul", "slow_h3,slow_w2", "slow_h4"},
+                {"MatMul", "slow_h4,slow_w2", "slow_h5"},
+                {"ReduceSum", "slow_h5", "slow_sum"},
                 {"Mul", "slow_sum,slow_zero", "slow_nothing"},
                 {"Add", "fast_output,slow_nothing", output}};
         for (String[] n : nodes) {
