@@ -306,10 +306,9 @@ function legend(doc, series) {
   list.setAttribute('class', 'legend');
   series.forEach((s, k) => {
     const item = doc.createElement('li');
-    const swatch = doc.createElement('span');
-    swatch.setAttribute('class', 'swatch');
-    swatch.setAttribute('style', 'background:' + PALETTE[k % PALETTE.length]);
-    swatch.setAttribute('aria-hidden', 'true');
+    // an SVG fill, not a style attribute: the pages' Content-Security-Policy refuses inline styles
+    const swatch = svgEl(doc, 'svg', { class: 'swatch', viewBox: '0 0 10 10', 'aria-hidden': 'true' },
+      svgEl(doc, 'rect', { width: 10, height: 10, fill: PALETTE[k % PALETTE.length] }));
     item.appendChild(swatch);
     item.appendChild(doc.createTextNode(s.name + ' (' + s.total + ' batches; '
       + s.percentiles.map((p) => p.label + ' ' + formatMs(p.value)).join(', ') + ')'));

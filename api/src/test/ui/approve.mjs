@@ -16,9 +16,17 @@ function check(condition, message) {
   console.log('ok: ' + message);
 }
 
+// what Chromium refused under the pages' Content-Security-Policy (inline script or style, foreign sources)
+const cspViolations = [];
+
 async function signIn(browser, token, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
   const page = await context.newPage();
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) {
+      cspViolations.push(page.url() + ': ' + message.text());
+    }
+  });
   await page.goto(baseUrl + '/ui/login');
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -103,6 +111,8 @@ try {
   }
   await reviewer.screenshot({ path: shots + '/run-after-approval.png', fullPage: true });
   check(status === 'success', 'the run continued after approval and ended ' + status);
+  check(cspViolations.length === 0, 'the pages work under their Content-Security-Policy'
+    + (cspViolations.length ? ': ' + cspViolations.join('; ') : ''));
 } finally {
   await browser.close();
 }

@@ -127,9 +127,9 @@ class ApprovalResourceTest {
     void theUiSendsStrangersToSignInAndRefusesUnknownTokens() {
         given().redirects().follow(false).get("/ui/approvals").then().statusCode(303)
                 .header("Location", containsString("/ui/login"));
-        given().contentType("application/x-www-form-urlencoded").formParam("token", "anvil_wrong").post("/ui/login")
+        UiForms.from("/ui/login", Map.of()).formParam("token", "anvil_wrong").post("/ui/login")
                 .then().statusCode(401).contentType(containsString("text/html")).body(containsString("unknown or revoked"));
-        given().redirects().follow(false).contentType("application/x-www-form-urlencoded")
+        UiForms.from("/ui/login", Map.of()).redirects().follow(false)
                 .formParam("token", TestTokens.REVIEWER).post("/ui/login")
                 .then().statusCode(303).header("Set-Cookie", containsString("HttpOnly"))
                 .header("Set-Cookie", containsString("SameSite=Strict"));
@@ -145,7 +145,7 @@ class ApprovalResourceTest {
         given().cookie("anvil_token", TestTokens.SUBMITTER).get("/ui/runs/" + run).then().statusCode(200)
                 .body(containsString("<meta http-equiv=\"refresh\" content=\"5\">"))
                 .body(containsString("(this page refreshes every 5 s)"));
-        given().cookie("anvil_token", TestTokens.SUBMITTER).contentType("application/x-www-form-urlencoded")
+        UiForms.signedIn("/ui/approvals/" + approval, TestTokens.SUBMITTER)
                 .formParam("comment", "").post("/ui/approvals/" + approval + "/approve")
                 .then().statusCode(403).contentType(containsString("text/html"))
                 .body(containsString("needs the role reviewer"));

@@ -35,7 +35,7 @@ class ReviewerUiEscapingTest {
         String run = ApprovalResourceTest.startGatedRun(TestTokens.SUBMITTER);
         String approval = ApprovalResourceTest.awaitPendingApproval(run);
 
-        given().cookie("anvil_token", reviewer).redirects().follow(false).contentType("application/x-www-form-urlencoded")
+        UiForms.signedIn("/ui/approvals/" + approval, reviewer).redirects().follow(false)
                 .formParam("comment", "wrong data " + EVIL).post("/ui/approvals/" + approval + "/reject")
                 .then().statusCode(303);
         given().get("/api/approvals/" + approval).then().body("state", equalTo("rejected"))

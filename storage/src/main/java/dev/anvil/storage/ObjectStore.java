@@ -225,7 +225,8 @@ public final class ObjectStore implements AutoCloseable {
 
     /**
      * A URL anyone holding it can GET the artifact's bytes from until {@code expiry} (at most 7 days)
-     * has passed. It does not check that the artifact exists; fetching a missing one gives HTTP 404.
+     * has passed. It does not check that the artifact exists; fetching a missing one gives HTTP 404. The
+     * answer carries {@code Content-Disposition: attachment} (S3's response-content-disposition).
      */
     public String presignedGetUrl(String sha256, Duration expiry) {
         String key = ContentKeys.contentKey(ContentKeys.normalize(sha256));
@@ -234,8 +235,12 @@ public final class ObjectStore implements AutoCloseable {
             throw new IllegalArgumentException("presigned URL expiry " + expiry + " is out of range: S3 allows 1 second"
                     + " to 7 days");
         }
+        // signed into the URL: storage answers "download this", so a browser never renders uploaded bytes as a page
+        Map<String, String> download = Map.of("response-content-disposition",
+                "attachment; filename=\"" + ContentKeys.normalize(sha256) + "\"");
         return call("presign GET", key, () -> client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
-                .method(Http.Method.GET).bucket(bucket).object(key).expiry((int) seconds).build()));
+                .method(Http.Method.GET).bucket(bucket).object(key).expiry((int) seconds).extraQueryParams(download)
+                .build()));
     }
 
     /** Closes the client if {@link #connect} made it. */

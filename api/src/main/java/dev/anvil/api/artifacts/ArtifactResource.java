@@ -138,7 +138,11 @@ public class ArtifactResource {
     @Path("/{sha256}/content")
     @Produces(MediaType.WILDCARD)
     @Operation(summary = "Download the bytes", description = "Verified against the sha256 while streaming; a mismatch "
-            + "aborts the response, so a client never receives wrong bytes. The Content-Type is the artifact's media type.")
+            + "aborts the response, so a client never receives wrong bytes. Always a download (Content-Disposition: "
+            + "attachment, X-Content-Type-Options: nosniff). The Content-Type is the artifact's media type when it is one "
+            + "of application/octet-stream, application/onnx, application/vnd.onnx, application/x-onnx, application/json, "
+            + "application/yaml, application/zip, application/vnd.anvil.dataset+zip, text/plain or text/csv; any other "
+            + "(text/html, image/svg+xml, ...) is served as application/octet-stream.")
     @APIResponse(responseCode = "200", description = "the bytes",
             content = @Content(mediaType = MediaType.WILDCARD, schema = @Schema(type = SchemaType.STRING, format = "binary")))
     @APIResponse(responseCode = "400", description = "the path is not a sha256")
@@ -151,8 +155,11 @@ public class ArtifactResource {
                 in.transferTo(out);
             }
         };
-        return Response.ok(stream, artifact.mediaType())
+        // a download, never a page: uploaded bytes must not run as script on this origin (the reviewer UI's)
+        return Response.ok(stream, ServedContentType.of(artifact.mediaType()))
                 .header("Content-Length", artifact.sizeBytes())
+                .header("Content-Disposition", "attachment; filename=\"" + artifact.sha256() + "\"")
+                .header("X-Content-Type-Options", "nosniff")
                 .header(EXPECTED_SHA_HEADER, artifact.sha256())
                 .build();
     }
@@ -160,7 +167,9 @@ public class ArtifactResource {
     /** A presigned URL for fetching the bytes straight from object storage. */
     @GET
     @Path("/{sha256}/url")
-    @Operation(summary = "A presigned URL to fetch the bytes straight from object storage")
+    @Operation(summary = "A presigned URL to fetch the bytes straight from object storage",
+            description = "The URL makes object storage answer with Content-Disposition: attachment, so a browser "
+                    + "downloads the bytes instead of showing them.")
     @APIResponse(responseCode = "200", description = "url and expiresAt")
     @APIResponse(responseCode = "400", description = "the path is not a sha256, or expiresIn is outside 1..604800")
     @APIResponse(responseCode = "404", description = "no artifact with this sha256")

@@ -19,7 +19,8 @@ import java.util.Set;
 
 /**
  * Anvil's API tokens: {@code Authorization: Bearer <token>} from API clients, or the {@value #COOKIE} cookie
- * the web UI's sign-in form sets. It runs before quarkus-oidc and leaves JWTs to it (when OIDC is on). A
+ * the web UI's sign-in form sets (for reading the API too, but never for a POST, PUT, PATCH or DELETE to
+ * /api: those answer 401 naming the header). It runs before quarkus-oidc and leaves JWTs to it (when OIDC is on). A
  * token presented in the header but unknown or revoked is refused everywhere (401), so a typo never turns
  * into an anonymous call; a stale cookie counts as signed out, so the sign-in page still opens.
  */
@@ -49,6 +50,13 @@ public class ApiTokenAuthenticationMechanism implements HttpAuthenticationMechan
         Cookie cookie = context.request().getCookie(COOKIE);
         if (cookie == null || cookie.getValue().isBlank() || looksLikeJwt(cookie.getValue())) {
             return Uni.createFrom().nullItem();
+        }
+        if (changesTheApi(context)) {
+            // a browser sends the cookie by itself; a change through the API must show it was meant (the header)
+            return Uni.createFrom().failure(new AuthenticationFailedException("the API does not accept the web UI's"
+                    + " sign-in cookie " + COOKIE + " for " + context.request().method() + " " + context.normalizedPath()
+                    + "; changes through the API need the token in the Authorization header (the UI's own forms"
+                    + " are under /ui)"));
         }
         return identities.authenticate(HttpSecurityUtils.setRoutingContextAttribute(
                 new ApiTokenAuthenticationRequest(cookie.getValue(), false), context))
@@ -86,6 +94,13 @@ public class ApiTokenAuthenticationMechanism implements HttpAuthenticationMechan
     @Override
     public int getPriority() {
         return PRIORITY;
+    }
+
+    /** An unsafe method (not GET, HEAD or OPTIONS) on the REST API. */
+    private static boolean changesTheApi(RoutingContext context) {
+        String method = context.request().method().name();
+        return context.normalizedPath().startsWith("/api/")
+                && !(method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS"));
     }
 
     /** True when {@code token} has the shape of a JWS compact serialisation (API tokens never do). */

@@ -6,7 +6,6 @@ import io.quarkus.qute.RawString;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -44,9 +43,16 @@ record Charts(Latency latency, Confusion confusion) {
     record ConfusionRow(String label, List<Cell> cells) {
     }
 
-    /** @param shade the cell's opacity: the count as a share of the largest count, scaled to 0..0.6 */
-    record Cell(long count, String shade) {
+    /**
+     * @param shade the cell's shade class (style.css's td.shade-0 .. td.shade-12, opacity 0 .. 0.6 in steps of
+     *              0.05): the count as a share of the largest count. A class, not a style attribute, because the
+     *              pages' Content-Security-Policy refuses inline styles.
+     */
+    record Cell(long count, int shade) {
     }
+
+    /** The darkest confusion-cell shade class. */
+    static final int SHADES = 12;
 
     static Charts of(Map<String, Object> validation, ObjectMapper json) {
         return new Charts(latency(validation, json), confusion(validation, json));
@@ -82,7 +88,7 @@ record Charts(Latency latency, Confusion confusion) {
         List<ConfusionRow> rows = new ArrayList<>();
         for (int i = 0; i < matrix.size(); i++) {
             rows.add(new ConfusionRow(labels.get(i), matrix.get(i).stream()
-                    .map(n -> new Cell(n, String.format(Locale.ROOT, "%.2f", 0.6 * n / max))).toList()));
+                    .map(n -> new Cell(n, (int) Math.round(SHADES * n / (double) max))).toList()));
         }
         return new Confusion(scriptJson(data.get(), json), labels, rows);
     }

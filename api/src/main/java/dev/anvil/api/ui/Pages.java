@@ -25,6 +25,9 @@ final class Pages {
 
     static native TemplateInstance notFound(Frame frame, String kind, String id);
 
+    /** A form post without this browser's form token ({@link FormTokens}); {@code noCookie}: it holds none. */
+    static native TemplateInstance formRefused(Frame frame, boolean noCookie);
+
     static native TemplateInstance approvals(Frame frame, String shown, List<String> states, List<ApprovalRow> rows);
 
     static native TemplateInstance approval(Frame frame, ApprovalPage page, Charts charts);

@@ -55,11 +55,13 @@ import java.util.Optional;
  * {@code ui/templates/} ({@link Pages}; no JavaScript needed, {@link Charts} adds charts drawn by one
  * small script, with tables as the fallback), signed in with an API token
  * kept in an HttpOnly, SameSite=Strict cookie. Decisions go through {@link ApprovalDecisions}, the
- * same path as the REST API, so the role and four-eyes rules are the same.
+ * same path as the REST API, so the role and four-eyes rules are the same. Every form carries the
+ * browser's form token, checked by {@link FormTokens} before a POST runs.
  */
 @Path("/ui")
 @Produces(MediaType.TEXT_HTML)
 @Blocking
+@FormTokenChecked
 public class UiResource {
     @Inject CurrentCaller caller;
     @Inject ApiTokenStore tokens;

@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.containsString;
 
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
+import dev.anvil.api.UiForms;
 import dev.anvil.api.auth.TestOidcProvider;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -16,6 +17,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
+import java.util.Map;
 import org.jose4j.jwt.NumericDate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,7 +57,8 @@ class OidcUiLoginTest {
         given().cookie(SESSION_COOKIE, session.getValue()).get("/ui/approvals").then().statusCode(200)
                 .body(containsString("rita"));
         // signing out ends the single sign-on session too
-        given().cookie(SESSION_COOKIE, session.getValue()).redirects().follow(false).post("/ui/logout")
+        UiForms.from("/ui/approvals", Map.of(SESSION_COOKIE, session.getValue())).redirects().follow(false)
+                .post("/ui/logout")
                 .then().statusCode(303).header("Location", containsString("/ui/login"));
     }
 

@@ -77,7 +77,8 @@ class UiChartsTest {
     void theConfusionMatrixIsEmbeddedWithItsClassLabels() throws Exception {
         String html = charts(report(true));
         assertThat(html).contains("data-chart=\"confusion\"").contains("data-testid=\"confusion\"")
-                .contains("<td class=\"n\" style=\"background: rgba(37,99,235,0.60)\">5</td>");
+                .contains("<td class=\"n shade-12\">5</td>").contains("<td class=\"n shade-2\">1</td>")
+                .as("no inline style: the pages' Content-Security-Policy refuses them").doesNotContain("style=");
         Map<String, Object> data = JSON.readValue(embedded(html, "confusion-data"), Map.class);
         assertThat(data).containsEntry("labels", List.of("0", "1")).containsEntry("matrix", List.of(List.of(5, 1), List.of(0, 4)));
         assertThat(charts(Map.of("candidate", Map.of("confusion_matrix", List.of(List.of(1, 2))))))
