@@ -103,7 +103,7 @@ public class PipelineResource {
                     + name + "; use the same name in both");
         }
         PipelineVersion before = pipelines.latest(name).orElse(null);
-        PipelineVersion version = pipelines.register(name, body);
+        PipelineVersion version = pipelines.register(name, body, caller.name());
         schedules.ensure(spec, version.paused());
         boolean created = before == null || before.version() != version.version();
         return Response.status(created ? 201 : 200).entity(view(version, spec)).build();
