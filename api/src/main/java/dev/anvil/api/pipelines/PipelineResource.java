@@ -220,7 +220,7 @@ public class PipelineResource {
         if (to.isBefore(from)) {
             throw ProblemException.badRequest("to", "'to' (" + to + ") is before 'from' (" + from + ")");
         }
-        if (!schedules.backfill(name, from.toEpochMilli(), to.toEpochMilli())) {
+        if (!schedules.backfill(name, from.toEpochMilli(), to.toEpochMilli(), caller.name())) {
             throw new ProblemException(409, "Conflict", "pipeline '" + name
                     + "' has no schedule to backfill; add a schedule to its spec", List.of());
         }
