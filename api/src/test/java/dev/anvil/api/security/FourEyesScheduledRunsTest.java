@@ -99,6 +99,7 @@ class FourEyesScheduledRunsTest {
         String id = (String) awaitPendingApproval("fe-backfill-other").get("id");
         approve(bo, id).statusCode(403).body("detail", containsString("four-eyes"));
         given().get("/api/approvals/" + id).then().body("requestedBy", equalTo("bo"));
+        given().get("/api/pipelines/fe-backfill-other").then().body("registeredBy", equalTo("demo-admin"));
         approve(TestTokens.REVIEWER, id).statusCode(200);
     }
 
