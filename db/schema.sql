@@ -154,6 +154,7 @@ CREATE TABLE pipeline_versions (
     spec text NOT NULL,
     spec_sha256 text NOT NULL,
     created_at timestamp with time zone NOT NULL DEFAULT now(),
+    registered_by text,
     CONSTRAINT pipeline_versions_pipeline_fkey FOREIGN KEY (pipeline) REFERENCES pipelines(name),
     CONSTRAINT pipeline_versions_pipeline_spec_sha256_key UNIQUE (pipeline, spec_sha256),
     CONSTRAINT pipeline_versions_pkey PRIMARY KEY (pipeline, version),

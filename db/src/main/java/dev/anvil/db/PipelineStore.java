@@ -14,7 +14,8 @@ import javax.sql.DataSource;
 /** Registered pipelines and the versions of their specs. */
 public final class PipelineStore {
     private static final String TABLE = "pipeline_versions";
-    private static final String SELECT = "SELECT v.pipeline, v.version, v.spec, v.spec_sha256, p.paused, v.created_at"
+    private static final String SELECT = "SELECT v.pipeline, v.version, v.spec, v.spec_sha256, p.paused, v.created_at,"
+            + " v.registered_by"
             + " FROM pipeline_versions v JOIN pipelines p ON p.name = v.pipeline";
 
     private final Jdbc jdbc;
@@ -25,11 +26,15 @@ public final class PipelineStore {
 
     /**
      * Registers {@code spec} as the newest version of {@code pipeline}. Idempotent: a text already
-     * registered for the pipeline returns its existing version instead of adding one.
+     * registered for the pipeline returns its existing version instead of adding one (and keeps its
+     * registrant, unless it had none).
+     *
+     * @param registeredBy the principal registering it; scheduled runs of the version are requested by them
      */
-    public PipelineVersion register(String pipeline, String spec) {
+    public PipelineVersion register(String pipeline, String spec, String registeredBy) {
         Validate.notNull(TABLE, "register", "pipeline", pipeline);
         Validate.notNull(TABLE, "register", "spec", spec);
+        Validate.notNull(TABLE, "register", "registeredBy", registeredBy);
         String sha = sha256(spec);
         return jdbc.inTransaction(TABLE, "register", c -> {
             Jdbc.update(c, "INSERT INTO pipelines (name) VALUES (?) ON CONFLICT (name) DO NOTHING", pipeline);
@@ -38,11 +43,18 @@ public final class PipelineStore {
             Optional<PipelineVersion> same = Jdbc.queryOne(c, SELECT + " WHERE v.pipeline = ? AND v.spec_sha256 = ?",
                     PipelineStore::map, pipeline, sha);
             if (same.isPresent()) {
-                return same.get();
+                if (same.get().registeredBy() != null) {
+                    return same.get();
+                }
+                // registered before registrants were recorded: whoever registers it now owns its schedule
+                Jdbc.update(c, "UPDATE pipeline_versions SET registered_by = ? WHERE pipeline = ? AND version = ?",
+                        registeredBy, pipeline, same.get().version());
+                return Jdbc.queryOne(c, SELECT + " WHERE v.pipeline = ? AND v.version = ?", PipelineStore::map,
+                        pipeline, same.get().version()).orElseThrow();
             }
-            Jdbc.update(c, "INSERT INTO pipeline_versions (pipeline, version, spec, spec_sha256)"
-                    + " SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ? FROM pipeline_versions WHERE pipeline = ?",
-                    pipeline, spec, sha, pipeline);
+            Jdbc.update(c, "INSERT INTO pipeline_versions (pipeline, version, spec, spec_sha256, registered_by)"
+                    + " SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ?, ? FROM pipeline_versions WHERE pipeline = ?",
+                    pipeline, spec, sha, registeredBy, pipeline);
             return latest(c, pipeline).orElseThrow();
         });
     }
@@ -81,7 +93,8 @@ public final class PipelineStore {
 
     private static PipelineVersion map(ResultSet rs) throws SQLException {
         return new PipelineVersion(rs.getString("pipeline"), rs.getInt("version"), rs.getString("spec"),
-                rs.getString("spec_sha256"), rs.getBoolean("paused"), Jdbc.instant(rs, "created_at"));
+                rs.getString("spec_sha256"), rs.getBoolean("paused"), Jdbc.instant(rs, "created_at"),
+                rs.getString("registered_by"));
     }
 
     private static String sha256(String text) {

@@ -13,13 +13,16 @@ class PipelineStoreTest {
 
     @Test
     void aChangedSpecAddsAVersionAndTheSameTextDoesNot() {
-        PipelineVersion v1 = pipelines.register("digits", "pipeline: digits\ntasks: {a: {operator: noop}}\n");
-        PipelineVersion again = pipelines.register("digits", "pipeline: digits\ntasks: {a: {operator: noop}}\n");
-        PipelineVersion v2 = pipelines.register("digits", "pipeline: digits\ntasks: {b: {operator: noop}}\n");
+        PipelineVersion v1 = pipelines.register("digits", "pipeline: digits\ntasks: {a: {operator: noop}}\n", "alice");
+        PipelineVersion again = pipelines.register("digits", "pipeline: digits\ntasks: {a: {operator: noop}}\n", "bob");
+        PipelineVersion v2 = pipelines.register("digits", "pipeline: digits\ntasks: {b: {operator: noop}}\n", "bob");
 
         assertThat(v1.version()).isEqualTo(1);
         assertThat(again).isEqualTo(v1);
         assertThat(v2.version()).isEqualTo(2);
+        // the same text again keeps the version and its registrant: scheduled runs are requested by them
+        assertThat(again.registeredBy()).isEqualTo("alice");
+        assertThat(v2.registeredBy()).isEqualTo("bob");
         assertThat(pipelines.latest("digits")).contains(v2);
         assertThat(pipelines.versions("digits")).extracting(PipelineVersion::version).containsExactly(2, 1);
         assertThat(pipelines.find("digits", 1)).contains(v1);
@@ -27,8 +30,22 @@ class PipelineStoreTest {
     }
 
     @Test
+    void aVersionWithoutARegistrantGetsOneWhenItsTextIsRegisteredAgain() throws Exception {
+        pipelines.register("legacy", "pipeline: legacy\n", "alice");
+        try (var c = db.getConnection(); var s = c.createStatement()) {
+            s.execute("UPDATE pipeline_versions SET registered_by = NULL WHERE pipeline = 'legacy'");
+        }
+        assertThat(pipelines.latest("legacy")).get().extracting(PipelineVersion::registeredBy).isNull();
+
+        PipelineVersion again = pipelines.register("legacy", "pipeline: legacy\n", "carol");
+
+        assertThat(again.version()).isEqualTo(1);
+        assertThat(again.registeredBy()).isEqualTo("carol");
+    }
+
+    @Test
     void pausingIsRecordedAndUnknownPipelinesSayNo() {
-        pipelines.register("nightly", "pipeline: nightly\n");
+        pipelines.register("nightly", "pipeline: nightly\n", "alice");
         assertThat(pipelines.setPaused("nightly", true)).isTrue();
         assertThat(pipelines.latest("nightly")).get().extracting(PipelineVersion::paused).isEqualTo(true);
         assertThat(pipelines.setPaused("nope", true)).isFalse();
@@ -36,13 +53,13 @@ class PipelineStoreTest {
 
     @Test
     void aBadNameIsRefusedByTheDatabase() {
-        assertThatThrownBy(() -> pipelines.register("Bad Name!", "x"))
+        assertThatThrownBy(() -> pipelines.register("Bad Name!", "x", "alice"))
                 .isInstanceOf(DataAccessException.class);
     }
 
     @Test
     void runsFilterByPipelineAndPage() {
-        pipelines.register("digits", "pipeline: digits\n");
+        pipelines.register("digits", "pipeline: digits\n", "alice");
         for (int i = 0; i < 5; i++) {
             runs.create("digits-" + i, "digits", 1, "{}", "alice");
         }

@@ -70,8 +70,36 @@ public class RunLauncher {
     /** @param cache false turns step caching off for every task of this run */
     public Started start(String pipeline, String runId, Map<String, Object> params, String submittedBy,
                          String logicalDate, boolean cache) throws SpecException {
-        PipelineVersion latest = pipelines.latest(pipeline).orElseThrow(() -> new NoSuchElementException(
+        return start(latest(pipeline), runId, params, submittedBy, logicalDate, cache);
+    }
+
+    /**
+     * Starts the run of a schedule tick. Its requester, recorded as the run's submitter and compared by
+     * the four-eyes rule, is {@code requestedBy} (who asked for a backfill or trigger) or, for a tick of
+     * the schedule itself, the principal who registered the version it runs: the one who chose to run it.
+     *
+     * @throws IllegalStateException when the tick has no requester: the version predates recorded registrants
+     */
+    public Started startScheduled(String pipeline, String runId, String logicalDate, String requestedBy)
+            throws SpecException {
+        PipelineVersion latest = latest(pipeline);
+        String requester = requestedBy != null ? requestedBy : latest.registeredBy();
+        if (requester == null || requester.isBlank()) {
+            throw new IllegalStateException("version " + latest.version() + " of pipeline '" + pipeline
+                    + "' has no recorded registrant, so its scheduled runs would have no requester for the"
+                    + " four-eyes rule; register the spec again with PUT /api/pipelines/" + pipeline);
+        }
+        return start(latest, runId, Map.of(), requester, logicalDate, true);
+    }
+
+    private PipelineVersion latest(String pipeline) {
+        return pipelines.latest(pipeline).orElseThrow(() -> new NoSuchElementException(
                 "no pipeline named '" + pipeline + "'; register it with PUT /api/pipelines/" + pipeline));
+    }
+
+    private Started start(PipelineVersion latest, String runId, Map<String, Object> params, String submittedBy,
+                          String logicalDate, boolean cache) throws SpecException {
+        String pipeline = latest.pipeline();
         PipelineSpec spec = SpecLoader.load(latest.spec(), operators, params.keySet());
         PipelinePlan plan = PlanBuilder.plan(spec, latest.version(), operators, params, submittedBy)
                 .withLogicalDate(logicalDate);

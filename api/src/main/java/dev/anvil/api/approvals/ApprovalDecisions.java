@@ -7,6 +7,7 @@ import dev.anvil.db.Approval;
 import dev.anvil.db.ApprovalDecision;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.workflows.approval.ApprovalOutcome;
+import dev.anvil.workflows.approval.Principals;
 import dev.anvil.workflows.pipeline.PipelineWorkflow;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowNotFoundException;
@@ -42,11 +43,11 @@ public class ApprovalDecisions {
         if (!approval.state().equals("pending")) {
             throw conflict("approval '" + id + "' is already " + approval.state() + "; only pending approvals take decisions");
         }
-        if (decision.equals("approve") && who.principal().equals(approval.requestedBy())) {
+        if (decision.equals("approve") && Principals.same(who.principal(), approval.requestedBy())) {
             throw new ProblemException(403, "Forbidden", "'" + who.principal() + "' submitted run " + approval.runId()
                     + " and may not approve it (four-eyes rule); another reviewer must", List.of());
         }
-        if (approvals.decisions(id).stream().map(ApprovalDecision::reviewer).anyMatch(who.principal()::equals)) {
+        if (approvals.decisions(id).stream().map(ApprovalDecision::reviewer).anyMatch(reviewer -> Principals.same(reviewer, who.principal()))) {
             throw conflict("'" + who.principal() + "' already decided on approval '" + id + "'; "
                     + approval.requiredApprovals() + " distinct reviewer(s) are needed");
         }

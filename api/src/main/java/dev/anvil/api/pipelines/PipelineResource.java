@@ -103,7 +103,7 @@ public class PipelineResource {
                     + name + "; use the same name in both");
         }
         PipelineVersion before = pipelines.latest(name).orElse(null);
-        PipelineVersion version = pipelines.register(name, body);
+        PipelineVersion version = pipelines.register(name, body, caller.name());
         schedules.ensure(spec, version.paused());
         boolean created = before == null || before.version() != version.version();
         return Response.status(created ? 201 : 200).entity(view(version, spec)).build();
@@ -111,7 +111,7 @@ public class PipelineResource {
 
     @GET
     @Operation(summary = "Registered pipelines, the newest version of each")
-    @APIResponse(responseCode = "200", description = "name, version, paused, registeredAt and spec of each")
+    @APIResponse(responseCode = "200", description = "name, version, paused, registeredAt, registeredBy and spec of each")
     public List<Map<String, Object>> list() {
         return pipelines.listLatest().stream().map(v -> view(v, null)).toList();
     }
@@ -199,7 +199,8 @@ public class PipelineResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Backfill: run every schedule tick in [from, to] (role submitter or admin)",
-            description = "Oldest first, each with its logical date.")
+            description = "Oldest first, each with its logical date. The caller is the requester of every run it "
+                    + "starts, so the four-eyes rule keeps them from approving those runs.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
             schema = @Schema(implementation = BackfillRequest.class), examples = @ExampleObject(name = "january",
@@ -220,7 +221,7 @@ public class PipelineResource {
         if (to.isBefore(from)) {
             throw ProblemException.badRequest("to", "'to' (" + to + ") is before 'from' (" + from + ")");
         }
-        if (!schedules.backfill(name, from.toEpochMilli(), to.toEpochMilli())) {
+        if (!schedules.backfill(name, from.toEpochMilli(), to.toEpochMilli(), caller.name())) {
             throw new ProblemException(409, "Conflict", "pipeline '" + name
                     + "' has no schedule to backfill; add a schedule to its spec", List.of());
         }
@@ -269,6 +270,7 @@ public class PipelineResource {
         view.put("version", v.version());
         view.put("paused", v.paused());
         view.put("registeredAt", v.createdAt().toString());
+        view.put("registeredBy", v.registeredBy());
         if (spec != null) {
             view.put("description", spec.description());
             view.put("schedule", spec.schedule().map(s -> s.expression()).orElse(null));

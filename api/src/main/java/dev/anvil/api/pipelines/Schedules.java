@@ -78,11 +78,14 @@ public class Schedules {
         }
     }
 
-    /** @return false when the pipeline has no running scheduler */
-    public boolean backfill(String pipeline, long fromMillis, long toMillis) {
+    /**
+     * @param requestedBy the caller: the requester of every run the backfill starts
+     * @return false when the pipeline has no running scheduler
+     */
+    public boolean backfill(String pipeline, long fromMillis, long toMillis, String requestedBy) {
         try {
             client.newWorkflowStub(PipelineScheduleWorkflow.class, PipelineScheduleWorkflow.workflowId(pipeline))
-                    .backfill(fromMillis, toMillis);
+                    .backfill(fromMillis, toMillis, requestedBy);
             return true;
         } catch (WorkflowNotFoundException e) {
             return false;

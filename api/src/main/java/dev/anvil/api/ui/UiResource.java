@@ -21,6 +21,7 @@ import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.storage.ObjectStore;
+import dev.anvil.workflows.approval.Principals;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
@@ -219,7 +220,7 @@ public class UiResource {
         Evidence evidence = new Evidence(objects, json);
         Optional<Map<String, Object>> validation = evidence.report(tasks, "validate", "report");
         ApprovalPage page = new ApprovalPage(a, run, approvals.decisions(a.id()), who.has(Role.REVIEWER),
-                who.principal().equals(a.requestedBy()), RunGraph.of(run, tasks, pipelines),
+                Principals.same(who.principal(), a.requestedBy()), RunGraph.of(run, tasks, pipelines),
                 evidence.report(tasks, "gate", "gate_report").map(ApprovalPage.GateReport::of).orElse(null),
                 validation.map(Comparison::of).orElse(null), validation.flatMap(this::lineageOf).orElse(null), done, error);
         return Pages.approval(frame("Approval " + a.id(), who), page, validation.map(v -> Charts.of(v, json)).orElse(null));

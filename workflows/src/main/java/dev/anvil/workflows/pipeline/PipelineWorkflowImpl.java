@@ -5,6 +5,7 @@ import dev.anvil.workflows.approval.ApprovalDecision;
 import dev.anvil.workflows.approval.ApprovalFailures;
 import dev.anvil.workflows.approval.ApprovalOutcome;
 import dev.anvil.workflows.approval.ApprovalRequest;
+import dev.anvil.workflows.approval.Principals;
 import dev.anvil.workflows.pipeline.spec.Durations;
 import dev.anvil.workflows.pipeline.spec.Reference;
 import dev.anvil.workflows.pipeline.spec.References;
@@ -183,6 +184,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         final String approvalId;
         final int required;
         final List<String> approvedBy = new ArrayList<>();
+        /** Who decided, in {@link Principals#normalize} form, so one person counts once however spelt. */
         final Set<String> decided = new java.util.LinkedHashSet<>();
         String state = "pending";
         String rejectedBy;
@@ -273,11 +275,11 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' does not have the reviewer role",
                     ApprovalFailures.NOT_REVIEWER);
         }
-        if (ApprovalDecision.APPROVE.equals(what) && decision.reviewer().equals(submittedBy)) {
+        if (ApprovalDecision.APPROVE.equals(what) && Principals.same(decision.reviewer(), submittedBy)) {
             throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' submitted run " + runId
                     + " and may not approve it (four-eyes rule); another reviewer must", ApprovalFailures.FOUR_EYES);
         }
-        if (pending.decided.contains(decision.reviewer())) {
+        if (pending.decided.contains(Principals.normalize(decision.reviewer()))) {
             throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' already decided on approval "
                     + pending.approvalId + "; " + pending.required + " distinct reviewers are needed",
                     ApprovalFailures.ALREADY_DECIDED);
@@ -291,7 +293,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     public ApprovalOutcome decide(ApprovalDecision decision) {
         PendingApproval pending = approvals.get(decision.taskId());
         // counted before the activity, so a second Update from the same reviewer in flight is refused
-        pending.decided.add(decision.reviewer());
+        pending.decided.add(Principals.normalize(decision.reviewer()));
         String stored = approvalRecords.recordDecision(pending.approvalId, decision.reviewer(), decision.decision(),
                 decision.comment());
         if (ApprovalDecision.APPROVE.equals(decision.decision())) {

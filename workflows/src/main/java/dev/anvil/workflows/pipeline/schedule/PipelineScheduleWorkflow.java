@@ -24,13 +24,21 @@ public interface PipelineScheduleWorkflow {
     @SignalMethod
     void unpause();
 
-    /** Start a run now, in addition to the schedule (logical date = now). */
+    /**
+     * Start a run now, in addition to the schedule (logical date = now).
+     *
+     * @param requestedBy the principal asking; the run's requester, whom the four-eyes rule keeps from approving it
+     */
     @SignalMethod
-    void triggerNow();
+    void triggerNow(String requestedBy);
 
-    /** Run every tick in [fromMillis, toMillis], oldest first, each with its logical date. */
+    /**
+     * Run every tick in [fromMillis, toMillis], oldest first, each with its logical date.
+     *
+     * @param requestedBy the principal asking; the requester of every run the backfill starts
+     */
     @SignalMethod
-    void backfill(long fromMillis, long toMillis);
+    void backfill(long fromMillis, long toMillis, String requestedBy);
 
     /** A new spec version changed the schedule. */
     @SignalMethod

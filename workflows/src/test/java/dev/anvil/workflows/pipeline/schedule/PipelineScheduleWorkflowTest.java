@@ -1,6 +1,7 @@
 package dev.anvil.workflows.pipeline.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
@@ -26,13 +27,15 @@ class PipelineScheduleWorkflowTest {
             .setDoNotStart(true)
             .build();
 
-    /** Records each tick the scheduler fires, as its logical date. */
+    /** Records each tick the scheduler fires, as its logical date, and who asked for it ("-": the schedule). */
     public static class RecordingStarts implements ScheduleActivities {
         final List<String> logicalDates = new CopyOnWriteArrayList<>();
+        final List<String> requesters = new CopyOnWriteArrayList<>();
 
         @Override
-        public String startScheduledRun(String pipeline, String logicalDate) {
+        public String startScheduledRun(String pipeline, String logicalDate, String requestedBy) {
             logicalDates.add(logicalDate);
+            requesters.add(requestedBy == null ? "-" : requestedBy);
             return pipeline + "-" + logicalDate;
         }
     }
@@ -73,16 +76,19 @@ class PipelineScheduleWorkflowTest {
     @Test
     void triggerNowAndBackfill(TestWorkflowEnvironment env, Worker worker) {
         PipelineScheduleWorkflow schedule = start(env, worker, "@daily", true);
-        schedule.triggerNow();
-        env.sleep(Duration.ofSeconds(1));
-        assertThat(starts.logicalDates).hasSize(1);
+        schedule.triggerNow("tess");
+        // the runs start in activities, in real time: wait for them rather than a fixed second
+        await("the triggered run").atMost(Duration.ofSeconds(30)).until(() -> starts.logicalDates.size() == 1);
+        assertThat(starts.requesters).containsExactly("tess");
 
         Instant from = Instant.parse("2026-01-01T00:00:00Z");
         Instant to = Instant.parse("2026-01-04T00:00:00Z");
-        schedule.backfill(from.toEpochMilli(), to.toEpochMilli());
-        env.sleep(Duration.ofSeconds(1));
+        schedule.backfill(from.toEpochMilli(), to.toEpochMilli(), "bea");
+        await("the backfilled runs").atMost(Duration.ofSeconds(30)).until(() -> starts.logicalDates.size() == 5);
         assertThat(starts.logicalDates.subList(1, starts.logicalDates.size())).containsExactly(
                 "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z");
+        // whoever asks for runs is their requester, for the four-eyes rule
+        assertThat(starts.requesters.subList(1, starts.requesters.size())).containsOnly("bea");
     }
 
     @Test
@@ -100,6 +106,8 @@ class PipelineScheduleWorkflowTest {
         start(env, worker, "@once", false);
         env.sleep(Duration.ofDays(30));
         assertThat(starts.logicalDates).hasSize(1);
+        // the schedule's own tick: the activity names the registrant of the version it runs
+        assertThat(starts.requesters).containsExactly("-");
     }
 
     private PipelineScheduleWorkflow start(TestWorkflowEnvironment env, Worker worker, String cron, boolean catchup) {
