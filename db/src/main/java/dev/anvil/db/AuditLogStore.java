@@ -52,8 +52,9 @@ public final class AuditLogStore {
                     return earlier.get();
                 }
             }
-            String prevHash = Jdbc.queryOne(c, "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1",
-                    rs -> rs.getString("hash")).orElse(null);
+            // Rows from before V15 carry no hash; the first chained row links to the genesis value.
+            String prevHash = Jdbc.queryOne(c, "SELECT hash FROM audit_log WHERE hash IS NOT NULL"
+                    + " ORDER BY id DESC LIMIT 1", rs -> rs.getString("hash")).orElse(null);
             // The row is hashed as it will read back: the id and time the database assigns, and
             // the details in jsonb's own text form (which orders keys and spacing its way).
             AuditEntry row = Jdbc.queryOne(c, "SELECT nextval('audit_log_id_seq') AS id, now() AS at,"

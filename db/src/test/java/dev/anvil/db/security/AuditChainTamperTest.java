@@ -6,6 +6,7 @@ import dev.anvil.db.AuditChain;
 import dev.anvil.db.AuditEntry;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.AuditVerification;
+import dev.anvil.db.Migrations;
 import dev.anvil.db.TestPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -18,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -148,6 +150,23 @@ class AuditChainTamperTest {
         assertThat(result.firstBadId()).isNull();
         assertThat(result.lastHash()).matches("[0-9a-f]{64}").isNotEqualTo(AuditChain.GENESIS);
         assertThat(only.detailsJson()).isEqualTo("{\"a\": [1, 2], \"b\": 1}");
+    }
+
+    @Test
+    void rowsFromBeforeTheChainAreCountedAndTheChainStartsAfterThem() throws Exception {
+        DataSource old = TestPostgres.freshDatabase();
+        Flyway.configure().dataSource(old).locations("classpath:db/migration").target("14").load().migrate();
+        try (Connection c = old.getConnection(); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO audit_log (actor, action, subject) VALUES ('alice', 'run.started', 'run:old')");
+        }
+        Migrations.migrate(old);
+        AuditLogStore upgraded = new AuditLogStore(old);
+        upgraded.append("bob", "run.cancelled", "run:old", null, null);
+
+        AuditVerification result = upgraded.verify();
+        assertThat(result.valid()).as(result.reason()).isTrue();
+        assertThat(result.rows()).isEqualTo(2);
+        assertThat(result.unchainedRows()).isEqualTo(1);
     }
 
     private void sql(String... statements) throws SQLException {
