@@ -64,6 +64,10 @@ CREATE TABLE audit_log (
     subject text NOT NULL,
     details jsonb,
     idempotency_key text,
+    prev_hash text,
+    hash text,
+    CONSTRAINT audit_log_hashes_are_sha256_hex CHECK (((hash ~ '^[0-9a-f]{64}$'::text) AND (prev_hash ~ '^[0-9a-f]{64}$'::text))),
+    CONSTRAINT audit_log_hashes_both_or_neither CHECK (((prev_hash IS NULL) = (hash IS NULL))),
     CONSTRAINT audit_log_idempotency_key_key UNIQUE (idempotency_key),
     CONSTRAINT audit_log_pkey PRIMARY KEY (id)
 );

@@ -85,8 +85,8 @@ class ApprovalResourceTest {
         // who, when and why are in the append-only audit log, which reviewers and admins may read
         JsonPath audit = given().spec(TestTokens.bearer(TestTokens.REVIEWER)).get("/api/audit?subject=run:" + run)
                 .then().statusCode(200).extract().jsonPath();
-        assertThat(audit.getList("action")).containsExactly("approval.approve", "approval.requested");
-        assertThat(audit.getList("actor")).containsExactly("demo-reviewer", "demo-submitter");
+        assertThat(audit.getList("action")).containsExactly("approval.approve", "approval.requested", "run.started");
+        assertThat(audit.getList("actor")).containsExactly("demo-reviewer", "demo-submitter", "demo-submitter");
         assertThat(audit.getString("[0].detailsJson")).contains("numbers look right");
         given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).get("/api/audit").then().statusCode(403);
     }

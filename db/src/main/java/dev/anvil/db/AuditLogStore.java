@@ -8,12 +8,18 @@ import javax.sql.DataSource;
 
 /**
  * The audit log. It only appends: the database refuses UPDATE, DELETE and TRUNCATE on audit_log
- * (V8), so this class offers nothing else.
+ * (V8), so this class offers nothing else. Rows are hash-chained (V15, {@link AuditChain}) so that
+ * a change made past those triggers, by whoever can switch them off, still shows in {@link #verify()}.
  */
 public final class AuditLogStore {
 
     private static final String TABLE = "audit_log";
     private static final String COLUMNS = "id, at, actor, action, subject, details::text AS details, idempotency_key";
+    /** The advisory lock key that serialises appends (any fixed number; this spells "audit"). */
+    private static final long APPEND_LOCK = 0x6175646974L;
+    private static final int VERIFY_PAGE = 1000;
+
+    private record ChainedRow(AuditEntry entry, String prevHash, String hash) {}
 
     private final Jdbc jdbc;
 
@@ -25,6 +31,11 @@ public final class AuditLogStore {
      * Appends an entry and returns it. With an idempotency key, appending again under the same key
      * returns the first entry instead of logging the event twice.
      *
+     * <p>Each row is chained to the one before it (see {@link AuditChain}). The chain needs one
+     * order that every writer agrees on, so appends take a transaction-scoped advisory lock, then
+     * read the last row's hash and draw the new id under it: ids and links follow the same order
+     * even when several writers (API, workers) append at once.
+     *
      * @param idempotencyKey a key the caller derives deterministically (e.g. from run, task and
      *                       attempt), or null when the caller never retries
      */
@@ -32,17 +43,85 @@ public final class AuditLogStore {
         Validate.notNull(TABLE, "append", "actor", actor);
         Validate.notNull(TABLE, "append", "action", action);
         Validate.notNull(TABLE, "append", "subject", subject);
-        return jdbc.withConnection(TABLE, "append", c -> {
-            Optional<AuditEntry> inserted = Jdbc.queryOne(c, "INSERT INTO audit_log"
-                    + " (actor, action, subject, details, idempotency_key) VALUES (?, ?, ?, ?::jsonb, ?)"
-                    + " ON CONFLICT (idempotency_key) DO NOTHING RETURNING " + COLUMNS, AuditLogStore::map,
-                    actor, action, subject, detailsJson, idempotencyKey);
-            if (inserted.isPresent()) {
-                return inserted.get();
+        return jdbc.inTransaction(TABLE, "append", c -> {
+            Jdbc.queryOne(c, "SELECT pg_advisory_xact_lock(?)", rs -> true, APPEND_LOCK);
+            if (idempotencyKey != null) {
+                Optional<AuditEntry> earlier = Jdbc.queryOne(c, "SELECT " + COLUMNS
+                        + " FROM audit_log WHERE idempotency_key = ?", AuditLogStore::map, idempotencyKey);
+                if (earlier.isPresent()) {
+                    return earlier.get();
+                }
             }
-            return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM audit_log WHERE idempotency_key = ?",
-                    AuditLogStore::map, idempotencyKey).orElseThrow();
+            // Rows from before V15 carry no hash; the first chained row links to the genesis value.
+            String prevHash = Jdbc.queryOne(c, "SELECT hash FROM audit_log WHERE hash IS NOT NULL"
+                    + " ORDER BY id DESC LIMIT 1", rs -> rs.getString("hash")).orElse(null);
+            // The row is hashed as it will read back: the id and time the database assigns, and
+            // the details in jsonb's own text form (which orders keys and spacing its way).
+            AuditEntry row = Jdbc.queryOne(c, "SELECT nextval('audit_log_id_seq') AS id, now() AS at,"
+                    + " ?::text AS actor, ?::text AS action, ?::text AS subject, ?::jsonb::text AS details,"
+                    + " ?::text AS idempotency_key", AuditLogStore::map,
+                    actor, action, subject, detailsJson, idempotencyKey).orElseThrow();
+            String prev = prevHash == null ? AuditChain.GENESIS : prevHash;
+            Jdbc.update(c, "INSERT INTO audit_log (id, at, actor, action, subject, details, idempotency_key,"
+                    + " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)",
+                    row.id(), row.at(), actor, action, subject, row.detailsJson(), idempotencyKey,
+                    prev, AuditChain.hash(prev, row));
+            return row;
         });
+    }
+
+    /**
+     * Walks the whole chain in id order and reports the first row whose hash does not match its
+     * content, or whose prev_hash does not match the row before it (a row edited, inserted or
+     * deleted behind the store's back).
+     */
+    public AuditVerification verify() {
+        return jdbc.inTransaction(TABLE, "verify", c -> {
+            // One snapshot for the whole walk, so appends made meanwhile cannot look like gaps.
+            Jdbc.update(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            long rows = 0;
+            long unchained = 0;
+            String prevHash = null;
+            long afterId = Long.MIN_VALUE;
+            while (true) {
+                List<ChainedRow> page = Jdbc.query(c, "SELECT " + COLUMNS + ", prev_hash, hash FROM audit_log"
+                        + " WHERE id > ? ORDER BY id LIMIT ?", AuditLogStore::mapChained, afterId, VERIFY_PAGE);
+                for (ChainedRow r : page) {
+                    rows++;
+                    long id = r.entry().id();
+                    if (r.hash() == null) {
+                        if (prevHash != null) {
+                            return bad(rows, unchained, id, "row " + id + " has no hash but follows chained rows:"
+                                    + " it was inserted behind the audit log's back", prevHash);
+                        }
+                        unchained++;
+                        continue;
+                    }
+                    String expectedPrev = prevHash == null ? AuditChain.GENESIS : prevHash;
+                    if (!expectedPrev.equals(r.prevHash())) {
+                        return bad(rows, unchained, id, prevHash == null
+                                ? "row " + id + " is the first chained row but its prev_hash is not the genesis value:"
+                                        + " rows before it were deleted"
+                                : "row " + id + "'s prev_hash does not match the hash of the row before it:"
+                                        + " a row between them was deleted or inserted, or the one before was rewritten",
+                                prevHash);
+                    }
+                    if (!AuditChain.hash(r.prevHash(), r.entry()).equals(r.hash())) {
+                        return bad(rows, unchained, id, "row " + id + "'s content does not match its hash:"
+                                + " the row was changed after it was written", prevHash);
+                    }
+                    prevHash = r.hash();
+                }
+                if (page.size() < VERIFY_PAGE) {
+                    return new AuditVerification(true, rows, unchained, null, null, prevHash);
+                }
+                afterId = page.get(page.size() - 1).entry().id();
+            }
+        });
+    }
+
+    private static AuditVerification bad(long rows, long unchained, long id, String reason, String lastGoodHash) {
+        return new AuditVerification(false, rows, unchained, id, reason, lastGoodHash);
     }
 
     /** Entries about one subject (a run, a model, an approval), newest first. */
@@ -55,6 +134,10 @@ public final class AuditLogStore {
     public List<AuditEntry> listRecent(int limit) {
         return jdbc.query(TABLE, "list recent", "SELECT " + COLUMNS
                 + " FROM audit_log ORDER BY at DESC, id DESC LIMIT ?", AuditLogStore::map, limit);
+    }
+
+    private static ChainedRow mapChained(ResultSet rs) throws SQLException {
+        return new ChainedRow(map(rs), rs.getString("prev_hash"), rs.getString("hash"));
     }
 
     private static AuditEntry map(ResultSet rs) throws SQLException {

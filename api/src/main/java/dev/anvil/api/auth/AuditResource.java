@@ -4,6 +4,7 @@ import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.AuditEntry;
 import dev.anvil.db.AuditLogStore;
+import dev.anvil.db.AuditVerification;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
@@ -44,5 +45,21 @@ public class AuditResource {
             throw ProblemException.badRequest("limit", "'limit' must be between 1 and 1000, got " + limit);
         }
         return subject == null ? audit.listRecent(limit) : audit.listBySubject(subject, limit);
+    }
+
+    @GET
+    @Path("/verify")
+    @RolesAllowed({Roles.REVIEWER, Roles.ADMIN})
+    @Operation(summary = "Check that no audit entry was changed, removed or slipped in (role reviewer or admin)",
+            description = "Each entry carries the hash of the one before it and its own hash over its content. "
+                    + "This walks the whole chain in order: valid, rows walked, unchainedRows (written before the "
+                    + "chain began), and for a broken chain firstBadId and reason. lastHash is the newest entry's "
+                    + "hash: keep it elsewhere to notice later if entries were cut off the end.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "the verdict; valid=false names the first bad entry")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer or admin")
+    public AuditVerification verify() {
+        return audit.verify();
     }
 }

@@ -4,7 +4,6 @@ import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.ApiToken;
 import dev.anvil.db.ApiTokenStore;
-import dev.anvil.db.AuditLogStore;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
@@ -43,7 +42,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 public class TokenResource {
     @Inject CurrentCaller caller;
     @Inject ApiTokenStore tokens;
-    @Inject AuditLogStore audit;
+    @Inject AuditTrail trail;
     @Inject ApiTokens cache;
 
     /** A token as listed: never the token itself. */
@@ -90,8 +89,7 @@ public class TokenResource {
         }
         ApiToken row = tokens.find(id).orElseThrow(() -> ProblemException.notFound("no token with id '" + id + "'"));
         if (tokens.revoke(id)) {
-            audit.append(caller.name(), "token.revoked", "principal:" + row.principal(), "{\"id\": \"" + id + "\"}",
-                    null);
+            trail.record("token.revoked", "principal:" + row.principal(), "id", id);
         }
         cache.forget(id);
         return TokenView.of(tokens.find(id).orElseThrow());
@@ -139,8 +137,7 @@ public class TokenResource {
         }
         String token = ApiTokenStore.newToken();
         ApiToken row = tokens.register(token, request.principal().trim(), request.roles(), request.label(), caller.name());
-        audit.append(caller.name(), "token.created", "principal:" + row.principal(),
-                "{\"roles\": " + row.roles().stream().map(r -> "\"" + r + "\"").toList() + "}", null);
+        trail.record("token.created", "principal:" + row.principal(), "id", row.tokenSha256(), "roles", row.roles());
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("principal", row.principal());
         body.put("roles", row.roles());

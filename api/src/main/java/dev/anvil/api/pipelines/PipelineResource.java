@@ -2,6 +2,7 @@ package dev.anvil.api.pipelines;
 
 import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.AuditTrail;
 import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.Problem;
@@ -54,6 +55,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Blocking
 public class PipelineResource {
     @Inject CurrentCaller caller;
+    @Inject AuditTrail trail;
     static final OperatorRegistry OPERATORS = OperatorRegistry.builtIns();
     static final String NAME_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$";
     private static final String SPEC_EXAMPLE = """
@@ -106,6 +108,9 @@ public class PipelineResource {
         PipelineVersion version = pipelines.register(name, body, caller.name());
         schedules.ensure(spec, version.paused());
         boolean created = before == null || before.version() != version.version();
+        if (created) {
+            trail.record("pipeline.registered", "pipeline:" + name, "version", version.version());
+        }
         return Response.status(created ? 201 : 200).entity(view(version, spec)).build();
     }
 
@@ -158,6 +163,8 @@ public class PipelineResource {
             throw new ProblemException(503, "Service unavailable",
                     "Temporal did not accept the run (" + e.getMessage() + "); check /q/health/ready and retry", List.of());
         }
+        trail.record("run.started", "run:" + started.runId(), "pipeline", name, "version", started.version(),
+                "cache", request == null || request.cache() == null || request.cache());
         return Response.created(URI.create("/api/runs/" + started.runId()))
                 .entity(Map.of("run", started.runId(), "pipeline", name, "version", started.version(), "status", "queued"))
                 .build();
@@ -225,6 +232,7 @@ public class PipelineResource {
             throw new ProblemException(409, "Conflict", "pipeline '" + name
                     + "' has no schedule to backfill; add a schedule to its spec", List.of());
         }
+        trail.record("pipeline.backfilled", "pipeline:" + name, "from", from.toString(), "to", to.toString());
         return Response.accepted(Map.of("pipeline", name, "from", from.toString(), "to", to.toString())).build();
     }
 
@@ -232,6 +240,7 @@ public class PipelineResource {
         find(name);
         pipelines.setPaused(name, paused);
         boolean scheduled = schedules.pause(name, paused);
+        trail.record(paused ? "pipeline.paused" : "pipeline.unpaused", "pipeline:" + name);
         return Map.of("pipeline", name, "paused", paused, "scheduled", scheduled);
     }
 

@@ -2,6 +2,7 @@ package dev.anvil.api.runs;
 
 import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.AuditTrail;
 import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
@@ -44,6 +45,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Blocking
 public class RunResource {
     @Inject CurrentCaller caller;
+    @Inject AuditTrail trail;
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
     @Inject WorkflowClient client;
@@ -113,6 +115,7 @@ public class RunResource {
             throw new ProblemException(422, "Invalid pipeline spec", "the run's spec no longer validates: "
                     + e.getMessage(), List.of());
         }
+        trail.record("run.retried", "run:" + id, "from", from);
         return Response.accepted(Map.of("run", id, "status", "queued", "from", from == null ? "failed tasks" : from))
                 .location(java.net.URI.create("/api/runs/" + id)).build();
     }
@@ -142,6 +145,7 @@ public class RunResource {
             throw new ProblemException(409, "Conflict", "run '" + id + "' has no workflow any more; it was marked failed",
                     List.of());
         }
+        trail.record("run.cancelled", "run:" + id);
         return Response.accepted(Map.of("run", id, "status", "cancelling")).build();
     }
 

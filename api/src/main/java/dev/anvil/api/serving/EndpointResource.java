@@ -1,6 +1,7 @@
 package dev.anvil.api.serving;
 
 import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.AuditTrail;
 import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Endpoint;
@@ -49,6 +50,7 @@ public class EndpointResource {
 
     @Inject EndpointManager manager;
     @Inject Gateway gateway;
+    @Inject AuditTrail trail;
 
     /** An endpoint with its versions and their artifacts. */
     public record EndpointView(String name, String model, VersionView stable, VersionView canary, String updatedAt) {
@@ -109,6 +111,8 @@ public class EndpointResource {
         });
         VersionChoice choice = choice(body, VERSION_FIELDS);
         Endpoint endpoint = call(() -> manager.put(name, choice));
+        trail.record(existed ? "endpoint.updated" : "endpoint.created", "endpoint:" + name,
+                "model", endpoint.model(), "version", endpoint.stableVersion());
         return Response.status(existed ? 200 : 201).entity(view(routeOf(endpoint))).build();
     }
 
@@ -125,6 +129,7 @@ public class EndpointResource {
         if (!manager.delete(name)) {
             throw ProblemException.notFound("no endpoint named '" + name + "'");
         }
+        trail.record("endpoint.deleted", "endpoint:" + name);
         return Response.noContent().build();
     }
 
@@ -149,7 +154,9 @@ public class EndpointResource {
         fields.add("weight");
         VersionChoice choice = choice(body, fields);
         int weight = body.containsKey("weight") ? weight(body) : 0;
-        return call(() -> view(routeOf(manager.setCanary(name, choice, weight))));
+        EndpointView view = call(() -> view(routeOf(manager.setCanary(name, choice, weight))));
+        trail.record("endpoint.canary.set", "endpoint:" + name, "version", view.canary().version(), "weight", weight);
+        return view;
     }
 
     @POST
@@ -170,7 +177,10 @@ public class EndpointResource {
         if (body == null || !body.containsKey("weight")) {
             throw ProblemException.badRequest("weight", "send {\"weight\": 0..100}, the canary's percentage of traffic");
         }
-        return call(() -> view(routeOf(manager.setWeight(name, weight(body)))));
+        int weight = weight(body);
+        EndpointView view = call(() -> view(routeOf(manager.setWeight(name, weight))));
+        trail.record("endpoint.canary.weight_changed", "endpoint:" + name, "weight", weight);
+        return view;
     }
 
     @DELETE
@@ -183,7 +193,9 @@ public class EndpointResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     public EndpointView removeCanary(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
-        return call(() -> view(routeOf(manager.removeCanary(name))));
+        EndpointView view = call(() -> view(routeOf(manager.removeCanary(name))));
+        trail.record("endpoint.canary.removed", "endpoint:" + name);
+        return view;
     }
 
     @POST
@@ -199,13 +211,15 @@ public class EndpointResource {
     @APIResponse(responseCode = "409", description = "the endpoint has no canary to promote")
     @APIResponse(responseCode = "422", description = "the canary changed while it was being promoted")
     public EndpointView promote(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
-        return call(() -> {
+        EndpointView view = call(() -> {
             Endpoint endpoint = manager.find(name);
             if (!endpoint.hasCanary()) {
                 throw new GatewayException(409, null, "endpoint '" + name + "' has no canary to promote");
             }
             return view(routeOf(manager.promote(name, endpoint.canaryVersion())));
         });
+        trail.record("endpoint.canary.promoted", "endpoint:" + name, "version", view.stable().version());
+        return view;
     }
 
     @GET

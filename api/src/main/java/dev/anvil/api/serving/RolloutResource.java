@@ -2,6 +2,7 @@ package dev.anvil.api.serving;
 
 import dev.anvil.activities.rollout.CanarySpec;
 import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.AuditTrail;
 import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Rollout;
@@ -49,6 +50,7 @@ public class RolloutResource {
     @Inject WorkflowClient client;
     @Inject RolloutStore rollouts;
     @Inject dev.anvil.api.auth.CurrentCaller caller;
+    @Inject AuditTrail trail;
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
@@ -119,7 +121,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
     public RolloutStatus pause(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, CanaryRolloutWorkflow::pause);
+        return control(id, body, "pause", CanaryRolloutWorkflow::pause);
     }
 
     @POST
@@ -138,7 +140,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
     public RolloutStatus resume(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, CanaryRolloutWorkflow::resume);
+        return control(id, body, "resume", CanaryRolloutWorkflow::resume);
     }
 
     @POST
@@ -157,7 +159,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
     public RolloutStatus promote(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, CanaryRolloutWorkflow::promote);
+        return control(id, body, "promote", CanaryRolloutWorkflow::promote);
     }
 
     @POST
@@ -176,10 +178,10 @@ public class RolloutResource {
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
     public RolloutStatus abort(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, CanaryRolloutWorkflow::abort);
+        return control(id, body, "abort", CanaryRolloutWorkflow::abort);
     }
 
-    private RolloutStatus control(String id, Map<String, Object> body,
+    private RolloutStatus control(String id, Map<String, Object> body, String command,
                                   java.util.function.BiFunction<CanaryRolloutWorkflow, RolloutControl, RolloutStatus> update) {
         // the actor is the authenticated caller, never what the body claims
         String a = caller.name();
@@ -190,7 +192,9 @@ public class RolloutResource {
                     + "); nothing to change", List.of());
         }
         try {
-            return update.apply(stub(id), new RolloutControl(a, reason instanceof String r ? r : null));
+            RolloutStatus status = update.apply(stub(id), new RolloutControl(a, reason instanceof String r ? r : null));
+            trail.record("rollout." + command, "rollout:" + id, "endpoint", row.endpoint(), "reason", reason);
+            return status;
         } catch (WorkflowUpdateException e) {
             throw new ProblemException(409, "Conflict", rootMessage(e), List.of());
         }

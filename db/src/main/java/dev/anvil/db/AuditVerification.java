@@ -1,0 +1,21 @@
+package dev.anvil.db;
+
+/**
+ * The outcome of walking the audit_log hash chain.
+ *
+ * @param valid         true when every chained row's hash and link hold
+ * @param rows          the rows walked (up to and including the first bad one)
+ * @param unchainedRows rows written before the chain began (V15), which carry no hash
+ * @param firstBadId    the id of the first row whose hash or link does not hold, or null
+ * @param reason        what is wrong with that row, or null
+ * @param lastHash      the hash of the last good row; recording it elsewhere lets a later check
+ *                      notice rows removed from the end, which no chain can show by itself
+ */
+public record AuditVerification(
+        boolean valid,
+        long rows,
+        long unchainedRows,
+        Long firstBadId,
+        String reason,
+        String lastHash) {
+}
