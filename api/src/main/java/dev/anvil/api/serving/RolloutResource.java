@@ -67,6 +67,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "400", description = "the spec is incomplete or wrong; the problem names the field")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
         try {
@@ -118,6 +119,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus pause(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::pause);
     }
@@ -137,6 +139,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus resume(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::resume);
     }
@@ -156,6 +159,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus promote(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::promote);
     }
@@ -175,6 +179,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus abort(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, CanaryRolloutWorkflow::abort);
     }
