@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.Problem;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -38,7 +39,8 @@ import org.junit.jupiter.api.Test;
  *   <li>one that needs a role ({@link RolesAllowed}) names the bearer scheme and documents 401 and 403;</li>
  *   <li>one with a path parameter documents 404 (nothing by that id or name), unless it is a PUT to the
  *       parameter itself, which creates what the path names;</li>
- *   <li>one that reads a request body documents 400 or 422 (a body can be malformed or invalid);</li>
+ *   <li>one that reads a request body documents 400 or 422 (a body can be malformed or invalid), and 413
+ *       unless it is {@link StreamedBody} (BodyLimits refuses any other body over 1 MiB);</li>
  *   <li>every 4xx is a problem document ({@value Problem#MEDIA_TYPE} over the Problem schema).</li>
  * </ul>
  */
@@ -93,6 +95,9 @@ class OpenApiDocumentTest {
                 }
                 if (readsBody(method) && !responses.has("400") && !responses.has("422")) {
                     missing.add(name + ": reads a body but documents neither 400 nor 422");
+                }
+                if (readsBody(method) && !method.isAnnotationPresent(StreamedBody.class) && !responses.has("413")) {
+                    missing.add(name + ": reads a body held to 1 MiB but does not document 413");
                 }
                 responses.fieldNames().forEachRemaining(status -> {
                     if (status.startsWith("4") && !isProblem(responses.path(status))) {

@@ -96,6 +96,7 @@ public class ApprovalResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer, or submitted the run")
     @APIResponse(responseCode = "404", description = "no approval with this id")
     @APIResponse(responseCode = "409", description = "the approval is no longer pending, or the caller already decided")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Map<String, Object> approve(@PathParam("id") String id, DecisionRequest body) {
         return decide(id, "approve", body == null ? null : body.comment());
     }
@@ -115,6 +116,7 @@ public class ApprovalResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer, or submitted the run")
     @APIResponse(responseCode = "404", description = "no approval with this id")
     @APIResponse(responseCode = "409", description = "the approval is no longer pending, or the caller already decided")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Map<String, Object> reject(@PathParam("id") String id, DecisionRequest body) {
         return decide(id, "reject", body == null ? null : body.comment());
     }

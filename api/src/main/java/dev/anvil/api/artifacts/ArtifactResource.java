@@ -3,6 +3,7 @@ package dev.anvil.api.artifacts;
 import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.Roles;
+import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Artifact;
 import dev.anvil.db.ArtifactStore;
@@ -88,6 +89,7 @@ public class ArtifactResource {
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
     @APIResponse(responseCode = "422", description = "the bytes do not hash to the expected checksum; nothing was stored")
+    @StreamedBody
     public Response upload(InputStream body,
                            @HeaderParam("Content-Type") String contentType,
                            @Parameter(description = "media type to record (default: the Content-Type, else "

@@ -123,6 +123,7 @@ public class TokenResource {
     @APIResponse(responseCode = "400", description = "no principal, no roles or an unknown role, or the body is not valid JSON")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response create(TokenRequest request) {
         if (request == null || request.principal() == null || request.principal().isBlank()) {
             throw ProblemException.badRequest("principal", "'principal' is required: the name of the person or service the token is for");

@@ -88,6 +88,7 @@ public class InspectModelResource {
     @APIResponse(responseCode = "422", description = "the artifact is not a loadable ONNX model")
     @APIResponse(responseCode = "502", description = "the inspection run failed otherwise; the run shows why")
     @APIResponse(responseCode = "503", description = "Temporal did not accept the run")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response inspect(InspectBody body,
                             @Parameter(description = "false: answer 202 at once instead of waiting for the report",
                                     schema = @Schema(defaultValue = "true")) @QueryParam("wait") Boolean wait) {

@@ -9,8 +9,10 @@ import dev.anvil.api.problem.Problem;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.PipelineVersion;
+import dev.anvil.workflows.pipeline.schedule.PipelineScheduleWorkflow;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
+import dev.anvil.workflows.pipeline.spec.Schedule;
 import dev.anvil.workflows.pipeline.spec.SpecException;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
 import io.smallrye.common.annotation.Blocking;
@@ -18,6 +20,7 @@ import io.temporal.client.WorkflowServiceException;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
@@ -28,6 +31,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -95,6 +99,7 @@ public class PipelineResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
     @APIResponse(responseCode = "422", description = "the spec is invalid; errors[] names each problem by path "
             + "(e.g. tasks.quantize.upstream[0])")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response register(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, String body) {
         if (body == null || body.isBlank()) {
             throw ProblemException.badRequest("body", "the body must be a pipeline spec in YAML or JSON (see /api/schemas/pipeline.json)");
@@ -150,6 +155,7 @@ public class PipelineResource {
     @APIResponse(responseCode = "404", description = "no pipeline of this name")
     @APIResponse(responseCode = "422", description = "the params do not fit the spec; errors[] names each")
     @APIResponse(responseCode = "503", description = "Temporal did not accept the run")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response startRun(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, RunRequest request) {
         find(name);
         Map<String, Object> params = request == null || request.params() == null ? Map.of() : request.params();
@@ -218,8 +224,11 @@ public class PipelineResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
     @APIResponse(responseCode = "404", description = "no pipeline of this name")
     @APIResponse(responseCode = "409", description = "the pipeline has no schedule")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
+    @APIResponse(responseCode = "422", description = "the range holds more than "
+            + PipelineScheduleWorkflow.MAX_BACKFILL_RUNS + " ticks of the schedule")
     public Response backfill(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, BackfillRequest request) {
-        find(name);
+        PipelineVersion latest = find(name);
         if (request == null || request.from() == null || request.to() == null) {
             throw ProblemException.badRequest("from", "the body must give the range: {\"from\": \"2026-01-01T00:00:00Z\", \"to\": \"2026-01-31T00:00:00Z\"}");
         }
@@ -228,12 +237,53 @@ public class PipelineResource {
         if (to.isBefore(from)) {
             throw ProblemException.badRequest("to", "'to' (" + to + ") is before 'from' (" + from + ")");
         }
+        PipelineSpec spec = load(latest.spec(), java.util.Set.of());
+        spec.schedule().flatMap(Schedule::fireTimes).ifPresent(times -> requireWithinCap(times, from, to));
         if (!schedules.backfill(name, from.toEpochMilli(), to.toEpochMilli(), caller.name())) {
-            throw new ProblemException(409, "Conflict", "pipeline '" + name
-                    + "' has no schedule to backfill; add a schedule to its spec", List.of());
+            throw noSchedule(name);
         }
         trail.record("pipeline.backfilled", "pipeline:" + name, "from", from.toString(), "to", to.toString());
         return Response.accepted(Map.of("pipeline", name, "from", from.toString(), "to", to.toString())).build();
+    }
+
+    @DELETE
+    @Path("/{name}/backfill")
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
+    @Operation(summary = "Cancel a backfill: drop its queued ticks (role submitter or admin)",
+            description = "Ticks not yet started are dropped (trigger-now ones too); runs already started go on.")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "200", description = "pipeline, and dropped: how many queued ticks were dropped")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "404", description = "no pipeline of this name")
+    @APIResponse(responseCode = "409", description = "the pipeline has no schedule")
+    public Map<String, Object> cancelBackfill(@Parameter(description = "the pipeline's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
+        find(name);
+        int dropped = schedules.cancelBackfill(name).orElseThrow(() -> noSchedule(name));
+        return Map.of("pipeline", name, "dropped", dropped);
+    }
+
+    /** Refuses, before anything is queued, a range with more ticks than one backfill may run. */
+    private static void requireWithinCap(Schedule.FireTimes times, Instant from, Instant to) {
+        int cap = PipelineScheduleWorkflow.MAX_BACKFILL_RUNS;
+        if (times.countBetween(from, to, cap, ZoneOffset.UTC) <= cap) {
+            return;
+        }
+        // counting every tick of a decades-long range would itself be the slow request: extrapolate
+        Instant last = from.minusMillis(1);
+        for (int i = 0; i <= cap; i++) {
+            last = times.nextAfter(last, ZoneOffset.UTC).orElseThrow();
+        }
+        double spanOfCap = Math.max(1, last.toEpochMilli() - from.toEpochMilli() + 1);
+        long estimate = Math.round((cap + 1) * ((to.toEpochMilli() - from.toEpochMilli() + 1) / spanOfCap));
+        String detail = "the range " + from + " to " + to + " would make about " + estimate + " runs; a backfill makes at most "
+                + cap + "; split it into shorter ranges";
+        throw ProblemException.unprocessable("to", detail);
+    }
+
+    private static ProblemException noSchedule(String name) {
+        return new ProblemException(409, "Conflict", "pipeline '" + name
+                + "' has no schedule to backfill; add a schedule to its spec", List.of());
     }
 
     private Map<String, Object> setPaused(String name, boolean paused) {

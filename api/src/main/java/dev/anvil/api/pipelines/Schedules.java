@@ -92,6 +92,16 @@ public class Schedules {
         }
     }
 
+    /** @return how many queued ticks were dropped, or empty when the pipeline has no running scheduler */
+    public java.util.OptionalInt cancelBackfill(String pipeline) {
+        try {
+            return java.util.OptionalInt.of(client.newWorkflowStub(PipelineScheduleWorkflow.class,
+                    PipelineScheduleWorkflow.workflowId(pipeline)).cancelBackfill());
+        } catch (WorkflowNotFoundException e) {
+            return java.util.OptionalInt.empty();
+        }
+    }
+
     private void stop(String pipeline) {
         try {
             WorkflowStub stub = client.newUntypedWorkflowStub(PipelineScheduleWorkflow.workflowId(pipeline));

@@ -34,6 +34,9 @@ public class ProblemMappers {
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof ProblemException problem) {
+                return problem(problem);
+            }
             if (t instanceof JsonProcessingException json) {
                 return malformedJson(json);
             }

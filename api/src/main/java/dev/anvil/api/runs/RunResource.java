@@ -102,6 +102,7 @@ public class RunResource {
     @APIResponse(responseCode = "404", description = "no run with this id")
     @APIResponse(responseCode = "409", description = "the run is not failed or cancelled")
     @APIResponse(responseCode = "422", description = "the run's spec no longer validates")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response retry(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id, RetryRequest request) {
         runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         String from = request == null ? null : request.from();

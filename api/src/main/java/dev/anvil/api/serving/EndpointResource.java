@@ -100,6 +100,7 @@ public class EndpointResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
     @APIResponse(responseCode = "404", description = "no such model, version or alias in the registry")
     @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the artifact is not in artifacts)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response put(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
         boolean existed = call(() -> {
             try {
@@ -149,6 +150,7 @@ public class EndpointResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
     @APIResponse(responseCode = "404", description = "no such endpoint, or no such version or alias")
     @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the artifact is not in artifacts)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public EndpointView setCanary(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
         Set<String> fields = new java.util.HashSet<>(VERSION_FIELDS);
         fields.add("weight");
@@ -173,6 +175,7 @@ public class EndpointResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the endpoint has no canary)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public EndpointView setWeight(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
         if (body == null || !body.containsKey("weight")) {
             throw ProblemException.badRequest("weight", "send {\"weight\": 0..100}, the canary's percentage of traffic");

@@ -1,6 +1,7 @@
 package dev.anvil.api.serving;
 
 import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.serving.Gateway;
 import dev.anvil.serving.GatewayException;
@@ -100,6 +101,7 @@ public class InferenceResource {
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
     @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @StreamedBody
     public Response infer(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                           @Parameter(description = "callers that send it stick to one version while the canary weight stays")
                           @HeaderParam(ROUTING_KEY) String routingKey,
@@ -123,6 +125,7 @@ public class InferenceResource {
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
     @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @StreamedBody
     public Response inferVersion(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                                  @Parameter(description = "the model version", schema = @Schema(type = SchemaType.INTEGER))
                                  @PathParam("version") String version,

@@ -69,6 +69,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "400", description = "the spec is incomplete or wrong; the problem names the field")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
         try {
@@ -120,6 +121,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus pause(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, "pause", CanaryRolloutWorkflow::pause);
     }
@@ -139,6 +141,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus resume(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, "resume", CanaryRolloutWorkflow::resume);
     }
@@ -158,6 +161,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus promote(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, "promote", CanaryRolloutWorkflow::promote);
     }
@@ -177,6 +181,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     @APIResponse(responseCode = "409", description = "the rollout has finished, or refuses this transition "
             + "(e.g. resume a running rollout)")
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus abort(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, "abort", CanaryRolloutWorkflow::abort);
     }

@@ -2,6 +2,7 @@ package dev.anvil.workflows.pipeline.schedule;
 
 import io.temporal.workflow.QueryMethod;
 import io.temporal.workflow.SignalMethod;
+import io.temporal.workflow.UpdateMethod;
 import io.temporal.workflow.WorkflowInterface;
 import io.temporal.workflow.WorkflowMethod;
 
@@ -11,6 +12,9 @@ import io.temporal.workflow.WorkflowMethod;
  */
 @WorkflowInterface
 public interface PipelineScheduleWorkflow {
+    /** A backfill makes at most this many runs; the API refuses a longer range, and the queue never holds more. */
+    int MAX_BACKFILL_RUNS = 1000;
+
     static String workflowId(String pipeline) {
         return "schedule-" + pipeline;
     }
@@ -39,6 +43,15 @@ public interface PipelineScheduleWorkflow {
      */
     @SignalMethod
     void backfill(long fromMillis, long toMillis, String requestedBy);
+
+    /**
+     * Drops every queued backfill or trigger-now tick that has not started yet; runs already started
+     * go on (cancel them as runs).
+     *
+     * @return how many queued ticks were dropped
+     */
+    @UpdateMethod
+    int cancelBackfill();
 
     /** A new spec version changed the schedule. */
     @SignalMethod

@@ -141,12 +141,18 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
         }
         Schedule.FireTimes schedule = times.get();
         Optional<Instant> tick = schedule.nextAfter(Instant.ofEpochMilli(fromMillis - 1), ZoneOffset.UTC);
-        int added = 0;
-        while (tick.isPresent() && tick.get().toEpochMilli() <= toMillis && added < MAX_CATCHUP_TICKS) {
+        // the API refuses longer ranges; this bound holds for any signal, and over repeated backfills
+        while (tick.isPresent() && tick.get().toEpochMilli() <= toMillis && manual.size() < MAX_BACKFILL_RUNS) {
             manual.addLast(new ManualTick(tick.get().toEpochMilli(), requestedBy));
-            added++;
             tick = schedule.nextAfter(tick.get(), ZoneOffset.UTC);
         }
+    }
+
+    @Override
+    public int cancelBackfill() {
+        int dropped = manual.size();
+        manual.clear();
+        return dropped;
     }
 
     @Override

@@ -81,6 +81,20 @@ public record Schedule(String expression) {
             this.times = times;
         }
 
+        /**
+         * How many ticks fall in [from, to], counting no further than {@code atMost + 1}: enough to
+         * tell a range that fits a cap from one that does not, without stepping through millions of minutes.
+         */
+        public int countBetween(Instant from, Instant to, int atMost, ZoneId zone) {
+            int count = 0;
+            Optional<Instant> tick = nextAfter(from.minusMillis(1), zone);
+            while (tick.isPresent() && !tick.get().isAfter(to) && count <= atMost) {
+                count++;
+                tick = nextAfter(tick.get(), zone);
+            }
+            return count;
+        }
+
         /** The first matching minute strictly after {@code after}, or empty if there is none (e.g. Feb 30). */
         public Optional<Instant> nextAfter(Instant after, ZoneId zone) {
             return times.nextExecution(after.atZone(zone)).map(t -> t.toInstant());

@@ -1,11 +1,20 @@
 package dev.anvil.workflows.pipeline.spec;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import dev.anvil.workflows.TaskQueues;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -17,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
 
 /**
  * Turns spec text (YAML, or JSON, which is YAML) into a {@link PipelineSpec}, checking its shape:
@@ -38,8 +48,15 @@ public final class SpecParser {
     /** Fixed, so "this cron never fires" does not depend on when the spec is parsed. */
     private static final Instant NEVER_FIRES_PROBE = Instant.parse("2000-01-01T00:00:00Z");
 
+    /** A spec is a page of YAML; one far larger is a mistake or an attack, refused before it is read. */
+    public static final int MAX_SPEC_CHARS = 1024 * 1024;
+    /** Specs nest a few levels (tasks.t.with.x); deeper ones are refused before they cost stack or heap. */
+    public static final int MAX_NESTING_DEPTH = 50;
+    /** Anchors save typing in a spec; hundreds of aliases only make sense as an expansion bomb. */
+    public static final int MAX_ALIASES = 50;
+
     // Duplicate keys are almost always a copy-paste slip; YAML would silently keep the last one.
-    private static final ObjectMapper MAPPER = YAMLMapper.builder()
+    private static final ObjectMapper MAPPER = YAMLMapper.builder(boundedYaml())
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .build();
 
@@ -66,12 +83,26 @@ public final class SpecParser {
 
     static Result parseCollecting(String text) {
         List<SpecError> errors = new ArrayList<>();
+        if (text != null && text.length() > MAX_SPEC_CHARS) {
+            errors.add(new SpecError("", "the spec is " + text.length() + " characters long; at most " + MAX_SPEC_CHARS
+                    + " (1 MiB) are accepted; split the pipeline or move data out of the spec into artifacts"));
+            return new Result(Optional.empty(), errors);
+        }
         JsonNode root;
-        try {
-            root = MAPPER.readTree(text == null ? "" : text);
+        try (JsonParser yaml = new AliasCountingParser(MAPPER.createParser(text == null ? "" : text))) {
+            root = MAPPER.readTree(yaml);
+        } catch (TooManyAliases e) {
+            errors.add(new SpecError("", e.getMessage()));
+            return new Result(Optional.empty(), errors);
+        } catch (StreamConstraintsException e) {
+            errors.add(new SpecError("", "the spec nests deeper than " + MAX_NESTING_DEPTH + " levels" + position(e)
+                    + "; flatten it (a pipeline needs only a few levels: tasks.<id>.with.<field>)"));
+            return new Result(Optional.empty(), errors);
         } catch (JsonProcessingException e) {
             errors.add(new SpecError("", malformed(e)));
             return new Result(Optional.empty(), errors);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading a spec from a string failed", e);
         }
         if (FieldReader.absent(root)) {
             errors.add(new SpecError("", "the spec is empty; it needs at least 'pipeline' and 'tasks'"));
@@ -83,6 +114,49 @@ public final class SpecParser {
             return new Result(Optional.empty(), errors);
         }
         return new Result(Optional.of(readPipeline(root, new FieldReader(errors, MAPPER))), errors);
+    }
+
+    /**
+     * SnakeYAML's limits on what it reads: Jackson reads through SnakeYAML's event parser, which
+     * enforces the code-point limit; the nesting limit is Jackson's own (StreamReadConstraints),
+     * and aliases are counted by {@link AliasCountingParser}, since SnakeYAML counts them only when
+     * it composes a node graph, which Jackson never asks it to.
+     */
+    private static YAMLFactory boundedYaml() {
+        LoaderOptions limits = new LoaderOptions();
+        limits.setCodePointLimit(MAX_SPEC_CHARS);
+        limits.setMaxAliasesForCollections(MAX_ALIASES);
+        limits.setNestingDepthLimit(MAX_NESTING_DEPTH);
+        return YAMLFactory.builder()
+                .loaderOptions(limits)
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
+                .build();
+    }
+
+    /** Refuses a document with more than {@link #MAX_ALIASES} aliases (*name), as soon as it meets the next one. */
+    private static final class AliasCountingParser extends JsonParserDelegate {
+        private int aliases;
+
+        AliasCountingParser(JsonParser yaml) {
+            super(yaml);
+        }
+
+        @Override
+        public JsonToken nextToken() throws IOException {
+            JsonToken token = super.nextToken();
+            if (delegate() instanceof YAMLParser yaml && yaml.isCurrentAlias() && ++aliases > MAX_ALIASES) {
+                throw new TooManyAliases("the spec uses more than " + MAX_ALIASES + " YAML aliases (*name)"
+                        + yaml.currentLocation().offsetDescription() + "; write the values out instead of"
+                        + " repeating anchors (a spec this full of aliases is refused as an expansion bomb)");
+            }
+            return token;
+        }
+    }
+
+    private static final class TooManyAliases extends IOException {
+        TooManyAliases(String message) {
+            super(message);
+        }
     }
 
     private static PipelineSpec readPipeline(JsonNode root, FieldReader r) {
