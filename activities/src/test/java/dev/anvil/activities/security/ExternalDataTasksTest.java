@@ -13,6 +13,7 @@ import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.TaskContext;
 import dev.anvil.activities.quantize.QuantizeOperator;
+import dev.anvil.activities.validate.ValidateOperator;
 import dev.anvil.db.Relation;
 import dev.anvil.modelkit.convert.ModelConverter;
 import dev.anvil.modelkit.onnx.InvalidModelException;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An uploaded model whose weight names a file in the temporary folder, where the tasks write the models
- * they fetch: inspect, convert and quantize refuse it as bad input (no retry) and publish nothing.
+ * they fetch: inspect, convert, quantize and validate refuse it as bad input (no retry) and publish nothing.
  */
 class ExternalDataTasksTest {
     private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
@@ -81,6 +82,16 @@ class ExternalDataTasksTest {
         Attempt attempt = new Attempt("quantize");
         assertThatThrownBy(() -> quantize.run(attempt, Map.of("model", model.sha256(), "mode", "dynamic")))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining(refusal);
+        assertThat(stores.lineage().edgesOf(attempt.taskRunId)).noneMatch(e -> e.relation() == Relation.GENERATED);
+    }
+
+    @Test
+    void validateRefusesItAsBadInputAndPublishesNothing() {
+        ValidateOperator validate = new ValidateOperator(io, stores.registry(), ENV);
+        Attempt attempt = new Attempt("validate");
+        // the dataset is never read: the model is refused first
+        assertThatThrownBy(() -> validate.run(attempt, Map.of("model", model.sha256(), "dataset", model.sha256())))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessage("validate: " + refusal);
         assertThat(stores.lineage().edgesOf(attempt.taskRunId)).noneMatch(e -> e.relation() == Relation.GENERATED);
     }
 
