@@ -1,6 +1,12 @@
 package dev.anvil.api;
 
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.assignableTo;
+import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.name;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import ai.onnxruntime.OrtEnvironment;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -23,7 +29,9 @@ class ArchitectureTest {
 
     @BeforeAll
     static void importClasses() {
+        // test fixtures shared as test-jars (modelkit's) are tests too
         classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .withImportOption(location -> !location.contains("-tests.jar"))
                 .importPackages("dev.anvil");
     }
 
@@ -97,6 +105,15 @@ class ArchitectureTest {
                 .because("activities adapt the toolkit and the stores for Temporal; worker processes load no"
                         + " serving sessions (a rollout changes endpoints in PostgreSQL and reads the serving"
                         + " processes' reports)")
+                .check(classes);
+    }
+
+    @Test
+    void onlyOrtSessionsOpensOnnxRuntimeSessions() {
+        noClasses().that().doNotHaveFullyQualifiedName("dev.anvil.modelkit.onnx.OrtSessions").should()
+                .callMethodWhere(target(owner(assignableTo(OrtEnvironment.class))).and(target(name("createSession"))))
+                .because("ONNX Runtime follows a model's external-data references to files beside it; OrtSessions"
+                        + " refuses such models before any session is made")
                 .check(classes);
     }
 }

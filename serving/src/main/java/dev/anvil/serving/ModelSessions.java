@@ -3,6 +3,8 @@ package dev.anvil.serving;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.anvil.modelkit.onnx.InvalidModelException;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.storage.StoredObject;
 import java.io.IOException;
@@ -125,11 +127,14 @@ public final class ModelSessions implements AutoCloseable {
                 if (intraOpThreads > 0) {
                     options.setIntraOpNumThreads(intraOpThreads);
                 }
-                return new LoadedModel(sha, env.createSession(file.toString(), options));
+                return new LoadedModel(sha, OrtSessions.open(env, file, options));
             }
         } catch (OrtException e) {
             throw new GatewayException(503, null, "artifact " + sha + " cannot be loaded by ONNX Runtime: "
                     + e.getMessage(), e);
+        } catch (InvalidModelException e) {
+            // the artifact itself is refused (e.g. it points at external data): no retry will load it
+            throw new GatewayException(503, null, "artifact " + sha + " cannot be served: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("downloading artifact " + sha + " failed: " + e.getMessage(), e);
         } finally {

@@ -9,6 +9,7 @@ import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.ModelStructure;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.OrtErrors;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import dev.anvil.workflows.inspect.ModelReport;
 import dev.anvil.workflows.inspect.TensorSpec;
 import java.io.IOException;
@@ -40,7 +41,7 @@ public final class OnnxInspector {
             // Inspection only needs the graph's signature: skip optimisation work on large models.
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
             options.setIntraOpNumThreads(1);
-            try (OrtSession session = environment.createSession(modelFile.toString(), options)) {
+            try (OrtSession session = OrtSessions.open(environment, modelFile, options)) {
                 return new ModelReport(sha256, size, structure.irVersion(), structure.opsets(),
                         structure.producer(), structure.graphName(), structure.nodeCount(),
                         structure.parameterCount(), specs(session.getInputInfo()), specs(session.getOutputInfo()));

@@ -13,6 +13,7 @@ import dev.anvil.modelkit.evaluate.ModelComparator;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.OrtErrors;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import dev.anvil.modelkit.quantize.CalibrationMethod;
 import dev.anvil.modelkit.quantize.CalibrationTable;
 import dev.anvil.modelkit.quantize.Calibrator;
@@ -225,9 +226,9 @@ public final class QuantizeOperator implements Operator {
         return out;
     }
 
-    private void verifyLoads(Path quantized) throws OrtException {
+    private void verifyLoads(Path quantized) throws IOException, OrtException {
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                OrtSession ignored = env.createSession(quantized.toString(), so)) {
+                OrtSession ignored = OrtSessions.open(env, quantized, so)) {
             // loading proves ONNX Runtime accepts the rewritten graph
         } catch (OrtException e) {
             if (OrtErrors.isModelError(e)) {

@@ -10,6 +10,7 @@ import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.ModelVersion;
 import dev.anvil.modelkit.datasets.DatasetFormatException;
 import dev.anvil.modelkit.evaluate.ModelComparator;
+import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OrtErrors;
 import dev.anvil.modelkit.validate.ModelEvaluator;
 import dev.anvil.workflows.ArtifactRef;
@@ -108,7 +109,7 @@ public final class ValidateOperator implements Operator {
             outputs.put("throughput_per_s", measured.throughputPerSecond());
             outputs.put("size_bytes", measured.sizeBytes());
             return outputs;
-        } catch (DatasetFormatException | IllegalArgumentException e) {
+        } catch (InvalidModelException | DatasetFormatException | IllegalArgumentException e) {
             throw new InvalidTaskInputException("validate: " + e.getMessage(), e);
         } catch (OrtException e) {
             if (OrtErrors.isModelError(e)) {

@@ -187,7 +187,7 @@ class ValidateAndGateOperatorTest {
         assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", model)))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("with.dataset");
         assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", mnist, "dataset", mnist)))
-                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("ONNX Runtime cannot run the model");
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("validate: not an ONNX model");
         assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", model, "dataset", mnist, "batch_size", 0)))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("batch_size");
     }

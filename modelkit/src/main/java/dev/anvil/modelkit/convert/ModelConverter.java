@@ -7,6 +7,7 @@ import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.OrtErrors;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
@@ -58,7 +59,7 @@ public final class ModelConverter {
     }
 
     /**
-     * Converts {@code input} (weights in external data beside it are read in) into {@code output}, a single
+     * Converts {@code input} (weights inline: a model with external data is refused) into {@code output}, a single
      * self-contained file.
      *
      * @param progress told the name of each stage as it starts (for heartbeats)
@@ -147,11 +148,11 @@ public final class ModelConverter {
         }
     }
 
-    private void load(Path model, String what) throws OrtException {
+    private void load(Path model, String what) throws IOException, OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
             options.setIntraOpNumThreads(1);
-            try (OrtSession session = environment.createSession(model.toString(), options)) {
+            try (OrtSession session = OrtSessions.open(environment, model, options)) {
                 session.getNumOutputs();
             }
         } catch (OrtException e) {
@@ -167,12 +168,12 @@ public final class ModelConverter {
         }
     }
 
-    private void optimize(Path in, Path out, OptimizationLevel level) throws OrtException {
+    private void optimize(Path in, Path out, OptimizationLevel level) throws IOException, OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(level.ort());
             options.setIntraOpNumThreads(1);
             options.setOptimizedModelFilePath(out.toString());
-            try (OrtSession session = environment.createSession(in.toString(), options)) {
+            try (OrtSession session = OrtSessions.open(environment, in, options)) {
                 session.getNumOutputs();
             }
         } catch (OrtException e) {

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
@@ -84,7 +85,7 @@ public final class TensorTypes {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
             options.setIntraOpNumThreads(1);
-            try (OrtSession session = environment.createSession(copy.build().toByteArray(), options)) {
+            try (OrtSession session = OrtSessions.open(environment, copy.build(), options)) {
                 record(session.getInputInfo(), elemTypes, ranks, dims);
                 record(session.getOutputInfo(), elemTypes, ranks, dims);
             }

@@ -10,6 +10,8 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.platform.Fp16Conversions;
 import dev.anvil.modelkit.onnx.InvalidModelException;
+import dev.anvil.modelkit.onnx.OrtSessions;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -37,9 +39,10 @@ final class Verifier {
 
     private Verifier() {}
 
-    static ConversionReport.Verification compare(OrtEnvironment env, Path original, Path converted) throws OrtException {
+    static ConversionReport.Verification compare(OrtEnvironment env, Path original, Path converted)
+            throws IOException, OrtException {
         try (OrtSession.SessionOptions options = options();
-                OrtSession before = env.createSession(original.toString(), options)) {
+                OrtSession before = OrtSessions.open(env, original, options)) {
             Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
             try {
                 Optional<String> unsupported = makeInputs(env, before.getInputInfo(), inputs);
@@ -53,7 +56,7 @@ final class Verifier {
                     return skipped("the original model does not run on a synthetic batch (" + firstLine(e) + ")");
                 }
                 Map<String, double[]> actual;
-                try (OrtSession after = env.createSession(converted.toString(), options);
+                try (OrtSession after = OrtSessions.open(env, converted, options);
                         OrtSession.Result result = after.run(inputs)) {
                     actual = read(result);
                 } catch (OrtException e) {

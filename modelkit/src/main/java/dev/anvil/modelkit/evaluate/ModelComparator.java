@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.onnx.DatasetFeed;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -52,8 +53,8 @@ public final class ModelComparator {
         long started = System.nanoTime();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            try (OrtSession cand = env.createSession(candidate.toString(), options);
-                    OrtSession ref = env.createSession(reference.toString(), options);
+            try (OrtSession cand = OrtSessions.open(env, candidate, options);
+                    OrtSession ref = OrtSessions.open(env, reference, options);
                     DatasetReader reader = DatasetReader.open(dataset);
                     DatasetFeed feed = DatasetFeed.open(env, cand, reader, batchSize, limit)) {
                 DatasetFeed.check(ref.getInputInfo(), reader);

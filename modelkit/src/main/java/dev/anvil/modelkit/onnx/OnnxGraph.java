@@ -347,52 +347,6 @@ public final class OnnxGraph {
         return Optional.empty();
     }
 
-    /** Every tensor held in this graph and its sub-graphs: initializers and {@code Constant} values. */
-    List<TensorProto> allTensors() {
-        List<TensorProto> all = new ArrayList<>();
-        collectTensors(graph.build(), all);
-        return all;
-    }
-
-    private static void collectTensors(GraphProto g, List<TensorProto> into) {
-        into.addAll(g.getInitializerList());
-        for (NodeProto node : g.getNodeList()) {
-            for (AttributeProto a : node.getAttributeList()) {
-                if (a.hasT()) {
-                    into.add(a.getT());
-                }
-                if (a.hasG()) {
-                    collectTensors(a.getG(), into);
-                }
-                a.getGraphsList().forEach(sub -> collectTensors(sub, into));
-            }
-        }
-    }
-
-    /** Builders of every initializer and constant tensor, sub-graphs included, for in-place edits. */
-    List<TensorProto.Builder> allTensorBuilders() {
-        List<TensorProto.Builder> all = new ArrayList<>();
-        collectTensorBuilders(graph, all);
-        return all;
-    }
-
-    private static void collectTensorBuilders(GraphProto.Builder g, List<TensorProto.Builder> into) {
-        into.addAll(g.getInitializerBuilderList());
-        for (NodeProto.Builder node : g.getNodeBuilderList()) {
-            for (AttributeProto.Builder a : node.getAttributeBuilderList()) {
-                if (a.hasT()) {
-                    into.add(a.getTBuilder());
-                }
-                if (a.hasG()) {
-                    collectTensorBuilders(a.getGBuilder(), into);
-                }
-                for (GraphProto.Builder sub : a.getGraphsBuilderList()) {
-                    collectTensorBuilders(sub, into);
-                }
-            }
-        }
-    }
-
     /** The tensors a node reads: its inputs and the outer-scope names its sub-graphs use. */
     static Collection<String> reads(NodeProto node) {
         Set<String> reads = new LinkedHashSet<>(node.getInputList());

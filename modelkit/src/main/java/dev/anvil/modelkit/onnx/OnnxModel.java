@@ -1,17 +1,14 @@
 package dev.anvil.modelkit.onnx;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.OperatorSetIdProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.StringStringEntryProto;
-import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.RandomAccessFile;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -25,13 +22,13 @@ import java.util.Optional;
 
 /**
  * An ONNX model held in memory for rewriting: the generated {@code ModelProto} builder plus the
- * rules of the format that every rewrite must respect (weights in external-data files are read
- * in on load; opsets are per domain; the default domain is {@code ""} or {@code "ai.onnx"}).
+ * rules of the format that every rewrite must respect (weights are inline: external data is refused,
+ * see {@link ExternalData}; opsets are per domain; the default domain is {@code ""} or {@code "ai.onnx"}).
  *
  * <p>Graph-level editing goes through {@link #graph()}.
  */
 public final class OnnxModel {
-    /** Protobuf refuses messages over 2 GiB; larger models must keep weights in external data. */
+    /** Protobuf refuses messages over 2 GiB. */
     private static final int PROTOBUF_LIMIT = Integer.MAX_VALUE;
     /** ONNX's own limit: files at or above it cannot be one protobuf. */
     private static final long MAX_SINGLE_FILE = 2L * 1024 * 1024 * 1024;
@@ -49,10 +46,9 @@ public final class OnnxModel {
     }
 
     /**
-     * Reads a model file; tensors stored as external data are read from files beside it (paths
-     * relative to the model's folder, as ONNX specifies) and held inline from then on.
+     * Reads a model file. Files beside it are never opened: a tensor kept in external data is refused.
      *
-     * @throws InvalidModelException when the file is not an ONNX model, or external data is missing
+     * @throws InvalidModelException when the file is not an ONNX model, or keeps weights in external data
      */
     public static OnnxModel read(Path file) throws IOException {
         checkFileSize(file);
@@ -60,19 +56,17 @@ public final class OnnxModel {
         try (InputStream in = Files.newInputStream(file)) {
             model = parse(CodedInputStream.newInstance(in));
         }
-        OnnxModel onnx = new OnnxModel(model.toBuilder());
-        onnx.loadExternalData(file.toAbsolutePath().getParent());
-        return onnx;
+        return new OnnxModel(model.toBuilder());
     }
 
     /**
      * What a model file says about itself, without holding its weights: the file is mapped rather
      * than read, and the parser aliases every bytes field (raw_data above all) to the mapping instead
      * of copying it, so the heap holds the graph's nodes and names, not its tensors. Weights kept in
-     * repeated fields (float_data and the like, which few exporters write) are still decoded. External
-     * data files are not opened: parameter counts come from the tensors' dims.
+     * repeated fields (float_data and the like, which few exporters write) are still decoded. This is
+     * the cheap scan that {@link OrtSessions} runs before every session.
      *
-     * @throws InvalidModelException when the file is not an ONNX model
+     * @throws InvalidModelException when the file is not an ONNX model, or keeps weights in external data
      */
     public static ModelStructure readStructure(Path file) throws IOException {
         checkFileSize(file);
@@ -85,17 +79,12 @@ public final class OnnxModel {
         }
     }
 
-    /** Parses model bytes; a model whose weights are in external files must be read with {@link #read(Path)}. */
+    /** Parses model bytes. */
     public static OnnxModel parse(byte[] bytes) throws InvalidModelException {
         if (bytes.length == 0) {
             throw new InvalidModelException("not an ONNX model: the file is empty");
         }
-        OnnxModel onnx = new OnnxModel(parse(CodedInputStream.newInstance(bytes)).toBuilder());
-        onnx.graph.allTensors().stream().filter(OnnxModel::isExternal).findFirst().ifPresent(t -> {
-            throw new InvalidModelException("tensor '" + t.getName() + "' keeps its data in an external file;"
-                    + " read the model from its folder so the data file can be found");
-        });
-        return onnx;
+        return new OnnxModel(parse(CodedInputStream.newInstance(bytes)).toBuilder());
     }
 
     private static void checkFileSize(Path file) throws IOException {
@@ -104,12 +93,15 @@ public final class OnnxModel {
             throw new InvalidModelException("not an ONNX model: the file is empty");
         }
         if (size >= MAX_SINGLE_FILE) {
-            throw new InvalidModelException("the model file is " + size + " bytes; a single ONNX protobuf must stay under"
-                    + " 2 GiB: store the weights as external data");
+            throw new InvalidModelException("the model file is " + size + " bytes; a model must be one ONNX protobuf"
+                    + " under 2 GiB (external data is not supported)");
         }
     }
 
-    /** The one way in for every reader: protobuf limits, then the fields every ModelProto carries. */
+    /**
+     * The one way in for every reader: protobuf limits, the fields every ModelProto carries, and weights
+     * inline ({@link ExternalData}).
+     */
     private static ModelProto parse(CodedInputStream coded) throws InvalidModelException {
         coded.setSizeLimit(PROTOBUF_LIMIT);
         coded.setRecursionLimit(1000);
@@ -136,6 +128,7 @@ public final class OnnxModel {
             throw new InvalidModelException("not an ONNX model: the protobuf has no " + String.join(", no ", missing)
                     + " (an ONNX ModelProto always has an ir_version, an opset_import and a graph)");
         }
+        ExternalData.refuse(model);
         return model;
     }
 
@@ -159,37 +152,6 @@ public final class OnnxModel {
     public void write(Path file) throws IOException {
         try (OutputStream out = Files.newOutputStream(file)) {
             build().writeTo(out);
-        }
-    }
-
-    /**
-     * Writes the model with every initializer of at least {@code thresholdBytes} in one external data
-     * file beside it ({@code dataFileName}, offsets aligned to 4 KiB as ONNX's own saver does).
-     */
-    public void writeWithExternalData(Path file, String dataFileName, int thresholdBytes) throws IOException {
-        ModelProto.Builder copy = build().toBuilder();
-        Path data = file.toAbsolutePath().getParent().resolve(dataFileName);
-        try (OutputStream out = Files.newOutputStream(data)) {
-            long offset = 0;
-            for (TensorProto.Builder tensor : copy.getGraphBuilder().getInitializerBuilderList()) {
-                if (!tensor.hasRawData() || tensor.getRawData().size() < thresholdBytes) {
-                    continue;
-                }
-                long aligned = (offset + 4095) / 4096 * 4096;
-                out.write(new byte[(int) (aligned - offset)]);
-                ByteString raw = tensor.getRawData();
-                raw.writeTo(out);
-                offset = aligned + raw.size();
-                tensor.clearRawData();
-                tensor.setDataLocation(TensorProto.DataLocation.EXTERNAL);
-                tensor.clearExternalData();
-                tensor.addExternalData(entry("location", dataFileName));
-                tensor.addExternalData(entry("offset", Long.toString(aligned)));
-                tensor.addExternalData(entry("length", Integer.toString(raw.size())));
-            }
-        }
-        try (OutputStream out = Files.newOutputStream(file)) {
-            copy.build().writeTo(out);
         }
     }
 
@@ -234,53 +196,6 @@ public final class OnnxModel {
             }
         }
         proto.clearMetadataProps().addAllMetadataProps(kept).addMetadataProps(entry(key, value));
-    }
-
-    private void loadExternalData(Path folder) throws IOException {
-        for (TensorProto.Builder tensor : graph.allTensorBuilders()) {
-            if (!isExternal(tensor)) {
-                continue;
-            }
-            Map<String, String> info = new LinkedHashMap<>();
-            for (StringStringEntryProto e : tensor.getExternalDataList()) {
-                info.put(e.getKey(), e.getValue());
-            }
-            String location = info.get("location");
-            if (location == null || location.isBlank()) {
-                throw new InvalidModelException("tensor '" + tensor.getName() + "' is marked external but names no location");
-            }
-            Path data = folder.resolve(location).normalize();
-            if (!data.startsWith(folder)) {
-                throw new InvalidModelException("tensor '" + tensor.getName() + "' points outside the model's folder: " + location);
-            }
-            if (!Files.isRegularFile(data)) {
-                throw new InvalidModelException("tensor '" + tensor.getName() + "' keeps its data in '" + location
-                        + "', which is not beside the model");
-            }
-            long offset = Long.parseLong(info.getOrDefault("offset", "0"));
-            long fileSize = Files.size(data);
-            long length = info.containsKey("length") ? Long.parseLong(info.get("length")) : fileSize - offset;
-            if (offset < 0 || length < 0 || offset + length > fileSize) {
-                throw new InvalidModelException("tensor '" + tensor.getName() + "' wants bytes " + offset + ".." + (offset + length)
-                        + " of '" + location + "', which holds " + fileSize);
-            }
-            byte[] bytes = new byte[Math.toIntExact(length)];
-            try (RandomAccessFile raf = new RandomAccessFile(data.toFile(), "r")) {
-                raf.seek(offset);
-                raf.readFully(bytes);
-            }
-            tensor.setRawData(ByteString.copyFrom(bytes));
-            tensor.clearExternalData();
-            tensor.setDataLocation(TensorProto.DataLocation.DEFAULT);
-        }
-    }
-
-    private static boolean isExternal(TensorProto tensor) {
-        return tensor.getDataLocation() == TensorProto.DataLocation.EXTERNAL;
-    }
-
-    private static boolean isExternal(TensorProto.Builder tensor) {
-        return tensor.getDataLocation() == TensorProto.DataLocation.EXTERNAL;
     }
 
     private static StringStringEntryProto entry(String key, String value) {

@@ -8,6 +8,8 @@ import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.onnx.DatasetFeed;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.OrtSessions;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
@@ -60,7 +62,7 @@ public final class Calibrator {
             DatasetReader dataset, QuantizeOptions options, Optional<State> resume, Progress progress)
             throws OrtException, IOException {
         long started = System.nanoTime();
-        byte[] augmented = exposeOutputs(model, tensors);
+        ModelProto augmented = exposeOutputs(model, tensors);
         int bins = options.method() == CalibrationMethod.MINMAX ? 0 : TensorStats.DEFAULT_BINS;
         Map<String, TensorStats> stats = new LinkedHashMap<>();
         for (String t : tensors) {
@@ -73,7 +75,7 @@ public final class Calibrator {
         }
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            try (OrtSession session = env.createSession(augmented, so);
+            try (OrtSession session = OrtSessions.open(env, augmented, so);
                     DatasetFeed feed = DatasetFeed.open(env, session, dataset, options.batchSize(),
                             options.calibrationSamples())) {
                 long done = resume.map(State::samplesDone).orElse(0L);
@@ -142,8 +144,8 @@ public final class Calibrator {
                 ranges);
     }
 
-    /** The model's bytes with {@code tensors} added as graph outputs (typed float, shape left to inference). */
-    static byte[] exposeOutputs(OnnxModel model, Set<String> tensors) {
+    /** The model with {@code tensors} added as graph outputs (typed float, shape left to inference). */
+    static ModelProto exposeOutputs(OnnxModel model, Set<String> tensors) {
         var proto = model.build().toBuilder();
         Set<String> existing = new LinkedHashSet<>();
         proto.getGraph().getOutputList().forEach(v -> existing.add(v.getName()));
@@ -153,7 +155,7 @@ public final class Calibrator {
                         .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
             }
         }
-        return proto.build().toByteArray();
+        return proto.build();
     }
 
     /**

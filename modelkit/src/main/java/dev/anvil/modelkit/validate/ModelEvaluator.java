@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.onnx.DatasetFeed;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -63,7 +64,7 @@ public final class ModelEvaluator {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             so.setIntraOpNumThreads(options.threads());
             so.setInterOpNumThreads(1);
-            try (OrtSession session = env.createSession(model.toString(), so);
+            try (OrtSession session = OrtSessions.open(env, model, so);
                     DatasetReader reader = DatasetReader.open(dataset);
                     DatasetFeed feed = DatasetFeed.open(env, session, reader, options.batchSize(), options.samples())) {
                 String output = session.getOutputNames().iterator().next();

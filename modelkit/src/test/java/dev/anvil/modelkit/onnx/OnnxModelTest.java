@@ -9,7 +9,6 @@ import dev.anvil.devstack.SharedData;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -45,30 +44,6 @@ class OnnxModelTest {
         String fresh = model.graph().uniqueName(existing);
         assertThat(fresh).isNotEqualTo(existing);
         assertThat(model.graph().uniqueName(existing)).isNotEqualTo(fresh);
-    }
-
-    @Test
-    void externalDataRoundTripsAndOrtLoadsBothForms() throws Exception {
-        OnnxModel model = OnnxModel.read(SharedData.cnnMnist());
-        Path external = dir.resolve("model.onnx");
-        model.writeWithExternalData(external, "model.onnx.data", 1024);
-        assertThat(Files.size(external)).isLessThan(Files.size(SharedData.cnnMnist()) / 4);
-        assertThat(dir.resolve("model.onnx.data")).exists();
-        try (OrtEnvironment env = OrtEnvironment.getEnvironment();
-                OrtSession session = env.createSession(external.toString(), new OrtSession.SessionOptions())) {
-            assertThat(session.getInputNames()).containsExactly("input_image");
-        }
-        OnnxModel back = OnnxModel.read(external);
-        assertThat(back.graph().initializers().keySet()).isEqualTo(model.graph().initializers().keySet());
-        for (var e : model.graph().initializers().entrySet()) {
-            assertThat(Tensors.toFloats(back.graph().initializer(e.getKey()).orElseThrow()))
-                    .containsExactly(Tensors.toFloats(e.getValue()));
-        }
-        assertThatThrownBy(() -> OnnxModel.parse(Files.readAllBytes(external)))
-                .isInstanceOf(InvalidModelException.class).hasMessageContaining("external file");
-        Files.delete(dir.resolve("model.onnx.data"));
-        assertThatThrownBy(() -> OnnxModel.read(external))
-                .isInstanceOf(InvalidModelException.class).hasMessageContaining("model.onnx.data");
     }
 
     @Test
