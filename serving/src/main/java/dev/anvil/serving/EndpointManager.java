@@ -38,7 +38,14 @@ public final class EndpointManager {
         }
         String model = choice.model() == null ? name : choice.model();
         int version = resolve(model, choice, true);
-        return changed(() -> endpoints.put(name, model, version));
+        return changed(() -> {
+            Endpoint endpoint = endpoints.put(name, model, version);
+            // what serves is production: gates that compare with "production" compare with what actually serves
+            if (registry.resolveAlias(model, "production").isEmpty()) {
+                registry.setAlias(model, "production", version);
+            }
+            return endpoint;
+        });
     }
 
     public Endpoint setCanary(String name, VersionChoice choice, int weight) {

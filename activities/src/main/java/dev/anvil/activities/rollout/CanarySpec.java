@@ -37,6 +37,17 @@ public final class CanarySpec {
             throw Invalid.field("interval", "interval must be positive");
         }
         long minRequests = number(with, "min_requests", 200, 0, Long.MAX_VALUE).longValue();
+        if (breakGlass(with).isEmpty()) {
+            // a rollout is the evidence that the candidate serves well: refuse one that gathers none
+            if (steps.size() == 1) {
+                throw Invalid.field("steps", "steps [100] move all traffic to the candidate at once, with no canary"
+                        + " evidence; start smaller, e.g. [5, 25, 50, 100] (an admin may break glass with a reason)");
+            }
+            if (minRequests < 1) {
+                throw Invalid.field("min_requests", "min_requests 0 judges the canary on no traffic at all; ask for"
+                        + " at least 1 (an admin may break glass with a reason)");
+            }
+        }
         int maxExtensions = number(with, "max_extensions", 3, 0, 1000).intValue();
         Object analysisValue = with.getOrDefault("analysis", Map.of());
         if (!(analysisValue instanceof Map<?, ?> rawAnalysis)) {
@@ -48,6 +59,22 @@ public final class CanarySpec {
         double maxRatio = number(analysis, "max_p95_latency_ratio", 1.2, 1, 1000).doubleValue();
         return new CanaryRequest(rolloutId, endpoint, sha, steps, interval.toSeconds() == 0 ? 1 : interval.toSeconds(),
                 minRequests, maxErrorRate, maxRatio, maxExtensions, taskRunId, string(with, "actor", false));
+    }
+
+    /**
+     * The reason given for breaking glass ({@code "break_glass": {"reason": "..."}}): a rollout that skips
+     * the evidence a canary gathers. Only an admin may ask for one, over REST, and it is audited.
+     */
+    public static java.util.Optional<String> breakGlass(Map<String, Object> with) {
+        Object value = with == null ? null : with.get("break_glass");
+        if (value == null) {
+            return java.util.Optional.empty();
+        }
+        if (!(value instanceof Map<?, ?> map) || !(map.get("reason") instanceof String reason) || reason.isBlank()) {
+            throw Invalid.field("break_glass", "break_glass must be {\"reason\": \"why this rollout may skip the"
+                    + " canary's evidence\"}");
+        }
+        return java.util.Optional.of(reason.strip());
     }
 
     private static List<Integer> steps(Object value) {

@@ -3,6 +3,7 @@ package dev.anvil.api.serving;
 import dev.anvil.activities.rollout.CanarySpec;
 import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.AuditTrail;
+import dev.anvil.api.auth.Role;
 import dev.anvil.api.auth.Roles;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Rollout;
@@ -68,17 +69,27 @@ public class RolloutResource {
     @APIResponse(responseCode = "201", description = "started: rollout, endpoint, state; Location is the rollout")
     @APIResponse(responseCode = "400", description = "the spec is incomplete or wrong; the problem names the field")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
-    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin, or breaks glass"
+            + " without being an admin")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
+        java.util.Optional<String> breakGlass;
         try {
             Map<String, Object> spec = new java.util.LinkedHashMap<>(body == null ? Map.of() : body);
             spec.put("actor", caller.name()); // who started it is the authenticated caller
+            breakGlass = CanarySpec.breakGlass(spec);
+            if (breakGlass.isPresent() && !caller.require().has(Role.ADMIN)) {
+                throw new ProblemException(403, "Forbidden", "only an admin may break glass (skip the canary's"
+                        + " evidence); " + caller.name() + " is not one", List.of());
+            }
             request = CanarySpec.parse(spec, "rollout-" + UUID.randomUUID(), null);
         } catch (CanarySpec.Invalid e) {
             throw Problems.of(GatewayException.badRequest(e.field(), e.getMessage()));
         }
+        breakGlass.ifPresent(reason -> trail.record("rollout.break_glass", "endpoint:" + request.endpoint(),
+                "rollout", request.rolloutId(), "reason", reason, "candidate", request.candidateArtifact(),
+                "steps", request.steps(), "min_requests", request.minRequests()));
         CanaryRolloutWorkflow stub = client.newWorkflowStub(CanaryRolloutWorkflow.class, WorkflowOptions.newBuilder()
                 .setTaskQueue(TaskQueues.CPU).setWorkflowId(request.rolloutId()).build());
         WorkflowClient.start(stub::run, request);
