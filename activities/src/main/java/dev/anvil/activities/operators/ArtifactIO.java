@@ -113,7 +113,7 @@ public final class ArtifactIO {
         ArtifactRef ref = ref(put.ref());
         artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), context.taskRunId());
         lineage.addEdge(context.taskRunId(), ref.sha256(), Relation.GENERATED, role);
-        attestations.attest(context.taskRunId(), ref);
+        attestations.attest(context.taskRunId(), ref, role);
         return ref;
     }
 

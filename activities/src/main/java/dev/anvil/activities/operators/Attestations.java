@@ -51,8 +51,11 @@ public final class Attestations {
         this.json = json;
     }
 
-    /** Attests that the task attempt produced {@code output}; a second call for the same attempt keeps the first. */
-    public void attest(long taskRunId, ArtifactRef output) {
+    /**
+     * Attests that the task attempt produced {@code output} in the role given (the statement's subject name);
+     * a second call for the same attempt keeps the first.
+     */
+    public void attest(long taskRunId, ArtifactRef output, String role) {
         TaskRun task = taskRuns.find(taskRunId).orElseThrow(() -> new IllegalStateException(
                 "no task run " + taskRunId + " to attest artifact " + output.sha256() + " for"));
         Optional<PipelineRun> run = runs.find(task.runId());
@@ -67,7 +70,7 @@ public final class Attestations {
                 task.taskId(), with, task.operator(), task.runId(), task.attempt(),
                 task.runId() + "/" + task.taskId() + "/" + task.attempt(), task.startedAt());
         Map<String, Object> statement = ProvenanceStatement.of(
-                List.of(new ProvenanceStatement.Resource(null, output.uri(), output.sha256())), invocation, inputs);
+                List.of(new ProvenanceStatement.Resource(role, output.uri(), output.sha256())), invocation, inputs);
         try {
             Dsse.Envelope envelope = Dsse.sign(Dsse.IN_TOTO_PAYLOAD_TYPE, json.writeValueAsBytes(statement), key);
             attestations.record(output.sha256(), taskRunId, json.writeValueAsString(envelope));

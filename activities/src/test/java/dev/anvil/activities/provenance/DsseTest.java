@@ -78,6 +78,30 @@ class DsseTest {
         assertThat(Dsse.verify(envelope, SigningKey.publicKeyFromPem(generated.publicKeyPem()), generated.keyId())).isTrue();
     }
 
+    /** A test-only key made with {@code openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256}. */
+    private static final String OPENSSL_KEY = """
+            -----BEGIN PRIVATE KEY-----
+            MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjxp38VSvTzoKCeS0
+            9xAO/3DzbDh/ZLQpDMMr0F2t5GyhRANCAAQzD6I042S0oRJ6fhCTCvdBDaygMnvj
+            PEwJBbog57le649T1uNe3R5nxU8U5wV8qiukqwWH+LhrRD+a3CmYgtiC
+            -----END PRIVATE KEY-----
+            """;
+    /** Its public key, from {@code openssl pkey -in key.pem -pubout}. */
+    private static final String OPENSSL_PUBLIC_KEY = """
+            -----BEGIN PUBLIC KEY-----
+            MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEMw+iNONktKESen4Qkwr3QQ2soDJ7
+            4zxMCQW6IOe5XuuPU9bjXt0eZ8VPFOcFfKorpKsFh/i4a0Q/mtwpmILYgg==
+            -----END PUBLIC KEY-----
+            """;
+
+    @Test
+    void anOpensslKeyIsReadWithThePublicKeyOpensslDerives() {
+        SigningKey key = SigningKey.fromPem(OPENSSL_KEY, "key.pem");
+        assertThat(key.publicKeyPem()).isEqualTo(OPENSSL_PUBLIC_KEY);
+        assertThat(Dsse.verify(Dsse.sign("t", new byte[] {7}, key), SigningKey.publicKeyFromPem(OPENSSL_PUBLIC_KEY),
+                key.keyId())).isTrue();
+    }
+
     @Test
     void keysThatAreNotPkcs8P256AreRefusedSayingWhatToDo() throws Exception {
         assertThatThrownBy(() -> SigningKey.fromPem("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",

@@ -63,7 +63,10 @@ class SignedProvenanceTest {
         JsonNode statement = verifiedStatement(output);
         assertThat(statement.path("_type").asText()).isEqualTo("https://in-toto.io/Statement/v1");
         assertThat(statement.path("subject")).singleElement()
-                .satisfies(s -> assertThat(s.path("digest").path("sha256").asText()).isEqualTo(output));
+                .satisfies(s -> {
+                    assertThat(s.path("name").asText()).isEqualTo("model");
+                    assertThat(s.path("digest").path("sha256").asText()).isEqualTo(output);
+                });
         assertThat(statement.path("predicateType").asText()).isEqualTo("https://slsa.dev/provenance/v1");
         JsonNode build = statement.path("predicate").path("buildDefinition");
         assertThat(build.path("buildType").asText()).isEqualTo(ProvenanceStatement.BUILD_TYPE);
