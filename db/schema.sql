@@ -56,6 +56,16 @@ CREATE TABLE artifacts (
     CONSTRAINT artifacts_size_bytes_check CHECK ((size_bytes >= 0))
 );
 
+CREATE TABLE attestations (
+    artifact_sha256 text NOT NULL,
+    task_run_id bigint NOT NULL,
+    envelope jsonb NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT attestations_artifact_sha256_fkey FOREIGN KEY (artifact_sha256) REFERENCES artifacts(sha256),
+    CONSTRAINT attestations_pkey PRIMARY KEY (artifact_sha256, task_run_id),
+    CONSTRAINT attestations_task_run_id_fkey FOREIGN KEY (task_run_id) REFERENCES task_runs(id)
+);
+
 CREATE TABLE audit_log (
     id bigint NOT NULL DEFAULT nextval('audit_log_id_seq'::regclass),
     at timestamp with time zone NOT NULL DEFAULT now(),

@@ -2,11 +2,15 @@ package dev.anvil.activities;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.operators.Attestations;
+import dev.anvil.activities.provenance.SigningKey;
 import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.AttestationStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedLocalStack;
@@ -25,6 +29,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 public record LocalStackStores(DataSource db, PipelineRunStore runs, TaskRunStore taskRuns, LineageStore lineage,
         ArtifactStore artifacts, ModelRegistryStore registry, ObjectStore objects) {
+    public static final SigningKey SIGNING_KEY = SigningKey.generate();
 
     public static LocalStackStores open(String databasePrefix, String bucket) throws Exception {
         LocalStack stack = SharedLocalStack.get();
@@ -40,8 +45,14 @@ public record LocalStackStores(DataSource db, PipelineRunStore runs, TaskRunStor
                 new ArtifactStore(db), new ModelRegistryStore(db), objects);
     }
 
+    /** Signs provenance with a key made for this test JVM; {@link #SIGNING_KEY} verifies it. */
     public ArtifactIO artifactIO(ObjectMapper json) {
-        return new ArtifactIO(objects, artifacts, lineage, json);
+        return new ArtifactIO(objects, artifacts, lineage, json, new Attestations(SIGNING_KEY, attestations(),
+                taskRuns, runs, new PipelineStore(db), artifacts, lineage, json));
+    }
+
+    public AttestationStore attestations() {
+        return new AttestationStore(db);
     }
 
     /** Stores the file and registers it as an uploaded artifact (no task run made it). */

@@ -109,6 +109,16 @@ class ArchitectureTest {
     }
 
     @Test
+    void provenanceIsPlainJava() {
+        noClasses().that().resideInAPackage("dev.anvil.activities.provenance..").should().dependOnClassesThat()
+                .resideInAnyPackage("io.temporal..", "io.quarkus..", "jakarta..", "io.minio..", "java.sql..",
+                        "dev.anvil.db..", "dev.anvil.storage..", "dev.anvil.workflows..", "dev.anvil.modelkit..",
+                        "dev.anvil.activities.operators..")
+                .because("signing and verifying provenance is used by the worker, the API and verifiers alike")
+                .check(classes);
+    }
+
+    @Test
     void onlyOrtSessionsOpensOnnxRuntimeSessions() {
         noClasses().that().doNotHaveFullyQualifiedName("dev.anvil.modelkit.onnx.OrtSessions").should()
                 .callMethodWhere(target(owner(assignableTo(OrtEnvironment.class))).and(target(name("createSession"))))

@@ -32,6 +32,7 @@ class HealthAndDocsTest {
             dev.anvil.api.auth.TokenResource.class,
             dev.anvil.api.approvals.ApprovalResource.class,
             dev.anvil.api.auth.AuditResource.class,
+            dev.anvil.api.provenance.ProvenanceResource.class,
             dev.anvil.api.serving.EndpointResource.class,
             dev.anvil.api.serving.RolloutResource.class};
 

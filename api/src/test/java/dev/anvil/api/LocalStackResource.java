@@ -27,6 +27,8 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("quarkus.datasource.password", stack.config().dbPassword()),
                 Map.entry("quarkus.http.test-port", "0"),
                 Map.entry("anvil.auth.demo-tokens-file", TestTokens.writeFile().toString()),
+                // a provenance key of this test JVM's own, generated on start (local mode's path)
+                Map.entry("anvil.provenance.generated-key-file", provenanceKeyFile()),
                 // small enough that GatewayTest can send a body over it cheaply
                 Map.entry("anvil.gateway.max-request-bytes", "1048576"),
                 // rollouts read the counters from PostgreSQL: publish them often so short test windows see them
@@ -40,6 +42,16 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.auth.oidc.client-secret", TestOidcProvider.CLIENT_SECRET),
                 // short, so that OidcAuthTest sees a rotated key soon after a forged token made Anvil refetch the keys
                 Map.entry("anvil.auth.oidc.jwks-refresh-interval", "1s"));
+    }
+
+    private static String provenanceKeyFile() {
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("anvil-provenance-");
+            dir.toFile().deleteOnExit();
+            return dir.resolve("provenance-key.pem").toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Override

@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
 /**
  * What operators do with artifacts: resolve a {@code with} value to a stored artifact, fetch it to a
  * local file (checksum verified), and publish a result with its artifact row and lineage edge.
- * Nothing is published until the result file is complete, so a failed task leaves nothing partial.
+ * Nothing is published until the result file is complete, so a failed task leaves nothing partial; what
+ * is published carries signed provenance ({@link Attestations}).
  */
 public final class ArtifactIO {
     public static final String ONNX_MEDIA_TYPE = "application/vnd.onnx";
@@ -33,12 +34,15 @@ public final class ArtifactIO {
     private final ArtifactStore artifacts;
     private final LineageStore lineage;
     private final ObjectMapper json;
+    private final Attestations attestations;
 
-    public ArtifactIO(ObjectStore objects, ArtifactStore artifacts, LineageStore lineage, ObjectMapper json) {
+    public ArtifactIO(ObjectStore objects, ArtifactStore artifacts, LineageStore lineage, ObjectMapper json,
+                      Attestations attestations) {
         this.objects = objects;
         this.artifacts = artifacts;
         this.lineage = lineage;
         this.json = json;
+        this.attestations = attestations;
     }
 
     public ObjectMapper json() {
@@ -97,7 +101,10 @@ public final class ArtifactIO {
         }
     }
 
-    /** Stores a finished result file, registers it, and records that this task generated it. */
+    /**
+     * Stores a finished result file, registers it, records that this task generated it, and signs its
+     * provenance. Every task output goes through here, so none is published without an attestation.
+     */
     public ArtifactRef publish(TaskContext context, Path file, String mediaType, String role) throws IOException {
         PutResult put;
         try (InputStream in = Files.newInputStream(file)) {
@@ -106,6 +113,7 @@ public final class ArtifactIO {
         ArtifactRef ref = ref(put.ref());
         artifacts.insert(ref.sha256(), ref.uri(), ref.size(), ref.mediaType(), context.taskRunId());
         lineage.addEdge(context.taskRunId(), ref.sha256(), Relation.GENERATED, role);
+        attestations.attest(context.taskRunId(), ref, role);
         return ref;
     }
 

@@ -1,12 +1,18 @@
 package dev.anvil.api.artifacts;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.provenance.SigningKey;
 import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.Roles;
 import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.ProblemException;
+import dev.anvil.api.provenance.AttestationsView;
+import dev.anvil.api.provenance.ProvenanceKeyView;
 import dev.anvil.db.Artifact;
 import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.AttestationStore;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.LineageGraph;
 import dev.anvil.db.LineageStore;
@@ -65,6 +71,9 @@ public class ArtifactResource {
     @Inject TaskRunStore taskRuns;
     @Inject LineageStore lineage;
     @Inject AuditLogStore audit;
+    @Inject AttestationStore attestationStore;
+    @Inject SigningKey provenanceKey;
+    @Inject ObjectMapper json;
 
     /**
      * Streams the request body into the artifact store. The body is never held in memory; its sha256
@@ -198,6 +207,33 @@ public class ArtifactResource {
         LineageGraph up = lineage.ancestors(artifact.sha256()).orElseThrow();
         LineageGraph down = lineage.descendants(artifact.sha256()).orElseThrow();
         return new LineageView(artifact.sha256(), graph(up), graph(down));
+    }
+
+    @GET
+    @Path("/{sha256}/attestations")
+    @Operation(summary = "Signed provenance of an artifact",
+            description = "DSSE envelopes of in-toto statements (SLSA Provenance v1) that the task attempts which"
+                    + " published the artifact signed, with the public key that verifies them. See docs/provenance.md.")
+    @APIResponse(responseCode = "200", description = "the envelopes and the key")
+    @APIResponse(responseCode = "400", description = "the path is not a sha256")
+    @APIResponse(responseCode = "404", description = "no artifact with this sha256")
+    public AttestationsView attestations(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256) {
+        Artifact artifact = find(sha256);
+        List<AttestationsView.Item> items = attestationStore.forArtifact(artifact.sha256()).stream().map(a -> {
+            Optional<TaskRun> run = taskRuns.find(a.taskRunId());
+            return new AttestationsView.Item(a.taskRunId(), run.map(TaskRun::runId).orElse(null),
+                    run.map(TaskRun::taskId).orElse(null), run.map(TaskRun::attempt).orElse(null),
+                    a.createdAt().toString(), readJson(a.envelopeJson()));
+        }).toList();
+        return new AttestationsView(artifact.sha256(), ProvenanceKeyView.of(provenanceKey), items);
+    }
+
+    private JsonNode readJson(String text) {
+        try {
+            return json.readTree(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** The answer to an upload: the artifact, and whether these bytes were new. */

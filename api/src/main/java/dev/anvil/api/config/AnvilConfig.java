@@ -24,6 +24,8 @@ public interface AnvilConfig {
 
     Auth auth();
 
+    Provenance provenance();
+
     interface Temporal {
         @WithDefault("127.0.0.1:7233")
         String target();
@@ -93,6 +95,25 @@ public interface AnvilConfig {
          */
         @WithDefault("2s")
         Duration countsPublishInterval();
+    }
+
+    /**
+     * The key that signs every task output's provenance (docs/provenance.md): a PKCS#8 PEM of an EC P-256 key,
+     * from a file or from the variable itself. Every process (API and workers) must use the same key.
+     */
+    interface Provenance {
+        /** A PKCS#8 PEM file (ANVIL_PROVENANCE_KEY_FILE). */
+        Optional<Path> keyFile();
+
+        /** The PEM itself (ANVIL_PROVENANCE_KEY), for secret stores that hand out values, not files. */
+        Optional<String> key();
+
+        /**
+         * Local mode, neither of the above set: the key is read from here, and generated here (owner-readable
+         * only) on the first start. Set by application.properties to $ANVIL_HOME/provenance-key.pem.
+         */
+        @WithDefault(".anvil/provenance-key.pem")
+        Path generatedKeyFile();
     }
 
     interface Auth {

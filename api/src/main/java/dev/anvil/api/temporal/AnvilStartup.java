@@ -8,6 +8,7 @@ import dev.anvil.activities.gate.GateOperator;
 import dev.anvil.activities.inspect.InspectActivitiesImpl;
 import dev.anvil.activities.inspect.OnnxInspector;
 import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.operators.Attestations;
 import dev.anvil.activities.operators.InspectOperator;
 import dev.anvil.activities.operators.NoopOperator;
 import dev.anvil.activities.operators.Operators;
@@ -85,6 +86,7 @@ public class AnvilStartup {
     @Inject AuditLogStore audit;
     @Inject ApprovalStore approvals;
     @Inject ApiTokenStore tokens;
+    @Inject Attestations attestations;
 
     private WorkerFactory factory;
 
@@ -145,7 +147,7 @@ public class AnvilStartup {
         worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
                 PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
-        ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json);
+        ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json, attestations);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
