@@ -32,13 +32,18 @@ public final class EndpointManager {
     }
 
     public Endpoint put(String name, VersionChoice choice) {
+        return put(name, choice, null);
+    }
+
+    /** As {@link #put(String, VersionChoice)}, and sets whether the endpoint is public (null: keep it as it is). */
+    public Endpoint put(String name, VersionChoice choice, Boolean publicInference) {
         if (!EndpointStore.NAME.matcher(name).matches()) {
             throw GatewayException.badRequest("name", "endpoint name '" + name
                     + "' must be 1-63 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit");
         }
         String model = choice.model() == null ? name : choice.model();
         int version = resolve(model, choice, true);
-        return changed(() -> endpoints.put(name, model, version));
+        return changed(() -> endpoints.put(name, model, version, publicInference));
     }
 
     public Endpoint setCanary(String name, VersionChoice choice, int weight) {

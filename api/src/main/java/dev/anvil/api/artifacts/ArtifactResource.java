@@ -58,7 +58,8 @@ public class ArtifactResource {
     @Inject CurrentCaller caller;
     static final String EXPECTED_SHA_HEADER = "X-Anvil-Sha256";
     static final String SHA256_PATTERN = "^[0-9a-fA-F]{64}$";
-    private static final Duration MAX_URL_EXPIRY = Duration.ofDays(7);
+    // a presigned URL is a bearer credential no token revocation can recall: keep it short-lived
+    private static final Duration MAX_URL_EXPIRY = Duration.ofHours(1);
 
     @Inject ObjectStore objects;
     @Inject ArtifactStore artifacts;
@@ -126,6 +127,10 @@ public class ArtifactResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}")
     @Operation(summary = "Artifact metadata")
     @APIResponse(responseCode = "200", description = "the artifact")
@@ -137,6 +142,10 @@ public class ArtifactResource {
 
     /** The bytes, verified against the sha256 while they stream; a mismatch aborts the response. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}/content")
     @Produces(MediaType.WILDCARD)
     @Operation(summary = "Download the bytes", description = "Verified against the sha256 while streaming; a mismatch "
@@ -168,17 +177,21 @@ public class ArtifactResource {
 
     /** A presigned URL for fetching the bytes straight from object storage. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}/url")
     @Operation(summary = "A presigned URL to fetch the bytes straight from object storage",
             description = "The URL makes object storage answer with Content-Disposition: attachment, so a browser "
                     + "downloads the bytes instead of showing them.")
     @APIResponse(responseCode = "200", description = "url and expiresAt")
-    @APIResponse(responseCode = "400", description = "the path is not a sha256, or expiresIn is outside 1..604800")
+    @APIResponse(responseCode = "400", description = "the path is not a sha256, or expiresIn is outside 1..3600")
     @APIResponse(responseCode = "404", description = "no artifact with this sha256")
     public Map<String, Object> presignedUrl(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256,
-                                            @Parameter(description = "seconds the URL stays valid (1..604800, default 3600)",
+                                            @Parameter(description = "seconds the URL stays valid (1..3600, default 3600)",
                                                     schema = @Schema(type = SchemaType.INTEGER, minimum = "1",
-                                                            maximum = "604800", defaultValue = "3600"))
+                                                            maximum = "3600", defaultValue = "3600"))
                                             @QueryParam("expiresIn") String expiresIn) {
         Artifact artifact = find(sha256);
         Duration expiry = parseExpiry(expiresIn);
@@ -187,6 +200,10 @@ public class ArtifactResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}/lineage")
     @Operation(summary = "Ancestors and descendants of an artifact as a graph",
             description = "W3C PROV used/generated edges between artifacts and task runs, nearest first.")
@@ -263,7 +280,8 @@ public class ArtifactResource {
             return d;
         } catch (NumberFormatException e) {
             throw ProblemException.badRequest("expiresIn",
-                    "'expiresIn' must be a number of seconds between 1 and " + MAX_URL_EXPIRY.toSeconds() + ", got '" + value + "'");
+                    "'expiresIn' must be a number of seconds between 1 and " + MAX_URL_EXPIRY.toSeconds()
+                    + " (a presigned URL cannot be revoked, so it lives at most an hour), got '" + value + "'");
         }
     }
 }
