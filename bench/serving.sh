@@ -13,7 +13,8 @@
 #   ANVIL_BENCH_BATCHES=1,32      images per request
 #   ANVIL_BENCH_MINILM=0          skip the all-MiniLM-L6-v2 rows (a model whose inference dominates)
 #   ANVIL_BENCH_SERVER_PID=...    the gateway's pid, for its CPU per request (default: .anvil/api.pid)
-#   ANVIL_TOKEN=...               admin bearer token (default: the demo admin in .anvil/demo-tokens)
+#   ANVIL_TOKEN=...               admin bearer token, sent on every call, inference too (admin implies invoker;
+#                                 default: the demo admin in .anvil/demo-tokens)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

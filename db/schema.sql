@@ -11,7 +11,7 @@ CREATE TABLE api_tokens (
     created_at timestamp with time zone NOT NULL DEFAULT now(),
     revoked_at timestamp with time zone,
     CONSTRAINT api_tokens_pkey PRIMARY KEY (token_sha256),
-    CONSTRAINT api_tokens_roles_check CHECK (((cardinality(roles) >= 1) AND (roles <@ ARRAY['submitter'::text, 'reviewer'::text, 'admin'::text]))),
+    CONSTRAINT api_tokens_roles_check CHECK (((cardinality(roles) >= 1) AND (roles <@ ARRAY['viewer'::text, 'submitter'::text, 'reviewer'::text, 'admin'::text, 'invoker'::text]))),
     CONSTRAINT api_tokens_token_sha256_check CHECK ((token_sha256 ~ '^[0-9a-f]{64}$'::text))
 );
 CREATE INDEX api_tokens_principal_idx ON public.api_tokens USING btree (principal);
@@ -92,6 +92,7 @@ CREATE TABLE endpoints (
     canary_version integer,
     canary_weight integer NOT NULL DEFAULT 0,
     updated_at timestamp with time zone NOT NULL DEFAULT now(),
+    public_inference boolean NOT NULL DEFAULT false,
     CONSTRAINT endpoints_canary_differs_check CHECK ((canary_version IS DISTINCT FROM stable_version)),
     CONSTRAINT endpoints_canary_version_fkey FOREIGN KEY (model, canary_version) REFERENCES model_versions(model, version),
     CONSTRAINT endpoints_canary_weight_check CHECK (((canary_weight >= 0) AND (canary_weight <= 100))),

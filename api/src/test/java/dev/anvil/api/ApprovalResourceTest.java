@@ -55,7 +55,7 @@ class ApprovalResourceTest {
     }
 
     private static Optional<String> pendingApprovalOf(String runId) {
-        List<Map<String, Object>> pending = given().get("/api/approvals?state=pending").then().statusCode(200)
+        List<Map<String, Object>> pending = given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals?state=pending").then().statusCode(200)
                 .extract().jsonPath().getList("$");
         return pending.stream().filter(a -> runId.equals(a.get("run"))).map(a -> (String) a.get("id")).findFirst();
     }
@@ -64,7 +64,7 @@ class ApprovalResourceTest {
     void aReviewerApprovesAndTheRunCompletes() {
         String run = startGatedRun(TestTokens.SUBMITTER);
         String approval = awaitPendingApproval(run);
-        given().get("/api/approvals/" + approval).then().statusCode(200)
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + approval).then().statusCode(200)
                 .body("state", equalTo("pending")).body("requestedBy", equalTo("demo-submitter"))
                 .body("task", equalTo("approve")).body("pipeline", equalTo("gated"));
 
@@ -75,7 +75,7 @@ class ApprovalResourceTest {
         JsonPath end = PipelineResourceTest.awaitEnd(run);
         assertThat(end.getString("run.status")).isEqualTo("success");
         assertThat(end.getList("tasks.status")).containsOnly("success");
-        given().get("/api/approvals/" + approval).then().body("state", equalTo("approved"))
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + approval).then().body("state", equalTo("approved"))
                 .body("decisions[0].reviewer", equalTo("demo-reviewer"))
                 .body("decisions[0].comment", equalTo("numbers look right"));
         given().spec(TestTokens.bearer(TestTokens.REVIEWER)).contentType("application/json").body(Map.of())
@@ -113,7 +113,7 @@ class ApprovalResourceTest {
         given().spec(TestTokens.bearer(TestTokens.REVIEWER)).contentType("application/json").body(Map.of("comment", " "))
                 .post("/api/approvals/" + approval + "/reject")
                 .then().statusCode(400).body("errors[0].field", equalTo("comment"));
-        given().get("/api/approvals/" + approval).then().body("state", equalTo("pending")).body("decisions.size()", equalTo(0));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + approval).then().body("state", equalTo("pending")).body("decisions.size()", equalTo(0));
 
         given().spec(TestTokens.bearer(TestTokens.REVIEWER)).contentType("application/json")
                 .body(Map.of("comment", "wrong calibration set")).post("/api/approvals/" + approval + "/reject")
@@ -151,7 +151,7 @@ class ApprovalResourceTest {
                 .body(containsString("needs the role reviewer"));
         given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).post("/api/runs/" + run + "/cancel").then().statusCode(202);
         PipelineResourceTest.awaitEnd(run);
-        given().get("/api/approvals/" + approval).then().body("state", equalTo("expired"));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + approval).then().body("state", equalTo("expired"));
         given().cookie("anvil_token", TestTokens.SUBMITTER).get("/ui/runs/" + run).then().statusCode(200)
                 .body(org.hamcrest.Matchers.not(containsString("http-equiv=\"refresh\"")))
                 .body(containsString("<span class=\"badge expired\">expired</span>"));
@@ -159,8 +159,8 @@ class ApprovalResourceTest {
 
     @Test
     void unknownApprovalsAndStatesAreNamed() {
-        given().get("/api/approvals/nope").then().statusCode(404).body("detail", containsString("no approval with id 'nope'"));
-        given().get("/api/approvals?state=maybe").then().statusCode(400).body("errors[0].field", equalTo("state"));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/nope").then().statusCode(404).body("detail", containsString("no approval with id 'nope'"));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals?state=maybe").then().statusCode(400).body("errors[0].field", equalTo("state"));
         given().spec(TestTokens.bearer(TestTokens.REVIEWER)).contentType("application/json").body(Map.of())
                 .post("/api/approvals/nope/approve").then().statusCode(404);
     }

@@ -224,13 +224,13 @@ class PipelineResourceTest {
     /** The run once it has ended; an ended run no longer changes, so it is read in full once more. */
     static JsonPath awaitEnd(String runId) {
         await("run " + runId + " ended").atMost(Duration.ofSeconds(60)).until(
-                () -> given().get("/api/runs/" + runId).then().statusCode(200).extract().<String>path("run.status"),
+                () -> given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs/" + runId).then().statusCode(200).extract().<String>path("run.status"),
                 oneOf("success", "failed", "cancelled"));
-        return given().get("/api/runs/" + runId).then().statusCode(200).extract().jsonPath();
+        return given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs/" + runId).then().statusCode(200).extract().jsonPath();
     }
 
     private static void awaitTaskRunning(String runId) {
         await("a task of " + runId + " started").atMost(Duration.ofSeconds(30)).until(
-                () -> !given().get("/api/runs/" + runId).then().extract().jsonPath().getList("tasks").isEmpty());
+                () -> !given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs/" + runId).then().extract().jsonPath().getList("tasks").isEmpty());
     }
 }

@@ -98,7 +98,7 @@ class ReviewerUiBrowserTest {
                 .then().statusCode(201).extract().path("token");
         String run = startRun("digits-release", POLICY, pat, mnistParams());
         String approval = ApprovalResourceTest.awaitPendingApproval(run);
-        JsonPath waiting = given().get("/api/runs/" + run).then().extract().jsonPath();
+        JsonPath waiting = given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs/" + run).then().extract().jsonPath();
         assertThat(waiting.getString("run.status")).isEqualTo("running");
         theApprovalPageEmbedsTheChartData(approval);
 
@@ -126,7 +126,7 @@ class ReviewerUiBrowserTest {
         JsonPath end = PipelineResourceTest.awaitEnd(run);
         assertThat(end.getString("run.status")).isEqualTo("success");
         assertThat(end.getList("tasks.taskId")).contains("validate", "gate", "approve", "release");
-        given().get("/api/approvals/" + approval).then().statusCode(200)
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + approval).then().statusCode(200)
                 .body("decisions[0].reviewer", org.hamcrest.Matchers.equalTo("demo-reviewer"));
         assertThat(SCREENSHOTS.resolve("approval-page.png")).exists();
         assertThat(SCREENSHOTS.resolve("approval-refused-for-submitter.png")).exists();
@@ -179,7 +179,7 @@ class ReviewerUiBrowserTest {
         String error = (String) tasks.stream().filter(t -> "gate".equals(t.get("taskId"))).findFirst().orElseThrow().get("error");
         assertThat(error).startsWith("gate failed: 2 of 3 rule(s) failed").contains("accuracy ").contains("size_ratio_vs")
                 .doesNotContain("accuracy_drop_vs");
-        given().get("/api/approvals?state=pending").then().body(org.hamcrest.Matchers.not(containsString(run)));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals?state=pending").then().body(org.hamcrest.Matchers.not(containsString(run)));
     }
 
     private static Path executable(String name) {

@@ -38,7 +38,7 @@ class ReviewerUiEscapingTest {
         UiForms.signedIn("/ui/approvals/" + approval, reviewer).redirects().follow(false)
                 .formParam("comment", "wrong data " + EVIL).post("/ui/approvals/" + approval + "/reject")
                 .then().statusCode(303);
-        given().get("/api/approvals/" + approval).then().body("state", equalTo("rejected"))
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + approval).then().body("state", equalTo("rejected"))
                 .body("decisions[0].comment", equalTo("wrong data " + EVIL));
 
         String page = given().cookie("anvil_token", reviewer).get("/ui/approvals/" + approval).then().statusCode(200)

@@ -16,6 +16,8 @@ public final class TestTokens {
     public static final String ADMIN = "anvil_test-admin-token";
     public static final String SUBMITTER = "anvil_test-submitter-token";
     public static final String REVIEWER = "anvil_test-reviewer-token";
+    public static final String VIEWER = "anvil_test-viewer-token";
+    public static final String INVOKER = "anvil_test-invoker-token";
 
     private TestTokens() {
     }
@@ -23,7 +25,8 @@ public final class TestTokens {
     static Path writeFile() {
         try {
             Path file = Files.createTempDirectory("anvil-tokens-").resolve("demo-tokens");
-            Files.writeString(file, "admin=" + ADMIN + "\nsubmitter=" + SUBMITTER + "\nreviewer=" + REVIEWER + "\n");
+            Files.writeString(file, "admin=" + ADMIN + "\nsubmitter=" + SUBMITTER + "\nreviewer=" + REVIEWER
+                    + "\nviewer=" + VIEWER + "\ninvoker=" + INVOKER + "\n");
             return file;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -7,8 +7,8 @@ import java.util.List;
 public record ApiToken(String tokenSha256, String principal, List<String> roles, String label, String createdBy,
                        Instant createdAt, Instant revokedAt) {
 
-    /** Kept in step with api_tokens_roles_check (V11). */
-    public static final List<String> ROLES = List.of("submitter", "reviewer", "admin");
+    /** Kept in step with api_tokens_roles_check (V19). */
+    public static final List<String> ROLES = List.of("viewer", "submitter", "reviewer", "admin", "invoker");
 
     public boolean active() {
         return revokedAt == null;

@@ -15,7 +15,7 @@ public final class EndpointStore {
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,62}");
 
     private static final String TABLE = "endpoints";
-    private static final String COLUMNS = "name, model, stable_version, canary_version, canary_weight, updated_at";
+    private static final String COLUMNS = "name, model, stable_version, canary_version, canary_weight, public_inference, updated_at";
 
     private final Jdbc jdbc;
 
@@ -26,20 +26,31 @@ public final class EndpointStore {
     /**
      * Creates the endpoint or points it at a new stable version. A canary survives only while it
      * is still a different version of the same model; otherwise it is removed with its weight.
+     * A new endpoint is not public; an existing one keeps what it was.
      */
     public Endpoint put(String name, String model, int stableVersion) {
+        return put(name, model, stableVersion, null);
+    }
+
+    /**
+     * As {@link #put(String, String, int)}, and sets whether anyone may call inference on it
+     * ({@code publicInference}); null keeps an existing endpoint's setting and makes a new one not public.
+     */
+    public Endpoint put(String name, String model, int stableVersion, Boolean publicInference) {
         checkName("put", name);
         Validate.notNull(TABLE, "put", "model", model);
         return jdbc.inTransaction(TABLE, "put", c -> {
             try {
-                Jdbc.update(c, "INSERT INTO endpoints (name, model, stable_version) VALUES (?, ?, ?)"
+                Jdbc.update(c, "INSERT INTO endpoints (name, model, stable_version, public_inference)"
+                        + " VALUES (?, ?, ?, COALESCE(?::boolean, false))"
                         + " ON CONFLICT (name) DO UPDATE SET model = EXCLUDED.model,"
+                        + " public_inference = COALESCE(?::boolean, endpoints.public_inference),"
                         + " stable_version = EXCLUDED.stable_version,"
                         + " canary_version = CASE WHEN endpoints.model = EXCLUDED.model"
                         + "   AND endpoints.canary_version <> EXCLUDED.stable_version THEN endpoints.canary_version END,"
                         + " canary_weight = CASE WHEN endpoints.model = EXCLUDED.model"
                         + "   AND endpoints.canary_version <> EXCLUDED.stable_version THEN endpoints.canary_weight ELSE 0 END,"
-                        + " updated_at = now()", name, model, stableVersion);
+                        + " updated_at = now()", name, model, stableVersion, publicInference, publicInference);
             } catch (SQLException e) {
                 if (Jdbc.violates(e, "endpoints_stable_version_fkey")) {
                     throw DataAccessException.badInput(TABLE, "put", "model '" + model + "' has no version "
@@ -152,6 +163,7 @@ public final class EndpointStore {
 
     private static Endpoint map(ResultSet rs) throws SQLException {
         return new Endpoint(rs.getString("name"), rs.getString("model"), rs.getInt("stable_version"),
-                Jdbc.nullableInt(rs, "canary_version"), rs.getInt("canary_weight"), Jdbc.instant(rs, "updated_at"));
+                Jdbc.nullableInt(rs, "canary_version"), rs.getInt("canary_weight"), rs.getBoolean("public_inference"),
+                Jdbc.instant(rs, "updated_at"));
     }
 }

@@ -48,7 +48,7 @@ class ApiTokenStoreTest {
     @Test
     void unknownRolesAndMissingPrincipalsAreRefusedByName() {
         assertThatThrownBy(() -> tokens.register(ApiTokenStore.newToken(), "x", List.of("root"), null, null))
-                .hasMessageContaining("'root'").hasMessageContaining("[submitter, reviewer, admin]");
+                .hasMessageContaining("'root'").hasMessageContaining("[viewer, submitter, reviewer, admin, invoker]");
         assertThatThrownBy(() -> tokens.register(ApiTokenStore.newToken(), " ", List.of("admin"), null, null))
                 .hasMessageContaining("principal is required");
     }

@@ -32,6 +32,11 @@ public final class EndpointManager {
     }
 
     public Endpoint put(String name, VersionChoice choice) {
+        return put(name, choice, null);
+    }
+
+    /** As {@link #put(String, VersionChoice)}, and sets whether the endpoint is public (null: keep it as it is). */
+    public Endpoint put(String name, VersionChoice choice, Boolean publicInference) {
         if (!EndpointStore.NAME.matcher(name).matches()) {
             throw GatewayException.badRequest("name", "endpoint name '" + name
                     + "' must be 1-63 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit");
@@ -39,7 +44,7 @@ public final class EndpointManager {
         String model = choice.model() == null ? name : choice.model();
         int version = resolve(model, choice, true);
         return changed(() -> {
-            Endpoint endpoint = endpoints.put(name, model, version);
+            Endpoint endpoint = endpoints.put(name, model, version, publicInference);
             // what serves is production: gates that compare with "production" compare with what actually serves
             if (registry.resolveAlias(model, "production").isEmpty()) {
                 registry.setAlias(model, "production", version);

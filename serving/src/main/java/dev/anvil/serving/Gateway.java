@@ -126,6 +126,15 @@ public final class Gateway {
         return route;
     }
 
+    /**
+     * True when anyone may call this endpoint without the invoker role; false for an endpoint that is
+     * not public and for a name that is not served (so a refusal does not tell strangers which names exist).
+     */
+    public boolean isPublic(String name) {
+        Route route = routes.get(name);
+        return route != null && route.endpoint().publicInference();
+    }
+
     /** True when every version of the endpoint has its session loaded. */
     public boolean ready(String name) {
         Route route = route(name);

@@ -53,6 +53,10 @@ public class ApprovalResource {
 
     /** Newest request first; {@code state} is one of pending, approved, rejected, expired. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Operation(summary = "Approvals, newest first",
             description = "Each: id, run, task, state, requiredApprovals, requestedBy, requestedAt, decidedAt, pipeline.")
     @APIResponse(responseCode = "200", description = "the approvals")
@@ -71,6 +75,10 @@ public class ApprovalResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{id}")
     @Operation(summary = "One approval with its decisions")
     @APIResponse(responseCode = "200", description = "the approval and its decisions (who, decision, comment, when)")

@@ -64,7 +64,8 @@ public class ArtifactResource {
     @Inject CurrentCaller caller;
     static final String EXPECTED_SHA_HEADER = "X-Anvil-Sha256";
     static final String SHA256_PATTERN = "^[0-9a-fA-F]{64}$";
-    private static final Duration MAX_URL_EXPIRY = Duration.ofDays(7);
+    // a presigned URL is a bearer credential no token revocation can recall: keep it short-lived
+    private static final Duration MAX_URL_EXPIRY = Duration.ofHours(1);
 
     @Inject ObjectStore objects;
     @Inject ArtifactStore artifacts;
@@ -135,6 +136,10 @@ public class ArtifactResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}")
     @Operation(summary = "Artifact metadata")
     @APIResponse(responseCode = "200", description = "the artifact")
@@ -146,6 +151,10 @@ public class ArtifactResource {
 
     /** The bytes, verified against the sha256 while they stream; a mismatch aborts the response. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}/content")
     @Produces(MediaType.WILDCARD)
     @Operation(summary = "Download the bytes", description = "Verified against the sha256 while streaming; a mismatch "
@@ -177,17 +186,21 @@ public class ArtifactResource {
 
     /** A presigned URL for fetching the bytes straight from object storage. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}/url")
     @Operation(summary = "A presigned URL to fetch the bytes straight from object storage",
             description = "The URL makes object storage answer with Content-Disposition: attachment, so a browser "
                     + "downloads the bytes instead of showing them.")
     @APIResponse(responseCode = "200", description = "url and expiresAt")
-    @APIResponse(responseCode = "400", description = "the path is not a sha256, or expiresIn is outside 1..604800")
+    @APIResponse(responseCode = "400", description = "the path is not a sha256, or expiresIn is outside 1..3600")
     @APIResponse(responseCode = "404", description = "no artifact with this sha256")
     public Map<String, Object> presignedUrl(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256,
-                                            @Parameter(description = "seconds the URL stays valid (1..604800, default 3600)",
+                                            @Parameter(description = "seconds the URL stays valid (1..3600, default 3600)",
                                                     schema = @Schema(type = SchemaType.INTEGER, minimum = "1",
-                                                            maximum = "604800", defaultValue = "3600"))
+                                                            maximum = "3600", defaultValue = "3600"))
                                             @QueryParam("expiresIn") String expiresIn) {
         Artifact artifact = find(sha256);
         Duration expiry = parseExpiry(expiresIn);
@@ -196,6 +209,10 @@ public class ArtifactResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{sha256}/lineage")
     @Operation(summary = "Ancestors and descendants of an artifact as a graph",
             description = "W3C PROV used/generated edges between artifacts and task runs, nearest first.")
@@ -211,11 +228,15 @@ public class ArtifactResource {
 
     @GET
     @Path("/{sha256}/attestations")
-    @Operation(summary = "Signed provenance of an artifact",
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @Operation(summary = "Signed provenance of an artifact (role viewer)",
             description = "DSSE envelopes of in-toto statements (SLSA Provenance v1) that the task attempts which"
                     + " published the artifact signed, with the public key that verifies them. See docs/provenance.md.")
     @APIResponse(responseCode = "200", description = "the envelopes and the key")
     @APIResponse(responseCode = "400", description = "the path is not a sha256")
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer")
     @APIResponse(responseCode = "404", description = "no artifact with this sha256")
     public AttestationsView attestations(@Parameter(description = "the artifact's sha256", schema = @Schema(type = SchemaType.STRING, pattern = SHA256_PATTERN)) @PathParam("sha256") String sha256) {
         Artifact artifact = find(sha256);
@@ -299,7 +320,8 @@ public class ArtifactResource {
             return d;
         } catch (NumberFormatException e) {
             throw ProblemException.badRequest("expiresIn",
-                    "'expiresIn' must be a number of seconds between 1 and " + MAX_URL_EXPIRY.toSeconds() + ", got '" + value + "'");
+                    "'expiresIn' must be a number of seconds between 1 and " + MAX_URL_EXPIRY.toSeconds()
+                    + " (a presigned URL cannot be revoked, so it lives at most an hour), got '" + value + "'");
         }
     }
 }

@@ -13,7 +13,8 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * The local stack's demo users: {@code demo-admin}, {@code demo-submitter} and {@code demo-reviewer}.
+ * The local stack's demo users: {@code demo-admin}, {@code demo-submitter}, {@code demo-reviewer},
+ * {@code demo-viewer} (reads only) and {@code demo-invoker} (calls inference only).
  * Their tokens live in a file (owner-only) so that {@code ./anvil up} can print them again on every
  * start, while the database keeps only hashes. A missing file gets fresh random tokens; an existing
  * one (or one a test wrote) is registered as it is.
@@ -25,6 +26,8 @@ public final class DemoUsers {
         USERS.put("admin", List.of("admin", "submitter"));
         USERS.put("submitter", List.of("submitter"));
         USERS.put("reviewer", List.of("reviewer"));
+        USERS.put("viewer", List.of("viewer"));
+        USERS.put("invoker", List.of("invoker"));
     }
 
     private DemoUsers() {

@@ -25,7 +25,7 @@ public class SecurityProblems {
     @Inject CurrentCaller current;
     @Inject OidcRoles oidcRoles;
 
-    static ProblemException unauthenticated(String detail) {
+    public static ProblemException unauthenticated(String detail) {
         return new ProblemException(401, "Unauthorized", detail
                 + " (send 'Authorization: Bearer <token>'; ./anvil up prints the demo tokens)", List.of());
     }

@@ -113,7 +113,8 @@ public class TokenResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Roles.ADMIN)
     @Operation(summary = "Make an API token (role admin)",
-            description = "roles: one or more of submitter, reviewer, admin. The token is shown once, in this answer; "
+            description = "roles: one or more of viewer (reads), submitter, reviewer, admin (each implies viewer; admin "
+                    + "also invoker), invoker (inference only). The token is shown once, in this answer; "
                     + "Anvil stores only its hash, which is its id.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,

@@ -120,6 +120,10 @@ public class PipelineResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Operation(summary = "Registered pipelines, the newest version of each")
     @APIResponse(responseCode = "200", description = "name, version, paused, registeredAt, registeredBy and spec of each")
     public List<Map<String, Object>> list() {
@@ -127,6 +131,10 @@ public class PipelineResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{name}")
     @Operation(summary = "A pipeline's newest version, its tasks and the list of versions")
     @APIResponse(responseCode = "200", description = "the pipeline")

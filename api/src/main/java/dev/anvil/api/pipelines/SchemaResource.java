@@ -1,5 +1,6 @@
 package dev.anvil.api.pipelines;
 
+import jakarta.annotation.security.PermitAll;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -20,7 +21,9 @@ import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 public class SchemaResource {
     private static final String PIPELINE = read("/schemas/pipeline.json");
 
+    // public: the schema is the same for every installation and names no data (editors fetch it without a token)
     @GET
+    @PermitAll
     @Path("/pipeline.json")
     @Produces("application/schema+json")
     @Operation(summary = "JSON Schema of a pipeline spec", description = "For editors and validators; PUT "

@@ -1,6 +1,7 @@
 package dev.anvil.api.provenance;
 
 import dev.anvil.activities.provenance.SigningKey;
+import jakarta.annotation.security.PermitAll;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -19,6 +20,7 @@ public class ProvenanceResource {
 
     @GET
     @Path("/key")
+    @PermitAll // a public key: verifiers outside Anvil need it, and it reveals nothing
     @Operation(summary = "The public key that signs every task output's provenance",
             description = "Envelopes from GET /api/artifacts/{sha256}/attestations are signed with it (keyid)."
                     + " Verifiers should pin it rather than fetch it next to what it verifies.")

@@ -53,6 +53,10 @@ public class RunResource {
 
     /** Newest first; {@code state} is accepted as an alias of {@code status}, as in Airflow. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Operation(summary = "Runs, newest first, a page at a time", description = "Read from PostgreSQL, never from "
             + "Temporal's visibility APIs.")
     @APIResponse(responseCode = "200", description = "the runs")
@@ -151,6 +155,10 @@ public class RunResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{id}")
     @Operation(summary = "One run with its task runs", description = "Every task attempt: status, timings, "
             + "parameters, metrics, errors.")

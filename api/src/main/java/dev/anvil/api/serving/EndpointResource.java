@@ -46,14 +46,17 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Produces(MediaType.APPLICATION_JSON)
 public class EndpointResource {
     private static final Set<String> VERSION_FIELDS = Set.of("model", "version", "alias", "artifact");
+    private static final String PUBLIC = "public";
+    private static final Set<String> PUT_FIELDS = Set.of("model", "version", "alias", "artifact", PUBLIC);
     static final String NAME_PATTERN = "^[a-z0-9][a-z0-9_.-]{0,62}$";
 
     @Inject EndpointManager manager;
     @Inject Gateway gateway;
     @Inject AuditTrail trail;
 
-    /** An endpoint with its versions and their artifacts. */
-    public record EndpointView(String name, String model, VersionView stable, VersionView canary, String updatedAt) {
+    /** An endpoint with its versions and their artifacts; public: anyone may call inference on it. */
+    public record EndpointView(String name, String model, VersionView stable, VersionView canary,
+                               @com.fasterxml.jackson.annotation.JsonProperty(PUBLIC) boolean isPublic, String updatedAt) {
     }
 
     public record VersionView(int version, String artifact, Integer weight) {
@@ -65,6 +68,10 @@ public class EndpointResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Operation(summary = "The gateway's endpoints, each with its stable version and canary")
     @APIResponse(responseCode = "200", description = "the endpoints")
     public List<EndpointView> list() {
@@ -72,6 +79,10 @@ public class EndpointResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{name}")
     @Operation(summary = "One endpoint")
     @APIResponse(responseCode = "200", description = "the endpoint")
@@ -87,15 +98,18 @@ public class EndpointResource {
     @Operation(summary = "Serve a model version under this name (role admin)", description = "Creates the endpoint or "
             + "points it at another stable version. Give {\"artifact\": sha256} (registered as the next version of model "
             + "`name`, or of `model`), {\"model\", \"version\"}, {\"model\", \"alias\"}, or {\"model\"} alone (its "
-            + "production alias, else its newest version).")
+            + "production alias, else its newest version). \"public\": true lets anyone call inference on it without a "
+            + "token; false (the default for a new endpoint) needs the role invoker; left out, it stays as it was.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
             schema = @Schema(implementation = VersionChoice.class), examples = {
             @ExampleObject(name = "artifact", value = "{\"artifact\": \"<sha256 of an uploaded ONNX model>\"}"),
-            @ExampleObject(name = "alias", value = "{\"model\": \"digits\", \"alias\": \"production\"}")}))
+            @ExampleObject(name = "alias", value = "{\"model\": \"digits\", \"alias\": \"production\"}"),
+            @ExampleObject(name = "public", value = "{\"model\": \"digits\", \"public\": true}")}))
     @APIResponse(responseCode = "201", description = "created")
     @APIResponse(responseCode = "200", description = "updated")
-    @APIResponse(responseCode = "400", description = "a bad name, an unknown field, or more than one of version, alias, artifact")
+    @APIResponse(responseCode = "400", description = "a bad name, an unknown field, more than one of version, alias, "
+            + "artifact, or public not a boolean")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
     @APIResponse(responseCode = "404", description = "no such model, version or alias in the registry")
@@ -110,10 +124,11 @@ public class EndpointResource {
                 return false;
             }
         });
-        VersionChoice choice = choice(body, VERSION_FIELDS);
-        Endpoint endpoint = call(() -> manager.put(name, choice));
+        VersionChoice choice = choice(body, PUT_FIELDS);
+        Boolean isPublic = publicFlag(body);
+        Endpoint endpoint = call(() -> manager.put(name, choice, isPublic));
         trail.record(existed ? "endpoint.updated" : "endpoint.created", "endpoint:" + name,
-                "model", endpoint.model(), "version", endpoint.stableVersion());
+                "model", endpoint.model(), "version", endpoint.stableVersion(), PUBLIC, endpoint.publicInference());
         return Response.status(existed ? 200 : 201).entity(view(routeOf(endpoint))).build();
     }
 
@@ -226,6 +241,10 @@ public class EndpointResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{name}/metrics")
     @Operation(summary = "Per-version request and error counts and latency percentiles",
             description = "Since this gateway process started; Prometheus gets the same at /q/metrics.")
@@ -258,7 +277,7 @@ public class EndpointResource {
         VersionView canary = r.canary() == null ? null
                 : new VersionView(r.canary().version(), r.canary().sha256(), e.canaryWeight());
         return new EndpointView(e.name(), e.model(), new VersionView(r.stable().version(), r.stable().sha256(), null),
-                canary, String.valueOf(e.updatedAt()));
+                canary, e.publicInference(), String.valueOf(e.updatedAt()));
     }
 
     private static Double ms(VersionCounts c, double q) {
@@ -287,6 +306,16 @@ public class EndpointResource {
                     + " (64 lower-case hex digits), not " + artifact);
         }
         return new VersionChoice(string(body, "model"), (Integer) version, string(body, "alias"), (String) artifact);
+    }
+
+    /** The "public" field: true, false, or null when it is left out (the endpoint keeps its setting). */
+    private static Boolean publicFlag(Map<String, Object> body) {
+        Object v = body.get(PUBLIC);
+        if (v != null && !(v instanceof Boolean)) {
+            throw ProblemException.badRequest(PUBLIC, "public must be true (anyone may call inference) or false"
+                    + " (callers need the role invoker), not " + v);
+        }
+        return (Boolean) v;
     }
 
     private static String string(Map<String, Object> body, String key) {

@@ -1,10 +1,15 @@
 package dev.anvil.api.serving;
 
+import dev.anvil.api.ApiDocumentFilter;
+import dev.anvil.api.auth.Roles;
+import dev.anvil.api.auth.SecurityProblems;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.serving.Gateway;
 import dev.anvil.serving.GatewayException;
+import io.quarkus.security.identity.SecurityIdentity;
+import jakarta.annotation.security.PermitAll;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -22,6 +27,7 @@ import java.util.Map;
 import org.jboss.logging.Logger;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
@@ -39,6 +45,11 @@ import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
  * load, the auth filter may read the token from PostgreSQL, and inference time is the model's (tens
  * of microseconds for cnn_mnist, a second for a batch of MiniLM), any of which would stall every
  * connection sharing the event loop.
+ *
+ * <p>Every operation, metadata and readiness too, needs the role {@value Roles#INVOKER} (an admin has it), unless
+ * the endpoint is public ({@code PUT /api/endpoints/{name}} with {@code "public": true}). The methods are
+ * {@code @PermitAll} because whether a role is needed depends on the endpoint: {@link #mayCall} decides, before
+ * anything else runs, from the gateway's routes in memory (no database round trip per request).
  */
 @Path("/v2/models")
 @Tag(name = "inference")
@@ -50,15 +61,21 @@ public class InferenceResource {
 
     @Inject Gateway gateway;
     @Inject AnvilConfig config;
+    @Inject SecurityIdentity identity;
 
     @GET
+    @PermitAll
     @Path("/{name}")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Model metadata (Open Inference Protocol)",
             description = "The versions the endpoint serves, the platform (onnxruntime_onnx), input and output tensors.")
     @APIResponse(responseCode = "200", description = "the metadata")
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token (or an unknown or revoked one), and the endpoint is not public")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role invoker, and the endpoint is not public")
     public Gateway.ModelMetadata metadata(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name) {
+        mayCall("GET", name);
         try {
             return gateway.metadata(name);
         } catch (GatewayException e) {
@@ -67,6 +84,7 @@ public class InferenceResource {
     }
 
     @GET
+    @PermitAll
     @Path("/{name}/ready")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Whether every version of the model has its session loaded")
@@ -74,7 +92,11 @@ public class InferenceResource {
     @APIResponse(responseCode = "503", description = "still loading: name and ready (false)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON, example = "{\"name\": \"digits\", \"ready\": false}"))
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token (or an unknown or revoked one), and the endpoint is not public")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role invoker, and the endpoint is not public")
     public Response ready(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name) {
+        mayCall("GET", name);
         try {
             boolean ready = gateway.ready(name);
             return Response.status(ready ? 200 : 503).entity(Map.of("name", name, "ready", ready)).build();
@@ -84,6 +106,7 @@ public class InferenceResource {
     }
 
     @POST
+    @PermitAll
     @Path("/{name}/infer")
     @Consumes(MediaType.WILDCARD)
     @Produces({MediaType.APPLICATION_JSON, MediaType.APPLICATION_OCTET_STREAM})
@@ -101,16 +124,21 @@ public class InferenceResource {
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
     @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token (or an unknown or revoked one), and the endpoint is not public")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role invoker, and the endpoint is not public")
     @StreamedBody
     public Response infer(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                           @Parameter(description = "callers that send it stick to one version while the canary weight stays")
                           @HeaderParam(ROUTING_KEY) String routingKey,
                           @HeaderParam("Content-Length") Long length,
                           @HeaderParam(Gateway.HEADER_LENGTH) String headerLength, InputStream body) {
+        mayCall("POST", name);
         return run(name, null, routingKey, length, headerLength, body);
     }
 
     @POST
+    @PermitAll
     @Path("/{name}/versions/{version}/infer")
     @Consumes(MediaType.WILDCARD)
     @Produces({MediaType.APPLICATION_JSON, MediaType.APPLICATION_OCTET_STREAM})
@@ -125,12 +153,16 @@ public class InferenceResource {
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
     @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token (or an unknown or revoked one), and the endpoint is not public")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role invoker, and the endpoint is not public")
     @StreamedBody
     public Response inferVersion(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                                  @Parameter(description = "the model version", schema = @Schema(type = SchemaType.INTEGER))
                                  @PathParam("version") String version,
                                  @HeaderParam("Content-Length") Long length,
                                  @HeaderParam(Gateway.HEADER_LENGTH) String headerLength, InputStream body) {
+        mayCall("POST", name);
         int v;
         try {
             v = Integer.parseInt(version);
@@ -138,6 +170,24 @@ public class InferenceResource {
             throw ProblemException.badRequest("version", "version '" + version + "' is not a version number");
         }
         return run(name, v, null, length, headerLength, body);
+    }
+
+    /**
+     * Refuses a caller without the role invoker on an endpoint that is not public: 401 without credentials, 403
+     * with. An unknown name is refused the same way, so strangers cannot list what is served by probing names.
+     */
+    private void mayCall(String method, String name) {
+        if (identity.hasRole(Roles.INVOKER) || gateway.isPublic(name)) {
+            return;
+        }
+        String what = method + " /v2/models/" + name;
+        if (identity.isAnonymous()) {
+            throw SecurityProblems.unauthenticated(what + " needs an API token with the role " + Roles.INVOKER
+                    + " (or an admin's), unless the endpoint is public");
+        }
+        throw new ProblemException(403, "Forbidden", "'" + identity.getPrincipal().getName() + "' may not " + what
+                + ": it needs the role " + Roles.INVOKER + " (or an admin makes the endpoint public with PUT"
+                + " /api/endpoints/" + name + " and {\"public\": true})", java.util.List.of());
     }
 
     private Response run(String name, Integer version, String routingKey, Long length, String headerLength,

@@ -98,6 +98,10 @@ public class RolloutResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{id}")
     @Operation(summary = "A rollout as stored and, while it runs, its live status",
             description = "rollout: state, weight, latest analysis; live: the workflow's status.")

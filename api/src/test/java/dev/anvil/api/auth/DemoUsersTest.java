@@ -33,7 +33,7 @@ class DemoUsersTest {
         Map<String, String> first = DemoUsers.seed(file, store);
         Map<String, String> again = DemoUsers.seed(file, store);
 
-        assertThat(first).containsOnlyKeys("admin", "submitter", "reviewer").isEqualTo(again);
+        assertThat(first).containsOnlyKeys("admin", "submitter", "reviewer", "viewer", "invoker").isEqualTo(again);
         assertThat(first.values()).allSatisfy(t -> assertThat(t).startsWith("anvil_").hasSizeGreaterThan(40));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
         assertThat(store.authenticate(first.get("reviewer")).orElseThrow().principal()).isEqualTo("demo-reviewer");

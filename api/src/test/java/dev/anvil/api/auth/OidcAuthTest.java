@@ -44,7 +44,7 @@ class OidcAuthTest {
                 .when().get("/api/me")
                 .then().statusCode(200)
                 .body("principal", equalTo("rita"))
-                .body("roles", equalTo(List.of("reviewer")));
+                .body("roles", equalTo(List.of("viewer", "reviewer"))); // a reviewer may read
     }
 
     @Test
@@ -55,7 +55,7 @@ class OidcAuthTest {
                 .when().post("/api/tokens")
                 .then().statusCode(403)
                 .contentType("application/problem+json")
-                .body("detail", containsString("'sam' (roles [submitter] (from the JWT claim realm_access.roles"))
+                .body("detail", containsString("'sam' (roles [viewer, submitter] (from the JWT claim realm_access.roles"))
                 .body("detail", containsString("it needs the role admin"));
         given().header("Authorization", "Bearer " + provider.token("ada", List.of("anvil-admin")))
                 .contentType("application/json").body(body)
@@ -89,7 +89,7 @@ class OidcAuthTest {
                 .when().get("/api/me")
                 .then().statusCode(200)
                 .body("principal", equalTo("bob"))
-                .body("roles", containsInAnyOrder("submitter", "admin")); // "reviewer" lacks the prefix
+                .body("roles", containsInAnyOrder("viewer", "submitter", "admin", "invoker")); // "reviewer" lacks the prefix; admin implies viewer and invoker
     }
 
     @Test
@@ -144,7 +144,7 @@ class OidcAuthTest {
         Thread.sleep(1100); // anvil.auth.oidc.jwks-refresh-interval is 1s in tests
         given().header("Authorization", "Bearer " + provider.token("carol", List.of("anvil-submitter")))
                 .get("/api/me").then().statusCode(200)
-                .body("roles", equalTo(List.of("submitter")));
+                .body("roles", equalTo(List.of("viewer", "submitter")));
         assertThat(provider.jwksFetches()).isGreaterThan(before);
     }
 

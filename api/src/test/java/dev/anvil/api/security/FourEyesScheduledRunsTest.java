@@ -63,7 +63,7 @@ class FourEyesScheduledRunsTest {
     }
 
     private static Optional<Map<String, Object>> pendingApprovalOf(String pipeline) {
-        List<Map<String, Object>> pending = given().get("/api/approvals?state=pending").then().statusCode(200)
+        List<Map<String, Object>> pending = given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals?state=pending").then().statusCode(200)
                 .extract().jsonPath().getList("$");
         return pending.stream().filter(a -> pipeline.equals(a.get("pipeline"))).findFirst();
     }
@@ -83,7 +83,7 @@ class FourEyesScheduledRunsTest {
         String id = (String) approval.get("id");
         approve(sam, id).statusCode(403).contentType("application/problem+json")
                 .body("detail", containsString("four-eyes"));
-        given().get("/api/approvals/" + id).then().body("requestedBy", equalTo("sam-scheduler"))
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + id).then().body("requestedBy", equalTo("sam-scheduler"))
                 .body("run", equalTo("fe-backfill-scheduled-20260101T000000Z"));
         approve(TestTokens.REVIEWER, id).statusCode(200).body("state", equalTo("approved"))
                 .body("approvedBy", hasItem("demo-reviewer"));
@@ -98,8 +98,8 @@ class FourEyesScheduledRunsTest {
 
         String id = (String) awaitPendingApproval("fe-backfill-other").get("id");
         approve(bo, id).statusCode(403).body("detail", containsString("four-eyes"));
-        given().get("/api/approvals/" + id).then().body("requestedBy", equalTo("bo"));
-        given().get("/api/pipelines/fe-backfill-other").then().body("registeredBy", equalTo("demo-admin"));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + id).then().body("requestedBy", equalTo("bo"));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/pipelines/fe-backfill-other").then().body("registeredBy", equalTo("demo-admin"));
         approve(TestTokens.REVIEWER, id).statusCode(200);
     }
 
@@ -115,8 +115,8 @@ class FourEyesScheduledRunsTest {
         String id = (String) awaitPendingApproval("fe-spelling").get("id");
         approve(aliceLower, id).statusCode(403).body("detail", containsString("four-eyes"));
         approve(aliceWide, id).statusCode(403).body("detail", containsString("four-eyes"));
-        given().get("/api/approvals/" + id).then().body("requestedBy", equalTo("Alice"));
-        given().get("/api/approvals/" + id).then().body("state", equalTo("pending")).body("decisions.size()", equalTo(0));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + id).then().body("requestedBy", equalTo("Alice"));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + id).then().body("state", equalTo("pending")).body("decisions.size()", equalTo(0));
         approve(TestTokens.REVIEWER, id).statusCode(200).body("state", equalTo("approved"));
     }
 
@@ -130,7 +130,7 @@ class FourEyesScheduledRunsTest {
         String id = (String) awaitPendingApproval("fe-scheduled").get("id");
         approve(rae, id).statusCode(403).body("detail", containsString("four-eyes"));
         approve(raeAgain, id).statusCode(403).body("detail", containsString("four-eyes"));
-        given().get("/api/approvals/" + id).then().body("requestedBy", equalTo("Rae"))
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/approvals/" + id).then().body("requestedBy", equalTo("Rae"))
                 .body("run", containsString("fe-scheduled-scheduled-"));
         approve(TestTokens.REVIEWER, id).statusCode(200).body("state", equalTo("approved"));
     }
