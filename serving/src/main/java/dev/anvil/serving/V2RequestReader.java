@@ -12,9 +12,11 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -47,6 +49,8 @@ final class V2RequestReader {
     private final byte[] body;
     private final int headerLength;
     private final Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
+    // the tensors' native memory, freed with them when the request ends (never left to the garbage collector)
+    private final List<ByteBuffer> buffers = new ArrayList<>();
     // where the next binary input's bytes start, and where the binary section ends
     private int binaryOffset;
 
@@ -113,7 +117,7 @@ final class V2RequestReader {
     }
 
     private void close() {
-        tensors.values().forEach(OnnxTensor::close);
+        V2Request.free(tensors.values(), buffers);
     }
 
     private V2Request request(JsonParser p) throws IOException, OrtException {
@@ -161,7 +165,7 @@ final class V2RequestReader {
                 binary.add(name);
             }
         }
-        return new V2Request(id, tensors, names, binary);
+        return new V2Request(id, tensors, List.copyOf(buffers), names, binary);
     }
 
     private GatewayException noInputs() {
@@ -304,7 +308,8 @@ final class V2RequestReader {
                 throw GatewayException.badRequest(where + ".data", "input '" + name + "' needs \"data\": its "
                         + count + " elements as a flat or nested list");
             }
-            ByteBuffer buffer = V2Tensors.direct(count * type.bytes);
+            ByteBuffer buffer = DirectBuffers.allocate(count * type.bytes);
+            buffers.add(buffer);
             int written = V2Tensors.fill(p, buffer, type, count, name, where + ".data");
             if (written != count) {
                 throw GatewayException.badRequest(where + ".data", "input '" + name + "' has " + written
@@ -332,7 +337,9 @@ final class V2RequestReader {
                         + " data but only " + (body.length - binaryOffset) + " are left in the body after the JSON"
                         + " header (" + HEADER_LENGTH + ": " + headerLength + ") and the inputs before it");
             }
-            ByteBuffer buffer = V2Tensors.fromLittleEndian(body, binaryOffset, (int) needed, type);
+            ByteBuffer buffer = DirectBuffers.allocate((int) needed);
+            buffers.add(buffer);
+            V2Tensors.fromLittleEndian(body, binaryOffset, buffer, type);
             binaryOffset += (int) needed;
             tensor = V2Tensors.tensor(env, buffer, shape, type);
             tensors.put(name, tensor);
