@@ -5,6 +5,7 @@ import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.serving.Gateway;
 import dev.anvil.serving.GatewayException;
+import dev.anvil.serving.InflightBytes;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -50,6 +51,7 @@ public class InferenceResource {
 
     @Inject Gateway gateway;
     @Inject AnvilConfig config;
+    @Inject InflightBytes inflight;
 
     @GET
     @Path("/{name}")
@@ -100,7 +102,11 @@ public class InferenceResource {
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
-    @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @APIResponse(responseCode = "429", description = "the model version is already running "
+            + "anvil.gateway.max-concurrent-per-model requests and none finished within anvil.gateway.queue-wait; "
+            + "Retry-After says when to send it again")
+    @APIResponse(responseCode = "503", description = "the model version is still loading or cannot be loaded, or the "
+            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (with Retry-After)")
     @StreamedBody
     public Response infer(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                           @Parameter(description = "callers that send it stick to one version while the canary weight stays")
@@ -124,7 +130,11 @@ public class InferenceResource {
     @APIResponse(responseCode = "404", description = "no endpoint of this name, or it does not serve this version")
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
-    @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @APIResponse(responseCode = "429", description = "the model version is already running "
+            + "anvil.gateway.max-concurrent-per-model requests and none finished within anvil.gateway.queue-wait; "
+            + "Retry-After says when to send it again")
+    @APIResponse(responseCode = "503", description = "the model version is still loading or cannot be loaded, or the "
+            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (with Retry-After)")
     @StreamedBody
     public Response inferVersion(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                                  @Parameter(description = "the model version", schema = @Schema(type = SchemaType.INTEGER))
@@ -143,7 +153,12 @@ public class InferenceResource {
     private Response run(String name, Integer version, String routingKey, Long length, String headerLength,
                          InputStream body) {
         int jsonLength = headerLength(headerLength);
-        try {
+        long limit = config.gateway().maxRequestBytes();
+        if (length != null && length > limit) {
+            throw tooLarge(length, limit);
+        }
+        // the body's memory is reserved before it is read; one of unknown length may be as large as the limit
+        try (InflightBytes.Reservation reserved = inflight.reserve(length == null || length < 0 ? limit : length)) {
             Gateway.InferResult result = gateway.infer(name, version, routingKey, read(length, body), jsonLength);
             Response.ResponseBuilder response = Response.ok(result.body(), result.binary()
                     ? MediaType.APPLICATION_OCTET_STREAM_TYPE : MediaType.APPLICATION_JSON_TYPE)
@@ -153,7 +168,8 @@ public class InferenceResource {
             }
             return response.build();
         } catch (GatewayException e) {
-            if (e.status() >= 500) {
+            // a refusal to shed load (it has a Retry-After) is the gateway working, not failing: no log line each
+            if (e.status() >= 500 && e.retryAfter() == null) {
                 LOG.warnf("inference on '%s' failed: %s", name, e.getMessage());
             }
             throw Problems.of(e);
