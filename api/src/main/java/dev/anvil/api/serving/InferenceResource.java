@@ -22,6 +22,7 @@ import java.io.InputStream;
 import java.util.Map;
 import org.jboss.logging.Logger;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
@@ -104,9 +105,12 @@ public class InferenceResource {
     @APIResponse(responseCode = "500", description = "the model failed the request")
     @APIResponse(responseCode = "429", description = "the model version is already running "
             + "anvil.gateway.max-concurrent-per-model requests and none finished within anvil.gateway.queue-wait; "
-            + "Retry-After says when to send it again")
+            + "Retry-After says when to send it again", headers = @Header(name = "Retry-After",
+            description = "seconds to wait before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
     @APIResponse(responseCode = "503", description = "the model version is still loading or cannot be loaded, or the "
-            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (with Retry-After)")
+            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (then with Retry-After)",
+            headers = @Header(name = "Retry-After", description = "when the gateway was too busy: seconds to wait "
+                    + "before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
     @StreamedBody
     public Response infer(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                           @Parameter(description = "callers that send it stick to one version while the canary weight stays")
@@ -132,9 +136,12 @@ public class InferenceResource {
     @APIResponse(responseCode = "500", description = "the model failed the request")
     @APIResponse(responseCode = "429", description = "the model version is already running "
             + "anvil.gateway.max-concurrent-per-model requests and none finished within anvil.gateway.queue-wait; "
-            + "Retry-After says when to send it again")
+            + "Retry-After says when to send it again", headers = @Header(name = "Retry-After",
+            description = "seconds to wait before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
     @APIResponse(responseCode = "503", description = "the model version is still loading or cannot be loaded, or the "
-            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (with Retry-After)")
+            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (then with Retry-After)",
+            headers = @Header(name = "Retry-After", description = "when the gateway was too busy: seconds to wait "
+                    + "before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
     @StreamedBody
     public Response inferVersion(@Parameter(description = "the endpoint's name, which clients call the model's name", schema = @Schema(type = SchemaType.STRING, pattern = EndpointResource.NAME_PATTERN)) @PathParam("name") String name,
                                  @Parameter(description = "the model version", schema = @Schema(type = SchemaType.INTEGER))
