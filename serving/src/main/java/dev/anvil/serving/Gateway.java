@@ -14,6 +14,7 @@ import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.workflows.rollout.EndpointCounts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -164,10 +165,11 @@ public final class Gateway {
      *
      * @param version      the version to use, or null to let the router pick
      * @param routingKey   sticky routing key (a caller id), or null for a weighted draw per request
+     * @param body         the request body, from 0 to its limit; read, never kept or freed
      * @param headerLength with the binary tensor data extension, the size of the JSON header that
      *                     starts body ({@value V2RequestReader#HEADER_LENGTH}); -1 when body is all JSON
      */
-    public InferResult infer(String name, Integer version, String routingKey, byte[] body, int headerLength) {
+    public InferResult infer(String name, Integer version, String routingKey, ByteBuffer body, int headerLength) {
         Route route = route(name);
         ServedVersion served;
         boolean canary;
@@ -207,7 +209,7 @@ public final class Gateway {
         return Duration.ofSeconds(Math.max(1, (queueWait.toMillis() + 999) / 1000));
     }
 
-    private InferResult decodeAndRun(String name, ServedVersion served, boolean canary, LoadedModel model, byte[] body,
+    private InferResult decodeAndRun(String name, ServedVersion served, boolean canary, LoadedModel model, ByteBuffer body,
                                      int headerLength) {
         // the request is decoded against the routed version's signature (stable and canary may differ)
         V2Request request;

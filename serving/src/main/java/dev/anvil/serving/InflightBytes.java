@@ -1,5 +1,6 @@
 package dev.anvil.serving;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -23,16 +24,32 @@ public final class InflightBytes {
         this.retryAfter = retryAfter;
     }
 
-    /** One request's share of the budget; closing it gives the bytes back (once). */
+    /**
+     * One request's share of the budget and the memory its body is read into. Closing it frees that
+     * memory at once (a direct buffer: no heap to grow and stay grown after a burst) and gives the bytes
+     * back, once.
+     */
     public final class Reservation implements AutoCloseable {
         private long bytes;
+        private ByteBuffer body;
 
         private Reservation(long bytes) {
             this.bytes = bytes;
         }
 
+        /** A buffer for the body, of at most the reserved size; it lives until the reservation closes. */
+        public synchronized ByteBuffer body(int capacity) {
+            if (body != null || capacity > bytes) {
+                throw new IllegalStateException("a reservation of " + bytes + " bytes holds one body of at most that");
+            }
+            body = DirectBuffers.allocate(capacity);
+            return body;
+        }
+
         @Override
         public synchronized void close() {
+            DirectBuffers.free(body);
+            body = null;
             used.addAndGet(-bytes);
             bytes = 0;
         }

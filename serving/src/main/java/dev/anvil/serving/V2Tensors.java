@@ -35,8 +35,8 @@ final class V2Tensors {
     }
 
     /** Fills buffer (direct, native order) with its capacity's worth of little-endian elements from body. */
-    static ByteBuffer fromLittleEndian(byte[] body, int offset, ByteBuffer buffer, TensorType type) {
-        buffer.put(body, offset, buffer.capacity()).rewind();
+    static ByteBuffer fromLittleEndian(ByteBuffer body, int offset, ByteBuffer buffer, TensorType type) {
+        buffer.put(body.slice(offset, buffer.capacity())).rewind();
         if (!LITTLE_ENDIAN) {
             swap(buffer, type.bytes);
         }

@@ -16,7 +16,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Map;
@@ -166,7 +166,8 @@ public class InferenceResource {
         }
         // the body's memory is reserved before it is read; one of unknown length may be as large as the limit
         try (InflightBytes.Reservation reserved = inflight.reserve(length == null || length < 0 ? limit : length)) {
-            Gateway.InferResult result = gateway.infer(name, version, routingKey, read(length, body), jsonLength);
+            Gateway.InferResult result = gateway.infer(name, version, routingKey, read(length, body, reserved),
+                    jsonLength);
             Response.ResponseBuilder response = Response.ok(result.body(), result.binary()
                     ? MediaType.APPLICATION_OCTET_STREAM_TYPE : MediaType.APPLICATION_JSON_TYPE)
                     .header(VERSION_HEADER, result.version());
@@ -200,33 +201,33 @@ public class InferenceResource {
                 + "'; it must be the size in bytes of the JSON header that starts the body");
     }
 
-    /** The body, refused with 413 as soon as it passes the limit (never buffered whole). */
-    private byte[] read(Long length, InputStream body) {
+    /**
+     * The body, read into the reservation's memory (freed with it, not left to the garbage collector) and
+     * refused with 413 as soon as it passes the limit; ready to read from 0 to its limit.
+     */
+    private ByteBuffer read(Long length, InputStream body, InflightBytes.Reservation reserved) {
         long limit = config.gateway().maxRequestBytes();
-        if (length != null && length > limit) {
-            throw tooLarge(length, limit);
-        }
+        boolean known = length != null && length >= 0;
+        ByteBuffer bytes = reserved.body((int) (known ? length : limit));
         try (InputStream in = body) {
-            if (length != null && length >= 0) {
-                // the usual case: read straight into an array of the announced size
-                byte[] bytes = in.readNBytes((int) (long) length);
-                if (bytes.length < length) {
-                    throw ProblemException.badRequest(null, "the request body ended after " + bytes.length
-                            + " of its " + length + " bytes");
-                }
-                return bytes;
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream(length == null ? 8192 : (int) Math.max(length, 0));
-            byte[] buffer = new byte[16384];
+            byte[] chunk = new byte[65536];
             long total = 0;
-            for (int n; (n = in.read(buffer)) > 0; ) {
+            for (int n; (n = in.read(chunk)) > 0; ) {
                 total += n;
-                if (total > limit) {
+                if (total > bytes.capacity()) {
+                    if (known) {
+                        throw ProblemException.badRequest(null, "the request body has more than the " + length
+                                + " bytes its Content-Length announced");
+                    }
                     throw tooLarge(total, limit);
                 }
-                out.write(buffer, 0, n);
+                bytes.put(chunk, 0, n);
             }
-            return out.toByteArray();
+            if (known && total < length) {
+                throw ProblemException.badRequest(null, "the request body ended after " + total + " of its " + length
+                        + " bytes");
+            }
+            return bytes.flip();
         } catch (IOException e) {
             throw ProblemException.badRequest(null, "the request body could not be read: " + e.getMessage());
         }
