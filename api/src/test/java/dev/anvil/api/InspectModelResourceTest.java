@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
-class InspectModelResourceTest {
+public class InspectModelResourceTest {
 
     @org.junit.jupiter.api.BeforeEach
     void signIn() {
@@ -119,7 +119,7 @@ class InspectModelResourceTest {
                 .body("status", equalTo("queued"));
     }
 
-    static String upload(byte[] bytes) {
+    public static String upload(byte[] bytes) {
         return given().contentType("application/octet-stream").body(bytes)
                 .when().post("/api/artifacts?mediaType=application/onnx")
                 .then().statusCode(org.hamcrest.Matchers.oneOf(200, 201))

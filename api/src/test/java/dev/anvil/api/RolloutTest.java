@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /** Canary rollouts through REST on the local stack: the real gateway, worker, Temporal dev server. */
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
-class RolloutTest {
+public class RolloutTest {
     /** Room for one rollout activity on the local worker; the first also waits for the gateway to load the candidate. */
     private static final Duration ROLLOUT_STEP_WAIT = Duration.ofSeconds(60);
 
@@ -129,7 +129,7 @@ class RolloutTest {
      * cnn_mnist with a heavy side branch whose result is multiplied by zero and added to the output: the
      * same answers, several times the work per request.
      */
-    static byte[] slowerTwin(byte[] model) throws Exception {
+    public static byte[] slowerTwin(byte[] model) throws Exception {
         dev.anvil.modelkit.onnx.OnnxModel m = dev.anvil.modelkit.onnx.OnnxModel.parse(model);
         var g = m.graph();
         java.util.Random random = new java.util.Random(1);

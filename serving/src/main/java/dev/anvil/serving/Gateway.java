@@ -14,6 +14,7 @@ import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.workflows.rollout.EndpointCounts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -80,18 +81,24 @@ public final class Gateway {
     private final ServingMetrics metrics;
     private final OrtEnvironment env;
     private final Duration loadWait;
+    private final Duration queueWait;
     private final ConcurrentHashMap<String, String> artifactOfVersion = new ConcurrentHashMap<>();
     private volatile Map<String, Route> routes = Map.of();
 
-    /** @param loadWait how long a request waits for its version's session to finish loading */
+    /**
+     * @param loadWait  how long a request waits for its version's session to finish loading
+     * @param queueWait how long a request waits for a slot on a version already running its
+     *                  {@link LoadedModel#maxConcurrent()} requests before it is refused with 429
+     */
     public Gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
-                   OrtEnvironment env, Duration loadWait) {
+                   OrtEnvironment env, Duration loadWait, Duration queueWait) {
         this.endpoints = endpoints;
         this.registry = registry;
         this.sessions = sessions;
         this.metrics = metrics;
         this.env = env;
         this.loadWait = loadWait;
+        this.queueWait = queueWait;
     }
 
     /**
@@ -167,10 +174,11 @@ public final class Gateway {
      *
      * @param version      the version to use, or null to let the router pick
      * @param routingKey   sticky routing key (a caller id), or null for a weighted draw per request
+     * @param body         the request body, from 0 to its limit; read, never kept or freed
      * @param headerLength with the binary tensor data extension, the size of the JSON header that
      *                     starts body ({@value V2RequestReader#HEADER_LENGTH}); -1 when body is all JSON
      */
-    public InferResult infer(String name, Integer version, String routingKey, byte[] body, int headerLength) {
+    public InferResult infer(String name, Integer version, String routingKey, ByteBuffer body, int headerLength) {
         Route route = route(name);
         ServedVersion served;
         boolean canary;
@@ -189,33 +197,53 @@ public final class Gateway {
                     + "' left the endpoint while this request was routed; send it again");
         }
         try {
-            // the request is decoded against the routed version's signature (stable and canary may differ)
-            V2Request request;
+            if (!model.enter(queueWait)) {
+                throw GatewayException.busy(429, "version " + served.version() + " of model '" + name + "' is already"
+                        + " running " + model.maxConcurrent() + " requests (ANVIL_GATEWAY_MAX_CONCURRENT_PER_MODEL) and"
+                        + " none finished within " + queueWait.toMillis() + " ms; send it again in "
+                        + retryAfter().toSeconds() + " s", retryAfter());
+            }
             try {
-                request = V2RequestReader.read(env, model, body, headerLength);
-            } catch (GatewayException e) {
-                if (e.status() >= 500) {
-                    metrics.record(name, served.version(), 0, true);
-                }
-                throw e;
+                return decodeAndRun(name, served, canary, model, body, headerLength);
+            } finally {
+                model.leave();
             }
-            // the latency the rollout compares is the model's (inference and its answer), not the request
-            // parsing both versions share, which would only dilute the canary's difference
-            long start = System.nanoTime();
-            InferResult result;
-            try (request) {
-                result = run(name, served.version(), canary, model, request);
-            } catch (GatewayException e) {
-                if (e.status() >= 500) {
-                    metrics.record(name, served.version(), System.nanoTime() - start, true);
-                }
-                throw e;
-            }
-            metrics.record(name, served.version(), System.nanoTime() - start, false);
-            return result;
         } finally {
             model.release();
         }
+    }
+
+    /** What a caller refused for a busy model is told to wait: a queue wait, rounded up to whole seconds. */
+    private Duration retryAfter() {
+        return Duration.ofSeconds(Math.max(1, (queueWait.toMillis() + 999) / 1000));
+    }
+
+    private InferResult decodeAndRun(String name, ServedVersion served, boolean canary, LoadedModel model, ByteBuffer body,
+                                     int headerLength) {
+        // the request is decoded against the routed version's signature (stable and canary may differ)
+        V2Request request;
+        try {
+            request = V2RequestReader.read(env, model, body, headerLength);
+        } catch (GatewayException e) {
+            if (e.status() >= 500) {
+                metrics.record(name, served.version(), 0, true);
+            }
+            throw e;
+        }
+        // the latency the rollout compares is the model's (inference and its answer), not the request
+        // parsing both versions share, which would only dilute the canary's difference
+        long start = System.nanoTime();
+        InferResult result;
+        try (request) {
+            result = run(name, served.version(), canary, model, request);
+        } catch (GatewayException e) {
+            if (e.status() >= 500) {
+                metrics.record(name, served.version(), System.nanoTime() - start, true);
+            }
+            throw e;
+        }
+        metrics.record(name, served.version(), System.nanoTime() - start, false);
+        return result;
     }
 
     private InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request) {

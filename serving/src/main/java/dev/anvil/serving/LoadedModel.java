@@ -5,12 +5,17 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import java.util.LinkedHashMap;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A warm ONNX Runtime session for one artifact. Requests hold it while they run; once the gateway
- * retires it (no endpoint serves it any more) it closes after the last request lets go.
+ * retires it (no endpoint serves it any more) it closes after the last request lets go. At most
+ * maxConcurrent requests decode and run on it at once: each pins its input tensors and ONNX Runtime's
+ * working memory, so without a bound a burst of large requests holds as much memory as it has requests.
  */
 public final class LoadedModel {
     private final String sha256;
@@ -19,9 +24,17 @@ public final class LoadedModel {
     private final Map<String, TensorInfo> outputs;
     // users + 1 while not retired; the session closes when it reaches 0
     private final AtomicInteger holds = new AtomicInteger(1);
+    private final Semaphore slots;
+    private final int maxConcurrent;
 
-    LoadedModel(String sha256, OrtSession session) throws OrtException {
+    LoadedModel(String sha256, OrtSession session, int maxConcurrent) throws OrtException {
+        if (maxConcurrent < 1) {
+            throw new IllegalArgumentException("maxConcurrent is " + maxConcurrent + "; a model needs at least 1");
+        }
         this.sha256 = sha256;
+        this.maxConcurrent = maxConcurrent;
+        // fair: a request that has waited longest runs next, so no caller starves behind a burst
+        this.slots = new Semaphore(maxConcurrent, true);
         this.session = session;
         this.inputs = tensors(session.getInputInfo());
         this.outputs = tensors(session.getOutputInfo());
@@ -54,6 +67,26 @@ public final class LoadedModel {
                 return true;
             }
         }
+    }
+
+    /** The most requests that run on this model at once. */
+    public int maxConcurrent() {
+        return maxConcurrent;
+    }
+
+    /** Takes one of the model's request slots, waiting at most wait; false when none freed up in time. */
+    boolean enter(Duration wait) {
+        try {
+            return slots.tryAcquire(wait.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** Gives back the slot {@link #enter} took. */
+    void leave() {
+        slots.release();
     }
 
     void release() {

@@ -27,6 +27,7 @@ public final class ModelSessions implements AutoCloseable {
     private final ObjectStore objects;
     private final OrtEnvironment env;
     private final int intraOpThreads;
+    private final int maxConcurrentPerModel;
     private final ConcurrentHashMap<String, CompletableFuture<LoadedModel>> models = new ConcurrentHashMap<>();
     private final Reports reports;
     private final ExecutorService loader = Executors.newFixedThreadPool(2, r -> {
@@ -62,15 +63,29 @@ public final class ModelSessions implements AutoCloseable {
         void holding(Set<String> sha256s);
     }
 
+    /** The requests a model runs at once unless told otherwise (anvil.gateway.max-concurrent-per-model). */
+    public static final int DEFAULT_MAX_CONCURRENT_PER_MODEL = 4;
+
     /** @param intraOpThreads threads per inference (0: ORT's default, all cores) */
     public ModelSessions(ObjectStore objects, OrtEnvironment env, int intraOpThreads) {
         this(objects, env, intraOpThreads, Reports.NONE);
     }
 
     public ModelSessions(ObjectStore objects, OrtEnvironment env, int intraOpThreads, Reports reports) {
+        this(objects, env, intraOpThreads, DEFAULT_MAX_CONCURRENT_PER_MODEL, reports);
+    }
+
+    /** @param maxConcurrentPerModel the most requests one loaded model runs at once (see {@link LoadedModel}) */
+    public ModelSessions(ObjectStore objects, OrtEnvironment env, int intraOpThreads, int maxConcurrentPerModel,
+                         Reports reports) {
+        if (maxConcurrentPerModel < 1) {
+            throw new IllegalArgumentException("anvil.gateway.max-concurrent-per-model is " + maxConcurrentPerModel
+                    + "; it must be at least 1");
+        }
         this.objects = objects;
         this.env = env;
         this.intraOpThreads = intraOpThreads;
+        this.maxConcurrentPerModel = maxConcurrentPerModel;
         this.reports = reports;
     }
 
@@ -127,7 +142,7 @@ public final class ModelSessions implements AutoCloseable {
                 if (intraOpThreads > 0) {
                     options.setIntraOpNumThreads(intraOpThreads);
                 }
-                return new LoadedModel(sha, OrtSessions.open(env, file, options));
+                return new LoadedModel(sha, OrtSessions.open(env, file, options), maxConcurrentPerModel);
             }
         } catch (OrtException e) {
             throw new GatewayException(503, null, "artifact " + sha + " cannot be loaded by ONNX Runtime: "

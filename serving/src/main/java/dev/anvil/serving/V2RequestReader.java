@@ -11,10 +11,13 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -44,13 +47,16 @@ final class V2RequestReader {
 
     private final OrtEnvironment env;
     private final LoadedModel model;
-    private final byte[] body;
+    // the request body (a direct buffer its caller frees), from 0 to its limit
+    private final ByteBuffer body;
     private final int headerLength;
     private final Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
+    // the tensors' native memory, freed with them when the request ends (never left to the garbage collector)
+    private final List<ByteBuffer> buffers = new ArrayList<>();
     // where the next binary input's bytes start, and where the binary section ends
     private int binaryOffset;
 
-    private V2RequestReader(OrtEnvironment env, LoadedModel model, byte[] body, int headerLength) {
+    private V2RequestReader(OrtEnvironment env, LoadedModel model, ByteBuffer body, int headerLength) {
         this.env = env;
         this.model = model;
         this.body = body;
@@ -64,18 +70,18 @@ final class V2RequestReader {
      * @param headerLength the {@value #HEADER_LENGTH} header's value (the JSON header's size, binary
      *                     tensor data after it), or -1 when the whole body is JSON
      */
-    static V2Request read(OrtEnvironment env, LoadedModel model, byte[] body, int headerLength) {
-        if (headerLength > body.length) {
+    static V2Request read(OrtEnvironment env, LoadedModel model, ByteBuffer body, int headerLength) {
+        if (headerLength > body.limit()) {
             throw GatewayException.badRequest(HEADER_LENGTH, HEADER_LENGTH + " is " + headerLength
-                    + " but the body has only " + body.length + " bytes; it must be the size of the JSON header"
+                    + " but the body has only " + body.limit() + " bytes; it must be the size of the JSON header"
                     + " that starts the body");
         }
         return new V2RequestReader(env, model, body, headerLength).read();
     }
 
     private V2Request read() {
-        int jsonLength = headerLength < 0 ? body.length : headerLength;
-        try (JsonParser p = JSON.createParser(body, 0, jsonLength)) {
+        int jsonLength = headerLength < 0 ? body.limit() : headerLength;
+        try (JsonParser p = JSON.createParser(bytes(0, jsonLength))) {
             V2Request request = request(p);
             if (p.nextToken() != null) {
                 throw GatewayException.badRequest(null, headerLength < 0
@@ -83,8 +89,8 @@ final class V2RequestReader {
                         : "the JSON header has more after its object, at byte " + p.currentTokenLocation().getByteOffset()
                         + "; is " + HEADER_LENGTH + " (" + headerLength + ") the header's size?");
             }
-            if (headerLength >= 0 && binaryOffset != body.length) {
-                throw GatewayException.badRequest(HEADER_LENGTH, "the body has " + (body.length - headerLength)
+            if (headerLength >= 0 && binaryOffset != body.limit()) {
+                throw GatewayException.badRequest(HEADER_LENGTH, "the body has " + (body.limit() - headerLength)
                         + " bytes after the " + headerLength + "-byte JSON header, but the inputs' binary_data_size add"
                         + " up to " + (binaryOffset - headerLength));
             }
@@ -113,7 +119,28 @@ final class V2RequestReader {
     }
 
     private void close() {
-        tensors.values().forEach(OnnxTensor::close);
+        V2Request.free(tensors.values(), buffers);
+    }
+
+    /** length bytes of the body from offset, as a stream for the parser (which reads it through its own small buffer). */
+    private InputStream bytes(int offset, int length) {
+        ByteBuffer slice = body.slice(offset, length);
+        return new InputStream() {
+            @Override
+            public int read() {
+                return slice.hasRemaining() ? slice.get() & 0xff : -1;
+            }
+
+            @Override
+            public int read(byte[] into, int off, int len) {
+                if (!slice.hasRemaining()) {
+                    return len == 0 ? 0 : -1;
+                }
+                int n = Math.min(len, slice.remaining());
+                slice.get(into, off, n);
+                return n;
+            }
+        };
     }
 
     private V2Request request(JsonParser p) throws IOException, OrtException {
@@ -161,7 +188,7 @@ final class V2RequestReader {
                 binary.add(name);
             }
         }
-        return new V2Request(id, tensors, names, binary);
+        return new V2Request(id, tensors, List.copyOf(buffers), names, binary);
     }
 
     private GatewayException noInputs() {
@@ -218,7 +245,7 @@ final class V2RequestReader {
         }
         in.check();
         if (in.dataStart >= 0) {
-            try (JsonParser data = JSON.createParser(body, in.dataStart, in.dataEnd - in.dataStart)) {
+            try (JsonParser data = JSON.createParser(bytes(in.dataStart, in.dataEnd - in.dataStart))) {
                 data.nextToken();
                 in.tensorFromJson(data);
             }
@@ -304,7 +331,8 @@ final class V2RequestReader {
                 throw GatewayException.badRequest(where + ".data", "input '" + name + "' needs \"data\": its "
                         + count + " elements as a flat or nested list");
             }
-            ByteBuffer buffer = V2Tensors.direct(count * type.bytes);
+            ByteBuffer buffer = DirectBuffers.allocate(count * type.bytes);
+            buffers.add(buffer);
             int written = V2Tensors.fill(p, buffer, type, count, name, where + ".data");
             if (written != count) {
                 throw GatewayException.badRequest(where + ".data", "input '" + name + "' has " + written
@@ -327,12 +355,14 @@ final class V2RequestReader {
                 throw GatewayException.badRequest(field, "input '" + name + "' has binary_data_size " + binarySize
                         + ", its shape " + Arrays.toString(shape) + " of " + type.name() + " needs " + needed + " bytes");
             }
-            if (needed > body.length - binaryOffset) {
+            if (needed > body.limit() - binaryOffset) {
                 throw GatewayException.badRequest(field, "input '" + name + "' needs " + needed + " bytes of binary"
-                        + " data but only " + (body.length - binaryOffset) + " are left in the body after the JSON"
+                        + " data but only " + (body.limit() - binaryOffset) + " are left in the body after the JSON"
                         + " header (" + HEADER_LENGTH + ": " + headerLength + ") and the inputs before it");
             }
-            ByteBuffer buffer = V2Tensors.fromLittleEndian(body, binaryOffset, (int) needed, type);
+            ByteBuffer buffer = DirectBuffers.allocate((int) needed);
+            buffers.add(buffer);
+            V2Tensors.fromLittleEndian(body, binaryOffset, buffer, type);
             binaryOffset += (int) needed;
             tensor = V2Tensors.tensor(env, buffer, shape, type);
             tensors.put(name, tensor);

@@ -29,20 +29,14 @@ final class V2Tensors {
     private V2Tensors() {
     }
 
-    /** A direct buffer in native order, as ONNX Runtime takes without copying. */
-    static ByteBuffer direct(int bytes) {
-        return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
-    }
-
     /** A tensor over buffer (direct, native order, positioned at its start). */
     static OnnxTensor tensor(OrtEnvironment env, ByteBuffer buffer, long[] shape, TensorType type) throws OrtException {
         return OnnxTensor.createTensor(env, buffer, shape, type.ort);
     }
 
-    /** length bytes of little-endian elements from body, as a direct native-order buffer. */
-    static ByteBuffer fromLittleEndian(byte[] body, int offset, int length, TensorType type) {
-        ByteBuffer buffer = direct(length);
-        buffer.put(body, offset, length).rewind();
+    /** Fills buffer (direct, native order) with its capacity's worth of little-endian elements from body. */
+    static ByteBuffer fromLittleEndian(ByteBuffer body, int offset, ByteBuffer buffer, TensorType type) {
+        buffer.put(body.slice(offset, buffer.capacity())).rewind();
         if (!LITTLE_ENDIAN) {
             swap(buffer, type.bytes);
         }

@@ -77,6 +77,25 @@ public interface AnvilConfig {
         @WithDefault("16777216")
         long maxRequestBytes();
 
+        /**
+         * Inference request bodies held in memory at once across the process; a request that would pass it
+         * is refused with 503 and Retry-After. At least max-request-bytes (a body of unknown length
+         * reserves that much).
+         */
+        @WithDefault("268435456")
+        long maxInflightBytes();
+
+        /**
+         * Requests one model version decodes and runs at once (each pins its input tensors and ONNX Runtime's
+         * working memory); more wait up to queue-wait, then get 429 with Retry-After.
+         */
+        @WithDefault("4")
+        int maxConcurrentPerModel();
+
+        /** How long a request waits for a busy model version before a 429. */
+        @WithDefault("2s")
+        Duration queueWait();
+
         /** How long a request waits for its model version to finish loading before a 503. */
         @WithDefault("30s")
         Duration loadWait();

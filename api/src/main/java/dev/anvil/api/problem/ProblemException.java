@@ -7,6 +7,7 @@ public class ProblemException extends RuntimeException {
     private final int status;
     private final String title;
     private final List<Problem.FieldError> errors;
+    private Long retryAfterSeconds;
 
     public ProblemException(int status, String title, String detail, List<Problem.FieldError> errors) {
         super(detail);
@@ -26,6 +27,17 @@ public class ProblemException extends RuntimeException {
     public static ProblemException unprocessable(String field, String detail) {
         return new ProblemException(422, "Unprocessable content", detail,
                 field == null ? List.of() : List.of(new Problem.FieldError(field, detail)));
+    }
+
+    /** Sends Retry-After with the problem: the same request may succeed after this many seconds. */
+    public ProblemException retryAfter(long seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
+    }
+
+    /** Seconds for the Retry-After header, or null when there is none. */
+    public Long retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public int status() {

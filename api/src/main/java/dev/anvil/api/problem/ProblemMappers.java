@@ -20,7 +20,11 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response problem(ProblemException e) {
-        return respond(e.status(), e.title(), e.getMessage(), e.errors());
+        Response response = respond(e.status(), e.title(), e.getMessage(), e.errors());
+        if (e.retryAfterSeconds() != null) {
+            response.getHeaders().putSingle("Retry-After", Long.toString(e.retryAfterSeconds()));
+        }
+        return response;
     }
 
     @ServerExceptionMapper

@@ -8,6 +8,7 @@ import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.serving.Gateway;
 import dev.anvil.serving.GatewayException;
+import dev.anvil.serving.InflightBytes;
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.annotation.security.PermitAll;
 import jakarta.inject.Inject;
@@ -20,21 +21,22 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.Map;
-import org.jboss.logging.Logger;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
-import org.eclipse.microprofile.openapi.annotations.media.Content;
-import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
-import org.eclipse.microprofile.openapi.annotations.media.Schema;
-import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.jboss.logging.Logger;
 
 /**
  * The Open Inference Protocol (KServe v2 REST) over the gateway's endpoints: an endpoint's name is
@@ -62,6 +64,7 @@ public class InferenceResource {
     @Inject Gateway gateway;
     @Inject AnvilConfig config;
     @Inject SecurityIdentity identity;
+    @Inject InflightBytes inflight;
 
     @GET
     @PermitAll
@@ -123,7 +126,14 @@ public class InferenceResource {
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
-    @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @APIResponse(responseCode = "429", description = "the model version is already running "
+            + "anvil.gateway.max-concurrent-per-model requests and none finished within anvil.gateway.queue-wait; "
+            + "Retry-After says when to send it again", headers = @Header(name = "Retry-After",
+            description = "seconds to wait before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
+    @APIResponse(responseCode = "503", description = "the model version is still loading or cannot be loaded, or the "
+            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (then with Retry-After)",
+            headers = @Header(name = "Retry-After", description = "when the gateway was too busy: seconds to wait "
+                    + "before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @APIResponse(responseCode = "401", description = "no bearer token (or an unknown or revoked one), and the endpoint is not public")
     @APIResponse(responseCode = "403", description = "the caller lacks the role invoker, and the endpoint is not public")
@@ -152,7 +162,14 @@ public class InferenceResource {
     @APIResponse(responseCode = "404", description = "no endpoint of this name, or it does not serve this version")
     @APIResponse(responseCode = "413", description = "the body is larger than anvil.gateway.max-request-bytes")
     @APIResponse(responseCode = "500", description = "the model failed the request")
-    @APIResponse(responseCode = "503", description = "the model version is still loading, or cannot be loaded")
+    @APIResponse(responseCode = "429", description = "the model version is already running "
+            + "anvil.gateway.max-concurrent-per-model requests and none finished within anvil.gateway.queue-wait; "
+            + "Retry-After says when to send it again", headers = @Header(name = "Retry-After",
+            description = "seconds to wait before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
+    @APIResponse(responseCode = "503", description = "the model version is still loading or cannot be loaded, or the "
+            + "gateway holds anvil.gateway.max-inflight-bytes of requests already (then with Retry-After)",
+            headers = @Header(name = "Retry-After", description = "when the gateway was too busy: seconds to wait "
+                    + "before sending the request again", schema = @Schema(type = SchemaType.INTEGER)))
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @APIResponse(responseCode = "401", description = "no bearer token (or an unknown or revoked one), and the endpoint is not public")
     @APIResponse(responseCode = "403", description = "the caller lacks the role invoker, and the endpoint is not public")
@@ -193,8 +210,14 @@ public class InferenceResource {
     private Response run(String name, Integer version, String routingKey, Long length, String headerLength,
                          InputStream body) {
         int jsonLength = headerLength(headerLength);
-        try {
-            Gateway.InferResult result = gateway.infer(name, version, routingKey, read(length, body), jsonLength);
+        long limit = config.gateway().maxRequestBytes();
+        if (length != null && length > limit) {
+            throw tooLarge(length, limit);
+        }
+        // the body's memory is reserved before it is read; one of unknown length may be as large as the limit
+        try (InflightBytes.Reservation reserved = inflight.reserve(length == null || length < 0 ? limit : length)) {
+            Gateway.InferResult result = gateway.infer(name, version, routingKey, read(length, body, reserved),
+                    jsonLength);
             Response.ResponseBuilder response = Response.ok(result.body(), result.binary()
                     ? MediaType.APPLICATION_OCTET_STREAM_TYPE : MediaType.APPLICATION_JSON_TYPE)
                     .header(VERSION_HEADER, result.version());
@@ -203,7 +226,8 @@ public class InferenceResource {
             }
             return response.build();
         } catch (GatewayException e) {
-            if (e.status() >= 500) {
+            // a refusal to shed load (it has a Retry-After) is the gateway working, not failing: no log line each
+            if (e.status() >= 500 && e.retryAfter() == null) {
                 LOG.warnf("inference on '%s' failed: %s", name, e.getMessage());
             }
             throw Problems.of(e);
@@ -227,33 +251,33 @@ public class InferenceResource {
                 + "'; it must be the size in bytes of the JSON header that starts the body");
     }
 
-    /** The body, refused with 413 as soon as it passes the limit (never buffered whole). */
-    private byte[] read(Long length, InputStream body) {
+    /**
+     * The body, read into the reservation's memory (freed with it, not left to the garbage collector) and
+     * refused with 413 as soon as it passes the limit; ready to read from 0 to its limit.
+     */
+    private ByteBuffer read(Long length, InputStream body, InflightBytes.Reservation reserved) {
         long limit = config.gateway().maxRequestBytes();
-        if (length != null && length > limit) {
-            throw tooLarge(length, limit);
-        }
+        boolean known = length != null && length >= 0;
+        ByteBuffer bytes = reserved.body((int) (known ? length : limit));
         try (InputStream in = body) {
-            if (length != null && length >= 0) {
-                // the usual case: read straight into an array of the announced size
-                byte[] bytes = in.readNBytes((int) (long) length);
-                if (bytes.length < length) {
-                    throw ProblemException.badRequest(null, "the request body ended after " + bytes.length
-                            + " of its " + length + " bytes");
-                }
-                return bytes;
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream(length == null ? 8192 : (int) Math.max(length, 0));
-            byte[] buffer = new byte[16384];
+            byte[] chunk = new byte[65536];
             long total = 0;
-            for (int n; (n = in.read(buffer)) > 0; ) {
+            for (int n; (n = in.read(chunk)) > 0; ) {
                 total += n;
-                if (total > limit) {
+                if (total > bytes.capacity()) {
+                    if (known) {
+                        throw ProblemException.badRequest(null, "the request body has more than the " + length
+                                + " bytes its Content-Length announced");
+                    }
                     throw tooLarge(total, limit);
                 }
-                out.write(buffer, 0, n);
+                bytes.put(chunk, 0, n);
             }
-            return out.toByteArray();
+            if (known && total < length) {
+                throw ProblemException.badRequest(null, "the request body ended after " + total + " of its " + length
+                        + " bytes");
+            }
+            return bytes.flip();
         } catch (IOException e) {
             throw ProblemException.badRequest(null, "the request body could not be read: " + e.getMessage());
         }

@@ -16,11 +16,13 @@ final class Problems {
             case 404 -> "Not found";
             case 409 -> "Conflict";
             case 413 -> "Content too large";
+            case 429 -> "Too many requests";
             case 422 -> "Unprocessable content";
             case 503 -> "Service unavailable";
             default -> "Internal server error";
         };
-        return new ProblemException(e.status(), title, e.getMessage(),
+        ProblemException problem = new ProblemException(e.status(), title, e.getMessage(),
                 e.field() == null ? List.of() : List.of(new Problem.FieldError(e.field(), e.getMessage())));
+        return e.retryAfter() == null ? problem : problem.retryAfter(Math.max(1, e.retryAfter().toSeconds()));
     }
 }

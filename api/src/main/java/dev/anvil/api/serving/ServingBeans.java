@@ -8,6 +8,7 @@ import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
 import dev.anvil.serving.EndpointManager;
 import dev.anvil.serving.Gateway;
+import dev.anvil.serving.InflightBytes;
 import dev.anvil.serving.ModelSessions;
 import dev.anvil.serving.ServingCountsPublisher;
 import dev.anvil.serving.ServingMetrics;
@@ -37,7 +38,8 @@ public class ServingBeans {
     @Produces
     @Singleton
     ModelSessions sessions(ObjectStore objects, AnvilConfig config, SessionReports reports) {
-        return new ModelSessions(objects, OrtEnvironment.getEnvironment(), config.gateway().intraOpThreads(), reports);
+        return new ModelSessions(objects, OrtEnvironment.getEnvironment(), config.gateway().intraOpThreads(),
+                config.gateway().maxConcurrentPerModel(), reports);
     }
 
     void close(@Disposes ModelSessions sessions) {
@@ -56,7 +58,21 @@ public class ServingBeans {
     Gateway gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
                     AnvilConfig config) {
         return new Gateway(endpoints, registry, sessions, metrics, OrtEnvironment.getEnvironment(),
-                config.gateway().loadWait());
+                config.gateway().loadWait(), config.gateway().queueWait());
+    }
+
+    /** The process's budget for inference bodies in memory; a budget smaller than one request would refuse it forever. */
+    @Produces
+    @Singleton
+    InflightBytes inflightBytes(AnvilConfig config) {
+        long budget = config.gateway().maxInflightBytes();
+        long request = config.gateway().maxRequestBytes();
+        if (budget < request) {
+            throw new IllegalStateException("anvil.gateway.max-inflight-bytes (" + budget + ") is smaller than"
+                    + " anvil.gateway.max-request-bytes (" + request + "), so the largest request could never be"
+                    + " served; raise ANVIL_GATEWAY_MAX_INFLIGHT_BYTES or lower ANVIL_GATEWAY_MAX_REQUEST_BYTES");
+        }
+        return new InflightBytes(budget, java.time.Duration.ofSeconds(1));
     }
 
     /** This process's counters, published for rollouts on any process. */
