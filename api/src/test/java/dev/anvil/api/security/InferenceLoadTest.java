@@ -147,6 +147,7 @@ class InferenceLoadTest {
         byte[] body = binaryRequest(images);
         return HttpRequest.newBuilder(URI.create("http://localhost:" + RestAssured.port + "/v2/models/" + model + "/infer"))
                 .header("Content-Type", "application/octet-stream")
+                .header("Authorization", "Bearer " + TestTokens.ADMIN)
                 .header("Inference-Header-Content-Length", Integer.toString(headerLength(images)))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).timeout(Duration.ofMinutes(2)).build();
     }

@@ -50,9 +50,9 @@ class ProvenanceTest {
                 .body(Map.of("params", Map.of("model", input))).post("/api/pipelines/provenance-convert/runs")
                 .then().statusCode(201).extract().path("run");
         await("run " + run).atMost(Duration.ofSeconds(120)).until(
-                () -> given().get("/api/runs/" + run).then().extract().<String>path("run.status"),
+                () -> given().spec(TestTokens.bearer(TestTokens.ADMIN)).get("/api/runs/" + run).then().extract().<String>path("run.status"),
                 s -> s.equals("success") || s.equals("failed"));
-        JsonPath runView = given().get("/api/runs/" + run).then().extract().jsonPath();
+        JsonPath runView = given().spec(TestTokens.bearer(TestTokens.ADMIN)).get("/api/runs/" + run).then().extract().jsonPath();
         assertThat(runView.getString("run.status")).isEqualTo("success");
         String output = JSON.readTree(runView.getString("tasks.find { it.taskId == 'convert' }.metricsJson"))
                 .path("model").path("sha256").asText();
@@ -61,7 +61,7 @@ class ProvenanceTest {
         ECPublicKey publicKey = SigningKey.publicKeyFromPem(key.getString("publicKey"));
         assertThat(key.getString("keyid")).isEqualTo(SigningKey.keyId(publicKey));
 
-        String body = given().get("/api/artifacts/" + output + "/attestations").then().statusCode(200).extract().asString();
+        String body = given().spec(TestTokens.bearer(TestTokens.ADMIN)).get("/api/artifacts/" + output + "/attestations").then().statusCode(200).extract().asString();
         JsonNode view = JSON.readTree(body);
         assertThat(view.path("key").path("keyid").asText()).isEqualTo(key.getString("keyid"));
         assertThat(view.path("attestations")).hasSize(1);
@@ -87,8 +87,8 @@ class ProvenanceTest {
         assertThat(Dsse.verify(forged, publicKey, key.getString("keyid"))).as("forged payload").isFalse();
 
         // an upload has no provenance to show; an unknown artifact is a 404
-        given().get("/api/artifacts/" + input + "/attestations").then().statusCode(200)
+        given().spec(TestTokens.bearer(TestTokens.ADMIN)).get("/api/artifacts/" + input + "/attestations").then().statusCode(200)
                 .body("attestations.size()", org.hamcrest.Matchers.equalTo(0));
-        given().get("/api/artifacts/" + "0".repeat(64) + "/attestations").then().statusCode(404);
+        given().spec(TestTokens.bearer(TestTokens.ADMIN)).get("/api/artifacts/" + "0".repeat(64) + "/attestations").then().statusCode(404);
     }
 }
