@@ -128,4 +128,30 @@ class AuthTest {
         }
         assertThat(unguarded).isEmpty();
     }
+
+    /**
+     * Every operation of the API and the inference gateway says who may call it: a role, or a deliberate
+     * {@code @PermitAll} (which then checks the caller in code, or is public by design). A new read added
+     * without either fails here instead of serving data to anyone.
+     */
+    @Test
+    void everyOperationSaysWhoMayCallIt() {
+        List<Class<?>> resources = new ArrayList<>(List.of(HealthAndDocsTest.RESOURCES));
+        resources.add(dev.anvil.api.serving.InferenceResource.class);
+        List<String> unstated = new ArrayList<>();
+        for (Class<?> resource : resources) {
+            for (Method m : resource.getDeclaredMethods()) {
+                boolean operation = m.isAnnotationPresent(jakarta.ws.rs.GET.class) || m.isAnnotationPresent(POST.class)
+                        || m.isAnnotationPresent(PUT.class) || m.isAnnotationPresent(DELETE.class)
+                        || m.isAnnotationPresent(jakarta.ws.rs.PATCH.class) || m.isAnnotationPresent(jakarta.ws.rs.HEAD.class);
+                boolean stated = m.isAnnotationPresent(RolesAllowed.class)
+                        || m.isAnnotationPresent(jakarta.annotation.security.PermitAll.class)
+                        || m.isAnnotationPresent(io.quarkus.security.Authenticated.class);
+                if (operation && !stated) {
+                    unstated.add(resource.getSimpleName() + "." + m.getName());
+                }
+            }
+        }
+        assertThat(unstated).as("operations that name no role and are not deliberately open").isEmpty();
+    }
 }

@@ -4,6 +4,7 @@ import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.ApiToken;
 import dev.anvil.db.ApiTokenStore;
+import io.quarkus.security.Authenticated;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
@@ -98,6 +99,7 @@ public class TokenResource {
     public record TokenRequest(String principal, List<String> roles, String label) {}
 
     @GET
+    @Authenticated // any signed-in caller may ask who it is; anonymous callers get 401
     @Path("/me")
     @Operation(summary = "Who the token names, and its roles")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
