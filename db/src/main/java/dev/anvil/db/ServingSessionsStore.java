@@ -50,13 +50,6 @@ public final class ServingSessionsStore {
         });
     }
 
-    /** Every report this process made, removed (a process shutting down cleanly). */
-    public void forget(String processId) {
-        requireProcess(processId, "forget");
-        jdbc.withConnection(TABLE, "forget", c -> Jdbc.update(c, "DELETE FROM serving_sessions WHERE process_id = ?",
-                processId));
-    }
-
     /** The reports on this artifact confirmed within {@code fresh}, newest first. */
     public List<ServingSession> reports(String sha256, Duration fresh) {
         return jdbc.query(TABLE, "reports", "SELECT process_id, sha256, state, error, updated_at FROM serving_sessions"

@@ -37,7 +37,7 @@ class ServingSessionsStoreTest {
     }
 
     @Test
-    void retainForgetsWhatAProcessUnloadedAndForgetRemovesAProcess() {
+    void retainForgetsWhatAProcessUnloadedAndAStoppedProcessLeavesNoReports() {
         store.loaded("api-1", A);
         store.loaded("api-1", B);
         store.loaded("api-2", A);
@@ -46,7 +46,7 @@ class ServingSessionsStoreTest {
         assertThat(store.reports(A, FRESH)).extracting(ServingSession::processId).containsExactly("api-2");
         assertThat(store.reports(B, FRESH)).extracting(ServingSession::processId).containsExactly("api-1");
 
-        store.forget("api-2");
+        store.retain("api-2", Set.of()); // a process shutting down holds nothing
         assertThat(store.reports(A, FRESH)).isEmpty();
         store.retain("api-1", Set.of());
         assertThat(store.reports(B, FRESH)).isEmpty();

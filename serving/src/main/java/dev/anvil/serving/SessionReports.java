@@ -5,10 +5,10 @@ import java.util.Set;
 
 /**
  * This serving process's reports in PostgreSQL: each version it loaded or failed to load, confirmed on
- * every refresh of the routes, removed when it stops. Rollouts on any process read them to know when a
- * candidate is ready for traffic.
+ * every refresh of the routes, removed when it stops (closing {@link ModelSessions} reports that it holds
+ * nothing). Rollouts on any process read them to know when a candidate is ready for traffic.
  */
-public final class SessionReports implements ModelSessions.Reports, AutoCloseable {
+public final class SessionReports implements ModelSessions.Reports {
     private final ServingSessionsStore store;
     private final String processId;
 
@@ -30,10 +30,5 @@ public final class SessionReports implements ModelSessions.Reports, AutoCloseabl
     @Override
     public void holding(Set<String> sha256s) {
         store.retain(processId, sha256s);
-    }
-
-    @Override
-    public void close() {
-        store.forget(processId);
     }
 }
