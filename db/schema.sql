@@ -36,6 +36,7 @@ CREATE TABLE approvals (
     requested_by text,
     requested_at timestamp with time zone NOT NULL DEFAULT now(),
     decided_at timestamp with time zone,
+    reason text,
     CONSTRAINT approvals_pkey PRIMARY KEY (id),
     CONSTRAINT approvals_required_approvals_check CHECK ((required_approvals >= 1)),
     CONSTRAINT approvals_run_id_fkey FOREIGN KEY (run_id) REFERENCES pipeline_runs(id),
@@ -93,7 +94,9 @@ CREATE TABLE endpoints (
     canary_weight integer NOT NULL DEFAULT 0,
     updated_at timestamp with time zone NOT NULL DEFAULT now(),
     public_inference boolean NOT NULL DEFAULT false,
+    canary_rollout text,
     CONSTRAINT endpoints_canary_differs_check CHECK ((canary_version IS DISTINCT FROM stable_version)),
+    CONSTRAINT endpoints_canary_rollout_needs_canary CHECK (((canary_version IS NOT NULL) OR (canary_rollout IS NULL))),
     CONSTRAINT endpoints_canary_version_fkey FOREIGN KEY (model, canary_version) REFERENCES model_versions(model, version),
     CONSTRAINT endpoints_canary_weight_check CHECK (((canary_weight >= 0) AND (canary_weight <= 100))),
     CONSTRAINT endpoints_canary_weight_needs_canary CHECK (((canary_version IS NOT NULL) OR (canary_weight = 0))),
@@ -196,10 +199,11 @@ CREATE TABLE rollouts (
     analysis jsonb,
     started_at timestamp with time zone NOT NULL DEFAULT now(),
     finished_at timestamp with time zone,
+    reason text,
     CONSTRAINT rollouts_candidate_version_fkey FOREIGN KEY (model, candidate_version) REFERENCES model_versions(model, version),
     CONSTRAINT rollouts_pkey PRIMARY KEY (id),
     CONSTRAINT rollouts_stable_version_fkey FOREIGN KEY (model, stable_version) REFERENCES model_versions(model, version),
-    CONSTRAINT rollouts_state_check CHECK ((state = ANY (ARRAY['running'::text, 'paused'::text, 'promoted'::text, 'rolled_back'::text, 'aborted'::text]))),
+    CONSTRAINT rollouts_state_check CHECK ((state = ANY (ARRAY['running'::text, 'paused'::text, 'promoted'::text, 'rolled_back'::text, 'aborted'::text, 'failed'::text]))),
     CONSTRAINT rollouts_weight_check CHECK (((weight >= 0) AND (weight <= 100)))
 );
 CREATE UNIQUE INDEX rollouts_one_active_per_endpoint_idx ON public.rollouts USING btree (endpoint) WHERE (state = ANY (ARRAY['running'::text, 'paused'::text]));

@@ -3,7 +3,10 @@ package dev.anvil.db;
 import java.time.Instant;
 import java.util.List;
 
-/** A row of approvals: a gated task of a run waiting for reviewers. */
+/**
+ * A row of approvals: a gated task of a run waiting for reviewers. reason says why an approval left
+ * pending without a decision (its deadline passed, its run was cancelled, ended or lost), else null.
+ */
 public record Approval(
         String id,
         String runId,
@@ -12,7 +15,8 @@ public record Approval(
         int requiredApprovals,
         String requestedBy,
         Instant requestedAt,
-        Instant decidedAt) {
+        Instant decidedAt,
+        String reason) {
 
     /** Kept in step with approvals_state_check (V6). */
     public static final List<String> STATES = List.of("pending", "approved", "rejected", "expired");

@@ -15,7 +15,7 @@ public final class ApprovalStore {
 
     private static final String TABLE = "approvals";
     private static final String COLUMNS =
-            "id, run_id, task_id, state, required_approvals, requested_by, requested_at, decided_at";
+            "id, run_id, task_id, state, required_approvals, requested_by, requested_at, decided_at, reason";
 
     private final Jdbc jdbc;
 
@@ -122,12 +122,32 @@ public final class ApprovalStore {
 
     /** Expires a pending approval (its deadline passed); an already decided one is returned unchanged. */
     public Approval expire(String approvalId) {
+        return expire(approvalId, null);
+    }
+
+    /** As {@link #expire(String)}, saying why (e.g. the run was cancelled). */
+    public Approval expire(String approvalId, String reason) {
         return jdbc.withConnection(TABLE, "expire", c -> {
-            Jdbc.update(c, "UPDATE approvals SET state = 'expired', decided_at = now() WHERE id = ? AND state = 'pending'",
-                    approvalId);
+            Jdbc.update(c, "UPDATE approvals SET state = 'expired', decided_at = now(), reason = ?"
+                    + " WHERE id = ? AND state = 'pending'", reason, approvalId);
             return find(c, approvalId).orElseThrow(
                     () -> DataAccessException.badInput(TABLE, "expire", "no approval with id '" + approvalId + "'"));
         });
+    }
+
+    /**
+     * Expires the approvals still pending whose runs have ended (success, failed or cancelled): no
+     * reviewer can decide them any more, and the workflow that would have withdrawn them is gone.
+     * Each gets a reason naming the run's end. Returns the approvals expired.
+     */
+    public List<Approval> expireOrphans() {
+        return jdbc.query(TABLE, "expire orphans", "UPDATE approvals a SET state = 'expired', decided_at = now(),"
+                + " reason = 'run ' || r.id || ' ended ' || r.status || ' while this approval was pending'"
+                + " || CASE WHEN r.error IS NOT NULL THEN ' (' || r.error || ')' ELSE '' END"
+                + " FROM pipeline_runs r WHERE r.id = a.run_id AND a.state = 'pending'"
+                + " AND r.status IN ('success', 'failed', 'cancelled')"
+                + " RETURNING a.id, a.run_id, a.task_id, a.state, a.required_approvals, a.requested_by, a.requested_at,"
+                + " a.decided_at, a.reason", ApprovalStore::map);
     }
 
     private static Optional<Approval> find(Connection c, String id) throws SQLException {
@@ -137,6 +157,6 @@ public final class ApprovalStore {
     private static Approval map(ResultSet rs) throws SQLException {
         return new Approval(rs.getString("id"), rs.getString("run_id"), rs.getString("task_id"), rs.getString("state"),
                 rs.getInt("required_approvals"), rs.getString("requested_by"), Jdbc.instant(rs, "requested_at"),
-                Jdbc.instant(rs, "decided_at"));
+                Jdbc.instant(rs, "decided_at"), rs.getString("reason"));
     }
 }

@@ -1,5 +1,6 @@
 package dev.anvil.db;
 
+import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
@@ -40,34 +41,42 @@ public final class AuditLogStore {
      *                       attempt), or null when the caller never retries
      */
     public AuditEntry append(String actor, String action, String subject, String detailsJson, String idempotencyKey) {
+        return jdbc.inTransaction(TABLE, "append", c -> append(c, actor, action, subject, detailsJson, idempotencyKey));
+    }
+
+    /**
+     * Appends inside the caller's transaction, so a change and its audit row commit together or not
+     * at all (the endpoint traffic path, {@link EndpointStore}). {@code c} must not be auto-commit:
+     * the advisory lock that orders the chain is held until that transaction ends.
+     */
+    static AuditEntry append(Connection c, String actor, String action, String subject, String detailsJson,
+                             String idempotencyKey) throws SQLException {
         Validate.notNull(TABLE, "append", "actor", actor);
         Validate.notNull(TABLE, "append", "action", action);
         Validate.notNull(TABLE, "append", "subject", subject);
-        return jdbc.inTransaction(TABLE, "append", c -> {
-            Jdbc.queryOne(c, "SELECT pg_advisory_xact_lock(?)", rs -> true, APPEND_LOCK);
-            if (idempotencyKey != null) {
-                Optional<AuditEntry> earlier = Jdbc.queryOne(c, "SELECT " + COLUMNS
-                        + " FROM audit_log WHERE idempotency_key = ?", AuditLogStore::map, idempotencyKey);
-                if (earlier.isPresent()) {
-                    return earlier.get();
-                }
+        Jdbc.queryOne(c, "SELECT pg_advisory_xact_lock(?)", rs -> true, APPEND_LOCK);
+        if (idempotencyKey != null) {
+            Optional<AuditEntry> earlier = Jdbc.queryOne(c, "SELECT " + COLUMNS
+                    + " FROM audit_log WHERE idempotency_key = ?", AuditLogStore::map, idempotencyKey);
+            if (earlier.isPresent()) {
+                return earlier.get();
             }
-            // Rows from before V15 carry no hash; the first chained row links to the genesis value.
-            String prevHash = Jdbc.queryOne(c, "SELECT hash FROM audit_log WHERE hash IS NOT NULL"
-                    + " ORDER BY id DESC LIMIT 1", rs -> rs.getString("hash")).orElse(null);
-            // The row is hashed as it will read back: the id and time the database assigns, and
-            // the details in jsonb's own text form (which orders keys and spacing its way).
-            AuditEntry row = Jdbc.queryOne(c, "SELECT nextval('audit_log_id_seq') AS id, now() AS at,"
-                    + " ?::text AS actor, ?::text AS action, ?::text AS subject, ?::jsonb::text AS details,"
-                    + " ?::text AS idempotency_key", AuditLogStore::map,
-                    actor, action, subject, detailsJson, idempotencyKey).orElseThrow();
-            String prev = prevHash == null ? AuditChain.GENESIS : prevHash;
-            Jdbc.update(c, "INSERT INTO audit_log (id, at, actor, action, subject, details, idempotency_key,"
-                    + " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)",
-                    row.id(), row.at(), actor, action, subject, row.detailsJson(), idempotencyKey,
-                    prev, AuditChain.hash(prev, row));
-            return row;
-        });
+        }
+        // Rows from before V15 carry no hash; the first chained row links to the genesis value.
+        String prevHash = Jdbc.queryOne(c, "SELECT hash FROM audit_log WHERE hash IS NOT NULL"
+                + " ORDER BY id DESC LIMIT 1", rs -> rs.getString("hash")).orElse(null);
+        // The row is hashed as it will read back: the id and time the database assigns, and
+        // the details in jsonb's own text form (which orders keys and spacing its way).
+        AuditEntry row = Jdbc.queryOne(c, "SELECT nextval('audit_log_id_seq') AS id, now() AS at,"
+                + " ?::text AS actor, ?::text AS action, ?::text AS subject, ?::jsonb::text AS details,"
+                + " ?::text AS idempotency_key", AuditLogStore::map,
+                actor, action, subject, detailsJson, idempotencyKey).orElseThrow();
+        String prev = prevHash == null ? AuditChain.GENESIS : prevHash;
+        Jdbc.update(c, "INSERT INTO audit_log (id, at, actor, action, subject, details, idempotency_key,"
+                + " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)",
+                row.id(), row.at(), actor, action, subject, row.detailsJson(), idempotencyKey,
+                prev, AuditChain.hash(prev, row));
+        return row;
     }
 
     /**

@@ -17,11 +17,13 @@ public record Rollout(
         int weight,
         String analysisJson,
         Instant startedAt,
-        Instant finishedAt) {
+        Instant finishedAt,
+        String reason) {
 
-    /** Kept in step with rollouts_state_check (V7). */
-    public static final List<String> STATES = List.of("running", "paused", "promoted", "rolled_back", "aborted");
+    /** Kept in step with rollouts_state_check (V22). */
+    public static final List<String> STATES =
+            List.of("running", "paused", "promoted", "rolled_back", "aborted", "failed");
 
-    /** States a rollout never leaves. */
-    public static final List<String> TERMINAL = List.of("promoted", "rolled_back", "aborted");
+    /** States a rollout never leaves; failed: its workflow failed or was lost (reason says which). */
+    public static final List<String> TERMINAL = List.of("promoted", "rolled_back", "aborted", "failed");
 }

@@ -3,6 +3,7 @@ package dev.anvil.db;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -11,7 +12,7 @@ public final class RolloutStore {
 
     private static final String TABLE = "rollouts";
     private static final String COLUMNS = "id, endpoint, model, stable_version, candidate_version, state, weight,"
-            + " analysis::text AS analysis, started_at, finished_at";
+            + " analysis::text AS analysis, started_at, finished_at, reason";
 
     private final Jdbc jdbc;
 
@@ -33,8 +34,11 @@ public final class RolloutStore {
                         id, endpoint, model, stableVersion, candidateVersion);
             } catch (SQLException e) {
                 if (Jdbc.violates(e, "rollouts_one_active_per_endpoint_idx")) {
+                    String other = Jdbc.queryOne(c, "SELECT id FROM rollouts WHERE endpoint = ? AND state IN"
+                            + " ('running', 'paused')", rs -> rs.getString(1), endpoint).orElse("another rollout");
                     throw DataAccessException.badInput(TABLE, "create", "endpoint '" + endpoint
-                            + "' already has a running or paused rollout; finish it before starting '" + id + "'", e);
+                            + "' already has a running or paused rollout, '" + other + "'; finish or abort it before"
+                            + " starting '" + id + "'", e);
                 }
                 if (Jdbc.violates(e, "rollouts_candidate_version_fkey")) {
                     throw DataAccessException.badInput(TABLE, "create", "model '" + model + "' has no version "
@@ -56,6 +60,11 @@ public final class RolloutStore {
      * state is refused.
      */
     public Rollout update(String id, String state, int weight, String analysisJson) {
+        return update(id, state, weight, analysisJson, null);
+    }
+
+    /** As {@link #update(String, String, int, String)}, recording why the rollout ended (null keeps the last). */
+    public Rollout update(String id, String state, int weight, String analysisJson, String reason) {
         Validate.oneOf(TABLE, "update", "state", state, Rollout.STATES);
         if (weight < 0 || weight > 100) {
             throw DataAccessException.badInput(TABLE, "update", "weight " + weight + " is outside 0..100");
@@ -69,8 +78,9 @@ public final class RolloutStore {
                         + current.state() + " and cannot become " + state + "; finished rollouts are final");
             }
             Jdbc.update(c, "UPDATE rollouts SET state = ?, weight = ?, analysis = COALESCE(?::jsonb, analysis),"
-                    + " finished_at = CASE WHEN ? IN ('promoted', 'rolled_back', 'aborted')"
-                    + " THEN COALESCE(finished_at, now()) END WHERE id = ?", state, weight, analysisJson, state, id);
+                    + " reason = COALESCE(?, reason),"
+                    + " finished_at = CASE WHEN ? IN ('promoted', 'rolled_back', 'aborted', 'failed')"
+                    + " THEN COALESCE(finished_at, now()) END WHERE id = ?", state, weight, analysisJson, reason, state, id);
             return find(c, id).orElseThrow();
         });
     }
@@ -85,6 +95,23 @@ public final class RolloutStore {
                 + " FROM rollouts WHERE endpoint = ? AND state IN ('running', 'paused')", RolloutStore::map, endpoint);
     }
 
+    /** Every running or paused rollout, oldest first: what the reconciler checks against Temporal. */
+    public List<Rollout> listActive() {
+        return jdbc.query(TABLE, "list active", "SELECT " + COLUMNS
+                + " FROM rollouts WHERE state IN ('running', 'paused') ORDER BY started_at, id", RolloutStore::map);
+    }
+
+    /**
+     * Ends a running or paused rollout as failed with the reason (its workflow failed or was lost).
+     * Empty when the rollout had already finished: whatever finished it is left as it was.
+     */
+    public Optional<Rollout> fail(String id, String reason) {
+        Validate.notNull(TABLE, "fail", "reason", reason);
+        return jdbc.queryOne(TABLE, "fail", "UPDATE rollouts SET state = 'failed', weight = 0, reason = ?,"
+                + " finished_at = COALESCE(finished_at, now()) WHERE id = ? AND state IN ('running', 'paused')"
+                + " RETURNING " + COLUMNS, RolloutStore::map, reason, id);
+    }
+
     private static Optional<Rollout> find(Connection c, String id) throws SQLException {
         return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM rollouts WHERE id = ?", RolloutStore::map, id);
     }
@@ -93,6 +120,6 @@ public final class RolloutStore {
         return new Rollout(rs.getString("id"), rs.getString("endpoint"), rs.getString("model"),
                 Jdbc.nullableInt(rs, "stable_version"), rs.getInt("candidate_version"), rs.getString("state"),
                 rs.getInt("weight"), rs.getString("analysis"), Jdbc.instant(rs, "started_at"),
-                Jdbc.instant(rs, "finished_at"));
+                Jdbc.instant(rs, "finished_at"), rs.getString("reason"));
     }
 }

@@ -14,6 +14,10 @@ public final class TaskRunStore {
             + " parameters::text AS parameters, metrics::text AS metrics, error, started_at, finished_at, cache_key,"
             + " cached_from";
 
+    /** The attempt {@code t} has not ended and no later attempt of its task has started. */
+    private static final String STILL_OPEN = "t.finished_at IS NULL AND NOT EXISTS (SELECT 1 FROM task_runs later"
+            + " WHERE later.run_id = t.run_id AND later.task_id = t.task_id AND later.attempt > t.attempt)";
+
     private final Jdbc jdbc;
 
     public TaskRunStore(DataSource dataSource) {
@@ -32,11 +36,12 @@ public final class TaskRunStore {
         if (attempt < 1) {
             throw DataAccessException.badInput(TABLE, "start", "attempt " + attempt + " must be at least 1");
         }
-        return jdbc.withConnection(TABLE, "start", c -> {
+        return jdbc.inTransaction(TABLE, "start", c -> {
+            long id;
             try {
                 // The no-op DO UPDATE makes RETURNING yield the existing row's id in the same
                 // statement, where DO NOTHING would return no row on a conflict.
-                return Jdbc.queryOne(c, "INSERT INTO task_runs (run_id, task_id, attempt, operator, parameters)"
+                id = Jdbc.queryOne(c, "INSERT INTO task_runs (run_id, task_id, attempt, operator, parameters)"
                         + " VALUES (?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb))"
                         + " ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET run_id = EXCLUDED.run_id"
                         + " RETURNING id", rs -> rs.getLong(1),
@@ -48,20 +53,46 @@ public final class TaskRunStore {
                 }
                 throw e;
             }
+            // Temporal starts a later attempt only once it gave the earlier one up (its worker stopped
+            // heartbeating, or it timed out), so an earlier attempt still open never records its end.
+            Jdbc.update(c, "UPDATE task_runs SET status = 'up_for_retry', finished_at = now(), error = 'attempt '"
+                    + " || ? || ' took over: this attempt''s worker stopped (heartbeat or start-to-close timeout)"
+                    + " before recording how it ended' WHERE run_id = ? AND task_id = ? AND attempt < ?"
+                    + " AND finished_at IS NULL", attempt, runId, taskId, attempt);
+            return id;
         });
     }
 
     /**
-     * Records how an attempt ended. Calling it again overwrites status, metrics and error but
-     * keeps the first finished_at, so a retried call does not move the end time.
+     * Records how an attempt ended, once. The write is conditional: an attempt already ended (by
+     * itself, by a cancelled run's record, or by the reconciler) or superseded by a later attempt of
+     * the same task is left as it is, so a stale attempt that carried on after it was cancelled or
+     * given up never writes over the record. Returns the row as stored.
      */
     public TaskRun finish(long taskRunId, String status, String metricsJson, String error) {
         Validate.oneOf(TABLE, "finish", "status", status, TaskRun.FINISHED_STATUSES);
-        return jdbc.withConnection(TABLE, "finish", c -> Jdbc.queryOne(c,
-                "UPDATE task_runs SET status = ?, metrics = ?::jsonb, error = ?,"
-                        + " finished_at = COALESCE(finished_at, now()) WHERE id = ? RETURNING " + COLUMNS,
-                TaskRunStore::map, status, metricsJson, error, taskRunId)
-                .orElseThrow(() -> DataAccessException.badInput(TABLE, "finish", "no task run with id " + taskRunId)));
+        return jdbc.withConnection(TABLE, "finish", c -> {
+            Jdbc.update(c, "UPDATE task_runs t SET status = ?, metrics = ?::jsonb, error = ?, finished_at = now()"
+                    + " WHERE id = ? AND " + STILL_OPEN, status, metricsJson, error, taskRunId);
+            return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM task_runs WHERE id = ?", TaskRunStore::map, taskRunId)
+                    .orElseThrow(() -> DataAccessException.badInput(TABLE, "finish", "no task run with id " + taskRunId));
+        });
+    }
+
+    /**
+     * Closes the attempts still open (queued or running, no end) of runs that have ended: their
+     * workers stopped before recording the end (a crash), and no one else will. Each gets status
+     * failed and an error naming the run's end. Returns the rows closed.
+     */
+    public List<TaskRun> closeOrphans() {
+        return jdbc.query(TABLE, "close orphans", "UPDATE task_runs t SET status = 'failed', finished_at = now(),"
+                + " error = 'run ' || r.id || ' ended ' || r.status || ' while this attempt was still recorded as '"
+                + " || t.status || ': its worker stopped before recording how it ended'"
+                + " FROM pipeline_runs r WHERE r.id = t.run_id AND t.finished_at IS NULL"
+                + " AND t.status IN ('queued', 'running') AND r.status IN ('success', 'failed', 'cancelled')"
+                + " RETURNING t.id, t.run_id, t.task_id, t.attempt, t.operator, t.status, t.parameters::text AS parameters,"
+                + " t.metrics::text AS metrics, t.error, t.started_at, t.finished_at, t.cache_key, t.cached_from",
+                TaskRunStore::map);
     }
 
     public Optional<TaskRun> find(long taskRunId) {
@@ -85,8 +116,8 @@ public final class TaskRunStore {
     /** Records that an attempt reused the outputs of {@code originalId} instead of running. */
     public TaskRun finishCached(long taskRunId, long originalId, String metricsJson) {
         return jdbc.withConnection(TABLE, "finish cached", c -> {
-            Jdbc.update(c, "UPDATE task_runs SET status = 'success', metrics = ?::jsonb, cached_from = ?,"
-                    + " finished_at = COALESCE(finished_at, now()) WHERE id = ?", metricsJson, originalId, taskRunId);
+            Jdbc.update(c, "UPDATE task_runs t SET status = 'success', metrics = ?::jsonb, cached_from = ?,"
+                    + " finished_at = now() WHERE id = ? AND " + STILL_OPEN, metricsJson, originalId, taskRunId);
             return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM task_runs WHERE id = ?", TaskRunStore::map, taskRunId)
                     .orElseThrow();
         });

@@ -10,6 +10,8 @@ import org.junit.jupiter.api.Test;
 
 class EndpointStoreTest {
 
+    private static final TrafficChange ADMIN = TrafficChange.byHand("admin", null);
+
     private final DataSource db = TestPostgres.migratedDatabase();
     private final EndpointStore endpoints = new EndpointStore(db);
 
@@ -25,56 +27,56 @@ class EndpointStoreTest {
 
     @Test
     void servesAStableVersionThenACanaryWhichIsPromoted() {
-        Endpoint created = endpoints.put("digits", "digits", 1);
+        Endpoint created = endpoints.put("digits", "digits", 1, null, ADMIN);
         assertThat(created.hasCanary()).isFalse();
         assertThat(created.canaryWeight()).isZero();
 
-        endpoints.setCanary("digits", 2, 5);
-        assertThat(endpoints.setWeight("digits", 25).canaryWeight()).isEqualTo(25);
+        endpoints.setCanary("digits", 2, 5, ADMIN);
+        assertThat(endpoints.setWeight("digits", 25, ADMIN).canaryWeight()).isEqualTo(25);
         // re-pointing stable at the same model keeps the canary
-        assertThat(endpoints.put("digits", "digits", 3).canaryVersion()).isEqualTo(2);
-        endpoints.put("digits", "digits", 1);
+        assertThat(endpoints.put("digits", "digits", 3, null, ADMIN).canaryVersion()).isEqualTo(2);
+        endpoints.put("digits", "digits", 1, null, ADMIN);
 
-        Endpoint promoted = endpoints.promoteCanary("digits", 2);
+        Endpoint promoted = endpoints.promoteCanary("digits", 2, ADMIN);
         assertThat(promoted.stableVersion()).isEqualTo(2);
         assertThat(promoted.canaryVersion()).isNull();
         assertThat(promoted.canaryWeight()).isZero();
-        assertThat(endpoints.promoteCanary("digits", 2)).isEqualTo(promoted);
+        assertThat(endpoints.promoteCanary("digits", 2, ADMIN)).isEqualTo(promoted);
         assertThat(endpoints.list()).extracting(Endpoint::name).containsExactly("digits");
     }
 
     @Test
     void aCanaryIsRemovedWithItsWeight() {
-        endpoints.put("digits", "digits", 1);
-        endpoints.setCanary("digits", 2, 50);
-        Endpoint removed = endpoints.removeCanary("digits");
+        endpoints.put("digits", "digits", 1, null, ADMIN);
+        endpoints.setCanary("digits", 2, 50, ADMIN);
+        Endpoint removed = endpoints.removeCanary("digits", ADMIN);
         assertThat(removed.canaryVersion()).isNull();
         assertThat(removed.canaryWeight()).isZero();
         // pointing stable at the canary's version also removes the canary
-        endpoints.setCanary("digits", 2, 50);
-        assertThat(endpoints.put("digits", "digits", 2).canaryVersion()).isNull();
+        endpoints.setCanary("digits", 2, 50, ADMIN);
+        assertThat(endpoints.put("digits", "digits", 2, null, ADMIN).canaryVersion()).isNull();
     }
 
     @Test
     void mistakesAreNamed() {
-        assertThatThrownBy(() -> endpoints.put("Digits!", "digits", 1))
+        assertThatThrownBy(() -> endpoints.put("Digits!", "digits", 1, null, ADMIN))
                 .isInstanceOf(DataAccessException.class)
                 .hasMessageContaining("endpoint name 'Digits!' must be 1-63 lower-case letters");
-        assertThatThrownBy(() -> endpoints.put("digits", "digits", 9))
+        assertThatThrownBy(() -> endpoints.put("digits", "digits", 9, null, ADMIN))
                 .hasMessage("endpoints put: model 'digits' has no version 9; register it before serving it"
                         + " from endpoint 'digits'");
-        assertThatThrownBy(() -> endpoints.setWeight("nope", 5))
+        assertThatThrownBy(() -> endpoints.setWeight("nope", 5, ADMIN))
                 .hasMessage("endpoints set weight: no endpoint named 'nope'");
-        endpoints.put("digits", "digits", 1);
-        assertThatThrownBy(() -> endpoints.setWeight("digits", 5))
+        endpoints.put("digits", "digits", 1, null, ADMIN);
+        assertThatThrownBy(() -> endpoints.setWeight("digits", 5, ADMIN))
                 .hasMessageContaining("endpoint 'digits' has no canary");
-        assertThatThrownBy(() -> endpoints.setCanary("digits", 1, 5))
+        assertThatThrownBy(() -> endpoints.setCanary("digits", 1, 5, ADMIN))
                 .hasMessageContaining("version 1 is already the stable version");
-        assertThatThrownBy(() -> endpoints.setCanary("digits", 7, 5))
+        assertThatThrownBy(() -> endpoints.setCanary("digits", 7, 5, ADMIN))
                 .hasMessageContaining("model 'digits' has no version 7");
-        assertThatThrownBy(() -> endpoints.setCanary("digits", 2, 101))
+        assertThatThrownBy(() -> endpoints.setCanary("digits", 2, 101, ADMIN))
                 .hasMessage("endpoints set canary: weight 101 is outside 0..100");
-        assertThatThrownBy(() -> endpoints.promoteCanary("digits", 2))
+        assertThatThrownBy(() -> endpoints.promoteCanary("digits", 2, ADMIN))
                 .hasMessageContaining("has canary null, not version 2");
     }
 }

@@ -46,8 +46,8 @@ class RolloutStoreTest {
 
         assertThatThrownBy(() -> rollouts.create("ro-2", "classify", "resnet50", 1, 2))
                 .isInstanceOf(DataAccessException.class)
-                .hasMessage("rollouts create: endpoint 'classify' already has a running or paused rollout;"
-                        + " finish it before starting 'ro-2'");
+                .hasMessage("rollouts create: endpoint 'classify' already has a running or paused rollout, 'ro-1';"
+                        + " finish or abort it before starting 'ro-2'");
         assertThatThrownBy(() -> rollouts.create("ro-3", "other", "resnet50", 1, 9))
                 .hasMessage("rollouts create: model 'resnet50' has no version 9 to roll out");
         assertThatThrownBy(() -> rollouts.update("ro-1", "running", 150, null))

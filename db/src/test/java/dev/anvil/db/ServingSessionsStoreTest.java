@@ -81,7 +81,7 @@ class ServingSessionsStoreTest {
                 Duration.ofMillis(100)).start()) {
             await("LISTEN in place").atMost(NOTIFY_WAIT).pollInterval(POLL).until(listener::listening);
             int before = changes.get();
-            endpoints.put("digits", "digits", 1);
+            endpoints.put("digits", "digits", 1, null, TrafficChange.byHand("admin", null));
             await("the put was notified").atMost(NOTIFY_WAIT).pollInterval(POLL).until(() -> changes.get() > before);
         }
     }
