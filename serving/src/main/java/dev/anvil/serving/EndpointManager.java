@@ -5,12 +5,13 @@ import dev.anvil.db.Endpoint;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.ModelVersion;
+import dev.anvil.db.TrafficChange;
 import java.util.function.Supplier;
 
 /**
- * Changes to the gateway's endpoints, from REST and from the rollout workflow: each writes
- * PostgreSQL, then refreshes the gateway's routes so the change takes effect in this process at
- * once (other processes pick it up on their next periodic refresh).
+ * Changes to the gateway's endpoints made by hand (REST): each writes PostgreSQL through
+ * {@link EndpointStore}'s audited traffic path in the caller's name, then refreshes the gateway's
+ * routes so the change takes effect in this process at once (other processes are notified).
  */
 public final class EndpointManager {
     private final EndpointStore endpoints;
@@ -31,12 +32,11 @@ public final class EndpointManager {
     public record VersionChoice(String model, Integer version, String alias, String artifact) {
     }
 
-    public Endpoint put(String name, VersionChoice choice) {
-        return put(name, choice, null);
-    }
-
-    /** As {@link #put(String, VersionChoice)}, and sets whether the endpoint is public (null: keep it as it is). */
-    public Endpoint put(String name, VersionChoice choice, Boolean publicInference) {
+    /**
+     * Serves the chosen version as stable and sets whether the endpoint is public (null: keep it as it
+     * is), in {@code actor}'s name in the audit log.
+     */
+    public Endpoint put(String name, VersionChoice choice, Boolean publicInference, String actor) {
         if (!EndpointStore.NAME.matcher(name).matches()) {
             throw GatewayException.badRequest("name", "endpoint name '" + name
                     + "' must be 1-63 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit");
@@ -44,7 +44,7 @@ public final class EndpointManager {
         String model = choice.model() == null ? name : choice.model();
         int version = resolve(model, choice, true);
         return changed(() -> {
-            Endpoint endpoint = endpoints.put(name, model, version, publicInference);
+            Endpoint endpoint = endpoints.put(name, model, version, publicInference, TrafficChange.byHand(actor, null));
             // what serves is production: gates that compare with "production" compare with what actually serves
             if (registry.resolveAlias(model, "production").isEmpty()) {
                 registry.setAlias(model, "production", version);
@@ -53,30 +53,30 @@ public final class EndpointManager {
         });
     }
 
-    public Endpoint setCanary(String name, VersionChoice choice, int weight) {
+    public Endpoint setCanary(String name, VersionChoice choice, int weight, String actor) {
         Endpoint endpoint = find(name);
         if (choice.model() != null && !choice.model().equals(endpoint.model())) {
             throw GatewayException.badRequest("model", "endpoint '" + name + "' serves model '" + endpoint.model()
                     + "'; a canary must be a version of the same model, not of '" + choice.model() + "'");
         }
         int version = resolve(endpoint.model(), choice, false);
-        return changed(() -> endpoints.setCanary(name, version, weight));
+        return changed(() -> endpoints.setCanary(name, version, weight, TrafficChange.byHand(actor, null)));
     }
 
-    public Endpoint setWeight(String name, int weight) {
+    public Endpoint setWeight(String name, int weight, String actor) {
         find(name);
-        return changed(() -> endpoints.setWeight(name, weight));
+        return changed(() -> endpoints.setWeight(name, weight, TrafficChange.byHand(actor, null)));
     }
 
-    public Endpoint removeCanary(String name) {
+    public Endpoint removeCanary(String name, String actor) {
         find(name);
-        return changed(() -> endpoints.removeCanary(name));
+        return changed(() -> endpoints.removeCanary(name, TrafficChange.byHand(actor, null)));
     }
 
     /** Makes the canary (which must be {@code version}) the stable version. */
-    public Endpoint promote(String name, int version) {
+    public Endpoint promote(String name, int version, String actor) {
         find(name);
-        return changed(() -> endpoints.promoteCanary(name, version));
+        return changed(() -> endpoints.promoteCanary(name, version, TrafficChange.byHand(actor, null)));
     }
 
     public boolean delete(String name) {

@@ -8,7 +8,16 @@ public interface TaskContext {
 
     long taskRunId();
 
-    /** Reports progress (and lets Temporal notice a cancel); call it at least every few seconds on long work. */
+    /** Attempts this task had in earlier tries of the run (0 unless the run was retried). */
+    default int previousAttempts() {
+        return 0;
+    }
+
+    /**
+     * Reports progress (and lets Temporal notice a cancel); call it at least every few seconds on long
+     * work. Once the task is cancelled it throws {@code ActivityCompletionException}: let it propagate
+     * (after undoing what must not outlive the task), and the attempt ends without recording anything.
+     */
     void heartbeat(Object progress);
 
     /**

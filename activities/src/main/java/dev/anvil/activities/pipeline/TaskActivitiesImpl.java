@@ -16,6 +16,7 @@ import dev.anvil.workflows.pipeline.TaskInvocation;
 import dev.anvil.workflows.pipeline.TaskResult;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.client.ActivityCompletionException;
 import io.temporal.failure.ApplicationFailure;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
@@ -70,6 +71,7 @@ public class TaskActivitiesImpl implements TaskActivities {
             public String runId() { return task.runId(); }
             public String taskId() { return task.taskId(); }
             public long taskRunId() { return taskRunId; }
+            public int previousAttempts() { return task.previousAttempts(); }
             public void heartbeat(Object progress) { activity.heartbeat(progress); }
             public <T> Optional<T> lastHeartbeat(Class<T> type) { return activity.getHeartbeatDetails(type); }
         };
@@ -77,6 +79,10 @@ public class TaskActivitiesImpl implements TaskActivities {
             Map<String, Object> outputs = operator.run(context, task.with());
             taskRuns.finish(taskRunId, "success", toJson(outputs), null);
             return new TaskResult(outputs);
+        } catch (ActivityCompletionException e) {
+            // cancelled (or given up) while it worked: whoever cancelled the run records the attempt
+            // (PipelineWorkflow), and finish() would refuse a write over that record anyway
+            throw e;
         } catch (InvalidTaskInputException e) {
             taskRuns.finish(taskRunId, "failed", null, e.getMessage());
             throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), INVALID_INPUT);

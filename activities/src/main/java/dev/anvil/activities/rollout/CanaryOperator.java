@@ -23,7 +23,7 @@ import java.util.concurrent.TimeoutException;
 /**
  * {@code canary}: rolls a candidate model out behind a gateway endpoint step by step. It starts a
  * {@link CanaryRolloutWorkflow} whose id is derived from the run and task (so a retried attempt attaches
- * to the same rollout instead of starting a second one) and waits for its end, heartbeating the rollout's
+ * to the same rollout instead of starting a second one, while a retried run starts a new one) and waits for its end, heartbeating the rollout's
  * state. A promoted rollout is a success; a rolled-back or aborted one fails the task, not to be retried,
  * with the analysis that decided it. Cancelling the run aborts the rollout.
  */
@@ -43,7 +43,10 @@ public final class CanaryOperator implements Operator {
 
     @Override
     public Map<String, Object> run(TaskContext context, Map<String, Object> with) throws Exception {
-        String rolloutId = "rollout-" + context.runId() + "-" + context.taskId();
+        // Temporal's retries of one try of the run attach to one rollout; a retried run is a new try
+        // and starts a new rollout from its first step (the one before may have been rolled back)
+        String rolloutId = "rollout-" + context.runId() + "-" + context.taskId()
+                + (context.previousAttempts() == 0 ? "" : "-" + (context.previousAttempts() + 1));
         CanaryRequest request;
         try {
             Map<String, Object> spec = new LinkedHashMap<>(with);

@@ -9,10 +9,12 @@ import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.Relation;
+import dev.anvil.db.Rollout;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSession;
 import dev.anvil.db.ServingSessionsStore;
+import dev.anvil.db.TrafficChange;
 import dev.anvil.workflows.rollout.Analysis;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import dev.anvil.workflows.rollout.EndpointCounts;
@@ -33,6 +35,9 @@ import java.util.Map;
  * pod. Each step is idempotent (keyed by the rollout id), so a retried activity changes nothing twice.
  */
 public final class RolloutActivitiesImpl implements RolloutActivities {
+    /** Who the audit log names for the steps a rollout takes on its own. */
+    private static final String SYSTEM = "anvil";
+
     private final EndpointStore endpoints;
     private final ServingSessionsStore sessions;
     private final ServingCountsStore counts;
@@ -73,10 +78,17 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
                 throw new BadRollout("the candidate is version " + candidate + " of '" + endpoint.model()
                         + "', which endpoint '" + r.endpoint() + "' already serves as stable");
             }
-            rollouts.create(r.rolloutId(), r.endpoint(), endpoint.model(), stable, candidate);
-            if (!Integer.valueOf(candidate).equals(endpoint.canaryVersion())) {
-                endpoints.setCanary(r.endpoint(), candidate, 0);
+            Rollout row = rollouts.create(r.rolloutId(), r.endpoint(), endpoint.model(), stable, candidate);
+            if (Rollout.TERMINAL.contains(row.state())) {
+                // a finished rollout is never resumed: its candidate would return at its old weight
+                throw new BadRollout("rollout '" + r.rolloutId() + "' already ended " + row.state()
+                        + (row.reason() == null ? "" : " (" + row.reason() + ")") + "; it is not started again."
+                        + " Start a new rollout (a retried run does) to roll the candidate out from its first step");
             }
+            // the canary becomes this rollout's at weight 0, also when a restarted rollout set it before:
+            // it starts again from its first step; a canary another rollout manages is refused, naming it
+            endpoints.setCanary(r.endpoint(), candidate, 0, TrafficChange.forRollout(r.rolloutId(),
+                    r.actor() == null ? SYSTEM : r.actor(), "rollout started"));
             awaitServed(endpoint.model(), candidate, r.candidateArtifact());
             audit.append(r.actor() == null ? "anvil" : r.actor(), "rollout.started", "endpoint:" + r.endpoint(),
                     json(Map.of("rollout", r.rolloutId(), "model", endpoint.model(), "stable", stable,
@@ -119,8 +131,10 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     public void setWeight(String rolloutId, String endpoint, int weight, String state, Analysis analysis) {
         badInputIsFinal(() -> {
             find(endpoint);
-            endpoints.setWeight(endpoint, weight);
+            // the row first: a finished rollout refuses the step before any traffic moves
             rollouts.update(rolloutId, state, weight, analysis == null ? null : json(analysis));
+            endpoints.setWeight(endpoint, weight, TrafficChange.forRollout(rolloutId, SYSTEM,
+                    state + " at step weight " + weight));
             return null;
         });
     }
@@ -135,8 +149,8 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     public void rollBack(String rolloutId, String endpoint, String state, Analysis analysis, String actor, String reason) {
         badInputIsFinal(() -> {
             find(endpoint);
-            endpoints.removeCanary(endpoint);
-            rollouts.update(rolloutId, state, 0, analysis == null ? null : json(analysis));
+            endpoints.removeCanary(endpoint, TrafficChange.forRollout(rolloutId, actor, reason));
+            rollouts.update(rolloutId, state, 0, analysis == null ? null : json(analysis), reason);
             audit.append(actor, "rollout." + state, "endpoint:" + endpoint, json(details(rolloutId, reason, analysis)),
                     rolloutId + ":" + state);
             return null;
@@ -147,9 +161,10 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     public void promote(CanaryRequest r, RolloutStart start, Analysis analysis, String actor, String reason) {
         badInputIsFinal(() -> {
             find(r.endpoint());
-            endpoints.promoteCanary(r.endpoint(), start.candidateVersion());
+            endpoints.promoteCanary(r.endpoint(), start.candidateVersion(),
+                    TrafficChange.forRollout(r.rolloutId(), actor, reason));
             registry.setAlias(start.model(), "production", start.candidateVersion());
-            rollouts.update(r.rolloutId(), "promoted", 100, analysis == null ? null : json(analysis));
+            rollouts.update(r.rolloutId(), "promoted", 100, analysis == null ? null : json(analysis), reason);
             if (r.taskRunId() != null) {
                 lineage.addEdge(r.taskRunId(), r.candidateArtifact(), Relation.USED, "promoted");
             }
@@ -169,7 +184,7 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
                 + "'; create it with PUT /api/endpoints/" + name));
     }
 
-    /** A rollout that cannot go on whatever is retried: no endpoint, the candidate already stable. */
+    /** A rollout that cannot go on whatever is retried: no endpoint, the candidate already stable, it ended. */
     private static final class BadRollout extends RuntimeException {
         BadRollout(String message) {
             super(message);

@@ -11,6 +11,7 @@ import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCount;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
+import dev.anvil.db.TrafficChange;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import dev.anvil.workflows.rollout.EndpointCounts;
 import dev.anvil.workflows.rollout.LatencyBuckets;
@@ -50,7 +51,7 @@ class RolloutActivitiesTest {
         }
         stores.registry().createModel("digits", null);
         stores.registry().registerVersion("digits", STABLE, null, null);
-        endpoints.put("digits", "digits", 1);
+        endpoints.put("digits", "digits", 1, null, TrafficChange.byHand("admin", null));
         activities = new RolloutActivitiesImpl(endpoints, sessions, counts, stores.registry(),
                 new RolloutStore(stores.db()), new AuditLogStore(stores.db()), stores.lineage(), new ObjectMapper(),
                 Duration.ofMillis(600), Duration.ofSeconds(30));

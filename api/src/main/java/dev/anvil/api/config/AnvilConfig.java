@@ -32,6 +32,13 @@ public interface AnvilConfig {
 
         @WithDefault("default")
         String namespace();
+
+        /**
+         * How often PostgreSQL's in-flight runs, task attempts, approvals and rollouts are squared with
+         * what Temporal knows (also once at start-up); 0 only at start-up.
+         */
+        @WithDefault("60s")
+        Duration reconcileInterval();
     }
 
     interface S3 {

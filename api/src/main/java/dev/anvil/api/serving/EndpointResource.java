@@ -53,6 +53,7 @@ public class EndpointResource {
     @Inject EndpointManager manager;
     @Inject Gateway gateway;
     @Inject AuditTrail trail;
+    @Inject dev.anvil.api.auth.CurrentCaller caller;
 
     /** An endpoint with its versions and their artifacts; public: anyone may call inference on it. */
     public record EndpointView(String name, String model, VersionView stable, VersionView canary,
@@ -126,9 +127,8 @@ public class EndpointResource {
         });
         VersionChoice choice = choice(body, PUT_FIELDS);
         Boolean isPublic = publicFlag(body);
-        Endpoint endpoint = call(() -> manager.put(name, choice, isPublic));
-        trail.record(existed ? "endpoint.updated" : "endpoint.created", "endpoint:" + name,
-                "model", endpoint.model(), "version", endpoint.stableVersion(), PUBLIC, endpoint.publicInference());
+        // audited with the change itself (EndpointStore), in the caller's name
+        Endpoint endpoint = call(() -> manager.put(name, choice, isPublic, caller.name()));
         return Response.status(existed ? 200 : 201).entity(view(routeOf(endpoint))).build();
     }
 
@@ -171,9 +171,7 @@ public class EndpointResource {
         fields.add("weight");
         VersionChoice choice = choice(body, fields);
         int weight = body.containsKey("weight") ? weight(body) : 0;
-        EndpointView view = call(() -> view(routeOf(manager.setCanary(name, choice, weight))));
-        trail.record("endpoint.canary.set", "endpoint:" + name, "version", view.canary().version(), "weight", weight);
-        return view;
+        return call(() -> view(routeOf(manager.setCanary(name, choice, weight, caller.name()))));
     }
 
     @POST
@@ -196,9 +194,7 @@ public class EndpointResource {
             throw ProblemException.badRequest("weight", "send {\"weight\": 0..100}, the canary's percentage of traffic");
         }
         int weight = weight(body);
-        EndpointView view = call(() -> view(routeOf(manager.setWeight(name, weight))));
-        trail.record("endpoint.canary.weight_changed", "endpoint:" + name, "weight", weight);
-        return view;
+        return call(() -> view(routeOf(manager.setWeight(name, weight, caller.name()))));
     }
 
     @DELETE
@@ -211,9 +207,7 @@ public class EndpointResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     public EndpointView removeCanary(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
-        EndpointView view = call(() -> view(routeOf(manager.removeCanary(name))));
-        trail.record("endpoint.canary.removed", "endpoint:" + name);
-        return view;
+        return call(() -> view(routeOf(manager.removeCanary(name, caller.name()))));
     }
 
     @POST
@@ -234,9 +228,8 @@ public class EndpointResource {
             if (!endpoint.hasCanary()) {
                 throw new GatewayException(409, null, "endpoint '" + name + "' has no canary to promote");
             }
-            return view(routeOf(manager.promote(name, endpoint.canaryVersion())));
+            return view(routeOf(manager.promote(name, endpoint.canaryVersion(), caller.name())));
         });
-        trail.record("endpoint.canary.promoted", "endpoint:" + name, "version", view.stable().version());
         return view;
     }
 

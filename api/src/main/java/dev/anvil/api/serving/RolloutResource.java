@@ -14,8 +14,11 @@ import dev.anvil.workflows.rollout.CanaryRequest;
 import dev.anvil.workflows.rollout.CanaryRolloutWorkflow;
 import dev.anvil.workflows.rollout.RolloutControl;
 import dev.anvil.workflows.rollout.RolloutStatus;
+import io.temporal.api.enums.v1.WorkflowExecutionStatus;
 import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
 import io.temporal.client.WorkflowUpdateException;
 import io.temporal.failure.ApplicationFailure;
 import jakarta.annotation.security.RolesAllowed;
@@ -109,11 +112,22 @@ public class RolloutResource {
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     public Map<String, Object> get(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id) {
         Map<String, Object> view = new LinkedHashMap<>();
-        rollouts.find(id).ifPresent(r -> view.put("rollout", r));
+        java.util.Optional<Rollout> row = rollouts.find(id);
+        row.ifPresent(r -> view.put("rollout", r));
         try {
-            view.put("live", stub(id).status());
+            WorkflowStub workflow = client.newUntypedWorkflowStub(id);
+            WorkflowExecutionStatus status = workflow.describe().getStatus();
+            if (status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
+                view.put("live", stub(id).status());
+            } else if (row.isEmpty()) {
+                // it ended before recording itself (no such endpoint, say): its live state would read
+                // "starting" for ever, so say how it ended instead
+                view.put("rollout", Map.of("id", id, "state", "failed", "reason", "its workflow ended "
+                        + status.name().replace("WORKFLOW_EXECUTION_STATUS_", "").toLowerCase()
+                        + " before the rollout began: " + failure(workflow)));
+            }
         } catch (RuntimeException e) {
-            // finished long ago or never started: the row is what there is
+            // never started, or forgotten by Temporal: the row is what there is
         }
         if (view.isEmpty()) {
             throw ProblemException.notFound("no rollout with id '" + id + "'");
@@ -222,6 +236,17 @@ public class RolloutResource {
 
     private CanaryRolloutWorkflow stub(String id) {
         return client.newWorkflowStub(CanaryRolloutWorkflow.class, id);
+    }
+
+    private static String failure(WorkflowStub workflow) {
+        try {
+            workflow.getResult(1, java.util.concurrent.TimeUnit.SECONDS, dev.anvil.workflows.rollout.CanaryResult.class);
+            return "no failure recorded";
+        } catch (WorkflowFailedException e) {
+            return rootMessage(e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return "no failure recorded";
+        }
     }
 
     private static String rootMessage(Throwable e) {

@@ -54,12 +54,14 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.sql.SQLException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
  * Start-up in order: schema migrations, the artifact bucket, reconciling in-flight runs with
- * Temporal, then the worker (unless turned off). Shutdown stops the worker and lets running
+ * Temporal (then again every anvil.temporal.reconcile-interval), then the worker (unless turned off). Shutdown stops the worker and lets running
  * activities finish for a few seconds.
  */
 @ApplicationScoped
@@ -89,6 +91,7 @@ public class AnvilStartup {
     @Inject Attestations attestations;
 
     private WorkerFactory factory;
+    private ScheduledExecutorService reconciling;
 
     void start(@Observes StartupEvent event) {
         migrate();
@@ -99,11 +102,8 @@ public class AnvilStartup {
             LOG.warnf("artifact store at %s not reachable yet (%s); uploads fail until it is",
                     config.s3().endpoint(), e.getMessage());
         }
-        try {
-            new RunReconciler(runs, stubs, config.temporal().namespace()).reconcile();
-        } catch (RuntimeException e) {
-            LOG.warnf("could not reconcile runs with Temporal at %s: %s", config.temporal().target(), e.getMessage());
-        }
+        reconcile();
+        scheduleReconciling();
         if (config.worker().enabled()) {
             startWorker();
         }
@@ -112,6 +112,30 @@ public class AnvilStartup {
         } catch (RuntimeException e) {
             LOG.warnf("could not restore pipeline schedules: %s", e.getMessage());
         }
+    }
+
+    private void reconcile() {
+        try {
+            new RunReconciler(runs, taskRuns, approvals, rollouts, endpoints, audit, stubs,
+                    config.temporal().namespace()).reconcile();
+        } catch (RuntimeException e) {
+            LOG.warnf("could not reconcile runs with Temporal at %s: %s", config.temporal().target(), e.getMessage());
+        }
+    }
+
+    /** Debris of a crash elsewhere (another pod, a worker killed mid-run) is closed within the interval. */
+    private void scheduleReconciling() {
+        java.time.Duration interval = config.temporal().reconcileInterval();
+        if (interval.isZero() || interval.isNegative()) {
+            return;
+        }
+        reconciling = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "anvil-reconciler");
+            t.setDaemon(true);
+            return t;
+        });
+        reconciling.scheduleWithFixedDelay(this::reconcile, interval.toMillis(), interval.toMillis(),
+                TimeUnit.MILLISECONDS);
     }
 
     private void seedDemoUsers(java.nio.file.Path file) {
@@ -175,6 +199,9 @@ public class AnvilStartup {
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {
+        if (reconciling != null) {
+            reconciling.shutdownNow();
+        }
         if (factory != null) {
             factory.shutdown();
             factory.awaitTermination(10, TimeUnit.SECONDS);

@@ -16,6 +16,9 @@ import java.time.Duration;
  * uses both (no cache to keep warm when nothing is sticky). {@code WorkerRestartTest} proves it.
  */
 public final class WorkerSettings {
+    /** At most this long between a heartbeating activity's calls to Temporal, so a cancel reaches it soon. */
+    static final Duration HEARTBEAT_THROTTLE = Duration.ofSeconds(3);
+
     private WorkerSettings() {}
 
     public static WorkerFactoryOptions factoryOptions(int workflowCacheSize) {
@@ -31,7 +34,12 @@ public final class WorkerSettings {
         WorkerOptions.Builder builder = WorkerOptions.newBuilder()
                 // two cores on the smallest machines: bound parallel activities so a big model load
                 // cannot starve the workflow task pollers
-                .setMaxConcurrentActivityExecutionSize(8);
+                .setMaxConcurrentActivityExecutionSize(8)
+                // a cancel reaches an activity only in the reply to a heartbeat it sent; the SDK holds
+                // heartbeats back for up to 30-60 s by default, so a cancelled task would work on (and
+                // take a slot) that long. Every few seconds costs one small call per running activity.
+                .setDefaultHeartbeatThrottleInterval(HEARTBEAT_THROTTLE)
+                .setMaxHeartbeatThrottleInterval(HEARTBEAT_THROTTLE);
         if (workflowCacheSize == 0) {
             builder.setStickyQueueScheduleToStartTimeout(Duration.ZERO);
         }

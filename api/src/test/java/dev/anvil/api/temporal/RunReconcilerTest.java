@@ -2,9 +2,14 @@ package dev.anvil.api.temporal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.anvil.db.ApprovalStore;
+import dev.anvil.db.AuditLogStore;
+import dev.anvil.db.EndpointStore;
 import dev.anvil.db.Migrations;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.RolloutStore;
+import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.DevStackConfig;
 import dev.anvil.devstack.Ports;
 import dev.anvil.devstack.SharedLocalStack;
@@ -72,7 +77,9 @@ public class RunReconcilerTest {
         dataSource.setPassword(config.dbPassword());
         Migrations.migrate(dataSource);
         runs = new PipelineRunStore(dataSource);
-        reconciler = new RunReconciler(runs, stubs, NAMESPACE);
+        reconciler = new RunReconciler(runs, new TaskRunStore(dataSource), new ApprovalStore(dataSource),
+                new RolloutStore(dataSource), new EndpointStore(dataSource), new AuditLogStore(dataSource), stubs,
+                NAMESPACE);
     }
 
     @Test
@@ -85,7 +92,7 @@ public class RunReconcilerTest {
         WorkflowStub.fromTyped(client.newWorkflowStub(AwaitFinishWorkflow.class, finished))
                 .getResult(10, TimeUnit.SECONDS, String.class);
 
-        List<String> changed = reconciler.reconcile();
+        List<String> changed = reconciler.reconcile().runs();
 
         assertThat(changed).containsExactlyInAnyOrder(lost, finished);
         PipelineRun lostRun = runs.find(lost).orElseThrow();
@@ -97,7 +104,7 @@ public class RunReconcilerTest {
         assertThat(finishedRun.status()).isEqualTo("success");
         assertThat(finishedRun.error()).isNull();
 
-        assertThat(reconciler.reconcile()).as("a second pass finds nothing left to change").isEmpty();
+        assertThat(reconciler.reconcile().isEmpty()).as("a second pass finds nothing left to change").isTrue();
         assertThat(runs.find(alive).orElseThrow().status()).isEqualTo("running");
     }
 
@@ -106,7 +113,7 @@ public class RunReconcilerTest {
         String queued = "queued-" + UUID.randomUUID();
         runs.create(queued, "demo", "{}", "alice");
 
-        assertThat(reconciler.reconcile()).containsExactly(queued);
+        assertThat(reconciler.reconcile().runs()).containsExactly(queued);
         assertThat(runs.find(queued).orElseThrow().error()).isEqualTo(RunReconciler.LOST_RUN_REASON);
     }
 

@@ -74,11 +74,13 @@ public final class BuiltInOperators {
 
     /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
-     * evaluation batch, canary every poll), and how long a silence means their worker is gone.
+     * evaluation batch, canary every poll, sleep every second), and how long a silence means their
+     * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
      */
     private static final Map<String, java.time.Duration> HEARTBEAT_TIMEOUTS = Map.of(
             "quantize", java.time.Duration.ofMinutes(2),
-            "canary", java.time.Duration.ofMinutes(1));
+            "canary", java.time.Duration.ofMinutes(1),
+            "sleep", java.time.Duration.ofSeconds(30));
 
     private BuiltInOperators() {}
 
