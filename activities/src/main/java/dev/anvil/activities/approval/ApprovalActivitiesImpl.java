@@ -63,7 +63,7 @@ public class ApprovalActivitiesImpl implements ApprovalActivities {
                 after = approvals.recordDecision(approvalId, SYSTEM, "reject", comment);
             }
         } else {
-            after = approvals.expire(approvalId);
+            after = approvals.expire(approvalId, "no decision within " + waited);
         }
         audit.append(SYSTEM, autoReject ? "approval.auto_rejected" : "approval.expired", "run:" + after.runId(),
                 details("approval", approvalId, "task", after.taskId(), "waited", waited), approvalId + "/timeout");
@@ -72,7 +72,7 @@ public class ApprovalActivitiesImpl implements ApprovalActivities {
 
     @Override
     public void withdraw(String approvalId) {
-        Approval after = approvals.expire(approvalId);
+        Approval after = approvals.expire(approvalId, "the run was cancelled");
         audit.append(SYSTEM, "approval.withdrawn", "run:" + after.runId(),
                 details("approval", approvalId, "task", after.taskId(), "reason", "the run was cancelled"),
                 approvalId + "/withdrawn");
