@@ -24,11 +24,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Someone who owns the audit_log table can switch its append-only triggers off and rewrite
- * history. These tests do exactly that with plain SQL and expect the hash chain to name the row.
+ * history. These tests do exactly that with plain SQL, as the owner role (the application's own
+ * role cannot: AppRoleCannotRewriteAuditLogTest), and expect the hash chain to name the row.
  */
 class AuditChainTamperTest {
 
     private final DataSource db = TestPostgres.migratedDatabase();
+    private final DataSource owner = TestPostgres.asOwner(db);
     private final AuditLogStore audit = new AuditLogStore(db);
 
     @Test
@@ -170,7 +172,7 @@ class AuditChainTamperTest {
     }
 
     private void sql(String... statements) throws SQLException {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = owner.getConnection(); Statement s = c.createStatement()) {
             for (String statement : statements) {
                 s.execute(statement);
             }
