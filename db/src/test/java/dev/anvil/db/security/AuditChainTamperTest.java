@@ -1,6 +1,7 @@
 package dev.anvil.db.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.anvil.db.AuditChain;
 import dev.anvil.db.AuditEntry;
@@ -129,6 +130,28 @@ class AuditChainTamperTest {
         AuditVerification result = audit.verify();
         assertThat(result.valid()).isFalse();
         assertThat(result.firstBadId()).isEqualTo(second.id());
+    }
+
+    @Test
+    void rowsCutOffTheEndLeaveAValidChainThatLacksTheRecordedHead() throws Exception {
+        audit.append("alice", "run.started", "run:1", null, null);
+        audit.append("bob", "approval.approve", "run:1", null, null);
+        String recordedHead = audit.verify().lastHash();
+        AuditEntry kept = audit.append("carol", "run.cancelled", "run:1", null, null);
+        String newerHead = audit.verify(recordedHead).lastHash();
+
+        // the owner deletes the newest rows: what is left still chains
+        sql("ALTER TABLE audit_log DISABLE TRIGGER USER",
+                "DELETE FROM audit_log WHERE id >= " + (kept.id() - 1),
+                "ALTER TABLE audit_log ENABLE TRIGGER USER");
+
+        assertThat(audit.verify().valid()).isTrue();
+        AuditVerification result = audit.verify(newerHead);
+        assertThat(result.valid()).isFalse();
+        assertThat(result.firstBadId()).isNull();
+        assertThat(result.rows()).isEqualTo(1);
+        assertThat(result.reason()).contains(newerHead).contains("cut off the end");
+        assertThatThrownBy(() -> audit.verify("not-a-hash")).hasMessageContaining("'not-a-hash' is not a sha256");
     }
 
     @Test
