@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.anvil.devstack.DevStackConfig;
 import dev.anvil.devstack.LocalStack;
-import dev.anvil.devstack.PostgresServer;
 import dev.anvil.devstack.Ports;
+import dev.anvil.devstack.PostgresServer;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
