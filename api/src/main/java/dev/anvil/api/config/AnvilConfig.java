@@ -26,6 +26,8 @@ public interface AnvilConfig {
 
     Provenance provenance();
 
+    Db db();
+
     interface Temporal {
         @WithDefault("127.0.0.1:7233")
         String target();
@@ -114,6 +116,19 @@ public interface AnvilConfig {
          */
         @WithDefault("2s")
         Duration countsPublishInterval();
+    }
+
+    /**
+     * The database role that owns the schema and runs the migrations (ANVIL_DB_OWNER_USER,
+     * ANVIL_DB_OWNER_PASSWORD), beside the role Anvil connects as (ANVIL_DB_USER), which the
+     * migrations then grant rows only: it cannot alter tables, switch triggers off or change the
+     * audit log. Unset, ANVIL_DB_USER does both and start-up warns that the audit log is not
+     * protected from it.
+     */
+    interface Db {
+        Optional<String> ownerUser();
+
+        Optional<String> ownerPassword();
     }
 
     /**

@@ -23,13 +23,13 @@ import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.validate.ValidateOperator;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.pipelines.Schedules;
+import dev.anvil.api.wiring.SchemaMigration;
 import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
-import dev.anvil.db.Migrations;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.RolloutStore;
@@ -43,7 +43,6 @@ import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
 import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
 import dev.anvil.workflows.pipeline.schedule.PipelineScheduleWorkflowImpl;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
-import io.agroal.api.AgroalDataSource;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.temporal.client.WorkflowClient;
@@ -53,7 +52,6 @@ import io.temporal.worker.WorkerFactory;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
@@ -67,7 +65,7 @@ public class AnvilStartup {
     private static final Logger LOG = Logger.getLogger(AnvilStartup.class);
 
     @Inject AnvilConfig config;
-    @Inject AgroalDataSource dataSource;
+    @Inject SchemaMigration schema;
     @Inject ObjectStore objects;
     @Inject ArtifactStore artifacts;
     @Inject PipelineRunStore runs;
@@ -91,7 +89,7 @@ public class AnvilStartup {
     private WorkerFactory factory;
 
     void start(@Observes StartupEvent event) {
-        migrate();
+        schema.migrate();
         config.auth().demoTokensFile().ifPresent(this::seedDemoUsers);
         try {
             objects.ensureBucket();
@@ -122,22 +120,6 @@ public class AnvilStartup {
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot write the demo tokens file " + file + ": " + e.getMessage()
                     + "; point ANVIL_AUTH_DEMO_TOKENS_FILE at a writable place or unset it", e);
-        }
-    }
-
-    private void migrate() {
-        try {
-            int applied = Migrations.migrate(dataSource);
-            LOG.infof("database schema up to date (%d migration(s) applied)", applied);
-        } catch (RuntimeException e) {
-            String url = "the configured database";
-            try (var c = dataSource.getConnection()) {
-                url = c.getMetaData().getURL();
-            } catch (SQLException ignored) {
-                // the message below says what to do either way
-            }
-            throw new IllegalStateException("cannot migrate " + url + ": " + e.getMessage()
-                    + ". Start the local stack (./anvil up) or point ANVIL_DB_URL at a running PostgreSQL.", e);
         }
     }
 
