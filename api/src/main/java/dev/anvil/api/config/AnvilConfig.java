@@ -34,6 +34,27 @@ public interface AnvilConfig {
 
         @WithDefault("default")
         String namespace();
+
+        /** TLS to the Temporal frontend; off unless a file is named (the local dev server speaks plain gRPC). */
+        Tls tls();
+
+        /**
+         * PEM files for (mutual) TLS to Temporal. Certificate and key go together (mutual TLS: the cluster
+         * knows Anvil's processes by this certificate); the CA alone gives server-only TLS.
+         */
+        interface Tls {
+            /** The client certificate chain, PEM (ANVIL_TEMPORAL_TLS_CERT). */
+            Optional<Path> cert();
+
+            /** Its private key, PKCS#8 PEM (ANVIL_TEMPORAL_TLS_KEY). */
+            Optional<Path> key();
+
+            /** The CA certificates that signed the frontend's certificate, PEM; unset: the JDK's trust store (ANVIL_TEMPORAL_TLS_CA). */
+            Optional<Path> ca();
+
+            /** The name the frontend's certificate carries, when it is not the host of the target (ANVIL_TEMPORAL_TLS_SERVER_NAME). */
+            Optional<String> serverName();
+        }
     }
 
     interface S3 {

@@ -35,6 +35,7 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
+import dev.anvil.db.SubmittedDecisionStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.modelkit.convert.ModelConverter;
 import dev.anvil.storage.ObjectStore;
@@ -83,6 +84,7 @@ public class AnvilStartup {
     @Inject ServingCountsStore servingCounts;
     @Inject AuditLogStore audit;
     @Inject ApprovalStore approvals;
+    @Inject SubmittedDecisionStore submittedDecisions;
     @Inject ApiTokenStore tokens;
     @Inject Attestations attestations;
 
@@ -144,7 +146,7 @@ public class AnvilStartup {
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
                         json, config.gateway().loadWait(), reportsFresh()),
-                new ApprovalActivitiesImpl(approvals, taskRuns, audit));
+                new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
                 config.temporal().target(), config.worker().workflowCacheSize());
