@@ -232,6 +232,27 @@ CREATE TABLE serving_sessions (
     CONSTRAINT serving_sessions_state_check CHECK ((state = ANY (ARRAY['loaded'::text, 'failed'::text])))
 );
 
+CREATE TABLE submitted_decisions (
+    id text NOT NULL,
+    approval_id text NOT NULL,
+    principal text NOT NULL,
+    roles text[] NOT NULL,
+    decision text NOT NULL,
+    comment text,
+    state text NOT NULL DEFAULT 'submitted'::text,
+    refusal_type text,
+    refusal text,
+    settled_by text,
+    submitted_at timestamp with time zone NOT NULL DEFAULT now(),
+    settled_at timestamp with time zone,
+    CONSTRAINT submitted_decisions_approval_id_fkey FOREIGN KEY (approval_id) REFERENCES approvals(id),
+    CONSTRAINT submitted_decisions_decision_check CHECK ((decision = ANY (ARRAY['approve'::text, 'reject'::text]))),
+    CONSTRAINT submitted_decisions_pkey PRIMARY KEY (id),
+    CONSTRAINT submitted_decisions_settled_check CHECK ((((state = 'submitted'::text) = (settled_by IS NULL)) AND ((state = 'refused'::text) = (refusal IS NOT NULL)))),
+    CONSTRAINT submitted_decisions_state_check CHECK ((state = ANY (ARRAY['submitted'::text, 'accepted'::text, 'refused'::text])))
+);
+CREATE INDEX submitted_decisions_approval_idx ON public.submitted_decisions USING btree (approval_id);
+
 CREATE TABLE task_runs (
     id bigint NOT NULL DEFAULT nextval('task_runs_id_seq'::regclass),
     run_id text NOT NULL,

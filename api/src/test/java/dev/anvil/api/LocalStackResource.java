@@ -22,9 +22,12 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.s3.access-key", stack.config().s3AccessKey()),
                 Map.entry("anvil.s3.secret-key", stack.config().s3SecretKey()),
                 Map.entry("anvil.s3.bucket", "anvil-api-test"),
-                Map.entry("quarkus.datasource.jdbc.url", SharedLocalStack.freshDatabase("anvil_api")),
+                // two roles, as ./anvil up gives: the owner migrates, the application's role connects
+                Map.entry("quarkus.datasource.jdbc.url", SharedLocalStack.freshDatabaseWithOwner("anvil_api")),
                 Map.entry("quarkus.datasource.username", stack.config().dbUser()),
                 Map.entry("quarkus.datasource.password", stack.config().dbPassword()),
+                Map.entry("anvil.db.owner-user", stack.config().dbOwnerUser()),
+                Map.entry("anvil.db.owner-password", stack.config().dbOwnerPassword()),
                 Map.entry("quarkus.http.test-port", "0"),
                 Map.entry("anvil.auth.demo-tokens-file", TestTokens.writeFile().toString()),
                 // a provenance key of this test JVM's own, generated on start (local mode's path)

@@ -17,6 +17,9 @@ public final class ApprovalStore {
     private static final String COLUMNS =
             "id, run_id, task_id, state, required_approvals, requested_by, requested_at, decided_at, reason";
 
+    private static final String DECISIONS = "SELECT approval_id, reviewer, decision, comment, decided_at"
+            + " FROM approval_decisions WHERE approval_id = ? ORDER BY decided_at, reviewer";
+
     private final Jdbc jdbc;
 
     public ApprovalStore(DataSource dataSource) {
@@ -73,10 +76,7 @@ public final class ApprovalStore {
 
     /** The decisions on an approval, in the order they were made. */
     public List<ApprovalDecision> decisions(String approvalId) {
-        return jdbc.query("approval_decisions", "list", "SELECT approval_id, reviewer, decision, comment, decided_at"
-                + " FROM approval_decisions WHERE approval_id = ? ORDER BY decided_at, reviewer",
-                rs -> new ApprovalDecision(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                        Jdbc.instant(rs, "decided_at")), approvalId);
+        return jdbc.query("approval_decisions", "list", DECISIONS, ApprovalStore::mapDecision, approvalId);
     }
 
     /**
@@ -89,35 +89,38 @@ public final class ApprovalStore {
         String op = "record decision";
         Validate.notNull(TABLE, op, "reviewer", reviewer);
         Validate.oneOf(TABLE, op, "decision", decision, Approval.DECISIONS);
-        return jdbc.inTransaction(TABLE, op, c -> {
-            // The row lock makes concurrent decisions count one after the other.
-            Approval approval = Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM approvals WHERE id = ? FOR UPDATE",
-                    ApprovalStore::map, approvalId)
-                    .orElseThrow(() -> DataAccessException.badInput(TABLE, op, "no approval with id '" + approvalId + "'"));
-            Optional<String> earlier = Jdbc.queryOne(c, "SELECT decision FROM approval_decisions"
-                    + " WHERE approval_id = ? AND reviewer = ?", rs -> rs.getString(1), approvalId, reviewer);
-            if (earlier.isPresent()) {
-                if (earlier.get().equals(decision)) {
-                    return approval;
-                }
-                throw DataAccessException.badInput(TABLE, op, "reviewer '" + reviewer + "' already decided '"
-                        + earlier.get() + "' on approval '" + approvalId + "'; a decision cannot be changed");
+        return jdbc.inTransaction(TABLE, op, c -> recordDecision(c, approvalId, reviewer, decision, comment));
+    }
+
+    /** {@link #recordDecision(String, String, String, String)} inside the caller's transaction. */
+    static Approval recordDecision(Connection c, String approvalId, String reviewer, String decision, String comment)
+            throws SQLException {
+        String op = "record decision";
+        // The row lock makes concurrent decisions count one after the other.
+        Approval approval = findForUpdate(c, approvalId).orElseThrow(() -> DataAccessException.badInput(TABLE, op, "no approval with id '" + approvalId + "'"));
+        Optional<String> earlier = Jdbc.queryOne(c, "SELECT decision FROM approval_decisions"
+                + " WHERE approval_id = ? AND reviewer = ?", rs -> rs.getString(1), approvalId, reviewer);
+        if (earlier.isPresent()) {
+            if (earlier.get().equals(decision)) {
+                return approval;
             }
-            if (!approval.state().equals("pending")) {
-                throw DataAccessException.badInput(TABLE, op, "approval '" + approvalId + "' is already "
-                        + approval.state() + "; only pending approvals take decisions");
-            }
-            Jdbc.update(c, "INSERT INTO approval_decisions (approval_id, reviewer, decision, comment) VALUES (?, ?, ?, ?)",
-                    approvalId, reviewer, decision, comment);
-            Jdbc.update(c, """
-                    UPDATE approvals a SET state = d.state, decided_at = CASE WHEN d.state <> 'pending' THEN now() END
-                      FROM (SELECT CASE WHEN bool_or(decision = 'reject') THEN 'rejected'
-                                        WHEN count(*) FILTER (WHERE decision = 'approve') >= ? THEN 'approved'
-                                        ELSE 'pending' END AS state
-                              FROM approval_decisions WHERE approval_id = ?) d
-                     WHERE a.id = ?""", approval.requiredApprovals(), approvalId, approvalId);
-            return find(c, approvalId).orElseThrow();
-        });
+            throw DataAccessException.badInput(TABLE, op, "reviewer '" + reviewer + "' already decided '"
+                    + earlier.get() + "' on approval '" + approvalId + "'; a decision cannot be changed");
+        }
+        if (!approval.state().equals("pending")) {
+            throw DataAccessException.badInput(TABLE, op, "approval '" + approvalId + "' is already "
+                    + approval.state() + "; only pending approvals take decisions");
+        }
+        Jdbc.update(c, "INSERT INTO approval_decisions (approval_id, reviewer, decision, comment) VALUES (?, ?, ?, ?)",
+                approvalId, reviewer, decision, comment);
+        Jdbc.update(c, """
+                UPDATE approvals a SET state = d.state, decided_at = CASE WHEN d.state <> 'pending' THEN now() END
+                  FROM (SELECT CASE WHEN bool_or(decision = 'reject') THEN 'rejected'
+                                    WHEN count(*) FILTER (WHERE decision = 'approve') >= ? THEN 'approved'
+                                    ELSE 'pending' END AS state
+                          FROM approval_decisions WHERE approval_id = ?) d
+                 WHERE a.id = ?""", approval.requiredApprovals(), approvalId, approvalId);
+        return find(c, approvalId).orElseThrow();
     }
 
     /** Expires a pending approval (its deadline passed); an already decided one is returned unchanged. */
@@ -150,8 +153,22 @@ public final class ApprovalStore {
                 + " a.decided_at, a.reason", ApprovalStore::map);
     }
 
+    /** The approval, its row locked until the caller's transaction ends. */
+    static Optional<Approval> findForUpdate(Connection c, String id) throws SQLException {
+        return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM approvals WHERE id = ? FOR UPDATE", ApprovalStore::map, id);
+    }
+
+    static List<ApprovalDecision> decisions(Connection c, String approvalId) throws SQLException {
+        return Jdbc.query(c, DECISIONS, ApprovalStore::mapDecision, approvalId);
+    }
+
     private static Optional<Approval> find(Connection c, String id) throws SQLException {
         return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM approvals WHERE id = ?", ApprovalStore::map, id);
+    }
+
+    private static ApprovalDecision mapDecision(ResultSet rs) throws SQLException {
+        return new ApprovalDecision(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                Jdbc.instant(rs, "decided_at"));
     }
 
     private static Approval map(ResultSet rs) throws SQLException {

@@ -85,12 +85,29 @@ public final class AuditLogStore {
      * deleted behind the store's back).
      */
     public AuditVerification verify() {
+        return verify(null);
+    }
+
+    /**
+     * As {@link #verify()}, and also requires the chain to still hold the row whose hash is
+     * {@code recordedHead}: a head an earlier check returned and a monitor kept elsewhere. Rows cut
+     * off the end, or a log rewritten whole with fresh hashes, leave a valid chain behind; only a
+     * head kept outside the database shows that it is not the chain it was.
+     *
+     * @param recordedHead a {@link AuditVerification#lastHash()} from an earlier check, or null
+     */
+    public AuditVerification verify(String recordedHead) {
+        if (recordedHead != null && !recordedHead.matches("[0-9a-f]{64}")) {
+            throw DataAccessException.badInput(TABLE, "verify", "the recorded head '" + recordedHead
+                    + "' is not a sha256 in lowercase hex (64 characters 0-9a-f), as lastHash is");
+        }
         return jdbc.inTransaction(TABLE, "verify", c -> {
             // One snapshot for the whole walk, so appends made meanwhile cannot look like gaps.
             Jdbc.update(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             long rows = 0;
             long unchained = 0;
             String prevHash = null;
+            boolean headFound = recordedHead == null;
             long afterId = Long.MIN_VALUE;
             while (true) {
                 List<ChainedRow> page = Jdbc.query(c, "SELECT " + COLUMNS + ", prev_hash, hash FROM audit_log"
@@ -120,8 +137,14 @@ public final class AuditLogStore {
                                 + " the row was changed after it was written", prevHash);
                     }
                     prevHash = r.hash();
+                    headFound |= prevHash.equals(recordedHead);
                 }
                 if (page.size() < VERIFY_PAGE) {
+                    if (!headFound) {
+                        return new AuditVerification(false, rows, unchained, null, "no row has the recorded head hash "
+                                + recordedHead + ": rows were cut off the end of the log, or the log was rewritten"
+                                + " whole", prevHash);
+                    }
                     return new AuditVerification(true, rows, unchained, null, null, prevHash);
                 }
                 afterId = page.get(page.size() - 1).entry().id();

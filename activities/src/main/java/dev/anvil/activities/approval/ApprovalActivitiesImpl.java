@@ -4,14 +4,20 @@ import dev.anvil.db.Approval;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.DataAccessException;
+import dev.anvil.db.SubmittedDecision;
+import dev.anvil.db.SubmittedDecisionStore;
+import dev.anvil.db.SubmittedDecisionStore.Settlement;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.approval.ApprovalActivities;
+import dev.anvil.workflows.approval.ApprovalFailures;
 import dev.anvil.workflows.approval.ApprovalRequest;
+import dev.anvil.workflows.approval.ConfirmedDecision;
+import dev.anvil.workflows.approval.DecisionToConfirm;
 import io.temporal.failure.ApplicationFailure;
 
 /**
- * Records approvals: the approval row, the task run (running while it waits), every decision, and an
- * audit entry for each (keyed so a retried activity logs once).
+ * Records approvals: the approval row, the task run (running while it waits), every decision (confirmed
+ * from what the API submitted), and an audit entry for each (keyed so a retried activity logs once).
  */
 public class ApprovalActivitiesImpl implements ApprovalActivities {
     /** Who the audit log names when Anvil itself ends an approval (timeout). */
@@ -20,11 +26,14 @@ public class ApprovalActivitiesImpl implements ApprovalActivities {
     private final ApprovalStore approvals;
     private final TaskRunStore taskRuns;
     private final AuditLogStore audit;
+    private final SubmittedDecisionStore submitted;
 
-    public ApprovalActivitiesImpl(ApprovalStore approvals, TaskRunStore taskRuns, AuditLogStore audit) {
+    public ApprovalActivitiesImpl(ApprovalStore approvals, TaskRunStore taskRuns, AuditLogStore audit,
+                                  SubmittedDecisionStore submitted) {
         this.approvals = approvals;
         this.taskRuns = taskRuns;
         this.audit = audit;
+        this.submitted = submitted;
     }
 
     @Override
@@ -36,6 +45,33 @@ public class ApprovalActivitiesImpl implements ApprovalActivities {
         audit.append(request.requestedBy() == null ? SYSTEM : request.requestedBy(), "approval.requested",
                 "run:" + request.runId(), details("approval", request.approvalId(), "task", request.taskId(),
                         "summary", request.summary()), request.approvalId() + "/requested");
+    }
+
+    @Override
+    public ConfirmedDecision confirmDecision(DecisionToConfirm check) {
+        Settlement settlement = submitted.settle(check.decisionId(), check.approvalId(), check.idempotencyKey(),
+                (decision, approval, earlier) -> DecisionRules.check(decision, approval, earlier, check.requester()));
+        if (settlement instanceof Settlement.Refused refused) {
+            // whatever was wrong, asking again cannot change it
+            throw ApplicationFailure.newNonRetryableFailure(refused.reason(), failureType(refused.type()));
+        }
+        Settlement.Accepted accepted = (Settlement.Accepted) settlement;
+        SubmittedDecision decision = accepted.decision();
+        audit.append(decision.principal(), "approval." + decision.decision(), "run:" + accepted.approval().runId(),
+                details("approval", check.approvalId(), "task", accepted.approval().taskId(), "comment", decision.comment(),
+                        "state", accepted.approval().state(), "decision", decision.id()),
+                check.approvalId() + "/" + decision.principal());
+        return new ConfirmedDecision(decision.principal(), decision.decision(), decision.comment(),
+                accepted.approval().state());
+    }
+
+    /** The store's own refusals in the workflow's vocabulary; the rules' refusals already are. */
+    private static String failureType(String type) {
+        return switch (type) {
+            case SubmittedDecisionStore.UNKNOWN, SubmittedDecisionStore.OTHER_APPROVAL -> ApprovalFailures.UNKNOWN_DECISION;
+            case SubmittedDecisionStore.USED -> ApprovalFailures.ALREADY_DECIDED;
+            default -> type;
+        };
     }
 
     @Override

@@ -34,10 +34,11 @@ import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
- * Approvals: list them, read one with its decisions, and decide. A decision goes to the run's
- * workflow as the {@code decide} Update; the checks here (role, four-eyes, one decision per reviewer,
- * comment on reject) answer with the right status before Temporal is asked, and the workflow's
- * validator checks them again as the authority.
+ * Approvals: list them, read one with its decisions, and decide. A decision is written to PostgreSQL
+ * with the caller's principal and roles, and the run's workflow is sent only its id
+ * ({@link ApprovalDecisions}); the checks there (role, four-eyes, one decision per reviewer, comment on
+ * reject) answer with the right status first, and the workflow's activity checks them again as the
+ * authority.
  */
 @Path("/api/approvals")
 @Tag(name = "approvals")

@@ -54,12 +54,21 @@ public class AuditResource {
             description = "Each entry carries the hash of the one before it and its own hash over its content. "
                     + "This walks the whole chain in order: valid, rows walked, unchainedRows (written before the "
                     + "chain began), and for a broken chain firstBadId and reason. lastHash is the newest entry's "
-                    + "hash: keep it elsewhere to notice later if entries were cut off the end.")
+                    + "hash, the chain's head: a monitor keeps it outside Anvil and passes it back as 'head' on "
+                    + "its next check, which is then valid only if the chain still holds that entry. Entries cut "
+                    + "off the end, or a log rewritten whole with fresh hashes, fail that check (firstBadId null).")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @APIResponse(responseCode = "200", description = "the verdict; valid=false names the first bad entry")
+    @APIResponse(responseCode = "400", description = "head is not a sha256 in lowercase hex")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role reviewer or admin")
-    public AuditVerification verify() {
-        return audit.verify();
+    public AuditVerification verify(
+            @Parameter(description = "the lastHash an earlier check returned: the chain must still hold that entry")
+            @QueryParam("head") String head) {
+        if (head != null && !head.matches("[0-9a-f]{64}")) {
+            throw ProblemException.badRequest("head", "'head' must be a lastHash from an earlier check: a sha256 in"
+                    + " lowercase hex (64 characters 0-9a-f), got '" + head + "'");
+        }
+        return audit.verify(head);
     }
 }

@@ -26,6 +26,8 @@ public interface AnvilConfig {
 
     Provenance provenance();
 
+    Db db();
+
     interface Temporal {
         @WithDefault("127.0.0.1:7233")
         String target();
@@ -39,6 +41,27 @@ public interface AnvilConfig {
          */
         @WithDefault("60s")
         Duration reconcileInterval();
+
+        /** TLS to the Temporal frontend; off unless a file is named (the local dev server speaks plain gRPC). */
+        Tls tls();
+
+        /**
+         * PEM files for (mutual) TLS to Temporal. Certificate and key go together (mutual TLS: the cluster
+         * knows Anvil's processes by this certificate); the CA alone gives server-only TLS.
+         */
+        interface Tls {
+            /** The client certificate chain, PEM (ANVIL_TEMPORAL_TLS_CERT). */
+            Optional<Path> cert();
+
+            /** Its private key, PKCS#8 PEM (ANVIL_TEMPORAL_TLS_KEY). */
+            Optional<Path> key();
+
+            /** The CA certificates that signed the frontend's certificate, PEM; unset: the JDK's trust store (ANVIL_TEMPORAL_TLS_CA). */
+            Optional<Path> ca();
+
+            /** The name the frontend's certificate carries, when it is not the host of the target (ANVIL_TEMPORAL_TLS_SERVER_NAME). */
+            Optional<String> serverName();
+        }
     }
 
     interface S3 {
@@ -121,6 +144,19 @@ public interface AnvilConfig {
          */
         @WithDefault("2s")
         Duration countsPublishInterval();
+    }
+
+    /**
+     * The database role that owns the schema and runs the migrations (ANVIL_DB_OWNER_USER,
+     * ANVIL_DB_OWNER_PASSWORD), beside the role Anvil connects as (ANVIL_DB_USER), which the
+     * migrations then grant rows only: it cannot alter tables, switch triggers off or change the
+     * audit log. Unset, ANVIL_DB_USER does both and start-up warns that the audit log is not
+     * protected from it.
+     */
+    interface Db {
+        Optional<String> ownerUser();
+
+        Optional<String> ownerPassword();
     }
 
     /**

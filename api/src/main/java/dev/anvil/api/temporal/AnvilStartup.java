@@ -23,18 +23,19 @@ import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.validate.ValidateOperator;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.pipelines.Schedules;
+import dev.anvil.api.wiring.SchemaMigration;
 import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
-import dev.anvil.db.Migrations;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
+import dev.anvil.db.SubmittedDecisionStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.modelkit.convert.ModelConverter;
 import dev.anvil.storage.ObjectStore;
@@ -43,7 +44,6 @@ import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
 import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
 import dev.anvil.workflows.pipeline.schedule.PipelineScheduleWorkflowImpl;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
-import io.agroal.api.AgroalDataSource;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.temporal.client.WorkflowClient;
@@ -53,7 +53,6 @@ import io.temporal.worker.WorkerFactory;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.sql.SQLException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -69,7 +68,7 @@ public class AnvilStartup {
     private static final Logger LOG = Logger.getLogger(AnvilStartup.class);
 
     @Inject AnvilConfig config;
-    @Inject AgroalDataSource dataSource;
+    @Inject SchemaMigration schema;
     @Inject ObjectStore objects;
     @Inject ArtifactStore artifacts;
     @Inject PipelineRunStore runs;
@@ -87,6 +86,7 @@ public class AnvilStartup {
     @Inject ServingCountsStore servingCounts;
     @Inject AuditLogStore audit;
     @Inject ApprovalStore approvals;
+    @Inject SubmittedDecisionStore submittedDecisions;
     @Inject ApiTokenStore tokens;
     @Inject Attestations attestations;
 
@@ -94,7 +94,7 @@ public class AnvilStartup {
     private ScheduledExecutorService reconciling;
 
     void start(@Observes StartupEvent event) {
-        migrate();
+        schema.migrate();
         config.auth().demoTokensFile().ifPresent(this::seedDemoUsers);
         try {
             objects.ensureBucket();
@@ -149,22 +149,6 @@ public class AnvilStartup {
         }
     }
 
-    private void migrate() {
-        try {
-            int applied = Migrations.migrate(dataSource);
-            LOG.infof("database schema up to date (%d migration(s) applied)", applied);
-        } catch (RuntimeException e) {
-            String url = "the configured database";
-            try (var c = dataSource.getConnection()) {
-                url = c.getMetaData().getURL();
-            } catch (SQLException ignored) {
-                // the message below says what to do either way
-            }
-            throw new IllegalStateException("cannot migrate " + url + ": " + e.getMessage()
-                    + ". Start the local stack (./anvil up) or point ANVIL_DB_URL at a running PostgreSQL.", e);
-        }
-    }
-
     private void startWorker() {
         factory = WorkerFactory.newInstance(client, WorkerSettings.factoryOptions(config.worker().workflowCacheSize()));
         Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions(config.worker().workflowCacheSize()));
@@ -186,7 +170,7 @@ public class AnvilStartup {
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
                         json, config.gateway().loadWait(), reportsFresh()),
-                new ApprovalActivitiesImpl(approvals, taskRuns, audit));
+                new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
                 config.temporal().target(), config.worker().workflowCacheSize());

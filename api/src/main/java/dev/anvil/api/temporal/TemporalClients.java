@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The Temporal SDK's client objects as CDI beans. The stubs connect lazily, so the API starts while
- * Temporal is still coming up; readiness reports it until it answers.
+ * Temporal is still coming up; readiness reports it until it answers. API and worker share them, so
+ * ANVIL_TEMPORAL_TLS_* give both the client certificate.
  */
 @ApplicationScoped
 public class TemporalClients {
@@ -21,9 +22,13 @@ public class TemporalClients {
     @Produces
     @Singleton
     WorkflowServiceStubs stubs(AnvilConfig config) {
-        return WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
-                .setTarget(config.temporal().target())
-                .build());
+        WorkflowServiceStubsOptions.Builder options = WorkflowServiceStubsOptions.newBuilder()
+                .setTarget(config.temporal().target());
+        // mutual TLS where the cluster asks for it (production); the local dev server speaks plain gRPC
+        TemporalTls.context(config.temporal().tls()).ifPresent(options::setSslContext);
+        config.temporal().tls().serverName().ifPresent(name ->
+                options.setChannelInitializer(channel -> channel.overrideAuthority(name)));
+        return WorkflowServiceStubs.newServiceStubs(options.build());
     }
 
     @Produces

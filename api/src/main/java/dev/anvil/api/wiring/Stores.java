@@ -15,6 +15,7 @@ import dev.anvil.db.PipelineStore;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
+import dev.anvil.db.SubmittedDecisionStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
@@ -78,6 +79,12 @@ public class Stores {
     @Singleton
     ApprovalStore approvals(AgroalDataSource ds) {
         return new ApprovalStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    SubmittedDecisionStore submittedDecisions(AgroalDataSource ds) {
+        return new SubmittedDecisionStore(ds);
     }
 
     @Produces

@@ -46,8 +46,8 @@ import org.junit.jupiter.api.Test;
  * The gateway's memory under a burst of large requests, measured in the process that serves them (a
  * test's process hosts the API): 64 requests of 16 MiB (binary tensor data, just under
  * anvil.gateway.max-request-bytes) from 16 concurrent callers to a ReduceSum model, which answers with
- * one number so the memory is the requests'. Prints VmRSS at baseline, its peak during the burst and
- * 10 s after it. Callers refused with 429/503 wait Retry-After and send again, so every request is
+ * one number so the memory is the requests'. Prints VmRSS at baseline, its peak during the burst, and
+ * 10 s and 30 s after it. Callers refused with 429/503 wait Retry-After and send again, so every request is
  * served once. Run by bench/inference-memory.sh (not part of the test suite: its name is no *Test).
  */
 @QuarkusTest
@@ -90,6 +90,7 @@ class InferenceMemoryBench {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + RestAssured.port
                         + "/v2/models/summed/infer"))
                 .header("Content-Type", "application/octet-stream")
+                .header("Authorization", "Bearer " + TestTokens.INVOKER)
                 .header("Inference-Header-Content-Length", Integer.toString(json.length))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).timeout(Duration.ofMinutes(5)).build();
         // one request first: the session and the code paths warm, so the baseline is the served state
@@ -148,12 +149,18 @@ class InferenceMemoryBench {
         long afterBurst = rssKb();
         Thread.sleep(10_000);
         sampler.interrupt();
-        long after = rssKb();
+        long after10 = rssKb();
+        long heapAfter10 = heapCommittedMb();
+        // deploy/jvm-memory.options has G1 return the heap after 15 s without a collection
+        Thread.sleep(20_000);
+        long after30 = rssKb();
         String line = String.format("inference memory: %d requests of %d bytes at %d concurrent in %.1f s; "
-                        + "answers %s; VmRSS baseline %d MB, peak %d MB, at the end of the burst %d MB, 10 s after %d MB"
-                        + " (then: heap committed %d MB, direct buffers %d MB; baseline: heap committed %d MB, direct %d MB)",
+                        + "answers %s; VmRSS baseline %d MB, peak %d MB, at the end of the burst %d MB, 10 s after %d MB,"
+                        + " 30 s after %d MB (heap committed: baseline %d MB, 10 s after %d MB, 30 s after %d MB;"
+                        + " direct buffers: baseline %d MB, 30 s after %d MB)",
                 REQUESTS, bytes.length, CONCURRENCY, took, new TreeMap<>(statuses), baseline / 1024, peak.get() / 1024,
-                afterBurst / 1024, after / 1024, heapCommittedMb(), directMb(), heapBefore, directBefore);
+                afterBurst / 1024, after10 / 1024, after30 / 1024, heapBefore, heapAfter10, heapCommittedMb(),
+                directBefore, directMb());
         refusals.forEach((status, answer) -> System.out.println("first " + status + ": " + answer));
         System.out.println(line);
         String out = System.getenv("INFERENCE_BENCH_OUT");

@@ -2,6 +2,7 @@ package dev.anvil.api.security;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -20,17 +21,21 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two attacks on the audit log through the running application: a state change that leaves no
- * trace, and a row rewritten with SQL by someone who can switch the append-only triggers off
- * (which the application's own database user can). Each change below must leave an audit row in
- * the caller's name, and GET /api/audit/verify must name a rewritten row.
+ * Attacks on the audit log through the running application: a state change that leaves no trace,
+ * the application's own database role switching the append-only triggers off (it may not: the
+ * migrations ran as the owner role), and a row rewritten with SQL by someone who can (the owner).
+ * Each change below must leave an audit row in the caller's name, and GET /api/audit/verify must
+ * name a rewritten row.
  */
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
@@ -39,6 +44,28 @@ class AuditLogTamperTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @Inject AgroalDataSource db;
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url") String url;
+    @ConfigProperty(name = "anvil.db.owner-user") String ownerUser;
+    @ConfigProperty(name = "anvil.db.owner-password") String ownerPassword;
+
+    @Test
+    void theApplicationsOwnDatabaseRoleCannotSwitchTheTriggersOffOrChangeRows() throws Exception {
+        asAdmin().contentType("application/json").body(Map.of("principal", "role-bot", "roles", List.of("viewer")))
+                .post("/api/tokens").then().statusCode(201);
+        for (String attack : List.of("ALTER TABLE audit_log DISABLE TRIGGER ALL",
+                "UPDATE audit_log SET actor = 'mallory' WHERE subject = 'principal:role-bot'",
+                "DELETE FROM audit_log WHERE subject = 'principal:role-bot'",
+                "TRUNCATE audit_log",
+                "DROP TABLE audit_log")) {
+            try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+                assertThatThrownBy(() -> s.execute(attack)).as(attack)
+                        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState())
+                                .as("%s: %s", attack, e.getMessage()).isEqualTo("42501"));
+            }
+        }
+        assertThat(actions("principal:role-bot")).contains("demo-admin token.created");
+        asAdmin().get("/api/audit/verify").then().statusCode(200).body("valid", equalTo(true));
+    }
 
     @Test
     void tokenPipelineAndRunChangesAreAudited() {
@@ -143,6 +170,15 @@ class AuditLogTamperTest {
                 .body("valid", equalTo(true)).body("firstBadId", nullValue());
         given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).get("/api/audit/verify").then().statusCode(403);
 
+        // A monitor keeps the head and passes it back: a chain that lost it was cut short.
+        String head = asAdmin().get("/api/audit/verify").then().statusCode(200).extract().path("lastHash");
+        asAdmin().queryParam("head", head).get("/api/audit/verify").then().statusCode(200).body("valid", equalTo(true));
+        asAdmin().queryParam("head", "0".repeat(64)).get("/api/audit/verify").then().statusCode(200)
+                .body("valid", equalTo(false)).body("firstBadId", nullValue())
+                .body("reason", containsString("cut off the end"));
+        asAdmin().queryParam("head", "abc").get("/api/audit/verify").then().statusCode(400)
+                .body("detail", containsString("'head'"));
+
         // Make the revocation look as if someone else did it.
         long id = ((Number) asAdmin().get("/api/audit?subject=principal:verify-bot").then().statusCode(200)
                 .extract().jsonPath().getList("findAll { it.action == 'token.revoked' }.id").get(0)).longValue();
@@ -178,8 +214,9 @@ class AuditLogTamperTest {
                 .toList();
     }
 
+    /** As the owner role: the application's own role may not switch the triggers off. */
     private void sql(String... statements) throws Exception {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(url, ownerUser, ownerPassword); Statement s = c.createStatement()) {
             for (String statement : statements) {
                 s.execute(statement);
             }

@@ -1,6 +1,7 @@
 package dev.anvil.db.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.anvil.db.AuditChain;
 import dev.anvil.db.AuditEntry;
@@ -24,11 +25,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Someone who owns the audit_log table can switch its append-only triggers off and rewrite
- * history. These tests do exactly that with plain SQL and expect the hash chain to name the row.
+ * history. These tests do exactly that with plain SQL, as the owner role (the application's own
+ * role cannot: AppRoleCannotRewriteAuditLogTest), and expect the hash chain to name the row.
  */
 class AuditChainTamperTest {
 
     private final DataSource db = TestPostgres.migratedDatabase();
+    private final DataSource owner = TestPostgres.asOwner(db);
     private final AuditLogStore audit = new AuditLogStore(db);
 
     @Test
@@ -130,6 +133,28 @@ class AuditChainTamperTest {
     }
 
     @Test
+    void rowsCutOffTheEndLeaveAValidChainThatLacksTheRecordedHead() throws Exception {
+        audit.append("alice", "run.started", "run:1", null, null);
+        audit.append("bob", "approval.approve", "run:1", null, null);
+        String recordedHead = audit.verify().lastHash();
+        AuditEntry kept = audit.append("carol", "run.cancelled", "run:1", null, null);
+        String newerHead = audit.verify(recordedHead).lastHash();
+
+        // the owner deletes the newest rows: what is left still chains
+        sql("ALTER TABLE audit_log DISABLE TRIGGER USER",
+                "DELETE FROM audit_log WHERE id >= " + (kept.id() - 1),
+                "ALTER TABLE audit_log ENABLE TRIGGER USER");
+
+        assertThat(audit.verify().valid()).isTrue();
+        AuditVerification result = audit.verify(newerHead);
+        assertThat(result.valid()).isFalse();
+        assertThat(result.firstBadId()).isNull();
+        assertThat(result.rows()).isEqualTo(1);
+        assertThat(result.reason()).contains(newerHead).contains("cut off the end");
+        assertThatThrownBy(() -> audit.verify("not-a-hash")).hasMessageContaining("'not-a-hash' is not a sha256");
+    }
+
+    @Test
     void aRowInsertedWithSqlIsFound() throws Exception {
         audit.append("alice", "run.started", "run:1", null, null);
         sql("INSERT INTO audit_log (actor, action, subject) VALUES ('mallory', 'token.created', 'principal:mallory')");
@@ -170,7 +195,7 @@ class AuditChainTamperTest {
     }
 
     private void sql(String... statements) throws SQLException {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = owner.getConnection(); Statement s = c.createStatement()) {
             for (String statement : statements) {
                 s.execute(statement);
             }

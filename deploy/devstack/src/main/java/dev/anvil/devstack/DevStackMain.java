@@ -3,7 +3,10 @@ package dev.anvil.devstack;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 
@@ -54,11 +57,17 @@ public final class DevStackMain {
         stopped.await();
     }
 
+    /** Readable by its owner only: it holds the database passwords. */
     static void writeEnvFile(Path file, Map<String, String> env) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         String body = env.entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue())
                 .collect(Collectors.joining("\n", "", "\n"));
+        Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
+        if (!Files.exists(file)) {
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
+        }
+        Files.setPosixFilePermissions(file, ownerOnly);
         Files.writeString(file, body);
     }
 }

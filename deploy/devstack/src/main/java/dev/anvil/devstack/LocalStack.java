@@ -47,7 +47,11 @@ public final class LocalStack implements Closeable {
         if (config.externalDb().isEmpty()) {
             postgres = PostgresServer.start(config.host(), config.postgresPort(), config.home().resolve("pg"));
             started.push(postgres);
-            postgres.ensureDatabase(config.database(), config.dbUser(), config.dbPassword());
+            postgres.ensureRole(config.dbOwnerUser(), config.dbOwnerPassword());
+            if (config.separateOwner()) {
+                postgres.ensureRole(config.dbUser(), config.dbPassword());
+            }
+            postgres.ensureDatabase(config.database(), config.dbOwnerUser());
         }
     }
 
@@ -72,7 +76,7 @@ public final class LocalStack implements Closeable {
         return config;
     }
 
-    /** The variables Anvil reads, pointing at this stack. */
+    /** The variables Anvil reads, pointing at this stack; they hold the database passwords. */
     public Map<String, String> environment() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("ANVIL_TEMPORAL_TARGET", temporalTarget());
@@ -84,6 +88,11 @@ public final class LocalStack implements Closeable {
         env.put("ANVIL_DB_URL", jdbcUrl());
         env.put("ANVIL_DB_USER", config.dbUser());
         env.put("ANVIL_DB_PASSWORD", config.dbPassword());
+        if (config.separateOwner()) {
+            // Anvil runs its migrations as the owner and grants ANVIL_DB_USER only what it needs
+            env.put("ANVIL_DB_OWNER_USER", config.dbOwnerUser());
+            env.put("ANVIL_DB_OWNER_PASSWORD", config.dbOwnerPassword());
+        }
         return env;
     }
 

@@ -6,9 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -42,18 +39,30 @@ public final class SharedLocalStack {
         return stack;
     }
 
-    /** Creates an empty database on the shared PostgreSQL server and returns its JDBC URL (user and password as {@link DevStackConfig}). */
+    /**
+     * Creates an empty database owned by the application's role ({@link DevStackConfig#dbUser()}) and
+     * returns its JDBC URL: one role that migrates and uses it, as Anvil without owner credentials does.
+     */
     public static String freshDatabase(String prefix) {
-        LocalStack s = get();
-        PostgresServer postgres = s.postgres().orElseThrow(() ->
+        return createDatabase(prefix, get().config().dbUser());
+    }
+
+    /**
+     * Creates an empty database owned by the owner role ({@link DevStackConfig#dbOwnerUser()}), as the
+     * local stack's own database is, and returns its JDBC URL: migrate it as the owner, naming the
+     * application's role ({@link DevStackConfig#dbUser()}), and connect as the latter.
+     */
+    public static String freshDatabaseWithOwner(String prefix) {
+        return createDatabase(prefix, get().config().dbOwnerUser());
+    }
+
+    private static String createDatabase(String prefix, String owner) {
+        PostgresServer postgres = get().postgres().orElseThrow(() ->
                 new DevStackException("the shared test stack has no embedded PostgreSQL"));
-        String name = (prefix + "_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet()).toLowerCase();
-        try (Connection c = postgres.adminDataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute("CREATE DATABASE " + name.replaceAll("[^a-z0-9_]", "_") + " OWNER " + s.config().dbUser());
-        } catch (SQLException e) {
-            throw new DevStackException("cannot create test database " + name + ": " + e.getMessage(), e);
-        }
-        return postgres.jdbcUrl(name.replaceAll("[^a-z0-9_]", "_"));
+        String name = (prefix + "_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet())
+                .toLowerCase().replaceAll("[^a-z0-9_]", "_");
+        postgres.ensureDatabase(name, owner);
+        return postgres.jdbcUrl(name);
     }
 
     private static synchronized void stop() {

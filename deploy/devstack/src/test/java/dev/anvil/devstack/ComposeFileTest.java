@@ -47,7 +47,9 @@ class ComposeFileTest {
             "ANVIL_S3_BUCKET",
             "ANVIL_DB_URL",
             "ANVIL_DB_USER",
-            "ANVIL_DB_PASSWORD");
+            "ANVIL_DB_PASSWORD",
+            "ANVIL_DB_OWNER_USER",
+            "ANVIL_DB_OWNER_PASSWORD");
 
     private static final int TEMPORAL_FRONTEND_PORT = 7233;
     private static final int MINIO_API_PORT = 9000;
@@ -305,12 +307,25 @@ class ComposeFileTest {
                 .as("ANVIL_DB_URL names database '%s', but %s creates '%s' (POSTGRES_DB)", databaseName, host,
                         postgresDatabase(host))
                 .isEqualTo(postgresDatabase(host));
-        assertThat(anvil.get("ANVIL_DB_USER"))
-                .as("ANVIL_DB_USER must equal %s's POSTGRES_USER (same ${VAR:-default})", host)
+        assertThat(anvil.get("ANVIL_DB_OWNER_USER"))
+                .as("ANVIL_DB_OWNER_USER (who migrates) must equal %s's POSTGRES_USER (same ${VAR:-default})", host)
                 .isEqualTo(postgresUser(host));
-        assertThat(anvil.get("ANVIL_DB_PASSWORD"))
-                .as("ANVIL_DB_PASSWORD must equal %s's POSTGRES_PASSWORD (same ${VAR:-default})", host)
+        assertThat(anvil.get("ANVIL_DB_OWNER_PASSWORD"))
+                .as("ANVIL_DB_OWNER_PASSWORD must equal %s's POSTGRES_PASSWORD (same ${VAR:-default})", host)
                 .isEqualTo(environment(host).get("POSTGRES_PASSWORD"));
+        assertThat(anvil.get("ANVIL_DB_USER"))
+                .as("ANVIL_DB_USER must be a role of its own, not the owner %s: the owner can switch the audit"
+                        + " log's triggers off", postgresUser(host))
+                .isNotEqualTo(postgresUser(host));
+        List<String> roleCreators = oneShotServices().stream()
+                .filter(name -> commandText(services.get(name)).contains("CREATE ROLE"))
+                .filter(name -> anvil.get("ANVIL_DB_USER").equals(environment(name).get("APP_USER"))
+                        && anvil.get("ANVIL_DB_PASSWORD").equals(environment(name).get("APP_PASSWORD")))
+                .toList();
+        assertThat(roleCreators)
+                .as("no one-shot service creates the role ANVIL_DB_USER with ANVIL_DB_PASSWORD (APP_USER, APP_PASSWORD)"
+                        + " that %s and %s await with service_completed_successfully", API, WORKER)
+                .isNotEmpty();
 
         boolean sharedWithTemporal = servicesRunning(TEMPORAL_SERVER).stream()
                 .anyMatch(temporal -> host.equals(environment(temporal).get("POSTGRES_SEEDS")));
@@ -364,6 +379,8 @@ class ComposeFileTest {
                 : Set.of();
         List<String> stateful = new ArrayList<>(servicesRunning(POSTGRES));
         stateful.addAll(servicesRunning(MINIO));
+        // a one-shot client run from a server's image (anvil-db-roles runs psql) keeps no data
+        stateful.removeAll(oneShotServices());
         for (String name : stateful) {
             assertThat(volumeSources(services.get(name)))
                     .as("%s keeps data a restart must not lose; mount a named volume declared under top-level "

@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -33,14 +34,14 @@ class LocalStackTest {
         try (LocalStack stack = LocalStack.start(config)) {
             assertTemporalAnswers(stack.temporalTarget());
             assertS3Answers(stack.s3Endpoint());
-            try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), config.dbUser(), config.dbPassword());
+            try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), config.dbOwnerUser(), config.dbOwnerPassword());
                  Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE kept (v text)");
                 s.execute("INSERT INTO kept VALUES ('still here')");
             }
         }
         try (LocalStack again = LocalStack.start(config);
-             Connection c = DriverManager.getConnection(again.jdbcUrl(), config.dbUser(), config.dbPassword());
+             Connection c = DriverManager.getConnection(again.jdbcUrl(), config.dbOwnerUser(), config.dbOwnerPassword());
              Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT v FROM kept")) {
             assertThat(rs.next()).isTrue();
@@ -55,7 +56,8 @@ class LocalStackTest {
             DevStackConfig base = DevStackConfig.forTests(home);
             DevStackConfig clash = new DevStackConfig(base.home(), base.host(), base.temporalPort(), taken.getLocalPort(),
                     base.postgresPort(), Optional.empty(), Optional.empty(), Optional.empty(), base.s3AccessKey(),
-                    base.s3SecretKey(), base.s3Bucket(), base.database(), base.dbUser(), base.dbPassword());
+                    base.s3SecretKey(), base.s3Bucket(), base.database(), base.dbUser(), base.dbPassword(),
+                    base.dbOwnerUser(), base.dbOwnerPassword());
             assertThatThrownBy(() -> LocalStack.start(clash))
                     .isInstanceOf(DevStackException.class)
                     .hasMessageContaining("port " + taken.getLocalPort())
@@ -90,10 +92,12 @@ class LocalStackTest {
     }
 
     @Test
-    void envFileListsTheVariablesAnvilReads() throws Exception {
+    void envFileListsTheVariablesAnvilReadsForItsOwnerOnly() throws Exception {
         Path file = home.resolve("devstack.env");
         DevStackMain.writeEnvFile(file, Map.of("ANVIL_S3_BUCKET", "anvil-artifacts"));
         assertThat(Files.readString(file)).isEqualTo("ANVIL_S3_BUCKET=anvil-artifacts\n");
+        // it holds the database passwords
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
     }
 
     private static void assertTemporalAnswers(String target) {

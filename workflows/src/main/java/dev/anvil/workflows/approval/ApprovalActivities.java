@@ -4,9 +4,9 @@ import io.temporal.activity.ActivityInterface;
 import io.temporal.activity.ActivityMethod;
 
 /**
- * The database side of an approval task: the workflow waits and decides who may decide; these record
- * it (approvals, approval_decisions, the task run and the audit log), each idempotently so a retry
- * changes nothing.
+ * The database side of an approval task: the workflow waits; these record the approval (approvals,
+ * approval_decisions, the task run and the audit log) and confirm each decision from what Anvil's API
+ * wrote, each idempotently so a retry changes nothing.
  */
 @ActivityInterface
 public interface ApprovalActivities {
@@ -14,7 +14,20 @@ public interface ApprovalActivities {
     @ActivityMethod(name = "OpenApproval")
     void open(ApprovalRequest request);
 
-    /** Records one reviewer's decision; returns the approval's state after it (pending, approved, rejected). */
+    /**
+     * Confirms and counts the decision Anvil's API submitted under {@code check.decisionId()}: it must
+     * exist, belong to {@code check.approvalId()}, be unused, come from a principal with the reviewer role
+     * who is not the requester (for an approve; four-eyes) and has not decided on this approval yet, carry
+     * a comment if it rejects, and find the approval pending. Refusals are non-retryable ApplicationFailures
+     * typed from {@link ApprovalFailures}, and change nothing but the submitted decision's own state.
+     */
+    @ActivityMethod(name = "ConfirmApprovalDecision")
+    ConfirmedDecision confirmDecision(DecisionToConfirm check);
+
+    /**
+     * Records one reviewer's decision as the {@code decide} Update named it; returns the approval's state
+     * after it (pending, approved, rejected). Only runs decided before decisions were confirmed replay it.
+     */
     @ActivityMethod(name = "RecordApprovalDecision")
     String recordDecision(String approvalId, String reviewer, String decision, String comment);
 

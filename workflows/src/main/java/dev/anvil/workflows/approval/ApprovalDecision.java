@@ -3,8 +3,10 @@ package dev.anvil.workflows.approval;
 import java.util.List;
 
 /**
- * A reviewer's decision as the API delivers it in the {@code decide} Update. {@code roles} are the
- * roles the API authenticated; the workflow's validator checks them again, with the four-eyes rule.
+ * The payload of the {@code decide} Update before decisions were recorded in PostgreSQL first: it
+ * carried the reviewer's name and roles, which the workflow had to take on trust. The workflow keeps
+ * the handler only so that runs decided that way replay; every new {@code decide} is refused. Decisions
+ * now arrive as {@link RecordedDecision}s.
  */
 public record ApprovalDecision(String taskId, String reviewer, List<String> roles, String decision, String comment) {
     public static final String APPROVE = "approve";

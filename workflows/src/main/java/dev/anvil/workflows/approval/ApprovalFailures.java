@@ -8,8 +8,13 @@ public final class ApprovalFailures {
     public static final String FOUR_EYES = "ApprovalFourEyes";
     /** No approval of that task is waiting (409). */
     public static final String NOT_PENDING = "ApprovalNotPending";
-    /** This reviewer already decided (409). */
+    /** This reviewer already decided, or this decision was already used (409). */
     public static final String ALREADY_DECIDED = "ApprovalAlreadyDecided";
+    /**
+     * Not a decision submitted through Anvil's API for this approval: no such id, another approval's,
+     * or a {@code decide} Update naming a reviewer instead of an id (409).
+     */
+    public static final String UNKNOWN_DECISION = "ApprovalUnknownDecision";
     /** Not approve/reject, or a reject without a comment (400). */
     public static final String INVALID_DECISION = "ApprovalInvalidDecision";
     /** The task failed because a reviewer rejected. */

@@ -2,6 +2,7 @@ package dev.anvil.workflows.pipeline;
 
 import dev.anvil.workflows.approval.ApprovalDecision;
 import dev.anvil.workflows.approval.ApprovalOutcome;
+import dev.anvil.workflows.approval.RecordedDecision;
 import io.temporal.workflow.QueryMethod;
 import io.temporal.workflow.UpdateMethod;
 import io.temporal.workflow.UpdateValidatorMethod;
@@ -19,18 +20,32 @@ public interface PipelineWorkflow {
     RunState state();
 
     /**
-     * A reviewer's decision on the approval task {@code decision.taskId()}. Returns once the decision
-     * is recorded; the run goes on when enough reviewers approved (or fails on a reject).
+     * A reviewer's decision on the approval task {@code decision.taskId()}, by the id Anvil's API wrote it
+     * under. The workflow counts it only after an activity has confirmed it from PostgreSQL (it exists,
+     * is this approval's and unused, and its reviewer has the reviewer role, is not the run's requester
+     * when approving, and has not decided yet); a refusal fails the Update with a type from
+     * {@link dev.anvil.workflows.approval.ApprovalFailures} and leaves the approval waiting. Returns once
+     * the decision is recorded; the run goes on when enough reviewers approved (or fails on a reject).
+     */
+    @UpdateMethod
+    ApprovalOutcome decideRecorded(RecordedDecision decision);
+
+    /**
+     * Refuses, before it reaches history, a decision without an id, one for a task that is not waiting
+     * for approval, and an id this approval already saw.
+     */
+    @UpdateValidatorMethod(updateName = "decideRecorded")
+    void validateDecideRecorded(RecordedDecision decision);
+
+    /**
+     * The decision Update before decisions were recorded first: it named the reviewer and roles, which
+     * anyone reaching Temporal could make up. Kept so that runs decided that way replay; its validator
+     * refuses every new call, so it never reaches history again.
      */
     @UpdateMethod
     ApprovalOutcome decide(ApprovalDecision decision);
 
-    /**
-     * Refuses a decision before it reaches history: no approval waiting on that task, a caller without
-     * the reviewer role, the run's submitter approving their own run (four-eyes), a second decision by
-     * the same reviewer, or a reject without a comment. Throws ApplicationFailure with a type from
-     * {@link dev.anvil.workflows.approval.ApprovalFailures}.
-     */
+    /** Refuses every {@code decide}: decisions come through Anvil's API, as {@link #decideRecorded}. */
     @UpdateValidatorMethod(updateName = "decide")
     void validateDecide(ApprovalDecision decision);
 }

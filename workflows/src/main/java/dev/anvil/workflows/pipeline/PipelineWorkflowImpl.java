@@ -5,7 +5,9 @@ import dev.anvil.workflows.approval.ApprovalDecision;
 import dev.anvil.workflows.approval.ApprovalFailures;
 import dev.anvil.workflows.approval.ApprovalOutcome;
 import dev.anvil.workflows.approval.ApprovalRequest;
-import dev.anvil.workflows.approval.Principals;
+import dev.anvil.workflows.approval.ConfirmedDecision;
+import dev.anvil.workflows.approval.DecisionToConfirm;
+import dev.anvil.workflows.approval.RecordedDecision;
 import dev.anvil.workflows.pipeline.spec.Durations;
 import dev.anvil.workflows.pipeline.spec.Reference;
 import dev.anvil.workflows.pipeline.spec.References;
@@ -184,8 +186,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         final String approvalId;
         final int required;
         final List<String> approvedBy = new ArrayList<>();
-        /** Who decided, in {@link Principals#normalize} form, so one person counts once however spelt. */
-        final Set<String> decided = new java.util.LinkedHashSet<>();
+        /** The submitted decision ids this approval was sent, each counted (or refused) once. */
+        final Set<String> decisionIds = new java.util.LinkedHashSet<>();
         String state = "pending";
         String rejectedBy;
         String rejectComment;
@@ -205,7 +207,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     /**
      * The approval operator: opens the approval, waits (durably, for days if need be) until enough
      * distinct reviewers approved, one rejected, or the timeout passed, and records the end. Runs in
-     * the workflow, so a decision is an Update whose validator keeps bad decisions out of history.
+     * the workflow, so a decision is an Update ({@link #decideRecorded}) that an activity confirms from the
+     * database before it counts.
      */
     private TaskResult awaitApproval(PlannedTask task, Map<String, Object> with, int attempt) {
         String approvalId = runId + "." + task.id() + "." + attempt;
@@ -255,52 +258,79 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     }
 
     @Override
-    public void validateDecide(ApprovalDecision decision) {
-        if (decision == null || decision.taskId() == null) {
-            throw ApplicationFailure.newNonRetryableFailure("a decision names the approval task", ApprovalFailures.INVALID_DECISION);
+    public void validateDecideRecorded(RecordedDecision decision) {
+        if (decision == null || decision.taskId() == null || decision.decisionId() == null || decision.decisionId().isBlank()) {
+            throw ApplicationFailure.newNonRetryableFailure("a decision names its approval task and the id Anvil's API"
+                    + " submitted it under; decide with POST /api/approvals/{id}/approve or /reject",
+                    ApprovalFailures.UNKNOWN_DECISION);
         }
-        String what = decision.decision();
-        if (!ApprovalDecision.APPROVE.equals(what) && !ApprovalDecision.REJECT.equals(what)) {
-            throw ApplicationFailure.newNonRetryableFailure("decision must be 'approve' or 'reject', got '" + what + "'",
-                    ApprovalFailures.INVALID_DECISION);
-        }
-        PendingApproval pending = approvals.get(decision.taskId());
-        if (pending == null || pending.done()) {
-            TaskState state = states.get(decision.taskId());
-            throw ApplicationFailure.newNonRetryableFailure("task '" + decision.taskId() + "' of run " + runId
-                    + " is not waiting for approval" + (pending != null ? " (it was " + pending.state + ")"
-                    : state != null ? " (it is " + state.status() + ")" : " (no such task)"), ApprovalFailures.NOT_PENDING);
-        }
-        if (decision.roles() == null || !decision.roles().contains("reviewer")) {
-            throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' does not have the reviewer role",
-                    ApprovalFailures.NOT_REVIEWER);
-        }
-        if (ApprovalDecision.APPROVE.equals(what) && Principals.same(decision.reviewer(), submittedBy)) {
-            throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' submitted run " + runId
-                    + " and may not approve it (four-eyes rule); another reviewer must", ApprovalFailures.FOUR_EYES);
-        }
-        if (pending.decided.contains(Principals.normalize(decision.reviewer()))) {
-            throw ApplicationFailure.newNonRetryableFailure("'" + decision.reviewer() + "' already decided on approval "
-                    + pending.approvalId + "; " + pending.required + " distinct reviewers are needed",
-                    ApprovalFailures.ALREADY_DECIDED);
-        }
-        if (ApprovalDecision.REJECT.equals(what) && (decision.comment() == null || decision.comment().isBlank())) {
-            throw ApplicationFailure.newNonRetryableFailure("a reject needs a comment saying why", ApprovalFailures.INVALID_DECISION);
+        PendingApproval pending = waitingApproval(decision.taskId());
+        if (pending.decisionIds.contains(decision.decisionId())) {
+            throw ApplicationFailure.newNonRetryableFailure("decision '" + decision.decisionId() + "' was already used on"
+                    + " approval " + pending.approvalId + "; each decision counts once", ApprovalFailures.ALREADY_DECIDED);
         }
     }
 
+    /**
+     * Counts a decision only once an activity has confirmed it from what the API wrote: a validator may
+     * not do I/O, and an Update handler may run activities. No getVersion is needed: runs recorded before
+     * this handler existed never called it, and their {@code decide} Updates replay through {@link #decide}.
+     */
+    @Override
+    public ApprovalOutcome decideRecorded(RecordedDecision decision) {
+        PendingApproval pending = approvals.get(decision.taskId());
+        // known before the activity runs, so the same id sent again meanwhile is refused by the validator
+        pending.decisionIds.add(decision.decisionId());
+        ConfirmedDecision confirmed;
+        try {
+            confirmed = approvalRecords.confirmDecision(new DecisionToConfirm(decision.decisionId(), pending.approvalId,
+                    submittedBy, Workflow.randomUUID().toString()));
+        } catch (ActivityFailure e) {
+            // the Update fails with the refusal's type and words; the approval keeps waiting
+            if (e.getCause() instanceof ApplicationFailure refusal) {
+                throw ApplicationFailure.newNonRetryableFailure(refusal.getOriginalMessage(), refusal.getType());
+            }
+            throw e;
+        }
+        return count(pending, confirmed.reviewer(), confirmed.decision(), confirmed.comment(), confirmed.state());
+    }
+
+    @Override
+    public void validateDecide(ApprovalDecision decision) {
+        throw ApplicationFailure.newNonRetryableFailure("decide no longer takes a reviewer's name and roles: a decision"
+                + " is submitted through Anvil's API (POST /api/approvals/{id}/approve or /reject), which records who"
+                + " made it, and the run counts it only once confirmed from there", ApprovalFailures.UNKNOWN_DECISION);
+    }
+
+    /** Replays runs decided before decisions were recorded first; its validator refuses every new call. */
     @Override
     public ApprovalOutcome decide(ApprovalDecision decision) {
         PendingApproval pending = approvals.get(decision.taskId());
-        // counted before the activity, so a second Update from the same reviewer in flight is refused
-        pending.decided.add(Principals.normalize(decision.reviewer()));
         String stored = approvalRecords.recordDecision(pending.approvalId, decision.reviewer(), decision.decision(),
                 decision.comment());
-        if (ApprovalDecision.APPROVE.equals(decision.decision())) {
-            pending.approvedBy.add(decision.reviewer());
+        return count(pending, decision.reviewer(), decision.decision(), decision.comment(), stored);
+    }
+
+    /** The approval waiting on {@code taskId}, or a NOT_PENDING refusal saying what the task is instead. */
+    private PendingApproval waitingApproval(String taskId) {
+        PendingApproval pending = approvals.get(taskId);
+        if (pending == null || pending.done()) {
+            TaskState state = states.get(taskId);
+            throw ApplicationFailure.newNonRetryableFailure("task '" + taskId + "' of run " + runId
+                    + " is not waiting for approval" + (pending != null ? " (it was " + pending.state + ")"
+                    : state != null ? " (it is " + state.status() + ")" : " (no such task)"), ApprovalFailures.NOT_PENDING);
+        }
+        return pending;
+    }
+
+    /** Applies a recorded decision to the waiting approval; {@code stored} is the approval's state in the database after it. */
+    private static ApprovalOutcome count(PendingApproval pending, String reviewer, String decision, String comment,
+                                         String stored) {
+        if (ApprovalDecision.APPROVE.equals(decision)) {
+            pending.approvedBy.add(reviewer);
         } else if (pending.rejectedBy == null) {
-            pending.rejectedBy = decision.reviewer();
-            pending.rejectComment = decision.comment();
+            pending.rejectedBy = reviewer;
+            pending.rejectComment = comment;
         }
         if (!pending.done()) {
             pending.state = stored;

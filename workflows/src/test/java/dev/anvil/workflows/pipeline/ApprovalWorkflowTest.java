@@ -10,8 +10,12 @@ import static org.mockito.Mockito.withSettings;
 
 import dev.anvil.workflows.approval.ApprovalActivities;
 import dev.anvil.workflows.approval.ApprovalDecision;
+import dev.anvil.workflows.approval.ApprovalFailures;
 import dev.anvil.workflows.approval.ApprovalOutcome;
 import dev.anvil.workflows.approval.ApprovalRequest;
+import dev.anvil.workflows.approval.ConfirmedDecision;
+import dev.anvil.workflows.approval.DecisionToConfirm;
+import dev.anvil.workflows.approval.RecordedDecision;
 import dev.anvil.workflows.runs.RunStateActivities;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
@@ -23,12 +27,17 @@ import io.temporal.worker.Worker;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The approval operator in the pipeline workflow: role rules, four-eyes, N reviewers, reject, timeouts (time skipping). */
+/**
+ * The approval operator in the pipeline workflow: decisions by recorded id, confirmed by the activity
+ * before they count; N reviewers, reject, timeouts (time skipping). The rules the activity applies
+ * (roles, four-eyes, comments) are tested with the activity, against PostgreSQL.
+ */
 class ApprovalWorkflowTest {
 
     @RegisterExtension
@@ -37,23 +46,47 @@ class ApprovalWorkflowTest {
             .setDoNotStart(true)
             .build();
 
-    private static final List<String> REVIEWER = List.of("reviewer");
-
     private final FakeTasks tasks = new FakeTasks();
     private final RunStateActivities runs = mock(RunStateActivities.class, withSettings().withoutAnnotations());
     private final FakeApprovals approvals = new FakeApprovals();
 
-    /** The database side, in memory: what the workflow asked to record. */
+    /** The database side, in memory: the decisions "the API" submitted, and what the workflow asked to record. */
     static final class FakeApprovals implements ApprovalActivities {
+        record Submitted(String approvalId, String reviewer, String decision, String comment) {}
+
         final List<ApprovalRequest> opened = new CopyOnWriteArrayList<>();
         final List<String> decisions = new CopyOnWriteArrayList<>();
         final Map<String, Integer> approvals = new ConcurrentHashMap<>();
         final List<String> timedOut = new CopyOnWriteArrayList<>();
         final Map<String, Integer> required = new ConcurrentHashMap<>();
+        final Map<String, Submitted> submitted = new ConcurrentHashMap<>();
+        final List<String> confirmed = new CopyOnWriteArrayList<>();
+
+        /** What the API does before it tells the workflow: writes the decision, keeps its id. */
+        String submit(String approvalId, String reviewer, String decision, String comment) {
+            String id = UUID.randomUUID().toString();
+            submitted.put(id, new Submitted(approvalId, reviewer, decision, comment));
+            return id;
+        }
 
         public void open(ApprovalRequest request) {
             opened.add(request);
             required.put(request.approvalId(), request.requiredApprovals());
+        }
+
+        public ConfirmedDecision confirmDecision(DecisionToConfirm check) {
+            confirmed.add(check.decisionId());
+            Submitted s = submitted.get(check.decisionId());
+            if (s == null || !s.approvalId().equals(check.approvalId())) {
+                throw ApplicationFailure.newNonRetryableFailure("no decision '" + check.decisionId()
+                        + "' was submitted for approval " + check.approvalId(), ApprovalFailures.UNKNOWN_DECISION);
+            }
+            if (s.decision().equals("approve") && s.reviewer().equals(check.requester())) {
+                throw ApplicationFailure.newNonRetryableFailure("'" + s.reviewer() + "' may not approve their own run",
+                        ApprovalFailures.FOUR_EYES);
+            }
+            String state = recordDecision(s.approvalId(), s.reviewer(), s.decision(), s.comment());
+            return new ConfirmedDecision(s.reviewer(), s.decision(), s.comment(), state);
         }
 
         public String recordDecision(String approvalId, String reviewer, String decision, String comment) {
@@ -96,14 +129,23 @@ class ApprovalWorkflowTest {
         return env.getWorkflowClient().newUntypedWorkflowStub(runId).getResult(RunState.class);
     }
 
-    private static String refusal(Runnable update) {
+    private static ApplicationFailure refusal(Runnable update) {
         try {
             update.run();
         } catch (WorkflowUpdateException e) {
-            // a validator's failure type does not survive the trip back (the SDK wraps it); the message does
-            return ((ApplicationFailure) e.getCause()).getOriginalMessage();
+            return (ApplicationFailure) e.getCause();
         }
         throw new AssertionError("the update was accepted");
+    }
+
+    /** The API's part: submit the decision, then send the workflow its id. */
+    private ApprovalOutcome decide(PipelineWorkflow wf, String approvalId, String reviewer, String decision, String comment) {
+        return wf.decideRecorded(new RecordedDecision("approve", approvals.submit(approvalId, reviewer, decision, comment)));
+    }
+
+    private static boolean anUpdateIn(TestWorkflowEnvironment env, String runId) {
+        return env.getWorkflowClient().fetchHistory(runId).getHistory().getEventsList().stream()
+                .anyMatch(e -> e.getEventType().name().contains("UPDATE"));
     }
 
     @Test
@@ -113,7 +155,7 @@ class ApprovalWorkflowTest {
         assertThat(approvals.opened.get(0).requestedBy()).isEqualTo("sam");
         assertThat(tasks.started).containsExactly("gate");
 
-        ApprovalOutcome outcome = wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "approve", "numbers look right"));
+        ApprovalOutcome outcome = decide(wf, "run-approve.approve.1", "rita", "approve", "numbers look right");
 
         assertThat(outcome.state()).isEqualTo("approved");
         RunState end = result(env, "run-approve");
@@ -123,53 +165,57 @@ class ApprovalWorkflowTest {
     }
 
     @Test
-    void theSubmitterMayNotApproveTheirOwnRunAndTheRefusalNeverReachesHistory(TestWorkflowEnvironment env, Worker worker) {
+    void aDecisionTheActivityRefusesFailsTheUpdateAndTheRunKeepsWaiting(TestWorkflowEnvironment env, Worker worker) {
         PipelineWorkflow wf = start(env, worker, "run-four-eyes", Map.of());
 
-        assertThat(refusal(() -> wf.decide(new ApprovalDecision("approve", "sam", REVIEWER, "approve", null))))
-                .isEqualTo("'sam' submitted run run-four-eyes and may not approve it"
-                        + " (four-eyes rule); another reviewer must");
+        ApplicationFailure refused = refusal(() -> decide(wf, "run-four-eyes.approve.1", "sam", "approve", null));
+
+        assertThat(refused.getOriginalMessage()).isEqualTo("'sam' may not approve their own run");
+        assertThat(refused.getType()).isEqualTo(ApprovalFailures.FOUR_EYES);
         assertThat(approvals.decisions).isEmpty();
-        assertThat(env.getWorkflowClient().fetchHistory("run-four-eyes").getHistory().getEventsList())
-                .noneMatch(e -> e.getEventType().name().contains("UPDATE"));
+        assertThat(wf.state().tasks().get(1).status()).isEqualTo("running");
+        assertThat(decide(wf, "run-four-eyes.approve.1", "rita", "approve", null).state()).isEqualTo("approved");
+        assertThat(statuses(result(env, "run-four-eyes"))).containsExactly("gate=success", "approve=success", "deploy=success");
+    }
+
+    @Test
+    void theValidatorRefusesWhatNeedsNoDatabaseBeforeItReachesHistory(TestWorkflowEnvironment env, Worker worker) {
+        PipelineWorkflow wf = start(env, worker, "run-shape", Map.of());
+        String id = approvals.submit("run-shape.approve.1", "rita", "approve", null);
+
+        assertThat(refusal(() -> wf.decideRecorded(new RecordedDecision("approve", null))).getOriginalMessage())
+                .startsWith("a decision names its approval task and the id Anvil's API submitted it under");
+        assertThat(refusal(() -> wf.decideRecorded(new RecordedDecision("deploy", id))).getOriginalMessage())
+                .isEqualTo("task 'deploy' of run run-shape is not waiting for approval (it is queued)");
+        assertThat(refusal(() -> wf.decide(new ApprovalDecision("approve", "rita", List.of("reviewer"), "approve", null)))
+                .getOriginalMessage()).startsWith("decide no longer takes a reviewer's name and roles");
+        assertThat(approvals.confirmed).isEmpty();
+        assertThat(anUpdateIn(env, "run-shape")).isFalse();
         assertThat(wf.state().tasks().get(1).status()).isEqualTo("running");
     }
 
     @Test
-    void onlyReviewersDecide(TestWorkflowEnvironment env, Worker worker) {
-        PipelineWorkflow wf = start(env, worker, "run-roles", Map.of());
-
-        assertThat(refusal(() -> wf.decide(new ApprovalDecision("approve", "ada", List.of("admin", "submitter"), "approve", null))))
-                .startsWith("'ada' does not have the reviewer role");
-        assertThat(refusal(() -> wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "merge", null))))
-                .startsWith("decision must be 'approve' or 'reject'");
-        assertThat(refusal(() -> wf.decide(new ApprovalDecision("deploy", "rita", REVIEWER, "approve", null))))
-                .startsWith("task 'deploy' of run run-roles is not waiting for approval (it is queued)");
-        assertThat(approvals.decisions).isEmpty();
-    }
-
-    @Test
-    void requiredApprovalsNeedsThatManyDistinctReviewers(TestWorkflowEnvironment env, Worker worker) {
+    void requiredApprovalsNeedsThatManyDecisionsAndEachIdCountsOnce(TestWorkflowEnvironment env, Worker worker) {
         PipelineWorkflow wf = start(env, worker, "run-two", Map.of("required_approvals", 2));
+        String rita = approvals.submit("run-two.approve.1", "rita", "approve", null);
 
-        assertThat(wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "approve", null)).state()).isEqualTo("pending");
-        assertThat(refusal(() -> wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "approve", null))))
-                .startsWith("'rita' already decided");
+        assertThat(wf.decideRecorded(new RecordedDecision("approve", rita)).state()).isEqualTo("pending");
+        assertThat(refusal(() -> wf.decideRecorded(new RecordedDecision("approve", rita))).getOriginalMessage())
+                .isEqualTo("decision '" + rita + "' was already used on approval run-two.approve.1; each decision counts once");
+        assertThat(approvals.confirmed).containsExactly(rita);
         assertThat(wf.state().tasks().get(1).status()).isEqualTo("running");
-        ApprovalOutcome second = wf.decide(new ApprovalDecision("approve", "rob", REVIEWER, "approve", "ok"));
+        ApprovalOutcome second = decide(wf, "run-two.approve.1", "rob", "approve", "ok");
 
         assertThat(second.approvedBy()).containsExactly("rita", "rob");
         assertThat(statuses(result(env, "run-two"))).containsExactly("gate=success", "approve=success", "deploy=success");
     }
 
     @Test
-    void aRejectNeedsACommentAndFailsTheRun(TestWorkflowEnvironment env, Worker worker) {
+    void aRejectFailsTheRun(TestWorkflowEnvironment env, Worker worker) {
         PipelineWorkflow wf = start(env, worker, "run-reject", Map.of());
 
-        assertThat(refusal(() -> wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "reject", " "))))
-                .isEqualTo("a reject needs a comment saying why");
         // the submitter may withdraw their own run: four-eyes guards approvals only
-        wf.decide(new ApprovalDecision("approve", "sam", REVIEWER, "reject", "wrong calibration set"));
+        decide(wf, "run-reject.approve.1", "sam", "reject", "wrong calibration set");
 
         RunState end = result(env, "run-reject");
         assertThat(end.status()).isEqualTo("failed");
@@ -193,7 +239,7 @@ class ApprovalWorkflowTest {
     void aTimeoutCanRejectAutomatically(TestWorkflowEnvironment env, Worker worker) {
         PipelineWorkflow wf = start(env, worker, "run-auto-reject", Map.of("timeout", "1h", "on_timeout", "reject",
                 "required_approvals", 2));
-        wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "approve", null));
+        decide(wf, "run-auto-reject.approve.1", "rita", "approve", null);
 
         RunState end = result(env, "run-auto-reject");
 
@@ -211,7 +257,7 @@ class ApprovalWorkflowTest {
                 "all_success", 0, Duration.ofSeconds(1), Duration.ofMinutes(5), worker.getTaskQueue(),
                 Map.of("timeout", "two days"), false)), 4, "sam"));
         assertThat(end.tasks().get(0).error()).startsWith("approval: with.timeout 'two days' is not a duration such as");
-        assertThatThrownBy(() -> wf.decide(new ApprovalDecision("approve", "rita", REVIEWER, "approve", null)))
+        assertThatThrownBy(() -> decide(wf, "run-bad-timeout.approve.1", "rita", "approve", null))
                 .isInstanceOf(RuntimeException.class);
     }
 

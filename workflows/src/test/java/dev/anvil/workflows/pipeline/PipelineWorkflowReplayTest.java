@@ -56,6 +56,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * </pre>
  * Regenerate them when the recorded scenarios themselves change, never to make a failing replay
  * pass: that failure is the signal that running workflows would break.
+ *
+ * <p>{@value #APPROVAL_BY_NAME} is frozen: an approval decided by two {@code decide} Updates that
+ * carried the reviewer's name and roles (one approve, one reject), recorded at commit ac664ce, before
+ * decisions were recorded in PostgreSQL first and confirmed by an activity. Today's code refuses such
+ * Updates, so it cannot be recorded again; it proves that runs decided that way still replay.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PipelineWorkflowReplayTest {
@@ -63,9 +68,10 @@ class PipelineWorkflowReplayTest {
     static final String FAN_OUT = "pipeline-fan-out-failure";
     static final String RETRIES = "pipeline-retries-then-success";
     static final String CANCELLED = "pipeline-cancelled";
+    static final String APPROVAL_BY_NAME = "pipeline-approval-by-name";
 
     @ParameterizedTest
-    @ValueSource(strings = {FAN_OUT, RETRIES, CANCELLED})
+    @ValueSource(strings = {FAN_OUT, RETRIES, CANCELLED, APPROVAL_BY_NAME})
     void recordedRunsReplayOnTodaysCode(String name) throws Exception {
         WorkflowReplayer.replayWorkflowExecution(RecordedHistories.load(name), PipelineWorkflowImpl.class);
     }
@@ -79,6 +85,11 @@ class PipelineWorkflowReplayTest {
         assertThat(statuses(recordedResult(FAN_OUT))).contains("train_b=failed", "join=upstream_failed",
                 "report=success", "alert=success", "rollback=skipped");
         assertThat(statuses(recordedResult(RETRIES))).containsExactly("fetch=success", "use=success");
+        assertThat(statuses(recordedResult(APPROVAL_BY_NAME))).containsExactly("gate=success", "approve=failed",
+                "deploy=upstream_failed");
+        assertThat(recordedResult(APPROVAL_BY_NAME).tasks().get(1).error()).isEqualTo("rejected by rob: wrong calibration set");
+        assertThat(RecordedHistories.load(APPROVAL_BY_NAME).getEvents())
+                .filteredOn(e -> e.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED).hasSize(2);
         assertThat(RecordedHistories.load(RETRIES).getEvents())
                 .anyMatch(e -> e.hasActivityTaskStartedEventAttributes()
                         && e.getActivityTaskStartedEventAttributes().getAttempt() == 3);
