@@ -23,8 +23,8 @@ import java.util.concurrent.TimeoutException;
 /**
  * {@code canary}: rolls a candidate model out behind a gateway endpoint step by step. It starts a
  * {@link CanaryRolloutWorkflow} whose id is derived from the run and task (so a retried attempt attaches
- * to the same rollout instead of starting a second one, while a retried run starts a new one) and waits for its end, heartbeating the rollout's
- * state. A promoted rollout is a success; a rolled-back or aborted one fails the task, not to be retried,
+ * to the same rollout instead of starting a second one, while a retried run starts a new one) and waits
+ * for its end, heartbeating the rollout's state. A promoted rollout is a success; a rolled-back or aborted one fails the task, not to be retried,
  * with the analysis that decided it. Cancelling the run aborts the rollout.
  */
 public final class CanaryOperator implements Operator {

@@ -60,8 +60,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Start-up in order: schema migrations, the artifact bucket, reconciling in-flight runs with
- * Temporal (then again every anvil.temporal.reconcile-interval), then the worker (unless turned off). Shutdown stops the worker and lets running
- * activities finish for a few seconds.
+ * Temporal (then again every anvil.temporal.reconcile-interval), then the worker (unless turned off).
+ * Shutdown stops the worker and lets running activities finish for a few seconds.
  */
 @ApplicationScoped
 public class AnvilStartup {
@@ -92,6 +92,7 @@ public class AnvilStartup {
 
     private WorkerFactory factory;
     private ScheduledExecutorService reconciling;
+    private RunReconciler reconciler;
 
     void start(@Observes StartupEvent event) {
         schema.migrate();
@@ -116,8 +117,11 @@ public class AnvilStartup {
 
     private void reconcile() {
         try {
-            new RunReconciler(runs, taskRuns, approvals, rollouts, endpoints, audit, stubs,
-                    config.temporal().namespace()).reconcile();
+            if (reconciler == null) {
+                reconciler = new RunReconciler(runs, taskRuns, approvals, rollouts, endpoints, audit, stubs,
+                        config.temporal().namespace());
+            }
+            reconciler.reconcile();
         } catch (RuntimeException e) {
             LOG.warnf("could not reconcile runs with Temporal at %s: %s", config.temporal().target(), e.getMessage());
         }

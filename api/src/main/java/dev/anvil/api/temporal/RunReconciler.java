@@ -21,9 +21,11 @@ import io.temporal.api.enums.v1.WorkflowExecutionStatus;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -41,6 +43,7 @@ import org.jboss.logging.Logger;
  *       canary leaves the endpoint (traffic back on stable) through the audited traffic path.</li>
  * </ul>
  * Each step is one conditional update, so two processes reconciling at once change each row once.
+ * Keep one instance per process: it remembers which queued runs Temporal did not know at its last pass.
  */
 public class RunReconciler {
     static final String LOST_RUN_REASON =
@@ -64,6 +67,12 @@ public class RunReconciler {
     private final AuditLogStore audit;
     private final WorkflowServiceStubs stubs;
     private final String namespace;
+    /**
+     * Queued runs Temporal did not know at the last pass. After the first pass (start-up, when this
+     * process launches nothing yet) a queued run must be unknown twice, a pass apart, to count as lost.
+     */
+    private Set<String> unknownQueued = new HashSet<>();
+    private boolean firstPass = true;
 
     public RunReconciler(PipelineRunStore runs, TaskRunStore tasks, ApprovalStore approvals, RolloutStore rollouts,
                          EndpointStore endpoints, AuditLogStore audit, WorkflowServiceStubs stubs, String namespace) {
@@ -88,6 +97,7 @@ public class RunReconciler {
             expired.add(approval.id());
         }
         List<String> failedRollouts = reconcileRollouts();
+        firstPass = false;
         Reconciled done = new Reconciled(changedRuns, closedTasks, expired, failedRollouts);
         if (!done.isEmpty()) {
             LOG.infof("reconciled with Temporal: runs %s, task attempts %s, approvals %s, rollouts %s",
@@ -100,8 +110,16 @@ public class RunReconciler {
         List<PipelineRun> inFlight = new ArrayList<>(runs.listByStatus("queued"));
         inFlight.addAll(runs.listByStatus("running"));
         List<String> changed = new ArrayList<>();
+        Set<String> unknownBefore = unknownQueued;
+        unknownQueued = new HashSet<>();
         for (PipelineRun run : inFlight) {
             WorkflowExecutionStatus status = describe(run.id());
+            if (status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && run.status().equals("queued")
+                    && !firstPass && !unknownBefore.contains(run.id())) {
+                // a run is recorded queued just before its workflow starts: lost only if still unknown next pass
+                unknownQueued.add(run.id());
+                continue;
+            }
             String outcome = switch (status) {
                 case WORKFLOW_EXECUTION_STATUS_RUNNING -> null;
                 case WORKFLOW_EXECUTION_STATUS_COMPLETED -> "success";

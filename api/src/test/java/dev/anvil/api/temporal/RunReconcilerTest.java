@@ -117,6 +117,18 @@ public class RunReconcilerTest {
         assertThat(runs.find(queued).orElseThrow().error()).isEqualTo(RunReconciler.LOST_RUN_REASON);
     }
 
+    @Test
+    void afterStartUpAQueuedRunIsLostOnlyWhenTemporalStillDoesNotKnowItAPassLater() {
+        reconciler.reconcile(); // the start-up pass
+        String queued = "queued-" + UUID.randomUUID();
+        runs.create(queued, "demo", "{}", "alice"); // recorded just before its workflow starts
+
+        assertThat(reconciler.reconcile().runs()).as("its workflow may be starting").isEmpty();
+        assertThat(runs.find(queued).orElseThrow().status()).isEqualTo("queued");
+        assertThat(reconciler.reconcile().runs()).containsExactly(queued);
+        assertThat(runs.find(queued).orElseThrow().error()).isEqualTo(RunReconciler.LOST_RUN_REASON);
+    }
+
     private String runningRun(String label) {
         String id = label + "-" + UUID.randomUUID();
         runs.create(id, "demo", "{}", "alice");
