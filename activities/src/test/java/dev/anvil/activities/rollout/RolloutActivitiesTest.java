@@ -53,7 +53,11 @@ class RolloutActivitiesTest {
         endpoints.put("digits", "digits", 1);
         activities = new RolloutActivitiesImpl(endpoints, sessions, counts, stores.registry(),
                 new RolloutStore(stores.db()), new AuditLogStore(stores.db()), stores.lineage(), new ObjectMapper(),
-                Duration.ofMillis(600), Duration.ofSeconds(30));
+                Duration.ofMillis(600), Duration.ofSeconds(30), (request, breakGlass) -> {
+                    if (request.endpoint().equals("refused")) {
+                        throw new RolloutRefused(403, null, "run r has no passed gate");
+                    }
+                });
     }
 
     @Test
@@ -96,6 +100,17 @@ class RolloutActivitiesTest {
                 .satisfies(e -> assertThat(((ApplicationFailure) e).isNonRetryable()).isTrue());
         assertThatThrownBy(() -> activities.setWeight("r4", "nowhere", 50, "running", null))
                 .isInstanceOf(ApplicationFailure.class);
+    }
+
+    @Test
+    void aCandidateTheAdmissionRefusesNeverReachesTheEndpointAndNoRetryFixesIt() {
+        endpoints.put("refused", "digits", 1);
+        CanaryRequest refused = new CanaryRequest("r5", "refused", CANDIDATE, List.of(50, 100), 60, 1, 0.1, 2.0, 1,
+                null, "tester");
+        assertThatThrownBy(() -> activities.begin(refused)).isInstanceOf(ApplicationFailure.class)
+                .hasMessageContaining("run r has no passed gate")
+                .satisfies(e -> assertThat(((ApplicationFailure) e).isNonRetryable()).isTrue());
+        assertThat(endpoints.find("refused").orElseThrow().canaryVersion()).isNull();
     }
 
     @Test
