@@ -18,6 +18,7 @@ import dev.anvil.activities.pipeline.ScheduleActivitiesImpl;
 import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.activities.rollout.CanaryOperator;
+import dev.anvil.activities.rollout.EvidenceAdmission;
 import dev.anvil.activities.rollout.RolloutActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.validate.ValidateOperator;
@@ -87,6 +88,7 @@ public class AnvilStartup {
     @Inject ApprovalStore approvals;
     @Inject ApiTokenStore tokens;
     @Inject Attestations attestations;
+    @Inject EvidenceAdmission admission;
 
     private WorkerFactory factory;
 
@@ -152,7 +154,7 @@ public class AnvilStartup {
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
                 new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
-                new CanaryOperator(client),
+                new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO));
         worker.registerActivitiesImplementations(
@@ -161,7 +163,7 @@ public class AnvilStartup {
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
-                        json, config.gateway().loadWait(), reportsFresh()),
+                        json, config.gateway().loadWait(), reportsFresh(), admission),
                 new ApprovalActivitiesImpl(approvals, taskRuns, audit));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
