@@ -73,8 +73,7 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     @Override
     public RolloutStart begin(CanaryRequest r) {
         return badInputIsFinal(() -> {
-            // whoever started this workflow, the candidate is admitted here from Anvil's own records
-            admission.admit(r, brokeGlass(r));
+            admit(r);
             Endpoint endpoint = find(r.endpoint());
             int candidate = registry.registerVersion(endpoint.model(), r.candidateArtifact(), r.taskRunId(), null).version();
             int stable = endpoint.stableVersion();
@@ -95,9 +94,22 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     }
 
     /**
-     * Whether an admin broke glass for this rollout: the audit log, written by the API before it started the
-     * rollout, holds the record, so nothing in the request can claim it.
+     * Whoever started this workflow, the candidate is admitted here from Anvil's own records. A refusal that
+     * break-glass waives (no evidence) is waived only when an admin broke glass for this very rollout: the audit
+     * log, written by the API before it started the rollout, holds the record, so nothing in the request can
+     * claim it.
      */
+    private void admit(CanaryRequest r) {
+        try {
+            admission.admit(r, false);
+        } catch (RolloutRefused refused) {
+            if (refused.status() == 409 || !brokeGlass(r)) {
+                throw refused;
+            }
+            admission.admit(r, true);
+        }
+    }
+
     private boolean brokeGlass(CanaryRequest r) {
         return audit.listBySubject("endpoint:" + r.endpoint(), BREAK_GLASS_LOOKBACK).stream()
                 .filter(e -> "rollout.break_glass".equals(e.action()))

@@ -82,6 +82,9 @@ class RolloutEvidenceTest {
                 .body("find { it.action == 'rollout.break_glass' }.actor", equalTo("demo-admin"))
                 .body("find { it.action == 'rollout.break_glass' }.detailsJson", containsString("CVE fix, no time"))
                 .body("find { it.action == 'rollout.break_glass' }.detailsJson", containsString(id));
+        // the rollout's first activity finds the break-glass record and lets the rollout begin
+        await("rollout " + id + " began").atMost(Duration.ofSeconds(60))
+                .until(() -> given().get("/api/rollouts/" + id).then().extract().path("rollout.state") != null);
         // the endpoints page says it plainly: who, why, which rollout
         given().cookie("anvil_token", TestTokens.VIEWER).get("/ui/endpoints").then().statusCode(200)
                 .body(containsString("Break glass: <b>demo-admin</b> started rollout <code>" + id + "</code>"))
