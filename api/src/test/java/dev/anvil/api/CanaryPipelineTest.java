@@ -23,8 +23,32 @@ class CanaryPipelineTest {
     void signIn() {
         TestTokens.signInAs(TestTokens.ADMIN);
     }
+    /** The release a team runs: build, measure, gate, approve, then roll out what was approved. */
     private static final String SPEC = """
             pipeline: digits-rollout
+            params: {model: none, evaluation: none}
+            default_args: {retries: 0, execution_timeout: 10m}
+            tasks:
+              build:    {operator: convert, with: {model: "${params.model}", opset: 13}}
+              validate: {operator: validate, upstream: [build], with: {model: "${tasks.build.outputs.model}", dataset: "${params.evaluation}", samples: 200}}
+              gate:     {operator: gate, upstream: [validate], with: {require: {accuracy: ">= 0.9"}}}
+              approve:  {operator: approval, upstream: [gate], with: {summary: "roll it out?"}}
+              rollout:
+                operator: canary
+                upstream: [approve]
+                with:
+                  endpoint: rolling
+                  model: "${tasks.build.outputs.model}"
+                  steps: [50, 100]
+                  interval: 2s
+                  min_requests: 3
+                  max_extensions: 1000
+                  analysis: {max_error_rate: 0.01, max_p95_latency_ratio: 50}
+            """;
+
+    /** A pipeline that rolls out what it was given, measuring and approving nothing. */
+    static final String UNGATED_SPEC = """
+            pipeline: digits-ungated
             params: {candidate: none}
             tasks:
               inspect: {operator: inspect, with: {model: "${params.candidate}"}}
@@ -35,23 +59,29 @@ class CanaryPipelineTest {
                   endpoint: rolling
                   model: "${tasks.inspect.outputs.model}"
                   steps: [50, 100]
-                  interval: 1s
+                  interval: 2s
                   min_requests: 3
-                  max_extensions: 1000
-                  analysis: {max_error_rate: 0.01, max_p95_latency_ratio: 50}
             """;
 
     @Test
     void theRunWaitsForTheRolloutAndSucceedsWhenItPromotes() throws Exception {
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = InspectModelResourceTest.upload(model);
-        String candidate = InspectModelResourceTest.upload(GatewayTest.withDocString(model, "rolling-candidate"));
+        String input = InspectModelResourceTest.upload(GatewayTest.withDocString(model, "rolling-candidate"));
         given().contentType("application/json").body(Map.of("model", "rolling", "artifact", stable))
                 .when().put("/api/endpoints/rolling").then().statusCode(201);
         given().contentType("application/yaml").body(SPEC.getBytes(StandardCharsets.UTF_8))
                 .put("/api/pipelines/digits-rollout").then().statusCode(201);
-        String runId = given().contentType("application/json").body(Map.of("params", Map.of("candidate", candidate)))
+        TestTokens.signOut(); // the submitter runs it, a reviewer approves it: each call names its caller
+        String runId = given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).contentType("application/json")
+                .body(Map.of("params", Map.of("model", input, "evaluation", ApprovedCandidates.evaluation()), "cache", false))
                 .post("/api/pipelines/digits-rollout/runs").then().statusCode(201).extract().path("run");
+        String approval = ApprovalResourceTest.awaitPendingApproval(runId);
+        given().spec(TestTokens.bearer(TestTokens.REVIEWER)).contentType("application/json")
+                .body(Map.of("comment", "gate passed")).post("/api/approvals/" + approval + "/approve").then().statusCode(200);
+        TestTokens.signInAs(TestTokens.ADMIN);
+        String built = given().get("/api/runs/" + runId).then().extract()
+                .path("tasks.find { it.taskId == 'build' }.metricsJson");
 
         String body = GatewayTest.request(GatewayTest.digitLikePixels(1), 1, false);
         String status = "running";
@@ -64,7 +94,9 @@ class CanaryPipelineTest {
         }
         JsonPath run = given().get("/api/runs/" + runId).then().extract().jsonPath();
         assertThat(status).as(run.prettify()).isEqualTo("success");
-        given().get("/api/endpoints/rolling").then().statusCode(200).body("stable.artifact", equalTo(candidate));
+        given().get("/api/endpoints/rolling").then().statusCode(200)
+                .body("stable.artifact", org.hamcrest.Matchers.not(equalTo(stable)));
+        assertThat(built).contains((String) given().get("/api/endpoints/rolling").then().extract().path("stable.artifact"));
         assertThat(run.getString("tasks.find { it.taskId == 'rollout' }.metricsJson")).contains("\"state\": \"promoted\"");
     }
 
@@ -72,7 +104,7 @@ class CanaryPipelineTest {
     void aCanaryTaskWithABadSpecFailsAtOnceNamingTheField() throws Exception {
         String candidate = InspectModelResourceTest.upload(
                 GatewayTest.withDocString(Files.readAllBytes(SharedData.cnnMnist()), "bad-rollout-candidate"));
-        String bad = SPEC.replace("pipeline: digits-rollout", "pipeline: bad-rollout").replace("steps: [50, 100]",
+        String bad = UNGATED_SPEC.replace("pipeline: digits-ungated", "pipeline: bad-rollout").replace("steps: [50, 100]",
                 "steps: [50, 80]");
         given().contentType("application/yaml").body(bad.getBytes(StandardCharsets.UTF_8))
                 .put("/api/pipelines/bad-rollout").then().statusCode(201);

@@ -36,6 +36,8 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.gateway.max-request-bytes", "1048576"),
                 // rollouts read the counters from PostgreSQL: publish them often so short test windows see them
                 Map.entry("anvil.gateway.counts-publish-interval", "250ms"),
+                // rollout tests walk their steps in seconds; RolloutEvidenceTest shows a 1 s window refused
+                Map.entry("anvil.rollout.min-interval", "2s"),
                 // bearer JWTs from a test OIDC provider (Keycloak-style realm roles) beside the API tokens
                 Map.entry("anvil.auth.oidc.issuer", TestOidcProvider.shared().issuer()),
                 Map.entry("anvil.auth.oidc.audience", "anvil"),

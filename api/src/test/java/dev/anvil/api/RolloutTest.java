@@ -34,7 +34,7 @@ public class RolloutTest {
     void aGoodCandidateWalksTheStepsUnderLiveTrafficAndIsPromoted() throws Exception {
         String candidate = endpointWithCandidate("live");
         String id = given().contentType("application/json").body(Map.of("endpoint", "live", "model", candidate,
-                        "steps", List.of(50, 100), "interval", "1s", "min_requests", 3, "max_extensions", 1000,
+                        "steps", List.of(50, 100), "interval", "2s", "min_requests", 3, "max_extensions", 1000,
                         "analysis", Map.of("max_error_rate", 0.01, "max_p95_latency_ratio", 50)))
                 .when().post("/api/rollouts").then().statusCode(201).extract().path("rollout");
 
@@ -91,9 +91,11 @@ public class RolloutTest {
         String slow = InspectModelResourceTest.upload(slowerTwin(model));
         given().contentType("application/json").body(Map.of("model", "slowed", "artifact", stable))
                 .when().put("/api/endpoints/slowed").then().statusCode(201);
+        // this test is about the analysis, not the evidence: an admin breaks glass for the untested twin
         String id = given().contentType("application/json").body(Map.of("endpoint", "slowed", "model", slow,
                         "steps", List.of(50, 100), "interval", "2s", "min_requests", 5, "max_extensions", 1000,
-                        "analysis", Map.of("max_error_rate", 0.01, "max_p95_latency_ratio", 1.5)))
+                        "analysis", Map.of("max_error_rate", 0.01, "max_p95_latency_ratio", 1.5),
+                        "break_glass", Map.of("reason", "RolloutTest: a slower twin to roll back")))
                 .when().post("/api/rollouts").then().statusCode(201).extract().path("rollout");
 
         String body = GatewayTest.request(GatewayTest.digitLikePixels(1), 1, false);
@@ -183,10 +185,11 @@ public class RolloutTest {
         given().get("/api/rollouts/nope").then().statusCode(404);
     }
 
+    /** An endpoint serving cnn_mnist, and a candidate built, validated, gated and approved by a pipeline run. */
     private static String endpointWithCandidate(String endpoint) throws Exception {
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = InspectModelResourceTest.upload(model);
-        String candidate = InspectModelResourceTest.upload(GatewayTest.withDocString(model, endpoint + "-candidate"));
+        String candidate = ApprovedCandidates.of(endpoint + "-candidate");
         given().contentType("application/json").body(Map.of("model", endpoint, "artifact", stable))
                 .when().put("/api/endpoints/" + endpoint).then().statusCode(201);
         return candidate;

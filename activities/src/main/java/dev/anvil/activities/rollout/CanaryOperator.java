@@ -31,9 +31,18 @@ public final class CanaryOperator implements Operator {
     private static final long POLL_SECONDS = 5;
 
     private final WorkflowClient client;
+    private final RolloutAdmission admission;
+    private final java.time.Duration minInterval;
 
-    public CanaryOperator(WorkflowClient client) {
+    /**
+     * @param admission   the check every rollout passes, asked before the rollout starts so that a refused one
+     *                    fails the task at once, naming what is missing
+     * @param minInterval the shortest analysis window that counts as evidence
+     */
+    public CanaryOperator(WorkflowClient client, RolloutAdmission admission, java.time.Duration minInterval) {
         this.client = client;
+        this.admission = admission;
+        this.minInterval = minInterval;
     }
 
     @Override
@@ -49,10 +58,15 @@ public final class CanaryOperator implements Operator {
                 + (context.previousAttempts() == 0 ? "" : "-" + (context.previousAttempts() + 1));
         CanaryRequest request;
         try {
+            if (with.containsKey("break_glass")) {
+                throw new InvalidTaskInputException("canary: break_glass is an admin's call, made with a reason over"
+                        + " POST /api/rollouts and audited; a pipeline cannot break glass");
+            }
             Map<String, Object> spec = new LinkedHashMap<>(with);
             spec.putIfAbsent("actor", "pipeline " + context.runId());
-            request = CanarySpec.parse(spec, rolloutId, context.taskRunId());
-        } catch (CanarySpec.Invalid e) {
+            request = CanarySpec.parse(spec, rolloutId, context.taskRunId(), minInterval);
+            admission.admit(request, false);
+        } catch (CanarySpec.Invalid | RolloutRefused e) {
             throw new InvalidTaskInputException("canary: " + e.getMessage(), e);
         }
         CanaryRolloutWorkflow rollout = client.newWorkflowStub(CanaryRolloutWorkflow.class, WorkflowOptions.newBuilder()

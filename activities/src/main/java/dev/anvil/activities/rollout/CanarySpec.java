@@ -18,7 +18,14 @@ public final class CanarySpec {
     private CanarySpec() {
     }
 
-    public static CanaryRequest parse(Map<String, Object> with, String rolloutId, Long taskRunId) {
+    /** The shortest analysis window a rollout may have unless an admin breaks glass, when none is configured. */
+    public static final Duration DEFAULT_MIN_INTERVAL = Duration.ofSeconds(30);
+
+    /**
+     * @param minInterval the shortest interval that counts as evidence (ANVIL_ROLLOUT_MIN_INTERVAL); a shorter
+     *                    one is refused unless the spec breaks glass
+     */
+    public static CanaryRequest parse(Map<String, Object> with, String rolloutId, Long taskRunId, Duration minInterval) {
         if (with == null) {
             throw Invalid.field(null, "send {\"endpoint\": ..., \"model\": sha256, ...}");
         }
@@ -37,16 +44,11 @@ public final class CanarySpec {
             throw Invalid.field("interval", "interval must be positive");
         }
         long minRequests = number(with, "min_requests", 200, 0, Long.MAX_VALUE).longValue();
+        long intervalSeconds = interval.toSeconds() == 0 ? 1 : interval.toSeconds();
         if (breakGlass(with).isEmpty()) {
-            // a rollout is the evidence that the candidate serves well: refuse one that gathers none
-            if (steps.size() == 1) {
-                throw Invalid.field("steps", "steps [100] move all traffic to the candidate at once, with no canary"
-                        + " evidence; start smaller, e.g. [5, 25, 50, 100] (an admin may break glass with a reason)");
-            }
-            if (minRequests < 1) {
-                throw Invalid.field("min_requests", "min_requests 0 judges the canary on no traffic at all; ask for"
-                        + " at least 1 (an admin may break glass with a reason)");
-            }
+            noEvidence(steps, minRequests, intervalSeconds, minInterval).ifPresent(e -> {
+                throw e;
+            });
         }
         int maxExtensions = number(with, "max_extensions", 3, 0, 1000).intValue();
         Object analysisValue = with.getOrDefault("analysis", Map.of());
@@ -57,8 +59,33 @@ public final class CanarySpec {
         Map<String, Object> analysis = (Map<String, Object>) rawAnalysis;
         double maxErrorRate = number(analysis, "max_error_rate", 0.01, 0, 1).doubleValue();
         double maxRatio = number(analysis, "max_p95_latency_ratio", 1.2, 1, 1000).doubleValue();
-        return new CanaryRequest(rolloutId, endpoint, sha, steps, interval.toSeconds() == 0 ? 1 : interval.toSeconds(),
+        return new CanaryRequest(rolloutId, endpoint, sha, steps, intervalSeconds,
                 minRequests, maxErrorRate, maxRatio, maxExtensions, taskRunId, string(with, "actor", false));
+    }
+
+    /**
+     * Why a rollout of this shape gathers no evidence that the candidate serves well, if it does not: all
+     * traffic at once, a window judged on no requests, or a window shorter than {@code minInterval}. The one
+     * rule that the REST endpoint, the canary operator and the rollout's first activity apply.
+     */
+    public static java.util.Optional<Invalid> noEvidence(List<Integer> steps, long minRequests, long intervalSeconds,
+                                                         Duration minInterval) {
+        if (steps.size() == 1) {
+            return java.util.Optional.of(Invalid.field("steps", "steps " + steps + " move all traffic to the candidate"
+                    + " at once, with no canary evidence; start smaller, e.g. [5, 25, 50, 100] (an admin may break"
+                    + " glass with a reason)"));
+        }
+        if (minRequests < 1) {
+            return java.util.Optional.of(Invalid.field("min_requests", "min_requests 0 judges the canary on no traffic"
+                    + " at all; ask for at least 1 (an admin may break glass with a reason)"));
+        }
+        if (intervalSeconds < minInterval.toSeconds()) {
+            return java.util.Optional.of(Invalid.field("interval", "interval " + intervalSeconds + "s is below the floor"
+                    + " of " + minInterval.toSeconds() + "s (ANVIL_ROLLOUT_MIN_INTERVAL): a shorter window judges the"
+                    + " canary on too little evidence; ask for at least " + minInterval.toSeconds() + "s (an admin may"
+                    + " break glass with a reason)"));
+        }
+        return java.util.Optional.empty();
     }
 
     /**

@@ -37,6 +37,8 @@ import java.util.Map;
 public final class RolloutActivitiesImpl implements RolloutActivities {
     /** Who the audit log names for the steps a rollout takes on its own. */
     private static final String SYSTEM = "anvil";
+    /** The newest audit records of an endpoint searched for a rollout's break-glass record. */
+    private static final int BREAK_GLASS_LOOKBACK = 1000;
 
     private final EndpointStore endpoints;
     private final ServingSessionsStore sessions;
@@ -48,14 +50,17 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     private final ObjectMapper json;
     private final Duration loadWait;
     private final Duration reportsFresh;
+    private final RolloutAdmission admission;
 
     /**
      * @param loadWait     how long {@link #begin} waits for a serving process to report the candidate loaded
      * @param reportsFresh how recent a serving process's report must be to count (a few of its refresh intervals)
+     * @param admission    what every rollout passes before {@link #begin} touches the endpoint
      */
     public RolloutActivitiesImpl(EndpointStore endpoints, ServingSessionsStore sessions, ServingCountsStore counts,
                                  ModelRegistryStore registry, RolloutStore rollouts, AuditLogStore audit,
-                                 LineageStore lineage, ObjectMapper json, Duration loadWait, Duration reportsFresh) {
+                                 LineageStore lineage, ObjectMapper json, Duration loadWait, Duration reportsFresh,
+                                 RolloutAdmission admission) {
         this.endpoints = endpoints;
         this.sessions = sessions;
         this.counts = counts;
@@ -66,11 +71,13 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
         this.json = json;
         this.loadWait = loadWait;
         this.reportsFresh = reportsFresh;
+        this.admission = admission;
     }
 
     @Override
     public RolloutStart begin(CanaryRequest r) {
         return badInputIsFinal(() -> {
+            admit(r);
             Endpoint endpoint = find(r.endpoint());
             int candidate = registry.registerVersion(endpoint.model(), r.candidateArtifact(), r.taskRunId(), null).version();
             int stable = endpoint.stableVersion();
@@ -95,6 +102,37 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
                             "candidate", candidate, "steps", r.steps())), r.rolloutId() + ":started");
             return new RolloutStart(endpoint.model(), stable, candidate);
         });
+    }
+
+    /**
+     * Whoever started this workflow, the candidate is admitted here from Anvil's own records. A refusal that
+     * break-glass waives (no evidence) is waived only when an admin broke glass for this very rollout: the audit
+     * log, written by the API before it started the rollout, holds the record, so nothing in the request can
+     * claim it.
+     */
+    private void admit(CanaryRequest r) {
+        try {
+            admission.admit(r, false);
+        } catch (RolloutRefused refused) {
+            if (refused.status() == 409 || !brokeGlass(r)) {
+                throw refused;
+            }
+            admission.admit(r, true);
+        }
+    }
+
+    private boolean brokeGlass(CanaryRequest r) {
+        return audit.listBySubject("endpoint:" + r.endpoint(), BREAK_GLASS_LOOKBACK).stream()
+                .filter(e -> "rollout.break_glass".equals(e.action()))
+                .anyMatch(e -> r.rolloutId().equals(detail(e.detailsJson(), "rollout")));
+    }
+
+    private String detail(String detailsJson, String key) {
+        try {
+            return detailsJson == null ? null : json.readTree(detailsJson).path(key).asText(null);
+        } catch (JsonProcessingException e) {
+            return null;
+        }
     }
 
     /**
@@ -213,7 +251,7 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
     private static <T> T badInputIsFinal(java.util.function.Supplier<T> work) {
         try {
             return work.get();
-        } catch (BadRollout e) {
+        } catch (BadRollout | RolloutRefused e) {
             throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), BAD_ROLLOUT);
         } catch (DataAccessException e) {
             if (e.isBadInput()) {

@@ -54,15 +54,23 @@ class RolloutActivitiesTest {
         endpoints.put("digits", "digits", 1, null, TrafficChange.byHand("admin", null));
         activities = new RolloutActivitiesImpl(endpoints, sessions, counts, stores.registry(),
                 new RolloutStore(stores.db()), new AuditLogStore(stores.db()), stores.lineage(), new ObjectMapper(),
-                Duration.ofMillis(600), Duration.ofSeconds(30));
+                Duration.ofMillis(600), Duration.ofSeconds(30), (request, breakGlass) -> {
+                    if (request.endpoint().equals("refused")) {
+                        throw new RolloutRefused(403, null, "run r has no passed gate");
+                    }
+                });
     }
 
     @Test
     void beginSetsTheCanaryAndReturnsOnceAServingProcessReportsItLoaded() throws Exception {
         CompletableFuture<RolloutStart> begun = CompletableFuture.supplyAsync(() -> activities.begin(request("r1")));
-        Thread.sleep(200);
+        // polled, not slept on: how soon the canary is set depends on the machine, not on this test
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (endpoints.find("digits").orElseThrow().canaryVersion() == null && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(endpoints.find("digits").orElseThrow().canaryVersion()).as("canary set before any report").isEqualTo(2);
         assertThat(begun).as("waits for a report").isNotDone();
-        assertThat(endpoints.find("digits").orElseThrow().canaryVersion()).as("canary set at once").isEqualTo(2);
         assertThat(endpoints.find("digits").orElseThrow().canaryWeight()).isZero();
 
         sessions.loaded("api-1", CANDIDATE);
@@ -97,6 +105,17 @@ class RolloutActivitiesTest {
                 .satisfies(e -> assertThat(((ApplicationFailure) e).isNonRetryable()).isTrue());
         assertThatThrownBy(() -> activities.setWeight("r4", "nowhere", 50, "running", null))
                 .isInstanceOf(ApplicationFailure.class);
+    }
+
+    @Test
+    void aCandidateTheAdmissionRefusesNeverReachesTheEndpointAndNoRetryFixesIt() {
+        endpoints.put("refused", "digits", 1, null, TrafficChange.byHand("admin", null));
+        CanaryRequest refused = new CanaryRequest("r5", "refused", CANDIDATE, List.of(50, 100), 60, 1, 0.1, 2.0, 1,
+                null, "tester");
+        assertThatThrownBy(() -> activities.begin(refused)).isInstanceOf(ApplicationFailure.class)
+                .hasMessageContaining("run r has no passed gate")
+                .satisfies(e -> assertThat(((ApplicationFailure) e).isNonRetryable()).isTrue());
+        assertThat(endpoints.find("refused").orElseThrow().canaryVersion()).isNull();
     }
 
     @Test

@@ -28,6 +28,17 @@ public interface AnvilConfig {
 
     Db db();
 
+    Rollout rollout();
+
+    interface Rollout {
+        /**
+         * The shortest analysis window a canary step may have (ANVIL_ROLLOUT_MIN_INTERVAL): a shorter one
+         * judges the candidate on too little traffic, so it is refused unless an admin breaks glass.
+         */
+        @WithDefault("30s")
+        Duration minInterval();
+    }
+
     interface Temporal {
         @WithDefault("127.0.0.1:7233")
         String target();

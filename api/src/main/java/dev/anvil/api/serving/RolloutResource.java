@@ -1,6 +1,8 @@
 package dev.anvil.api.serving;
 
 import dev.anvil.activities.rollout.CanarySpec;
+import dev.anvil.activities.rollout.EvidenceAdmission;
+import dev.anvil.activities.rollout.RolloutRefused;
 import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.AuditTrail;
 import dev.anvil.api.auth.Role;
@@ -55,6 +57,7 @@ public class RolloutResource {
     @Inject RolloutStore rollouts;
     @Inject dev.anvil.api.auth.CurrentCaller caller;
     @Inject AuditTrail trail;
+    @Inject EvidenceAdmission admission;
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
@@ -63,7 +66,11 @@ public class RolloutResource {
             description = "The gateway shifts traffic step by step (steps, default [5, 25, 50, 100]), compares canary "
                     + "against stable every interval once min_requests arrived (analysis: max_error_rate, "
                     + "max_p95_latency_ratio), and promotes or rolls back on its own, extending a step at most "
-                    + "max_extensions times.")
+                    + "max_extensions times. Production needs evidence: a candidate built by a run whose gate passed a "
+                    + "validation of it and whose approval someone other than the requester gave (from Anvil's signed "
+                    + "provenance and records), a rollout that gathers some (more than one step, min_requests at least 1, "
+                    + "an interval at least ANVIL_ROLLOUT_MIN_INTERVAL), unless an admin breaks glass with a reason "
+                    + "(audited); and a candidate with the endpoint's input/output signature, glass broken or not.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(
             name = "digits", value = "{\"endpoint\": \"digits\", \"model\": \"<sha256 of the candidate>\", "
@@ -73,7 +80,10 @@ public class RolloutResource {
     @APIResponse(responseCode = "400", description = "the spec is incomplete or wrong; the problem names the field")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin, or breaks glass"
-            + " without being an admin")
+            + " without being an admin, or the candidate lacks the evidence production needs (a signed attestation,"
+            + " its run's passed gate and approval; the problem names what is missing)")
+    @APIResponse(responseCode = "409", description = "no such endpoint or candidate artifact, or the candidate's"
+            + " inputs and outputs differ from what the endpoint serves (the problem names both signatures)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
@@ -86,9 +96,19 @@ public class RolloutResource {
                 throw new ProblemException(403, "Forbidden", "only an admin may break glass (skip the canary's"
                         + " evidence); " + caller.name() + " is not one", List.of());
             }
-            request = CanarySpec.parse(spec, "rollout-" + UUID.randomUUID(), null);
+            request = CanarySpec.parse(spec, "rollout-" + UUID.randomUUID(), null, admission.minInterval());
         } catch (CanarySpec.Invalid e) {
             throw Problems.of(GatewayException.badRequest(e.field(), e.getMessage()));
+        }
+        try {
+            // from Anvil's records, never from the body: the candidate's signed provenance, its run's gate and
+            // approval, and that it fits what the endpoint serves (the rollout's first activity asks again)
+            admission.admit(request, breakGlass.isPresent());
+        } catch (RolloutRefused e) {
+            if (e.status() == 400) {
+                throw Problems.of(GatewayException.badRequest(e.field(), e.getMessage()));
+            }
+            throw new ProblemException(e.status(), e.status() == 403 ? "Forbidden" : "Conflict", e.getMessage(), List.of());
         }
         breakGlass.ifPresent(reason -> trail.record("rollout.break_glass", "endpoint:" + request.endpoint(),
                 "rollout", request.rolloutId(), "reason", reason, "candidate", request.candidateArtifact(),

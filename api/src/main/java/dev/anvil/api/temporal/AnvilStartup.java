@@ -18,6 +18,7 @@ import dev.anvil.activities.pipeline.ScheduleActivitiesImpl;
 import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.quantize.QuantizeOperator;
 import dev.anvil.activities.rollout.CanaryOperator;
+import dev.anvil.activities.rollout.EvidenceAdmission;
 import dev.anvil.activities.rollout.RolloutActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.activities.validate.ValidateOperator;
@@ -89,6 +90,7 @@ public class AnvilStartup {
     @Inject SubmittedDecisionStore submittedDecisions;
     @Inject ApiTokenStore tokens;
     @Inject Attestations attestations;
+    @Inject EvidenceAdmission admission;
 
     private WorkerFactory factory;
     private ScheduledExecutorService reconciling;
@@ -164,7 +166,7 @@ public class AnvilStartup {
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
                 new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
-                new CanaryOperator(client),
+                new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO));
         worker.registerActivitiesImplementations(
@@ -173,7 +175,7 @@ public class AnvilStartup {
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
-                        json, config.gateway().loadWait(), reportsFresh()),
+                        json, config.gateway().loadWait(), reportsFresh(), admission),
                 new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions));
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,

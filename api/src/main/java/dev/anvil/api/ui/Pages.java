@@ -1,6 +1,8 @@
 package dev.anvil.api.ui;
 
+import dev.anvil.activities.rollout.CandidateEvidence;
 import dev.anvil.db.Approval;
+import dev.anvil.db.Endpoint;
 import dev.anvil.db.Model;
 import dev.anvil.db.ModelVersion;
 import dev.anvil.db.PipelineRun;
@@ -41,6 +43,8 @@ final class Pages {
 
     static native TemplateInstance models(Frame frame, List<ModelEntry> models);
 
+    static native TemplateInstance endpoints(Frame frame, List<EndpointEntry> endpoints);
+
     /** A row of the approvals list: the approval and the pipeline of its run. */
     record ApprovalRow(Approval approval, String pipeline) {
     }
@@ -49,6 +53,18 @@ final class Pages {
     record ModelEntry(Model model, List<VersionRow> versions) {
     }
 
-    record VersionRow(ModelVersion version, String aliases) {
+    /** A version with its aliases and what its provenance chain says (built by, approved by, signature). */
+    record VersionRow(ModelVersion version, String aliases, CandidateEvidence evidence) {
+        public String approvedBy() {
+            return String.join(", ", evidence.approvedBy());
+        }
+    }
+
+    /** An endpoint, what it serves, and the rollouts on it that an admin let skip the evidence. */
+    record EndpointEntry(Endpoint endpoint, List<BreakGlass> breakGlass) {
+    }
+
+    /** An admin's break-glass record from the audit log: who, when, why, which rollout of which candidate. */
+    record BreakGlass(String actor, java.time.Instant at, String reason, String rollout, String candidate) {
     }
 }

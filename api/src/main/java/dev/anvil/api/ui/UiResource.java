@@ -8,9 +8,13 @@ import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.OidcTenants;
 import dev.anvil.api.auth.Role;
 import dev.anvil.api.problem.ProblemException;
+import dev.anvil.activities.rollout.ProvenanceChain;
 import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.Approval;
 import dev.anvil.db.ApprovalStore;
+import dev.anvil.db.AuditLogStore;
+import dev.anvil.db.Endpoint;
+import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Model;
 import dev.anvil.db.ModelAlias;
@@ -73,6 +77,9 @@ public class UiResource {
     @Inject PipelineStore pipelines;
     @Inject LineageStore lineage;
     @Inject ModelRegistryStore registry;
+    @Inject ProvenanceChain provenance;
+    @Inject EndpointStore endpoints;
+    @Inject AuditLogStore audit;
     @Inject ObjectStore objects;
     @Inject ObjectMapper json;
     @Inject OidcTenants oidc;
@@ -274,9 +281,37 @@ public class UiResource {
                 aliases.computeIfAbsent(alias.version(), k -> new ArrayList<>()).add(alias.alias());
             }
             models.add(new Pages.ModelEntry(m, registry.listVersions(m.name()).stream()
-                    .map(v -> new Pages.VersionRow(v, String.join(", ", aliases.getOrDefault(v.version(), List.of())))).toList()));
+                    .map(v -> new Pages.VersionRow(v, String.join(", ", aliases.getOrDefault(v.version(), List.of())),
+                            provenance.walk(v.artifactSha256()))).toList()));
         }
         return Response.ok(Pages.models(frame("Models", who.get()), models)).build();
+    }
+
+    /** Endpoints and what they serve, each rollout an admin let skip the evidence shown with who and why. */
+    @GET
+    @Path("/endpoints")
+    public Response endpointsPage() {
+        Optional<Caller> who = caller.get();
+        if (who.isEmpty()) {
+            return toLogin();
+        }
+        List<Pages.EndpointEntry> entries = new ArrayList<>();
+        for (Endpoint e : endpoints.list()) {
+            List<Pages.BreakGlass> glass = audit.listBySubject("endpoint:" + e.name(), 1000).stream()
+                    .filter(a -> "rollout.break_glass".equals(a.action()))
+                    .map(a -> new Pages.BreakGlass(a.actor(), a.at(), detail(a.detailsJson(), "reason"),
+                            detail(a.detailsJson(), "rollout"), detail(a.detailsJson(), "candidate"))).toList();
+            entries.add(new Pages.EndpointEntry(e, glass));
+        }
+        return Response.ok(Pages.endpoints(frame("Endpoints", who.get()), entries)).build();
+    }
+
+    private String detail(String detailsJson, String key) {
+        try {
+            return detailsJson == null ? null : json.readTree(detailsJson).path(key).asText(null);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return null;
+        }
     }
 
     private static Frame frame(String title, Caller who) {

@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
+import dev.anvil.api.ApprovedCandidates;
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
 import dev.anvil.devstack.SharedData;
@@ -17,7 +18,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import io.restassured.specification.RequestSpecification;
 import jakarta.inject.Inject;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.sql.Connection;
@@ -107,7 +107,8 @@ class AuditLogTamperTest {
     void endpointCanaryAndRolloutChangesAreAudited() throws Exception {
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = upload(model);
-        String candidate = upload(withDocString(model, "audit-candidate"));
+        // a candidate with the evidence a rollout needs: built, validated, gated and approved by a run
+        String candidate = ApprovedCandidates.of("audit-candidate");
         asAdmin().contentType("application/json").body(Map.of("model", "audited-ep", "artifact", stable))
                 .put("/api/endpoints/audited-ep").then().statusCode(201);
         asAdmin().contentType("application/json").body(Map.of("artifact", candidate, "weight", 0))
@@ -227,15 +228,5 @@ class AuditLogTamperTest {
         return asAdmin().contentType("application/octet-stream").body(bytes)
                 .post("/api/artifacts?mediaType=application/onnx")
                 .then().statusCode(org.hamcrest.Matchers.oneOf(200, 201)).extract().path("artifact.sha256");
-    }
-
-    /** The same model with another doc_string (ModelProto field 6): other bytes, same behaviour. */
-    private static byte[] withDocString(byte[] model, String doc) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(model);
-        out.write(0x32);
-        out.write(doc.length());
-        out.writeBytes(doc.getBytes(StandardCharsets.US_ASCII));
-        return out.toByteArray();
     }
 }

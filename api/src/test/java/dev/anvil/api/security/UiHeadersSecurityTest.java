@@ -39,6 +39,7 @@ class UiHeadersSecurityTest {
                 given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/approvals"),
                 given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/runs"),
                 given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/models"),
+                given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/endpoints"),
                 given().cookie("anvil_token", TestTokens.REVIEWER).get("/ui/approvals/no-such-approval"),
                 given().redirects().follow(false).get("/ui/approvals"),
                 given().get("/ui/charts.js"),
@@ -53,7 +54,7 @@ class UiHeadersSecurityTest {
 
     @Test
     void thePagesNeedNoInlineScriptOrStyle() {
-        for (String page : List.of("/ui/login", "/ui/approvals", "/ui/runs", "/ui/models")) {
+        for (String page : List.of("/ui/login", "/ui/approvals", "/ui/runs", "/ui/models", "/ui/endpoints")) {
             String html = given().cookie("anvil_token", TestTokens.REVIEWER).get(page).then().statusCode(200)
                     .extract().asString();
             assertThat(INLINE_SCRIPT.matcher(html).find()).as(page + " has an inline script").isFalse();

@@ -49,7 +49,8 @@ class ComposeFileTest {
             "ANVIL_DB_USER",
             "ANVIL_DB_PASSWORD",
             "ANVIL_DB_OWNER_USER",
-            "ANVIL_DB_OWNER_PASSWORD");
+            "ANVIL_DB_OWNER_PASSWORD",
+            "ANVIL_PROVENANCE_KEY_FILE");
 
     private static final int TEMPORAL_FRONTEND_PORT = 7233;
     private static final int MINIO_API_PORT = 9000;
@@ -189,6 +190,25 @@ class ComposeFileTest {
                             variable, API, WORKER)
                     .isEqualTo(api.get(variable));
         }
+    }
+
+    /**
+     * Workers sign provenance and the API verifies it before every rollout: with a key each (local mode's
+     * generated one) nothing a worker built could ever be rolled out.
+     */
+    @Test
+    void apiAndWorkerShareOneProvenanceKey() {
+        String keyFile = environment(API).get("ANVIL_PROVENANCE_KEY_FILE");
+        assertThat(keyFile).as("ANVIL_PROVENANCE_KEY_FILE in %s", API).startsWith("/run/secrets/");
+        String secret = keyFile.substring("/run/secrets/".length());
+        for (String serviceName : ANVIL_SERVICES) {
+            assertThat(services.get(serviceName).get("secrets"))
+                    .as("%s must mount the secret %s that ANVIL_PROVENANCE_KEY_FILE names", serviceName, secret)
+                    .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST).contains(secret);
+        }
+        Map<String, Object> secrets = asMap(compose.get("secrets"), "secrets");
+        assertThat(asMap(secrets.get(secret), "secret " + secret).get("file"))
+                .as("the secret %s must be a file (the PEM made with openssl genpkey)", secret).isNotNull();
     }
 
     @Test

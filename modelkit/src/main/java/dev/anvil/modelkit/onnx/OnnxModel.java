@@ -79,6 +79,22 @@ public final class OnnxModel {
         }
     }
 
+    /**
+     * The model's inputs and outputs (names, element types, shapes), read the way {@link #readStructure}
+     * reads: mapped, weights aliased rather than copied.
+     *
+     * @throws InvalidModelException when the file is not an ONNX model, or keeps weights in external data
+     */
+    public static ModelSignature readSignature(Path file) throws IOException {
+        checkFileSize(file);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
+            CodedInputStream coded = UnsafeByteOperations.unsafeWrap(mapped).newCodedInput();
+            coded.enableAliasing(true);
+            return ModelSignature.of(parse(coded));
+        }
+    }
+
     /** Parses model bytes. */
     public static OnnxModel parse(byte[] bytes) throws InvalidModelException {
         if (bytes.length == 0) {
