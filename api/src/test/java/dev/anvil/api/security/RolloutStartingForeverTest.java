@@ -10,31 +10,41 @@ import dev.anvil.api.InspectModelResourceTest;
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.workflows.TaskQueues;
+import dev.anvil.workflows.rollout.CanaryRequest;
+import dev.anvil.workflows.rollout.CanaryRolloutWorkflow;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import jakarta.inject.Inject;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
  * A rollout whose workflow failed showed "starting" for ever: its workflow failed before it recorded
  * the rollout, and the status answer read the dead workflow's first state. It must say failed, and why.
+ * The API refuses such a rollout before it starts one (no endpoint), so the workflow is started the way
+ * anything else that reaches Temporal could start it, and its first activity refuses it.
  */
 @QuarkusTest
 @QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
 class RolloutStartingForeverTest {
+    @Inject WorkflowClient client;
 
     @Test
     void aRolloutWhoseWorkflowFailedBeforeItBeganReadsFailedWithTheReason() throws Exception {
         TestTokens.signInAs(TestTokens.ADMIN);
         try {
             String candidate = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
-            String id = given().contentType("application/json").body(Map.of("endpoint", "never-created",
-                            "model", candidate, "steps", List.of(50, 100), "interval", "1m", "min_requests", 10,
-                            "break_glass", Map.of("reason", "the endpoint check is what this test is about")))
-                    .when().post("/api/rollouts").then().statusCode(201).extract().path("rollout");
+            String id = "rollout-starting-" + UUID.randomUUID();
+            CanaryRolloutWorkflow rollout = client.newWorkflowStub(CanaryRolloutWorkflow.class,
+                    WorkflowOptions.newBuilder().setTaskQueue(TaskQueues.CPU).setWorkflowId(id).build());
+            WorkflowClient.start(rollout::run, new CanaryRequest(id, "never-created", candidate, List.of(50, 100), 60,
+                    10, 0.01, 2.0, 1, null, "someone"));
 
             await("rollout " + id + " reads failed").atMost(Duration.ofSeconds(60)).until(
                     () -> given().get("/api/rollouts/" + id).then().statusCode(200).extract().path("rollout.state"),
