@@ -187,9 +187,29 @@ public final class EndpointStore {
             if (!sameTraffic(change.before(), change.after())) {
                 AuditLogStore.append(c, by.actor(), change.action(), "endpoint:" + change.after().name(),
                         details(c, change, by), null);
+                if (by.breakGlass()) {
+                    AuditLogStore.append(c, by.actor(), "endpoint.break_glass", "endpoint:" + change.after().name(),
+                            breakGlassDetails(c, change, by), null);
+                }
             }
             return change.after();
         });
+    }
+
+    /**
+     * The break-glass record: why, which change, and the version it put on traffic with its artifact (the
+     * new stable version when the stable version changed, else the canary).
+     */
+    private static String breakGlassDetails(Connection c, Change change, TrafficChange by) throws SQLException {
+        Endpoint before = change.before();
+        Endpoint after = change.after();
+        int version = before == null || before.stableVersion() != after.stableVersion() || !after.hasCanary()
+                ? after.stableVersion() : after.canaryVersion();
+        return Jdbc.queryOne(c, "SELECT jsonb_strip_nulls(jsonb_build_object('reason', ?::text, 'change', ?::text,"
+                + " 'model', ?::text, 'version', ?::int, 'artifact', (SELECT artifact_sha256 FROM model_versions"
+                + " WHERE model = ? AND version = ?), 'weight', ?::int))::text", rs -> rs.getString(1),
+                by.reason(), change.action(), after.model(), version, after.model(), version,
+                version == after.stableVersion() ? null : after.canaryWeight()).orElseThrow();
     }
 
     private static boolean sameTraffic(Endpoint a, Endpoint b) {
