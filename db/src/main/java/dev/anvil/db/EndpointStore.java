@@ -109,12 +109,26 @@ public final class EndpointStore {
      * the canary is another rollout's (or, for a rollout, not its own).
      */
     public Endpoint setWeight(String name, int weight, TrafficChange by) {
+        return setWeight(name, null, weight, by);
+    }
+
+    /**
+     * As {@link #setWeight(String, int, TrafficChange)}, refused when the canary is no longer
+     * {@code expectedCanary} (null: any): a change by hand admitted for one version never gives traffic to
+     * another that replaced it meanwhile.
+     */
+    public Endpoint setWeight(String name, Integer expectedCanary, int weight, TrafficChange by) {
         checkWeight("set weight", weight);
         return change("set weight", by, c -> {
             Endpoint current = lock(c, "set weight", name);
             if (!current.hasCanary() && by.rollout() == null) {
                 throw DataAccessException.badInput(TABLE, "set weight", "endpoint '" + name
                         + "' has no canary; set a canary version before giving it traffic");
+            }
+            if (expectedCanary != null && !expectedCanary.equals(current.canaryVersion())) {
+                throw DataAccessException.badInput(TABLE, "set weight", "endpoint '" + name + "' has canary "
+                        + current.canaryVersion() + ", not version " + expectedCanary + " (it changed meanwhile);"
+                        + " nothing was changed");
             }
             if (!Objects.equals(current.canaryRollout(), by.rollout())) {
                 throw notOwner("set weight", current, by);

@@ -109,5 +109,8 @@ class EndpointStoreTest {
                 .hasMessage("endpoints set canary: weight 101 is outside 0..100");
         assertThatThrownBy(() -> endpoints.promoteCanary("digits", 2, ADMIN))
                 .hasMessageContaining("has canary null, not version 2");
+        endpoints.setCanary("digits", 3, 5, ADMIN);
+        assertThatThrownBy(() -> endpoints.setWeight("digits", 2, 50, ADMIN))
+                .hasMessageContaining("has canary 3, not version 2 (it changed meanwhile)");
     }
 }

@@ -94,7 +94,8 @@ public final class EndpointManager {
         boolean more = endpoint.hasCanary() && endpoint.canaryRollout() == null && weight > endpoint.canaryWeight();
         TrafficChange by = !more ? TrafficChange.byHand(actor, null)
                 : admitted(name, artifactOf(endpoint.model(), endpoint.canaryVersion()), null, actor, breakGlass);
-        return changed(() -> endpoints.setWeight(name, weight, by));
+        Integer admittedCanary = more ? endpoint.canaryVersion() : null;
+        return changed(() -> endpoints.setWeight(name, admittedCanary, weight, by));
     }
 
     /** Sends all traffic back to the stable version: nothing new serves, so nothing to admit. */
