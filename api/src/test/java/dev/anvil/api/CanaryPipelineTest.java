@@ -68,7 +68,7 @@ class CanaryPipelineTest {
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = InspectModelResourceTest.upload(model);
         String input = InspectModelResourceTest.upload(GatewayTest.withDocString(model, "rolling-candidate"));
-        given().contentType("application/json").body(Map.of("model", "rolling", "artifact", stable))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("model", "rolling", "artifact", stable)))
                 .when().put("/api/endpoints/rolling").then().statusCode(201);
         given().contentType("application/yaml").body(SPEC.getBytes(StandardCharsets.UTF_8))
                 .put("/api/pipelines/digits-rollout").then().statusCode(201);

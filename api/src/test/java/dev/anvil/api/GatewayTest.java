@@ -42,7 +42,7 @@ class GatewayTest {
     @Test
     void servesTheModelThroughTheOpenInferenceProtocol() throws Exception {
         String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
-        given().contentType("application/json").body(Map.of("artifact", sha))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .when().put("/api/endpoints/mnist").then().statusCode(201)
                 .body("stable.version", equalTo(1)).body("stable.artifact", equalTo(sha));
 
@@ -81,7 +81,7 @@ class GatewayTest {
     @Test
     void badRequestsAreNamedAndTheGatewayKeepsServing() throws Exception {
         String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
-        given().contentType("application/json").body(Map.of("artifact", sha))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .when().put("/api/endpoints/strict").then().statusCode(oneOf(200, 201));
         float[] one = digitLikePixels(1);
 
@@ -137,7 +137,7 @@ class GatewayTest {
     @Test
     void binaryTensorDataGoesBothWays() throws Exception {
         String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
-        given().contentType("application/json").body(Map.of("artifact", sha))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .when().put("/api/endpoints/binary").then().statusCode(oneOf(200, 201));
         float[] pixels = digitLikePixels(2);
         float[] expected = runInProcess(pixels, 2);
@@ -189,7 +189,7 @@ class GatewayTest {
     @Test
     void binaryMistakesAreNamed() throws Exception {
         String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
-        given().contentType("application/json").body(Map.of("artifact", sha))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .when().put("/api/endpoints/binstrict").then().statusCode(oneOf(200, 201));
         byte[] one = littleEndian(digitLikePixels(1));
         String url = "/v2/models/binstrict/infer";
@@ -290,9 +290,9 @@ class GatewayTest {
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = InspectModelResourceTest.upload(model);
         String candidate = InspectModelResourceTest.upload(withDocString(model, "candidate"));
-        given().contentType("application/json").body(Map.of("artifact", stable))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", stable)))
                 .when().put("/api/endpoints/digits").then().statusCode(oneOf(200, 201));
-        given().contentType("application/json").body(Map.of("artifact", candidate, "weight", 0))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", candidate, "weight", 0)))
                 .when().put("/api/endpoints/digits/canary").then().statusCode(200)
                 .body("canary.version", equalTo(2)).body("canary.weight", equalTo(0));
         String body = request(digitLikePixels(1), 1, false);
@@ -330,7 +330,8 @@ class GatewayTest {
                 .contains("anvil_gateway_latency_seconds_bucket{endpoint=\"digits\"");
 
         // promotion: the canary becomes stable, the old version leaves
-        given().when().post("/api/endpoints/digits/canary/promote").then().statusCode(200)
+        given().contentType("application/json").body(BreakGlass.with(Map.of()))
+                .when().post("/api/endpoints/digits/canary/promote").then().statusCode(200)
                 .body("stable.version", equalTo(2)).body("canary", nullValue());
         given().contentType("application/json").body(body).when().post("/v2/models/digits/versions/1/infer")
                 .then().statusCode(404);
@@ -354,10 +355,10 @@ class GatewayTest {
                 .when().put("/api/endpoints/ghost").then().statusCode(400)
                 .body("detail", containsString("unknown field 'colour'"));
         String sha = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
-        given().contentType("application/json").body(Map.of("artifact", sha))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .when().put("/api/endpoints/Bad_Name!").then().statusCode(400)
                 .body("errors[0].field", equalTo("name"));
-        given().contentType("application/json").body(Map.of("artifact", sha))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .when().put("/api/endpoints/lonely").then().statusCode(oneOf(200, 201));
         given().contentType("application/json").body(Map.of("weight", 10))
                 .when().post("/api/endpoints/lonely/canary/weight").then().statusCode(422)
@@ -388,7 +389,7 @@ class GatewayTest {
     }
 
     private static void setWeight(String endpoint, int weight) {
-        given().contentType("application/json").body(Map.of("weight", weight))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("weight", weight)))
                 .when().post("/api/endpoints/" + endpoint + "/canary/weight").then().statusCode(200)
                 .body("canary.weight", equalTo(weight));
     }

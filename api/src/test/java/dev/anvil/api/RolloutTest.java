@@ -89,7 +89,7 @@ public class RolloutTest {
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = InspectModelResourceTest.upload(model);
         String slow = InspectModelResourceTest.upload(slowerTwin(model));
-        given().contentType("application/json").body(Map.of("model", "slowed", "artifact", stable))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("model", "slowed", "artifact", stable)))
                 .when().put("/api/endpoints/slowed").then().statusCode(201);
         // this test is about the analysis, not the evidence: an admin breaks glass for the untested twin
         String id = given().contentType("application/json").body(Map.of("endpoint", "slowed", "model", slow,
@@ -190,7 +190,7 @@ public class RolloutTest {
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = InspectModelResourceTest.upload(model);
         String candidate = ApprovedCandidates.of(endpoint + "-candidate");
-        given().contentType("application/json").body(Map.of("model", endpoint, "artifact", stable))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("model", endpoint, "artifact", stable)))
                 .when().put("/api/endpoints/" + endpoint).then().statusCode(201);
         return candidate;
     }

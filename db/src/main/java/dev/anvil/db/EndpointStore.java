@@ -109,12 +109,26 @@ public final class EndpointStore {
      * the canary is another rollout's (or, for a rollout, not its own).
      */
     public Endpoint setWeight(String name, int weight, TrafficChange by) {
+        return setWeight(name, null, weight, by);
+    }
+
+    /**
+     * As {@link #setWeight(String, int, TrafficChange)}, refused when the canary is no longer
+     * {@code expectedCanary} (null: any): a change by hand admitted for one version never gives traffic to
+     * another that replaced it meanwhile.
+     */
+    public Endpoint setWeight(String name, Integer expectedCanary, int weight, TrafficChange by) {
         checkWeight("set weight", weight);
         return change("set weight", by, c -> {
             Endpoint current = lock(c, "set weight", name);
             if (!current.hasCanary() && by.rollout() == null) {
                 throw DataAccessException.badInput(TABLE, "set weight", "endpoint '" + name
                         + "' has no canary; set a canary version before giving it traffic");
+            }
+            if (expectedCanary != null && !expectedCanary.equals(current.canaryVersion())) {
+                throw DataAccessException.badInput(TABLE, "set weight", "endpoint '" + name + "' has canary "
+                        + current.canaryVersion() + ", not version " + expectedCanary + " (it changed meanwhile);"
+                        + " nothing was changed");
             }
             if (!Objects.equals(current.canaryRollout(), by.rollout())) {
                 throw notOwner("set weight", current, by);
@@ -187,9 +201,29 @@ public final class EndpointStore {
             if (!sameTraffic(change.before(), change.after())) {
                 AuditLogStore.append(c, by.actor(), change.action(), "endpoint:" + change.after().name(),
                         details(c, change, by), null);
+                if (by.breakGlass()) {
+                    AuditLogStore.append(c, by.actor(), "endpoint.break_glass", "endpoint:" + change.after().name(),
+                            breakGlassDetails(c, change, by), null);
+                }
             }
             return change.after();
         });
+    }
+
+    /**
+     * The break-glass record: why, which change, and the version it put on traffic with its artifact (the
+     * new stable version when the stable version changed, else the canary).
+     */
+    private static String breakGlassDetails(Connection c, Change change, TrafficChange by) throws SQLException {
+        Endpoint before = change.before();
+        Endpoint after = change.after();
+        int version = before == null || before.stableVersion() != after.stableVersion() || !after.hasCanary()
+                ? after.stableVersion() : after.canaryVersion();
+        return Jdbc.queryOne(c, "SELECT jsonb_strip_nulls(jsonb_build_object('reason', ?::text, 'change', ?::text,"
+                + " 'model', ?::text, 'version', ?::int, 'artifact', (SELECT artifact_sha256 FROM model_versions"
+                + " WHERE model = ? AND version = ?), 'weight', ?::int))::text", rs -> rs.getString(1),
+                by.reason(), change.action(), after.model(), version, after.model(), version,
+                version == after.stableVersion() ? null : after.canaryWeight()).orElseThrow();
     }
 
     private static boolean sameTraffic(Endpoint a, Endpoint b) {

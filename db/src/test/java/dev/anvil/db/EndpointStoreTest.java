@@ -58,6 +58,37 @@ class EndpointStoreTest {
     }
 
     @Test
+    void aChangeThatBreaksGlassIsAuditedBesideItWithTheVersionItPutOnTraffic() {
+        TrafficChange glass = TrafficChange.breakingGlass("admin", "first deployment, no pipeline yet");
+        endpoints.put("digits", "digits", 1, null, glass);
+        endpoints.setCanary("digits", 2, 0, glass);
+        endpoints.setWeight("digits", 30, glass);
+        endpoints.setWeight("digits", 30, glass); // changes nothing, so records nothing
+        endpoints.removeCanary("digits", ADMIN);
+
+        AuditLogStore audit = new AuditLogStore(db);
+        assertThat(audit.listBySubject("endpoint:digits", 100)).extracting(AuditEntry::action)
+                .containsOnlyOnce("endpoint.created", "endpoint.canary.set", "endpoint.canary.weight_changed",
+                        "endpoint.canary.removed")
+                .filteredOn("endpoint.break_glass"::equals).hasSize(3);
+        assertThat(audit.listBySubject("endpoint:digits", 100)).filteredOn(e -> e.action().equals("endpoint.break_glass"))
+                .allSatisfy(e -> assertThat(e.actor()).isEqualTo("admin"))
+                .extracting(AuditEntry::detailsJson).anySatisfy(d -> assertThat(d).contains(
+                        "\"change\": \"endpoint.created\"", "\"version\": 1", "\"artifact\": \"" + sha256Of("v1") + "\"",
+                        "\"reason\": \"first deployment, no pipeline yet\""))
+                .anySatisfy(d -> assertThat(d).contains("\"change\": \"endpoint.canary.weight_changed\"",
+                        "\"version\": 2", "\"artifact\": \"" + sha256Of("v2") + "\"", "\"weight\": 30"));
+    }
+
+    @Test
+    void breakingGlassIsAChangeByHandWithAReason() {
+        assertThatThrownBy(() -> TrafficChange.breakingGlass("admin", " "))
+                .hasMessage("breaking glass is a change by hand with a reason");
+        assertThatThrownBy(() -> new TrafficChange("anvil", "why", "rollout-1", true))
+                .hasMessage("breaking glass is a change by hand with a reason");
+    }
+
+    @Test
     void mistakesAreNamed() {
         assertThatThrownBy(() -> endpoints.put("Digits!", "digits", 1, null, ADMIN))
                 .isInstanceOf(DataAccessException.class)
@@ -78,5 +109,8 @@ class EndpointStoreTest {
                 .hasMessage("endpoints set canary: weight 101 is outside 0..100");
         assertThatThrownBy(() -> endpoints.promoteCanary("digits", 2, ADMIN))
                 .hasMessageContaining("has canary null, not version 2");
+        endpoints.setCanary("digits", 3, 5, ADMIN);
+        assertThatThrownBy(() -> endpoints.setWeight("digits", 2, 50, ADMIN))
+                .hasMessageContaining("has canary 3, not version 2 (it changed meanwhile)");
     }
 }

@@ -72,12 +72,49 @@ public final class EvidenceAdmission implements RolloutAdmission {
         if (stable.artifactSha256().equals(candidate.sha256())) {
             return; // the rollout's first activity says that the candidate already serves
         }
-        ModelSignature serving = signature(artifacts.find(stable.artifactSha256()).orElseThrow(), "the stable version");
+        requireSameSignature(r.endpoint(), "version " + endpoint.stableVersion(), stable.artifactSha256(), candidate,
+                "model", "roll it out on an endpoint of its own");
+    }
+
+    /**
+     * A change by hand that puts one artifact on an endpoint's traffic (a new endpoint, another stable version, a
+     * canary, more canary weight, a promotion): the artifact's evidence, as for a rollout but without a rollout's
+     * shape, unless an admin broke glass; and, glass broken or not, the inputs and outputs the endpoint serves
+     * now when {@code servingSha256} names them.
+     *
+     * @param servingSha256 the artifact the endpoint serves as stable, whose signature the candidate must have;
+     *                      null for a new endpoint, or a change whose version was checked when it became the canary
+     * @return the candidate's evidence: it holds, or glass was broken and it did not (to be audited)
+     * @throws RolloutRefused 403 naming the missing link and how to break glass, 409 a different signature,
+     *                        422 an artifact not in the store
+     */
+    public CandidateEvidence admitArtifact(String endpoint, String candidateSha256, String servingSha256,
+                                           boolean breakGlass) {
+        Artifact candidate = artifacts.find(candidateSha256).orElseThrow(() -> new RolloutRefused(422, "artifact",
+                "artifact " + candidateSha256 + " is not in artifacts; upload the model (POST /api/artifacts) or let a"
+                + " pipeline run build it"));
+        CandidateEvidence evidence = chain.walk(candidate.sha256());
+        if (!evidence.holds() && !breakGlass) {
+            throw new RolloutRefused(403, null, "artifact " + candidate.sha256() + " may not serve endpoint '" + endpoint
+                    + "': " + evidence.problem() + ". Let a pipeline run validate, gate and approve it (then roll it"
+                    + " out with POST /api/rollouts), or, as an admin, break glass: add \"break_glass\": {\"reason\":"
+                    + " \"why it may serve without that evidence\"} to the request body (audited as endpoint.break_glass)");
+        }
+        if (servingSha256 != null && !servingSha256.equals(candidate.sha256())) {
+            requireSameSignature(endpoint, "its stable version", servingSha256, candidate, "artifact",
+                    "serve it on an endpoint of its own");
+        }
+        return evidence;
+    }
+
+    private void requireSameSignature(String endpoint, String servedAs, String servingSha256, Artifact candidate,
+                                      String field, String fix) {
+        ModelSignature serving = signature(artifacts.find(servingSha256).orElseThrow(), "the stable version");
         ModelSignature offered = signature(candidate, "the candidate");
         if (!serving.equals(offered)) {
-            throw new RolloutRefused(409, "model", "the candidate's signature differs from what endpoint '"
-                    + r.endpoint() + "' serves (version " + endpoint.stableVersion() + "): the endpoint serves "
-                    + serving + ", the candidate has " + offered + "; roll it out on an endpoint of its own");
+            throw new RolloutRefused(409, field, "the candidate's signature differs from what endpoint '"
+                    + endpoint + "' serves (" + servedAs + "): the endpoint serves "
+                    + serving + ", the candidate has " + offered + "; " + fix);
         }
     }
 

@@ -169,6 +169,37 @@ class CandidateEvidenceTest {
     }
 
     @Test
+    void aChangeByHandIsJudgedByTheSameChainAndSignature() throws Exception {
+        ArtifactRef uploaded = stores.upload(variant("by-hand", 28), ArtifactIO.ONNX_MEDIA_TYPE);
+        assertThatThrownBy(() -> admission.admitArtifact("digits", uploaded.sha256(), stable.sha256(), false))
+                .isInstanceOf(RolloutRefused.class)
+                .hasMessageContaining("artifact " + uploaded.sha256() + " may not serve endpoint 'digits'")
+                .hasMessageContaining("has no signed attestation")
+                .hasMessageContaining("\"break_glass\": {\"reason\":")
+                .satisfies(e -> assertThat(((RolloutRefused) e).status()).isEqualTo(403));
+        // glass broken: admitted, and the evidence it lacks comes back to be audited
+        assertThat(admission.admitArtifact("digits", uploaded.sha256(), stable.sha256(), true).holds()).isFalse();
+
+        Run run = new Run();
+        String candidate = run.build("by-hand-approved");
+        run.gate(run.validate(candidate));
+        approvals.create("approval-" + run.id, run.id, "approve", 1, "demo-submitter");
+        approvals.recordDecision("approval-" + run.id, "demo-reviewer", "approve", "numbers look right");
+        assertThat(admission.admitArtifact("digits", candidate, stable.sha256(), false).holds()).isTrue();
+
+        ArtifactRef wider = stores.upload(variant("by-hand-wider", 32), ArtifactIO.ONNX_MEDIA_TYPE);
+        assertThatThrownBy(() -> admission.admitArtifact("digits", wider.sha256(), stable.sha256(), true))
+                .hasMessageContaining("the candidate has inputs [input_image: float32[")
+                .hasMessageContaining("1,32,28]]")
+                .satisfies(e -> assertThat(((RolloutRefused) e).status()).isEqualTo(409));
+        // a new endpoint has no signature to match
+        assertThat(admission.admitArtifact("new", wider.sha256(), null, true).holds()).isFalse();
+        assertThatThrownBy(() -> admission.admitArtifact("digits", "0".repeat(64), null, true))
+                .hasMessageContaining("is not in artifacts")
+                .satisfies(e -> assertThat(((RolloutRefused) e).status()).isEqualTo(422));
+    }
+
+    @Test
     void anIntervalBelowTheFloorIsNoEvidence() {
         assertThatThrownBy(() -> admission.admit(request(stable.sha256(), 5), false))
                 .isInstanceOf(RolloutRefused.class)

@@ -45,15 +45,23 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Tag(name = "endpoints")
 @Produces(MediaType.APPLICATION_JSON)
 public class EndpointResource {
-    private static final Set<String> VERSION_FIELDS = Set.of("model", "version", "alias", "artifact");
+    private static final String BREAK_GLASS = "break_glass";
+    private static final Set<String> VERSION_FIELDS = Set.of("model", "version", "alias", "artifact", BREAK_GLASS);
     private static final String PUBLIC = "public";
-    private static final Set<String> PUT_FIELDS = Set.of("model", "version", "alias", "artifact", PUBLIC);
+    private static final Set<String> PUT_FIELDS = Set.of("model", "version", "alias", "artifact", PUBLIC, BREAK_GLASS);
+    private static final String EVIDENCE = " A version the endpoint did not serve needs the evidence production needs"
+            + " (its artifact built by a pipeline run that passed a gate over a validation of it and an approval by"
+            + " someone other than its requester), unless the body breaks glass: \"break_glass\": {\"reason\": \"...\"}"
+            + " (audited as endpoint.break_glass, shown on the UI's Endpoints page).";
+    private static final String REFUSED = "the version lacks the evidence production needs (the problem names the"
+            + " missing link and how to break glass), or the caller lacks the role admin";
     static final String NAME_PATTERN = "^[a-z0-9][a-z0-9_.-]{0,62}$";
 
     @Inject EndpointManager manager;
     @Inject Gateway gateway;
     @Inject AuditTrail trail;
     @Inject dev.anvil.api.auth.CurrentCaller caller;
+    @Inject com.fasterxml.jackson.databind.ObjectMapper json;
 
     /** An endpoint with its versions and their artifacts; public: anyone may call inference on it. */
     public record EndpointView(String name, String model, VersionView stable, VersionView canary,
@@ -100,20 +108,25 @@ public class EndpointResource {
             + "points it at another stable version. Give {\"artifact\": sha256} (registered as the next version of model "
             + "`name`, or of `model`), {\"model\", \"version\"}, {\"model\", \"alias\"}, or {\"model\"} alone (its "
             + "production alias, else its newest version). \"public\": true lets anyone call inference on it without a "
-            + "token; false (the default for a new endpoint) needs the role invoker; left out, it stays as it was.")
+            + "token; false (the default for a new endpoint) needs the role invoker; left out, it stays as it was. A new "
+            + "stable version must also have the inputs and outputs the endpoint serves." + EVIDENCE)
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
             schema = @Schema(implementation = VersionChoice.class), examples = {
             @ExampleObject(name = "artifact", value = "{\"artifact\": \"<sha256 of an uploaded ONNX model>\"}"),
             @ExampleObject(name = "alias", value = "{\"model\": \"digits\", \"alias\": \"production\"}"),
-            @ExampleObject(name = "public", value = "{\"model\": \"digits\", \"public\": true}")}))
+            @ExampleObject(name = "public", value = "{\"model\": \"digits\", \"public\": true}"),
+            @ExampleObject(name = "break glass", value = "{\"artifact\": \"<sha256>\", \"break_glass\": {\"reason\": "
+                    + "\"first deployment, no pipeline yet\"}}")}))
     @APIResponse(responseCode = "201", description = "created")
     @APIResponse(responseCode = "200", description = "updated")
     @APIResponse(responseCode = "400", description = "a bad name, an unknown field, more than one of version, alias, "
-            + "artifact, or public not a boolean")
+            + "artifact, public not a boolean, or break_glass without a reason")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
-    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "403", description = REFUSED)
     @APIResponse(responseCode = "404", description = "no such model, version or alias in the registry")
+    @APIResponse(responseCode = "409", description = "the version's inputs or outputs differ from what the endpoint"
+            + " serves (the problem names both signatures)")
     @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the artifact is not in artifacts)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response put(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
@@ -127,8 +140,9 @@ public class EndpointResource {
         });
         VersionChoice choice = choice(body, PUT_FIELDS);
         Boolean isPublic = publicFlag(body);
-        // audited with the change itself (EndpointStore), in the caller's name
-        Endpoint endpoint = call(() -> manager.put(name, choice, isPublic, caller.name()));
+        String breakGlass = breakGlass(body);
+        // admitted and audited with the change itself (EndpointManager, EndpointStore), in the caller's name
+        Endpoint endpoint = call(() -> manager.put(name, choice, isPublic, caller.name(), breakGlass));
         return Response.status(existed ? 200 : 201).entity(view(routeOf(endpoint))).build();
     }
 
@@ -155,15 +169,19 @@ public class EndpointResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Set the endpoint's canary version and its traffic weight (role admin)",
             description = "The version is chosen as for PUT /api/endpoints/{name}, of the endpoint's model; weight is "
-                    + "the canary's percentage of traffic (default 0).")
+                    + "the canary's percentage of traffic (default 0). The version must have the inputs and outputs "
+                    + "the endpoint serves." + EVIDENCE)
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
             examples = @ExampleObject(name = "version", value = "{\"model\": \"digits\", \"version\": 2, \"weight\": 10}")))
     @APIResponse(responseCode = "200", description = "the endpoint")
-    @APIResponse(responseCode = "400", description = "an unknown field, a weight outside 0..100, or a model other than the endpoint's")
+    @APIResponse(responseCode = "400", description = "an unknown field, a weight outside 0..100, a model other than the"
+            + " endpoint's, or break_glass without a reason")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
-    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "403", description = REFUSED)
     @APIResponse(responseCode = "404", description = "no such endpoint, or no such version or alias")
+    @APIResponse(responseCode = "409", description = "the version's inputs or outputs differ from what the endpoint"
+            + " serves (the problem names both signatures)")
     @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the artifact is not in artifacts)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public EndpointView setCanary(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, Map<String, Object> body) {
@@ -171,21 +189,24 @@ public class EndpointResource {
         fields.add("weight");
         VersionChoice choice = choice(body, fields);
         int weight = body.containsKey("weight") ? weight(body) : 0;
-        return call(() -> view(routeOf(manager.setCanary(name, choice, weight, caller.name()))));
+        String breakGlass = breakGlass(body);
+        return call(() -> view(routeOf(manager.setCanary(name, choice, weight, caller.name(), breakGlass))));
     }
 
     @POST
     @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary/weight")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Change the canary's percentage of traffic (role admin)")
+    @Operation(summary = "Change the canary's percentage of traffic (role admin)", description = "Less weight needs"
+            + " nothing; more weight for a canary set by hand needs its version's evidence." + EVIDENCE)
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
             examples = @ExampleObject(name = "weight", value = "{\"weight\": 25}")))
     @APIResponse(responseCode = "200", description = "the endpoint")
-    @APIResponse(responseCode = "400", description = "no weight, or a weight outside 0..100")
+    @APIResponse(responseCode = "400", description = "no weight, a weight outside 0..100, an unknown field, or"
+            + " break_glass without a reason")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
-    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "403", description = REFUSED)
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     @APIResponse(responseCode = "422", description = "the store refused the change (e.g. the endpoint has no canary)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
@@ -193,8 +214,14 @@ public class EndpointResource {
         if (body == null || !body.containsKey("weight")) {
             throw ProblemException.badRequest("weight", "send {\"weight\": 0..100}, the canary's percentage of traffic");
         }
+        for (String key : body.keySet()) {
+            if (!key.equals("weight") && !key.equals(BREAK_GLASS)) {
+                throw ProblemException.badRequest(key, "unknown field '" + key + "', expected one of [break_glass, weight]");
+            }
+        }
         int weight = weight(body);
-        return call(() -> view(routeOf(manager.setWeight(name, weight, caller.name()))));
+        String breakGlass = breakGlass(body);
+        return call(() -> view(routeOf(manager.setWeight(name, weight, caller.name(), breakGlass))));
     }
 
     @DELETE
@@ -214,21 +241,35 @@ public class EndpointResource {
     @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/canary/promote")
     @Operation(summary = "Make the canary the stable version (role admin)", description = "The registry is not "
-            + "changed; rollouts move the production alias.")
+            + "changed; rollouts move the production alias. The body is optional." + EVIDENCE)
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(
+            name = "break glass", value = "{\"break_glass\": {\"reason\": \"the canary fixes the outage\"}}")))
     @APIResponse(responseCode = "200", description = "the endpoint")
+    @APIResponse(responseCode = "400", description = "an unknown field, or break_glass without a reason")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
-    @APIResponse(responseCode = "403", description = "the caller lacks the role admin")
+    @APIResponse(responseCode = "403", description = REFUSED)
+    @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     @APIResponse(responseCode = "409", description = "the endpoint has no canary to promote")
     @APIResponse(responseCode = "422", description = "the canary changed while it was being promoted")
-    public EndpointView promote(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name) {
+    public EndpointView promote(@Parameter(description = "the endpoint's name", schema = @Schema(type = SchemaType.STRING, pattern = NAME_PATTERN)) @PathParam("name") String name, String text) {
+        // the body is optional, so a plain POST without a content type is read too
+        Map<String, Object> body = optionalObject(text);
+        if (body != null) {
+            for (String key : body.keySet()) {
+                if (!key.equals(BREAK_GLASS)) {
+                    throw ProblemException.badRequest(key, "unknown field '" + key + "', expected [break_glass] or no body");
+                }
+            }
+        }
+        String breakGlass = body == null ? null : breakGlass(body);
         EndpointView view = call(() -> {
             Endpoint endpoint = manager.find(name);
             if (!endpoint.hasCanary()) {
                 throw new GatewayException(409, null, "endpoint '" + name + "' has no canary to promote");
             }
-            return view(routeOf(manager.promote(name, endpoint.canaryVersion(), caller.name())));
+            return view(routeOf(manager.promote(name, endpoint.canaryVersion(), caller.name(), breakGlass)));
         });
         return view;
     }
@@ -309,6 +350,36 @@ public class EndpointResource {
                     + " (callers need the role invoker), not " + v);
         }
         return (Boolean) v;
+    }
+
+    /** A JSON object, or null for an empty body (or JSON null). */
+    private Map<String, Object> optionalObject(String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return json.readValue(text, new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() { });
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw ProblemException.badRequest(null, "send no body, or a JSON object such as {\"break_glass\":"
+                    + " {\"reason\": \"...\"}}");
+        }
+    }
+
+    /**
+     * An admin's reason to put a version on traffic without the evidence production needs
+     * ({@code "break_glass": {"reason": "..."}}), or null when the body does not break glass.
+     */
+    private static String breakGlass(Map<String, Object> body) {
+        Object value = body.get(BREAK_GLASS);
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof Map<?, ?> map) || map.size() != 1 || !(map.get("reason") instanceof String reason)
+                || reason.isBlank()) {
+            throw ProblemException.badRequest(BREAK_GLASS, "break_glass must be {\"reason\": \"why this version may"
+                    + " serve without the evidence production needs\"}");
+        }
+        return reason.strip();
     }
 
     private static String string(Map<String, Object> body, String key) {

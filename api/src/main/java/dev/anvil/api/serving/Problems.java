@@ -13,6 +13,7 @@ final class Problems {
     static ProblemException of(GatewayException e) {
         String title = switch (e.status()) {
             case 400 -> "Bad request";
+            case 403 -> "Forbidden";
             case 404 -> "Not found";
             case 409 -> "Conflict";
             case 413 -> "Content too large";

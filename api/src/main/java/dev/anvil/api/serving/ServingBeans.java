@@ -1,6 +1,8 @@
 package dev.anvil.api.serving;
 
 import ai.onnxruntime.OrtEnvironment;
+import dev.anvil.activities.rollout.EvidenceAdmission;
+import dev.anvil.activities.rollout.RolloutRefused;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
@@ -8,6 +10,7 @@ import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
 import dev.anvil.serving.EndpointManager;
 import dev.anvil.serving.Gateway;
+import dev.anvil.serving.GatewayException;
 import dev.anvil.serving.InflightBytes;
 import dev.anvil.serving.ModelSessions;
 import dev.anvil.serving.ServingCountsPublisher;
@@ -88,7 +91,15 @@ public class ServingBeans {
 
     @Produces
     @Singleton
-    EndpointManager endpointManager(EndpointStore endpoints, ModelRegistryStore registry, Gateway gateway) {
-        return new EndpointManager(endpoints, registry, gateway);
+    EndpointManager endpointManager(EndpointStore endpoints, ModelRegistryStore registry, Gateway gateway,
+                                    EvidenceAdmission evidence) {
+        // a hand change is judged as a rollout is: the same chain walk and signature check
+        return new EndpointManager(endpoints, registry, gateway, (endpoint, candidate, serving, breakGlass) -> {
+            try {
+                return !evidence.admitArtifact(endpoint, candidate, serving, breakGlass != null).holds();
+            } catch (RolloutRefused e) {
+                throw new GatewayException(e.status(), e.field(), e.getMessage());
+            }
+        });
     }
 }

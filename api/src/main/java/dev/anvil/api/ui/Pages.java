@@ -64,7 +64,22 @@ final class Pages {
     record EndpointEntry(Endpoint endpoint, List<BreakGlass> breakGlass) {
     }
 
-    /** An admin's break-glass record from the audit log: who, when, why, which rollout of which candidate. */
-    record BreakGlass(String actor, java.time.Instant at, String reason, String rollout, String candidate) {
+    /**
+     * An admin's break-glass record from the audit log: who, when, why, and which rollout of which candidate,
+     * or (a change by hand, rollout null) which version and artifact went on traffic by which change.
+     */
+    record BreakGlass(String actor, java.time.Instant at, String reason, String rollout, String candidate,
+                      String version, String change) {
+        /** What the change by hand did, in words. */
+        public String changeInWords() {
+            return switch (change == null ? "" : change) {
+                case "endpoint.created" -> "created the endpoint serving";
+                case "endpoint.updated" -> "made stable";
+                case "endpoint.canary.set" -> "set as canary";
+                case "endpoint.canary.weight_changed" -> "gave more traffic to canary";
+                case "endpoint.canary.promoted" -> "promoted canary";
+                default -> "put on traffic";
+            };
+        }
     }
 }

@@ -287,7 +287,10 @@ public class UiResource {
         return Response.ok(Pages.models(frame("Models", who.get()), models)).build();
     }
 
-    /** Endpoints and what they serve, each rollout an admin let skip the evidence shown with who and why. */
+    /**
+     * Endpoints and what they serve, each rollout and each change by hand an admin let skip the evidence shown
+     * with who and why.
+     */
     @GET
     @Path("/endpoints")
     public Response endpointsPage() {
@@ -298,9 +301,11 @@ public class UiResource {
         List<Pages.EndpointEntry> entries = new ArrayList<>();
         for (Endpoint e : endpoints.list()) {
             List<Pages.BreakGlass> glass = audit.listBySubject("endpoint:" + e.name(), 1000).stream()
-                    .filter(a -> "rollout.break_glass".equals(a.action()))
+                    .filter(a -> "rollout.break_glass".equals(a.action()) || "endpoint.break_glass".equals(a.action()))
                     .map(a -> new Pages.BreakGlass(a.actor(), a.at(), detail(a.detailsJson(), "reason"),
-                            detail(a.detailsJson(), "rollout"), detail(a.detailsJson(), "candidate"))).toList();
+                            detail(a.detailsJson(), "rollout"), detail(a.detailsJson(),
+                            a.action().equals("rollout.break_glass") ? "candidate" : "artifact"),
+                            detail(a.detailsJson(), "version"), detail(a.detailsJson(), "change"))).toList();
             entries.add(new Pages.EndpointEntry(e, glass));
         }
         return Response.ok(Pages.endpoints(frame("Endpoints", who.get()), entries)).build();

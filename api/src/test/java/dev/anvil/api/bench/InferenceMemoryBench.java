@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.oneOf;
 
+import dev.anvil.api.BreakGlass;
 import dev.anvil.api.InspectModelResourceTest;
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
@@ -70,7 +71,7 @@ class InferenceMemoryBench {
     void burstOfLargeRequests() throws Exception {
         TestTokens.signInAs(TestTokens.ADMIN);
         String sha = InspectModelResourceTest.upload(reduceSum().toByteArray());
-        given().contentType("application/json").body(Map.of("artifact", sha))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .when().put("/api/endpoints/summed").then().statusCode(oneOf(200, 201));
         await().atMost(Duration.ofMinutes(1)).until(() -> given().get("/v2/models/summed/ready").statusCode() == 200);
 

@@ -9,6 +9,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
 import dev.anvil.api.ApprovedCandidates;
+import dev.anvil.api.BreakGlass;
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
 import dev.anvil.devstack.SharedData;
@@ -109,7 +110,7 @@ class AuditLogTamperTest {
         String stable = upload(model);
         // a candidate with the evidence a rollout needs: built, validated, gated and approved by a run
         String candidate = ApprovedCandidates.of("audit-candidate");
-        asAdmin().contentType("application/json").body(Map.of("model", "audited-ep", "artifact", stable))
+        asAdmin().contentType("application/json").body(BreakGlass.with(Map.of("model", "audited-ep", "artifact", stable)))
                 .put("/api/endpoints/audited-ep").then().statusCode(201);
         asAdmin().contentType("application/json").body(Map.of("artifact", candidate, "weight", 0))
                 .put("/api/endpoints/audited-ep/canary").then().statusCode(200);

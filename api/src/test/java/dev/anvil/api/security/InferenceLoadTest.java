@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.oneOf;
 
+import dev.anvil.api.BreakGlass;
 import dev.anvil.api.InspectModelResourceTest;
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.RolloutTest;
@@ -63,7 +64,7 @@ class InferenceLoadTest {
         if (slowModel == null) {
             slowModel = InspectModelResourceTest.upload(RolloutTest.slowerTwin(Files.readAllBytes(SharedData.cnnMnist())));
         }
-        given().contentType("application/json").body(Map.of("artifact", slowModel))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", slowModel)))
                 .when().put("/api/endpoints/crowded").then().statusCode(oneOf(200, 201));
         await("crowded loaded").atMost(Duration.ofMinutes(1))
                 .until(() -> given().get("/v2/models/crowded/ready").statusCode() == 200);
@@ -108,7 +109,7 @@ class InferenceLoadTest {
     void requestsPastTheInflightBudgetGet503WithRetryAfterAndTheBudgetComesBack() throws Exception {
         // the budget is the process's: a big body to another, fast model is refused beside the trickling one
         String fast = InspectModelResourceTest.upload(Files.readAllBytes(SharedData.cnnMnist()));
-        given().contentType("application/json").body(Map.of("artifact", fast))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", fast)))
                 .when().put("/api/endpoints/roomy").then().statusCode(oneOf(200, 201));
         await("roomy loaded").atMost(Duration.ofMinutes(1))
                 .until(() -> given().get("/v2/models/roomy/ready").statusCode() == 200);

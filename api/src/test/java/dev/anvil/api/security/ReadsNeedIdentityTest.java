@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.anvil.api.BreakGlass;
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
 import dev.anvil.devstack.SharedData;
@@ -93,7 +94,7 @@ class ReadsNeedIdentityTest {
     @Test
     void inferenceNeedsTheInvokerRoleUnlessTheEndpointIsPublic() throws Exception {
         String sha = uploadModel();
-        as(TestTokens.ADMIN).contentType("application/json").body(Map.of("artifact", sha))
+        as(TestTokens.ADMIN).contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
                 .put("/api/endpoints/closed-digits").then().statusCode(org.hamcrest.Matchers.oneOf(200, 201))
                 .body("public", equalTo(false));
 
@@ -117,7 +118,7 @@ class ReadsNeedIdentityTest {
     @Test
     void aPublicEndpointAnswersAnyone() throws Exception {
         String sha = uploadModel();
-        as(TestTokens.ADMIN).contentType("application/json").body(Map.of("artifact", sha, "public", true))
+        as(TestTokens.ADMIN).contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha, "public", true)))
                 .put("/api/endpoints/open-digits").then().statusCode(org.hamcrest.Matchers.oneOf(200, 201))
                 .body("public", equalTo(true));
         given().contentType("application/json").body(INPUT).post("/v2/models/open-digits/infer")

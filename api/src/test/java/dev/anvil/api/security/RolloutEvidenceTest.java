@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
 import dev.anvil.api.ApprovedCandidates;
+import dev.anvil.api.BreakGlass;
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
 import dev.anvil.db.ModelRegistryStore;
@@ -67,7 +68,7 @@ class RolloutEvidenceTest {
         TestTokens.signInAs(TestTokens.ADMIN);
         byte[] model = Files.readAllBytes(SharedData.cnnMnist());
         String stable = upload(model);
-        given().contentType("application/json").body(Map.of("model", "glass", "artifact", stable))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("model", "glass", "artifact", stable)))
                 .when().put("/api/endpoints/glass").then().statusCode(201);
         String candidate = upload(ApprovedCandidates.twin(model, "glass-candidate"));
         given().contentType("application/json").body(Map.of("endpoint", "glass", "model", candidate,
@@ -225,7 +226,7 @@ class RolloutEvidenceTest {
     /** An endpoint (an admin's call) serving the model. */
     private static void endpoint(String name, byte[] model) {
         as(TestTokens.ADMIN).contentType("application/json")
-                .body(Map.of("model", name, "artifact", upload(as(TestTokens.ADMIN), model)))
+                .body(BreakGlass.with(Map.of("model", name, "artifact", upload(as(TestTokens.ADMIN), model))))
                 .when().put("/api/endpoints/" + name).then().statusCode(201);
     }
 
@@ -240,7 +241,7 @@ class RolloutEvidenceTest {
     void theFirstVersionAnEndpointServesHoldsTheProductionAlias() throws Exception {
         TestTokens.signInAs(TestTokens.ADMIN);
         String stable = upload(Files.readAllBytes(SharedData.cnnMnist()));
-        given().contentType("application/json").body(Map.of("model", "first-served", "artifact", stable))
+        given().contentType("application/json").body(BreakGlass.with(Map.of("model", "first-served", "artifact", stable)))
                 .when().put("/api/endpoints/first-served").then().statusCode(201);
         assertThat(registry.resolveAlias("first-served", "production")).map(ModelVersion::version).contains(1);
     }
