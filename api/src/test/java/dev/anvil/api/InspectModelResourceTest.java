@@ -2,12 +2,22 @@ package dev.anvil.api;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.not;
 
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.OperatorSetIdProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorShapeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
@@ -37,6 +47,7 @@ public class InspectModelResourceTest {
                 .body("report.opsets['']", equalTo(9))
                 .body("report.inputs[0].name", equalTo("input_image"))
                 .body("report.outputs[0].name", equalTo("output_probs"))
+                .body("report.warnings", empty())
                 .extract().jsonPath();
         String runId = result.getString("run");
         assertThat(result.getLong("report.parameterCount")).isPositive();
@@ -59,6 +70,28 @@ public class InspectModelResourceTest {
             assertThat(n.get("operator")).isEqualTo("inspect");
         });
         assertThat(lineage.getList("descendants.edges.relation")).contains("used");
+    }
+
+    @Test
+    void aDomainTheModelDoesNotImportIsAWarningInTheAnswer() {
+        // an exporter bug ONNX Runtime forgives for its own domains: the model loads, the report says
+        ValueInfoProto x = floatValue("x");
+        ValueInfoProto y = floatValue("y");
+        byte[] model = ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
+                .setGraph(GraphProto.newBuilder().setName("gelu").addInput(x).addOutput(y)
+                        .addNode(NodeProto.newBuilder().setOpType("Gelu").setName("n1").setDomain("com.microsoft")
+                                .addInput("x").addOutput("y")))
+                .build().toByteArray();
+        String sha = upload(model);
+
+        given().contentType("application/json").body(Map.of("artifact", sha))
+                .when().post("/api/models/inspect")
+                .then().statusCode(200)
+                .body("status", equalTo("success"))
+                .body("report.warnings", contains("node 'n1' (Gelu) uses domain 'com.microsoft', which the model"
+                        + " does not import: add an opset_import for it (domain 'com.microsoft' with the operator"
+                        + " set version the nodes were written for)"));
     }
 
     @Test
@@ -124,5 +157,13 @@ public class InspectModelResourceTest {
                 .when().post("/api/artifacts?mediaType=application/onnx")
                 .then().statusCode(org.hamcrest.Matchers.oneOf(200, 201))
                 .extract().path("artifact.sha256");
+    }
+
+    private static ValueInfoProto floatValue(String name) {
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE)
+                        .setShape(TensorShapeProto.newBuilder()
+                                .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(2)))))
+                .build();
     }
 }

@@ -44,7 +44,8 @@ public final class OnnxInspector {
             try (OrtSession session = OrtSessions.open(environment, modelFile, options)) {
                 return new ModelReport(sha256, size, structure.irVersion(), structure.opsets(),
                         structure.producer(), structure.graphName(), structure.nodeCount(),
-                        structure.parameterCount(), specs(session.getInputInfo()), specs(session.getOutputInfo()));
+                        structure.parameterCount(), specs(session.getInputInfo()), specs(session.getOutputInfo()),
+                        structure.warnings());
             }
         } catch (OrtException e) {
             if (OrtErrors.isModelError(e)) {

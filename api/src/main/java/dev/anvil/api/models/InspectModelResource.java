@@ -73,7 +73,9 @@ public class InspectModelResource {
     @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     @Operation(summary = "Inspect an uploaded ONNX model in a durable workflow (role submitter or admin)",
             description = "Starts a run whose one task loads the model in ONNX Runtime and records opset, IR version, "
-                    + "inputs/outputs, parameter count and size as task-run metrics, with lineage. Waits for the result "
+                    + "inputs/outputs, parameter count (control-flow sub-graphs included: both If branches count, as both "
+                    + "are stored) and size as task-run metrics, with lineage, and lists warnings with their fixes "
+                    + "(e.g. a node using an operator domain the model does not import). Waits for the result "
                     + "(up to anvil.api.inspect-wait) unless wait=false.")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,

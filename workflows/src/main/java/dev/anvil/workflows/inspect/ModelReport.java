@@ -8,7 +8,11 @@ import java.util.Map;
  * stored as task-run metrics.
  *
  * @param opsets         operator-set version per domain ("" is the default ONNX domain)
- * @param parameterCount elements in all initializers and Constant-node tensors
+ * @param parameterCount elements in all initializers and Constant-node tensors, those of control-flow
+ *                       sub-graphs included (both branches of an If: both are stored in the file)
+ * @param warnings       problems the model has that did not stop it loading, each with its fix (e.g. a
+ *                       node using an operator domain the model does not import); empty when none. Runs
+ *                       recorded before warnings existed read back with none.
  */
 public record ModelReport(
         String sha256,
@@ -20,4 +24,10 @@ public record ModelReport(
         int nodeCount,
         long parameterCount,
         List<TensorSpec> inputs,
-        List<TensorSpec> outputs) {}
+        List<TensorSpec> outputs,
+        List<String> warnings) {
+
+    public ModelReport {
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
+}

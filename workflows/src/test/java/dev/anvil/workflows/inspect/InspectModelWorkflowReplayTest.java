@@ -66,7 +66,7 @@ class InspectModelWorkflowReplayTest {
         InspectActivities ok = mock(InspectActivities.class, withSettings().withoutAnnotations());
         when(ok.inspectModel(any(), any(), any())).thenReturn(new ModelReport("ab".repeat(32), 10, 7,
                 Map.of("", 13L), "test", "g", 3, 42, List.of(new TensorSpec("x", "FLOAT", List.of("-1", "4"))),
-                List.of(new TensorSpec("y", "FLOAT", List.of("-1", "10")))));
+                List.of(new TensorSpec("y", "FLOAT", List.of("-1", "10"))), List.of()));
         record(SUCCESS, ok, false);
 
         InspectActivities invalid = mock(InspectActivities.class, withSettings().withoutAnnotations());

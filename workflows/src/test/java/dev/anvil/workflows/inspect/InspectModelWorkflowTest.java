@@ -40,7 +40,8 @@ class InspectModelWorkflowTest {
         InspectActivities inspect = mock(InspectActivities.class, withSettings().withoutAnnotations());
         RunStateActivities runs = mock(RunStateActivities.class, withSettings().withoutAnnotations());
         ModelReport report = new ModelReport("ab".repeat(32), 10, 7, Map.of("", 13L), "test", "g", 3, 42,
-                List.of(new TensorSpec("x", "FLOAT", List.of("-1", "4"))), List.of());
+                List.of(new TensorSpec("x", "FLOAT", List.of("-1", "4"))), List.of(),
+                List.of("node 'n1' (MyOp) uses domain 'com.example', which the model does not import: add an opset_import for it"));
         when(inspect.inspectModel(eq("run-1"), eq("inspect"), any())).thenReturn(report);
         worker.registerActivitiesImplementations(inspect, runs);
         env.start();
