@@ -66,14 +66,14 @@ class LatencyHistogramTest {
     @Test
     void noBatchesNoHistogramAndTheReportLeavesItOut() {
         assertThat(LatencyHistogram.of(List.of())).isNull();
-        assertThat(ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of()))).doesNotContainKey("histogram");
+        assertThat(ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(), 0))).doesNotContainKey("histogram");
         assertThatThrownBy(() -> new LatencyHistogram(List.of(1.0), List.of(1L)))
                 .hasMessageContaining("one more edge than counts");
     }
 
     @Test
     void theReportCarriesEdgesAndCountsBesideThePercentiles() {
-        Map<String, Object> json = ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(2.0, 2.1, 5.0)));
+        Map<String, Object> json = ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(2.0, 2.1, 5.0), 0));
         assertThat(json).containsKeys("p50", "p95", "p99", "mean", "batches", "histogram");
         @SuppressWarnings("unchecked")
         Map<String, Object> h = (Map<String, Object>) json.get("histogram");
