@@ -46,11 +46,13 @@ public final class ModelEvaluator {
      * Percentiles are nearest-rank. When no batch was timed every figure and {@code histogram} are null
      * and {@code absentReason} says why; otherwise {@code absentReason} is null.
      *
+     * @param p25Ms the first quartile and {@code p75Ms} the third: their gap (the interquartile range) is
+     *     the spread a difference must exceed to be more than noise
      * @param batches batches timed
      * @param warmupBatches batches run first and left out (see {@link #warmupFor})
      */
-    public record Latency(Double p50Ms, Double p95Ms, Double p99Ms, Double meanMs, int batches, int warmupBatches,
-                          String absentReason, LatencyHistogram histogram) {}
+    public record Latency(Double p50Ms, Double p95Ms, Double p99Ms, Double meanMs, Double p25Ms, Double p75Ms,
+                          int batches, int warmupBatches, String absentReason, LatencyHistogram histogram) {}
 
     public record ClassStats(int label, long support, Double precision, Double recall) {}
 
@@ -169,11 +171,12 @@ public final class ModelEvaluator {
             String reason = ran == 0
                     ? "no batch ran: the dataset has no samples to feed"
                     : "the dataset has " + ran + " batch(es) and warm-up took " + warmup + ": nothing was timed";
-            return new Latency(null, null, null, null, 0, warmup, reason, null);
+            return new Latency(null, null, null, null, null, null, 0, warmup, reason, null);
         }
         double[] sorted = timed.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return new Latency(percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99),
-                Arrays.stream(sorted).average().orElseThrow(), sorted.length, warmup, null, LatencyHistogram.of(timed));
+                Arrays.stream(sorted).average().orElseThrow(), percentile(sorted, 25), percentile(sorted, 75),
+                sorted.length, warmup, null, LatencyHistogram.of(timed));
     }
 
     /** Nearest-rank percentile. */
@@ -211,6 +214,9 @@ public final class ModelEvaluator {
         m.put("p95", l.p95Ms());
         m.put("p99", l.p99Ms());
         m.put("mean", l.meanMs());
+        // added after anvil.validation/v1 first shipped, like the histogram: readers must treat them as optional
+        m.put("p25", l.p25Ms());
+        m.put("p75", l.p75Ms());
         m.put("batches", l.batches());
         m.put("warmup_batches", l.warmupBatches());
         if (l.absentReason() != null) {

@@ -72,6 +72,13 @@ class LatencyHistogramTest {
     }
 
     @Test
+    void theReportCarriesTheQuartilesAsTheSpread() {
+        Map<String, Object> json = ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(1.0, 2.0, 3.0, 4.0,
+                5.0, 6.0, 7.0, 8.0), 0));
+        assertThat(json).containsEntry("p25", 2.0).containsEntry("p50", 4.0).containsEntry("p75", 6.0);
+    }
+
+    @Test
     void theReportCarriesEdgesAndCountsBesideThePercentiles() {
         Map<String, Object> json = ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(2.0, 2.1, 5.0), 0));
         assertThat(json).containsKeys("p50", "p95", "p99", "mean", "batches", "histogram");

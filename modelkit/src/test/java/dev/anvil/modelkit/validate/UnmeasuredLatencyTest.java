@@ -63,7 +63,7 @@ class UnmeasuredLatencyTest {
         ModelEvaluator.Latency none = ModelEvaluator.latencyOf(List.of(), 2, 2);
         Map<String, Object> json = ModelEvaluator.latencyJson(none);
 
-        assertThat(json).containsEntry("p50", null).containsEntry("p95", null).containsEntry("p99", null)
+        assertThat(json).containsEntry("p50", null).containsEntry("p25", null).containsEntry("p75", null).containsEntry("p95", null).containsEntry("p99", null)
                 .containsEntry("mean", null).containsEntry("batches", 0).doesNotContainKey("histogram")
                 .containsEntry("absent_reason", "the dataset has 2 batch(es) and warm-up took 2: nothing was timed");
         assertThat(ModelEvaluator.latency(List.of(), 2).absentReason())
