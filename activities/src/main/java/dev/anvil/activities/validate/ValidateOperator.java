@@ -106,6 +106,9 @@ public final class ValidateOperator implements Operator {
             outputs.put("report", io.asOutput(io.publishJson(context, report, "report")));
             outputs.put("accuracy", measured.accuracy());
             outputs.put("p95_latency_ms", measured.latency().p95Ms());
+            if (measured.latency().absentReason() != null) {
+                outputs.put("latency_absent_reason", measured.latency().absentReason());
+            }
             outputs.put("throughput_per_s", measured.throughputPerSecond());
             outputs.put("size_bytes", measured.sizeBytes());
             return outputs;

@@ -44,6 +44,7 @@ class ValidateAndGateOperatorTest {
     static String model;
     static String mnist;
     static String unlabelled;
+    static String twoSamples;
     static final ObjectMapper JSON = new ObjectMapper();
 
     @BeforeAll
@@ -67,6 +68,9 @@ class ValidateAndGateOperatorTest {
         Path noLabels = dir.resolve("nolabels.zip");
         DatasetWriter.write(noLabels, new Dataset(all.inputs(), Optional.empty()));
         unlabelled = upload(noLabels);
+        Path two = dir.resolve("two.zip");
+        DatasetWriter.write(two, all.split(2).get(0));
+        twoSamples = upload(two);
     }
 
     static String upload(Path file) throws Exception {
@@ -202,5 +206,39 @@ class ValidateAndGateOperatorTest {
         assertThatThrownBy(() -> new GateOperator(io).run(new Attempt("gate"),
                 Map.of("report", out.get("report"), "require", Map.of("accuracy", ">= 0.5"))))
                 .hasMessageContaining("n/a").hasMessageContaining("labelled dataset");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aDatasetWithNoMoreBatchesThanWarmUpIsStillTimed() throws Exception {
+        Map<String, Object> out = validate().run(new Attempt("validate"), Map.of("model", model, "dataset", twoSamples,
+                "batch_size", 1, "warmup_batches", 2));
+
+        Map<String, Object> latency = (Map<String, Object>) ((Map<String, Object>) read(out.get("report"))
+                .get("candidate")).get("latency_ms");
+        assertThat(latency).containsEntry("batches", 2).containsEntry("warmup_batches", 0)
+                .doesNotContainKey("absent_reason");
+        assertThat((Double) latency.get("p95")).isPositive();
+        assertThat((Double) out.get("p95_latency_ms")).isPositive();
+        assertThat(out).doesNotContainKey("latency_absent_reason");
+    }
+
+    @Test
+    void aGateOnALatencyTheReportHoldsAbsentFailsNamingTheReason() throws Exception {
+        Map<String, Object> latency = new LinkedHashMap<>();
+        for (String p : List.of("p50", "p95", "p99", "mean")) {
+            latency.put(p, null);
+        }
+        latency.put("batches", 0);
+        latency.put("absent_reason", "no batch ran: the dataset has no samples to feed");
+        Path file = dir.resolve("absent-latency.json");
+        JSON.writeValue(file.toFile(), Map.of("format", ValidateOperator.REPORT_FORMAT,
+                "candidate", Map.of("latency_ms", latency, "size_bytes", 100)));
+        String report = upload(file);
+
+        assertThatThrownBy(() -> new GateOperator(io).run(new Attempt("gate"),
+                Map.of("report", report, "require", Map.of("p95_latency_ms", "<= 0.001"))))
+                .isInstanceOf(GateOperator.GateFailedException.class)
+                .hasMessageContaining("p95_latency_ms is absent: no batch ran: the dataset has no samples to feed");
     }
 }

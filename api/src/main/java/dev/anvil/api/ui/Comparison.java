@@ -7,6 +7,9 @@ import java.util.Map;
 /**
  * The candidate against production (and the input model), from a validation report: one row per
  * metric, per reference its value and the difference, marked better or worse in words and colour.
+ * A latency difference no larger than the wider of the two models' interquartile ranges (the report's
+ * {@code latency_ms.p25}..{@code p75}) is "within noise" and not coloured: two runs of the same model
+ * differ by that much.
  *
  * @param missing references the report could not measure (a first deployment has no production model)
  * @param references the measured references, in the report's order
@@ -23,7 +26,7 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
     record Cell(Double value, Diff diff) {
     }
 
-    /** @param verdict "better" or "worse", null when the two are the same */
+    /** @param verdict "better" or "worse", null when the two are the same or differ within noise */
     record Diff(String verdict, String text) {
     }
 
@@ -35,13 +38,18 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
         return 1 + 2 * references.size();
     }
 
-    private record Metric(String label, String path, boolean higherIsBetter) {
+    /** @param spreadOf the path of the object with {@code p25} and {@code p75}, null when the metric has none */
+    private record Metric(String label, String path, boolean higherIsBetter, String spreadOf) {
+        Metric(String label, String path, boolean higherIsBetter) {
+            this(label, path, higherIsBetter, null);
+        }
     }
 
     private static final List<Metric> METRICS = List.of(
             new Metric("top-1 accuracy", "accuracy", true), new Metric("top-k accuracy", "top_k_accuracy", true),
-            new Metric("p50 latency (ms)", "latency_ms.p50", false), new Metric("p95 latency (ms)", "latency_ms.p95", false),
-            new Metric("p99 latency (ms)", "latency_ms.p99", false), new Metric("throughput (samples/s)", "throughput_per_s", true),
+            new Metric("p50 latency (ms)", "latency_ms.p50", false, "latency_ms"),
+            new Metric("p95 latency (ms)", "latency_ms.p95", false, "latency_ms"),
+            new Metric("p99 latency (ms)", "latency_ms.p99", false, "latency_ms"), new Metric("throughput (samples/s)", "throughput_per_s", true),
             new Metric("size (bytes)", "size_bytes", false), new Metric("session memory (bytes)", "session_memory_bytes", false));
 
     @SuppressWarnings("unchecked")
@@ -63,8 +71,11 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
             Double c = number(cand, metric.path());
             List<Cell> cells = new ArrayList<>();
             for (String n : names) {
-                Double r = number((Map<String, Object>) refs.get(n), metric.path());
-                cells.add(new Cell(r, diff(c, r, metric.higherIsBetter())));
+                Map<String, Object> ref = (Map<String, Object>) refs.get(n);
+                Double r = number(ref, metric.path());
+                Double noise = metric.spreadOf() == null ? null
+                        : wider(spread(cand, metric.spreadOf()), spread(ref, metric.spreadOf()));
+                cells.add(new Cell(r, diff(c, r, metric.higherIsBetter(), noise)));
             }
             rows.add(new Row(metric.label(), c, cells));
         }
@@ -76,7 +87,8 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
         return new Comparison(missing, names, rows, agreements);
     }
 
-    private static Diff diff(Double c, Double r, boolean higherIsBetter) {
+    /** @param noise differences up to this are noise; null when the report states no spread (older reports) */
+    static Diff diff(Double c, Double r, boolean higherIsBetter, Double noise) {
         if (c == null || r == null) {
             return null;
         }
@@ -84,8 +96,22 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
         if (d == 0) {
             return new Diff(null, "same");
         }
+        if (noise != null && Math.abs(d) <= noise) {
+            return new Diff(null, (d > 0 ? "+" : "") + Fmt.num(d) + " (within noise, ±" + Fmt.num(noise) + ")");
+        }
         String verdict = (higherIsBetter ? d > 0 : d < 0) ? "better" : "worse";
         return new Diff(verdict, (d > 0 ? "+" : "") + Fmt.num(d) + " (" + verdict + ")");
+    }
+
+    /** The interquartile range at {@code path}, null when the report lacks either quartile. */
+    private static Double spread(Map<String, Object> doc, String path) {
+        Double p25 = number(doc, path + ".p25");
+        Double p75 = number(doc, path + ".p75");
+        return p25 == null || p75 == null ? null : p75 - p25;
+    }
+
+    private static Double wider(Double a, Double b) {
+        return a == null || b == null ? null : Math.max(a, b);
     }
 
     private static Double number(Map<String, Object> doc, String path) {

@@ -19,6 +19,8 @@ import java.util.regex.Pattern;
  *   <li>{@code latency_ratio_vs: {model: M, max: r}}: candidate p95 over reference p95;</li>
  *   <li>{@code agreement_vs: {model: M, min: a}} and {@code cosine_vs: {model: M, min: c}} (mean cosine).</li>
  * </ul>
+ * A figure the report holds as null fails its rule with the report's reason ({@code "p95_latency_ms is
+ * absent: ..."}): a figure that was never measured never passes a bound.
  * A comparison with a reference the report marks missing (no model holds the alias yet) passes with
  * the report's note: the first deployment has nothing to be worse than.
  */
@@ -106,8 +108,11 @@ public final class GatePolicy {
             value = number(report, path);
         }
         if (value == null) {
-            return new RuleResult(name, null, op + " " + m.group(2), false, "the report has no " + path
-                    + " (accuracy needs class-score outputs and a labelled dataset)");
+            String figure = path.endsWith("/1e6") ? path.substring(0, path.length() - 4) : path;
+            String reason = absentReason(report, figure);
+            return new RuleResult(name, null, op + " " + m.group(2), false, reason != null
+                    ? name + " is absent: " + reason
+                    : "the report has no " + path + " (accuracy needs class-score outputs and a labelled dataset)");
         }
         boolean passed = switch (op) {
             case ">=" -> value >= threshold;
@@ -148,9 +153,45 @@ public final class GatePolicy {
             default -> number(ref, "mean_cosine");
         };
         if (value == null) {
-            return new RuleResult(name, null, threshold, false, "the report lacks the figures for this rule");
+            String reason = name.equals("latency_ratio_vs") ? latencyAbsence(report, ref, model) : null;
+            return new RuleResult(name, null, threshold, false, reason != null ? reason
+                    : "the report lacks the figures for this rule");
         }
         return new RuleResult(name, value, threshold, wantsMin ? value >= limit : value <= limit, null);
+    }
+
+    private static String latencyAbsence(Map<String, Object> report, Map<String, Object> ref, String model) {
+        String candidate = absentReason(report, "candidate.latency_ms.p95");
+        if (candidate != null) {
+            return "the candidate's p95 latency is absent: " + candidate;
+        }
+        String reference = absentReason(ref, "latency_ms.p95");
+        return reference == null ? null : model + "'s p95 latency is absent: " + reference;
+    }
+
+    /**
+     * Why the report holds no figure at {@code path}: a sibling {@code <figure>_absent_reason}, or the
+     * enclosing object's {@code absent_reason}; null when the report gives none.
+     */
+    @SuppressWarnings("unchecked")
+    static String absentReason(Map<String, Object> doc, String path) {
+        int dot = path.lastIndexOf('.');
+        String leaf = path.substring(dot + 1);
+        Object parent = doc;
+        if (dot >= 0) {
+            for (String part : path.substring(0, dot).split("\\.")) {
+                if (!(parent instanceof Map<?, ?> m)) {
+                    return null;
+                }
+                parent = ((Map<String, Object>) m).get(part);
+            }
+        }
+        if (!(parent instanceof Map<?, ?> holder)) {
+            return null;
+        }
+        Object own = holder.get(leaf + "_absent_reason");
+        Object shared = holder.get("absent_reason");
+        return own instanceof String s ? s : shared instanceof String s ? s : null;
     }
 
     private static Double diff(Double a, Double b) {

@@ -21,9 +21,9 @@ import java.util.Set;
 /**
  * Measures one ONNX model on a dataset in ONNX Runtime: top-1 and top-k accuracy, per-class
  * precision and recall and the confusion matrix (when the output is class scores and the dataset has
- * labels), latency per batch (p50/p95/p99 and a {@link LatencyHistogram}, the first {@code warmupBatches}
- * left out), throughput,
- * file size and the process memory the session added. A plain engine; the operator adapts it.
+ * labels), latency per batch (p50/p95/p99 and a {@link LatencyHistogram}, the warm-up batches left out),
+ * throughput, file size and the process memory the session added. A figure that was not measured is
+ * null with the reason, never 0. A plain engine; the operator adapts it.
  */
 public final class ModelEvaluator {
 
@@ -42,14 +42,23 @@ public final class ModelEvaluator {
         }
     }
 
-    /** Percentiles are nearest-rank; {@code histogram} is null when no batch was timed. */
-    public record Latency(double p50Ms, double p95Ms, double p99Ms, double meanMs, int batches, LatencyHistogram histogram) {}
+    /**
+     * Percentiles are nearest-rank. When no batch was timed every figure and {@code histogram} are null
+     * and {@code absentReason} says why; otherwise {@code absentReason} is null.
+     *
+     * @param p25Ms the first quartile and {@code p75Ms} the third: their gap (the interquartile range) is
+     *     the spread a difference must exceed to be more than noise
+     * @param batches batches timed
+     * @param warmupBatches batches run first and left out (see {@link #warmupFor})
+     */
+    public record Latency(Double p50Ms, Double p95Ms, Double p99Ms, Double meanMs, Double p25Ms, Double p75Ms,
+                          int batches, int warmupBatches, String absentReason, LatencyHistogram histogram) {}
 
     public record ClassStats(int label, long support, Double precision, Double recall) {}
 
     /** Classification figures are null when the output is not class scores or the dataset has no labels. */
     public record Evaluation(long samples, Double accuracy, Double topKAccuracy, int topK, List<ClassStats> perClass,
-                             long[][] confusionMatrix, Latency latency, double throughputPerSecond, int batchSize,
+                             long[][] confusionMatrix, Latency latency, Double throughputPerSecond, int batchSize,
                              int threads, long sizeBytes, Long sessionMemoryBytes) {}
 
     private final OrtEnvironment env;
@@ -76,15 +85,12 @@ public final class ModelEvaluator {
                 boolean classScores = true;
                 boolean labelled = false;
                 long[][] confusion = null;
-                int batchIndex = 0;
                 while (feed.hasNext()) {
                     try (DatasetFeed.Batch batch = feed.next()) {
                         long t0 = System.nanoTime();
                         try (OrtSession.Result result = session.run(batch.inputs(), Set.of(output))) {
                             long elapsed = System.nanoTime() - t0;
-                            if (batchIndex++ >= options.warmupBatches()) {
-                                batchMillis.add(elapsed / 1e6);
-                            }
+                            batchMillis.add(elapsed / 1e6);
                             runNanos += elapsed;
                             OnnxTensor out = (OnnxTensor) result.get(0);
                             long[] shape = out.getInfo().getShape();
@@ -124,8 +130,8 @@ public final class ModelEvaluator {
                         options.topK(),
                         classification ? perClass(confusion) : List.of(),
                         classification ? confusion : null,
-                        latency(batchMillis),
-                        runNanos == 0 ? 0 : samples / (runNanos / 1e9),
+                        latency(batchMillis, options.warmupBatches()),
+                        runNanos == 0 ? null : samples / (runNanos / 1e9),
                         options.batchSize(), options.threads(), Files.size(model), memory);
             }
         }
@@ -146,13 +152,31 @@ public final class ModelEvaluator {
         return stats;
     }
 
-    static Latency latency(List<Double> millis) {
-        if (millis.isEmpty()) {
-            return new Latency(0, 0, 0, 0, 0, null);
+    /**
+     * The batches left out as warm-up when {@code ran} batches ran: {@code requested}, but at most a
+     * quarter of them (rounded down), so at least one batch is timed whenever one ran.
+     */
+    static int warmupFor(int requested, int ran) {
+        return Math.min(requested, ran / 4);
+    }
+
+    /** Latency over every batch that ran, in order, the warm-up ones first. */
+    static Latency latency(List<Double> allMillis, int requestedWarmup) {
+        int warmup = warmupFor(requestedWarmup, allMillis.size());
+        return latencyOf(allMillis.subList(warmup, allMillis.size()), warmup, allMillis.size());
+    }
+
+    static Latency latencyOf(List<Double> timed, int warmup, int ran) {
+        if (timed.isEmpty()) {
+            String reason = ran == 0
+                    ? "no batch ran: the dataset has no samples to feed"
+                    : "the dataset has " + ran + " batch(es) and warm-up took " + warmup + ": nothing was timed";
+            return new Latency(null, null, null, null, null, null, 0, warmup, reason, null);
         }
-        double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] sorted = timed.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return new Latency(percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99),
-                Arrays.stream(sorted).average().orElse(0), sorted.length, LatencyHistogram.of(millis));
+                Arrays.stream(sorted).average().orElseThrow(), percentile(sorted, 25), percentile(sorted, 75),
+                sorted.length, warmup, null, LatencyHistogram.of(timed));
     }
 
     /** Nearest-rank percentile. */
@@ -190,7 +214,14 @@ public final class ModelEvaluator {
         m.put("p95", l.p95Ms());
         m.put("p99", l.p99Ms());
         m.put("mean", l.meanMs());
+        // added after anvil.validation/v1 first shipped, like the histogram: readers must treat them as optional
+        m.put("p25", l.p25Ms());
+        m.put("p75", l.p75Ms());
         m.put("batches", l.batches());
+        m.put("warmup_batches", l.warmupBatches());
+        if (l.absentReason() != null) {
+            m.put("absent_reason", l.absentReason());
+        }
         if (l.histogram() != null) {
             // added after anvil.validation/v1 first shipped: readers must treat it as optional
             Map<String, Object> h = new LinkedHashMap<>();
@@ -210,6 +241,9 @@ public final class ModelEvaluator {
         m.put("top_k", e.topK());
         m.put("latency_ms", latencyJson(e.latency()));
         m.put("throughput_per_s", e.throughputPerSecond());
+        if (e.throughputPerSecond() == null) {
+            m.put("throughput_per_s_absent_reason", "no batch ran: the dataset has no samples to feed");
+        }
         m.put("batch_size", e.batchSize());
         m.put("threads", e.threads());
         m.put("size_bytes", e.sizeBytes());

@@ -66,14 +66,21 @@ class LatencyHistogramTest {
     @Test
     void noBatchesNoHistogramAndTheReportLeavesItOut() {
         assertThat(LatencyHistogram.of(List.of())).isNull();
-        assertThat(ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of()))).doesNotContainKey("histogram");
+        assertThat(ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(), 0))).doesNotContainKey("histogram");
         assertThatThrownBy(() -> new LatencyHistogram(List.of(1.0), List.of(1L)))
                 .hasMessageContaining("one more edge than counts");
     }
 
     @Test
+    void theReportCarriesTheQuartilesAsTheSpread() {
+        Map<String, Object> json = ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(1.0, 2.0, 3.0, 4.0,
+                5.0, 6.0, 7.0, 8.0), 0));
+        assertThat(json).containsEntry("p25", 2.0).containsEntry("p50", 4.0).containsEntry("p75", 6.0);
+    }
+
+    @Test
     void theReportCarriesEdgesAndCountsBesideThePercentiles() {
-        Map<String, Object> json = ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(2.0, 2.1, 5.0)));
+        Map<String, Object> json = ModelEvaluator.latencyJson(ModelEvaluator.latency(List.of(2.0, 2.1, 5.0), 0));
         assertThat(json).containsKeys("p50", "p95", "p99", "mean", "batches", "histogram");
         @SuppressWarnings("unchecked")
         Map<String, Object> h = (Map<String, Object>) json.get("histogram");
