@@ -143,9 +143,22 @@ public final class Gateway {
         return route != null && route.endpoint().publicInference();
     }
 
+    /** True when some endpoint may be called without the invoker role. */
+    public boolean anyPublic() {
+        return routes.values().stream().anyMatch(r -> r.endpoint().publicInference());
+    }
+
+    /** True when every version of every endpoint has its session loaded (the protocol's server readiness). */
+    public boolean ready() {
+        return routes.values().stream().allMatch(this::loaded);
+    }
+
     /** True when every version of the endpoint has its session loaded. */
     public boolean ready(String name) {
-        Route route = route(name);
+        return loaded(route(name));
+    }
+
+    private boolean loaded(Route route) {
         return route.versions().stream().allMatch(v -> {
             CompletableFuture<LoadedModel> f = sessions.load(v.sha256());
             return f.isDone() && !f.isCompletedExceptionally();
