@@ -138,6 +138,7 @@ class AuthTest {
     void everyOperationSaysWhoMayCallIt() {
         List<Class<?>> resources = new ArrayList<>(List.of(HealthAndDocsTest.RESOURCES));
         resources.add(dev.anvil.api.serving.InferenceResource.class);
+        resources.add(dev.anvil.api.serving.InferenceServerResource.class);
         List<String> unstated = new ArrayList<>();
         for (Class<?> resource : resources) {
             for (Method m : resource.getDeclaredMethods()) {

@@ -11,6 +11,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.onnx.SignatureModels;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
@@ -132,6 +133,55 @@ class GatewayTest {
                 .when().post("/v2/models/strict/infer").then().statusCode(200);
         given().get("/api/endpoints/strict/metrics").then().statusCode(200)
                 .body("[0].requests", equalTo(1)).body("[0].errors", equalTo(0)).body("[0].role", equalTo("stable"));
+    }
+
+    @Test
+    void metadataListsInputsAndOutputsInTheModelsOrder() {
+        String sha = InspectModelResourceTest.upload(SignatureModels.unsortedNames());
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
+                .when().put("/api/endpoints/unsorted").then().statusCode(oneOf(200, 201));
+        given().get("/v2/models/unsorted").then().statusCode(200)
+                .body("inputs.name", equalTo(List.of("zeta", "alpha")))
+                .body("outputs.name", equalTo(List.of("total", "difference")));
+    }
+
+    @Test
+    void aValueTheModelCannotTakeIsTheCallersErrorAndNotTheVersions() {
+        String sha = InspectModelResourceTest.upload(SignatureModels.lookup());
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
+                .when().put("/api/endpoints/lookup").then().statusCode(oneOf(200, 201));
+
+        // token id 7 fits the signature (INT64 [N]) but not the 3-token table: ONNX Runtime's invalid argument
+        given().contentType("application/json").body(input("token_ids", "INT64", List.of(2), List.of(0, 7)))
+                .when().post("/v2/models/lookup/infer")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("errors[0].field", equalTo("inputs"))
+                .body("detail", containsString("cannot take these inputs"))
+                .body("detail", containsString("input 'token_ids' INT64 [2] (the model expects INT64 [-1], -1: any size)"));
+        // a rank the model cannot take is refused before it runs, naming the input and its declared shape
+        given().contentType("application/json").body(input("token_ids", "INT64", List.of(1, 2), List.of(0, 1)))
+                .when().post("/v2/models/lookup/infer")
+                .then().statusCode(400).body("errors[0].field", equalTo("inputs[0].shape"))
+                .body("detail", equalTo("input 'token_ids' has shape [1, 2], the model expects [-1] (-1: any size)"));
+        given().contentType("application/json").body(input("token_ids", "INT64", List.of(2), List.of(0, 2)))
+                .when().post("/v2/models/lookup/infer")
+                .then().statusCode(200).body("outputs[0].data", equalTo(List.of(0.5f, 2.5f)));
+
+        // the rollout's counters saw one request and no error: callers cannot fail a version with bad input
+        given().get("/api/endpoints/lookup/metrics").then().statusCode(200)
+                .body("[0].version", equalTo(1)).body("[0].requests", equalTo(1)).body("[0].errors", equalTo(0));
+    }
+
+    @Test
+    void theServerAnswersTheProtocolsServerEndpoints() {
+        given().get("/v2").then().statusCode(200)
+                .body("name", equalTo("anvil"))
+                .body("version", not(nullValue()))
+                .body("extensions", equalTo(List.of("binary_tensor_data")));
+        given().get("/v2/health/live").then().statusCode(200).body("live", equalTo(true));
+        Response ready = given().get("/v2/health/ready");
+        assertThat(ready.statusCode()).isIn(200, 503);
+        assertThat(ready.jsonPath().getBoolean("ready")).isEqualTo(ready.statusCode() == 200);
     }
 
     @Test

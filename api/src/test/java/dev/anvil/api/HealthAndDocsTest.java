@@ -70,6 +70,7 @@ class HealthAndDocsTest {
         paths.forEach((path, ops) -> ops.keySet().forEach(op -> documented.add(op.toUpperCase() + " " + path)));
         List<Class<?>> all = new java.util.ArrayList<>(List.of(RESOURCES));
         all.add(dev.anvil.api.serving.InferenceResource.class);
+        all.add(dev.anvil.api.serving.InferenceServerResource.class);
         assertThat(documented).containsExactlyInAnyOrderElementsOf(endpoints(all.toArray(new Class<?>[0])));
     }
 

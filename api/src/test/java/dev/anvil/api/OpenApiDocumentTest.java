@@ -127,12 +127,13 @@ class OpenApiDocumentTest {
     void onlyTheApiAndInferenceAreDocumented() throws Exception {
         List<String> paths = new ArrayList<>();
         document().path("paths").fieldNames().forEachRemaining(paths::add);
-        assertThat(paths).isNotEmpty().allSatisfy(p -> assertThat(p).matches("/(api|v2)/.*"));
+        assertThat(paths).isNotEmpty().allSatisfy(p -> assertThat(p).matches("/(api/.*|v2(/.*)?)"));
     }
 
     static List<Class<?>> resources() {
         List<Class<?>> all = new ArrayList<>(List.of(HealthAndDocsTest.RESOURCES));
         all.add(dev.anvil.api.serving.InferenceResource.class);
+        all.add(dev.anvil.api.serving.InferenceServerResource.class);
         return all;
     }
 

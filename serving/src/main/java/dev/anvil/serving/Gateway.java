@@ -1,5 +1,6 @@
 package dev.anvil.serving;
 
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -142,9 +143,22 @@ public final class Gateway {
         return route != null && route.endpoint().publicInference();
     }
 
+    /** True when some endpoint may be called without the invoker role. */
+    public boolean anyPublic() {
+        return routes.values().stream().anyMatch(r -> r.endpoint().publicInference());
+    }
+
+    /** True when every version of every endpoint has its session loaded (the protocol's server readiness). */
+    public boolean ready() {
+        return routes.values().stream().allMatch(this::loaded);
+    }
+
     /** True when every version of the endpoint has its session loaded. */
     public boolean ready(String name) {
-        Route route = route(name);
+        return loaded(route(name));
+    }
+
+    private boolean loaded(Route route) {
         return route.versions().stream().allMatch(v -> {
             CompletableFuture<LoadedModel> f = sessions.load(v.sha256());
             return f.isDone() && !f.isCompletedExceptionally();
@@ -275,11 +289,36 @@ public final class Gateway {
             }
             return new InferResult(version, canary, bytes.toByteArray(), headerLength);
         } catch (OrtException e) {
-            throw new GatewayException(500, null, "version " + version + " of model '" + name
-                    + "' failed on this input: " + e.getMessage(), e);
+            throw runFailure(name, version, model, request, e);
         } catch (IOException e) {
             throw new GatewayException(500, null, "could not write the response: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * What a failed run tells the caller. The inputs already fit the model's signature (names, datatypes,
+     * fixed dimensions), so ONNX Runtime's invalid-argument errors come from what the caller chose: a size
+     * for a free dimension the graph cannot take, an index or value out of the range an operator accepts.
+     * Those are 400 (not counted as the version's errors, or any caller could fail a good canary);
+     * anything else is the model's failure.
+     */
+    static GatewayException runFailure(String name, int version, LoadedModel model, V2Request request,
+                                       OrtException e) {
+        if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
+            List<String> sent = new ArrayList<>();
+            request.inputs().forEach((input, tensor) -> sent.add(describe(input, tensor, model.inputs().get(input))));
+            return new GatewayException(400, "inputs", "model '" + name + "' (version " + version + ") cannot take"
+                    + " these inputs: " + e.getMessage() + "; sent " + String.join(", ", sent), e);
+        }
+        return new GatewayException(500, null, "version " + version + " of model '" + name
+                + "' failed on this input: " + e.getMessage(), e);
+    }
+
+    private static String describe(String input, OnnxTensor tensor, TensorInfo declared) {
+        String shape = java.util.Arrays.toString(tensor.getInfo().getShape());
+        return "input '" + input + "' " + TensorType.v2Name(tensor.getInfo().type) + " " + shape
+                + (declared == null ? "" : " (the model expects " + TensorType.v2Name(declared.type) + " "
+                + java.util.Arrays.toString(declared.getShape()) + ", -1: any size)");
     }
 
     private LoadedModel model(String name, ServedVersion v, Duration wait) {

@@ -4,8 +4,9 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import java.util.LinkedHashMap;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -44,10 +45,12 @@ public final class LoadedModel {
         return sha256;
     }
 
+    /** The model's tensor inputs in the graph's order (the order metadata lists and error messages name them). */
     public Map<String, TensorInfo> inputs() {
         return inputs;
     }
 
+    /** The model's tensor outputs in the graph's order. */
     public Map<String, TensorInfo> outputs() {
         return outputs;
     }
@@ -108,6 +111,7 @@ public final class LoadedModel {
         }
     }
 
+    /** ONNX Runtime lists a session's inputs and outputs in the graph's order; Map.copyOf would lose it. */
     private static Map<String, TensorInfo> tensors(Map<String, NodeInfo> nodes) {
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         nodes.forEach((name, node) -> {
@@ -115,6 +119,6 @@ public final class LoadedModel {
                 tensors.put(name, t);
             }
         });
-        return Map.copyOf(tensors);
+        return Collections.unmodifiableMap(tensors);
     }
 }

@@ -111,6 +111,9 @@ class ReadsNeedIdentityTest {
 
         as(TestTokens.INVOKER).contentType("application/json").body(INPUT).post("/v2/models/closed-digits/infer")
                 .then().statusCode(200).body("model_name", equalTo("closed-digits"));
+        // the protocol's server endpoints are read like a model's metadata: the invoker role reads them
+        as(TestTokens.INVOKER).get("/v2").then().statusCode(200).body("extensions", equalTo(List.of("binary_tensor_data")));
+        as(TestTokens.INVOKER).get("/v2/health/live").then().statusCode(200).body("live", equalTo(true));
         as(TestTokens.ADMIN).contentType("application/json").body(INPUT).post("/v2/models/closed-digits/infer")
                 .then().statusCode(200);
     }
@@ -124,6 +127,9 @@ class ReadsNeedIdentityTest {
         given().contentType("application/json").body(INPUT).post("/v2/models/open-digits/infer")
                 .then().statusCode(200).body("model_name", equalTo("open-digits"));
         given().get("/v2/models/open-digits").then().statusCode(200);
+        // with a public endpoint served, its anonymous callers' clients may ask the server endpoints too
+        given().get("/v2").then().statusCode(200).body("name", equalTo("anvil"));
+        given().get("/v2/health/live").then().statusCode(200);
 
         // pointing it at a version again keeps it public; "public": false closes it
         as(TestTokens.ADMIN).contentType("application/json").body(Map.of("artifact", sha))
