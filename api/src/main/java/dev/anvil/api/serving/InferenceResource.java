@@ -2,7 +2,6 @@ package dev.anvil.api.serving;
 
 import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.Roles;
-import dev.anvil.api.auth.SecurityProblems;
 import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.api.limits.StreamedBody;
 import dev.anvil.api.problem.ProblemException;
@@ -194,17 +193,9 @@ public class InferenceResource {
      * with. An unknown name is refused the same way, so strangers cannot list what is served by probing names.
      */
     private void mayCall(String method, String name) {
-        if (identity.hasRole(Roles.INVOKER) || gateway.isPublic(name)) {
-            return;
-        }
-        String what = method + " /v2/models/" + name;
-        if (identity.isAnonymous()) {
-            throw SecurityProblems.unauthenticated(what + " needs an API token with the role " + Roles.INVOKER
-                    + " (or an admin's), unless the endpoint is public");
-        }
-        throw new ProblemException(403, "Forbidden", "'" + identity.getPrincipal().getName() + "' may not " + what
-                + ": it needs the role " + Roles.INVOKER + " (or an admin makes the endpoint public with PUT"
-                + " /api/endpoints/" + name + " and {\"public\": true})", java.util.List.of());
+        InvokerAccess.require(identity, () -> gateway.isPublic(name), method + " /v2/models/" + name,
+                "the endpoint is public", " (or an admin makes the endpoint public with PUT /api/endpoints/" + name
+                        + " and {\"public\": true})");
     }
 
     private Response run(String name, Integer version, String routingKey, Long length, String headerLength,

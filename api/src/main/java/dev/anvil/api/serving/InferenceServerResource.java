@@ -2,8 +2,6 @@ package dev.anvil.api.serving;
 
 import dev.anvil.api.ApiDocumentFilter;
 import dev.anvil.api.auth.Roles;
-import dev.anvil.api.auth.SecurityProblems;
-import dev.anvil.api.problem.ProblemException;
 import dev.anvil.serving.Gateway;
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.annotation.security.PermitAll;
@@ -89,14 +87,6 @@ public class InferenceServerResource {
     }
 
     private void mayCall(String what) {
-        if (identity.hasRole(Roles.INVOKER) || gateway.anyPublic()) {
-            return;
-        }
-        if (identity.isAnonymous()) {
-            throw SecurityProblems.unauthenticated(what + " needs an API token with the role " + Roles.INVOKER
-                    + " (or an admin's), unless an endpoint is public");
-        }
-        throw new ProblemException(403, "Forbidden", "'" + identity.getPrincipal().getName() + "' may not " + what
-                + ": it needs the role " + Roles.INVOKER, List.of());
+        InvokerAccess.require(identity, gateway::anyPublic, what, "an endpoint is public", "");
     }
 }
