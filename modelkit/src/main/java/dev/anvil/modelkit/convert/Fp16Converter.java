@@ -73,8 +73,11 @@ public final class Fp16Converter {
     private Summary run() {
         for (NodeProto node : graph.getNodeList()) {
             if (model.graph().hasSubgraphs(node)) {
-                throw new InvalidModelException("fp16 conversion does not handle control-flow sub-graphs (" + Attrs.describe(node)
-                        + "); convert this model without fp16");
+                String name = node.getName().isEmpty() ? "(unnamed, output '" + node.getOutput(0) + "')"
+                        : "'" + node.getName() + "'";
+                throw new InvalidModelException("node " + name + " (" + node.getOpType() + ") holds a sub-graph: fp16"
+                        + " conversion does not reach inside control-flow sub-graphs (If, Loop, Scan), and half a model in"
+                        + " float16 would not type-check; convert this model without fp16");
             }
         }
         Set<String> graphOutputs = new HashSet<>();

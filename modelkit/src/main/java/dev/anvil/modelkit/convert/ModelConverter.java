@@ -151,7 +151,8 @@ public final class ModelConverter {
                         + verification.reason() + ")");
             }
             Stats after = Stats.of(model, Files.size(output));
-            growth.warning(before.size, after.size).ifPresent(warnings::add);
+            growth.describe(before.size, after.size)
+                    .ifPresent(larger -> (growth.material(before.size, after.size) ? warnings : notes).add(larger));
             long durationMs = (System.nanoTime() - started) / 1_000_000;
             return new ConversionReport(sourceOpset, model.opset("").orElse(0L), before.opsets, after.opsets,
                     before.irVersion, after.irVersion, before.nodes, after.nodes, before.opTypes, after.opTypes,

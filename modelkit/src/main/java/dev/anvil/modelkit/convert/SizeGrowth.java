@@ -13,7 +13,10 @@ import java.util.Optional;
  * the halved weights of a small model).
  */
 final class SizeGrowth {
-    private record Stage(String name, long bytes, int nodes, long weightBytes, String why) {}
+    /** Growth below this, with no node or weight added, is ORT's saved shapes and metadata: a note, not a warning. */
+    static final long NOISE_BYTES = 4096;
+
+    private record Stage(String name, long bytes, int nodes, long weightBytes, int valueInfos, String why) {}
 
     private final List<Stage> stages = new ArrayList<>();
 
@@ -26,8 +29,21 @@ final class SizeGrowth {
         stages.add(measure(stage, model, why));
     }
 
-    /** A warning with both sizes and each stage that grew the model, when the file grew. */
-    Optional<String> warning(long sourceFileBytes, long resultFileBytes) {
+    /**
+     * Whether the growth is worth a warning: a stage added nodes or weight bytes, or the file grew by more than
+     * {@value #NOISE_BYTES} bytes.
+     */
+    boolean material(long sourceFileBytes, long resultFileBytes) {
+        if (resultFileBytes - sourceFileBytes > NOISE_BYTES) {
+            return true;
+        }
+        Stage first = stages.get(0);
+        Stage last = stages.get(stages.size() - 1);
+        return resultFileBytes > sourceFileBytes && (last.nodes > first.nodes || last.weightBytes > first.weightBytes);
+    }
+
+    /** Both sizes and each stage that grew the model, when the file grew. */
+    Optional<String> describe(long sourceFileBytes, long resultFileBytes) {
         if (resultFileBytes <= sourceFileBytes) {
             return Optional.empty();
         }
@@ -39,8 +55,11 @@ final class SizeGrowth {
                 continue;
             }
             String what = now.name + " +" + (now.bytes - before.bytes) + " bytes (nodes " + before.nodes + " → " + now.nodes
-                    + ", weights " + before.weightBytes + " → " + now.weightBytes + " bytes)";
-            reasons.add(now.why == null ? what : what + ": " + now.why);
+                    + ", weights " + before.weightBytes + " → " + now.weightBytes + " bytes"
+                    + (now.valueInfos > before.valueInfos ? ", " + (now.valueInfos - before.valueInfos)
+                            + " inferred tensor shapes saved" : "") + ")";
+            boolean structural = now.nodes > before.nodes || now.weightBytes > before.weightBytes;
+            reasons.add(now.why == null || !structural ? what : what + ": " + now.why);
         }
         if (reasons.isEmpty()) {
             reasons.add("no stage grew the graph; the difference is the anvil.convert metadata entry and re-serialisation");
@@ -57,6 +76,7 @@ final class SizeGrowth {
         for (TensorProto t : model.graph().proto().getInitializerList()) {
             weights += t.getSerializedSize();
         }
-        return new Stage(name, model.build().getSerializedSize(), model.graph().proto().getNodeCount(), weights, why);
+        return new Stage(name, model.build().getSerializedSize(), model.graph().proto().getNodeCount(), weights,
+                model.graph().proto().getValueInfoCount(), why);
     }
 }
