@@ -131,9 +131,14 @@ public final class ModelConverter {
             Fp16Converter.Summary fp16 = null;
             if (options.fp16()) {
                 progress.accept("fp16");
-                fp16 = Fp16Converter.convert(model, probe(model, "the model before fp16 conversion"));
+                fp16 = Fp16Converter.convert(model, probe(model, "the model before fp16 conversion"),
+                        m -> TensorTypes.probe(environment, m));
                 growth.after("fp16", model, "fp16 added " + fp16.castsInserted() + " Cast nodes around float32 inputs,"
                         + " outputs and kept operators; on a model with few weights they outweigh the halved weights");
+                if (fp16.subgraphsConverted() > 0) {
+                    notes.add("fp16 converted " + fp16.subgraphsConverted() + " control-flow sub-graph(s) inside; their"
+                            + " If/Loop/Scan nodes keep float32 inputs and outputs, with Casts inside");
+                }
                 if (!fp16.keptFloat32().isEmpty()) {
                     notes.add("kept in float32 (with casts around them): " + fp16.keptFloat32());
                 }

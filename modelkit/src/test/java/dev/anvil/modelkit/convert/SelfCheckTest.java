@@ -224,8 +224,8 @@ class SelfCheckTest {
         assertThat(report.warnings()).isEmpty();
     }
 
-    @Test
-    void aLoopModelIsComparedNotSkipped() throws Exception {
+    /** y = tanh(tanh(tanh(x·W)·W)·W): a Loop of 3 whose body reads the outer weight W. */
+    private static ModelProto loopModel() {
         Graph body = new Graph()
                 .input("i", INT64)
                 .input("cond_in", BOOL)
@@ -235,24 +235,57 @@ class SelfCheckTest {
                 .node("Tanh", list("mm"), list("acc_out"))
                 .output("cond_out", BOOL)
                 .output("acc_out", FLOAT, -1, 8);
-        ModelProto model = new Graph()
+        return new Graph()
                 .input("x", FLOAT, -1, 8)
                 .init(floatTensor("w", new long[] {8, 8}, range(64, 0.3f)))
                 .init(longTensor("trips", new long[0], 3))
                 .node("Loop", list("trips", "", "x"), list("y"), TinyModels.graph("body", body.graph()))
                 .output("y", FLOAT, -1, 8)
                 .model(13);
+    }
 
+    @Test
+    void aLoopModelIsComparedNotSkipped() throws Exception {
+        ModelProto model = loopModel();
         ConversionReport report = convert(model, ConversionOptions.of(null, OptimizationLevel.EXTENDED, false));
         assertThat(report.verification().verified()).isTrue();
         assertThat(report.verification().maxAbsDiff().get("y")).isLessThan(1e-5);
     }
 
     @Test
-    void fp16RefusesAnIfWhoseBranchesHoldTheWeightsNamingTheNode() {
-        assertThatThrownBy(() -> convert(weightsInBranches(), ConversionOptions.of(null, OptimizationLevel.NONE, true)))
-                .isInstanceOf(InvalidModelException.class)
-                .hasMessageContaining("node 'If_y' (If) holds a sub-graph: fp16 conversion does not reach inside");
+    void fp16ConvertsTheWeightsInsideIfBranchesAndTheResultIsVerified() throws Exception {
+        Path in = TinyModels.write(dir, "if.onnx", weightsInBranches());
+        Path out = dir.resolve("if-fp16.onnx");
+        ConversionReport report = converter.convert(in, out, ConversionOptions.of(null, OptimizationLevel.NONE, true));
+
+        assertThat(report.verification().verified()).isTrue();
+        assertThat(report.fp16Summary().subgraphsConverted()).isEqualTo(2);
+        assertThat(report.fp16Summary().initializersConverted()).isEqualTo(2);
+        assertThat(report.notes()).anySatisfy(n -> assertThat(n).contains("fp16 converted 2 control-flow sub-graph(s)"));
+        var ifNode = dev.anvil.modelkit.onnx.OnnxModel.read(out).graph().nodes().stream()
+                .filter(n -> n.getOpType().equals("If")).findFirst().orElseThrow();
+        assertThat(ifNode.getAttributeList()).allSatisfy(a -> assertThat(a.getG().getInitializerList())
+                .allSatisfy(t -> assertThat(t.getDataType()).isEqualTo(dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT16_VALUE)));
+        // both branches, not only the one a synthetic (zero) condition takes
+        for (boolean cond : new boolean[] {true, false}) {
+            try (TinyModels.Inputs inputs = new TinyModels.Inputs(3).bool("cond", cond).floats("x", 4, 8)) {
+                TinyModels.assertSameOutputs(in, out, inputs, 2e-2);
+            }
+        }
+    }
+
+    @Test
+    void fp16ConvertsALoopBodyThatReadsAnOuterWeight() throws Exception {
+        Path in = TinyModels.write(dir, "loop.onnx", loopModel());
+        Path out = dir.resolve("loop-fp16.onnx");
+        ConversionReport report = converter.convert(in, out, ConversionOptions.of(null, OptimizationLevel.BASIC, true));
+
+        assertThat(report.verification().verified()).isTrue();
+        assertThat(report.verification().maxRelDiff().get("y")).isLessThan(1e-2);
+        assertThat(report.fp16Summary().subgraphsConverted()).isEqualTo(1);
+        try (TinyModels.Inputs inputs = new TinyModels.Inputs(5).floats("x", 3, 8)) {
+            TinyModels.assertSameOutputs(in, out, inputs, 2e-2);
+        }
     }
 
     @Test
