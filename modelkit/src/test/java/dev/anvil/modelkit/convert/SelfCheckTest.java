@@ -289,6 +289,50 @@ class SelfCheckTest {
     }
 
     @Test
+    void fp16ReachesAnIfNestedInALoopBody() throws Exception {
+        // each step: acc = tanh(acc·A) if sum(acc) > 0 else tanh(acc·B), the weights in the nested branches
+        Graph then = new Graph()
+                .init(floatTensor("a", new long[] {8, 8}, range(64, 0.4f)))
+                .node("MatMul", list("acc", "a"), list("t_mm"))
+                .node("Tanh", list("t_mm"), list("t_out"))
+                .output("t_out", FLOAT, -1, 8);
+        Graph otherwise = new Graph()
+                .init(floatTensor("bw", new long[] {8, 8}, range(64, -0.3f)))
+                .node("MatMul", list("acc", "bw"), list("e_mm"))
+                .node("Tanh", list("e_mm"), list("e_out"))
+                .output("e_out", FLOAT, -1, 8);
+        Graph body = new Graph()
+                .input("i", INT64)
+                .input("cond_in", BOOL)
+                .input("acc", FLOAT, -1, 8)
+                .init(floatTensor("zero", new long[0], 0f))
+                .node("Identity", list("cond_in"), list("cond_out"))
+                .node("ReduceSum", list("acc"), list("total"), TinyModels.i("keepdims", 0))
+                .node("Greater", list("total", "zero"), list("positive"))
+                .node("If", list("positive"), list("acc_out"), TinyModels.graph("then_branch", then.graph()),
+                        TinyModels.graph("else_branch", otherwise.graph()))
+                .output("cond_out", BOOL)
+                .output("acc_out", FLOAT, -1, 8);
+        ModelProto model = new Graph()
+                .input("x", FLOAT, -1, 8)
+                .init(longTensor("trips", new long[0], 4))
+                .node("Loop", list("trips", "", "x"), list("y"), TinyModels.graph("body", body.graph()))
+                .output("y", FLOAT, -1, 8)
+                .model(13);
+        Path in = TinyModels.write(dir, "nested.onnx", model);
+        Path out = dir.resolve("nested-fp16.onnx");
+
+        ConversionReport report = converter.convert(in, out, ConversionOptions.of(null, OptimizationLevel.NONE, true));
+
+        assertThat(report.verification().verified()).isTrue();
+        assertThat(report.fp16Summary().subgraphsConverted()).isEqualTo(3);
+        assertThat(report.fp16Summary().initializersConverted()).as("a, bw and zero").isEqualTo(3);
+        try (TinyModels.Inputs inputs = new TinyModels.Inputs(9).floats("x", 2, 8)) {
+            TinyModels.assertSameOutputs(in, out, inputs, 2e-2);
+        }
+    }
+
+    @Test
     void aConversionThatGrowsTheModelSaysSoAndWhy() throws Exception {
         // one tiny weight: fp16's Casts weigh more than the two bytes it saves
         ModelProto model = new Graph()
