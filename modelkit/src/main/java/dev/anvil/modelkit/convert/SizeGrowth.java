@@ -61,10 +61,14 @@ final class SizeGrowth {
             boolean structural = now.nodes > before.nodes || now.weightBytes > before.weightBytes;
             reasons.add(now.why == null || !structural ? what : what + ": " + now.why);
         }
+        long grown = resultFileBytes - sourceFileBytes;
+        long byStages = stages.get(stages.size() - 1).bytes - stages.get(0).bytes;
         if (reasons.isEmpty()) {
             reasons.add("no stage grew the graph; the difference is the anvil.convert metadata entry and re-serialisation");
+        } else if (grown > byStages) {
+            reasons.add("+" + (grown - Math.max(0, byStages)) + " bytes of the anvil.convert metadata entry and"
+                    + " re-serialisation");
         }
-        long grown = resultFileBytes - sourceFileBytes;
         return Optional.of(String.format(java.util.Locale.ROOT,
                 "the converted model is larger than the original: %d bytes against %d (+%d, +%.1f%%); %s",
                 resultFileBytes, sourceFileBytes, grown, 100.0 * grown / Math.max(1, sourceFileBytes),
