@@ -155,6 +155,7 @@ class QuantizeSelfEvaluationTest {
                 "percentile", 50.5);
         Attempt attempt = new Attempt();
         assertThatThrownBy(() -> operator().run(attempt, with))
+                .satisfies(e -> System.out.println("below the floor: " + e.getMessage()))
                 .isInstanceOf(QuantizeOperator.BelowFloorException.class)
                 .hasMessageContaining("below its floor and was not published: top1_agreement 0.")
                 .hasMessageContaining("< 0.98")
