@@ -39,8 +39,18 @@ public final class LoadedModel {
         // fair: a request that has waited longest runs next, so no caller starves behind a burst
         this.slots = new Semaphore(maxConcurrent, true);
         this.session = session;
-        this.inputs = tensors(session.getInputInfo());
-        this.outputs = outputs(session.getOutputInfo());
+        try {
+            this.inputs = tensors(session.getInputInfo());
+            this.outputs = outputs(session.getOutputInfo());
+        } catch (OrtException e) {
+            close();
+            if (e.getCode() == OrtException.OrtErrorCode.ORT_NOT_IMPLEMENTED) {
+                throw new OrtException(e.getCode(), "ONNX Runtime's Java API cannot describe one of the model's"
+                        + " inputs or outputs (an optional or opaque value; inspect names their types), so the"
+                        + " gateway cannot serve it");
+            }
+            throw e;
+        }
     }
 
     /**

@@ -152,6 +152,14 @@ class NonTensorOutputsTest {
         }
     }
 
+    @Test
+    void aModelWithAnOptionalOutputIsRefusedSayingWhy() throws Exception {
+        OrtSession session = ENV.createSession(NonTensorModels.optionalOutput(), new OrtSession.SessionOptions());
+        assertThatThrownBy(() -> new LoadedModel("test", session, 1))
+                .isInstanceOf(OrtException.class)
+                .hasMessageContaining("cannot describe one of the model's inputs or outputs (an optional or opaque value");
+    }
+
     private static void assertProbabilities(JsonNode map, float[] row, String... keys) {
         float[] expected = NonTensorModels.probabilities(row);
         List<String> fields = new ArrayList<>();
