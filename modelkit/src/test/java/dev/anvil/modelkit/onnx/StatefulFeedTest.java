@@ -84,6 +84,7 @@ class StatefulFeedTest {
         try (OrtSession session = ENV.createSession(model.toString());
                 DatasetReader reader = DatasetReader.open(dataset);
                 DatasetFeed feed = DatasetFeed.open(ENV, session, reader, 32, 0)) {
+            assertThat(feed.batchSize()).as("one step at a time").isEqualTo(1);
             feed.skip(skip);
             while (feed.hasNext()) {
                 try (DatasetFeed.Batch batch = feed.next();
