@@ -1,5 +1,8 @@
 package dev.anvil.modelkit.onnx;
 
+import dev.anvil.modelkit.datasets.Dataset;
+import dev.anvil.modelkit.datasets.DatasetManifest;
+import dev.anvil.modelkit.datasets.NpyArray;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
@@ -11,7 +14,10 @@ import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /** Models with the signatures real stateful and mixed-type models have, built here (opset 13). */
 public final class FeedModels {
@@ -38,6 +44,27 @@ public final class FeedModels {
                 .addOutput(value("out", DataType.FLOAT, -1))
                 .addOutput(value("hn", DataType.FLOAT, 2, -1, 4));
         return write(dir, "stateful.onnx", g);
+    }
+
+    /**
+     * Steps for {@link #stateful}: x = [1, 0, 0], h0 stored sample-first [n, 2, 4] with {@code h0[i]} everywhere
+     * (batch axis 1, fed back from hn; only the first step's is used), sr = 2 stored once. From h0 = 0 every
+     * state element follows h(t) = tanh(h(t-1) + 1) and out = 16 h(t): 12.1855, 15.0829, 15.3559, ...
+     */
+    public static Dataset recurrentSteps(float... h0) {
+        int n = h0.length;
+        float[] x = new float[n * 3];
+        float[] h = new float[n * 8];
+        for (int i = 0; i < n; i++) {
+            x[i * 3] = 1;
+            java.util.Arrays.fill(h, i * 8, (i + 1) * 8, h0[i]);
+        }
+        Map<String, NpyArray> inputs = new LinkedHashMap<>();
+        inputs.put("x", NpyArray.ofFloat32(new long[] {n, 3}, x));
+        inputs.put("sr", NpyArray.ofInt64(new long[0], new long[] {2}));
+        inputs.put("h0", NpyArray.ofFloat32(new long[] {n, 2, 4}, h));
+        return new Dataset(inputs, Optional.empty(), DatasetManifest.NONE.withBatchAxis("h0", 1)
+                .withBatchAxis("sr", null).withState("h0", "hn", DatasetManifest.Initial.DATASET));
     }
 
     /**

@@ -55,21 +55,8 @@ class StatefulFeedTest {
         model = FeedModels.stateful(dir);
     }
 
-    /** {@code n} steps: x = [1,0,0], h0 stored sample-first [n,2,4] with {@code h0[i]} everywhere, sr = 2. */
     static Dataset recurrent(float... h0) {
-        int n = h0.length;
-        float[] x = new float[n * 3];
-        float[] h = new float[n * 8];
-        for (int i = 0; i < n; i++) {
-            x[i * 3] = 1;
-            java.util.Arrays.fill(h, i * 8, (i + 1) * 8, h0[i]);
-        }
-        Map<String, NpyArray> inputs = new LinkedHashMap<>();
-        inputs.put("x", NpyArray.ofFloat32(new long[] {n, 3}, x));
-        inputs.put("sr", NpyArray.ofInt64(new long[0], new long[] {2}));
-        inputs.put("h0", NpyArray.ofFloat32(new long[] {n, 2, 4}, h));
-        return new Dataset(inputs, Optional.empty(), DatasetManifest.NONE.withBatchAxis("h0", 1)
-                .withBatchAxis("sr", null).withState("h0", "hn", DatasetManifest.Initial.DATASET));
+        return FeedModels.recurrentSteps(h0);
     }
 
     static Path write(String name, Dataset dataset) throws Exception {
