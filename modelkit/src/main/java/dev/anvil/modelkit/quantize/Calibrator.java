@@ -208,12 +208,12 @@ public final class Calibrator {
                 try (OrtSession.RunOptions quiet = new OrtSession.RunOptions()) {
                     // a refused shape is expected here, not an error worth ONNX Runtime's log
                     quiet.setLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
-                    return session.run(batch.inputs(), rest, pinned, quiet);
+                    return batch.run(session, rest, pinned, quiet);
                 } catch (OrtException e) {
                     refused = true; // rerun unpinned: a genuine model failure surfaces there with its own message
                 }
             }
-            OrtSession.Result result = session.run(batch.inputs(), wanted);
+            OrtSession.Result result = batch.run(session, wanted);
             if (pinnedBatch < 0 && !refused) {
                 pin(result, batch.size(), session.getInputNames());
             }
