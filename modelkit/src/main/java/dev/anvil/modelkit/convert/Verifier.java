@@ -112,14 +112,15 @@ final class Verifier {
                         }
                     }
                     Map<String, double[]> expected;
-                    try (OrtSession.Result result = before.run(batch.inputs())) {
+                    // through the feed: a stateful dataset carries each session's own state from step to step
+                    try (OrtSession.Result result = batch.run(before, before.getOutputNames())) {
                         expected = read(result);
                     } catch (OrtException e) {
                         throw new InvalidModelException("the original model does not run on the self-check dataset"
                                 + " (samples " + batch.firstSample() + " to " + (batch.firstSample() + batch.size() - 1)
                                 + "): " + firstLine(e) + "; give with.dataset a dataset the model takes", e);
                     }
-                    try (OrtSession.Result result = after.run(batch.inputs())) {
+                    try (OrtSession.Result result = batch.run(after, before.getOutputNames())) {
                         diff.add(expected, read(result));
                     } catch (OrtException e) {
                         throw new InvalidModelException("the converted model fails in ONNX Runtime where the original"

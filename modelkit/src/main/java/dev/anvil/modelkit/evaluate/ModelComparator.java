@@ -70,8 +70,8 @@ public final class ModelComparator {
                 double cosineMin = Double.POSITIVE_INFINITY;
                 while (feed.hasNext()) {
                     try (DatasetFeed.Batch batch = feed.next();
-                            OrtSession.Result c = cand.run(batch.inputs(), java.util.Set.of(candOut));
-                            OrtSession.Result r = ref.run(batch.inputs(), java.util.Set.of(refOut))) {
+                            OrtSession.Result c = batch.run(cand, java.util.Set.of(candOut));
+                            OrtSession.Result r = batch.run(ref, java.util.Set.of(refOut))) {
                         OnnxTensor ct = (OnnxTensor) c.get(0);
                         OnnxTensor rt = (OnnxTensor) r.get(0);
                         long[] shape = ct.getInfo().getShape();

@@ -88,7 +88,7 @@ public final class ModelEvaluator {
                 while (feed.hasNext()) {
                     try (DatasetFeed.Batch batch = feed.next()) {
                         long t0 = System.nanoTime();
-                        try (OrtSession.Result result = session.run(batch.inputs(), Set.of(output))) {
+                        try (OrtSession.Result result = batch.run(session, Set.of(output))) {
                             long elapsed = System.nanoTime() - t0;
                             batchMillis.add(elapsed / 1e6);
                             runNanos += elapsed;
