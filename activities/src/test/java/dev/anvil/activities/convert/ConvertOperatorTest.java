@@ -16,6 +16,9 @@ import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.Relation;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.datasets.Dataset;
+import dev.anvil.modelkit.datasets.DatasetWriter;
+import dev.anvil.modelkit.datasets.NpyArray;
 import dev.anvil.modelkit.convert.ModelConverter;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.storage.ObjectStore;
@@ -25,6 +28,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -104,6 +108,54 @@ class ConvertOperatorTest {
                 ArtifactIO.ONNX_MEDIA_TYPE);
         assertThatThrownBy(() -> operator.run(context(), Map.of("model", notAModel.sha256())))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("convert: not an ONNX model");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void checksOnTheDatasetItIsGivenAndSaysSoInItsOutputs() throws Exception {
+        float[] pixels = new float[16 * 28 * 28];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (i * 37 % 256);
+        }
+        Path data = dir.resolve("digits.zip");
+        DatasetWriter.write(data, new Dataset(Map.of("input_image", NpyArray.ofFloat32(new long[] {16, 1, 28, 28}, pixels)),
+                Optional.empty()));
+        ArtifactRef dataset = stores.upload(data, ArtifactIO.DATASET_MEDIA_TYPE);
+        Context context = context();
+
+        Map<String, Object> outputs = operator.run(context, Map.of("model", model.sha256(), "dataset", dataset.sha256()));
+
+        assertThat(outputs).containsEntry("verified", true).doesNotContainKey("verified_reason");
+        Map<String, Object> verification = (Map<String, Object>) ((Map<String, Object>) outputs.get("report")).get("verification");
+        assertThat(verification).containsEntry("samples", 16L).containsEntry("verified", true);
+        assertThat((String) verification.get("inputs")).contains("the dataset's first 16 samples");
+        assertThat(lineage.edgesOf(context.taskRunId)).extracting(LineageEdge::artifactSha256, LineageEdge::role)
+                .contains(org.assertj.core.groups.Tuple.tuple(dataset.sha256(), "dataset"));
+    }
+
+    @Test
+    void shapesMustBeListsOrNumbersOfWholePositiveSizes() {
+        assertThat(ConvertOperator.options(Map.of("model", "m", "shapes", Map.of("images", List.of(1, 3, 640, 640),
+                "batch", 1))).shapes()).satisfies(s -> {
+                    assertThat(s.byInput()).containsEntry("images", List.of(1L, 3L, 640L, 640L));
+                    assertThat(s.byDimension()).containsEntry("batch", 1L);
+                });
+        assertThatThrownBy(() -> ConvertOperator.options(Map.of("shapes", List.of(1, 3))))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("with.shapes must be an object");
+        assertThatThrownBy(() -> ConvertOperator.options(Map.of("shapes", Map.of("images", List.of(1, 0, 2.5)))))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("with.shapes.images holds 0; sizes must be whole numbers of at least 1");
+        assertThatThrownBy(() -> ConvertOperator.options(Map.of("shapes", Map.of("height", "640"))))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("with.shapes.height holds 640");
+    }
+
+    @Test
+    void shapesThatDoNotFitTheModelNameTheInput() {
+        // cnn_mnist: input_image [b, 1, 28, 28]
+        assertThatThrownBy(() -> operator.run(context(), Map.of("model", model.sha256(), "shapes",
+                Map.of("input_image", List.of(1, 3, 28, 28)))))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("with.shapes.input_image gives 3 for axis 1 but input 'input_image' fixes it at 1");
     }
 
     private static Context context() {

@@ -1,5 +1,7 @@
 package dev.anvil.api.ui;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRun;
@@ -19,12 +21,17 @@ import java.util.Set;
  * table for screen readers and copying.
  */
 record RunGraph(int width, int height, List<Line> lines, List<Node> nodes) {
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     record Line(int x1, int y1, int x2, int y2) {
     }
 
-    /** @param attempt null while the task has not run */
-    record Node(String task, String operator, String upstream, Integer attempt, String state, String error, int x, int y) {
+    /**
+     * @param attempt null while the task has not run
+     * @param warnings what the task's {@code warnings} output says (e.g. convert's unverified result), one per line
+     */
+    record Node(String task, String operator, String upstream, Integer attempt, String state, String error,
+            String warnings, int x, int y) {
         public int textX() {
             return x + 8;
         }
@@ -93,11 +100,29 @@ record RunGraph(int width, int height, List<Line> lines, List<Node> nodes) {
             TaskRun r = tasks.get(t);
             int[] p = at.get(t);
             nodes.add(new Node(t, r == null ? null : r.operator(), String.join(", ", ups), r == null ? null : r.attempt(),
-                    r == null ? "queued" : r.status(), r == null ? null : r.error(), p[0], p[1]));
+                    r == null ? "queued" : r.status(), r == null ? null : r.error(), r == null ? null : warnings(r),
+                    p[0], p[1]));
         });
         int width = at.values().stream().mapToInt(p -> p[0]).max().orElse(0) + 170;
         int height = at.values().stream().mapToInt(p -> p[1]).max().orElse(0) + 50;
         return new RunGraph(width, height, lines, nodes);
+    }
+
+    /** A task's {@code warnings} output, one per line; null when it has none (or its outputs cannot be read). */
+    private static String warnings(TaskRun run) {
+        if (run.metricsJson() == null || !run.metricsJson().contains("\"warnings\"")) {
+            return null;
+        }
+        try {
+            if (JSON.readTree(run.metricsJson()).get("warnings") instanceof ArrayNode list && !list.isEmpty()) {
+                List<String> lines = new ArrayList<>();
+                list.forEach(w -> lines.add(w.asText()));
+                return String.join("\n", lines);
+            }
+        } catch (Exception e) {
+            // outputs that are not JSON show no warnings; the task's own page still has them
+        }
+        return null;
     }
 
     private static int depthOf(String t, Map<String, List<String>> upstream, Map<String, Integer> depth, int guard) {

@@ -28,7 +28,9 @@ import java.util.TreeMap;
  * TopK, CumSum, RoiAlign, NonMaxSuppression, quantisation and random ops, signal windows) and every
  * operator outside the default domain (ORT's fused ops that extended/all optimisation emits). Their
  * weights are still stored as float16 and cast up. Element types come from an ORT probe of the model
- * ({@link TensorTypes}); models with control-flow sub-graphs are refused.
+ * ({@link TensorTypes}). Control-flow nodes (If, Loop, Scan) keep float32 at their boundary and their
+ * sub-graphs are converted inside ({@link SubgraphFp16}); without a way to probe the sub-graphs' types they are
+ * refused, naming the node.
  */
 public final class Fp16Converter {
     static final Set<String> KEEP_FLOAT32 = Set.of("Resize", "Upsample", "Range", "NonMaxSuppression", "RoiAlign", "TopK",
@@ -41,23 +43,29 @@ public final class Fp16Converter {
     private static final int FLOAT = DataType.FLOAT_VALUE;
     private static final int FLOAT16 = DataType.FLOAT16_VALUE;
 
-    /** What the conversion did. */
+    /**
+     * What the conversion did; counts include the sub-graphs'.
+     *
+     * @param subgraphsConverted If/Loop/Scan sub-graphs converted inside (their nodes keep float32 at the boundary)
+     */
     public record Summary(int initializersConverted, long valuesClamped, int castsInserted,
-            Map<String, Integer> keptFloat32) {}
+            Map<String, Integer> keptFloat32, int subgraphsConverted) {}
 
     private final OnnxModel model;
     private final GraphProto.Builder graph;
     private final TensorTypes types;
+    private final SubgraphFp16.TypeProbe probe;
     private final Map<String, String> fp32Views = new HashMap<>();
     private final Map<String, String> fp16Views = new HashMap<>();
     private final Set<String> half = new HashSet<>();
     private int casts;
     private long clamped;
 
-    private Fp16Converter(OnnxModel model, TensorTypes types) {
+    private Fp16Converter(OnnxModel model, TensorTypes types, SubgraphFp16.TypeProbe probe) {
         this.model = model;
         this.graph = model.graph().proto();
         this.types = types;
+        this.probe = probe;
     }
 
     /**
@@ -67,14 +75,33 @@ public final class Fp16Converter {
      * @throws InvalidModelException when the model has control-flow sub-graphs
      */
     public static Summary convert(OnnxModel model, TensorTypes types) {
-        return new Fp16Converter(model, types).run();
+        return new Fp16Converter(model, types, null).run();
+    }
+
+    /**
+     * Converts the model in place, control-flow sub-graphs included.
+     *
+     * @param probe infers a model's element types (for each sub-graph, as a model of its own)
+     * @throws InvalidModelException naming the node when a sub-graph cannot be converted
+     */
+    static Summary convert(OnnxModel model, TensorTypes types, SubgraphFp16.TypeProbe probe) {
+        return new Fp16Converter(model, types, probe).run();
     }
 
     private Summary run() {
+        SubgraphFp16 subgraphs = probe == null ? null : new SubgraphFp16(model, types, probe);
+        for (NodeProto.Builder node : graph.getNodeBuilderList()) {
+            if (isControlFlow(node) && subgraphs != null) {
+                subgraphs.convert(node);
+            }
+        }
         for (NodeProto node : graph.getNodeList()) {
-            if (model.graph().hasSubgraphs(node)) {
-                throw new InvalidModelException("fp16 conversion does not handle control-flow sub-graphs (" + Attrs.describe(node)
-                        + "); convert this model without fp16");
+            if (subgraphs == null && model.graph().hasSubgraphs(node)) {
+                String name = node.getName().isEmpty() ? "(unnamed, output '" + node.getOutput(0) + "')"
+                        : "'" + node.getName() + "'";
+                throw new InvalidModelException("node " + name + " (" + node.getOpType() + ") holds a sub-graph: fp16"
+                        + " conversion does not reach inside control-flow sub-graphs (If, Loop, Scan), and half a model in"
+                        + " float16 would not type-check; convert this model without fp16");
             }
         }
         Set<String> graphOutputs = new HashSet<>();
@@ -104,7 +131,9 @@ public final class Fp16Converter {
         Map<String, Integer> kept = new TreeMap<>();
         for (NodeProto.Builder node : graph.getNodeBuilderList()) {
             if (keepsFloat32(node)) {
-                kept.merge(qualified(node), 1, Integer::sum);
+                if (!isControlFlow(node)) { // its sub-graphs were converted inside; only its boundary is float32
+                    kept.merge(qualified(node), 1, Integer::sum);
+                }
                 continue;
             }
             rewriteTypeAttributes(node);
@@ -161,7 +190,13 @@ public final class Fp16Converter {
         renamed.forEach((output, inner) -> addCast(inner, output, FLOAT));
         graph.clearValueInfo(); // element types changed; ORT infers them again
         model.graph().sortTopologically();
-        return new Summary(converted, clamped, casts, kept);
+        if (subgraphs != null) {
+            converted += subgraphs.initializers;
+            clamped += subgraphs.clamped;
+            casts += subgraphs.casts;
+            subgraphs.kept.forEach((op, n) -> kept.merge(op, n, Integer::sum));
+        }
+        return new Summary(converted, clamped, casts, kept, subgraphs == null ? 0 : subgraphs.converted);
     }
 
     /** Whether the tensor is float32 in the source model (graph inputs, initializers, node outputs). */
@@ -170,7 +205,12 @@ public final class Fp16Converter {
     }
 
     private static boolean keepsFloat32(NodeProto.Builder node) {
-        return !OnnxGraph.canonicalDomain(node.getDomain()).isEmpty() || KEEP_FLOAT32.contains(node.getOpType());
+        return !OnnxGraph.canonicalDomain(node.getDomain()).isEmpty() || KEEP_FLOAT32.contains(node.getOpType())
+                || isControlFlow(node);
+    }
+
+    private static boolean isControlFlow(NodeProto.Builder node) {
+        return node.getAttributeList().stream().anyMatch(a -> a.hasG() || a.getGraphsCount() > 0);
     }
 
     private static String qualified(NodeProto.Builder node) {

@@ -33,9 +33,11 @@ import java.util.stream.Stream;
  *   <li>raise the default-domain opset when asked ({@link OpsetConverter});</li>
  *   <li>apply an ONNX Runtime graph optimisation level and save its result ({@link OptimizationLevel});</li>
  *   <li>optionally compute in float16 with float32 inputs and outputs ({@link Fp16Converter});</li>
- *   <li>verify: the result loads, and on a synthetic batch its outputs match the original's (float32
- *       results must agree to about 1e-3 relative, or the conversion fails; float16 results are measured
- *       and fail only when they overflow to inf/NaN).</li>
+ *   <li>verify: the result loads, and on the first samples of a dataset, or a synthetic batch of realistic
+ *       shapes ({@link Verifier}), its outputs match the original's (float32 results must agree to about 1e-3
+ *       relative, or the conversion fails; float16 results are measured and fail only when they overflow to
+ *       inf/NaN). A check that could not run is reported as {@code verified: false} with its reason and a
+ *       warning; a result larger than its source is a warning naming the stages that grew it.</li>
  * </ol>
  * A model that already is what was asked still gets a new file (with an {@code anvil.convert} metadata
  * entry saying what was done).
@@ -88,13 +90,18 @@ public final class ModelConverter {
             original.write(source);
             load(source, "the model");
             List<String> notes = new ArrayList<>();
+            List<String> warnings = new ArrayList<>();
             OnnxModel model = OnnxModel.of(original.build());
+            SizeGrowth growth = new SizeGrowth(model);
 
             List<ConversionReport.Adaptation> adaptations = List.of();
             if (options.targetOpset().isPresent() && options.targetOpset().getAsLong() != sourceOpset) {
                 progress.accept("opset");
                 TensorTypes types = probe(original, "the model");
                 adaptations = opsets.raise(model, options.targetOpset().getAsLong(), types);
+                growth.after("opset " + options.targetOpset().getAsLong(), model,
+                        "the opset raise rewrote " + adaptations.stream().mapToInt(ConversionReport.Adaptation::nodes).sum()
+                                + " nodes (constant inputs that were attributes, added nodes)");
                 Path raised = work.resolve("raised.onnx");
                 model.write(raised);
                 load(raised, "the model raised to opset " + options.targetOpset().getAsLong());
@@ -107,6 +114,9 @@ public final class ModelConverter {
                 Path optimized = work.resolve("optimized.onnx");
                 optimize(staged, optimized, options.optimization());
                 model = OnnxModel.read(optimized);
+                growth.after("optimization " + options.optimization().label(), model, "ONNX Runtime's optimisation"
+                        + " folded, fused or re-laid out nodes and weights"
+                        + (options.optimization() == OptimizationLevel.ALL ? " (blocked NCHWc weight layouts)" : ""));
                 if (options.optimization() == OptimizationLevel.EXTENDED || options.optimization() == OptimizationLevel.ALL) {
                     notes.add("optimization " + options.optimization().label() + " may use ONNX Runtime's own operators"
                             + " (com.microsoft domain), so the model needs ONNX Runtime; fusions are chosen for the CPU"
@@ -121,7 +131,14 @@ public final class ModelConverter {
             Fp16Converter.Summary fp16 = null;
             if (options.fp16()) {
                 progress.accept("fp16");
-                fp16 = Fp16Converter.convert(model, probe(model, "the model before fp16 conversion"));
+                fp16 = Fp16Converter.convert(model, probe(model, "the model before fp16 conversion"),
+                        m -> TensorTypes.probe(environment, m));
+                growth.after("fp16", model, "fp16 added " + fp16.castsInserted() + " Cast nodes around float32 inputs,"
+                        + " outputs and kept operators; on a model with few weights they outweigh the halved weights");
+                if (fp16.subgraphsConverted() > 0) {
+                    notes.add("fp16 converted " + fp16.subgraphsConverted() + " control-flow sub-graph(s) inside; their"
+                            + " If/Loop/Scan nodes keep float32 inputs and outputs, with Casts inside");
+                }
                 if (!fp16.keptFloat32().isEmpty()) {
                     notes.add("kept in float32 (with casts around them): " + fp16.keptFloat32());
                 }
@@ -132,17 +149,20 @@ public final class ModelConverter {
             model.write(output);
             progress.accept("verify");
             load(output, "the converted model");
-            ConversionReport.Verification verification = Verifier.compare(environment, source, output);
+            ConversionReport.Verification verification = Verifier.compare(environment, original, source, output, options);
             check(verification, options.fp16());
-            if (verification.skipped() != null) {
-                notes.add("outputs not compared: " + verification.skipped());
+            if (!verification.verified()) {
+                warnings.add("not verified: the converted model's outputs were not compared with the original's ("
+                        + verification.reason() + ")");
             }
             Stats after = Stats.of(model, Files.size(output));
+            growth.describe(before.size, after.size)
+                    .ifPresent(larger -> (growth.material(before.size, after.size) ? warnings : notes).add(larger));
             long durationMs = (System.nanoTime() - started) / 1_000_000;
             return new ConversionReport(sourceOpset, model.opset("").orElse(0L), before.opsets, after.opsets,
                     before.irVersion, after.irVersion, before.nodes, after.nodes, before.opTypes, after.opTypes,
                     before.size, after.size, options.fp16(), options.optimization().label(), adaptations, fp16,
-                    verification, notes, durationMs);
+                    verification, notes, warnings, durationMs);
         } finally {
             deleteTree(work);
         }
@@ -198,7 +218,7 @@ public final class ModelConverter {
             }
             if (!fp16 && abs > FLOAT32_ABS_TOLERANCE && rel > FLOAT32_REL_TOLERANCE) {
                 throw new InvalidModelException("the converted model's output '" + e.getKey() + "' differs from the original's"
-                        + " by up to " + abs + " (" + rel + " of its largest value) on a synthetic batch; the conversion"
+                        + " by up to " + abs + " (" + rel + " of its largest value) on " + v.inputs() + "; the conversion"
                         + " changed what the model computes and was not kept");
             }
         }

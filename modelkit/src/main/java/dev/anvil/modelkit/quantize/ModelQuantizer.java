@@ -37,6 +37,7 @@ public final class ModelQuantizer {
      * @throws InvalidModelException when the model's opset cannot carry the requested quantisation
      */
     public static QuantizationPlan plan(OnnxModel model, QuantizeOptions options) {
+        SubgraphGuard.check(model, options);
         return QuantizationPlanner.plan(model, options);
     }
 

@@ -1,6 +1,7 @@
 package dev.anvil.modelkit.quantize;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
 import dev.anvil.devstack.SharedData;
@@ -9,6 +10,7 @@ import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.datasets.DatasetWriter;
 import dev.anvil.modelkit.datasets.NpyArray;
 import dev.anvil.modelkit.evaluate.ModelComparator;
+import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,7 +62,13 @@ class TrickyModelsTest {
         Path floatFile = dir.resolve("if.onnx");
         model.write(floatFile);
 
-        QuantizeOptions options = QuantizeOptions.staticDefaults(CalibrationMethod.MINMAX);
+        // the then branch holds a MatMul with a weight: quantising it all would leave that float unnoticed
+        assertThatThrownBy(() -> ModelQuantizer.plan(model, QuantizeOptions.staticDefaults(CalibrationMethod.MINMAX)))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("node 'branch' (If) holds a sub-graph with 1 node to quantise (MatMul 'inner_matmul')")
+                .hasMessageContaining("INT8 quantisation does not reach inside it")
+                .hasMessageContaining("add 'branch' to exclude_nodes");
+        QuantizeOptions options = SubgraphQuantizationTest.excluding(Set.of("branch"));
         QuantizationPlan plan = ModelQuantizer.plan(model, options);
         assertThat(plan.targets()).extracting(QuantizationPlan.Target::node).containsExactly("outer_matmul");
         assertThat(plan.leftFloat()).extracting(QuantizationPlan.LeftFloat::reason)

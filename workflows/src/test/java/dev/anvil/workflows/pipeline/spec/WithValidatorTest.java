@@ -112,4 +112,16 @@ class WithValidatorTest {
                 .containsExactly("with.model");
         assertThat(convert.deterministic()).isTrue();
     }
+
+    @Test
+    void convertTakesASelfCheckDatasetAndShapes() {
+        OperatorDescriptor convert = BuiltInOperators.CONVERT;
+        assertThat(WithValidator.validate(convert, Map.of("model", "a".repeat(64), "dataset", "${tasks.data.outputs.dataset}",
+                "shapes", Map.of("images", List.of(1, 3, 640, 640), "batch", 1)), "with")).isEmpty();
+        assertThat(WithValidator.validate(convert, Map.of("model", "a".repeat(64), "shapes",
+                Map.of("images", List.of(1, 0, 640, 640))), "with")).extracting(SpecError::path)
+                .contains("with.shapes.images[1]").allSatisfy(p -> assertThat(p).startsWith("with.shapes.images"));
+        assertThat(WithValidator.validate(convert, Map.of("model", "a".repeat(64), "shapes", Map.of("height", "640")),
+                "with")).extracting(SpecError::path).isNotEmpty().allSatisfy(p -> assertThat(p).isEqualTo("with.shapes.height"));
+    }
 }
