@@ -224,7 +224,7 @@ class QuantizeOperatorTest {
         expectBadInput(Map.of("model", model13, "dataset", flat), "'input_image'", "rank");
         String wrongSize = dataset("small", Map.of("input_image",
                 NpyArray.ofFloat32(new long[] {8, 1, 14, 14}, new float[8 * 196])));
-        expectBadInput(Map.of("model", model13, "dataset", wrongSize), "has 14 on axis 2", "needs 28");
+        expectBadInput(Map.of("model", model13, "dataset", wrongSize), "axis 2 is 14 in the dataset and 28 in the model");
         String empty = upload(Files.writeString(dir.resolve("empty.zip"), ""));
         expectBadInput(Map.of("model", model13, "dataset", empty), "quantize:");
     }
