@@ -220,8 +220,12 @@ public final class QuantizeOperator implements Operator {
         if (c.top1Agreement() != null) {
             out.put("top1_agreement", round(c.top1Agreement()));
         }
-        out.put("mean_cosine", round(c.meanCosine()));
-        out.put("min_cosine", round(c.minCosine()));
+        // null with the reason where cosine is undefined (all-zero outputs), never NaN or a made-up 0
+        out.put("mean_cosine", c.meanCosine() == null ? null : round(c.meanCosine()));
+        out.put("min_cosine", c.minCosine() == null ? null : round(c.minCosine()));
+        if (c.cosineNote() != null) {
+            out.put(c.meanCosine() == null ? "mean_cosine_absent_reason" : "cosine_note", c.cosineNote());
+        }
         out.put("seconds", round(c.seconds()));
         return out;
     }
