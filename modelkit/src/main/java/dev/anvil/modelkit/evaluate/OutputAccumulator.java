@@ -210,8 +210,8 @@ final class OutputAccumulator {
                     }
                     case SNR_DB -> {
                         if (sqRef == 0) {
-                            reason = "the reference's output is all zero over " + samples
-                                    + " samples: there is no signal, so SNR is undefined; relative L2 error is " + format(relL2());
+                            reason = "the reference's output is all zero over " + samples(samples)
+                                    + ": there is no signal, so SNR is undefined; relative L2 error is " + format(relL2());
                         } else {
                             value = sqErr == 0 ? ComparisonMetric.SNR_CAP_DB
                                     : Math.min(ComparisonMetric.SNR_CAP_DB, 10 * Math.log10(sqRef / sqErr));
@@ -226,8 +226,8 @@ final class OutputAccumulator {
                     }
                     case IOU, DICE -> {
                         if (union == 0) {
-                            reason = "neither output has a value above the threshold " + format(threshold) + " in " + samples
-                                    + " samples: " + (metric == ComparisonMetric.IOU ? "IoU" : "Dice")
+                            reason = "neither output has a value above the threshold " + java.math.BigDecimal.valueOf(threshold).stripTrailingZeros().toPlainString() + " in " + samples(samples)
+                                    + ": " + (metric == ComparisonMetric.IOU ? "IoU" : "Dice")
                                     + " is undefined (nothing to overlap); relative L2 error is " + format(relL2());
                         } else {
                             value = metric == ComparisonMetric.IOU ? (double) intersection / union
@@ -269,19 +269,19 @@ final class OutputAccumulator {
         }
         List<String> parts = new ArrayList<>();
         if (bothZero > 0) {
-            parts.add("both outputs are all zero for " + bothZero + " sample(s)");
+            parts.add("both outputs are all zero for " + samples(bothZero));
         }
         if (candidateZero > 0) {
-            parts.add("only the candidate's output is all zero for " + candidateZero + " sample(s)");
+            parts.add("only the candidate's output is all zero for " + samples(candidateZero));
         }
         if (referenceZero > 0) {
-            parts.add("only the reference's output is all zero for " + referenceZero + " sample(s)");
+            parts.add("only the reference's output is all zero for " + samples(referenceZero));
         }
         if (nonFiniteSamples > 0) {
-            parts.add(nonFiniteSamples + " sample(s) hold NaN or infinite values");
+            parts.add(samples(nonFiniteSamples) + " hold NaN or infinite values");
         }
         String why = parts.isEmpty() ? "no sample was compared: the dataset has no samples to feed"
-                : String.join("; ", parts) + ": cosine is undefined there; relative L2 error of '" + output + "' is "
+                : String.join("; ", parts) + ": cosine is undefined; relative L2 error of '" + output + "' is "
                         + format(relL2());
         if (cosineDefined == 0) {
             return new SampleCosine(null, null, why);
@@ -292,10 +292,14 @@ final class OutputAccumulator {
 
     private static String zeroes(boolean referenceZero, boolean candidateZero, long samples) {
         if (referenceZero && candidateZero) {
-            return "both outputs are all zero over " + samples + " sample(s)";
+            return "both outputs are all zero over " + samples(samples);
         }
-        return (referenceZero ? "the reference's" : "the candidate's") + " output is all zero over " + samples
-                + " sample(s) (the other's is not)";
+        return (referenceZero ? "the reference's" : "the candidate's") + " output is all zero over " + samples(samples)
+                + " (the other's is not)";
+    }
+
+    static String samples(long n) {
+        return n + (n == 1 ? " sample" : " samples");
     }
 
     static String format(Double v) {
