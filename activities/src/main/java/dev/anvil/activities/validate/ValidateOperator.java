@@ -106,6 +106,9 @@ public final class ValidateOperator implements Operator {
             Map<String, Object> outputs = new LinkedHashMap<>();
             outputs.put("report", io.asOutput(io.publishJson(context, FiniteFigures.of(report), "report")));
             outputs.put("accuracy", measured.accuracy());
+            if (measured.accuracy() == null && measured.accuracyAbsentReason() != null) {
+                outputs.put("accuracy_absent_reason", measured.accuracyAbsentReason());
+            }
             outputs.put("p95_latency_ms", measured.latency().p95Ms());
             if (measured.latency().absentReason() != null) {
                 outputs.put("latency_absent_reason", measured.latency().absentReason());
