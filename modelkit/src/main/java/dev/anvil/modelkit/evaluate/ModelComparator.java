@@ -114,7 +114,7 @@ public final class ModelComparator {
                 String primary = null;
                 for (NodeInfo info : outputInfo.values()) {
                     String name = info.getName();
-                    OutputKind kind = OutputKind.of(info.getInfo(), tokenModel);
+                    OutputKind kind = OutputKind.of(name, info.getInfo(), tokenModel);
                     if (kind == OutputKind.UNSUPPORTED) {
                         unsupported.put(name, new OutputComparison(name, kind, List.of(), null, 0, Map.of(), Map.of(),
                                 OutputKind.unsupportedReason(name, info.getInfo()) + "; it is not compared"));

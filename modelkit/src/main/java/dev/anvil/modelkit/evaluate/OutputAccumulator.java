@@ -138,7 +138,7 @@ final class OutputAccumulator {
         }
         if (length >= 2) {
             top1Samples++;
-            top1Agree += argA - offset == argB - offset ? 1 : 0;
+            top1Agree += argA == argB ? 1 : 0;
         }
         if (!finite) {
             nonFiniteSamples++;

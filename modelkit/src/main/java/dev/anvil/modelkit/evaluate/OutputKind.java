@@ -15,6 +15,7 @@ import java.util.Map;
  * metrics that mean something for it ({@link #defaults()}). A token model (one with an integer input,
  * such as {@code input_ids}) has hidden states and embeddings where an image model has maps and class
  * scores; {@code with.metrics} overrides the choice when the guess is wrong.
+ * See {@link #of(String, ValueInfo, boolean)}.
  */
 public enum OutputKind {
     /** Float {@code [B, C]} with C ≥ 2, or a sequence of maps (ONNX-ML {@code ZipMap}) made dense by its keys. */
@@ -23,7 +24,11 @@ public enum OutputKind {
     LABELS("labels", List.of(ComparisonMetric.EXACT_AGREEMENT)),
     /** Float rank ≥ 4 ({@code [B, C, H, W]}), or rank 3 in a model without integer inputs: probability or heat maps. */
     MAP("map", List.of(ComparisonMetric.IOU, ComparisonMetric.DICE, ComparisonMetric.REL_L2, ComparisonMetric.MAX_ABS)),
-    /** Float rank 2 or 3 in a token model: embeddings and hidden states (mean pooled when pooling is mean). */
+    /**
+     * Float rank 3 in a token model (hidden states, mean pooled when pooling is mean), or rank 2 in a token
+     * model when the output's name says it is an embedding ({@code embed}, {@code pool}, {@code sentence}):
+     * a text classifier's {@code [B, C]} logits stay class scores.
+     */
     EMBEDDING("embedding", List.of(ComparisonMetric.COSINE, ComparisonMetric.REL_L2)),
     /** Float scalars per sample ({@code [B]}, {@code [B, 1]}): regression values and scores. */
     VALUES("values", List.of(ComparisonMetric.REL_L2, ComparisonMetric.MAX_ABS)),
@@ -52,7 +57,7 @@ public enum OutputKind {
         return inputs.values().stream().anyMatch(i -> i.getInfo() instanceof TensorInfo t && isInteger(t.type));
     }
 
-    public static OutputKind of(ValueInfo info, boolean tokenModel) {
+    public static OutputKind of(String name, ValueInfo info, boolean tokenModel) {
         if (info instanceof SequenceInfo s) {
             return s.sequenceOfMaps && isFloat(s.mapInfo.valueType) ? CLASS_SCORES : UNSUPPORTED;
         }
@@ -70,7 +75,7 @@ public enum OutputKind {
             return VALUES;
         }
         if (shape.length == 2) {
-            return tokenModel ? EMBEDDING : CLASS_SCORES;
+            return tokenModel && namedLikeAnEmbedding(name) ? EMBEDDING : CLASS_SCORES;
         }
         if (shape.length == 3) {
             return tokenModel ? EMBEDDING : MAP;
@@ -96,6 +101,11 @@ public enum OutputKind {
             return "map(" + m.keyType.name().toLowerCase() + ", " + m.valueType.name().toLowerCase() + ")";
         }
         return String.valueOf(info);
+    }
+
+    private static boolean namedLikeAnEmbedding(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        return n.contains("embed") || n.contains("pool") || n.contains("sentence");
     }
 
     static boolean isInteger(OnnxJavaType type) {

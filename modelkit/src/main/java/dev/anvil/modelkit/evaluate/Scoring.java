@@ -25,7 +25,7 @@ public record Scoring(String labelOutput, String scoresOutput, String absentReas
         List<String> seen = new ArrayList<>();
         for (NodeInfo info : outputs.values()) {
             seen.add(info.getName() + ": " + OutputKind.describe(info.getInfo()));
-            OutputKind kind = OutputKind.of(info.getInfo(), tokenModel);
+            OutputKind kind = OutputKind.of(info.getName(), info.getInfo(), tokenModel);
             if (label == null && kind == OutputKind.LABELS && info.getInfo() instanceof TensorInfo t && isLabel(t)) {
                 label = info.getName();
             }

@@ -143,4 +143,21 @@ class ComparisonMetricsTest {
         OutputComparison m = compare(exact, exact, MetricOverrides.NONE).outputs().get("output_probs");
         assertThat(m.value(ComparisonMetric.REL_L2)).isCloseTo(0, within(1e-12));
     }
+
+    @Test
+    void aTokenModelsHiddenStatesAndEmbeddingsGetCosineAndItsLogitsStayClassScores() throws Exception {
+        Path model = ComparisonModels.tokenModel(dir.resolve("tokens.onnx"));
+        Path tokens = ComparisonModels.tokenDataset(dir.resolve("tokens.zip"), 6);
+        ModelComparator.Comparison c = new ModelComparator(ENV).compare(model, model, tokens, ModelComparator.Pooling.MEAN,
+                MetricOverrides.NONE, 4, 0, (done, total) -> { });
+
+        assertThat(c.outputs().get("last_hidden_state").kind()).isEqualTo(OutputKind.EMBEDDING);
+        assertThat(c.outputs().get("sentence_embedding").kind()).isEqualTo(OutputKind.EMBEDDING);
+        assertThat(c.outputs().get("sentence_embedding").metrics()).containsExactly(ComparisonMetric.COSINE, ComparisonMetric.REL_L2);
+        assertThat(c.outputs().get("last_hidden_state").value(ComparisonMetric.COSINE)).isCloseTo(1.0, within(1e-9));
+        assertThat(c.outputs().get("logits").kind()).isEqualTo(OutputKind.CLASS_SCORES);
+        assertThat(c.outputs().get("logits").value(ComparisonMetric.TOP1_AGREEMENT)).isEqualTo(1.0);
+        assertThat(c.top1Agreement()).isEqualTo(1.0);
+        assertThat(c.meanCosine()).as("mean-pooled hidden states").isCloseTo(1.0, within(1e-9));
+    }
 }

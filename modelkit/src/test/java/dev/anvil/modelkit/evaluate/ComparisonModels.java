@@ -127,6 +127,56 @@ public final class ComparisonModels {
         return file;
     }
 
+    /**
+     * A token model: {@code last_hidden_state = table[input_ids] · mask} ({@code [B, 3, 4]}),
+     * {@code sentence_embedding} its mean over tokens ({@code [B, 4]}) and {@code logits} a two-class head
+     * over it ({@code [B, 2]}).
+     */
+    public static Path tokenModel(Path file) throws IOException {
+        float[] table = new float[10 * 4];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = (i % 7) - 3;
+        }
+        GraphProto.Builder g = GraphProto.newBuilder().setName("tokens")
+                .addInitializer(floats("table", new long[] {10, 4}, table))
+                .addInitializer(floats("head", new long[] {4, 2}, new float[] {1, -1, 0.5f, 0, -1, 1, 0, 2}))
+                .addInitializer(TensorProto.newBuilder().setName("axis2").setDataType(TensorProto.DataType.INT64_VALUE)
+                        .addDims(1).addInt64Data(2))
+                .addNode(NodeProto.newBuilder().setOpType("Gather").addInput("table").addInput("input_ids").addOutput("hidden"))
+                .addNode(NodeProto.newBuilder().setOpType("Cast").addInput("attention_mask").addOutput("mask_f")
+                        .addAttribute(intAttr("to", TensorProto.DataType.FLOAT_VALUE)))
+                .addNode(NodeProto.newBuilder().setOpType("Unsqueeze").addInput("mask_f").addInput("axis2").addOutput("mask3"))
+                .addNode(NodeProto.newBuilder().setOpType("Mul").addInput("hidden").addInput("mask3").addOutput("last_hidden_state"))
+                .addNode(NodeProto.newBuilder().setOpType("ReduceMean").addInput("last_hidden_state").addOutput("sentence_embedding")
+                        .addAttribute(AttributeProto.newBuilder().setName("axes").setType(AttributeProto.AttributeType.INTS).addInts(1))
+                        .addAttribute(intAttr("keepdims", 0)))
+                .addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("sentence_embedding").addInput("head").addOutput("logits"))
+                .addInput(int64Value("input_ids", -1, 3)).addInput(int64Value("attention_mask", -1, 3))
+                .addOutput(floatValue("last_hidden_state", -1, 3, 4)).addOutput(floatValue("sentence_embedding", -1, 4))
+                .addOutput(floatValue("logits", -1, 2));
+        return write(file, g, false);
+    }
+
+    /** {@code samples} rows of three token ids, the last one padding in every other row. */
+    public static Path tokenDataset(Path file, int samples) throws IOException {
+        long[] ids = new long[samples * 3];
+        long[] mask = new long[samples * 3];
+        for (int s = 0; s < samples; s++) {
+            for (int t = 0; t < 3; t++) {
+                ids[s * 3 + t] = (s + 3L * t) % 10;
+                mask[s * 3 + t] = t == 2 && s % 2 == 0 ? 0 : 1;
+            }
+        }
+        DatasetWriter.write(file, new Dataset(Map.of("input_ids", NpyArray.ofInt64(new long[] {samples, 3}, ids),
+                "attention_mask", NpyArray.ofInt64(new long[] {samples, 3}, mask)), Optional.empty()));
+        return file;
+    }
+
+    private static ValueInfoProto int64Value(String name, long... dims) {
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.INT64_VALUE).setShape(shape(dims)))).build();
+    }
+
     private static Path write(Path file, GraphProto.Builder graph, boolean ml) throws IOException {
         ModelProto.Builder model = ModelProto.newBuilder().setIrVersion(8)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13));
