@@ -11,6 +11,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.onnx.NonTensorModels;
 import dev.anvil.modelkit.onnx.SignatureModels;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -143,6 +144,54 @@ class GatewayTest {
         given().get("/v2/models/unsorted").then().statusCode(200)
                 .body("inputs.name", equalTo(List.of("zeta", "alpha")))
                 .body("outputs.name", equalTo(List.of("total", "difference")));
+    }
+
+    @Test
+    void aZipMapClassifiersProbabilitiesAreListedAndAnsweredAsJson() {
+        String sha = InspectModelResourceTest.upload(NonTensorModels.classifier(false));
+        given().contentType("application/json").body(BreakGlass.with(Map.of("artifact", sha)))
+                .when().put("/api/endpoints/classifier").then().statusCode(oneOf(200, 201));
+
+        given().get("/v2/models/classifier").then().statusCode(200)
+                .body("outputs.name", equalTo(List.of("label", "probabilities")))
+                .body("outputs[0].datatype", equalTo("INT64"))
+                .body("outputs[0].kind", nullValue())
+                .body("outputs[1].datatype", equalTo("JSON"))
+                .body("outputs[1].kind", equalTo("seq(map(int64,tensor(float)))"))
+                .body("outputs[1].shape", equalTo(List.of(-1)));
+
+        String rows = "{\"inputs\": [{\"name\": \"features\", \"datatype\": \"FP32\", \"shape\": [2, 4],"
+                + " \"data\": [[1, 0, 0, 0], [0, 0, 3, 0]]}]%s}";
+        JsonPath answer = given().contentType("application/json").body(String.format(rows, ""))
+                .when().post("/v2/models/classifier/infer").then().statusCode(200)
+                .body("outputs.name", equalTo(List.of("label", "probabilities")))
+                .body("outputs[0].data", equalTo(List.of(0, 2)))
+                .body("outputs[1].datatype", equalTo("JSON"))
+                .body("outputs[1].shape", equalTo(List.of(2)))
+                .extract().jsonPath();
+        float[] second = NonTensorModels.probabilities(new float[] {0, 0, 3, 0});
+        Map<String, Float> map = answer.getMap("outputs[1].data[1]", String.class, Float.class);
+        assertThat(map).containsOnlyKeys("0", "1", "2");
+        for (int c = 0; c < 3; c++) {
+            assertThat(map.get(Integer.toString(c))).isCloseTo(second[c], org.assertj.core.data.Offset.offset(1e-6f));
+        }
+
+        // only the maps, when only they are asked for
+        given().contentType("application/json")
+                .body(String.format(rows, ", \"outputs\": [{\"name\": \"probabilities\"}]"))
+                .when().post("/v2/models/classifier/infer").then().statusCode(200)
+                .body("outputs.name", equalTo(List.of("probabilities")))
+                .body("outputs[0].data[0].'0'", org.hamcrest.Matchers.greaterThan(0.5f));
+        // an output the model lacks names the ones it has; a bad input still names the input
+        given().contentType("application/json")
+                .body(String.format(rows, ", \"outputs\": [{\"name\": \"output_probability\"}]"))
+                .when().post("/v2/models/classifier/infer").then().statusCode(400)
+                .body("errors[0].field", equalTo("outputs[0].name"))
+                .body("detail", equalTo("unknown output 'output_probability', expected one of [label, probabilities]"));
+        given().contentType("application/json").body(input("features", "FP32", List.of(1, 3), List.<Object>of(1, 0, 0)))
+                .when().post("/v2/models/classifier/infer").then().statusCode(400)
+                .body("errors[0].field", equalTo("inputs[0].shape"))
+                .body("detail", containsString("input 'features' has shape [1, 3], the model expects [-1, 4]"));
     }
 
     @Test

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
@@ -52,8 +53,17 @@ public final class Gateway {
         }
     }
 
-    /** A tensor in a model's signature, as the v2 metadata shows it. */
-    public record TensorMetadata(String name, String datatype, List<Long> shape) {
+    /**
+     * A tensor in a model's signature, as the v2 metadata shows it. An output that is not a tensor (the
+     * sequence of maps a ZipMap classifier returns) has datatype {@value V2Tensors#JSON}, answers as JSON
+     * values, and says what it is in kind, ONNX's type ({@code seq(map(int64,tensor(float)))}); kind is left
+     * out for tensors. Its shape is [-1] for a sequence (one element per item) and [] for a single map.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record TensorMetadata(String name, String datatype, List<Long> shape, String kind) {
+        public TensorMetadata(String name, String datatype, List<Long> shape) {
+            this(name, datatype, shape, null);
+        }
     }
 
     public record ModelMetadata(String name, List<String> versions, String platform, List<TensorMetadata> inputs,
@@ -175,8 +185,12 @@ public final class Gateway {
     public ModelMetadata metadata(String name) {
         Route route = route(name);
         LoadedModel model = model(name, route.stable(), loadWait);
-        return new ModelMetadata(name, route.versions().stream().map(v -> Integer.toString(v.version())).toList(),
-                "onnxruntime_onnx", signature(model.inputs()), signature(model.outputs()));
+        return metadata(name, route.versions().stream().map(v -> Integer.toString(v.version())).toList(), model);
+    }
+
+    /** The v2 metadata of a loaded model served under name. */
+    static ModelMetadata metadata(String name, List<String> versions, LoadedModel model) {
+        return new ModelMetadata(name, versions, "onnxruntime_onnx", signature(model.inputs()), outputs(model.outputs()));
     }
 
     public EndpointCounts counts(String name) {
@@ -260,7 +274,8 @@ public final class Gateway {
         return result;
     }
 
-    private InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request) {
+    /** Runs a decoded request on the model and writes the v2 response (the engine under {@link #infer}). */
+    static InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request) {
         try (OrtSession.Result result = model.session().run(request.inputs(), request.outputs())) {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
             List<OnnxValue> binary = new ArrayList<>(request.binaryOutputs().size());
@@ -273,11 +288,16 @@ public final class Gateway {
                 }
                 out.writeArrayFieldStart("outputs");
                 for (Map.Entry<String, OnnxValue> output : result) {
-                    if (request.binaryOutputs().contains(output.getKey())) {
-                        V2Tensors.encodeBinaryHeader(out, output.getKey(), output.getValue());
-                        binary.add(output.getValue());
+                    OnnxValue value = output.getValue();
+                    if (!(value instanceof OnnxTensor)) {
+                        // the binary extension carries tensors only: a sequence or map answers as JSON even
+                        // when the request asked for binary outputs, so clients that ask for all in binary still work
+                        V2Tensors.encodeJson(out, output.getKey(), value);
+                    } else if (request.binaryOutputs().contains(output.getKey())) {
+                        V2Tensors.encodeBinaryHeader(out, output.getKey(), value);
+                        binary.add(value);
                     } else {
-                        V2Tensors.encode(out, output.getKey(), output.getValue());
+                        V2Tensors.encode(out, output.getKey(), value);
                     }
                 }
                 out.writeEndArray();
@@ -343,6 +363,20 @@ public final class Gateway {
                 .orElseThrow(() -> new IllegalStateException("model '" + model + "' has no version " + version))
                 .artifactSha256());
         return new ServedVersion(version, sha);
+    }
+
+    private static List<TensorMetadata> outputs(Map<String, LoadedModel.Output> outputs) {
+        List<TensorMetadata> list = new ArrayList<>();
+        for (LoadedModel.Output output : outputs.values()) {
+            if (output.isTensor()) {
+                list.add(new TensorMetadata(output.name(), TensorType.v2Name(output.tensor().type),
+                        java.util.Arrays.stream(output.tensor().getShape()).boxed().toList()));
+            } else {
+                List<Long> shape = output.kind().startsWith("seq(") ? List.of(-1L) : List.of();
+                list.add(new TensorMetadata(output.name(), V2Tensors.JSON, shape, output.kind()));
+            }
+        }
+        return list;
     }
 
     private static List<TensorMetadata> signature(Map<String, TensorInfo> tensors) {

@@ -4,6 +4,8 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.ValueInfo;
+import dev.anvil.modelkit.onnx.ValueTypes;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -22,7 +24,7 @@ public final class LoadedModel {
     private final String sha256;
     private final OrtSession session;
     private final Map<String, TensorInfo> inputs;
-    private final Map<String, TensorInfo> outputs;
+    private final Map<String, Output> outputs;
     // users + 1 while not retired; the session closes when it reaches 0
     private final AtomicInteger holds = new AtomicInteger(1);
     private final Semaphore slots;
@@ -37,8 +39,29 @@ public final class LoadedModel {
         // fair: a request that has waited longest runs next, so no caller starves behind a burst
         this.slots = new Semaphore(maxConcurrent, true);
         this.session = session;
-        this.inputs = tensors(session.getInputInfo());
-        this.outputs = tensors(session.getOutputInfo());
+        try {
+            this.inputs = tensors(session.getInputInfo());
+            this.outputs = outputs(session.getOutputInfo());
+        } catch (OrtException e) {
+            close();
+            if (e.getCode() == OrtException.OrtErrorCode.ORT_NOT_IMPLEMENTED) {
+                throw new OrtException(e.getCode(), "ONNX Runtime's Java API cannot describe one of the model's"
+                        + " inputs or outputs (an optional or opaque value; inspect names their types), so the"
+                        + " gateway cannot serve it");
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * One of the model's outputs: a plain tensor (tensor is set), or a value the Open Inference Protocol has no
+     * tensor datatype for, such as the sequence of maps a ZipMap classifier returns (tensor is null), which the
+     * gateway answers as JSON. kind is its ONNX type ({@link ValueTypes}), e.g. {@code seq(map(int64,tensor(float)))}.
+     */
+    public record Output(String name, TensorInfo tensor, ValueInfo info, String kind) {
+        public boolean isTensor() {
+            return tensor != null;
+        }
     }
 
     public String sha256() {
@@ -50,8 +73,8 @@ public final class LoadedModel {
         return inputs;
     }
 
-    /** The model's tensor outputs in the graph's order. */
-    public Map<String, TensorInfo> outputs() {
+    /** Every output of the model, tensor or not, in the graph's order. */
+    public Map<String, Output> outputs() {
         return outputs;
     }
 
@@ -111,7 +134,10 @@ public final class LoadedModel {
         }
     }
 
-    /** ONNX Runtime lists a session's inputs and outputs in the graph's order; Map.copyOf would lose it. */
+    /**
+     * ONNX Runtime lists a session's inputs and outputs in the graph's order; Map.copyOf would lose it. Inputs
+     * are tensors only: a request has no way to send another kind of value.
+     */
     private static Map<String, TensorInfo> tensors(Map<String, NodeInfo> nodes) {
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         nodes.forEach((name, node) -> {
@@ -120,5 +146,12 @@ public final class LoadedModel {
             }
         });
         return Collections.unmodifiableMap(tensors);
+    }
+
+    private static Map<String, Output> outputs(Map<String, NodeInfo> nodes) {
+        Map<String, Output> outputs = new LinkedHashMap<>();
+        nodes.forEach((name, node) -> outputs.put(name, new Output(name,
+                node.getInfo() instanceof TensorInfo t ? t : null, node.getInfo(), ValueTypes.describe(node.getInfo()))));
+        return Collections.unmodifiableMap(outputs);
     }
 }

@@ -1,5 +1,7 @@
 package dev.anvil.serving;
 
+import ai.onnxruntime.OnnxMap;
+import ai.onnxruntime.OnnxSequence;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -17,13 +19,18 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.ShortBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Open Inference Protocol (KServe v2) tensor elements to ONNX Runtime tensors and back: JSON lists
  * read from a streaming parser, little-endian bytes of the binary tensor data extension, and output
- * tensors written as JSON or as binary.
+ * tensors written as JSON or as binary; outputs that are not tensors (sequences, maps) as JSON values.
  */
 final class V2Tensors {
+    /** The datatype metadata and responses give an output that is not a tensor: its data are JSON values. */
+    static final String JSON = "JSON";
     private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
     private V2Tensors() {
@@ -194,10 +201,89 @@ final class V2Tensors {
 
     /** Writes one output tensor as {name, datatype, shape, data} with data flat in row-major order. */
     static void encode(JsonGenerator out, String name, OnnxValue value) throws IOException, OrtException {
-        TensorInfo info = tensorInfo(name, value);
-        OnnxTensor tensor = (OnnxTensor) value;
+        tensorInfo(name, value);
         out.writeStartObject();
         out.writeStringField("name", name);
+        writeTensor(out, name, (OnnxTensor) value);
+        out.writeEndObject();
+    }
+
+    /**
+     * Writes an output that is not a tensor as {name, datatype: {@value #JSON}, shape, data}: a sequence with
+     * one element of data per item (shape [n]), a map alone as the one element (shape []). A map is a JSON
+     * object from key (int64 keys as decimal strings) to value, in key order; a tensor in a sequence is
+     * {datatype, shape, data} like an output tensor.
+     */
+    static void encodeJson(JsonGenerator out, String name, OnnxValue value) throws IOException, OrtException {
+        out.writeStartObject();
+        out.writeStringField("name", name);
+        out.writeStringField("datatype", JSON);
+        if (value instanceof OnnxSequence sequence) {
+            // the items are values of their own that the sequence does not close
+            List<? extends OnnxValue> items = sequence.getValue();
+            try {
+                out.writeArrayFieldStart("shape");
+                out.writeNumber(items.size());
+                out.writeEndArray();
+                out.writeArrayFieldStart("data");
+                for (OnnxValue item : items) {
+                    writeItem(out, name, item);
+                }
+                out.writeEndArray();
+            } finally {
+                OnnxValue.close(items);
+            }
+        } else if (value instanceof OnnxMap map) {
+            out.writeArrayFieldStart("shape");
+            out.writeEndArray();
+            out.writeArrayFieldStart("data");
+            writeMap(out, map);
+            out.writeEndArray();
+        } else {
+            throw new GatewayException(500, null, "output '" + name + "' is a " + value.getType()
+                    + " value, which the gateway cannot encode");
+        }
+        out.writeEndObject();
+    }
+
+    private static void writeItem(JsonGenerator out, String name, OnnxValue item) throws IOException, OrtException {
+        if (item instanceof OnnxMap map) {
+            writeMap(out, map);
+        } else if (item instanceof OnnxTensor tensor) {
+            out.writeStartObject();
+            writeTensor(out, name, tensor);
+            out.writeEndObject();
+        } else {
+            throw new GatewayException(500, null, "output '" + name + "' holds a " + item.getType()
+                    + " value, which the gateway cannot encode");
+        }
+    }
+
+    private static void writeMap(JsonGenerator out, OnnxMap map) throws IOException, OrtException {
+        // ONNX Runtime hands the map over as a HashMap; keys of one map share a type, so they sort
+        Map<Object, Object> sorted = new TreeMap<>(map.getValue());
+        out.writeStartObject();
+        for (Map.Entry<Object, Object> entry : sorted.entrySet()) {
+            out.writeFieldName(String.valueOf(entry.getKey()));
+            Object v = entry.getValue();
+            if (v instanceof Float f) {
+                out.writeNumber(f);
+            } else if (v instanceof Double d) {
+                out.writeNumber(d);
+            } else if (v instanceof Long l) {
+                out.writeNumber(l);
+            } else if (v instanceof Boolean b) {
+                out.writeBoolean(b);
+            } else {
+                out.writeString(String.valueOf(v));
+            }
+        }
+        out.writeEndObject();
+    }
+
+    /** The fields datatype, shape and data of a tensor, data flat in row-major order. */
+    private static void writeTensor(JsonGenerator out, String name, OnnxTensor tensor) throws IOException, OrtException {
+        TensorInfo info = tensor.getInfo();
         out.writeStringField("datatype", TensorType.v2Name(info.type));
         writeShape(out, info);
         out.writeArrayFieldStart("data");
@@ -254,6 +340,5 @@ final class V2Tensors {
                     + ", which the gateway cannot encode as JSON");
         }
         out.writeEndArray();
-        out.writeEndObject();
     }
 }

@@ -21,6 +21,7 @@ import dev.anvil.modelkit.quantize.ModelQuantizer;
 import dev.anvil.modelkit.quantize.QuantType;
 import dev.anvil.modelkit.quantize.QuantizationPlan;
 import dev.anvil.modelkit.quantize.QuantizeOptions;
+import dev.anvil.modelkit.validate.ModelEvaluator;
 import dev.anvil.workflows.ArtifactRef;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,11 +40,23 @@ import java.util.Set;
  * calibrated on a dataset artifact, or taken from an earlier calibration table) or dynamically.
  *
  * <p>Calibration heartbeats its progress (samples done / total) and saves a checkpoint of its statistics
- * every {@code checkpointEvery}; a retried attempt resumes from the last checkpoint. Nothing is published
- * until the quantised model has been written and loaded back in ONNX Runtime. When {@code with.evaluation}
- * names a dataset, the quantised model is compared with the float one (accuracy, top-1 agreement, cosine).
+ * every {@code checkpointEvery}; a retried attempt resumes from the last checkpoint.
+ *
+ * <p>Nothing is published until the quantised model has been written, loaded back in ONNX Runtime and
+ * evaluated against the float model: on {@code with.evaluation.dataset}, else on a slice held out of the
+ * calibration set ({@link EvaluationSets}). Below its floor ({@link QuantizeFloor}) the task fails without
+ * retries and publishes nothing. {@code method: auto} quantises with minmax, percentile and entropy ranges
+ * from one calibration and keeps the best ({@link MethodChoice}). FP32 and INT8 latency per batch are
+ * measured on the evaluation samples and a slower INT8 model is a warning in the report.
  */
 public final class QuantizeOperator implements Operator {
+    static final String AUTO = "auto";
+    /** Samples per run when evaluating and timing (the batch {@code latency_ms} is per). */
+    static final int EVALUATION_BATCH = 32;
+    static final int LATENCY_THREADS = 1;
+    static final int LATENCY_WARMUP_BATCHES = 2;
+    static final int LATENCY_MIN_BATCHES = 10;
+    static final int LATENCY_MAX_BATCHES = 12;
     private final ArtifactIO artifacts;
     private final OrtEnvironment env;
     private final Duration checkpointEvery;
@@ -68,6 +81,17 @@ public final class QuantizeOperator implements Operator {
     @Override
     public Map<String, Object> run(TaskContext context, Map<String, Object> with) throws Exception {
         QuantizeOptions options = options(with);
+        boolean auto = AUTO.equals(with.get("method"));
+        QuantizeFloor floor = QuantizeFloor.parse(with.get("floor"));
+        Map<String, Object> evaluationSpec = evaluationSpec(with);
+        if (auto && options.mode() == QuantizeOptions.Mode.DYNAMIC) {
+            throw new InvalidTaskInputException("quantize: method: auto chooses among calibration methods, which only"
+                    + " static mode has; use mode: static, or leave method out for dynamic mode");
+        }
+        if (auto && with.get("calibration_table") != null) {
+            throw new InvalidTaskInputException("quantize: method: auto calibrates to compare minmax, percentile and"
+                    + " entropy, so it cannot reuse with.calibration_table (one method's ranges); leave one of them out");
+        }
         ArtifactRef modelRef = artifacts.resolve(name(), with, "model");
         artifacts.used(context, modelRef, "model");
         List<Path> temporary = new ArrayList<>();
@@ -80,56 +104,125 @@ public final class QuantizeOperator implements Operator {
                 throw new InvalidTaskInputException("quantize: no node of the model can be quantised with op types "
                         + options.opTypes() + "; left in float: " + plan.leftFloatByReason());
             }
+            List<String> warnings = new ArrayList<>();
             Map<String, Object> calibration = new LinkedHashMap<>();
-            CalibrationTable table = null;
+            Map<String, Object> evaluationSource = new LinkedHashMap<>();
+            Path evaluationFile = null;
+            if (evaluationSpec.get("dataset") != null) {
+                evaluationFile = fetchDataset(context, evaluationSpec, "dataset", "evaluation_dataset", temporary);
+                evaluationSource.put("source", "with.evaluation.dataset");
+            }
+            // the ranges each candidate is quantised with, in the order tried (one unless method: auto)
+            Map<String, CalibrationTable> tables = new LinkedHashMap<>();
             ArtifactRef tableRef = null;
             if (options.mode() == QuantizeOptions.Mode.STATIC) {
                 if (with.get("calibration_table") != null) {
                     tableRef = artifacts.resolve(name(), with, "calibration_table");
                     artifacts.used(context, tableRef, "calibration_table");
-                    table = loadTable(tableRef, modelRef);
+                    CalibrationTable table = loadTable(tableRef, modelRef);
                     calibration.put("reused_table", tableRef.sha256());
+                    tables.put(table.method(), table);
                 } else {
                     if (with.get("dataset") == null) {
                         throw new InvalidTaskInputException("quantize: static mode needs with.dataset (a calibration"
                                 + " dataset artifact) or with.calibration_table; or use mode: dynamic");
                     }
-                    ArtifactRef datasetRef = artifacts.resolve(name(), with, "dataset");
-                    artifacts.used(context, datasetRef, "calibration_dataset");
-                    Path datasetFile = artifacts.fetch(datasetRef, ".zip");
-                    temporary.add(datasetFile);
-                    Calibrator.Result result = calibrate(context, model, modelRef, plan, datasetFile, options);
-                    table = result.table();
+                    Path datasetFile = fetchDataset(context, with, "dataset", "calibration_dataset", temporary);
+                    Path calibrationFile = datasetFile;
+                    long heldOut = 0;
+                    if (evaluationFile == null) {
+                        EvaluationSets.Split split = EvaluationSets.split(datasetFile, temporary);
+                        calibrationFile = split.calibration();
+                        evaluationFile = split.heldOut();
+                        heldOut = split.heldOutSamples();
+                        heldOutReport(split, evaluationSource, warnings);
+                    }
+                    QuantizeOptions calibrateWith = auto ? options.withMethod(CalibrationMethod.PERCENTILE) : options;
+                    Calibrator.Result result = calibrate(context, model, modelRef, plan, calibrationFile, calibrateWith,
+                            auto ? AUTO : options.method().wireName(), heldOut);
                     calibration.put("samples", result.samples());
                     calibration.put("seconds", round(result.seconds()));
+                    if (auto) {
+                        // one calibration: its histograms give every method's ranges
+                        for (CalibrationMethod m : CalibrationMethod.values()) {
+                            tables.put(m.wireName(), result.tableFor(options.withMethod(m)));
+                        }
+                    } else {
+                        tables.put(options.method().wireName(), result.table());
+                    }
                 }
-                calibration.put("method", table.method());
-                if (table.percentile() != null) {
-                    calibration.put("percentile", table.percentile());
-                }
-                calibration.put("tensors", table.tensors().size());
+            } else {
+                tables.put(null, null);
             }
-            context.heartbeat(new Heartbeat("rewrite", 0, 0, null, null));
-            ModelQuantizer.Summary summary = options.mode() == QuantizeOptions.Mode.STATIC
-                    ? ModelQuantizer.applyStatic(model, plan, table, options)
-                    : ModelQuantizer.applyDynamic(model, plan, options);
-            Path quantized = Files.createTempFile("anvil-quantized-", ".onnx");
-            temporary.add(quantized);
-            model.write(quantized);
-            verifyLoads(quantized);
+            if (evaluationFile == null && with.get("dataset") != null) {
+                // no calibration read it (dynamic mode, or a reused table): all of it is unseen
+                evaluationFile = fetchDataset(context, with, "dataset", "evaluation_dataset", temporary);
+                evaluationSource.put("source", "with.dataset");
+            }
+            String notEvaluated = evaluationFile != null ? null
+                    : "no evaluation data: give with.evaluation: {dataset: ...} (or with.dataset) to check the model"
+                            + " against its floor";
+            if (notEvaluated != null) {
+                warnings.add("not evaluated: " + notEvaluated + "; the model is published unchecked");
+            }
+
+            List<Candidate> candidates = new ArrayList<>();
+            for (Map.Entry<String, CalibrationTable> t : tables.entrySet()) {
+                context.heartbeat(new Heartbeat("rewrite", 0, 0, null, null));
+                QuantizeOptions candidateOptions = t.getKey() == null ? options
+                        : options.withMethod(CalibrationMethod.parse(t.getKey()));
+                Candidate c = quantize(modelFile, candidateOptions, t.getKey(), t.getValue(), temporary);
+                if (evaluationFile != null) {
+                    c.figures = compare(context, c.file, modelFile, evaluationFile, evaluationSpec, c.label());
+                }
+                candidates.add(c);
+            }
+            Candidate chosen = auto ? MethodChoice.best(candidates) : candidates.get(0);
+
+            List<QuantizeFloor.Rule> rules = notEvaluated == null ? floor.check(chosen.figures.gated()) : List.of();
+            if (floor.disabled()) {
+                warnings.add("the floor is off (with.floor: none): the model is published whatever its figures");
+            } else if (rules.stream().anyMatch(r -> !r.passed())) {
+                throw new BelowFloorException(belowFloor(floor, rules, chosen, candidates, evaluationSource));
+            }
+
+            Map<String, Object> report = report(options, modelRef, chosen.size, chosen.summary, calibration);
+            if (chosen.table != null) {
+                calibration.put("method", chosen.table.method());
+                if (chosen.table.percentile() != null) {
+                    calibration.put("percentile", chosen.table.percentile());
+                }
+                calibration.put("tensors", chosen.table.tensors().size());
+            }
+            if (evaluationFile != null) {
+                Map<String, Object> evaluated = new LinkedHashMap<>(evaluationSource);
+                evaluated.putAll(chosen.figures.toJson());
+                report.put("evaluation", evaluated);
+            } else {
+                report.put("evaluation", null);
+                report.put("evaluation_absent_reason", notEvaluated);
+            }
+            report.put("floor", floor.toJson(rules, notEvaluated));
+            if (evaluationFile != null) {
+                Latencies latencies = latency(context, modelFile, candidates, evaluationFile, temporary);
+                latencies.report(report, chosen, modelRef.size(), warnings);
+            }
+            if (auto) {
+                report.put("method_auto", MethodChoice.toJson(candidates, chosen));
+            }
+            report.put("warnings", warnings);
 
             Map<String, Object> outputs = new LinkedHashMap<>();
-            Map<String, Object> report = report(options, modelRef, Files.size(quantized), summary, calibration);
-            if (with.get("evaluation") instanceof Map<?, ?> evaluation) {
-                report.put("evaluation", evaluate(context, evaluation, quantized, modelFile, temporary));
-            }
-            ArtifactRef out = artifacts.publish(context, quantized, ArtifactIO.ONNX_MEDIA_TYPE, "model");
+            ArtifactRef out = artifacts.publish(context, chosen.file, ArtifactIO.ONNX_MEDIA_TYPE, "model");
             outputs.put("model", artifacts.asOutput(out));
-            if (table != null) {
-                ArtifactRef saved = tableRef != null ? tableRef : artifacts.publishJson(context, table, "calibration_table");
+            if (chosen.table != null) {
+                ArtifactRef saved = tableRef != null ? tableRef
+                        : artifacts.publishJson(context, chosen.table, "calibration_table");
                 outputs.put("calibration_table", artifacts.asOutput(saved));
             }
             outputs.put("report", report);
+            // the same report as an artifact, so a gate task can read it (with.report)
+            outputs.put("report_artifact", artifacts.asOutput(artifacts.publishJson(context, report, "report")));
             return outputs;
         } catch (InvalidModelException | DatasetFormatException | IllegalArgumentException e) {
             throw new InvalidTaskInputException("quantize: " + e.getMessage(), e);
@@ -140,10 +233,101 @@ public final class QuantizeOperator implements Operator {
         }
     }
 
+    /** A quantised model that may be published: the ranges it used, its file and (when evaluated) its figures. */
+    static final class Candidate {
+        final String method;
+        final CalibrationTable table;
+        final Path file;
+        final long size;
+        final ModelQuantizer.Summary summary;
+        Figures figures;
+        ModelEvaluator.Latency latency;
+
+        Candidate(String method, CalibrationTable table, Path file, long size, ModelQuantizer.Summary summary) {
+            this.method = method;
+            this.table = table;
+            this.file = file;
+            this.size = size;
+            this.summary = summary;
+        }
+
+        String label() {
+            return method == null ? "dynamic" : method;
+        }
+    }
+
+    /** Rewrites a fresh copy of the float model with {@code table}'s ranges (null: dynamic) and checks it loads. */
+    private Candidate quantize(Path modelFile, QuantizeOptions options, String method, CalibrationTable table,
+            List<Path> temporary) throws IOException, OrtException {
+        OnnxModel model = OnnxModel.read(modelFile);
+        QuantizationPlan plan = ModelQuantizer.plan(model, options);
+        ModelQuantizer.Summary summary = table != null
+                ? ModelQuantizer.applyStatic(model, plan, table, options)
+                : ModelQuantizer.applyDynamic(model, plan, options);
+        Path quantized = Files.createTempFile("anvil-quantized-", ".onnx");
+        temporary.add(quantized);
+        model.write(quantized);
+        verifyLoads(quantized);
+        return new Candidate(method, table, quantized, Files.size(quantized), summary);
+    }
+
+    private Path fetchDataset(TaskContext context, Map<String, Object> spec, String key, String role,
+            List<Path> temporary) throws IOException {
+        ArtifactRef ref = artifacts.resolve(name(), spec, key);
+        artifacts.used(context, ref, role);
+        Path file = artifacts.fetch(ref, ".zip");
+        temporary.add(file);
+        return file;
+    }
+
+    private static void heldOutReport(EvaluationSets.Split split, Map<String, Object> source, List<String> warnings) {
+        if (split.tooSmall()) {
+            source.put("source", "calibration set (too small to hold samples out)");
+            warnings.add("the calibration set has " + split.total() + " samples, too few to hold "
+                    + EvaluationSets.MIN_HELD_OUT + " out; the model was calibrated and evaluated on the same samples,"
+                    + " which flatters it: give with.evaluation: {dataset: ...} or at least "
+                    + 5 * EvaluationSets.MIN_HELD_OUT + " calibration samples");
+        } else {
+            source.put("source", "held out of the calibration set");
+            source.put("held_out", split.heldOutSamples());
+            source.put("of", split.total());
+            source.put("how", "samples shuffled with seed " + EvaluationSets.SEED + ", the last "
+                    + split.heldOutSamples() + " held out (a fifth, at most " + EvaluationSets.MAX_HELD_OUT
+                    + ") and never calibrated on");
+        }
+    }
+
+    private static String belowFloor(QuantizeFloor floor, List<QuantizeFloor.Rule> rules, Candidate chosen,
+            List<Candidate> candidates, Map<String, Object> source) {
+        String failed = rules.stream().filter(r -> !r.passed()).map(QuantizeFloor.Rule::describe)
+                .collect(java.util.stream.Collectors.joining("; "));
+        StringBuilder m = new StringBuilder("quantize: the quantised model is below its floor and was not published: ")
+                .append(failed).append(" (floor: ").append(floor.source().equals("default")
+                        ? "the default, " + QuantizeFloor.DEFAULT_MINIMUM : floor.source()).append("; ")
+                .append(chosen.figures.samples()).append(" samples, ").append(source.get("source")).append(")");
+        if (candidates.size() > 1) {
+            m.append("; method auto kept ").append(chosen.label()).append(", the best of ")
+                    .append(MethodChoice.summary(candidates));
+        } else if (chosen.method != null) {
+            m.append("; method ").append(chosen.label());
+        }
+        m.append(". Try method: auto or another method, exclude_nodes / exclude_op_types for sensitive layers,"
+                + " or state another floor (with.floor: {top1_agreement: 0.95}) or floor: none to publish anyway");
+        return m.toString();
+    }
+
+    /** A quantised model below its floor: not retried, as the same inputs give the same model. */
+    public static final class BelowFloorException extends InvalidTaskInputException {
+        public BelowFloorException(String message) {
+            super(message);
+        }
+    }
+
     private Calibrator.Result calibrate(TaskContext context, OnnxModel model, ArtifactRef modelRef,
-            QuantizationPlan plan, Path datasetFile, QuantizeOptions options) throws IOException, OrtException {
-        String key = modelRef.sha256() + "/" + options.method().wireName() + "/" + options.calibrationSamples() + "/"
-                + options.batchSize() + "/" + plan.activationTensors().hashCode();
+            QuantizationPlan plan, Path datasetFile, QuantizeOptions options, String method, long heldOut)
+            throws IOException, OrtException {
+        String key = modelRef.sha256() + "/" + method + "/" + options.calibrationSamples() + "/"
+                + options.batchSize() + "/" + plan.activationTensors().hashCode() + "/held-out-" + heldOut;
         Optional<Calibrator.State> resume = Optional.empty();
         Optional<Heartbeat> last = context.lastHeartbeat(Heartbeat.class);
         if (last.isPresent() && last.get().checkpoint() != null && key.equals(last.get().key())) {
@@ -187,47 +371,74 @@ public final class QuantizeOperator implements Operator {
         return table;
     }
 
-    private Map<String, Object> evaluate(TaskContext context, Map<?, ?> evaluation, Path quantized, Path original,
-            List<Path> temporary) throws IOException, OrtException {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> spec = (Map<String, Object>) evaluation;
-        ArtifactRef datasetRef = artifacts.resolve(name(), spec, "dataset");
-        artifacts.used(context, datasetRef, "evaluation_dataset");
-        Path datasetFile = artifacts.fetch(datasetRef, ".zip");
-        temporary.add(datasetFile);
-        String pooling = String.valueOf(spec.getOrDefault("pooling", "none"));
-        ModelComparator.Pooling p = switch (pooling) {
-            case "none" -> ModelComparator.Pooling.NONE;
-            case "mean" -> ModelComparator.Pooling.MEAN;
-            default -> throw new InvalidTaskInputException("quantize: evaluation.pooling must be none or mean, got "
-                    + pooling);
-        };
-        long limit = ((Number) spec.getOrDefault("samples", 0)).longValue();
+    /**
+     * {@code with.evaluation}, checked before any work: {@code {dataset?, pooling: none|mean, samples}}.
+     * Without a dataset the settings apply to the held-out slice.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> evaluationSpec(Map<String, Object> with) {
+        Object value = with.get("evaluation");
+        if (value == null) {
+            return Map.of();
+        }
+        if (!(value instanceof Map<?, ?> spec)) {
+            throw new InvalidTaskInputException("quantize: with.evaluation must be a map such as {dataset: <sha256>,"
+                    + " pooling: mean}; got " + value);
+        }
+        Object pooling = spec.get("pooling");
+        if (pooling != null && !List.of("none", "mean").contains(String.valueOf(pooling))) {
+            throw new InvalidTaskInputException("quantize: evaluation.pooling must be none or mean, got " + pooling);
+        }
+        if (spec.get("samples") != null && !(spec.get("samples") instanceof Number)) {
+            throw new InvalidTaskInputException("quantize: evaluation.samples must be a number, got " + spec.get("samples"));
+        }
+        return (Map<String, Object>) spec;
+    }
+
+    /**
+     * The candidate against the float model on the evaluation set. Every use of {@link ModelComparator} is
+     * here, so a change to its API is adapted in one place.
+     */
+    private Figures compare(TaskContext context, Path candidate, Path reference, Path dataset,
+            Map<String, Object> spec, String label) throws IOException, OrtException {
+        ModelComparator.Pooling pooling = "mean".equals(String.valueOf(spec.get("pooling")))
+                ? ModelComparator.Pooling.MEAN : ModelComparator.Pooling.NONE;
+        long limit = spec.get("samples") instanceof Number n ? n.longValue() : 0;
+        long started = System.nanoTime();
         ModelComparator.Comparison c;
         try {
-            c = new ModelComparator(env).compare(quantized, original, datasetFile, p, 32, limit,
-                    (done, total) -> context.heartbeat(new Heartbeat("evaluation", done, total, null, null)));
+            c = new ModelComparator(env).compare(candidate, reference, dataset, pooling, EVALUATION_BATCH, limit,
+                    (done, total) -> context.heartbeat(new Heartbeat("evaluation " + label, done, total, null, null)));
         } catch (OrtException e) {
             throw modelError(e, "ONNX Runtime cannot evaluate the model");
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("samples", c.samples());
-        if (c.candidateAccuracy() != null) {
-            out.put("accuracy", round(c.candidateAccuracy()));
-            out.put("float_accuracy", round(c.referenceAccuracy()));
-            out.put("accuracy_drop_points", round(c.accuracyDropPoints().orElseThrow()));
+        return new Figures(c.samples(), c.candidateAccuracy(), c.referenceAccuracy(),
+                c.accuracyDropPoints().orElse(null), c.top1Agreement(), c.meanCosine(), c.minCosine(),
+                (System.nanoTime() - started) / 1e9);
+    }
+
+    /**
+     * FP32 and every candidate timed by {@link ModelEvaluator} on the evaluation samples (repeated when
+     * there are fewer than {@value #LATENCY_MIN_BATCHES} batches, so warm-up and a median fit), one after
+     * the other with the same batch size and threads.
+     */
+    private Latencies latency(TaskContext context, Path fp32, List<Candidate> candidates, Path evaluation,
+            List<Path> temporary) throws IOException, OrtException {
+        Path timed = EvaluationSets.tiled(evaluation, (long) LATENCY_MIN_BATCHES * EVALUATION_BATCH, temporary);
+        ModelEvaluator.Options options = new ModelEvaluator.Options(EVALUATION_BATCH, LATENCY_THREADS, 1,
+                (long) LATENCY_MAX_BATCHES * EVALUATION_BATCH, LATENCY_WARMUP_BATCHES);
+        ModelEvaluator evaluator = new ModelEvaluator(env);
+        try {
+            context.heartbeat(new Heartbeat("latency fp32", 0, 0, null, null));
+            ModelEvaluator.Latency reference = evaluator.evaluate(fp32, timed, options).latency();
+            for (Candidate c : candidates) {
+                context.heartbeat(new Heartbeat("latency " + c.label(), 0, 0, null, null));
+                c.latency = evaluator.evaluate(c.file, timed, options).latency();
+            }
+            return new Latencies(reference, EVALUATION_BATCH, LATENCY_THREADS);
+        } catch (OrtException e) {
+            throw modelError(e, "ONNX Runtime cannot time the model");
         }
-        if (c.top1Agreement() != null) {
-            out.put("top1_agreement", round(c.top1Agreement()));
-        }
-        // null with the reason where cosine is undefined (all-zero outputs), never NaN or a made-up 0
-        out.put("mean_cosine", c.meanCosine() == null ? null : round(c.meanCosine()));
-        out.put("min_cosine", c.minCosine() == null ? null : round(c.minCosine()));
-        if (c.cosineNote() != null) {
-            out.put(c.meanCosine() == null ? "mean_cosine_absent_reason" : "cosine_note", c.cosineNote());
-        }
-        out.put("seconds", round(c.seconds()));
-        return out;
     }
 
     private void verifyLoads(Path quantized) throws IOException, OrtException {
@@ -284,7 +495,7 @@ public final class QuantizeOperator implements Operator {
         try {
             String mode = string(with, "mode", "static");
             QuantizeOptions base = switch (mode) {
-                case "static" -> QuantizeOptions.staticDefaults(CalibrationMethod.parse(string(with, "method", "minmax")));
+                case "static" -> QuantizeOptions.staticDefaults(method(string(with, "method", "minmax")));
                 case "dynamic" -> QuantizeOptions.dynamicDefaults();
                 default -> throw new IllegalArgumentException("mode must be static or dynamic, got '" + mode + "'");
             };
@@ -303,6 +514,19 @@ public final class QuantizeOperator implements Operator {
                     number(with, "smooth", base.smoothAlpha()).doubleValue());
         } catch (IllegalArgumentException | ClassCastException e) {
             throw new InvalidTaskInputException("quantize: " + e.getMessage(), e);
+        }
+    }
+
+    /** A calibration method; {@code auto} calibrates once with histograms (percentile's statistics). */
+    private static CalibrationMethod method(String name) {
+        if (AUTO.equals(name)) {
+            return CalibrationMethod.PERCENTILE;
+        }
+        try {
+            return CalibrationMethod.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + ", or auto (tries all three and keeps the best on"
+                    + " the evaluation)", e);
         }
     }
 

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.anvil.devstack.SharedData;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.ModelStructure;
+import dev.anvil.modelkit.onnx.NonTensorModels;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
@@ -106,6 +107,40 @@ class OnnxInspectorTest {
                 + " does not import: add an opset_import for it (domain 'com.microsoft' with the operator set"
                 + " version the nodes were written for)");
         assertThat(report.outputs()).extracting(TensorSpec::name).containsExactly("y");
+    }
+
+    @Test
+    void aZipMapClassifiersProbabilitiesReadAsTheirOnnxType() throws Exception {
+        Path file = Files.write(dir.resolve("classifier.onnx"), NonTensorModels.classifier(false));
+
+        ModelReport report = inspector.inspect(file, "00".repeat(32));
+
+        assertThat(report.inputs()).containsExactly(new TensorSpec("features", "FLOAT", List.of("N", "4")));
+        assertThat(report.outputs()).containsExactly(
+                new TensorSpec("label", "INT64", List.of("N")),
+                new TensorSpec("probabilities", "seq(map(int64,tensor(float)))", List.of()));
+        assertThat(report.warnings()).isEmpty();
+    }
+
+    @Test
+    void aSequenceOfTensorsReadsAsOne() throws Exception {
+        Path file = Files.write(dir.resolve("rows.onnx"), NonTensorModels.sequenceOfTensors());
+
+        assertThat(inspector.inspect(file, "00".repeat(32)).outputs()).containsExactly(
+                new TensorSpec("rows", "seq(tensor(float))", List.of()),
+                new TensorSpec("doubled", "FLOAT", List.of("N", "2")));
+    }
+
+    @Test
+    void anOptionalOutputThatOnnxRuntimeCannotDescribeIsReadFromTheFile() throws Exception {
+        // ONNX Runtime runs the model, but its Java API refuses to describe an optional value
+        // (ORT_NOT_IMPLEMENTED): the report must not call the model unloadable
+        Path file = Files.write(dir.resolve("optional.onnx"), NonTensorModels.optionalOutput());
+
+        ModelReport report = inspector.inspect(file, "00".repeat(32));
+
+        assertThat(report.inputs()).containsExactly(new TensorSpec("x", "FLOAT", List.of("N")));
+        assertThat(report.outputs()).containsExactly(new TensorSpec("maybe", "optional(tensor(float))", List.of()));
     }
 
     @Test

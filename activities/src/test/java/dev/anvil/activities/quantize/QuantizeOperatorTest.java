@@ -172,7 +172,9 @@ class QuantizeOperatorTest {
         List<QuantizeOperator.Heartbeat> calibrationBeats = retry.beats.stream()
                 .filter(b -> b.phase().equals("calibration")).toList();
         assertThat(calibrationBeats.get(0).samplesDone()).as("the retry starts after the checkpoint").isEqualTo(144);
-        assertThat(calibrationBeats).hasSize(8);
+        // 51 of the 256 samples are held out for the self-evaluation: 205 calibrated, in 13 batches of 16
+        assertThat(calibrationBeats).extracting(QuantizeOperator.Heartbeat::samplesDone)
+                .containsExactly(144L, 160L, 176L, 192L, 205L);
         assertThat(((Map<?, ?>) resumed.get("model")).get("sha256"))
                 .isEqualTo(((Map<?, ?>) straight.get("model")).get("sha256"));
         assertThat(((Map<?, ?>) resumed.get("calibration_table")).get("sha256"))
@@ -198,7 +200,20 @@ class QuantizeOperatorTest {
         expectBadInput(Map.of("model", text, "dataset", calibration), "not an ONNX model");
         expectBadInput(Map.of("model", model9, "dataset", calibration), "the model has opset 9", "{operator: convert, with: {opset: 13}}");
         expectBadInput(Map.of("model", model13), "needs with.dataset");
-        expectBadInput(Map.of("model", model13, "dataset", calibration, "method", "magic"), "unknown calibration method 'magic'");
+        expectBadInput(Map.of("model", model13, "dataset", calibration, "method", "magic"), "unknown calibration method 'magic'", "or auto");
+        expectBadInput(Map.of("model", model13, "dataset", calibration, "floor", Map.of("top1_agreement", 1.5)),
+                "with.floor.top1_agreement must be a number from 0 to 1", "1.5");
+        expectBadInput(Map.of("model", model13, "dataset", calibration, "floor", Map.of("accuracy", 0.9)),
+                "with.floor has unknown figure 'accuracy'", "top1_agreement, mean_cosine, min_cosine");
+        expectBadInput(Map.of("model", model13, "dataset", calibration, "floor", "strict"),
+                "with.floor must name at least one figure", "or none");
+        expectBadInput(Map.of("model", model13, "dataset", calibration, "floor", Map.of()),
+                "with.floor must name at least one figure");
+        expectBadInput(Map.of("model", model13, "dataset", calibration, "floor", Map.of("mean_cosine", "high")),
+                "with.floor.mean_cosine must be a number");
+        expectBadInput(Map.of("model", model13, "mode", "dynamic", "method", "auto"), "method: auto", "static");
+        expectBadInput(Map.of("model", model13, "dataset", calibration, "evaluation", Map.of("pooling", "max")),
+                "evaluation.pooling must be none or mean");
 
         long[] shape = {8, 1, 28, 28};
         String renamed = dataset("renamed", Map.of("pixels", NpyArray.ofFloat32(shape, new float[8 * 784])));

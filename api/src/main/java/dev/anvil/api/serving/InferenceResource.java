@@ -70,7 +70,9 @@ public class InferenceResource {
     @Path("/{name}")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Model metadata (Open Inference Protocol)",
-            description = "The versions the endpoint serves, the platform (onnxruntime_onnx), input and output tensors.")
+            description = "The versions the endpoint serves, the platform (onnxruntime_onnx), input and output tensors "
+                    + "in the model's order. An output that is not a tensor (a classifier's sequence of maps) has "
+                    + "datatype JSON and its ONNX type in kind, e.g. seq(map(int64,tensor(float))).")
     @APIResponse(responseCode = "200", description = "the metadata")
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
@@ -119,7 +121,8 @@ public class InferenceResource {
                     + " and model_version.")
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
             examples = @ExampleObject(name = "cnn_mnist", value = "{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28], \"data\": [0.0, 0.5, \"...\"]}]}")))
-    @APIResponse(responseCode = "200", description = "model_name, model_version, id and outputs")
+    @APIResponse(responseCode = "200", description = "model_name, model_version, id and outputs; an output that is "
+            + "not a tensor has datatype JSON and its values in data (a sequence of maps: one object per item)")
     @APIResponse(responseCode = "400", description = "the inputs do not fit the model (names, types, shapes), "
             + "or the body is malformed; the problem names the field")
     @APIResponse(responseCode = "404", description = "no endpoint of this name")
@@ -155,7 +158,8 @@ public class InferenceResource {
             description = "The same request and answer as POST /v2/models/{name}/infer.")
     @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
             examples = @ExampleObject(name = "cnn_mnist", value = "{\"inputs\": [{\"name\": \"input_image\", \"datatype\": \"FP32\", \"shape\": [1, 1, 28, 28], \"data\": [0.0, 0.5, \"...\"]}]}")))
-    @APIResponse(responseCode = "200", description = "model_name, model_version, id and outputs")
+    @APIResponse(responseCode = "200", description = "model_name, model_version, id and outputs; an output that is "
+            + "not a tensor has datatype JSON and its values in data (a sequence of maps: one object per item)")
     @APIResponse(responseCode = "400", description = "the version is not a number, the inputs do not fit the model, "
             + "or the body is malformed; the problem names the field")
     @APIResponse(responseCode = "404", description = "no endpoint of this name, or it does not serve this version")

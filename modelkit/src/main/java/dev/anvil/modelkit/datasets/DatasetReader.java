@@ -22,11 +22,14 @@ public final class DatasetReader implements AutoCloseable {
     private final ZipFile zip;
     private final Map<String, NpyHeader> inputs;
     private final Optional<NpyHeader> labels;
+    private final DatasetManifest manifest;
 
-    private DatasetReader(ZipFile zip, Map<String, NpyHeader> inputs, Optional<NpyHeader> labels) {
+    private DatasetReader(ZipFile zip, Map<String, NpyHeader> inputs, Optional<NpyHeader> labels,
+            DatasetManifest manifest) {
         this.zip = zip;
         this.inputs = Collections.unmodifiableMap(inputs);
         this.labels = labels;
+        this.manifest = manifest;
     }
 
     public static DatasetReader open(Path file) throws IOException {
@@ -40,11 +43,25 @@ public final class DatasetReader implements AutoCloseable {
         try {
             Map<String, NpyHeader> inputs = new LinkedHashMap<>();
             NpyHeader labels = null;
+            DatasetManifest manifest = DatasetManifest.NONE;
             for (ZipEntry entry : Collections.list(zip.entries())) {
                 String name = entry.getName();
+                if (name.equals(DatasetManifest.ENTRY) && !entry.isDirectory()) {
+                    try (InputStream in = zip.getInputStream(entry)) {
+                        // a manifest is a few lines; more is not a manifest
+                        byte[] json = in.readNBytes(1 << 20);
+                        if (in.read() >= 0) {
+                            throw new DatasetFormatException(DatasetManifest.ENTRY + " in dataset " + file.getFileName()
+                                    + " is larger than 1 MiB; it should only declare batch axes and state");
+                        }
+                        manifest = DatasetManifest.parse(json);
+                    }
+                    continue;
+                }
                 if (entry.isDirectory() || !name.endsWith(Dataset.NPY_SUFFIX)) {
                     throw new DatasetFormatException("unexpected entry '" + name + "' in dataset " + file.getFileName()
-                            + "; a dataset holds only <input_name>.npy files and an optional labels.npy at the top level");
+                            + "; a dataset holds only <input_name>.npy files, an optional labels.npy and an optional "
+                            + DatasetManifest.ENTRY + " at the top level");
                 }
                 String stem = name.substring(0, name.length() - Dataset.NPY_SUFFIX.length());
                 NpyHeader header;
@@ -59,8 +76,8 @@ public final class DatasetReader implements AutoCloseable {
                     inputs.put(stem, header);
                 }
             }
-            Dataset.checkConsistent(inputs, Optional.ofNullable(labels));
-            return new DatasetReader(zip, inputs, Optional.ofNullable(labels));
+            Dataset.checkConsistent(inputs, Optional.ofNullable(labels), manifest);
+            return new DatasetReader(zip, inputs, Optional.ofNullable(labels), manifest);
         } catch (IOException | RuntimeException e) {
             zip.close();
             throw e;
@@ -73,10 +90,16 @@ public final class DatasetReader implements AutoCloseable {
     }
 
     public long sampleCount() {
-        return inputs.values().iterator().next().shape()[0];
+        return inputs.entrySet().stream().filter(e -> manifest.isBatched(e.getKey())).findFirst().orElseThrow()
+                .getValue().shape()[0];
     }
 
-    /** Full shape of an input, sample axis first. */
+    /** How the inputs are fed: {@link DatasetManifest#NONE} for a dataset without {@code dataset.json}. */
+    public DatasetManifest manifest() {
+        return manifest;
+    }
+
+    /** Full shape of an input as stored: sample axis first for a batched input, the model's shape for a constant. */
     public long[] shape(String input) {
         return header(input).shape();
     }
@@ -99,10 +122,21 @@ public final class DatasetReader implements AutoCloseable {
         }
     }
 
-    /** Batches of at most {@code batchSize} samples of one input; close the iterator when done. */
+    /** Batches of at most {@code batchSize} samples of one batched input; close the iterator when done. */
     public NpyBatches batches(String input, int batchSize) throws IOException {
         header(input);
+        if (!manifest.isBatched(input)) {
+            throw new IllegalArgumentException("input '" + input + "' is constant (batch_axis null); read it with constant()");
+        }
         return NpyReader.batches(entryStream(input), batchSize);
+    }
+
+    /** The whole array of an input stored once (batch_axis null), fed unchanged with every batch. */
+    public NpyArray constant(String input) throws IOException {
+        header(input);
+        try (InputStream in = entryStream(input)) {
+            return NpyReader.read(in);
+        }
     }
 
     /** Reads the whole dataset into memory. */
@@ -113,7 +147,7 @@ public final class DatasetReader implements AutoCloseable {
                 arrays.put(input, NpyReader.read(in));
             }
         }
-        return new Dataset(arrays, labels());
+        return new Dataset(arrays, labels(), manifest);
     }
 
     private NpyHeader header(String input) {

@@ -10,12 +10,20 @@ import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
-/** Writes a {@link Dataset} in the zip format its javadoc defines. */
+/**
+ * Writes a {@link Dataset} in the zip format its javadoc defines; a {@code dataset.json} manifest only when the
+ * dataset declares something, so plain datasets stay byte for byte what they were.
+ */
 public final class DatasetWriter {
     private DatasetWriter() {}
 
     public static void write(OutputStream out, Dataset dataset) throws IOException {
         ZipOutputStream zip = new ZipOutputStream(out);
+        if (!dataset.manifest().isDefault()) {
+            zip.putNextEntry(new ZipEntry(DatasetManifest.ENTRY));
+            zip.write(dataset.manifest().toJson());
+            zip.closeEntry();
+        }
         for (Map.Entry<String, NpyArray> input : dataset.inputs().entrySet()) {
             writeEntry(zip, input.getKey(), input.getValue());
         }

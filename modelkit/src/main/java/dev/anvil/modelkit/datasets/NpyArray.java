@@ -1,5 +1,6 @@
 package dev.anvil.modelkit.datasets;
 
+import ai.onnxruntime.platform.Fp16Conversions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -25,6 +26,14 @@ public record NpyArray(NpyDtype dtype, long[] shape, byte[] data) {
 
     public static NpyArray ofUint8(long[] shape, byte[] values) {
         return new NpyArray(NpyDtype.UINT8, shape, values.clone());
+    }
+
+    public static NpyArray ofBool(long[] shape, boolean[] values) {
+        byte[] bytes = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bytes[i] = (byte) (values[i] ? 1 : 0);
+        }
+        return new NpyArray(NpyDtype.BOOL, shape, bytes);
     }
 
     public static NpyArray ofInt32(long[] shape, int[] values) {
@@ -89,6 +98,8 @@ public record NpyArray(NpyDtype dtype, long[] shape, byte[] data) {
         ByteBuffer buffer = buffer();
         return switch (dtype) {
             case UINT8 -> Byte.toUnsignedInt(data[offset]);
+            case BOOL -> data[offset] != 0 ? 1 : 0;
+            case FLOAT16 -> Fp16Conversions.fp16ToFloat(buffer.getShort(offset));
             case INT32 -> buffer.getInt(offset);
             case INT64 -> buffer.getLong(offset);
             case FLOAT32 -> buffer.getFloat(offset);
@@ -150,6 +161,42 @@ public record NpyArray(NpyDtype dtype, long[] shape, byte[] data) {
         long[] takenShape = shape.clone();
         takenShape[0] = indices.length;
         return new NpyArray(dtype, takenShape, taken);
+    }
+
+    /**
+     * The same data with the first (sample) axis moved to {@code axis}, the others keeping their order:
+     * a batch {@code [b, 2, 4]} stored sample-first becomes {@code [2, b, 4]} for {@code axis} 1.
+     */
+    public NpyArray moveFirstAxisTo(int axis) {
+        requireSampleAxis();
+        if (axis < 0 || axis >= shape.length) {
+            throw new IllegalArgumentException("axis " + axis + " is outside an array of rank " + shape.length);
+        }
+        if (axis == 0) {
+            return this;
+        }
+        int samples = Math.toIntExact(shape[0]);
+        long[] moved = new long[shape.length];
+        long outer = 1;
+        for (int i = 0; i < axis; i++) {
+            moved[i] = shape[i + 1];
+            outer *= shape[i + 1];
+        }
+        moved[axis] = samples;
+        long innerElements = 1;
+        for (int i = axis + 1; i < shape.length; i++) {
+            moved[i] = shape[i];
+            innerElements *= shape[i];
+        }
+        int inner = Math.toIntExact(innerElements * dtype.itemSize());
+        byte[] out = new byte[data.length];
+        for (int o = 0; o < outer; o++) {
+            for (int s = 0; s < samples; s++) {
+                System.arraycopy(data, Math.toIntExact((s * outer + o) * inner), out,
+                        Math.toIntExact(((long) o * samples + s) * inner), inner);
+            }
+        }
+        return new NpyArray(dtype, moved, out);
     }
 
     /** Bytes of one sample: the product of all axes but the first, times the item size. */

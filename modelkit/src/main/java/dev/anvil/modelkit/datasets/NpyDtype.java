@@ -6,8 +6,11 @@ import java.util.stream.Collectors;
 /** The element types Anvil reads and writes in {@code .npy} files, always little-endian. */
 public enum NpyDtype {
     UINT8("|u1", 1, true),
+    /** NumPy's bool: one byte, 0 or 1. Not an integer type here, so it cannot hold labels. */
+    BOOL("|b1", 1, false),
     INT32("<i4", 4, true),
     INT64("<i8", 8, true),
+    FLOAT16("<f2", 2, false),
     FLOAT32("<f4", 4, false),
     FLOAT64("<f8", 8, false);
 
@@ -36,11 +39,16 @@ public enum NpyDtype {
 
     /**
      * The dtype for a header's descr. Byte order does not matter for single-byte types, so NumPy's
-     * {@code |u1}, {@code <u1} and {@code >u1} all mean UINT8.
+     * {@code |u1}, {@code <u1} and {@code >u1} all mean UINT8 (and {@code |b1} and friends BOOL).
      */
     public static NpyDtype fromDescr(String descr) {
-        if (descr.length() == 3 && descr.substring(1).equals("u1") && "|<>=".indexOf(descr.charAt(0)) >= 0) {
-            return UINT8;
+        if (descr.length() == 3 && "|<>=".indexOf(descr.charAt(0)) >= 0) {
+            if (descr.substring(1).equals("u1")) {
+                return UINT8;
+            }
+            if (descr.substring(1).equals("b1")) {
+                return BOOL;
+            }
         }
         for (NpyDtype dtype : values()) {
             if (dtype.descr.equals(descr)) {

@@ -139,8 +139,8 @@ public final class ModelComparator {
                 boolean labelled = true;
                 while (feed.hasNext()) {
                     try (DatasetFeed.Batch batch = feed.next();
-                            OrtSession.Result c = cand.run(batch.inputs());
-                            OrtSession.Result r = ref.run(batch.inputs())) {
+                            OrtSession.Result c = batch.run(cand, outputInfo.keySet());
+                            OrtSession.Result r = batch.run(ref, outputInfo.keySet())) {
                         int n = batch.size();
                         long[] mask = pooled ? mask(batch) : null;
                         Map<String, OutputValues[]> batchValues = new LinkedHashMap<>();

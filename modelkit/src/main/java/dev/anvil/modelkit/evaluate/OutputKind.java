@@ -1,11 +1,11 @@
 package dev.anvil.modelkit.evaluate;
 
-import ai.onnxruntime.MapInfo;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.SequenceInfo;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.ValueInfo;
+import dev.anvil.modelkit.onnx.ValueTypes;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -89,18 +89,12 @@ public enum OutputKind {
                 + ": only numeric tensors and sequences of maps with float values can be compared";
     }
 
-    /** A type as a person reads it: {@code tensor(float)[-1, 10]}, {@code seq(map(int64, float))}. */
+    /**
+     * A type as a person reads it, in ONNX's notation ({@link ValueTypes}), with a tensor's shape:
+     * {@code tensor(float)[-1, 10]}, {@code seq(map(int64,tensor(float)))}.
+     */
     public static String describe(ValueInfo info) {
-        if (info instanceof TensorInfo t) {
-            return "tensor(" + t.type.name().toLowerCase() + ")" + Arrays.toString(t.getShape());
-        }
-        if (info instanceof SequenceInfo s) {
-            return s.sequenceOfMaps ? "seq(" + describe(s.mapInfo) + ")" : "seq(" + s.sequenceType.name().toLowerCase() + ")";
-        }
-        if (info instanceof MapInfo m) {
-            return "map(" + m.keyType.name().toLowerCase() + ", " + m.valueType.name().toLowerCase() + ")";
-        }
-        return String.valueOf(info);
+        return ValueTypes.describe(info) + (info instanceof TensorInfo t ? Arrays.toString(t.getShape()) : "");
     }
 
     private static boolean namedLikeAnEmbedding(String name) {

@@ -55,7 +55,8 @@ public record ModelSignature(List<Tensor> inputs, List<Tensor> outputs) {
     private static Tensor tensor(ValueInfoProto value) {
         TypeProto type = value.getType();
         if (!type.hasTensorType()) {
-            return new Tensor(value.getName(), type.getValueCase().name().toLowerCase(Locale.ROOT), null);
+            // a sequence, map or optional has no one shape: its type says it all, seq(map(int64,tensor(float)))
+            return new Tensor(value.getName(), ValueTypes.describe(type), null);
         }
         TypeProto.Tensor tensor = type.getTensorType();
         TensorProto.DataType element = TensorProto.DataType.forNumber(tensor.getElemType());

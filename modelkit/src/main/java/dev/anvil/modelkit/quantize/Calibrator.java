@@ -45,7 +45,28 @@ public final class Calibrator {
         void batchDone(long samplesDone, long total, java.util.function.Supplier<State> state) throws IOException;
     }
 
-    public record Result(CalibrationTable table, long samples, double seconds) {}
+    /**
+     * @param stats what calibration saw per tensor; {@link #tableFor} picks another method's ranges from it
+     *     without running the model again
+     */
+    public record Result(CalibrationTable table, long samples, double seconds, Map<String, TensorStats> stats) {
+        public Result(CalibrationTable table, long samples, double seconds) {
+            this(table, samples, seconds, Map.of());
+        }
+
+        /**
+         * The ranges {@code options.method()} chooses from the same statistics. Percentile and entropy need
+         * the histograms that only a percentile or entropy calibration keeps (minmax keeps none).
+         */
+        public CalibrationTable tableFor(QuantizeOptions options) {
+            if (options.method() != CalibrationMethod.MINMAX
+                    && stats.values().stream().anyMatch(s -> s.count() > 0 && !s.hasHistogram())) {
+                throw new IllegalStateException(options.method().wireName() + " ranges need histograms; calibrate"
+                        + " with percentile or entropy to choose among methods afterwards");
+            }
+            return Calibrator.table(table.modelSha256(), options, samples, stats);
+        }
+    }
 
     /**
      * @param model   the float model (not modified)
@@ -110,7 +131,7 @@ public final class Calibrator {
                     }
                 }
                 CalibrationTable table = table(modelSha256, options, done, stats);
-                return new Result(table, done, (System.nanoTime() - started) / 1e9);
+                return new Result(table, done, (System.nanoTime() - started) / 1e9, stats);
             }
         }
     }
@@ -187,12 +208,12 @@ public final class Calibrator {
                 try (OrtSession.RunOptions quiet = new OrtSession.RunOptions()) {
                     // a refused shape is expected here, not an error worth ONNX Runtime's log
                     quiet.setLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
-                    return session.run(batch.inputs(), rest, pinned, quiet);
+                    return batch.run(session, rest, pinned, quiet);
                 } catch (OrtException e) {
                     refused = true; // rerun unpinned: a genuine model failure surfaces there with its own message
                 }
             }
-            OrtSession.Result result = session.run(batch.inputs(), wanted);
+            OrtSession.Result result = batch.run(session, wanted);
             if (pinnedBatch < 0 && !refused) {
                 pin(result, batch.size(), session.getInputNames());
             }

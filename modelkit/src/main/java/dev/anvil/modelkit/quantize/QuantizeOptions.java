@@ -74,6 +74,12 @@ public record QuantizeOptions(
                 0, 32, DEFAULT_OP_TYPES, Set.of(), Set.of(), 0);
     }
 
+    /** The same options with another calibration method (e.g. to choose ranges from one calibration's statistics). */
+    public QuantizeOptions withMethod(CalibrationMethod other) {
+        return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, other, percentile,
+                calibrationSamples, batchSize, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);
+    }
+
     public QuantizeOptions withBatchSize(int size) {
         return new QuantizeOptions(mode, activationType, weightType, perChannel, symmetricActivations, method, percentile,
                 calibrationSamples, size, opTypes, excludeOpTypes, excludeNodes, smoothAlpha);

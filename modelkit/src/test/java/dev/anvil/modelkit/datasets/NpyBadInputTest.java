@@ -24,10 +24,10 @@ class NpyBadInputTest {
 
     @Test
     void unsupportedDescrListsTheSupportedOnes() {
-        assertThatThrownBy(() -> read("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }"))
+        assertThatThrownBy(() -> read("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }"))
                 .isInstanceOf(DatasetFormatException.class)
-                .hasMessageContaining("unsupported npy descr '<f2'")
-                .hasMessageContaining("[|u1, <i4, <i8, <f4, <f8]");
+                .hasMessageContaining("unsupported npy descr '<c8'")
+                .hasMessageContaining("[|u1, |b1, <i4, <i8, <f2, <f4, <f8]");
         assertThatThrownBy(() -> read("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"))
                 .hasMessageContaining("structured dtypes are not supported");
     }

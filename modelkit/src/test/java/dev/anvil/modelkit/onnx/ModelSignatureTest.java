@@ -42,6 +42,13 @@ class ModelSignatureTest {
         assertThat(read.inputs().get(0).toString()).isEqualTo("input_image: float32[?,1,32,28]");
     }
 
+    @Test
+    void anOutputThatIsNotATensorReadsAsItsOnnxType() throws Exception {
+        ModelSignature signature = ModelSignature.of(OnnxModel.parse(NonTensorModels.classifier(false)).proto());
+        assertThat(signature.outputs()).extracting(ModelSignature.Tensor::toString)
+                .containsExactly("label: int64[?]", "probabilities: seq(map(int64,tensor(float)))");
+    }
+
     private static OnnxModel withFirstDim(Path model, String name) throws Exception {
         OnnxModel m = OnnxModel.read(model);
         TensorShapeProto.Builder shape = m.graph().proto().getInputBuilder(0).getTypeBuilder()

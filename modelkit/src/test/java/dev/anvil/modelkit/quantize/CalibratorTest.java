@@ -61,6 +61,27 @@ class CalibratorTest {
     }
 
     @Test
+    void oneCalibrationWithHistogramsGivesEveryMethodsRangesAsIfEachHadCalibrated() throws Exception {
+        QuantizeOptions percentile = QuantizeOptions.staticDefaults(CalibrationMethod.PERCENTILE);
+        Calibrator.Result once = calibrate(percentile);
+        for (CalibrationMethod method : CalibrationMethod.values()) {
+            CalibrationTable own = calibrate(percentile.withMethod(method)).table();
+            CalibrationTable chosen = once.tableFor(percentile.withMethod(method));
+            assertThat(chosen.method()).isEqualTo(method.wireName());
+            assertThat(chosen.tensors()).as(method.wireName()).usingRecursiveComparison().isEqualTo(own.tensors());
+        }
+        Calibrator.Result minmax = calibrate(percentile.withMethod(CalibrationMethod.MINMAX));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> minmax.tableFor(percentile))
+                .hasMessageContaining("need histograms");
+    }
+
+    private static Calibrator.Result calibrate(QuantizeOptions options) throws Exception {
+        try (DatasetReader reader = DatasetReader.open(images)) {
+            return new Calibrator(ENV).calibrate(cnn, "cnn", tensors, reader, options, Optional.empty(), (d, t, s) -> {});
+        }
+    }
+
+    @Test
     void fullBatchesAfterTheFirstAreReadInPlaceAndHoldWhatAnOrdinaryRunReturns() throws Exception {
         // 100 samples in batches of 32: the first teaches the shapes, the last (4 samples) has others;
         // the model's input is among the tensors and is never pinned

@@ -75,6 +75,21 @@ class WithValidatorTest {
     }
 
     @Test
+    void quantizeTakesMethodAutoAndAFloorOrNone() {
+        OperatorDescriptor quantize = BuiltInOperators.QUANTIZE;
+        assertThat(WithValidator.validate(quantize, Map.of("model", "m", "dataset", "d", "method", "auto",
+                "floor", Map.of("top1_agreement", 0.99), "evaluation", Map.of("pooling", "mean")), "with")).isEmpty();
+        assertThat(WithValidator.validate(quantize, Map.of("model", "m", "floor", "none"), "with")).isEmpty();
+        assertThat(WithValidator.validate(quantize, Map.of("model", "m", "floor", Map.of("mean_cosine", 0.95,
+                "min_cosine", 0.9)), "with")).isEmpty();
+        assertThat(WithValidator.validate(quantize, Map.of("model", "m", "floor", Map.of("accuracy", 0.9)), "with"))
+                .isNotEmpty().allSatisfy(e -> assertThat(e.path()).startsWith("with.floor"));
+        assertThat(WithValidator.validate(quantize, Map.of("model", "m", "floor", Map.of("top1_agreement", 1.5)), "with"))
+                .isNotEmpty();
+        assertThat(WithValidator.validate(quantize, Map.of("model", "m", "floor", "strict"), "with")).isNotEmpty();
+    }
+
+    @Test
     void registryRefusesDuplicateOperators() {
         assertThatThrownBy(() -> OperatorRegistry.of(List.of(BuiltInOperators.NOOP, BuiltInOperators.NOOP)))
                 .hasMessage("operator 'noop' is registered twice");
