@@ -9,9 +9,11 @@ import dev.anvil.activities.operators.TaskContext;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.ModelVersion;
 import dev.anvil.modelkit.datasets.DatasetFormatException;
+import dev.anvil.modelkit.evaluate.MetricOverrides;
 import dev.anvil.modelkit.evaluate.ModelComparator;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OrtErrors;
+import dev.anvil.modelkit.validate.FiniteFigures;
 import dev.anvil.modelkit.validate.ModelEvaluator;
 import dev.anvil.workflows.ArtifactRef;
 import java.nio.file.Files;
@@ -52,6 +54,7 @@ public final class ValidateOperator implements Operator {
     @Override
     public Map<String, Object> run(TaskContext context, Map<String, Object> with) throws Exception {
         ModelEvaluator.Options options = options(with);
+        MetricOverrides metrics = metrics(with);
         ArtifactRef candidate = io.resolve(name(), with, "model");
         ArtifactRef dataset = io.resolve(name(), with, "dataset");
         Map<String, ArtifactRef> references = new LinkedHashMap<>();
@@ -93,25 +96,26 @@ public final class ValidateOperator implements Operator {
                 entry.put("model", io.asOutput(ref.getValue()));
                 entry.putAll(ModelEvaluator.toJson(evaluator.evaluate(refFile, datasetFile, options)));
                 ModelComparator.Comparison cmp = comparator.compare(candidateFile, refFile, datasetFile,
-                        ModelComparator.Pooling.NONE, options.batchSize(), options.samples(), (done, total) -> { });
-                entry.put("agreement", cmp.top1Agreement());
-                entry.put("mean_cosine", cmp.meanCosine());
-                entry.put("min_cosine", cmp.minCosine());
+                        ModelComparator.Pooling.NONE, metrics, options.batchSize(), options.samples(), (done, total) -> { });
+                entry.putAll(cmp.toJson());
                 refs.put(ref.getKey(), entry);
             }
             notes.forEach((alias, note) -> refs.put(alias, Map.of("missing", true, "note", note)));
             report.put("references", refs);
 
             Map<String, Object> outputs = new LinkedHashMap<>();
-            outputs.put("report", io.asOutput(io.publishJson(context, report, "report")));
+            outputs.put("report", io.asOutput(io.publishJson(context, FiniteFigures.of(report), "report")));
             outputs.put("accuracy", measured.accuracy());
+            if (measured.accuracy() == null && measured.accuracyAbsentReason() != null) {
+                outputs.put("accuracy_absent_reason", measured.accuracyAbsentReason());
+            }
             outputs.put("p95_latency_ms", measured.latency().p95Ms());
             if (measured.latency().absentReason() != null) {
                 outputs.put("latency_absent_reason", measured.latency().absentReason());
             }
             outputs.put("throughput_per_s", measured.throughputPerSecond());
             outputs.put("size_bytes", measured.sizeBytes());
-            return outputs;
+            return FiniteFigures.of(outputs);
         } catch (InvalidModelException | DatasetFormatException | IllegalArgumentException e) {
             throw new InvalidTaskInputException("validate: " + e.getMessage(), e);
         } catch (OrtException e) {
@@ -129,6 +133,20 @@ public final class ValidateOperator implements Operator {
     private static Path track(List<Path> files, Path file) {
         files.add(file);
         return file;
+    }
+
+    /** {@code with.metrics}: per output, the comparison metrics and IoU/Dice threshold instead of the defaults. */
+    static MetricOverrides metrics(Map<String, Object> with) {
+        Object spec = with.get("metrics");
+        if (spec != null && with.get("reference") == null && with.get("registry_model") == null) {
+            throw new InvalidTaskInputException("validate: with.metrics chooses how outputs are compared with a reference, "
+                    + "but there is none; give with.reference or with.registry_model, or drop with.metrics");
+        }
+        try {
+            return MetricOverrides.parse(spec);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidTaskInputException("validate: " + e.getMessage(), e);
+        }
     }
 
     static ModelEvaluator.Options options(Map<String, Object> with) {

@@ -19,6 +19,7 @@ import dev.anvil.modelkit.datasets.Dataset;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.datasets.DatasetWriter;
 import dev.anvil.modelkit.datasets.MnistImporter;
+import dev.anvil.modelkit.evaluate.ComparisonModels;
 import dev.anvil.workflows.ArtifactRef;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -140,6 +141,10 @@ class ValidateAndGateOperatorTest {
         Map<String, Object> input = (Map<String, Object>) refs.get("input");
         assertThat(input.get("agreement")).isEqualTo(1.0);
         assertThat((Double) input.get("mean_cosine")).isGreaterThan(0.9999);
+        Map<String, Map<String, Object>> perOutput = (Map<String, Map<String, Object>>) input.get("outputs");
+        assertThat(perOutput).hasSize(1);
+        assertThat(perOutput.values().iterator().next()).containsEntry("kind", "class_scores").containsEntry("rel_l2", 0.0)
+                .containsEntry("max_abs", 0.0).containsEntry("top1_agreement", 1.0);
         assertThat((Map<String, Object>) refs.get("production")).containsEntry("missing", true);
         // the reference is the candidate's own bytes here, so lineage holds one "used" edge for both
         assertThat(attempt.edgesOfRoles()).contains("used:model", "used:dataset", "generated:report");
@@ -240,5 +245,81 @@ class ValidateAndGateOperatorTest {
                 Map.of("report", report, "require", Map.of("p95_latency_ms", "<= 0.001"))))
                 .isInstanceOf(GateOperator.GateFailedException.class)
                 .hasMessageContaining("p95_latency_ms is absent: no batch ran: the dataset has no samples to feed");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aZipMapClassifierIsScoredFromItsLabelOutputAndEveryOutputIsCompared() throws Exception {
+        String good = upload(ComparisonModels.zipMapClassifier(dir.resolve("zip-good.onnx"), ComparisonModels.IDENTITY));
+        String swapped = upload(ComparisonModels.zipMapClassifier(dir.resolve("zip-swapped.onnx"), ComparisonModels.SWAPPED));
+        String data = upload(ComparisonModels.classifierDataset(dir.resolve("zip-data.zip"), 30, true));
+
+        Map<String, Object> out = validate().run(new Attempt("validate"), Map.of("model", swapped, "dataset", data,
+                "reference", good, "batch_size", 8, "top_k", 2));
+
+        assertThat((Double) out.get("accuracy")).isEqualTo(1.0 / 3);
+        Map<String, Object> report = read(out.get("report"));
+        Map<String, Object> candidate = (Map<String, Object>) report.get("candidate");
+        assertThat(candidate).containsEntry("scored_output", "label");
+        Map<String, Object> input = (Map<String, Object>) ((Map<String, Object>) report.get("references")).get("input");
+        assertThat(input).containsEntry("accuracy", 1.0).containsEntry("agreement", 1.0 / 3);
+        Map<String, Map<String, Object>> outputs = (Map<String, Map<String, Object>>) input.get("outputs");
+        assertThat(outputs.get("label")).containsEntry("kind", "labels").containsEntry("exact_agreement", 1.0 / 3);
+        assertThat(outputs.get("output_probability")).containsEntry("kind", "class_scores")
+                .containsEntry("top1_agreement", 1.0 / 3).containsKeys("rel_l2", "max_abs");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void anAllZeroDetectorHasNoCosineButTheGatePassesOnItsRelativeError() throws Exception {
+        String detector = upload(ComparisonModels.allZeroDetector(dir.resolve("zero.onnx")));
+        String images = upload(ComparisonModels.sparseMapDataset(dir.resolve("zero-images.zip"), 6));
+
+        Map<String, Object> out = validate().run(new Attempt("validate"), Map.of("model", detector, "dataset", images,
+                "reference", detector, "batch_size", 2));
+        Map<String, Object> report = read(out.get("report"));
+        Map<String, Object> input = (Map<String, Object>) ((Map<String, Object>) report.get("references")).get("input");
+        assertThat(input).containsEntry("mean_cosine", null).containsEntry("min_cosine", null)
+                .containsEntry("mean_cosine_absent_reason",
+                        "both outputs are all zero for 6 samples: cosine is undefined; relative L2 error of 'map' is 0");
+        Map<String, Object> map = ((Map<String, Map<String, Object>>) input.get("outputs")).get("map");
+        assertThat(map).containsEntry("kind", "map").containsEntry("rel_l2", 0.0).containsEntry("iou", null)
+                .containsKey("iou_absent_reason");
+        assertThat(((Map<String, Object>) report.get("candidate")).get("accuracy_absent_reason").toString())
+                .startsWith("no output holds class scores");
+
+        Map<String, Object> passed = new GateOperator(io).run(new Attempt("gate"), Map.of("report", out.get("report"),
+                "require", Map.of("references.input.outputs.map.rel_l2", "<= 0.01")));
+        assertThat(passed).containsEntry("passed", true);
+        assertThatThrownBy(() -> new GateOperator(io).run(new Attempt("gate"), Map.of("report", out.get("report"),
+                "require", Map.of("cosine_vs", Map.of("model", "input", "min", 0.99)))))
+                .isInstanceOf(GateOperator.GateFailedException.class)
+                .hasMessageContaining("mean_cosine is absent: both outputs are all zero for 6 samples");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void metricsArePickedPerOutputAndABadPickIsNamed() throws Exception {
+        String detector = upload(ComparisonModels.allZeroDetector(dir.resolve("zero2.onnx")));
+        String images = upload(ComparisonModels.sparseMapDataset(dir.resolve("zero2-images.zip"), 4));
+
+        Map<String, Object> out = validate().run(new Attempt("validate"), Map.of("model", detector, "dataset", images,
+                "reference", detector, "metrics", Map.of("map", Map.of("metrics", List.of("snr_db", "max_abs"), "threshold", 0.2))));
+        Map<String, Object> map = ((Map<String, Map<String, Object>>) ((Map<String, Object>) ((Map<String, Object>) read(
+                out.get("report")).get("references")).get("input")).get("outputs")).get("map");
+        assertThat(map).containsOnlyKeys("kind", "samples", "snr_db", "snr_db_absent_reason", "max_abs")
+                .containsEntry("snr_db", null).containsEntry("max_abs", 0.0);
+
+        assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", detector, "dataset", images,
+                "reference", detector, "metrics", Map.of("map", List.of("psnr")))))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("validate: with.metrics.map names an unknown metric 'psnr'; allowed metrics are [rel_l2, cosine");
+        assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", detector, "dataset", images,
+                "reference", detector, "metrics", Map.of("heatmap", List.of("iou")))))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("with.metrics names output 'heatmap' but the models' outputs are [map]");
+        assertThatThrownBy(() -> validate().run(new Attempt("validate"), Map.of("model", detector, "dataset", images,
+                "metrics", Map.of("map", List.of("iou")))))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("give with.reference or with.registry_model");
     }
 }

@@ -14,7 +14,8 @@ import java.util.Map;
  * @param missing references the report could not measure (a first deployment has no production model)
  * @param references the measured references, in the report's order
  */
-record Comparison(List<Missing> missing, List<String> references, List<Row> rows, List<Agreement> agreements) {
+record Comparison(List<Missing> missing, List<String> references, List<Row> rows, List<Agreement> agreements,
+                  List<OutputFigures> outputs) {
 
     record Missing(String reference, Object note) {
     }
@@ -30,7 +31,16 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
     record Diff(String verdict, String text) {
     }
 
-    record Agreement(String reference, Object agreement, Object meanCosine) {
+    /** @param note why agreement or mean cosine is absent (or which samples cosine leaves out); null when none */
+    record Agreement(String reference, Object agreement, Object meanCosine, Object note) {
+    }
+
+    /** One output's comparison metrics against one reference ({@code references.<ref>.outputs.<output>}). */
+    record OutputFigures(String reference, String output, Object kind, List<Figure> figures, Object note) {
+    }
+
+    /** @param text the value as the page shows it, or "absent: " and the report's reason */
+    record Figure(String metric, Object value, String text) {
     }
 
     /** The agreement rows span the candidate's column and two per reference. */
@@ -80,11 +90,48 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
             rows.add(new Row(metric.label(), c, cells));
         }
         List<Agreement> agreements = new ArrayList<>();
+        List<OutputFigures> outputs = new ArrayList<>();
         for (String n : names) {
             Map<String, Object> m = (Map<String, Object>) refs.get(n);
-            agreements.add(new Agreement(n, m.get("agreement"), m.get("mean_cosine")));
+            Object note = firstOf(m, "agreement_absent_reason", "mean_cosine_absent_reason", "cosine_note");
+            agreements.add(new Agreement(n, finite(m.get("agreement")), finite(m.get("mean_cosine")), note));
+            if (m.get("outputs") instanceof Map<?, ?> perOutput) {
+                perOutput.forEach((output, figures) -> outputs.add(outputFigures(n, (String) output, (Map<String, Object>) figures)));
+            }
         }
-        return new Comparison(missing, names, rows, agreements);
+        return new Comparison(missing, names, rows, agreements, outputs);
+    }
+
+    /** Keys of an output's object that are not metrics. */
+    private static final List<String> NOT_METRICS = List.of("kind", "samples", "threshold", "note");
+
+    private static OutputFigures outputFigures(String reference, String output, Map<String, Object> m) {
+        List<Figure> figures = new ArrayList<>();
+        m.forEach((key, value) -> {
+            if (!NOT_METRICS.contains(key) && !key.endsWith("_absent_reason")) {
+                String label = key.equals("iou") || key.equals("dice")
+                        ? key + (m.get("threshold") == null ? "" : " (> " + m.get("threshold") + ")") : key;
+                Object shown = finite(value);
+                Object reason = m.get(key + "_absent_reason");
+                figures.add(new Figure(label, shown, shown != null ? Fmt.num(shown)
+                        : "absent" + (reason == null ? "" : ": " + reason)));
+            }
+        });
+        return new OutputFigures(reference, output, m.get("kind"), figures, m.get("note"));
+    }
+
+    /** A report never holds NaN, but an old one might: show it as absent, not as "NaN". */
+    private static Object finite(Object v) {
+        return v instanceof Number n && !Double.isFinite(n.doubleValue()) ? null : v;
+    }
+
+    private static Object firstOf(Map<String, Object> m, String... keys) {
+        for (String k : keys) {
+            if (m.get(k) != null) {
+                return m.get(k);
+            }
+        }
+        return null;
     }
 
     /** @param noise differences up to this are noise; null when the report states no spread (older reports) */
@@ -122,6 +169,6 @@ record Comparison(List<Missing> missing, List<String> references, List<Row> rows
             }
             at = m.get(part);
         }
-        return at instanceof Number n ? n.doubleValue() : null;
+        return at instanceof Number n && Double.isFinite(n.doubleValue()) ? n.doubleValue() : null;
     }
 }

@@ -37,6 +37,9 @@ final class Pages {
     /** The approval page's chart sections alone (the {@code charts} fragment of approval.html). */
     static native TemplateInstance approval$charts(Charts charts);
 
+    /** The approval page's per-output comparison metrics alone (the {@code outputs} fragment of approval.html). */
+    static native TemplateInstance approval$outputs(Comparison comparison);
+
     static native TemplateInstance runs(Frame frame, List<PipelineRun> runs);
 
     static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph);

@@ -1,5 +1,6 @@
 package dev.anvil.modelkit.gate;
 
+import dev.anvil.modelkit.evaluate.ComparisonMetric;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +18,10 @@ import java.util.regex.Pattern;
  *   <li>{@code accuracy_drop_vs: {model: production, max: 0.005}}: reference accuracy minus candidate accuracy;</li>
  *   <li>{@code size_ratio_vs: {model: input, max: 0.3}}: candidate size over reference size;</li>
  *   <li>{@code latency_ratio_vs: {model: M, max: r}}: candidate p95 over reference p95;</li>
- *   <li>{@code agreement_vs: {model: M, min: a}} and {@code cosine_vs: {model: M, min: c}} (mean cosine).</li>
+ *   <li>{@code agreement_vs: {model: M, min: a}} and {@code cosine_vs: {model: M, min: c}} (mean cosine);</li>
+ *   <li>a path into the report with a comparison, for any figure it holds, such as the per-output
+ *       comparison metrics: {@code references.input.outputs.output_probs.rel_l2: "<= 0.01"} or
+ *       {@code candidate.latency_ms.p99: "<= 20"} ({@link #PATH_ROOTS}). An output name may hold dots.</li>
  * </ul>
  * A figure the report holds as null fails its rule with the report's reason ({@code "p95_latency_ms is
  * absent: ..."}): a figure that was never measured never passes a bound.
@@ -28,6 +32,8 @@ public final class GatePolicy {
     public static final Map<String, String> METRICS = new LinkedHashMap<>();
     public static final List<String> COMPARISONS = List.of("accuracy_drop_vs", "size_ratio_vs", "latency_ratio_vs",
             "agreement_vs", "cosine_vs");
+    /** A rule whose name starts with one of these is a path into the report. */
+    public static final List<String> PATH_ROOTS = List.of("candidate.", "references.");
     private static final Pattern CONDITION = Pattern.compile("\\s*(>=|<=|==|>|<)\\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\\s*");
 
     static {
@@ -83,9 +89,12 @@ public final class GatePolicy {
                 results.add(metricRule(name, rule.getValue(), report));
             } else if (COMPARISONS.contains(name)) {
                 results.add(comparisonRule(name, rule.getValue(), report));
+            } else if (PATH_ROOTS.stream().anyMatch(name::startsWith)) {
+                results.add(pathRule(name, rule.getValue(), report));
             } else {
                 throw new IllegalArgumentException("unknown gate rule '" + name + "'; known rules are " + METRICS.keySet()
-                        + " and " + COMPARISONS);
+                        + ", " + COMPARISONS + " and paths into the report starting with " + PATH_ROOTS
+                        + " (e.g. references.input.outputs.<output>.rel_l2)");
             }
         }
         return new Outcome(results);
@@ -124,6 +133,81 @@ public final class GatePolicy {
         return new RuleResult(name, value, op + " " + m.group(2), passed, null);
     }
 
+    /** A rule on any figure of the report, addressed by its path. */
+    @SuppressWarnings("unchecked")
+    private static RuleResult pathRule(String name, Object condition, Map<String, Object> report) {
+        Matcher m = condition instanceof String s ? CONDITION.matcher(s) : null;
+        if (m == null || !m.matches()) {
+            throw new IllegalArgumentException("gate rule '" + name + "' must be a comparison such as \">= 0.985\" or \"<= 0.01\", got "
+                    + condition);
+        }
+        String threshold = m.group(1) + " " + m.group(2);
+        if (name.startsWith("references.")) {
+            Map<String, Object> refs = report.get("references") instanceof Map<?, ?> r ? (Map<String, Object>) r : Map.of();
+            String rest = name.substring("references.".length());
+            String model = refs.keySet().stream().filter(k -> rest.startsWith(k + ".")).findFirst().orElse(null);
+            if (model == null) {
+                throw new IllegalArgumentException("gate rule '" + name + "' names a reference the validation report does not have (it has "
+                        + refs.keySet() + "); give validate 'reference' (reported as input) or 'registry_model'");
+            }
+            if (refs.get(model) instanceof Map<?, ?> ref && Boolean.TRUE.equals(ref.get("missing"))) {
+                return new RuleResult(name, null, threshold, true, "passed: " + ref.get("note"));
+            }
+        }
+        Located at = locate(report, name);
+        Double value = at.value() instanceof Number n && Double.isFinite(n.doubleValue()) ? n.doubleValue() : null;
+        if (value == null) {
+            String reason = reasonIn(at.holder(), at.key());
+            String note;
+            if (reason != null) {
+                note = at.key() + " is absent: " + reason;
+            } else if (at.holder().containsKey(at.key())) {
+                note = "the report holds " + name + " as " + at.value() + ", not a number";
+            } else {
+                note = "the report has no " + name + "; check the path against the report"
+                        + (name.contains(".outputs.") ? " (outputs.<output name>.<metric>; metrics are "
+                                + ComparisonMetric.wireNames() + ", reported as each output's with.metrics asks)" : "");
+            }
+            return new RuleResult(name, null, threshold, false, note);
+        }
+        return new RuleResult(name, value, threshold, compare(m.group(1), value, Double.parseDouble(m.group(2))), null);
+    }
+
+    /** Where a dotted path ends: the map holding the last key (keys may themselves hold dots, as output names do). */
+    private record Located(Map<String, Object> holder, String key, Object value) {}
+
+    @SuppressWarnings("unchecked")
+    private static Located locate(Map<String, Object> doc, String path) {
+        if (doc.containsKey(path)) {
+            return new Located(doc, path, doc.get(path));
+        }
+        String best = null;
+        for (String key : doc.keySet()) {
+            if (path.startsWith(key + ".") && doc.get(key) instanceof Map<?, ?> && (best == null || key.length() > best.length())) {
+                best = key;
+            }
+        }
+        return best == null ? new Located(doc, path, null)
+                : locate((Map<String, Object>) doc.get(best), path.substring(best.length() + 1));
+    }
+
+    private static String reasonIn(Map<String, Object> holder, String key) {
+        Object own = holder.get(key + "_absent_reason");
+        Object shared = holder.get("absent_reason");
+        Object note = holder.get("note");
+        return own instanceof String s ? s : shared instanceof String s ? s : note instanceof String s ? s : null;
+    }
+
+    private static boolean compare(String op, double value, double threshold) {
+        return switch (op) {
+            case ">=" -> value >= threshold;
+            case "<=" -> value <= threshold;
+            case ">" -> value > threshold;
+            case "<" -> value < threshold;
+            default -> value == threshold;
+        };
+    }
+
     @SuppressWarnings("unchecked")
     private static RuleResult comparisonRule(String name, Object spec, Map<String, Object> report) {
         boolean wantsMin = name.equals("agreement_vs") || name.equals("cosine_vs");
@@ -153,11 +237,23 @@ public final class GatePolicy {
             default -> number(ref, "mean_cosine");
         };
         if (value == null) {
-            String reason = name.equals("latency_ratio_vs") ? latencyAbsence(report, ref, model) : null;
+            String reason = switch (name) {
+                case "latency_ratio_vs" -> latencyAbsence(report, ref, model);
+                case "agreement_vs" -> prefixed("agreement", absentReason(ref, "agreement"));
+                case "cosine_vs" -> prefixed("mean_cosine", absentReason(ref, "mean_cosine"));
+                case "accuracy_drop_vs" -> absentReason(ref, "accuracy") != null
+                        ? model + "'s accuracy is absent: " + absentReason(ref, "accuracy")
+                        : prefixed("the candidate's accuracy", absentReason(report, "candidate.accuracy"));
+                default -> null;
+            };
             return new RuleResult(name, null, threshold, false, reason != null ? reason
                     : "the report lacks the figures for this rule");
         }
         return new RuleResult(name, value, threshold, wantsMin ? value >= limit : value <= limit, null);
+    }
+
+    private static String prefixed(String figure, String reason) {
+        return reason == null ? null : figure + " is absent: " + reason;
     }
 
     private static String latencyAbsence(Map<String, Object> report, Map<String, Object> ref, String model) {
@@ -211,7 +307,8 @@ public final class GatePolicy {
             }
             at = ((Map<String, Object>) m).get(part);
         }
-        return at instanceof Number n ? n.doubleValue() : null;
+        // a NaN or infinity (a report written before the guard) is no figure: it must never pass a bound
+        return at instanceof Number n && Double.isFinite(n.doubleValue()) ? n.doubleValue() : null;
     }
 
     static String format(Double v) {

@@ -1,14 +1,17 @@
 package dev.anvil.modelkit.validate;
 
-import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.datasets.DatasetReader;
+import dev.anvil.modelkit.evaluate.OutputKind;
+import dev.anvil.modelkit.evaluate.OutputValues;
+import dev.anvil.modelkit.evaluate.Scoring;
 import dev.anvil.modelkit.onnx.DatasetFeed;
 import dev.anvil.modelkit.onnx.OrtSessions;
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,12 +19,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Measures one ONNX model on a dataset in ONNX Runtime: top-1 and top-k accuracy, per-class
- * precision and recall and the confusion matrix (when the output is class scores and the dataset has
- * labels), latency per batch (p50/p95/p99 and a {@link LatencyHistogram}, the warm-up batches left out),
+ * precision and recall and the confusion matrix (when an output holds labels or class scores, tensors or
+ * ONNX-ML sequences of maps, and the dataset has labels), latency per batch (p50/p95/p99 and a {@link LatencyHistogram}, the warm-up batches left out),
  * throughput, file size and the process memory the session added. A figure that was not measured is
  * null with the reason, never 0. A plain engine; the operator adapts it.
  */
@@ -56,10 +58,19 @@ public final class ModelEvaluator {
 
     public record ClassStats(int label, long support, Double precision, Double recall) {}
 
-    /** Classification figures are null when the output is not class scores or the dataset has no labels. */
+    /**
+     * Classification figures are null, with the reason, when no output holds labels or class scores (see
+     * {@link Scoring}) or the dataset has no labels.
+     */
+    /**
+     * @param accuracyAbsentReason why accuracy, per-class figures and the confusion matrix are absent; null when measured
+     * @param topKAbsentReason why top-k accuracy is absent (a model with only a label output has no ranking)
+     * @param scoredOutput the output the accuracy was scored on (see {@link Scoring}), null when none fits
+     */
     public record Evaluation(long samples, Double accuracy, Double topKAccuracy, int topK, List<ClassStats> perClass,
                              long[][] confusionMatrix, Latency latency, Double throughputPerSecond, int batchSize,
-                             int threads, long sizeBytes, Long sessionMemoryBytes) {}
+                             int threads, long sizeBytes, Long sessionMemoryBytes, String accuracyAbsentReason,
+                             String topKAbsentReason, String scoredOutput) {}
 
     private final OrtEnvironment env;
 
@@ -76,64 +87,140 @@ public final class ModelEvaluator {
             try (OrtSession session = OrtSessions.open(env, model, so);
                     DatasetReader reader = DatasetReader.open(dataset);
                     DatasetFeed feed = DatasetFeed.open(env, session, reader, options.batchSize(), options.samples())) {
-                String output = session.getOutputNames().iterator().next();
+                Map<String, NodeInfo> outputs = session.getOutputInfo();
+                Scoring scoring = Scoring.of(outputs, OutputKind.tokenModel(session.getInputInfo()));
+                String accuracyReason = scoring.absentReason();
+                String topKReason = scoring.scored() && scoring.scoresOutput() == null
+                        ? "top-k accuracy needs class scores; the model's only prediction is its label output '"
+                                + scoring.labelOutput() + "'"
+                        : null;
                 List<Double> batchMillis = new ArrayList<>();
                 long samples = 0;
                 long runNanos = 0;
                 long top1 = 0;
                 long topk = 0;
-                boolean classScores = true;
-                boolean labelled = false;
-                long[][] confusion = null;
+                boolean labelled = true;
+                Confusion confusion = new Confusion();
+                List<Object> keys = null;
                 while (feed.hasNext()) {
                     try (DatasetFeed.Batch batch = feed.next()) {
                         long t0 = System.nanoTime();
-                        try (OrtSession.Result result = batch.run(session, Set.of(output))) {
+                        // every output, as a client of the served model gets them: the latency is the whole model's
+                        try (OrtSession.Result result = batch.run(session, outputs.keySet())) {
                             long elapsed = System.nanoTime() - t0;
                             batchMillis.add(elapsed / 1e6);
                             runNanos += elapsed;
-                            OnnxTensor out = (OnnxTensor) result.get(0);
-                            long[] shape = out.getInfo().getShape();
-                            classScores &= shape.length == 2;
                             int n = batch.size();
-                            if (classScores && batch.labels().isPresent()) {
-                                labelled = true;
-                                float[] scores = floats(out.getFloatBuffer());
-                                int classes = scores.length / n;
-                                if (confusion == null) {
-                                    confusion = new long[classes][classes];
+                            labelled &= batch.labels().isPresent();
+                            if (accuracyReason == null && batch.labels().isPresent()) {
+                                OutputValues labelValues = scoring.labelOutput() == null ? null
+                                        : OutputValues.of(scoring.labelOutput(), output(result, scoring.labelOutput()), null);
+                                OutputValues scores = scoring.scoresOutput() == null ? null
+                                        : OutputValues.of(scoring.scoresOutput(), output(result, scoring.scoresOutput()), keys);
+                                if (scores != null) {
+                                    keys = scores.keys();
+                                    String named = namedClasses(scoring.scoresOutput(), scores);
+                                    if (named != null && labelValues == null) {
+                                        accuracyReason = named;
+                                        samples += n;
+                                        continue;
+                                    } else if (named != null) {
+                                        topKReason = named;
+                                        scores = null;
+                                    }
+                                }
+                                if (scores != null) {
+                                    confusion.ensure(scores.keys() == null ? scores.perSample(n)
+                                            : (int) scores.keys().stream().mapToLong(k -> ((Number) k).longValue()).max().orElse(-1) + 1);
                                 }
                                 long[] labels = batch.labels().get();
                                 for (int s = 0; s < n; s++) {
-                                    int label = (int) labels[s];
-                                    if (label < 0 || label >= classes) {
+                                    long label = labels[s];
+                                    if (label < 0 || (scores != null && scores.keys() == null && label >= scores.perSample(n))) {
                                         throw new IllegalArgumentException("label " + label + " of sample "
-                                                + (batch.firstSample() + s) + " is outside the model's " + classes
-                                                + " classes");
+                                                + (batch.firstSample() + s) + " is outside the model's "
+                                                + (scores == null ? "classes (labels are class numbers from 0)"
+                                                        : scores.perSample(n) + " classes"));
                                     }
-                                    int[] ranked = topIndices(scores, s * classes, classes, options.topK());
-                                    confusion[label][ranked[0]]++;
-                                    top1 += ranked[0] == label ? 1 : 0;
-                                    topk += Arrays.stream(ranked).anyMatch(c -> c == label) ? 1 : 0;
+                                    long[] ranked = scores == null ? null
+                                            : Scoring.ranked(scoring.scoresOutput(), scores, s, n, options.topK());
+                                    long predicted = labelValues != null
+                                            ? (long) labelValues.values()[s * labelValues.perSample(n)] : ranked[0];
+                                    confusion.add(label, predicted);
+                                    top1 += predicted == label ? 1 : 0;
+                                    if (ranked != null) {
+                                        topk += Arrays.stream(ranked).anyMatch(c -> c == label) ? 1 : 0;
+                                    }
                                 }
                             }
                             samples += n;
                         }
                     }
                 }
+                if (accuracyReason == null && (!labelled || samples == 0)) {
+                    accuracyReason = samples == 0 ? "no batch ran: the dataset has no samples to feed"
+                            : "the dataset has no labels (labels.npy): accuracy needs a labelled dataset";
+                }
+                if (topKReason == null) {
+                    topKReason = accuracyReason;
+                }
                 Long rssAfter = ProcessMemory.residentBytes();
                 Long memory = rssBefore == null || rssAfter == null ? null : Math.max(0, rssAfter - rssBefore);
-                boolean classification = classScores && labelled;
+                boolean classification = accuracyReason == null;
+                boolean ranked = topKReason == null;
+                long[][] matrix = classification ? confusion.matrix() : null;
                 return new Evaluation(samples,
                         classification ? (double) top1 / samples : null,
-                        classification ? (double) topk / samples : null,
+                        ranked ? (double) topk / samples : null,
                         options.topK(),
-                        classification ? perClass(confusion) : List.of(),
-                        classification ? confusion : null,
+                        classification ? perClass(matrix) : List.of(),
+                        matrix,
                         latency(batchMillis, options.warmupBatches()),
                         runNanos == 0 ? null : samples / (runNanos / 1e9),
-                        options.batchSize(), options.threads(), Files.size(model), memory);
+                        options.batchSize(), options.threads(), Files.size(model), memory,
+                        accuracyReason, topKReason, scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput());
             }
+        }
+    }
+
+    private static OnnxValue output(OrtSession.Result result, String name) {
+        return result.get(name).orElseThrow(() -> new IllegalStateException("ONNX Runtime returned no output '" + name + "'"));
+    }
+
+    /** Why class scores keyed by names cannot be matched with labels.npy's class numbers; null when keyed by numbers. */
+    private static String namedClasses(String output, OutputValues scores) {
+        if (scores.keys() == null || scores.keys().stream().allMatch(k -> k instanceof Number)) {
+            return null;
+        }
+        return "output '" + output + "' scores classes by name " + scores.keys()
+                + " but labels.npy holds class numbers: accuracy from these scores is not measured";
+    }
+
+    /** A confusion matrix that grows to the largest class seen (a label output does not say how many classes there are). */
+    private static final class Confusion {
+        private long[][] counts = new long[0][0];
+
+        void add(long label, long predicted) {
+            if (predicted < 0) {
+                throw new IllegalArgumentException("the model predicted class " + predicted
+                        + "; class numbers start at 0");
+            }
+            ensure((int) Math.max(label, predicted) + 1);
+            counts[(int) label][(int) predicted]++;
+        }
+
+        void ensure(int needed) {
+            if (needed > counts.length) {
+                long[][] grown = new long[needed][needed];
+                for (int i = 0; i < counts.length; i++) {
+                    System.arraycopy(counts[i], 0, grown[i], 0, counts.length);
+                }
+                counts = grown;
+            }
+        }
+
+        long[][] matrix() {
+            return counts;
         }
     }
 
@@ -185,29 +272,6 @@ public final class ModelEvaluator {
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
-    static int[] topIndices(float[] v, int offset, int length, int k) {
-        int take = Math.min(k, length);
-        int[] best = new int[take];
-        Arrays.fill(best, -1);
-        for (int i = 0; i < length; i++) {
-            float value = v[offset + i];
-            for (int slot = 0; slot < take; slot++) {
-                if (best[slot] < 0 || value > v[offset + best[slot]]) {
-                    System.arraycopy(best, slot, best, slot + 1, take - slot - 1);
-                    best[slot] = i;
-                    break;
-                }
-            }
-        }
-        return best;
-    }
-
-    private static float[] floats(FloatBuffer buf) {
-        float[] out = new float[buf.remaining()];
-        buf.get(out);
-        return out;
-    }
-
     static Map<String, Object> latencyJson(Latency l) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("p50", l.p50Ms());
@@ -237,7 +301,16 @@ public final class ModelEvaluator {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("samples", e.samples());
         m.put("accuracy", e.accuracy());
+        if (e.accuracy() == null && e.accuracyAbsentReason() != null) {
+            m.put("accuracy_absent_reason", e.accuracyAbsentReason());
+        }
         m.put("top_k_accuracy", e.topKAccuracy());
+        if (e.topKAccuracy() == null && e.topKAbsentReason() != null) {
+            m.put("top_k_accuracy_absent_reason", e.topKAbsentReason());
+        }
+        if (e.scoredOutput() != null) {
+            m.put("scored_output", e.scoredOutput());
+        }
         m.put("top_k", e.topK());
         m.put("latency_ms", latencyJson(e.latency()));
         m.put("throughput_per_s", e.throughputPerSecond());
