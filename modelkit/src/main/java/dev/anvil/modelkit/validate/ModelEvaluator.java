@@ -177,7 +177,7 @@ public final class ModelEvaluator {
                         matrix,
                         latency(batchMillis, options.warmupBatches()),
                         runNanos == 0 ? null : samples / (runNanos / 1e9),
-                        options.batchSize(), options.threads(), Files.size(model), memory,
+                        feed.batchSize(), options.threads(), Files.size(model), memory,
                         accuracyReason, topKReason, scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput());
             }
         }

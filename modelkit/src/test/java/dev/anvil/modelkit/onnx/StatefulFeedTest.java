@@ -139,6 +139,8 @@ class StatefulFeedTest {
         ModelEvaluator.Evaluation evaluation = new ModelEvaluator(ENV).evaluate(model, dataset,
                 new ModelEvaluator.Options(8, 1, 1, 0, 0));
         assertThat(evaluation.samples()).isEqualTo(3);
+        assertThat(evaluation.batchSize()).as("latency is per step: the batch actually fed, not the one asked for")
+                .isEqualTo(1);
 
         ModelComparator.Comparison comparison = new ModelComparator(ENV).compare(model, model, dataset,
                 ModelComparator.Pooling.NONE, 8, 0, (done, total) -> {});
