@@ -31,6 +31,10 @@ public final class DatasetArchives {
         Map<String, NpyHeader> inputs = new LinkedHashMap<>();
         NpyHeader labels = null;
         try (SafeZip zip = SafeZip.open(zipFile, "the dataset zip", limits)) {
+            if (!zip.folders().isEmpty()) {
+                throw new DatasetFormatException("unexpected folder '" + zip.folders().get(0) + "' in the dataset zip;"
+                        + " a dataset holds only <input_name>.npy files and an optional labels.npy at the top level");
+            }
             for (ZipEntry entry : zip.files()) {
                 String name = entry.getName();
                 if (name.contains("/") || !name.endsWith(Dataset.NPY_SUFFIX)) {

@@ -27,13 +27,15 @@ public final class SafeZip implements AutoCloseable {
     private final String archive;
     private final ZipLimits limits;
     private final List<ZipEntry> files;
+    private final List<String> folders;
     private long inflated;
 
-    private SafeZip(ZipFile zip, String archive, ZipLimits limits, List<ZipEntry> files) {
+    private SafeZip(ZipFile zip, String archive, ZipLimits limits, List<ZipEntry> files, List<String> folders) {
         this.zip = zip;
         this.archive = archive;
         this.limits = limits;
         this.files = files;
+        this.folders = folders;
     }
 
     /** @param archive how error messages call the archive, e.g. "the uploaded zip" */
@@ -50,15 +52,19 @@ public final class SafeZip implements AutoCloseable {
                         + limits.maxEntries() + " are accepted. Split it into smaller datasets.");
             }
             List<ZipEntry> files = new ArrayList<>();
+            List<String> folders = new ArrayList<>();
             Enumeration<? extends ZipEntry> entries = zip.entries();
             while (entries.hasMoreElements()) {
                 ZipEntry entry = entries.nextElement();
                 checkName(archive, entry.getName());
-                if (!entry.isDirectory()) {
+                if (entry.isDirectory()) {
+                    folders.add(entry.getName());
+                } else {
                     files.add(entry);
                 }
             }
-            return new SafeZip(zip, archive, limits, Collections.unmodifiableList(files));
+            return new SafeZip(zip, archive, limits, Collections.unmodifiableList(files),
+                    Collections.unmodifiableList(folders));
         } catch (RuntimeException e) {
             zip.close();
             throw e;
@@ -90,6 +96,11 @@ public final class SafeZip implements AutoCloseable {
     /** The file entries (folders left out), in the archive's order. */
     public List<ZipEntry> files() {
         return files;
+    }
+
+    /** The names of the folder entries. */
+    public List<String> folders() {
+        return folders;
     }
 
     /**
