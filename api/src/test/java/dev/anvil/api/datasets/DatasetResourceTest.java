@@ -109,12 +109,16 @@ class DatasetResourceTest {
         byte[] named = "id,sepal,petal,target\n1,5.1,1.4,0\n2,6.2,4.5,1\n".getBytes(StandardCharsets.UTF_8);
         post("name=tiny&format=csv&label=target&ignore=id", named).statusCode(201)
                 .body("inputs.input.shape", equalTo(List.of(2)));
+        // curl --data-binary sends a form content type unless told otherwise: the body is still the file
+        given().contentType("application/x-www-form-urlencoded").body(new String(named, StandardCharsets.UTF_8))
+                .post("/api/datasets?name=tiny&format=csv&label=target&ignore=id").then().statusCode(201)
+                .body("version", equalTo(2)).body("sampleCount", equalTo(2));
         post("name=tiny&format=csv&label=species", named).statusCode(422)
                 .contentType("application/problem+json")
                 .body("detail", containsString("label column 'species' does not exist"))
                 .body("detail", containsString("[id, sepal, petal, target]"))
                 .body("errors.field", hasItem("body"));
-        given().get("/api/datasets/tiny").then().body("latest", equalTo(1));
+        given().get("/api/datasets/tiny").then().body("latest", equalTo(2));
     }
 
     @Test
