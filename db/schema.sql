@@ -86,6 +86,31 @@ CREATE INDEX audit_log_subject_at_idx ON public.audit_log USING btree (subject, 
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_reject_change();
 CREATE TRIGGER audit_log_no_update_or_delete BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_reject_change();
 
+CREATE TABLE dataset_versions (
+    dataset text NOT NULL,
+    version integer NOT NULL,
+    artifact_sha256 text NOT NULL,
+    format text NOT NULL,
+    inputs json NOT NULL,
+    sample_count bigint NOT NULL,
+    has_labels boolean NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT dataset_versions_artifact_sha256_fkey FOREIGN KEY (artifact_sha256) REFERENCES artifacts(sha256),
+    CONSTRAINT dataset_versions_dataset_fkey FOREIGN KEY (dataset) REFERENCES datasets(name),
+    CONSTRAINT dataset_versions_pkey PRIMARY KEY (dataset, version),
+    CONSTRAINT dataset_versions_sample_count_check CHECK ((sample_count > 0)),
+    CONSTRAINT dataset_versions_version_check CHECK ((version > 0))
+);
+CREATE INDEX dataset_versions_artifact_idx ON public.dataset_versions USING btree (artifact_sha256);
+
+CREATE TABLE datasets (
+    name text NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT datasets_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text)),
+    CONSTRAINT datasets_pkey PRIMARY KEY (name)
+);
+
 CREATE TABLE endpoints (
     name text NOT NULL,
     model text NOT NULL,

@@ -25,6 +25,7 @@ class HealthAndDocsTest {
     /** Every JAX-RS resource under /api. */
     static final Class<?>[] RESOURCES = {
             dev.anvil.api.artifacts.ArtifactResource.class,
+            dev.anvil.api.datasets.DatasetResource.class,
             dev.anvil.api.models.InspectModelResource.class,
             dev.anvil.api.runs.RunResource.class,
             dev.anvil.api.pipelines.PipelineResource.class,

@@ -34,6 +34,9 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.provenance.generated-key-file", provenanceKeyFile()),
                 // small enough that GatewayTest can send a body over it cheaply
                 Map.entry("anvil.gateway.max-request-bytes", "1048576"),
+                // small enough that DatasetResourceTest can send a body over it, or a zip bomb past it, cheaply
+                Map.entry("anvil.datasets.max-upload-bytes", "8388608"),
+                Map.entry("anvil.datasets.max-inflated-bytes", "67108864"),
                 // rollouts read the counters from PostgreSQL: publish them often so short test windows see them
                 Map.entry("anvil.gateway.counts-publish-interval", "250ms"),
                 // rollout tests walk their steps in seconds; RolloutEvidenceTest shows a 1 s window refused

@@ -2,6 +2,8 @@ package dev.anvil.activities.operators;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.DatasetStore;
+import dev.anvil.db.DatasetVersion;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Relation;
 import dev.anvil.storage.ArtifactCorruptedException;
@@ -16,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -34,15 +37,24 @@ public final class ArtifactIO {
     private final ArtifactStore artifacts;
     private final LineageStore lineage;
     private final ObjectMapper json;
+    private static final Pattern DATASET_REFERENCE = Pattern.compile("dataset:([a-z0-9][a-z0-9_-]{0,62})@([1-9][0-9]{0,8})");
     private final Attestations attestations;
+    private final DatasetStore datasets;
 
     public ArtifactIO(ObjectStore objects, ArtifactStore artifacts, LineageStore lineage, ObjectMapper json,
                       Attestations attestations) {
+        this(objects, artifacts, lineage, json, attestations, null);
+    }
+
+    /** @param datasets resolves {@code dataset:<name>@<version>} references; null refuses them */
+    public ArtifactIO(ObjectStore objects, ArtifactStore artifacts, LineageStore lineage, ObjectMapper json,
+                      Attestations attestations, DatasetStore datasets) {
         this.objects = objects;
         this.artifacts = artifacts;
         this.lineage = lineage;
         this.json = json;
         this.attestations = attestations;
+        this.datasets = datasets;
     }
 
     public ObjectMapper json() {
@@ -50,13 +62,26 @@ public final class ArtifactIO {
     }
 
     /**
-     * The artifact named by {@code with.<key>}: a reference map (an upstream task's output) or the
-     * sha256 of an uploaded artifact.
+     * The artifact named by {@code with.<key>}: a reference map (an upstream task's output), the sha256 of
+     * an uploaded artifact, or a registered dataset version, {@code "dataset:mnist@3"} or
+     * {@code {name: mnist, version: 3}} (a version never changes, so the step cache still holds).
      */
     public ArtifactRef resolve(String operator, Map<String, Object> with, String key) throws IOException {
         Object value = with.get(key);
         if (value == null) {
             throw new InvalidTaskInputException(operator + " needs with." + key + ": an artifact reference or a sha256");
+        }
+        if (value instanceof String s && s.trim().startsWith("dataset:")) {
+            Matcher m = DATASET_REFERENCE.matcher(s.trim());
+            if (!m.matches()) {
+                throw new InvalidTaskInputException(operator + ": with." + key + " '" + s + "' is not a dataset"
+                        + " reference; write dataset:<name>@<version>, e.g. dataset:mnist@3");
+            }
+            return dataset(operator, key, m.group(1), Integer.parseInt(m.group(2)));
+        }
+        if (value instanceof Map<?, ?> named && named.size() == 2 && named.get("name") instanceof String name
+                && named.get("version") instanceof Number version) {
+            return dataset(operator, key, name, version.intValue());
         }
         if (value instanceof Map<?, ?> map) {
             try {
@@ -76,6 +101,19 @@ public final class ArtifactIO {
         }
         throw new InvalidTaskInputException(operator + " needs with." + key
                 + ": an artifact reference or a sha256; got " + value);
+    }
+
+    private ArtifactRef dataset(String operator, String key, String name, int version) {
+        if (datasets == null) {
+            throw new InvalidTaskInputException(operator + ": with." + key + " names dataset " + name + "@" + version
+                    + ", but this worker has no dataset registry; give the dataset's artifact sha256");
+        }
+        DatasetVersion found = datasets.find(name, version).orElseThrow(() -> new InvalidTaskInputException(operator
+                + ": with." + key + " names version " + version + " of dataset '" + name + "', which is not registered;"
+                + " GET /api/datasets/" + name + " lists its versions"));
+        return objects.find(found.artifactSha256()).map(ArtifactIO::ref).orElseThrow(() ->
+                new InvalidTaskInputException(operator + ": dataset " + name + "@" + version + " names artifact "
+                        + found.artifactSha256() + ", which is not in object storage"));
     }
 
     /** Records that the task read the artifact, in the role given (e.g. {@code model}, {@code dataset}). */

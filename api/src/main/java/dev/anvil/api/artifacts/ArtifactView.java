@@ -6,7 +6,7 @@ import java.time.Instant;
 /** An artifact as the API shows it. */
 public record ArtifactView(String sha256, String uri, long size, String mediaType, Long createdByTaskRun,
                            Instant createdAt, String content, String lineage) {
-    static ArtifactView of(Artifact a) {
+    public static ArtifactView of(Artifact a) {
         String base = "/api/artifacts/" + a.sha256();
         return new ArtifactView(a.sha256(), a.uri(), a.sizeBytes(), a.mediaType(), a.createdByTaskRun(), a.createdAt(),
                 base + "/content", base + "/lineage");

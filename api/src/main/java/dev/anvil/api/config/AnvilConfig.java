@@ -30,6 +30,26 @@ public interface AnvilConfig {
 
     Rollout rollout();
 
+    Datasets datasets();
+
+    /** Bounds on POST /api/datasets, whose body is a file to import, often an archive. */
+    interface Datasets {
+        /** Largest upload (ANVIL_DATASETS_MAX_UPLOAD_BYTES); a larger body is refused with 413. */
+        @WithDefault("1073741824")
+        long maxUploadBytes();
+
+        /** Most entries an uploaded zip may list. */
+        @WithDefault("100000")
+        int maxArchiveEntries();
+
+        /**
+         * Most bytes an upload may inflate to (zip entries together, or a gzipped file), counted while
+         * inflating: a small archive can claim or hold far more. The imported dataset is built in memory.
+         */
+        @WithDefault("1073741824")
+        long maxInflatedBytes();
+    }
+
     interface Rollout {
         /**
          * The shortest analysis window a canary step may have (ANVIL_ROLLOUT_MIN_INTERVAL): a shorter one

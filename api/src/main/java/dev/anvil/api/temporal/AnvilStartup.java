@@ -72,6 +72,7 @@ public class AnvilStartup {
     @Inject SchemaMigration schema;
     @Inject ObjectStore objects;
     @Inject ArtifactStore artifacts;
+    @Inject dev.anvil.db.DatasetStore datasets;
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
     @Inject LineageStore lineage;
@@ -161,7 +162,7 @@ public class AnvilStartup {
         worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
                 PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
-        ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json, attestations);
+        ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json, attestations, datasets);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),

@@ -6,6 +6,7 @@ import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.DatasetStore;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
@@ -55,6 +56,12 @@ public class Stores {
     @Singleton
     LineageStore lineage(AgroalDataSource ds) {
         return new LineageStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    DatasetStore datasets(AgroalDataSource ds) {
+        return new DatasetStore(ds);
     }
 
     @Produces

@@ -8,7 +8,11 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.apache.commons.csv.CSVException;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
@@ -41,12 +45,42 @@ public final class CsvDatasetImporter {
     /** RFC 4180 with cells trimmed; blank lines are kept as records so that line numbers can be counted. */
     private static final CSVFormat CSV = CSVFormat.RFC4180.builder().setTrim(true).setIgnoreEmptyLines(false).get();
 
+    /** Whether the first line names the columns: detected (see the class comment), always, or never. */
+    public enum HeaderMode { AUTO, PRESENT, ABSENT }
+
+    /**
+     * Which columns are what. Columns are named by the header line's names or by 1-based index.
+     *
+     * @param header     whether line 1 is a header
+     * @param label      the label column; empty for the last column
+     * @param unlabelled no label column at all: every column not ignored is a feature, and there is no labels.npy
+     * @param ignore     columns that are neither feature nor label (ids, free text)
+     */
+    public record ColumnRoles(HeaderMode header, Optional<String> label, boolean unlabelled, List<String> ignore) {
+        /** Line 1 detected, the last column the label, every other column a feature. */
+        public static final ColumnRoles DEFAULT = new ColumnRoles(HeaderMode.AUTO, Optional.empty(), false, List.of());
+
+        public ColumnRoles {
+            ignore = List.copyOf(ignore);
+            if (unlabelled && label.isPresent()) {
+                throw new IllegalArgumentException("a CSV cannot both have the label column '" + label.get()
+                        + "' and be unlabelled");
+            }
+        }
+    }
+
     private final String inputName;
+    private final ColumnRoles roles;
 
     /** @param inputName the model input the features feed, e.g. {@code input} or {@code float_input} */
     public CsvDatasetImporter(String inputName) {
+        this(inputName, ColumnRoles.DEFAULT);
+    }
+
+    public CsvDatasetImporter(String inputName, ColumnRoles roles) {
         Dataset.checkInputName(inputName);
         this.inputName = inputName;
+        this.roles = roles;
     }
 
     public CsvDatasetImporter() {
@@ -60,17 +94,40 @@ public final class CsvDatasetImporter {
             throw new DatasetFormatException(file + " holds no rows; expected comma-separated features and a label per line");
         }
         String[] first = lines.get(0).cells();
-        Header header = header(file, first, lines);
+        Header header = switch (roles.header()) {
+            case AUTO -> header(file, first, lines);
+            case ABSENT -> new Header(HeaderKind.NONE, 0, List.of());
+            case PRESENT -> {
+                Header detected = header(file, first, lines);
+                yield detected.kind() == HeaderKind.SKLEARN ? detected
+                        : new Header(HeaderKind.COLUMN_NAMES, first.length, List.of());
+            }
+        };
         List<Row> rows = header.kind == HeaderKind.NONE ? lines : lines.subList(1, lines.size());
         if (rows.isEmpty()) {
             throw new DatasetFormatException(file + " has a header line but no data rows");
         }
         int columns = header.columns > 0 ? header.columns : first.length;
-        if (columns < 2) {
+        if (columns < (roles.unlabelled() ? 1 : 2)) {
             throw new DatasetFormatException(file + " line " + rows.get(0).line() + ": a row needs at least one feature"
                     + " and a label, found " + columns + " column");
         }
-        int features = columns - 1;
+        int labelColumn = roles.unlabelled() ? -1
+                : roles.label().map(name -> column(file, "label", name, first, columns, header)).orElse(columns - 1);
+        Set<Integer> ignored = new TreeSet<>();
+        for (String name : roles.ignore()) {
+            ignored.add(column(file, "ignored", name, first, columns, header));
+        }
+        int[] featureColumns = IntStream.range(0, columns)
+                .filter(c -> c != labelColumn && !ignored.contains(c)).toArray();
+        if (featureColumns.length == 0) {
+            throw new DatasetFormatException(file + " has no feature column left: of its " + columns + " columns, "
+                    + (labelColumn >= 0 ? "column " + (labelColumn + 1) + " is the label and " : "") + ignored.size()
+                    + " are ignored; ignore fewer columns");
+        }
+        int features = featureColumns.length;
+        String expected = labelColumn == columns - 1 && ignored.isEmpty()
+                ? features + " features and a label" : "each with a value";
         float[] values = new float[Math.multiplyExact(rows.size(), features)];
         long[] labels = new long[rows.size()];
         for (int r = 0; r < rows.size(); r++) {
@@ -78,15 +135,42 @@ public final class CsvDatasetImporter {
             String[] cells = row.cells();
             if (cells.length != columns) {
                 throw new DatasetFormatException(file + " line " + row.line() + ": expected " + columns + " columns ("
-                        + features + " features and a label" + header.source() + "), found " + cells.length);
+                        + expected + header.source() + "), found " + cells.length);
             }
-            for (int c = 0; c < features; c++) {
-                values[r * features + c] = feature(file, row, c, cells[c]);
+            for (int f = 0; f < features; f++) {
+                int c = featureColumns[f];
+                values[r * features + f] = feature(file, row, c, cells[c]);
             }
-            labels[r] = label(file, row, features, cells[features], header);
+            if (labelColumn >= 0) {
+                labels[r] = label(file, row, labelColumn, cells[labelColumn], header);
+            }
         }
-        return Dataset.of(Map.of(inputName, NpyArray.ofFloat32(new long[] {rows.size(), features}, values)),
-                NpyArray.ofInt64(new long[] {rows.size()}, labels));
+        NpyArray input = NpyArray.ofFloat32(new long[] {rows.size(), features}, values);
+        if (labelColumn < 0) {
+            return new Dataset(Map.of(inputName, input), Optional.empty());
+        }
+        return Dataset.of(Map.of(inputName, input), NpyArray.ofInt64(new long[] {rows.size()}, labels));
+    }
+
+    /** The 0-based index of a column named by the header line or by its 1-based index. */
+    private static int column(String file, String role, String name, String[] first, int columns, Header header) {
+        if (header.kind() == HeaderKind.COLUMN_NAMES) {
+            for (int c = 0; c < first.length; c++) {
+                if (first[c].equals(name)) {
+                    return c;
+                }
+            }
+        }
+        if (INTEGER.matcher(name).matches() && name.length() < 10) {
+            int index = Integer.parseInt(name);
+            if (index >= 1 && index <= columns) {
+                return index - 1;
+            }
+        }
+        String choices = header.kind() == HeaderKind.COLUMN_NAMES
+                ? "its header names " + Arrays.toString(first) + "; give one of them or a 1-based index 1.." + columns
+                : "it has " + columns + " columns and no header line naming them; give a 1-based index 1.." + columns;
+        throw new DatasetFormatException(role + " column '" + name + "' does not exist in " + file + ": " + choices);
     }
 
     /** Writes every sample, in file order, to {@code out}. */
