@@ -152,7 +152,8 @@ public final class ValidateOperator implements Operator {
     static ModelEvaluator.Options options(Map<String, Object> with) {
         try {
             return new ModelEvaluator.Options(intOf(with, "batch_size", 32), intOf(with, "threads", 1),
-                    intOf(with, "top_k", 5), intOf(with, "samples", 0), intOf(with, "warmup_batches", 2));
+                    intOf(with, "top_k", 5), intOf(with, "samples", 0), intOf(with, "warmup_batches", 2),
+                    intOf(with, "min_timed_batches", ModelEvaluator.Options.MIN_TIMED_BATCHES));
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskInputException("validate: " + e.getMessage());
         }

@@ -221,8 +221,11 @@ class ValidateAndGateOperatorTest {
 
         Map<String, Object> latency = (Map<String, Object>) ((Map<String, Object>) read(out.get("report"))
                 .get("candidate")).get("latency_ms");
-        assertThat(latency).containsEntry("batches", 2).containsEntry("warmup_batches", 0)
+        assertThat(latency).as("two batches run again until 20 are timed after the 2 of warm-up")
+                .containsEntry("batches", 20).containsEntry("warmup_batches", 2).containsEntry("repeated_batches", 20)
                 .doesNotContainKey("absent_reason");
+        assertThat(((Number) ((Map<String, Object>) read(out.get("report")).get("candidate")).get("samples")).longValue())
+                .as("each sample counted once").isEqualTo(2);
         assertThat((Double) latency.get("p95")).isPositive();
         assertThat((Double) out.get("p95_latency_ms")).isPositive();
         assertThat(out).doesNotContainKey("latency_absent_reason");

@@ -24,6 +24,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -109,7 +110,10 @@ public class DatasetImports {
     private Imported npy(Path upload, ZipLimits limits) throws IOException {
         DatasetArchives.Headers headers = DatasetArchives.checkDataset(upload, limits);
         Map<String, DeclaredInputs.Spec> inputs = new LinkedHashMap<>();
-        headers.inputs().forEach((name, header) -> inputs.put(name, spec(header)));
+        // a constant input (dataset.json: batch_axis null) has no sample axis: its whole shape is what is fed
+        headers.inputs().forEach((name, header) -> inputs.put(name, headers.manifest().isBatched(name) ? spec(header)
+                : new DeclaredInputs.Spec(header.dtype().name().toLowerCase(Locale.ROOT),
+                        Arrays.stream(header.shape()).boxed().toList())));
         return new Imported(upload, inputs, headers.sampleCount(), headers.labels().isPresent(), List.of());
     }
 

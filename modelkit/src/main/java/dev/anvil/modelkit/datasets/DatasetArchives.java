@@ -18,6 +18,9 @@ import java.util.zip.ZipException;
  * entry by entry against the format {@link Dataset} defines, and a zip holding the two MNIST IDX files.
  */
 public final class DatasetArchives {
+    /** A manifest only declares batch axes and state: anything larger is not one. */
+    static final int MANIFEST_MAX_BYTES = 64 * 1024;
+
     private DatasetArchives() {}
 
     /**
@@ -30,16 +33,30 @@ public final class DatasetArchives {
     public static Headers checkDataset(Path zipFile, ZipLimits limits) throws IOException {
         Map<String, NpyHeader> inputs = new LinkedHashMap<>();
         NpyHeader labels = null;
+        DatasetManifest manifest = DatasetManifest.NONE;
         try (SafeZip zip = SafeZip.open(zipFile, "the dataset zip", limits)) {
             if (!zip.folders().isEmpty()) {
                 throw new DatasetFormatException("unexpected folder '" + zip.folders().get(0) + "' in the dataset zip;"
-                        + " a dataset holds only <input_name>.npy files and an optional labels.npy at the top level");
+                        + " a dataset holds only <input_name>.npy files, an optional labels.npy and an optional "
+                        + DatasetManifest.ENTRY + " at the top level");
             }
             for (ZipEntry entry : zip.files()) {
                 String name = entry.getName();
+                if (name.equals(DatasetManifest.ENTRY)) {
+                    try (InputStream in = zip.open(entry)) {
+                        byte[] json = in.readNBytes(MANIFEST_MAX_BYTES + 1);
+                        if (json.length > MANIFEST_MAX_BYTES) {
+                            throw new DatasetFormatException(DatasetManifest.ENTRY + " is larger than "
+                                    + MANIFEST_MAX_BYTES + " bytes; it only declares batch axes and state");
+                        }
+                        manifest = DatasetManifest.parse(json);
+                    }
+                    continue;
+                }
                 if (name.contains("/") || !name.endsWith(Dataset.NPY_SUFFIX)) {
                     throw new DatasetFormatException("unexpected entry '" + name + "' in the dataset zip; a dataset"
-                            + " holds only <input_name>.npy files and an optional labels.npy at the top level");
+                            + " holds only <input_name>.npy files, an optional labels.npy and an optional " + DatasetManifest.ENTRY
+                            + " at the top level");
                 }
                 String stem = name.substring(0, name.length() - Dataset.NPY_SUFFIX.length());
                 NpyHeader header;
@@ -69,14 +86,16 @@ public final class DatasetArchives {
                 }
             }
         }
-        Dataset.checkConsistent(inputs, Optional.ofNullable(labels));
-        return new Headers(inputs, Optional.ofNullable(labels));
+        Dataset.checkConsistent(inputs, Optional.ofNullable(labels), manifest);
+        return new Headers(inputs, Optional.ofNullable(labels), manifest);
     }
 
-    /** The array headers of a checked dataset. */
-    public record Headers(Map<String, NpyHeader> inputs, Optional<NpyHeader> labels) {
+    /** The array headers of a checked dataset, and how its inputs are fed ({@link DatasetManifest#NONE} without one). */
+    public record Headers(Map<String, NpyHeader> inputs, Optional<NpyHeader> labels, DatasetManifest manifest) {
+        /** The first axis of any batched input (constant inputs have no sample axis). */
         public long sampleCount() {
-            return inputs.values().iterator().next().shape()[0];
+            return inputs.entrySet().stream().filter(e -> manifest.isBatched(e.getKey())).findFirst()
+                    .orElseThrow().getValue().shape()[0];
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Measures one ONNX model on a dataset in ONNX Runtime: top-1 and top-k accuracy, per-class
@@ -35,12 +36,22 @@ public final class ModelEvaluator {
      * @param topK the k of top-k accuracy
      * @param samples at most this many samples, 0 = all
      * @param warmupBatches batches run before latency is recorded (first runs allocate and tune)
+     * @param minTimedBatches latency is taken from at least this many timed runs: a dataset with fewer batches
+     *     is run again, for latency only (accuracy counts each sample once), so that the quartiles state a spread
      */
-    public record Options(int batchSize, int threads, int topK, long samples, int warmupBatches) {
+    public record Options(int batchSize, int threads, int topK, long samples, int warmupBatches, int minTimedBatches) {
+        /** The default number of timed runs latency is taken from. */
+        public static final int MIN_TIMED_BATCHES = 20;
+
         public Options {
-            if (batchSize < 1 || threads < 1 || topK < 1 || samples < 0 || warmupBatches < 0) {
-                throw new IllegalArgumentException("batch_size, threads and top_k must be at least 1, samples and warmup at least 0");
+            if (batchSize < 1 || threads < 1 || topK < 1 || samples < 0 || warmupBatches < 0 || minTimedBatches < 1) {
+                throw new IllegalArgumentException("batch_size, threads, top_k and min_timed_batches must be at least 1,"
+                        + " samples and warmup at least 0");
             }
+        }
+
+        public Options(int batchSize, int threads, int topK, long samples, int warmupBatches) {
+            this(batchSize, threads, topK, samples, warmupBatches, MIN_TIMED_BATCHES);
         }
     }
 
@@ -52,9 +63,12 @@ public final class ModelEvaluator {
      *     the spread a difference must exceed to be more than noise
      * @param batches batches timed
      * @param warmupBatches batches run first and left out (see {@link #warmupFor})
+     * @param repeatedBatches how many of the timed runs ran a batch again because the dataset has fewer batches than
+     *     {@link Options#minTimedBatches()}
      */
     public record Latency(Double p50Ms, Double p95Ms, Double p99Ms, Double meanMs, Double p25Ms, Double p75Ms,
-                          int batches, int warmupBatches, String absentReason, LatencyHistogram histogram) {}
+                          int batches, int warmupBatches, String absentReason, LatencyHistogram histogram,
+                          int repeatedBatches) {}
 
     public record ClassStats(int label, long support, Double precision, Double recall) {}
 
@@ -157,6 +171,10 @@ public final class ModelEvaluator {
                         }
                     }
                 }
+                int firstPass = batchMillis.size();
+                if (firstPass > 0 && !reader.manifest().isStateful()) {
+                    repeatForLatency(session, reader, options, outputs.keySet(), batchMillis);
+                }
                 if (accuracyReason == null && (!labelled || samples == 0)) {
                     accuracyReason = samples == 0 ? "no batch ran: the dataset has no samples to feed"
                             : "the dataset has no labels (labels.npy): accuracy needs a labelled dataset";
@@ -175,10 +193,32 @@ public final class ModelEvaluator {
                         options.topK(),
                         classification ? perClass(matrix) : List.of(),
                         matrix,
-                        latency(batchMillis, options.warmupBatches()),
+                        latency(batchMillis, options.warmupBatches(), batchMillis.size() - firstPass),
                         runNanos == 0 ? null : samples / (runNanos / 1e9),
                         feed.batchSize(), options.threads(), Files.size(model), memory,
                         accuracyReason, topKReason, scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput());
+            }
+        }
+    }
+
+    /**
+     * Runs the dataset's batches again, in order and for latency only, until at least
+     * {@link Options#minTimedBatches()} runs are timed after warm-up. Not for a stateful dataset: its steps cannot be
+     * replayed out of their sequence.
+     */
+    private void repeatForLatency(OrtSession session, DatasetReader reader, Options options, Set<String> outputs,
+            List<Double> batchMillis) throws OrtException, IOException {
+        while (batchMillis.size() - warmupFor(options.warmupBatches(), batchMillis.size()) < options.minTimedBatches()) {
+            try (DatasetFeed again = DatasetFeed.open(env, session, reader, options.batchSize(), options.samples())) {
+                while (again.hasNext()
+                        && batchMillis.size() - warmupFor(options.warmupBatches(), batchMillis.size()) < options.minTimedBatches()) {
+                    try (DatasetFeed.Batch batch = again.next()) {
+                        long t0 = System.nanoTime();
+                        try (OrtSession.Result ignored = batch.run(session, outputs)) {
+                            batchMillis.add((System.nanoTime() - t0) / 1e6);
+                        }
+                    }
+                }
             }
         }
     }
@@ -249,8 +289,15 @@ public final class ModelEvaluator {
 
     /** Latency over every batch that ran, in order, the warm-up ones first. */
     static Latency latency(List<Double> allMillis, int requestedWarmup) {
+        return latency(allMillis, requestedWarmup, 0);
+    }
+
+    /** As {@link #latency(List, int)}, where the last {@code repeated} runs ran a batch again. */
+    static Latency latency(List<Double> allMillis, int requestedWarmup, int repeated) {
         int warmup = warmupFor(requestedWarmup, allMillis.size());
-        return latencyOf(allMillis.subList(warmup, allMillis.size()), warmup, allMillis.size());
+        Latency l = latencyOf(allMillis.subList(warmup, allMillis.size()), warmup, allMillis.size());
+        return new Latency(l.p50Ms(), l.p95Ms(), l.p99Ms(), l.meanMs(), l.p25Ms(), l.p75Ms(), l.batches(),
+                l.warmupBatches(), l.absentReason(), l.histogram(), repeated);
     }
 
     static Latency latencyOf(List<Double> timed, int warmup, int ran) {
@@ -258,12 +305,12 @@ public final class ModelEvaluator {
             String reason = ran == 0
                     ? "no batch ran: the dataset has no samples to feed"
                     : "the dataset has " + ran + " batch(es) and warm-up took " + warmup + ": nothing was timed";
-            return new Latency(null, null, null, null, null, null, 0, warmup, reason, null);
+            return new Latency(null, null, null, null, null, null, 0, warmup, reason, null, 0);
         }
         double[] sorted = timed.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return new Latency(percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99),
                 Arrays.stream(sorted).average().orElseThrow(), percentile(sorted, 25), percentile(sorted, 75),
-                sorted.length, warmup, null, LatencyHistogram.of(timed));
+                sorted.length, warmup, null, LatencyHistogram.of(timed), 0);
     }
 
     /** Nearest-rank percentile. */
@@ -283,6 +330,7 @@ public final class ModelEvaluator {
         m.put("p75", l.p75Ms());
         m.put("batches", l.batches());
         m.put("warmup_batches", l.warmupBatches());
+        m.put("repeated_batches", l.repeatedBatches());
         if (l.absentReason() != null) {
             m.put("absent_reason", l.absentReason());
         }

@@ -41,6 +41,26 @@ class DatasetArchivesTest {
     }
 
     @Test
+    void aManifestDeclaringAConstantInputIsReadAndChecked() throws IOException {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("x.npy", npy(NpyArray.ofFloat32(new long[] {3, 2}, new float[6])));
+        entries.put("sr.npy", npy(NpyArray.ofInt64(new long[] {}, new long[] {16000})));
+        entries.put(DatasetManifest.ENTRY, "{\"inputs\": {\"sr\": {\"batch_axis\": null}}}".getBytes());
+        DatasetArchives.Headers headers = DatasetArchives.checkDataset(zip(entries), ZipLimits.DEFAULT);
+        assertThat(headers.inputs().keySet()).containsExactly("x", "sr");
+        assertThat(headers.manifest().isBatched("sr")).isFalse();
+        assertThat(headers.sampleCount()).as("from the batched input, not the scalar").isEqualTo(3);
+
+        entries.put(DatasetManifest.ENTRY, "{\"inputs\": {\"nope\": {\"batch_axis\": null}}}".getBytes());
+        assertThatThrownBy(() -> DatasetArchives.checkDataset(zip(entries), ZipLimits.DEFAULT))
+                .isInstanceOf(DatasetFormatException.class).hasMessageContaining("nope");
+
+        entries.put(DatasetManifest.ENTRY, new byte[DatasetArchives.MANIFEST_MAX_BYTES + 1]);
+        assertThatThrownBy(() -> DatasetArchives.checkDataset(zip(entries), ZipLimits.DEFAULT))
+                .isInstanceOf(DatasetFormatException.class).hasMessageContaining("dataset.json is larger than");
+    }
+
+    @Test
     void mnistEntriesAreToldApartByTheirMagic() throws IOException {
         byte[] images = new byte[16 + 2 * 28 * 28];
         images[2] = 8;

@@ -38,14 +38,36 @@ class UnmeasuredLatencyTest {
                 new float[] {1, -2, 3, -4, 5, -6, 7, -8})), Optional.empty()));
 
         ModelEvaluator.Evaluation e = new ModelEvaluator(OrtEnvironment.getEnvironment())
-                .evaluate(model, data, new ModelEvaluator.Options(1, 1, 1, 0, 2));
+                .evaluate(model, data, new ModelEvaluator.Options(1, 1, 1, 0, 2, 1));
 
         assertThat(e.latency().warmupBatches()).as("two batches: a quarter of them is none").isZero();
         assertThat(e.latency().batches()).isEqualTo(2);
+        assertThat(e.latency().repeatedBatches()).as("two timed runs reach the minimum of one").isZero();
         assertThat(e.latency().absentReason()).isNull();
         assertThat(e.latency().p95Ms()).isNotNull().isPositive();
         assertThat(e.latency().histogram().total()).isEqualTo(2);
         assertThat(e.throughputPerSecond()).isNotNull().isPositive();
+    }
+
+    @Test
+    void aSmallDatasetIsRunAgainUntilEnoughRunsAreTimedForTheSpread() throws Exception {
+        Path model = dir.resolve("relu.onnx");
+        Files.write(model, reluModel().toByteArray());
+        Path data = dir.resolve("three.zip");
+        DatasetWriter.write(data, new Dataset(Map.of("x", NpyArray.ofFloat32(new long[] {3, 4}, new float[12])),
+                Optional.empty()));
+
+        ModelEvaluator.Evaluation e = new ModelEvaluator(OrtEnvironment.getEnvironment())
+                .evaluate(model, data, new ModelEvaluator.Options(1, 1, 1, 0, 2, 20));
+
+        assertThat(e.samples()).as("accuracy and sample counts see each sample once").isEqualTo(3);
+        assertThat(e.latency().warmupBatches()).as("22 runs: the two warm-up runs asked for fit").isEqualTo(2);
+        assertThat(e.latency().batches()).isEqualTo(20);
+        assertThat(e.latency().repeatedBatches()).as("22 runs, 3 of them the dataset's first pass").isEqualTo(19);
+        assertThat(e.latency().histogram().total()).isEqualTo(20);
+        assertThat(e.latency().p25Ms()).isNotNull().isLessThanOrEqualTo(e.latency().p75Ms());
+        assertThat(ModelEvaluator.toJson(e)).extractingByKey("latency_ms").asInstanceOf(
+                org.assertj.core.api.InstanceOfAssertFactories.MAP).containsEntry("repeated_batches", 19);
     }
 
     @Test
