@@ -3,8 +3,12 @@ package dev.anvil.modelkit.compress;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorShapeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -97,5 +101,54 @@ public final class WeightLayers {
             }
         }
         throw new IllegalStateException("initializer '" + name + "' disappeared during the rewrite");
+    }
+
+    /**
+     * Adds an initializer; models of IR version 3 list every initializer among the graph inputs as well, so
+     * there it is declared as an input too.
+     */
+    static void addInitializer(OnnxModel model, TensorProto tensor) {
+        model.graph().addInitializer(tensor);
+        if (model.proto().getIrVersion() < 4) {
+            TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+            for (long d : Tensors.dims(tensor)) {
+                shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+            }
+            model.graph().proto().addInput(ValueInfoProto.newBuilder().setName(tensor.getName()).setType(
+                    TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(tensor.getDataType())
+                            .setShape(shape))));
+        }
+    }
+
+    static AttributeProto intAttr(String name, long value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    static long intAttr(NodeProto node, String name, long fallback) {
+        for (AttributeProto a : node.getAttributeList()) {
+            if (a.getName().equals(name)) {
+                return a.getI();
+            }
+        }
+        return fallback;
+    }
+
+    static float floatAttr(NodeProto node, String name, float fallback) {
+        for (AttributeProto a : node.getAttributeList()) {
+            if (a.getName().equals(name)) {
+                return a.getF();
+            }
+        }
+        return fallback;
+    }
+
+    /** The builder of the node named {@code name}, for rewriting it in place. */
+    static NodeProto.Builder nodeBuilder(OnnxGraph graph, String name) {
+        for (NodeProto.Builder b : graph.proto().getNodeBuilderList()) {
+            if (b.getName().equals(name)) {
+                return b;
+            }
+        }
+        throw new IllegalStateException("node '" + name + "' disappeared during the rewrite");
     }
 }
