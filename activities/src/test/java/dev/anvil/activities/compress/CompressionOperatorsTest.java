@@ -122,6 +122,18 @@ class CompressionOperatorsTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void structuredPruningRemovesChannelsAndShrinksTheFile() throws Exception {
+        Map<String, Object> out = prune().run(new Attempt("prune"), Map.of("model", model, "sparsity", 0.25,
+                "structured", true));
+        Map<String, Object> report = (Map<String, Object>) out.get("report");
+        assertThat((double) report.get("size_ratio")).isLessThan(0.7);
+        assertThat((List<Map<String, Object>>) report.get("layers")).filteredOn(l -> l.get("left_alone") == null)
+                .extracting(l -> l.get("name") + " " + l.get("channels_before") + "->" + l.get("channels_after"))
+                .containsExactly("Conv 10->7", "Conv_1 20->15", "Gemm 50->37");
+    }
+
+    @Test
     void badInputFailsBeforeAnyWorkNamingTheProblem() {
         assertThatThrownBy(() -> prune().run(new Attempt("prune"), Map.of("model", model, "sparsity", 1.5)))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("prune: sparsity must be");
