@@ -62,7 +62,7 @@ public final class JacobiSvd {
             int src = order[c];
             s[c] = Math.sqrt(Math.max(0, g[src * p + src]));
             for (int r = 0; r < n; r++) {
-                v[r * p + c] = vecs[r * p + src];
+                v[r * p + c] = vecs[src * p + r];
             }
         }
         double[] u = new double[m * p];
@@ -78,8 +78,13 @@ public final class JacobiSvd {
         return new Result(m, n, u, s, v);
     }
 
-    /** Cyclic Jacobi on the symmetric p×p matrix {@code g}; accumulates the rotations into {@code vecs}. */
-    private static void diagonalise(double[] g, double[] vecs, int p) {
+    /**
+     * Cyclic Jacobi on the symmetric p×p matrix {@code g} (kept whole: each rotation updates rows x and y, which
+     * are contiguous, and mirrors them into the columns); accumulates the rotations into {@code vecs}, whose
+     * row i holds the i-th eigenvector (also contiguous). Stops when the off-diagonal mass is below 1e-24 of the
+     * diagonal's (singular values to about 1e-12 relative).
+     */
+    private static void diagonalise(double[] g, double[] vecsT, int p) {
         for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
             double off = 0;
             double diag = 0;
@@ -89,39 +94,42 @@ public final class JacobiSvd {
                     off += g[i * p + j] * g[i * p + j];
                 }
             }
-            if (off <= 1e-30 * diag || off == 0) {
+            if (off <= 1e-24 * diag || off == 0) {
                 return;
             }
             for (int x = 0; x < p - 1; x++) {
                 for (int y = x + 1; y < p; y++) {
                     double gxy = g[x * p + y];
-                    if (Math.abs(gxy) <= 1e-300) {
+                    double gxx = g[x * p + x];
+                    double gyy = g[y * p + y];
+                    if (Math.abs(gxy) <= 1e-18 * Math.sqrt(Math.abs(gxx * gyy)) || gxy == 0) {
                         continue;
                     }
-                    double theta = (g[y * p + y] - g[x * p + x]) / (2 * gxy);
-                    double t = Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-                    if (theta == 0) {
-                        t = 1;
-                    }
+                    double theta = (gyy - gxx) / (2 * gxy);
+                    double t = theta == 0 ? 1 : Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
                     double c = 1 / Math.sqrt(t * t + 1);
                     double s = t * c;
+                    int rx = x * p;
+                    int ry = y * p;
                     for (int k = 0; k < p; k++) {
-                        double gkx = g[k * p + x];
-                        double gky = g[k * p + y];
-                        g[k * p + x] = c * gkx - s * gky;
-                        g[k * p + y] = s * gkx + c * gky;
+                        double a = g[rx + k];
+                        double b = g[ry + k];
+                        g[rx + k] = c * a - s * b;
+                        g[ry + k] = s * a + c * b;
                     }
                     for (int k = 0; k < p; k++) {
-                        double gxk = g[x * p + k];
-                        double gyk = g[y * p + k];
-                        g[x * p + k] = c * gxk - s * gyk;
-                        g[y * p + k] = s * gxk + c * gyk;
+                        g[k * p + x] = g[rx + k];
+                        g[k * p + y] = g[ry + k];
                     }
+                    g[rx + x] = gxx - t * gxy;
+                    g[ry + y] = gyy + t * gxy;
+                    g[rx + y] = 0;
+                    g[ry + x] = 0;
                     for (int k = 0; k < p; k++) {
-                        double vkx = vecs[k * p + x];
-                        double vky = vecs[k * p + y];
-                        vecs[k * p + x] = c * vkx - s * vky;
-                        vecs[k * p + y] = s * vkx + c * vky;
+                        double a = vecsT[rx + k];
+                        double b = vecsT[ry + k];
+                        vecsT[rx + k] = c * a - s * b;
+                        vecsT[ry + k] = s * a + c * b;
                     }
                 }
             }
