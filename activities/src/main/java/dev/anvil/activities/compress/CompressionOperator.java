@@ -92,7 +92,7 @@ abstract class CompressionOperator implements Operator {
             outputs.put("model", artifacts.asOutput(out));
             outputs.put("report", report);
             return outputs;
-        } catch (InvalidModelException | DatasetFormatException | IllegalArgumentException e) {
+        } catch (InvalidModelException | DatasetFormatException | IllegalArgumentException | ClassCastException e) {
             throw new InvalidTaskInputException(name() + ": " + e.getMessage(), e);
         } finally {
             for (Path p : temporary) {
