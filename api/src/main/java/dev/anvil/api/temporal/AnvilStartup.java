@@ -167,6 +167,9 @@ public class AnvilStartup {
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
                 new QuantizeOperator(artifactIO, OrtEnvironment.getEnvironment(), java.time.Duration.ofSeconds(10)),
+                new dev.anvil.activities.compress.PruneOperator(artifactIO, OrtEnvironment.getEnvironment()),
+                new dev.anvil.activities.compress.ClusterOperator(artifactIO, OrtEnvironment.getEnvironment()),
+                new dev.anvil.activities.compress.LowRankOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO));

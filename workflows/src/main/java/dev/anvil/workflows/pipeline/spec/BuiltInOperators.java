@@ -47,6 +47,24 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor QUANTIZE = operator("quantize", "Quantize", TaskQueues.CPU, true);
 
     /**
+     * Unstructured magnitude pruning (global or per layer, per-layer overrides, layers to skip), with a report per
+     * layer; optionally measured against the input model and refused below a floor. Deterministic.
+     */
+    public static final OperatorDescriptor PRUNE = operator("prune", "Prune", TaskQueues.CPU, true);
+
+    /**
+     * Weight sharing: k-means (k = 2^bits) per tensor or per channel, stored as uint8 indices and a float codebook
+     * rebuilt at load; optionally measured and refused below a floor. The same seed gives the same model.
+     */
+    public static final OperatorDescriptor CLUSTER = operator("cluster", "Cluster", TaskQueues.CPU, true);
+
+    /**
+     * Low-rank factorisation of Gemm/MatMul weights by truncated SVD, rank by energy kept, a parameter budget or
+     * per layer; optionally measured and refused below a floor. Deterministic.
+     */
+    public static final OperatorDescriptor LOWRANK = operator("lowrank", "LowRank", TaskQueues.CPU, true);
+
+    /**
      * Measures a candidate model on a dataset (accuracy, top-k, per-class precision/recall, confusion
      * matrix, latency percentiles, throughput, size, session memory) and against reference models.
      * Latency differs run to run, so results are never reused from the cache.
@@ -79,6 +97,9 @@ public final class BuiltInOperators {
      */
     private static final Map<String, java.time.Duration> HEARTBEAT_TIMEOUTS = Map.of(
             "quantize", java.time.Duration.ofMinutes(2),
+            "prune", java.time.Duration.ofMinutes(2),
+            "cluster", java.time.Duration.ofMinutes(2),
+            "lowrank", java.time.Duration.ofMinutes(2),
             "canary", java.time.Duration.ofMinutes(1),
             "sleep", java.time.Duration.ofSeconds(30));
 
@@ -90,7 +111,7 @@ public final class BuiltInOperators {
     }
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, VALIDATE, GATE, APPROVAL, CANARY);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY);
     }
 
     /** An operator whose {@code with} schema is the one the published pipeline schema gives it. */

@@ -1,0 +1,47 @@
+package dev.anvil.modelkit.compress;
+
+import java.util.Set;
+
+/**
+ * Weight sharing settings.
+ *
+ * @param bits       index width b: each clustered weight becomes one of k = 2^b shared values (2 to 8)
+ * @param init       where k-means starts
+ * @param seed       the seed of k-means++ (the same seed gives the same model)
+ * @param perChannel one codebook per output channel instead of one per tensor
+ * @param iterations at most this many Lloyd iterations (it stops earlier when nothing moves)
+ * @param skip       layers left as they are
+ */
+public record ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip) {
+    /** How centroids start: evenly between the minimum and the maximum (Deep Compression's choice) or k-means++. */
+    public enum Init {
+        LINEAR, KMEANS_PP;
+
+        public static Init parse(String s) {
+            return switch (s) {
+                case "linear" -> LINEAR;
+                case "kmeans++" -> KMEANS_PP;
+                default -> throw new IllegalArgumentException("init must be linear or kmeans++, got '" + s + "'");
+            };
+        }
+    }
+
+    public ClusterOptions {
+        if (bits < 2 || bits > 8) {
+            throw new IllegalArgumentException("bits must be 2 to 8 (k = 2^bits shared values, stored as uint8 indices),"
+                    + " got " + bits);
+        }
+        if (iterations < 1) {
+            throw new IllegalArgumentException("iterations must be at least 1, got " + iterations);
+        }
+        skip = Set.copyOf(skip);
+    }
+
+    public static ClusterOptions of(int bits) {
+        return new ClusterOptions(bits, Init.LINEAR, 0, false, 50, Set.of());
+    }
+
+    public int clusters() {
+        return 1 << bits;
+    }
+}

@@ -1,0 +1,282 @@
+package dev.anvil.modelkit.compress;
+
+import dev.anvil.modelkit.onnx.OnnxGraph;
+import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.Tensors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Structured pruning: whole Conv output channels and Gemm output neurons of least L1 (or L2) norm are removed,
+ * and every reader fixed, so the model gets smaller and faster. A layer qualifies when its output reaches
+ * exactly one weighted consumer (Conv with group 1, Gemm or MatMul on input 0) through channel-wise ops only
+ * (Relu and other activations, pooling, Dropout, Identity, BatchNormalization, whose parameters lose the same
+ * channels) and, from a Conv to a Gemm/MatMul, one Flatten or Reshape (whose constant shape is updated).
+ * Other layers are reported as left alone with the reason; the last layer never qualifies (its outputs are
+ * the model's).
+ */
+public final class StructuredPruner {
+    private static final Set<String> CHANNELWISE = Set.of("Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu",
+            "HardSigmoid", "Softplus", "MaxPool", "AveragePool", "Dropout", "Identity", "BatchNormalization");
+
+    /**
+     * Settings.
+     *
+     * @param fraction the fraction of each qualifying layer's channels removed (at least one channel stays)
+     * @param layers   per-layer fractions, overriding {@code fraction}
+     * @param skip     layers left as they are
+     * @param l2       rank channels by L2 norm instead of L1
+     */
+    public record Options(double fraction, Map<String, Double> layers, Set<String> skip, boolean l2) {
+        public Options {
+            PruneOptions.checkSparsity("fraction", fraction);
+            layers = Map.copyOf(layers);
+            skip = Set.copyOf(skip);
+            layers.forEach((name, f) -> PruneOptions.checkSparsity("the fraction of layer '" + name + "'", f));
+        }
+    }
+
+    /** One layer: channels before and after, and the parameters of the layer and its consumer, or why it was left alone. */
+    public record Layer(String name, String opType, int channelsBefore, int channelsAfter, String consumer,
+            String leftAlone) {}
+
+    public record Report(List<Layer> layers, long paramsBefore, long paramsAfter) {}
+
+    /** The path from a layer to its consumer. */
+    private record Chain(List<NodeProto> between, NodeProto consumer, NodeProto reshape) {}
+
+    private StructuredPruner() {}
+
+    public static Report prune(OnnxModel model, Options options) {
+        if (model.proto().getIrVersion() >= 4) { // IR 3 would need each lifted constant declared as an input too
+            model.graph().liftConstants(); // a Reshape's shape is often a Constant node
+        }
+        List<WeightLayers.Layer> layers = WeightLayers.of(model);
+        WeightLayers.requireKnown(layers, options.skip(), "skip");
+        WeightLayers.requireKnown(layers, options.layers().keySet(), "layers");
+        OnnxGraph graph = model.graph();
+        long before = totalParams(model, layers);
+        List<Layer> rows = new ArrayList<>();
+        for (WeightLayers.Layer layer : layers) {
+            NodeProto node = node(graph, layer.name());
+            String why = options.skip().contains(layer.name()) ? "skipped" : null;
+            Chain chain = null;
+            if (why == null && node.getOpType().equals("MatMul")) {
+                why = "MatMul producers are not pruned (no bias to carry along)";
+            }
+            if (why == null) {
+                chain = chain(graph, node);
+                if (chain == null) {
+                    why = "its output does not reach exactly one Conv/Gemm/MatMul through channel-wise ops";
+                }
+            }
+            int axis = node.getOpType().equals("Conv") ? 0 : WeightLayers.intAttr(node, "transB", 0) == 1 ? 0 : 1;
+            TensorProto w = graph.initializer(node.getInput(1)).orElseThrow();
+            int channels = (int) Tensors.dims(w)[axis];
+            if (why != null) {
+                rows.add(new Layer(layer.name(), node.getOpType(), channels, channels, null, why));
+                continue;
+            }
+            double fraction = options.layers().getOrDefault(layer.name(), options.fraction());
+            int keepCount = Math.max(1, channels - (int) Math.round(fraction * channels));
+            int[] keep = strongest(Tensors.toFloats(w), Tensors.dims(w), axis, keepCount, options.l2());
+            apply(model, node, axis, chain, keep, channels);
+            rows.add(new Layer(layer.name(), node.getOpType(), channels, keep.length, chain.consumer().getName(), null));
+        }
+        graph.proto().clearValueInfo(); // shapes inferred before the rewrite would be wrong now
+        graph.removeUnusedInitializers();
+        model.putMetadata("anvil.structured_pruning", (options.l2() ? "L2" : "L1") + ", fraction " + options.fraction()
+                + (options.layers().isEmpty() ? "" : ", layers " + options.layers()));
+        return new Report(rows, before, totalParams(model, WeightLayers.of(model)));
+    }
+
+    private static long totalParams(OnnxModel model, List<WeightLayers.Layer> layers) {
+        long total = 0;
+        for (TensorProto t : model.graph().proto().getInitializerList()) {
+            if (Tensors.isFloat(t)) {
+                total += Tensors.elementCount(Tensors.dims(t));
+            }
+        }
+        return total;
+    }
+
+    private static NodeProto node(OnnxGraph graph, String name) {
+        return graph.nodes().stream().filter(n -> n.getName().equals(name)).findFirst().orElseThrow();
+    }
+
+    private static Chain chain(OnnxGraph graph, NodeProto producer) {
+        boolean conv = producer.getOpType().equals("Conv");
+        String tensor = producer.getOutput(0);
+        List<NodeProto> between = new ArrayList<>();
+        NodeProto reshape = null;
+        while (true) {
+            if (graph.isGraphOutput(tensor)) {
+                return null;
+            }
+            List<NodeProto> readers = graph.consumers(tensor);
+            if (readers.size() != 1) {
+                return null;
+            }
+            NodeProto next = readers.get(0);
+            if (!next.getInput(0).equals(tensor) || next.getOutputCount() < 1) {
+                return null;
+            }
+            String op = next.getOpType();
+            if (CHANNELWISE.contains(op) && (reshape == null || !op.equals("BatchNormalization"))) {
+                if (op.equals("BatchNormalization") && !conv) {
+                    return null;
+                }
+                between.add(next);
+                tensor = next.getOutput(0);
+                continue;
+            }
+            if (conv && reshape == null && (op.equals("Flatten") && WeightLayers.intAttr(next, "axis", 1) == 1
+                    || op.equals("Reshape") && reshapeShape(graph, next).isPresent())) {
+                reshape = next;
+                tensor = next.getOutput(0);
+                continue;
+            }
+            boolean weighted = graph.initializer(next.getInputCount() > 1 ? next.getInput(1) : "").map(t -> Tensors
+                    .dims(t).length >= 2 && t.getDataType() == TensorProto.DataType.FLOAT_VALUE).orElse(false);
+            if (!weighted || graph.consumers(next.getInput(1)).size() != 1) {
+                return null;
+            }
+            if (op.equals("Conv") && conv && reshape == null && WeightLayers.intAttr(next, "group", 1) == 1) {
+                return new Chain(between, next, null);
+            }
+            if ((op.equals("Gemm") && WeightLayers.intAttr(next, "transA", 0) == 0 || op.equals("MatMul"))
+                    && (!conv || reshape != null) && Tensors.dims(graph.initializer(next.getInput(1)).orElseThrow()).length == 2) {
+                return new Chain(between, next, reshape);
+            }
+            return null;
+        }
+    }
+
+    /** A Reshape to [batch, features] by a constant shape. */
+    private static Optional<long[]> reshapeShape(OnnxGraph graph, NodeProto reshape) {
+        if (reshape.getInputCount() < 2) {
+            return Optional.empty();
+        }
+        return graph.initializer(reshape.getInput(1)).map(Tensors::toLongs).filter(s -> s.length == 2);
+    }
+
+    /** The indices of the {@code count} channels of largest norm, ascending. */
+    static int[] strongest(float[] w, long[] dims, int axis, int count, boolean l2) {
+        int channels = (int) dims[axis];
+        long stride = 1;
+        for (int d = axis + 1; d < dims.length; d++) {
+            stride *= dims[d];
+        }
+        double[] norm = new double[channels];
+        for (int i = 0; i < w.length; i++) {
+            int c = (int) ((i / stride) % channels);
+            norm[c] += l2 ? (double) w[i] * w[i] : Math.abs(w[i]);
+        }
+        Integer[] order = new Integer[channels];
+        for (int c = 0; c < channels; c++) {
+            order[c] = c;
+        }
+        Arrays.sort(order, Comparator.comparingDouble((Integer c) -> -norm[c]).thenComparingInt(c -> c));
+        int[] keep = new int[count];
+        for (int i = 0; i < count; i++) {
+            keep[i] = order[i];
+        }
+        Arrays.sort(keep);
+        return keep;
+    }
+
+    private static void apply(OnnxModel model, NodeProto producer, int axis, Chain chain, int[] keep, int channels) {
+        OnnxGraph graph = model.graph();
+        select(graph, producer.getInput(1), axis, keep);
+        if (producer.getInputCount() > 2 && !producer.getInput(2).isEmpty()) {
+            select(graph, producer.getInput(2), 0, keep);
+        }
+        for (NodeProto n : chain.between()) {
+            if (n.getOpType().equals("BatchNormalization")) {
+                for (int i = 1; i <= 4; i++) {
+                    select(graph, n.getInput(i), 0, keep);
+                }
+            }
+        }
+        NodeProto consumer = chain.consumer();
+        String weight = consumer.getInput(1);
+        long[] dims = Tensors.dims(graph.initializer(weight).orElseThrow());
+        int inAxis = consumer.getOpType().equals("Conv") ? 1
+                : consumer.getOpType().equals("Gemm") && WeightLayers.intAttr(consumer, "transB", 0) == 1 ? 1 : 0;
+        int[] inputs = keep;
+        if (chain.reshape() != null) {
+            int features = (int) dims[inAxis];
+            int spatial = features / channels;
+            inputs = new int[keep.length * spatial];
+            for (int i = 0; i < keep.length; i++) {
+                for (int s = 0; s < spatial; s++) {
+                    inputs[i * spatial + s] = keep[i] * spatial + s;
+                }
+            }
+            NodeProto reshape = chain.reshape();
+            if (reshape.getOpType().equals("Reshape")) {
+                long[] shape = reshapeShape(graph, reshape).orElseThrow();
+                if (shape[1] > 0) {
+                    shape[1] = inputs.length;
+                    graph.proto().getInitializerBuilderList().stream()
+                            .filter(t -> t.getName().equals(reshape.getInput(1))).findFirst().orElseThrow()
+                            .clearRawData().clearInt64Data().setRawData(Tensors.int64s("s", new long[] {2}, shape)
+                                    .getRawData());
+                }
+            }
+        }
+        select(graph, weight, inAxis, inputs);
+    }
+
+    /** Keeps only {@code keep} (ascending) along {@code axis} of the float initializer {@code name}. */
+    private static void select(OnnxGraph graph, String name, int axis, int[] keep) {
+        List<TensorProto.Builder> inits = graph.proto().getInitializerBuilderList();
+        for (int i = 0; i < inits.size(); i++) {
+            TensorProto t = graph.proto().getInitializer(i);
+            if (!t.getName().equals(name)) {
+                continue;
+            }
+            long[] dims = Tensors.dims(t);
+            float[] w = Tensors.toFloats(t);
+            long inner = 1;
+            for (int d = axis + 1; d < dims.length; d++) {
+                inner *= dims[d];
+            }
+            long outer = 1;
+            for (int d = 0; d < axis; d++) {
+                outer *= dims[d];
+            }
+            float[] out = new float[(int) (outer * keep.length * inner)];
+            int n = 0;
+            for (long o = 0; o < outer; o++) {
+                for (int k : keep) {
+                    long base = (o * dims[axis] + k) * inner;
+                    for (long j = 0; j < inner; j++) {
+                        out[n++] = w[(int) (base + j)];
+                    }
+                }
+            }
+            long[] newDims = dims.clone();
+            newDims[axis] = keep.length;
+            graph.proto().setInitializer(i, Tensors.floats(name, newDims, out));
+            // IR 3 models declare every initializer among the inputs too, with its shape
+            for (var input : graph.proto().getInputBuilderList()) {
+                if (input.getName().equals(name) && input.getType().getTensorType().hasShape()) {
+                    var shape = input.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+                    if (shape.getDimCount() == newDims.length) {
+                        shape.getDimBuilder(axis).clearDimParam().setDimValue(keep.length);
+                    }
+                }
+            }
+            return;
+        }
+        throw new IllegalStateException("initializer '" + name + "' not found");
+    }
+}

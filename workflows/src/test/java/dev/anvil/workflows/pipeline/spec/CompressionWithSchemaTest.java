@@ -1,0 +1,40 @@
+package dev.anvil.workflows.pipeline.spec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The with schemas of prune, cluster and lowrank catch bad values when the spec is submitted. */
+class CompressionWithSchemaTest {
+    static final String SHA = "a".repeat(64);
+
+    @Test
+    void pruneNeedsAReachableSparsity() {
+        assertThat(WithValidator.validate(BuiltInOperators.PRUNE, Map.of("model", SHA, "sparsity", 0.5, "scope", "global",
+                "layers", Map.of("Conv_1", 0.8), "skip", java.util.List.of("Gemm_1"),
+                "evaluation", Map.of("dataset", SHA), "floor", Map.of("accuracy_drop_points", 0.5)), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.PRUNE, Map.of("model", SHA, "sparsity", 1.5), "with"))
+                .extracting(SpecError::path).containsExactly("with.sparsity");
+        assertThat(WithValidator.validate(BuiltInOperators.PRUNE, Map.of("model", SHA, "sparsity", 0.5,
+                "floor", Map.of("accuracy_drop", 1)), "with")).extracting(SpecError::path).containsExactly("with.floor.accuracy_drop");
+        assertThat(BuiltInOperators.PRUNE.deterministic()).isTrue();
+    }
+
+    @Test
+    void clusterBitsAreTwoToEight() {
+        assertThat(WithValidator.validate(BuiltInOperators.CLUSTER, Map.of("model", SHA, "bits", 4, "init", "kmeans++",
+                "seed", 7, "per_channel", true), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.CLUSTER, Map.of("model", SHA, "bits", 9), "with"))
+                .extracting(SpecError::path).containsExactly("with.bits");
+    }
+
+    @Test
+    void lowrankTakesEnergyABudgetOrRanks() {
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "energy", 0.9), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "ranks", Map.of("Gemm", 16)), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 1.2), "with"))
+                .extracting(SpecError::path).containsExactly("with.param_ratio");
+    }
+}
