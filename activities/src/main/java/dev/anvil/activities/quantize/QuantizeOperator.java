@@ -221,6 +221,9 @@ public final class QuantizeOperator implements Operator {
                 outputs.put("calibration_table", artifacts.asOutput(saved));
             }
             outputs.put("report", report);
+            if (!warnings.isEmpty()) {
+                outputs.put("warnings", warnings); // shown on the run page (a slower INT8 model, no evaluation)
+            }
             // the same report as an artifact, so a gate task can read it (with.report)
             outputs.put("report_artifact", artifacts.asOutput(artifacts.publishJson(context, report, "report")));
             return outputs;
@@ -426,7 +429,8 @@ public final class QuantizeOperator implements Operator {
             List<Path> temporary) throws IOException, OrtException {
         Path timed = EvaluationSets.tiled(evaluation, (long) LATENCY_MIN_BATCHES * EVALUATION_BATCH, temporary);
         ModelEvaluator.Options options = new ModelEvaluator.Options(EVALUATION_BATCH, LATENCY_THREADS, 1,
-                (long) LATENCY_MAX_BATCHES * EVALUATION_BATCH, LATENCY_WARMUP_BATCHES);
+                (long) LATENCY_MAX_BATCHES * EVALUATION_BATCH, LATENCY_WARMUP_BATCHES,
+                LATENCY_MIN_BATCHES - LATENCY_WARMUP_BATCHES); // the tiled set already has enough full batches
         ModelEvaluator evaluator = new ModelEvaluator(env);
         try {
             context.heartbeat(new Heartbeat("latency fp32", 0, 0, null, null));

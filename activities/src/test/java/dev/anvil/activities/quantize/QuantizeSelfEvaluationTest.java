@@ -122,6 +122,8 @@ class QuantizeSelfEvaluationTest {
         assertThat(map(latency.get("int8")).get("batches")).isEqualTo(8); // 51 samples repeated to 10 batches, 2 warm-up
         assertThat((double) report.get("speedup")).isCloseTo(fp32 / int8, org.assertj.core.data.Offset.offset(1e-5));
         List<String> warnings = (List<String>) report.get("warnings");
+        assertThat(out.get("warnings")).as("the run page shows the task's warnings output")
+                .isEqualTo(warnings.isEmpty() ? null : warnings);
         if (int8 > fp32) {
             assertThat(warnings).anySatisfy(w -> assertThat(w).startsWith("the quantised model is slower here: ")
                     .contains("per batch of 32"));
