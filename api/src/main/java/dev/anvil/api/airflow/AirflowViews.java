@@ -272,7 +272,8 @@ final class AirflowViews {
         m.put("executor_config", "{}");
         m.put("note", null);
         m.put("rendered_map_index", null);
-        m.put("rendered_fields", attempt == null ? Map.of() : json(attempt.parametersJson()));
+        Map<String, Object> rendered = attempt == null ? null : json(attempt.parametersJson());
+        m.put("rendered_fields", rendered == null ? Map.of() : rendered);
         m.put("trigger", null);
         m.put("triggerer_job", null);
         m.put("dag_version", version == null ? null : dagVersion(version));

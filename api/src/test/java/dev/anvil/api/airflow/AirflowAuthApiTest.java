@@ -11,10 +11,13 @@ import static org.hamcrest.Matchers.startsWith;
 
 import dev.anvil.api.LocalStackResource;
 import dev.anvil.api.TestTokens;
+import dev.anvil.api.auth.TestOidcProvider;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import java.util.List;
 import java.util.Map;
+import org.jose4j.jwt.NumericDate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -76,6 +79,17 @@ class AirflowAuthApiTest {
                 .body("detail", equalTo("Invalid JWT token"));
         // Anvil's own API keeps its problem documents
         given().get("/api/pipelines").then().statusCode(401).contentType("application/problem+json");
+    }
+
+    @Test
+    void anOidcJwtIsABearerTooAndAnExpiredOneIs401TokenExpired() {
+        TestOidcProvider provider = TestOidcProvider.shared();
+        as(provider.token("vera", List.of("anvil-viewer"))).get("/api/v2/dags").then().statusCode(200);
+        as(provider.token("vera", List.of("anvil-viewer"))).contentType(ContentType.JSON)
+                .body(Map.of("is_paused", true)).patch("/api/v2/dags/anything").then().statusCode(403);
+        String expired = provider.token(c -> c.setExpirationTime(NumericDate.fromSeconds(NumericDate.now().getValue() - 300)));
+        as(expired).get("/api/v2/dags").then().statusCode(401).header("WWW-Authenticate", startsWith("Bearer"))
+                .body("detail", equalTo("Token Expired"));
     }
 
     @Test
