@@ -12,6 +12,7 @@ import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.PipelineVersion;
+import dev.anvil.db.RunNoteStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.pipeline.spec.Dag;
@@ -70,6 +71,7 @@ public class AirflowDagRunResource {
     @Inject TaskRunStore taskRuns;
     @Inject RunLauncher launcher;
     @Inject RunCancellation cancellation;
+    @Inject RunNoteStore notes;
     @Inject CurrentCaller caller;
     @Inject AuditTrail trail;
     @Context UriInfo uri;
@@ -143,9 +145,10 @@ public class AirflowDagRunResource {
             AirflowDagResource.find(pipelines, dagId);
         }
         Map<String, PipelineVersion> versions = new HashMap<>();
+        Map<String, RunNoteStore.RunNote> byRun = notes.all();
         List<Map<String, Object>> items = new ArrayList<>();
         for (PipelineRun r : runs.list(dagId.equals(ALL) ? null : dagId, null, Integer.MAX_VALUE, 0)) {
-            items.add(AirflowViews.dagRun(r, version(versions, r)));
+            items.add(AirflowViews.dagRun(r, version(versions, r), byRun.get(r.id())));
         }
         return items;
     }
@@ -160,8 +163,8 @@ public class AirflowDagRunResource {
 
     /**
      * Triggers a run of the newest version, as {@code POST /api/pipelines/{name}/runs} does: {@code conf} is the
-     * run's params. A non-null {@code logical_date} reaches the tasks ({@code ${logical_date}}) but Anvil does not
-     * store it with the run, and a {@code note} is kept in the audit log only: both read back as null.
+     * run's params. A non-null {@code logical_date} reaches the tasks ({@code ${logical_date}}); it and the
+     * {@code note} are kept beside the run (pipeline_run_notes) and read back with it.
      */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
@@ -203,7 +206,10 @@ public class AirflowDagRunResource {
         }
         trail.record("run.started", "run:" + started.runId(), "pipeline", dagId, "version", started.version(),
                 "via", "airflow-api", "logical_date", logicalDate == null ? null : logicalDate.toString(), "note", note);
-        return AirflowViews.dagRun(runs.find(runId).orElseThrow(), version);
+        if (logicalDate != null || note != null) {
+            notes.recordTrigger(runId, logicalDate, note);
+        }
+        return AirflowViews.dagRun(runs.find(runId).orElseThrow(), version, notes.find(runId).orElse(null));
     }
 
     @GET
@@ -211,14 +217,14 @@ public class AirflowDagRunResource {
     @RolesAllowed(Roles.VIEWER)
     public Map<String, Object> get(@PathParam("dag_id") String dagId, @PathParam("dag_run_id") String runId) {
         PipelineRun run = find(dagId, runId);
-        return AirflowViews.dagRun(run, version(new HashMap<>(), run));
+        return AirflowViews.dagRun(run, version(new HashMap<>(), run), notes.find(run.id()).orElse(null));
     }
 
     /**
      * State changes map onto what Anvil does to a run: {@code failed} cancels a queued or running run (Anvil
      * records it cancelled, shown here as failed); {@code queued} retries a failed or cancelled run, as
      * {@code /api/runs/{id}/retry} does. Anvil never marks a run {@code success} by hand (its lineage would claim
-     * outputs that do not exist), and finished runs are final: those answer 400. A note goes to the audit log.
+     * outputs that do not exist), and finished runs are final: those answer 400. A note is kept beside the run.
      */
     @PATCH
     @Path("/{dag_run_id}")
@@ -250,6 +256,7 @@ public class AirflowDagRunResource {
             changeState(run, state);
         }
         if (setNote) {
+            notes.setNote(runId, note);
             trail.record("run.noted", "run:" + runId, "note", note);
         }
         return get(dagId, runId);

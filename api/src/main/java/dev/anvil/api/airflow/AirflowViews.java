@@ -3,6 +3,7 @@ package dev.anvil.api.airflow;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineVersion;
+import dev.anvil.db.RunNoteStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.workflows.pipeline.spec.Dag;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
@@ -211,8 +212,9 @@ final class AirflowViews {
         return start == null || end == null ? null : Duration.between(start, end).toNanos() / 1e9;
     }
 
-    static Map<String, Object> dagRun(PipelineRun run, PipelineVersion version) {
-        Instant logical = logicalDate(run);
+    static Map<String, Object> dagRun(PipelineRun run, PipelineVersion version, RunNoteStore.RunNote note) {
+        Instant scheduled = logicalDate(run);
+        Instant logical = scheduled != null ? scheduled : note == null ? null : note.logicalDate();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("dag_run_id", run.id());
         m.put("dag_id", run.pipeline());
@@ -223,14 +225,14 @@ final class AirflowViews {
         m.put("duration", seconds(run.startedAt(), run.finishedAt()));
         m.put("data_interval_start", null);
         m.put("data_interval_end", null);
-        m.put("run_after", time(runAfter(run)));
+        m.put("run_after", time(scheduled != null ? scheduled : run.createdAt()));
         m.put("last_scheduling_decision", null);
-        m.put("run_type", logical != null ? "scheduled" : "manual");
+        m.put("run_type", scheduled != null ? "scheduled" : "manual");
         m.put("state", runState(run.status()));
-        m.put("triggered_by", logical != null ? "timetable" : "rest_api");
+        m.put("triggered_by", scheduled != null ? "timetable" : "rest_api");
         m.put("triggering_user_name", run.submittedBy());
         m.put("conf", json(run.paramsJson()));
-        m.put("note", null);
+        m.put("note", note == null ? null : note.note());
         m.put("dag_versions", version == null ? List.of() : List.of(dagVersion(version)));
         m.put("bundle_version", null);
         m.put("dag_display_name", run.pipeline());

@@ -72,6 +72,7 @@ class AirflowDagRunsApiTest {
         assertThat(run.getString("state")).isIn("queued", "running");
         assertThat(run.getDouble("conf.secs")).isEqualTo(0.2);
         assertThat(run.getInt("dag_versions[0].version_number")).isEqualTo(1);
+        assertThat(run.getString("note")).isEqualTo("from a test");
         assertThat(awaitTerminal("afrun-a", id)).isEqualTo("success");
         conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afrun-a/dagRuns/" + id).then().statusCode(200), "DAGRun")
                 .body("state", equalTo("success")).body("end_date", notNullValue()).body("duration", notNullValue());
@@ -99,7 +100,10 @@ class AirflowDagRunsApiTest {
                 .then().statusCode(422);
         String id = "afrun-fixed-id-" + System.nanoTime();
         json(TestTokens.SUBMITTER).body(trigger("2026-01-01T00:00:00Z", Map.of("dag_run_id", id)))
-                .post("/api/v2/dags/afrun-a/dagRuns").then().statusCode(200).body("dag_run_id", equalTo(id));
+                .post("/api/v2/dags/afrun-a/dagRuns").then().statusCode(200).body("dag_run_id", equalTo(id))
+                .body("logical_date", equalTo("2026-01-01T00:00:00Z")).body("run_type", equalTo("manual"));
+        as(TestTokens.VIEWER).queryParam("logical_date_gte", "2026-01-01T00:00:00Z").get("/api/v2/dags/afrun-a/dagRuns")
+                .then().statusCode(200).body("dag_runs.dag_run_id", contains(id));
         conforms(json(TestTokens.SUBMITTER).body(trigger(null, Map.of("dag_run_id", id))).post("/api/v2/dags/afrun-a/dagRuns")
                 .then().statusCode(409), "HTTPExceptionResponse");
         awaitTerminal("afrun-a", id);
@@ -165,7 +169,14 @@ class AirflowDagRunsApiTest {
         json(TestTokens.SUBMITTER).body(Map.of("state", "success")).patch("/api/v2/dags/afrun-a/dagRuns/" + id)
                 .then().statusCode(400);
         json(TestTokens.SUBMITTER).body(Map.of("note", "looked at it")).patch("/api/v2/dags/afrun-a/dagRuns/" + id)
+                .then().statusCode(200).body("note", equalTo("looked at it")).body("state", equalTo("failed"));
+        as(TestTokens.VIEWER).get("/api/v2/dags/afrun-a/dagRuns/" + id).then().body("note", equalTo("looked at it"));
+        Map<String, Object> clearNote = new HashMap<>();
+        clearNote.put("note", null);
+        json(TestTokens.SUBMITTER).body(clearNote).patch("/api/v2/dags/afrun-a/dagRuns/" + id)
                 .then().statusCode(200).body("note", nullValue());
+        json(TestTokens.SUBMITTER).body(Map.of("note", "x".repeat(1001))).patch("/api/v2/dags/afrun-a/dagRuns/" + id)
+                .then().statusCode(422);
         json(TestTokens.SUBMITTER).body(Map.of("state", "failed")).patch("/api/v2/dags/afrun-a/dagRuns/nope")
                 .then().statusCode(404);
 
