@@ -173,6 +173,16 @@ CREATE TABLE models (
     CONSTRAINT models_pkey PRIMARY KEY (name)
 );
 
+CREATE TABLE pipeline_run_notes (
+    run_id text NOT NULL,
+    logical_date timestamp with time zone,
+    note text,
+    updated_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT pipeline_run_notes_note_check CHECK ((char_length(note) <= 1000)),
+    CONSTRAINT pipeline_run_notes_pkey PRIMARY KEY (run_id),
+    CONSTRAINT pipeline_run_notes_run_id_fkey FOREIGN KEY (run_id) REFERENCES pipeline_runs(id)
+);
+
 CREATE TABLE pipeline_runs (
     id text NOT NULL,
     pipeline text NOT NULL,

@@ -52,6 +52,10 @@ public class AuthFailures {
         }
         String header = context.request().getHeader(HttpHeaders.AUTHORIZATION);
         String token = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : "";
+        if (path.equals("/api/v2") || path.startsWith("/api/v2/")) {
+            airflow(context, token, failure);
+            return;
+        }
         if (ApiTokenAuthenticationMechanism.looksLikeJwt(token) && oidc.issuer().isPresent()) {
             String issuer = oidc.issuer().get();
             if (JwtRefusal.providerUnreachable(failure)) {
@@ -67,6 +71,23 @@ public class AuthFailures {
         String why = failure.getMessage() == null || failure.getMessage().isBlank()
                 ? "the credentials are not valid" : failure.getMessage();
         send(context, 401, "Unauthorized", why + SUFFIX);
+    }
+
+    /**
+     * The Airflow-compatible API answers as Airflow does: a refused bearer is 403 "Invalid JWT token", an
+     * expired JWT 401 "Token Expired", with Airflow's {"detail": ...} body.
+     */
+    private void airflow(RoutingContext context, String token, Throwable failure) {
+        boolean expired = ApiTokenAuthenticationMechanism.looksLikeJwt(token) && oidc.issuer().isPresent()
+                && JwtRefusal.of(token, failure, oidc.issuer().get(), oidc.audience()).equals(JwtRefusal.EXPIRED);
+        int status = expired ? 401 : 403;
+        var response = context.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+        if (expired) {
+            response.putHeader("WWW-Authenticate", "Bearer");
+        } else {
+            response.headers().remove("WWW-Authenticate");
+        }
+        response.end(expired ? "{\"detail\":\"Token Expired\"}" : "{\"detail\":\"Invalid JWT token\"}");
     }
 
     private static final String SUFFIX = " (send 'Authorization: Bearer <token>'; ./anvil up prints the demo tokens)";

@@ -23,6 +23,7 @@ final class JwtRefusal {
     private static final List<String> ASYMMETRIC = List.of("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
             "ES256", "ES384", "ES512", "EdDSA");
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final String EXPIRED = "it has expired";
 
     private JwtRefusal() {
     }
@@ -44,7 +45,7 @@ final class JwtRefusal {
         InvalidJwtException invalid = find(failure, InvalidJwtException.class);
         if (invalid != null) {
             if (invalid.hasExpired()) {
-                return "it has expired";
+                return EXPIRED;
             }
             if (invalid.hasErrorCode(ErrorCodes.ISSUER_INVALID) || invalid.hasErrorCode(ErrorCodes.ISSUER_MISSING)) {
                 return "it was not issued by " + issuer;

@@ -79,6 +79,7 @@ public class PipelineResource {
     @Inject PipelineStore pipelines;
     @Inject RunLauncher launcher;
     @Inject Schedules schedules;
+    @Inject PipelinePausing pausing;
 
     @PUT
     @Path("/{name}")
@@ -296,9 +297,7 @@ public class PipelineResource {
 
     private Map<String, Object> setPaused(String name, boolean paused) {
         find(name);
-        pipelines.setPaused(name, paused);
-        boolean scheduled = schedules.pause(name, paused);
-        trail.record(paused ? "pipeline.paused" : "pipeline.unpaused", "pipeline:" + name);
+        boolean scheduled = pausing.setPaused(name, paused);
         return Map.of("pipeline", name, "paused", paused, "scheduled", scheduled);
     }
 

@@ -12,8 +12,6 @@ import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.pipeline.spec.SpecException;
 import io.smallrye.common.annotation.Blocking;
-import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowNotFoundException;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -48,8 +46,8 @@ public class RunResource {
     @Inject AuditTrail trail;
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
-    @Inject WorkflowClient client;
     @Inject RunLauncher launcher;
+    @Inject RunCancellation cancellation;
 
     /** Newest first; {@code state} is accepted as an alias of {@code status}, as in Airflow. */
     @GET
@@ -138,19 +136,7 @@ public class RunResource {
     @APIResponse(responseCode = "404", description = "no run with this id")
     @APIResponse(responseCode = "409", description = "the run already ended, or its workflow no longer exists")
     public Response cancel(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
-        PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
-        if (run.isTerminal()) {
-            throw new ProblemException(409, "Conflict", "run '" + id + "' already ended as " + run.status()
-                    + "; only queued or running runs can be cancelled", List.of());
-        }
-        try {
-            client.newUntypedWorkflowStub(id).cancel();
-        } catch (WorkflowNotFoundException e) {
-            runs.markFailed(id, "the workflow behind this run no longer exists; retry the run");
-            throw new ProblemException(409, "Conflict", "run '" + id + "' has no workflow any more; it was marked failed",
-                    List.of());
-        }
-        trail.record("run.cancelled", "run:" + id);
+        cancellation.cancel(id);
         return Response.accepted(Map.of("run", id, "status", "cancelling")).build();
     }
 

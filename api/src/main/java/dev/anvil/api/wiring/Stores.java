@@ -16,6 +16,7 @@ import dev.anvil.db.PipelineStore;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
+import dev.anvil.db.RunNoteStore;
 import dev.anvil.db.SubmittedDecisionStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.storage.ObjectStore;
@@ -50,6 +51,12 @@ public class Stores {
     @Singleton
     TaskRunStore taskRuns(AgroalDataSource ds) {
         return new TaskRunStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    RunNoteStore runNotes(AgroalDataSource ds) {
+        return new RunNoteStore(ds);
     }
 
     @Produces

@@ -1,0 +1,100 @@
+package dev.anvil.api.airflow;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.db.PipelineRun;
+import dev.anvil.db.TaskRun;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What Anvil recorded of a task attempt, as Airflow's structured log lines and XCom entries. Anvil does not
+ * capture an operator's own output yet, so a log is the attempt's record (start, parameters, outputs or error,
+ * end) and says so in its first line; the XCom entries are the attempt's outputs, one per top-level key.
+ */
+final class AirflowLogs {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String NOT_CAPTURED = "Anvil has not captured this operator's own output; these lines are what it"
+            + " recorded of the attempt";
+
+    private AirflowLogs() {
+    }
+
+    static List<Map<String, Object>> lines(TaskRun attempt) {
+        List<Map<String, Object>> lines = new ArrayList<>();
+        Instant start = attempt.startedAt();
+        lines.add(line(start, NOT_CAPTURED, "info"));
+        lines.add(line(start, "try " + attempt.attempt() + " of task " + attempt.taskId() + " started (operator "
+                + attempt.operator() + ")", "info"));
+        Map<String, Object> parameters = AirflowViews.json(attempt.parametersJson());
+        if (parameters != null && !parameters.isEmpty()) {
+            lines.add(line(start, "parameters: " + toJson(parameters), "info"));
+        }
+        Instant end = attempt.finishedAt();
+        if (attempt.cachedFrom() != null) {
+            lines.add(line(end, "reused the outputs of an earlier attempt (task run " + attempt.cachedFrom()
+                    + ") with the same inputs instead of running", "info"));
+        }
+        Map<String, Object> outputs = AirflowViews.json(attempt.metricsJson());
+        if (outputs != null && !outputs.isEmpty()) {
+            lines.add(line(end, "outputs: " + toJson(outputs), "info"));
+        }
+        if (attempt.error() != null) {
+            lines.add(line(end, attempt.error(), "error"));
+        }
+        if (end != null) {
+            lines.add(line(end, "try " + attempt.attempt() + " ended " + attempt.status(),
+                    attempt.status().equals("success") ? "info" : "error"));
+        } else {
+            lines.add(line(Instant.now(), "try " + attempt.attempt() + " is " + attempt.status(), "info"));
+        }
+        return lines;
+    }
+
+    private static Map<String, Object> line(Instant at, String event, String level) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("timestamp", AirflowViews.time(at == null ? Instant.now() : at));
+        m.put("event", event);
+        m.put("level", level);
+        return m;
+    }
+
+    /** The attempt's outputs, one XCom entry per top-level key; none for an attempt that has not succeeded. */
+    static List<Map<String, Object>> xcoms(PipelineRun run, TaskRun attempt, boolean stringify) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        if (attempt == null || !attempt.status().equals("success")) {
+            return out;
+        }
+        Map<String, Object> outputs = AirflowViews.json(attempt.metricsJson());
+        if (outputs == null) {
+            return out;
+        }
+        outputs.forEach((key, value) -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key", key);
+            m.put("timestamp", AirflowViews.time(attempt.finishedAt() != null ? attempt.finishedAt() : attempt.startedAt()));
+            m.put("logical_date", AirflowViews.time(AirflowViews.logicalDate(run)));
+            m.put("map_index", -1);
+            m.put("task_id", attempt.taskId());
+            m.put("dag_id", run.pipeline());
+            m.put("run_id", run.id());
+            m.put("dag_display_name", run.pipeline());
+            m.put("task_display_name", attempt.taskId());
+            m.put("value", stringify ? toJson(value) : value);
+            m.put("run_after", AirflowViews.time(AirflowViews.runAfter(run)));
+            out.add(m);
+        });
+        return out;
+    }
+
+    static String toJson(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            return String.valueOf(value);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package dev.anvil.api.airflow;
+
+import static dev.anvil.api.airflow.AirflowFixtures.as;
+import static dev.anvil.api.airflow.AirflowFixtures.awaitTerminal;
+import static dev.anvil.api.airflow.AirflowFixtures.json;
+import static dev.anvil.api.airflow.AirflowSchema.conforms;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.nullValue;
+
+import dev.anvil.api.LocalStackResource;
+import dev.anvil.api.TestTokens;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Task instances (each task's newest attempt), their logs per try and their outputs as XCom entries. */
+@QuarkusTest
+@QuarkusTestResource(value = LocalStackResource.class, restrictToAnnotatedClass = false)
+class AirflowTaskInstancesApiTest {
+    private static String good;
+    private static String bad;
+
+    private static boolean prepared;
+
+    /** Once per class, from @BeforeEach: the application is not up yet in a static @BeforeAll. */
+    static void runs() {
+        if (prepared) {
+            return;
+        }
+        prepared = true;
+        AirflowFixtures.registerSleeper("afti");
+        good = start(Map.of("secs", 0.1));
+        bad = start(Map.of("secs", -1));
+        awaitTerminal("afti", good);
+        awaitTerminal("afti", bad);
+    }
+
+    private static String start(Map<String, Object> conf) {
+        Map<String, Object> body = new HashMap<>();
+        body.put("logical_date", null);
+        body.put("conf", conf);
+        return json(TestTokens.SUBMITTER).body(body).post("/api/v2/dags/afti/dagRuns").then().statusCode(200)
+                .extract().path("dag_run_id");
+    }
+
+    @BeforeEach
+    void anonymous() {
+        TestTokens.signOut();
+        runs();
+    }
+
+    @Test
+    void listAndGetConformWithAnvilStatesMappedAndTriesCounted() {
+        JsonPath ok = conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances")
+                .then().statusCode(200), "TaskInstanceCollection").extract().jsonPath();
+        assertThat(ok.getList("task_instances.task_id")).containsExactlyInAnyOrder("nap", "report");
+        assertThat(ok.getList("task_instances.state")).containsOnly("success");
+        assertThat(ok.getList("task_instances.try_number")).containsOnly(1);
+        JsonPath failed = conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + bad + "/taskInstances")
+                .then().statusCode(200), "TaskInstanceCollection").extract().jsonPath();
+        Map<String, Object> states = new HashMap<>();
+        for (int i = 0; i < failed.getList("task_instances").size(); i++) {
+            states.put(failed.getString("task_instances[" + i + "].task_id"), failed.get("task_instances[" + i + "].state"));
+        }
+        assertThat(states.get("nap")).isEqualTo("failed");
+        assertThat(states.get("report")).isIn("upstream_failed", null);
+        conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap").then().statusCode(200),
+                "TaskInstance").body("operator", equalTo("sleep")).body("map_index", equalTo(-1))
+                .body("rendered_fields.seconds", equalTo(0.1f));
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nope").then().statusCode(404);
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/nope/taskInstances").then().statusCode(404);
+        // filters, paging, and ~ for every run
+        as(TestTokens.VIEWER).queryParam("state", "failed").get("/api/v2/dags/afti/dagRuns/~/taskInstances").then()
+                .statusCode(200).body("task_instances.dag_run_id", hasItem(bad))
+                .body("task_instances.state", everyItem(equalTo("failed")));
+        as(TestTokens.VIEWER).queryParam("state", "exploded").get("/api/v2/dags/afti/dagRuns/~/taskInstances")
+                .then().statusCode(422);
+        as(TestTokens.VIEWER).queryParams(Map.of("task_id", "report", "limit", 1)).get("/api/v2/dags/~/dagRuns/~/taskInstances")
+                .then().statusCode(200).body("task_instances", hasSize(1)).body("task_instances[0].task_id", equalTo("report"));
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances").then()
+                .body("task_instances.dag_version.version_number", everyItem(equalTo(1)));
+    }
+
+    @Test
+    void aTrysLogIsWhatAnvilRecordedOfTheAttemptAndSaysSo() {
+        JsonPath log = conforms(as(TestTokens.VIEWER)
+                .get("/api/v2/dags/afti/dagRuns/" + bad + "/taskInstances/nap/logs/1").then().statusCode(200), "Log")
+                .body("continuation_token", nullValue()).extract().jsonPath();
+        List<String> events = log.getList("content.event");
+        assertThat(events.get(0)).contains("has not captured");
+        assertThat(String.join("\n", events)).contains("sleep needs with.seconds").contains("ended failed");
+        String ndjson = as(TestTokens.VIEWER).accept("application/x-ndjson")
+                .get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/logs/1").then().statusCode(200)
+                .contentType("application/x-ndjson").extract().asString();
+        for (String line : ndjson.strip().split("\n")) {
+            AirflowSchema.assertConforms("StructuredLogMessage", line);
+        }
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/logs/7").then().statusCode(404);
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/logs/-1").then().statusCode(422);
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nope/logs/1").then().statusCode(404);
+        as("garbage").get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/logs/1").then().statusCode(403);
+    }
+
+    @Test
+    void aTasksOutputsAreItsXcomEntries() {
+        conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/xcomEntries")
+                .then().statusCode(200), "XComCollection").body("xcom_entries.key", contains("slept_seconds"))
+                .body("total_entries", equalTo(1));
+        conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/xcomEntries/slept_seconds")
+                .then().statusCode(200), "XComWithValue").body("value", equalTo(0.1f));
+        as(TestTokens.VIEWER).queryParam("stringify", true)
+                .get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/xcomEntries/slept_seconds")
+                .then().statusCode(200).body("value", equalTo("0.1"));
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/xcomEntries/nope").then().statusCode(404);
+        // a failed task has no outputs; ~ lists every run's
+        as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + bad + "/taskInstances/nap/xcomEntries").then()
+                .statusCode(200).body("total_entries", equalTo(0));
+        as(TestTokens.VIEWER).queryParam("xcom_key_pattern", "slept%")
+                .get("/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries").then().statusCode(200)
+                .body("xcom_entries.run_id", hasItem(good));
+    }
+}
