@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
                 + "Server and token: anvil login (kept in ~/.anvil/config), or ANVIL_SERVER and ANVIL_TOKEN.",
         footer = {"", "Exit codes: 0 ok, 1 refused by the server, 2 usage error, 3 server not reachable, "
                 + "4 a watched run failed."},
-        subcommands = {LoginCommand.class, PipelinesCommand.class, RunsCommand.class, ArtifactsCommand.class,
+        subcommands = {LoginCommand.class, PipelinesCommand.class, RunsCommand.class, ArtifactsCommand.class, ModelsCommand.class,
                 DatasetsCommand.class, ApprovalsCommand.class, EndpointsCommand.class, RolloutsCommand.class,
                 TokensCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public class AnvilCli extends GroupCommand {

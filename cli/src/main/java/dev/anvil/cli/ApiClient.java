@@ -31,7 +31,9 @@ public class ApiClient {
     public ApiClient(String server, String token) {
         this.server = server;
         this.token = token;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+        // HTTP/1.1: over plain http HTTP/2 would start with an h2c upgrade, and a server may buffer the whole
+        // body of an upgraded request, which defeats streaming a large artifact
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 

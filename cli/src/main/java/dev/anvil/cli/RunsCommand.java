@@ -88,29 +88,53 @@ public class RunsCommand extends GroupCommand {
         @Parameters(index = "0", paramLabel = "RUN") String id;
         @Parameters(index = "1", paramLabel = "TASK") String task;
         @Option(names = "--try", paramLabel = "N", description = "the attempt (default: the latest)") Integer attempt;
+        @Option(names = {"-f", "--follow"}, description = "keep printing new lines until the attempt ends") boolean follow;
+        @Mixin WatchOptions watch;
         @Mixin Output output;
 
         @Override
-        protected void run() {
+        protected void run() throws InterruptedException {
             JsonNode run = api().get("/api/runs/" + segment(id));
             String pipeline = run.path("run").path("pipeline").asText();
             int tryNumber = attempt != null ? attempt : latestAttempt(run.path("tasks"), task);
-            JsonNode res = api().get("/api/v2/dags/" + segment(pipeline) + "/dagRuns/" + segment(id)
-                    + "/taskInstances/" + segment(task) + "/logs/" + tryNumber + "?full_content=true");
+            String path = "/api/v2/dags/" + segment(pipeline) + "/dagRuns/" + segment(id)
+                    + "/taskInstances/" + segment(task) + "/logs/" + tryNumber + "?full_content=true";
             if (output.format() != Output.Format.table) {
-                output.structured(out(), res);
+                output.structured(out(), api().get(path));
                 return;
             }
-            for (JsonNode line : res.path("content")) {
-                if (line.isTextual()) {
-                    out().println(line.asText());
-                } else {
-                    String ts = line.path("timestamp").asText("");
-                    String level = line.path("level").asText("");
-                    out().println((ts.isEmpty() ? "" : ts + " ") + (level.isEmpty() ? "" : level + " ")
-                            + line.path("event").asText(line.toString()));
+            int printed = 0;
+            while (true) {
+                JsonNode content = api().get(path).path("content");
+                for (int i = printed; i < content.size(); i++) {
+                    out().println(line(content.get(i)));
+                }
+                printed = Math.max(printed, content.size());
+                out().flush();
+                if (!follow || finished(api().get("/api/runs/" + segment(id)).path("tasks"), task, tryNumber)) {
+                    return;
+                }
+                Thread.sleep(watch.intervalMillis());
+            }
+        }
+
+        static String line(JsonNode line) {
+            if (line.isTextual()) {
+                return line.asText();
+            }
+            String ts = line.path("timestamp").asText("");
+            String level = line.path("level").asText("");
+            return (ts.isEmpty() ? "" : ts + " ") + (level.isEmpty() ? "" : level + " ") + line.path("event").asText(line.toString());
+        }
+
+        static boolean finished(JsonNode tasks, String task, int tryNumber) {
+            for (JsonNode t : tasks) {
+                if (task.equals(t.path("taskId").asText()) && t.path("attempt").asInt() == tryNumber) {
+                    String status = t.path("status").asText();
+                    return !status.equals("queued") && !status.equals("running");
                 }
             }
+            return false;
         }
 
         static int latestAttempt(JsonNode tasks, String task) {

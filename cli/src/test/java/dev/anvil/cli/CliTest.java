@@ -310,6 +310,24 @@ class CliTest {
         assertThat(r.out()).isEqualTo("t1 info started\n");
     }
 
+    @Test
+    void logsFollowPrintsNewLinesUntilTheAttemptEnds() {
+        String running = "{\"run\":{\"id\":\"r1\",\"pipeline\":\"p\",\"status\":\"running\"},\"tasks\":["
+                + task("a", 1, "running", null) + "]}";
+        stub.on("GET /api/runs/r1", 200, running);
+        stub.on("GET /api/runs/r1", 200, running);
+        stub.on("GET /api/runs/r1", 200, "{\"run\":{\"id\":\"r1\",\"pipeline\":\"p\",\"status\":\"success\"},"
+                + "\"tasks\":[" + task("a", 1, "success", null) + "]}");
+        String logs = "/api/v2/dags/p/dagRuns/r1/taskInstances/a/logs/1";
+        stub.on("GET " + logs, 200, "{\"content\":[{\"timestamp\":\"t1\",\"event\":\"one\"}]}");
+        stub.on("GET " + logs, 200, "{\"content\":[{\"timestamp\":\"t1\",\"event\":\"one\"},{\"timestamp\":\"t2\",\"event\":\"two\"}]}");
+
+        CliRunner.Result r = cli.run("runs", "logs", "r1", "a", "-f", "--interval", "0.01");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("t1 one\nt2 two\n");
+    }
+
     // --- artifacts ---
 
     @Test
@@ -442,6 +460,19 @@ class CliTest {
         assertThat(stub.last().text()).isEqualTo("{\"endpoint\":\"digits\",\"model\":\"m\",\"steps\":[5,50,100],"
                 + "\"analysis\":{\"max_error_rate\":0.01}}");
         assertThat(cli.run("rollouts", "start", "--endpoint", "digits").code()).isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
+    void modelsInspectPostsTheArtifactAndShowsTheReport() {
+        stub.on("POST /api/models/inspect", 200, "{\"run\":\"inspect-1\",\"status\":\"success\",\"report\":{\"irVersion\":4,"
+                + "\"opsets\":{\"\":9},\"parameterCount\":21842,\"inputs\":[{\"name\":\"input_image\",\"elementType\":\"FLOAT\","
+                + "\"shape\":[\"batch\",\"1\",\"28\",\"28\"]}],\"outputs\":[],\"warnings\":[]}}");
+
+        CliRunner.Result r = cli.run("models", "inspect", "abc");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(stub.last().text()).isEqualTo("{\"artifact\":\"abc\"}");
+        assertThat(r.out()).contains("parameterCount:").contains("21842").contains("input_image  FLOAT");
     }
 
     @Test
