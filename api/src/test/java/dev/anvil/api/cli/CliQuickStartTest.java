@@ -54,6 +54,10 @@ class CliQuickStartTest {
         String sha = push.out().trim();
         assertThat(sha).isEqualTo("81602d5ede13305af0974c2d0659e2c861cacc0cb50bde550c1663c796352e08");
 
+        Result inspect = anvil("models", "inspect", sha);
+        assertThat(inspect.code()).as(inspect.err()).isZero();
+        assertThat(inspect.out()).contains("success").contains("21842").contains("input_image");
+
         Path spec = Files.writeString(home.resolve("digits.yaml"), """
                 pipeline: cli-quickstart
                 description: inspect the digit classifier, wait a moment, report
@@ -80,8 +84,11 @@ class CliQuickStartTest {
         assertThat(get.code()).isZero();
         assertThat(get.out()).contains("\"status\" : \"success\"");
 
-        Result list = anvil("runs", "list", "--pipeline", "cli-quickstart");
+        Result list = anvil("runs", "list", "--pipeline", "cli-quickstart", "--status", "success", "--limit", "20");
         assertThat(list.out()).contains(run);
+
+        Result logs = anvil("runs", "logs", run, "inspect");
+        assertThat(logs.code()).as(logs.err()).isZero();
 
         Result lineage = anvil("artifacts", "lineage", sha);
         assertThat(lineage.code()).as(lineage.err()).isZero();
