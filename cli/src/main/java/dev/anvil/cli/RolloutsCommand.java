@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "rollouts", description = "Canary rollouts: start one, see its state, steer it.",
-        subcommands = {RolloutsCommand.Start.class, RolloutsCommand.Status.class, RolloutsCommand.Pause.class,
+        subcommands = {RolloutsCommand.Start.class, RolloutsCommand.Status.class, RolloutsCommand.Watch.class,
+                RolloutsCommand.Pause.class,
                 RolloutsCommand.Resume.class, RolloutsCommand.Promote.class, RolloutsCommand.Abort.class})
 public class RolloutsCommand extends GroupCommand {
 
@@ -71,6 +72,39 @@ public class RolloutsCommand extends GroupCommand {
         @Override
         protected void run() {
             output.object(out(), api().get("/api/rollouts/" + segment(id)));
+        }
+    }
+
+    @Command(name = "watch", description = "Print the rollout's state, step and canary weight as they change, until it "
+            + "ends (exit 0 when promoted, 4 when rolled back, aborted or failed).")
+    static class Watch extends ApiCommand {
+        static final java.util.List<String> TERMINAL = java.util.List.of("promoted", "rolled_back", "aborted", "failed");
+
+        @Parameters(paramLabel = "ID") String id;
+        @Mixin RunsCommand.WatchOptions options;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            String last = null;
+            while (true) {
+                JsonNode res = api().get("/api/rollouts/" + segment(id));
+                JsonNode live = res.path("live");
+                String state = live.isObject() ? live.path("state").asText() : res.path("rollout").path("state").asText("?");
+                String line = "rollout " + id + " " + state + (live.isObject()
+                        ? "  step " + live.path("step").asInt() + "/" + live.path("steps").asInt() + "  canary weight "
+                        + live.path("weight").asInt() + "%" + (live.path("pausedReason").isTextual()
+                        ? "  paused: " + live.path("pausedReason").asText() : "") : "");
+                if (!line.equals(last)) {
+                    out().println(java.time.LocalTime.now().withNano(0) + "  " + line);
+                    out().flush();
+                    last = line;
+                }
+                String recorded = res.path("rollout").path("state").asText("");
+                if (!live.isObject() && TERMINAL.contains(recorded)) {
+                    return recorded.equals("promoted") ? ExitCodes.OK : ExitCodes.RUN_FAILED;
+                }
+                Thread.sleep(options.intervalMillis());
+            }
         }
     }
 

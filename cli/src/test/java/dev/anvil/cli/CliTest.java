@@ -476,6 +476,34 @@ class CliTest {
     }
 
     @Test
+    void rolloutsWatchFollowsTheLiveStateUntilItEnds() {
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
+                + "\"live\":{\"state\":\"running\",\"weight\":5,\"step\":1,\"steps\":3}}");
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
+                + "\"live\":{\"state\":\"running\",\"weight\":50,\"step\":2,\"steps\":3}}");
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"rolled_back\"}}");
+
+        CliRunner.Result r = cli.run("rollouts", "watch", "ro1", "--interval", "0.01");
+
+        assertThat(r.code()).isEqualTo(ExitCodes.RUN_FAILED);
+        assertThat(r.out()).contains("step 1/3  canary weight 5%").contains("step 2/3  canary weight 50%")
+                .contains("rollout ro1 rolled_back");
+    }
+
+    @Test
+    void endpointsPutSendsTheVersionChoice() {
+        stub.on("PUT /api/endpoints/digits", 201, "{\"name\":\"digits\",\"stable\":{\"version\":1}}");
+
+        CliRunner.Result r = cli.run("endpoints", "put", "digits", "--artifact", "abc", "--no-public",
+                "--break-glass", "first deployment");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(stub.last().text()).isEqualTo("{\"artifact\":\"abc\",\"public\":false,"
+                + "\"break_glass\":{\"reason\":\"first deployment\"}}");
+        assertThat(cli.run("endpoints", "put", "digits").code()).isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
     void completionPrintsABashScript() {
         CliRunner.Result r = cli.run("completion", "bash");
 
