@@ -150,16 +150,27 @@ public class PipelinesCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "backfill", description = "One run per schedule tick between two instants, each with its logical date.")
+    @Command(name = "backfill", description = "One run per schedule tick between two instants, each with its logical "
+            + "date; --cancel drops the ticks not yet started.")
     static class Backfill extends ApiCommand {
         @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--from", required = true, paramLabel = "INSTANT", description = "e.g. 2026-01-01T00:00:00Z") String from;
-        @Option(names = "--to", required = true, paramLabel = "INSTANT", description = "e.g. 2026-01-07T00:00:00Z") String to;
+        @Option(names = "--from", paramLabel = "INSTANT", description = "e.g. 2026-01-01T00:00:00Z") String from;
+        @Option(names = "--to", paramLabel = "INSTANT", description = "e.g. 2026-01-07T00:00:00Z") String to;
+        @Option(names = "--cancel", description = "drop the backfill's ticks not yet started") boolean cancel;
         @Mixin Output output;
 
         @Override
         protected void run() {
-            output.object(out(), api().post("/api/pipelines/" + segment(name) + "/backfill", Map.of("from", from, "to", to)));
+            String path = "/api/pipelines/" + segment(name) + "/backfill";
+            if (cancel) {
+                if (from != null || to != null) throw CliException.usage("--cancel takes no --from or --to");
+                output.object(out(), api().delete(path));
+                return;
+            }
+            if (from == null || to == null) {
+                throw CliException.usage("a backfill needs --from and --to (instants such as 2026-01-01T00:00:00Z), or --cancel");
+            }
+            output.object(out(), api().post(path, Map.of("from", from, "to", to)));
         }
     }
 }

@@ -213,6 +213,19 @@ class CliTest {
                 """);
     }
 
+    @Test
+    void backfillPostsTheRangeAndCancelDeletesIt() {
+        stub.on("POST /api/pipelines/p/backfill", 202, "{\"pipeline\":\"p\",\"runs\":6}");
+        stub.on("DELETE /api/pipelines/p/backfill", 200, "{\"pipeline\":\"p\",\"dropped\":4}");
+
+        assertThat(cli.run("pipelines", "backfill", "p", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-07T00:00:00Z")
+                .code()).isZero();
+        assertThat(stub.last().text()).contains("\"from\":\"2026-01-01T00:00:00Z\"").contains("\"to\":\"2026-01-07T00:00:00Z\"");
+        assertThat(cli.run("pipelines", "backfill", "p", "--cancel").out()).contains("dropped");
+        assertThat(stub.last().method()).isEqualTo("DELETE");
+        assertThat(cli.run("pipelines", "backfill", "p").code()).isEqualTo(ExitCodes.USAGE);
+    }
+
     // --- runs ---
 
     @Test
