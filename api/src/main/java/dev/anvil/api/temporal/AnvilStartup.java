@@ -94,6 +94,7 @@ public class AnvilStartup {
     @Inject EvidenceAdmission admission;
 
     private WorkerFactory factory;
+    private dev.anvil.activities.tasklog.TaskLogs taskLogs;
     private ScheduledExecutorService reconciling;
     private RunReconciler reconciler;
 
@@ -163,6 +164,11 @@ public class AnvilStartup {
                 PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
         ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json, attestations, datasets);
+        // ANVIL_WORKER_COMMANDS and the ANVIL_COMMAND_ENV_<PROFILE>_<VAR> profiles are read from the process
+        // environment, as a worker's secrets are (never from Quarkus' config sources, which /q endpoints may show)
+        dev.anvil.activities.command.CommandSettings commands =
+                dev.anvil.activities.command.CommandSettings.fromEnvironment(System.getenv());
+        taskLogs = new dev.anvil.activities.tasklog.TaskLogs(objects);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
@@ -172,10 +178,11 @@ public class AnvilStartup {
                 new dev.anvil.activities.compress.LowRankOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
-                new GateOperator(artifactIO));
+                new GateOperator(artifactIO),
+                new dev.anvil.activities.command.CommandOperator(artifactIO, commands));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
-                new TaskActivitiesImpl(operators, taskRuns, lineage, json),
+                new TaskActivitiesImpl(operators, taskRuns, lineage, json, taskLogs),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
@@ -184,6 +191,8 @@ public class AnvilStartup {
         factory.start();
         LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
                 config.temporal().target(), config.worker().workflowCacheSize());
+        LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
+                : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());
     }
 
     /** A serving process re-touches its reports on every refresh: three refreshes missed, it is gone. */
@@ -199,6 +208,10 @@ public class AnvilStartup {
         if (factory != null) {
             factory.shutdown();
             factory.awaitTermination(10, TimeUnit.SECONDS);
+        }
+        if (taskLogs != null) {
+            // after the activities ended: their logs were written a last time as each attempt closed its own
+            taskLogs.close();
         }
     }
 }
