@@ -274,7 +274,8 @@ public final class TfliteConverter {
         m.setOperatorCodes(opcodes.toArray(OperatorCodeT[]::new));
         m.setSubgraphs(new SubGraphT[] {sg});
         m.setBuffers(buffers.toArray(BufferT[]::new));
-        return new Result(m.serializeToBinary(), Map.copyOf(opCounts), List.copyOf(notes), dynamic);
+        return new Result(m.serializeToBinary(), java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(opCounts)),
+                List.copyOf(notes), dynamic);
     }
 
     private static boolean isInput(List<Integer> inputs, int tensor) {
