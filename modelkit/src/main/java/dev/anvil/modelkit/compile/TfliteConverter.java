@@ -62,7 +62,8 @@ import org.tensorflow.lite.schema.TransposeOptionsT;
  * <p><b>Batch.</b> The batch dimension is written as 1 in {@code shape} and, when the ONNX input declares it
  * symbolic, as -1 in {@code shape_signature}: the interpreter can be resized to any batch.
  *
- * <p>An op it cannot convert is refused by {@link #check} before any work, listing op types and node names.
+ * <p>An op it cannot convert is refused by {@link #convert} ({@link #unsupportedNodes}) before any work, listing
+ * op types and node names.
  */
 public final class TfliteConverter {
     /** Weight precision of the written model. */
