@@ -176,6 +176,7 @@ public class AnvilStartup {
                 new dev.anvil.activities.compress.PruneOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new dev.anvil.activities.compress.ClusterOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new dev.anvil.activities.compress.LowRankOperator(artifactIO, OrtEnvironment.getEnvironment()),
+                new dev.anvil.activities.compile.CompileOperator(artifactIO),
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO),

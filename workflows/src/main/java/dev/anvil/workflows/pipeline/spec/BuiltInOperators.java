@@ -65,6 +65,13 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor LOWRANK = operator("lowrank", "LowRank", TaskQueues.CPU, true);
 
     /**
+     * Compiles an ONNX model for a runtime: {@code target: tflite} (float32 or float16 weights), verified in the
+     * TFLite interpreter against ONNX Runtime FP32 when {@code dataset} is given. {@code tensorrt} is refused in this
+     * build (GPU workers). Deterministic: the same model and options give the same bytes.
+     */
+    public static final OperatorDescriptor COMPILE = operator("compile", "Compile", TaskQueues.CPU, true);
+
+    /**
      * Measures a candidate model on a dataset (accuracy, top-k, per-class precision/recall, confusion
      * matrix, latency percentiles, throughput, size, session memory) and against reference models.
      * Latency differs run to run, so results are never reused from the cache.
@@ -119,7 +126,8 @@ public final class BuiltInOperators {
     }
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY, COMMAND);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
+                COMMAND);
     }
 
     /** An operator whose {@code with} schema is the one the published pipeline schema gives it. */

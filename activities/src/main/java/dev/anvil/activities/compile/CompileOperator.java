@@ -1,0 +1,173 @@
+package dev.anvil.activities.compile;
+
+import ai.onnxruntime.OrtException;
+import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.operators.InvalidTaskInputException;
+import dev.anvil.activities.operators.Operator;
+import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.modelkit.compile.TfliteConverter;
+import dev.anvil.modelkit.compile.TfliteVerifier;
+import dev.anvil.modelkit.datasets.Dataset;
+import dev.anvil.modelkit.datasets.DatasetFormatException;
+import dev.anvil.modelkit.datasets.DatasetReader;
+import dev.anvil.modelkit.datasets.NpyArray;
+import dev.anvil.modelkit.onnx.InvalidModelException;
+import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.workflows.ArtifactRef;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code compile}: an ONNX model to an edge/GPU runtime format. {@code target: tflite} converts on this worker
+ * ({@link TfliteConverter}), optionally runs the .tflite in the TFLite interpreter on {@code dataset} against ONNX
+ * Runtime FP32, and publishes it as {@value #TFLITE_MEDIA_TYPE}. {@code target: tensorrt} is refused in this build.
+ * An op the converter cannot take fails the task (not retried) before anything is published.
+ */
+public final class CompileOperator implements Operator {
+    public static final String TFLITE_MEDIA_TYPE = "application/vnd.tflite";
+    static final String TENSORRT_REFUSAL =
+            "TensorRT compilation runs on GPU workers (anvil-gpu queue); not available in this build";
+
+    /** What a heartbeat carries. */
+    public record Heartbeat(String phase) {}
+
+    private final ArtifactIO artifacts;
+
+    public CompileOperator(ArtifactIO artifacts) {
+        this.artifacts = artifacts;
+    }
+
+    @Override
+    public String name() {
+        return "compile";
+    }
+
+    @Override
+    public Map<String, Object> run(TaskContext context, Map<String, Object> with) throws Exception {
+        List<Path> temporary = new ArrayList<>();
+        try {
+            Options options = Options.parse(with);
+            ArtifactRef modelRef = artifacts.resolve(name(), with, "model");
+            artifacts.used(context, modelRef, "model");
+            Path modelFile = artifacts.fetch(modelRef, ".onnx");
+            temporary.add(modelFile);
+            OnnxModel model = OnnxModel.read(modelFile);
+            context.heartbeat(new Heartbeat("convert"));
+            TfliteConverter.Result converted = TfliteConverter.convert(model, options.precision());
+            Path result = Files.createTempFile("anvil-compile-", ".tflite");
+            temporary.add(result);
+            Files.write(result, converted.flatbuffer());
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("target", "tflite");
+            report.put("precision", options.precisionName());
+            report.put("size_before", modelRef.size());
+            report.put("size_after", Files.size(result));
+            report.put("size_ratio", round((double) Files.size(result) / modelRef.size()));
+            report.put("tflite_ops", converted.tfliteOps());
+            report.put("notes", converted.notes());
+            report.put("input_layout", "as the ONNX model (NCHW); batch "
+                    + (converted.dynamicBatch() ? "-1 in shape_signature (resizable)" : "fixed"));
+            if (with.get("dataset") != null) {
+                context.heartbeat(new Heartbeat("verify"));
+                report.put("verification", verify(context, with, modelFile, result, options.samples(), temporary));
+            }
+            ArtifactRef out = artifacts.publish(context, result, TFLITE_MEDIA_TYPE, "model");
+            Map<String, Object> outputs = new LinkedHashMap<>();
+            outputs.put("model", artifacts.asOutput(out));
+            outputs.put("report", report);
+            return outputs;
+        } catch (InvalidModelException | DatasetFormatException | IllegalArgumentException | ClassCastException e) {
+            throw new InvalidTaskInputException(name() + ": " + e.getMessage(), e);
+        } finally {
+            for (Path p : temporary) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private Map<String, Object> verify(TaskContext context, Map<String, Object> with, Path onnx, Path tflite,
+            int limit, List<Path> temporary) throws IOException, OrtException {
+        ArtifactRef datasetRef = artifacts.resolve(name(), with, "dataset");
+        artifacts.used(context, datasetRef, "evaluation_dataset");
+        Path datasetFile = artifacts.fetch(datasetRef, ".zip");
+        temporary.add(datasetFile);
+        Dataset dataset;
+        try (DatasetReader reader = DatasetReader.open(datasetFile)) {
+            dataset = reader.readAll();
+        }
+        if (dataset.inputs().size() != 1) {
+            throw new IllegalArgumentException("verification takes a dataset with one input; this one has "
+                    + dataset.inputs().keySet());
+        }
+        NpyArray x = dataset.inputs().values().iterator().next();
+        long[] shape = x.shape();
+        int per = 1;
+        int[] one = new int[shape.length];
+        one[0] = 1;
+        for (int i = 1; i < shape.length; i++) {
+            per *= (int) shape[i];
+            one[i] = (int) shape[i];
+        }
+        float[] all = x.toFloatArray();
+        int n = (int) Math.min(shape[0], limit > 0 ? limit : Long.MAX_VALUE);
+        List<float[]> samples = new ArrayList<>(n);
+        for (int s = 0; s < n; s++) {
+            float[] v = new float[per];
+            System.arraycopy(all, s * per, v, 0, per);
+            samples.add(v);
+        }
+        int[] labels = dataset.labels().map(l -> {
+            int[] out = new int[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = (int) l.getLong(i);
+            }
+            return out;
+        }).orElse(null);
+        TfliteVerifier.Report r = TfliteVerifier.compare(onnx, tflite, samples, one, labels);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("runtime", "tflite interpreter (bytedeco tensorflow-lite 2.21.0) vs onnxruntime fp32");
+        out.put("samples", r.samples());
+        out.put("top1_agreement", round(r.top1Agreement()));
+        out.put("max_abs_error", r.maxAbsError());
+        out.put("max_abs_error_probabilities", r.maxAbsErrorProbabilities());
+        if (labels != null) {
+            out.put("accuracy", round(r.candidateAccuracy()));
+            out.put("reference_accuracy", round(r.referenceAccuracy()));
+            out.put("accuracy_drop_points", round(r.accuracyDropPoints()));
+        }
+        return out;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1e6) / 1e6;
+    }
+
+    /** The task's options, checked before any download. */
+    record Options(TfliteConverter.Precision precision, String precisionName, int samples) {
+        static Options parse(Map<String, Object> with) {
+            String target = String.valueOf(with.getOrDefault("target", "tflite"));
+            if (target.equals("tensorrt")) {
+                throw new IllegalArgumentException(TENSORRT_REFUSAL);
+            }
+            if (!target.equals("tflite")) {
+                throw new IllegalArgumentException("target must be tflite or tensorrt, got " + target);
+            }
+            String precision = String.valueOf(with.getOrDefault("precision", "float32"));
+            TfliteConverter.Precision p = switch (precision) {
+                case "float32" -> TfliteConverter.Precision.FLOAT32;
+                case "float16" -> TfliteConverter.Precision.FLOAT16;
+                case "int8" -> throw new IllegalArgumentException("precision int8 is not available for tflite in this"
+                        + " build yet; use float32 or float16");
+                default -> throw new IllegalArgumentException("precision must be float32, float16 or int8, got "
+                        + precision);
+            };
+            int samples = ((Number) with.getOrDefault("samples", 0)).intValue();
+            return new Options(p, precision, samples);
+        }
+    }
+}

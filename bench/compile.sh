@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# cnn_mnist compiled to TFLite (float32, float16 weights) against ONNX Runtime FP32, side by side in one run:
+# size, accuracy and top-1 agreement on the 10k MNIST test images, max abs error on probabilities, latency batch 1
+# p50/p95 with 1 and 2 threads (the TFLite interpreter through bytedeco tensorflow-lite 2.21.0, XNNPACK on).
+# TFLite INT8 is not in this build yet. See docs/compile.md.
+#
+#   bench/compile.sh
+#   ANVIL_BENCH_SAMPLES=10000 ANVIL_BENCH_ITERATIONS=2000
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+echo "compile bench: building (./mvnw -pl modelkit -am test-compile)" >&2
+./mvnw -B -q -pl modelkit -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
+
+classpath="modelkit/target/test-classes:modelkit/target/classes:$(cat modelkit/target/bench.classpath)"
+
+exec java -Xss8m -Xmx2g -Dslf4j.internal.verbosity=ERROR \
+  -Dtest.shared.data="${ANVIL_SHARED_DATA:-$root/../shared/data}" \
+  -Danvil.bench.samples="${ANVIL_BENCH_SAMPLES:-10000}" -Danvil.bench.iterations="${ANVIL_BENCH_ITERATIONS:-2000}" \
+  -cp "$classpath" dev.anvil.modelkit.compile.bench.CompileBench
