@@ -92,6 +92,8 @@ public class AnvilStartup {
     @Inject ApiTokenStore tokens;
     @Inject Attestations attestations;
     @Inject EvidenceAdmission admission;
+    @Inject dev.anvil.db.ExternalTaskStore externalTasks;
+    @Inject dev.anvil.activities.external.TrainingServices trainingServices;
 
     private WorkerFactory factory;
     private ScheduledExecutorService reconciling;
@@ -172,7 +174,10 @@ public class AnvilStartup {
                 new dev.anvil.activities.compress.LowRankOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
-                new GateOperator(artifactIO));
+                new GateOperator(artifactIO),
+                new dev.anvil.activities.external.ExternalOperator(artifactIO, objects, externalTasks, trainingServices,
+                        () -> dev.anvil.api.wiring.ExternalTraining.publicUrl(config),
+                        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build()));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),
