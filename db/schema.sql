@@ -130,6 +130,25 @@ CREATE TABLE endpoints (
 );
 CREATE TRIGGER endpoints_changed AFTER INSERT OR DELETE OR UPDATE ON public.endpoints FOR EACH ROW EXECUTE FUNCTION notify_endpoint_change();
 
+CREATE TABLE external_tasks (
+    id text NOT NULL,
+    run_id text NOT NULL,
+    task_id text NOT NULL,
+    attempt integer NOT NULL,
+    task_run_id bigint NOT NULL,
+    service text NOT NULL,
+    temporal_task_token bytea NOT NULL,
+    state text NOT NULL DEFAULT 'waiting'::text,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    finished_at timestamp with time zone,
+    CONSTRAINT external_tasks_id_check CHECK ((id ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT external_tasks_pkey PRIMARY KEY (id),
+    CONSTRAINT external_tasks_run_id_fkey FOREIGN KEY (run_id) REFERENCES pipeline_runs(id),
+    CONSTRAINT external_tasks_state_check CHECK ((state = ANY (ARRAY['waiting'::text, 'completed'::text, 'failed'::text, 'superseded'::text, 'expired'::text]))),
+    CONSTRAINT external_tasks_task_run_id_fkey FOREIGN KEY (task_run_id) REFERENCES task_runs(id)
+);
+CREATE INDEX external_tasks_run_task_idx ON public.external_tasks USING btree (run_id, task_id);
+
 CREATE TABLE lineage_edges (
     task_run_id bigint NOT NULL,
     artifact_sha256 text NOT NULL,

@@ -298,6 +298,56 @@ public final class ObjectStore implements AutoCloseable {
         return ContentKeys.LOG_PREFIX + name;
     }
 
+    /**
+     * A URL anyone holding it can PUT bytes to, at {@code inbox/<name>}, until {@code expiry} (at most 7 days): an
+     * outside service's upload. Nothing there is an artifact: {@link #openInbox} reads it back so that
+     * {@link #put} stores it by its sha256, and {@link #deleteInbox} removes it.
+     */
+    public String presignedPutUrl(String name, Duration expiry) {
+        String key = inboxKey(name);
+        long seconds = expiry.toSeconds();
+        if (seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
+            throw new IllegalArgumentException("presigned URL expiry " + expiry + " is out of range: S3 allows 1 second"
+                    + " to 7 days");
+        }
+        return call("presign PUT", key, () -> client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+                .method(Http.Method.PUT).bucket(bucket).object(key).expiry((int) seconds).build()));
+    }
+
+    /** The size of what was uploaded to {@code inbox/<name>}, or empty when nothing was. */
+    public Optional<Long> inboxSize(String name) {
+        String key = inboxKey(name);
+        try {
+            return Optional.of(client.statObject(StatObjectArgs.builder().bucket(bucket).object(key).build()).size());
+        } catch (MinioException e) {
+            if (MinioErrors.isObjectNotFound(e)) {
+                return Optional.empty();
+            }
+            throw MinioErrors.translate(e, "stat", bucket, key);
+        }
+    }
+
+    /** Reads what was uploaded to {@code inbox/<name>} (unverified: the caller hashes it as it stores it). */
+    public InputStream openInbox(String name) {
+        String key = inboxKey(name);
+        return call("download", key, () -> client.getObject(GetObjectArgs.builder().bucket(bucket).object(key).build()));
+    }
+
+    public void deleteInbox(String name) {
+        String key = inboxKey(name);
+        call("delete", key, () -> {
+            client.removeObject(RemoveObjectArgs.builder().bucket(bucket).object(key).build());
+            return null;
+        });
+    }
+
+    private static String inboxKey(String name) {
+        if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,200}")) {
+            throw new IllegalArgumentException("inbox name '" + name + "' must be letters, digits, '.', '_' or '-'");
+        }
+        return "inbox/" + name;
+    }
+
     /** Closes the client if {@link #connect} made it. */
     @Override
     public void close() {

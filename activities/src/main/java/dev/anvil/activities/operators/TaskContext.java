@@ -32,4 +32,26 @@ public interface TaskContext {
     default TaskLog log() {
         return TaskLog.DISCARD;
     }
+
+    /** This attempt's number as recorded (after the attempts of earlier tries of the run). */
+    default int attempt() {
+        return 1;
+    }
+
+    /**
+     * Temporal's token for this attempt, for an operator that hands the work to someone else and lets them end it
+     * later ({@link #completeLater}). It is a bearer credential for the attempt: never let it leave the server.
+     */
+    default byte[] temporalTaskToken() {
+        throw new UnsupportedOperationException("this task context cannot complete asynchronously");
+    }
+
+    /**
+     * The attempt does not end when the operator returns: its outputs and its task run's end are recorded by
+     * whoever completes it later with {@link #temporalTaskToken} (Temporal's asynchronous completion), and what the
+     * operator returns is ignored. The worker's slot is free as soon as the operator returns.
+     */
+    default void completeLater() {
+        throw new UnsupportedOperationException("this task context cannot complete asynchronously");
+    }
 }

@@ -95,8 +95,15 @@ public class TaskActivitiesImpl implements TaskActivities {
             taskRuns.finish(taskRunId, "failed", null, message);
             throw ApplicationFailure.newNonRetryableFailure(message, INVALID_INPUT);
         }
+        boolean[] completesLater = {false};
         TaskContext context = new TaskContext() {
             public String runId() { return task.runId(); }
+            public int attempt() { return recordedAttempt; }
+            public byte[] temporalTaskToken() { return activity.getTaskToken(); }
+            public void completeLater() {
+                activity.doNotCompleteOnReturn();
+                completesLater[0] = true;
+            }
             public String taskId() { return task.taskId(); }
             public long taskRunId() { return taskRunId; }
             public int previousAttempts() { return task.previousAttempts(); }
@@ -106,6 +113,11 @@ public class TaskActivitiesImpl implements TaskActivities {
         };
         try {
             Map<String, Object> outputs = operator.run(context, task.with());
+            if (completesLater[0]) {
+                // ended later through the task token (e.g. POST /api/tasks/{token}/complete), which records the end
+                log.info("try " + recordedAttempt + " handed over: it ends when the service completes or fails it");
+                return null;
+            }
             log.info("try " + recordedAttempt + " ended success");
             taskRuns.finish(taskRunId, "success", toJson(outputs), null);
             return new TaskResult(outputs);

@@ -32,6 +32,26 @@ public interface AnvilConfig {
 
     Datasets datasets();
 
+    /**
+     * The base URL outside services reach this API at (ANVIL_PUBLIC_URL, e.g. https://anvil.example.com): training
+     * services call back under it (docs/external-training.md). Unset, it is http://localhost:<the HTTP port>.
+     */
+    Optional<String> publicUrl();
+
+    /**
+     * Training services of the external operator by name: anvil.trainer.<name>.url / .auth (or
+     * ANVIL_TRAINER_<NAME>_URL / _AUTH, read by {@code ExternalTraining}); docs/external-training.md.
+     */
+    java.util.Map<String, Trainer> trainer();
+
+    interface Trainer {
+        /** The service's jobs endpoint, http(s). */
+        Optional<String> url();
+
+        /** The Authorization header value sent with each job. */
+        Optional<String> auth();
+    }
+
     /** Bounds on POST /api/datasets, whose body is a file to import, often an archive. */
     interface Datasets {
         /** Largest upload (ANVIL_DATASETS_MAX_UPLOAD_BYTES); a larger body is refused with 413. */

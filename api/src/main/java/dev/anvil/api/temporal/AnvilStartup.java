@@ -92,6 +92,8 @@ public class AnvilStartup {
     @Inject ApiTokenStore tokens;
     @Inject Attestations attestations;
     @Inject EvidenceAdmission admission;
+    @Inject dev.anvil.db.ExternalTaskStore externalTasks;
+    @Inject dev.anvil.activities.external.TrainingServices trainingServices;
 
     private WorkerFactory factory;
     private dev.anvil.activities.tasklog.TaskLogs taskLogs;
@@ -180,7 +182,10 @@ public class AnvilStartup {
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO),
-                new dev.anvil.activities.command.CommandOperator(artifactIO, commands));
+                new dev.anvil.activities.command.CommandOperator(artifactIO, commands),
+                new dev.anvil.activities.external.ExternalOperator(artifactIO, objects, externalTasks, trainingServices,
+                        () -> dev.anvil.api.wiring.ExternalTraining.publicUrl(config),
+                        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build()));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json, taskLogs),

@@ -161,7 +161,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             running.put(task.id(), Async.function(() -> awaitApproval(task, approvalWith, attempt)));
             return;
         }
-        TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task));
+        TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task, with));
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
         running.put(task.id(), Async.function(stub::runTask,
                 new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1,
@@ -357,16 +357,25 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     }
 
     /** Each task's timeout and retries come from its spec; bad input to an operator is never retried. */
-    private static ActivityOptions taskOptions(PlannedTask task) {
+    private static ActivityOptions taskOptions(PlannedTask task, Map<String, Object> with) {
         Duration delay = task.retryDelay().isZero() || task.retryDelay().isNegative() ? Duration.ofSeconds(1) : task.retryDelay();
         ActivityOptions.Builder options = ActivityOptions.newBuilder();
         // operators that heartbeat through long work: a dead worker is noticed within this, not at the
         // task's execution timeout, and the retry resumes from the last heartbeat
         dev.anvil.workflows.pipeline.spec.BuiltInOperators.heartbeatTimeout(task.operator())
                 .ifPresent(options::setHeartbeatTimeout);
+        Duration startToClose = task.executionTimeout();
+        if (task.operator().equals(dev.anvil.workflows.pipeline.spec.BuiltInOperators.EXTERNAL.name())) {
+            // an outside training service holds the attempt: its heartbeats (through the API) must come within
+            // with.heartbeat_timeout, and the whole attempt within with.timeout, not the task's execution timeout
+            options.setHeartbeatTimeout(dev.anvil.workflows.pipeline.spec.BuiltInOperators.externalDuration(
+                    with, "heartbeat_timeout", dev.anvil.workflows.pipeline.spec.BuiltInOperators.EXTERNAL_HEARTBEAT));
+            startToClose = dev.anvil.workflows.pipeline.spec.BuiltInOperators.externalDuration(
+                    with, "timeout", dev.anvil.workflows.pipeline.spec.BuiltInOperators.EXTERNAL_TIMEOUT);
+        }
         return options
                 .setTaskQueue(task.queue())
-                .setStartToCloseTimeout(task.executionTimeout())
+                .setStartToCloseTimeout(startToClose)
                 .setRetryOptions(RetryOptions.newBuilder()
                         .setInitialInterval(delay)
                         // fixed delay between attempts, as Airflow's retry_delay

@@ -105,6 +105,20 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor COMMAND = operator("command", "Command", TaskQueues.CPU, false);
 
     /**
+     * Hands training to a configured outside service (named in the worker's config, never a URL from the spec):
+     * POSTs it a job with presigned dataset and upload URLs and a task token, and frees the worker; the service
+     * heartbeats and completes or fails the task through /api/tasks/{token}/... (Temporal's asynchronous
+     * completion). An outside service's result is not reproducible, so it is never cached.
+     */
+    public static final OperatorDescriptor EXTERNAL = operator("external", "External", TaskQueues.CPU, false);
+
+    /** An external task's default heartbeat timeout: a training service silent this long is taken for dead. */
+    public static final java.time.Duration EXTERNAL_HEARTBEAT = java.time.Duration.ofMinutes(2);
+
+    /** An external task's default overall timeout (start to close of one attempt). */
+    public static final java.time.Duration EXTERNAL_TIMEOUT = java.time.Duration.ofHours(6);
+
+    /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
      * evaluation batch, canary every poll, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
@@ -127,7 +141,16 @@ public final class BuiltInOperators {
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
-                COMMAND);
+                COMMAND, EXTERNAL);
+    }
+
+    /**
+     * {@code with.<key>} of an external task as a duration, or {@code fallback} when it is absent or not a duration
+     * (the schema refuses that when the spec is submitted; a reference that resolved to a bad value falls back).
+     */
+    public static java.time.Duration externalDuration(Map<String, Object> with, String key, java.time.Duration fallback) {
+        return with != null && with.get(key) instanceof String text
+                ? Durations.parse(text).filter(d -> !d.isNegative() && !d.isZero()).orElse(fallback) : fallback;
     }
 
     /** An operator whose {@code with} schema is the one the published pipeline schema gives it. */
