@@ -80,8 +80,8 @@ class CanaryPipelineTest {
         given().spec(TestTokens.bearer(TestTokens.REVIEWER)).contentType("application/json")
                 .body(Map.of("comment", "gate passed")).post("/api/approvals/" + approval + "/approve").then().statusCode(200);
         TestTokens.signInAs(TestTokens.ADMIN);
-        String built = given().get("/api/runs/" + runId).then().extract()
-                .path("tasks.find { it.taskId == 'build' }.metricsJson");
+        String built = JsonValues.text(given().get("/api/runs/" + runId).then().extract()
+                .path("tasks.find { it.taskId == 'build' }.metricsJson"));
 
         String body = GatewayTest.request(GatewayTest.digitLikePixels(1), 1, false);
         String status = "running";
@@ -97,7 +97,7 @@ class CanaryPipelineTest {
         given().get("/api/endpoints/rolling").then().statusCode(200)
                 .body("stable.artifact", org.hamcrest.Matchers.not(equalTo(stable)));
         assertThat(built).contains((String) given().get("/api/endpoints/rolling").then().extract().path("stable.artifact"));
-        assertThat(run.getString("tasks.find { it.taskId == 'rollout' }.metricsJson")).contains("\"state\": \"promoted\"");
+        assertThat(JsonValues.text(run.get("tasks.find { it.taskId == 'rollout' }.metricsJson"))).contains("\"state\":\"promoted\"");
     }
 
     @Test

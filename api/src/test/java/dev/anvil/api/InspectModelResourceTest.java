@@ -57,7 +57,7 @@ public class InspectModelResourceTest {
         assertThat(run.getString("run.status")).isEqualTo("success");
         assertThat(run.getList("tasks.taskId")).containsExactly("inspect");
         assertThat(run.getString("tasks[0].status")).isEqualTo("success");
-        assertThat(run.getString("tasks[0].metricsJson")).contains("\"parameterCount\"");
+        assertThat(JsonValues.text(run.get("tasks[0].metricsJson"))).contains("\"parameterCount\"");
         given().get("/api/runs?status=success").then().statusCode(200).body("id", hasItem(runId));
 
         // lineage: the inspect task run used the model

@@ -53,7 +53,7 @@ public class RolloutTest {
                 .body("stable.version", equalTo(2)).body("stable.artifact", equalTo(candidate))
                 .body("canary", nullValue());
         given().get("/api/rollouts/" + id).then().body("rollout.weight", equalTo(100))
-                .body("rollout.analysisJson", containsString("\"verdict\": \"pass\""));
+                .body("rollout.analysisJson.verdict", equalTo("pass"));
     }
 
     @Test
@@ -116,9 +116,9 @@ public class RolloutTest {
                 .body("stable.artifact", equalTo(stable)).body("canary", nullValue());
         // rolled back at the first step (weight 50): it never reached 100
         given().get("/api/rollouts/" + id).then().body("rollout.weight", equalTo(0))
-                .body("rollout.analysisJson", containsString("latency"));
-        assertThat(given().get("/api/rollouts/" + id).then().extract().jsonPath().getString("rollout.analysisJson"))
-                .doesNotContain("\"weight\": 100");
+                .body("rollout.analysisJson.reason", containsString("latency"));
+        assertThat(given().get("/api/rollouts/" + id).then().extract().jsonPath().getInt("rollout.analysisJson.weight"))
+                .isNotEqualTo(100);
     }
 
     /** The rollout's recorded state; "starting" while its first activity (which writes the row) has not run. */

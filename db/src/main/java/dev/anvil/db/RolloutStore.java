@@ -101,6 +101,15 @@ public final class RolloutStore {
                 + " FROM rollouts WHERE state IN ('running', 'paused') ORDER BY started_at, id", RolloutStore::map);
     }
 
+    /** The latest rollouts, newest first, at most limit (1..1000): what the UI's rollouts list shows. */
+    public List<Rollout> list(int limit) {
+        if (limit < 1 || limit > 1000) {
+            throw DataAccessException.badInput(TABLE, "list", "limit " + limit + " is outside 1..1000");
+        }
+        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS + " FROM rollouts ORDER BY started_at DESC, id LIMIT ?",
+                RolloutStore::map, limit);
+    }
+
     /**
      * Ends a running or paused rollout as failed with the reason (its workflow failed or was lost).
      * Empty when the rollout had already finished: whatever finished it is left as it was.

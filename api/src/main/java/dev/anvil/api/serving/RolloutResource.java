@@ -58,6 +58,7 @@ public class RolloutResource {
     @Inject dev.anvil.api.auth.CurrentCaller caller;
     @Inject AuditTrail trail;
     @Inject EvidenceAdmission admission;
+    @Inject RolloutControls controls;
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
@@ -131,28 +132,7 @@ public class RolloutResource {
     @APIResponse(responseCode = "200", description = "rollout and live")
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     public Map<String, Object> get(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id) {
-        Map<String, Object> view = new LinkedHashMap<>();
-        java.util.Optional<Rollout> row = rollouts.find(id);
-        row.ifPresent(r -> view.put("rollout", r));
-        try {
-            WorkflowStub workflow = client.newUntypedWorkflowStub(id);
-            WorkflowExecutionStatus status = workflow.describe().getStatus();
-            if (status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
-                view.put("live", stub(id).status());
-            } else if (row.isEmpty()) {
-                // it ended before recording itself (no such endpoint, say): its live state would read
-                // "starting" for ever, so say how it ended instead
-                view.put("rollout", Map.of("id", id, "state", "failed", "reason", "its workflow ended "
-                        + status.name().replace("WORKFLOW_EXECUTION_STATUS_", "").toLowerCase()
-                        + " before the rollout began: " + failure(workflow)));
-            }
-        } catch (RuntimeException e) {
-            // never started, or forgotten by Temporal: the row is what there is
-        }
-        if (view.isEmpty()) {
-            throw ProblemException.notFound("no rollout with id '" + id + "'");
-        }
-        return view;
+        return controls.view(id);
     }
 
     @POST
@@ -172,7 +152,7 @@ public class RolloutResource {
             + "(e.g. resume a running rollout)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus pause(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, "pause", CanaryRolloutWorkflow::pause);
+        return control(id, body, "pause");
     }
 
     @POST
@@ -192,7 +172,7 @@ public class RolloutResource {
             + "(e.g. resume a running rollout)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus resume(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, "resume", CanaryRolloutWorkflow::resume);
+        return control(id, body, "resume");
     }
 
     @POST
@@ -212,7 +192,7 @@ public class RolloutResource {
             + "(e.g. resume a running rollout)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus promote(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, "promote", CanaryRolloutWorkflow::promote);
+        return control(id, body, "promote");
     }
 
     @POST
@@ -232,49 +212,12 @@ public class RolloutResource {
             + "(e.g. resume a running rollout)")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus abort(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
-        return control(id, body, "abort", CanaryRolloutWorkflow::abort);
+        return control(id, body, "abort");
     }
 
-    private RolloutStatus control(String id, Map<String, Object> body, String command,
-                                  java.util.function.BiFunction<CanaryRolloutWorkflow, RolloutControl, RolloutStatus> update) {
-        // the actor is the authenticated caller, never what the body claims
-        String a = caller.name();
+    private RolloutStatus control(String id, Map<String, Object> body, String command) {
         Object reason = body == null ? null : body.get("reason");
-        Rollout row = rollouts.find(id).orElseThrow(() -> ProblemException.notFound("no rollout with id '" + id + "'"));
-        if (Rollout.TERMINAL.contains(row.state())) {
-            throw new ProblemException(409, "Conflict", "rollout '" + id + "' has finished (" + row.state()
-                    + "); nothing to change", List.of());
-        }
-        try {
-            RolloutStatus status = update.apply(stub(id), new RolloutControl(a, reason instanceof String r ? r : null));
-            trail.record("rollout." + command, "rollout:" + id, "endpoint", row.endpoint(), "reason", reason);
-            return status;
-        } catch (WorkflowUpdateException e) {
-            throw new ProblemException(409, "Conflict", rootMessage(e), List.of());
-        }
-    }
-
-    private CanaryRolloutWorkflow stub(String id) {
-        return client.newWorkflowStub(CanaryRolloutWorkflow.class, id);
-    }
-
-    private static String failure(WorkflowStub workflow) {
-        try {
-            workflow.getResult(1, java.util.concurrent.TimeUnit.SECONDS, dev.anvil.workflows.rollout.CanaryResult.class);
-            return "no failure recorded";
-        } catch (WorkflowFailedException e) {
-            return rootMessage(e);
-        } catch (java.util.concurrent.TimeoutException e) {
-            return "no failure recorded";
-        }
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t instanceof ApplicationFailure f ? f.getOriginalMessage() : t.getMessage();
+        return controls.control(id, caller.require(), command, reason instanceof String r ? r : null);
     }
 
 }

@@ -22,9 +22,11 @@ import java.util.Map;
  * @param lineage null when the validation report names no candidate
  * @param done the outcome of the decision just made, if any
  * @param error why the decision just tried was refused, if it was
+ * @param plan what is being approved (the approval task's summary) and what approving starts (downstream canaries)
  */
 record ApprovalPage(Approval approval, PipelineRun run, List<ApprovalDecision> decisions, boolean reviewer, boolean ownRun,
-        RunGraph graph, GateReport gate, Comparison comparison, Lineage lineage, String done, String error) {
+        RunGraph graph, GateReport gate, Comparison comparison, Lineage lineage, String done, String error,
+        ApprovalPlan plan) {
 
     /** The approval's id as a path segment of the decision forms. */
     public String approvalPath() {

@@ -6,6 +6,7 @@ import dev.anvil.db.Endpoint;
 import dev.anvil.db.Model;
 import dev.anvil.db.ModelVersion;
 import dev.anvil.db.PipelineRun;
+import dev.anvil.db.Rollout;
 import io.quarkus.qute.CheckedTemplate;
 import io.quarkus.qute.TemplateInstance;
 import java.util.List;
@@ -42,29 +43,64 @@ final class Pages {
 
     static native TemplateInstance runs(Frame frame, List<PipelineRun> runs);
 
-    static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph);
+    static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph,
+                                       List<Attempt> attempts);
 
-    static native TemplateInstance models(Frame frame, List<ModelEntry> models);
+    /** {@code query}: the search as given ("" for none). */
+    static native TemplateInstance models(Frame frame, String query, List<ModelEntry> models);
 
     static native TemplateInstance endpoints(Frame frame, List<EndpointEntry> endpoints);
 
+    static native TemplateInstance rollouts(Frame frame, List<Rollout> rollouts);
+
+    static native TemplateInstance rollout(Frame frame, RolloutPage page);
+
     /** A row of the approvals list: the approval and the pipeline of its run. */
     record ApprovalRow(Approval approval, String pipeline) {
+    }
+
+    /**
+     * One try of a task, with the address of its log: the Airflow-compatible API's log of that try (the UI's
+     * sign-in cookie is accepted there).
+     */
+    record Attempt(dev.anvil.db.TaskRun run, String logHref) {
+        static Attempt of(PipelineRun pipelineRun, dev.anvil.db.TaskRun t) {
+            return new Attempt(t, "/api/v2/dags/" + seg(pipelineRun.pipeline()) + "/dagRuns/" + seg(pipelineRun.id())
+                    + "/taskInstances/" + seg(t.taskId()) + "/logs/" + t.attempt());
+        }
+
+        private static String seg(String s) {
+            return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+        }
     }
 
     /** A registered model and its versions, each with the aliases that point at it. */
     record ModelEntry(Model model, List<VersionRow> versions) {
     }
 
-    /** A version with its aliases and what its provenance chain says (built by, approved by, signature). */
-    record VersionRow(ModelVersion version, String aliases, CandidateEvidence evidence) {
+    /**
+     * A version with its aliases, what its provenance chain says (built by, approved by, signature) and the
+     * endpoints serving it now.
+     */
+    record VersionRow(ModelVersion version, String aliases, CandidateEvidence evidence, List<Serving> serves) {
         public String approvedBy() {
             return String.join(", ", evidence.approvedBy());
         }
     }
 
-    /** An endpoint, what it serves, and the rollouts on it that an admin let skip the evidence. */
-    record EndpointEntry(Endpoint endpoint, List<BreakGlass> breakGlass) {
+    /** An endpoint serving a version: as its stable or canary version, with its live share of traffic. */
+    record Serving(String endpoint, String role, int weight) {
+    }
+
+    /**
+     * An endpoint, what it serves (each version with its live share of traffic), its running or paused rollout
+     * (null when none), and the rollouts on it that an admin let skip the evidence.
+     */
+    record EndpointEntry(Endpoint endpoint, Rollout activeRollout, List<BreakGlass> breakGlass) {
+        /** The stable version's share of traffic: what the canary does not take. */
+        public int stableWeight() {
+            return endpoint.hasCanary() ? 100 - endpoint.canaryWeight() : 100;
+        }
     }
 
     /**

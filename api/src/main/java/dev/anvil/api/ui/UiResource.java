@@ -8,6 +8,8 @@ import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.OidcTenants;
 import dev.anvil.api.auth.Role;
 import dev.anvil.api.problem.ProblemException;
+import dev.anvil.api.serving.RolloutControls;
+import dev.anvil.workflows.rollout.RolloutStatus;
 import dev.anvil.activities.rollout.ProvenanceChain;
 import dev.anvil.db.ApiTokenStore;
 import dev.anvil.db.Approval;
@@ -22,6 +24,8 @@ import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
+import dev.anvil.db.Rollout;
+import dev.anvil.db.RolloutStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.storage.ObjectStore;
@@ -79,6 +83,8 @@ public class UiResource {
     @Inject ModelRegistryStore registry;
     @Inject ProvenanceChain provenance;
     @Inject EndpointStore endpoints;
+    @Inject RolloutStore rollouts;
+    @Inject RolloutControls rolloutControls;
     @Inject AuditLogStore audit;
     @Inject ObjectStore objects;
     @Inject ObjectMapper json;
@@ -229,7 +235,8 @@ public class UiResource {
         ApprovalPage page = new ApprovalPage(a, run, approvals.decisions(a.id()), who.has(Role.REVIEWER),
                 Principals.same(who.principal(), a.requestedBy()), RunGraph.of(run, tasks, pipelines),
                 evidence.report(tasks, "gate", "gate_report").map(ApprovalPage.GateReport::of).orElse(null),
-                validation.map(Comparison::of).orElse(null), validation.flatMap(this::lineageOf).orElse(null), done, error);
+                validation.map(Comparison::of).orElse(null), validation.flatMap(this::lineageOf).orElse(null), done, error,
+                ApprovalPlan.of(run, a.taskId(), pipelines));
         return Pages.approval(frame("Approval " + a.id(), who), page, validation.map(v -> Charts.of(v, json)).orElse(null));
     }
 
@@ -263,28 +270,50 @@ public class UiResource {
         if (run.isEmpty()) {
             return Response.status(404).entity(Pages.notFound(frame("Run not found", who.get()), "run", id)).build();
         }
-        RunGraph graph = RunGraph.of(run.get(), Evidence.latestAttempts(taskRuns.listByRun(id)), pipelines);
-        return Response.ok(Pages.run(frame("Run " + id, who.get()), run.get(), approvals.listByRun(id), graph)).build();
+        List<TaskRun> all = taskRuns.listByRun(id);
+        RunGraph graph = RunGraph.of(run.get(), Evidence.latestAttempts(all), pipelines);
+        List<Pages.Attempt> attempts = all.stream().map(t -> Pages.Attempt.of(run.get(), t)).toList();
+        return Response.ok(Pages.run(frame("Run " + id, who.get()), run.get(), approvals.listByRun(id), graph, attempts))
+                .build();
     }
 
+    /** Registered models and their versions, each with where it serves; {@code q} keeps the names containing it. */
     @GET
     @Path("/models")
-    public Response modelsPage() {
+    public Response modelsPage(@QueryParam("q") String q) {
         Optional<Caller> who = caller.get();
         if (who.isEmpty()) {
             return toLogin();
         }
+        String query = q == null ? "" : q.strip();
+        if (query.length() > 200) {
+            query = query.substring(0, 200); // a name is shorter; a longer query matches nothing anyway
+        }
+        String needle = query.toLowerCase(java.util.Locale.ROOT);
+        Map<String, List<Pages.Serving>> serving = new LinkedHashMap<>();
+        for (Endpoint e : endpoints.list()) {
+            serving.computeIfAbsent(e.model() + "@" + e.stableVersion(), k -> new ArrayList<>())
+                    .add(new Pages.Serving(e.name(), "stable", e.hasCanary() ? 100 - e.canaryWeight() : 100));
+            if (e.hasCanary()) {
+                serving.computeIfAbsent(e.model() + "@" + e.canaryVersion(), k -> new ArrayList<>())
+                        .add(new Pages.Serving(e.name(), "canary", e.canaryWeight()));
+            }
+        }
         List<Pages.ModelEntry> models = new ArrayList<>();
         for (Model m : registry.listModels()) {
+            if (!needle.isEmpty() && !m.name().toLowerCase(java.util.Locale.ROOT).contains(needle)) {
+                continue;
+            }
             Map<Integer, List<String>> aliases = new LinkedHashMap<>();
             for (ModelAlias alias : registry.listAliases(m.name())) {
                 aliases.computeIfAbsent(alias.version(), k -> new ArrayList<>()).add(alias.alias());
             }
             models.add(new Pages.ModelEntry(m, registry.listVersions(m.name()).stream()
                     .map(v -> new Pages.VersionRow(v, String.join(", ", aliases.getOrDefault(v.version(), List.of())),
-                            provenance.walk(v.artifactSha256()))).toList()));
+                            provenance.walk(v.artifactSha256()),
+                            serving.getOrDefault(m.name() + "@" + v.version(), List.of()))).toList()));
         }
-        return Response.ok(Pages.models(frame("Models", who.get()), models)).build();
+        return Response.ok(Pages.models(frame("Models", who.get()), query, models)).build();
     }
 
     /**
@@ -306,9 +335,71 @@ public class UiResource {
                             detail(a.detailsJson(), "rollout"), detail(a.detailsJson(),
                             a.action().equals("rollout.break_glass") ? "candidate" : "artifact"),
                             detail(a.detailsJson(), "version"), detail(a.detailsJson(), "change"))).toList();
-            entries.add(new Pages.EndpointEntry(e, glass));
+            entries.add(new Pages.EndpointEntry(e, rollouts.findActive(e.name()).orElse(null), glass));
         }
         return Response.ok(Pages.endpoints(frame("Endpoints", who.get()), entries)).build();
+    }
+
+    /** The latest rollouts, newest first. */
+    @GET
+    @Path("/rollouts")
+    public Response rolloutsPage() {
+        Optional<Caller> who = caller.get();
+        if (who.isEmpty()) {
+            return toLogin();
+        }
+        return Response.ok(Pages.rollouts(frame("Rollouts", who.get()), rollouts.list(200))).build();
+    }
+
+    /** A rollout: its steps, each window's analysis, and the buttons to steer it for a reviewer or an admin. */
+    @GET
+    @Path("/rollouts/{id}")
+    public Response rolloutPage(@PathParam("id") String id, @QueryParam("done") String done) {
+        Optional<Caller> who = caller.get();
+        if (who.isEmpty()) {
+            return toLogin();
+        }
+        return rolloutPage(id, who.get(), 200, done, null);
+    }
+
+    /**
+     * Pause, resume, promote or abort, through {@link RolloutControls} as the REST API does (the same roles, the
+     * same refusals, the same audit record); the form token was checked before this runs.
+     */
+    @POST
+    @Path("/rollouts/{id}/{command}")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response steerRollout(@PathParam("id") String id, @PathParam("command") String command,
+                                 @FormParam("reason") String reason) {
+        Optional<Caller> who = caller.get();
+        if (who.isEmpty()) {
+            return toLogin();
+        }
+        try {
+            RolloutStatus status = rolloutControls.control(id, who.get(), command,
+                    reason == null || reason.isBlank() ? null : reason.trim());
+            String msg = "Sent " + command + "; the rollout is now " + status.state() + " at weight " + status.weight() + " %.";
+            return Response.seeOther(URI.create("/ui/rollouts/" + enc(id) + "?done=" + enc(msg))).build();
+        } catch (ProblemException e) {
+            return rolloutPage(id, who.get(), e.status(), null, e.getMessage());
+        }
+    }
+
+    private Response rolloutPage(String id, Caller who, int status, String done, String error) {
+        Optional<Rollout> row = rollouts.find(id);
+        if (row.isEmpty()) {
+            return Response.status(404).entity(Pages.notFound(frame("Rollout not found", who), "rollout", id)).build();
+        }
+        RolloutStatus live = null;
+        try {
+            if (rolloutControls.view(id).get("live") instanceof RolloutStatus s) {
+                live = s;
+            }
+        } catch (ProblemException e) {
+            // no live status: the row is what there is
+        }
+        RolloutPage page = RolloutPage.of(row.get(), live, RolloutControls.maySteer(who), json, done, error);
+        return Response.status(status).entity(Pages.rollout(frame("Rollout " + id, who), page)).build();
     }
 
     private String detail(String detailsJson, String key) {

@@ -99,14 +99,14 @@ class HandTrafficChangeEvidenceTest {
         List<Map<String, Object>> glass = audit.getList("findAll { it.action == 'endpoint.break_glass' }");
         assertThat(glass).hasSize(4).allSatisfy(row -> {
             assertThat(row.get("actor")).isEqualTo("demo-admin");
-            assertThat((String) row.get("detailsJson")).contains("hotfix for the outage, pipeline after");
+            assertThat(dev.anvil.api.JsonValues.text(row.get("detailsJson"))).contains("hotfix for the outage, pipeline after");
         });
-        assertThat(glass).extracting(row -> (String) row.get("detailsJson")).anySatisfy(d -> assertThat(d)
-                .contains("\"change\": \"endpoint.created\"", "\"version\": 1", "\"artifact\": \"" + stable + "\""))
-                .anySatisfy(d -> assertThat(d).contains("\"change\": \"endpoint.canary.set\"", "\"version\": 2",
-                        "\"artifact\": \"" + canary + "\""))
-                .anySatisfy(d -> assertThat(d).contains("\"change\": \"endpoint.canary.weight_changed\"", "\"weight\": 50"))
-                .anySatisfy(d -> assertThat(d).contains("\"change\": \"endpoint.canary.promoted\"", "\"version\": 2"));
+        assertThat(glass).extracting(row -> dev.anvil.api.JsonValues.text(row.get("detailsJson"))).anySatisfy(d -> assertThat(d)
+                .contains("\"change\":\"endpoint.created\"", "\"version\":1", "\"artifact\":\"" + stable + "\""))
+                .anySatisfy(d -> assertThat(d).contains("\"change\":\"endpoint.canary.set\"", "\"version\":2",
+                        "\"artifact\":\"" + canary + "\""))
+                .anySatisfy(d -> assertThat(d).contains("\"change\":\"endpoint.canary.weight_changed\"", "\"weight\":50"))
+                .anySatisfy(d -> assertThat(d).contains("\"change\":\"endpoint.canary.promoted\"", "\"version\":2"));
 
         given().cookie("anvil_token", TestTokens.VIEWER).get("/ui/endpoints").then().statusCode(200)
                 .body(containsString("Break glass by hand: <b>demo-admin</b> created the endpoint serving version 1"))

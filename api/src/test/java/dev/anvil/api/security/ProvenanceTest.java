@@ -54,8 +54,7 @@ class ProvenanceTest {
                 s -> s.equals("success") || s.equals("failed"));
         JsonPath runView = given().spec(TestTokens.bearer(TestTokens.ADMIN)).get("/api/runs/" + run).then().extract().jsonPath();
         assertThat(runView.getString("run.status")).isEqualTo("success");
-        String output = JSON.readTree(runView.getString("tasks.find { it.taskId == 'convert' }.metricsJson"))
-                .path("model").path("sha256").asText();
+        String output = runView.getString("tasks.find { it.taskId == 'convert' }.metricsJson.model.sha256");
 
         JsonPath key = given().get("/api/provenance/key").then().statusCode(200).extract().jsonPath();
         ECPublicKey publicKey = SigningKey.publicKeyFromPem(key.getString("publicKey"));
