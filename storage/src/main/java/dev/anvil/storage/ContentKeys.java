@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 final class ContentKeys {
     static final String CONTENT_PREFIX = "sha256/";
     static final String TEMP_PREFIX = "tmp/";
+    /** Task logs, written under a name rather than their content (they grow while a task runs). */
+    static final String LOG_PREFIX = "logs/";
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
 
     private ContentKeys() {}

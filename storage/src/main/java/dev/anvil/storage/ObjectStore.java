@@ -243,6 +243,61 @@ public final class ObjectStore implements AutoCloseable {
                 .build()));
     }
 
+    /**
+     * Replaces the log object at {@code logs/<name>} with {@code bytes}. Logs are the one kind of object that
+     * is not content-addressed: a running task's log grows, and readers tail it under a name they can derive
+     * (run, task, try). A reader sees either the old or the new whole object, never a partial one.
+     */
+    public void putLog(String name, byte[] bytes, String mediaType) {
+        requireMediaType(mediaType);
+        String key = logKey(name);
+        call("write log", key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
+                .stream(new java.io.ByteArrayInputStream(bytes), (long) bytes.length, -1L).contentType(mediaType).build()));
+    }
+
+    /**
+     * The log object at {@code logs/<name>} from byte {@code offset} on (empty bytes when the offset is at or
+     * past its end), with its whole size; empty when no such log was written.
+     */
+    public Optional<LogSlice> readLog(String name, long offset) throws IOException {
+        if (offset < 0) {
+            throw new IllegalArgumentException("log offset " + offset + " is negative; start at 0");
+        }
+        String key = logKey(name);
+        long size;
+        try {
+            size = client.statObject(StatObjectArgs.builder().bucket(bucket).object(key).build()).size();
+        } catch (MinioException e) {
+            if (MinioErrors.isObjectNotFound(e)) {
+                return Optional.empty();
+            }
+            throw MinioErrors.translate(e, "stat log", bucket, key);
+        }
+        if (offset >= size) {
+            return Optional.of(new LogSlice(new byte[0], size));
+        }
+        try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(bucket).object(key).offset(offset).build())) {
+            return Optional.of(new LogSlice(in.readAllBytes(), size));
+        } catch (MinioException e) {
+            if (MinioErrors.isObjectNotFound(e)) {
+                return Optional.empty();
+            }
+            throw MinioErrors.translate(e, "read log", bucket, key);
+        }
+    }
+
+    /** Bytes of a log from some offset, and the log's whole size at the time it was read. */
+    public record LogSlice(byte[] bytes, long size) {
+    }
+
+    private static String logKey(String name) {
+        if (name == null || name.isBlank() || name.startsWith("/") || name.contains("..") || name.contains("\\")) {
+            throw new IllegalArgumentException("'" + name + "' is not a log name: use a relative path such as"
+                    + " <run>/<task>/<try>.ndjson, without '..'");
+        }
+        return ContentKeys.LOG_PREFIX + name;
+    }
+
     /** Closes the client if {@link #connect} made it. */
     @Override
     public void close() {

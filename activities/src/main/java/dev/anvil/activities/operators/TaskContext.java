@@ -27,4 +27,9 @@ public interface TaskContext {
     default <T> java.util.Optional<T> lastHeartbeat(Class<T> type) {
         return java.util.Optional.empty();
     }
+
+    /** The attempt's log; lines written here are stored and served while the task runs. */
+    default TaskLog log() {
+        return TaskLog.DISCARD;
+    }
 }

@@ -7,6 +7,9 @@ import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.Operators;
 import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.activities.operators.TaskLog;
+import dev.anvil.activities.tasklog.AttemptLog;
+import dev.anvil.activities.tasklog.TaskLogs;
 import dev.anvil.db.LineageEdge;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.TaskRun;
@@ -37,8 +40,16 @@ public class TaskActivitiesImpl implements TaskActivities {
     private final LineageStore lineage;
     private final ObjectMapper json;
     private final ObjectMapper canonicalJson;
+    private final TaskLogs logs;
 
     public TaskActivitiesImpl(Operators operators, TaskRunStore taskRuns, LineageStore lineage, ObjectMapper json) {
+        this(operators, taskRuns, lineage, json, null);
+    }
+
+    /** @param logs where each attempt's log goes; null keeps none */
+    public TaskActivitiesImpl(Operators operators, TaskRunStore taskRuns, LineageStore lineage, ObjectMapper json,
+                              TaskLogs logs) {
+        this.logs = logs;
         this.operators = operators;
         this.taskRuns = taskRuns;
         this.lineage = lineage;
@@ -53,17 +64,34 @@ public class TaskActivitiesImpl implements TaskActivities {
         // a retried run numbers its attempts after the ones the task already had
         int recordedAttempt = task.previousAttempts() + attempt;
         long taskRunId = taskRuns.start(task.runId(), task.taskId(), recordedAttempt, task.operator(), toJson(task.with()));
+        AttemptLog log = logs == null ? null : logs.open(task.runId(), task.taskId(), recordedAttempt);
+        try {
+            return run(task, activity, attempt, recordedAttempt, taskRunId, log == null ? TaskLog.DISCARD : log);
+        } finally {
+            if (log != null) {
+                log.close();
+            }
+        }
+    }
+
+    private TaskResult run(TaskInvocation task, ActivityExecutionContext activity, int attempt, int recordedAttempt,
+                           long taskRunId, TaskLog log) {
+        log.info("try " + recordedAttempt + " of task " + task.taskId() + " started (operator " + task.operator()
+                + ", run " + task.runId() + ")");
         if (task.cacheable()) {
             String key = cacheKey(task);
             taskRuns.setCacheKey(taskRunId, key);
             Optional<TaskRun> earlier = taskRuns.findCached(key);
             if (earlier.isPresent()) {
+                log.info("reused the outputs of task run " + earlier.get().id() + ", which had the same operator and"
+                        + " inputs, instead of running");
                 return reuse(taskRunId, earlier.get());
             }
         }
         Operator operator = operators.find(task.operator()).orElse(null);
         if (operator == null) {
             String message = "no operator '" + task.operator() + "' on this worker; it has " + operators.names();
+            log.error(message);
             taskRuns.finish(taskRunId, "failed", null, message);
             throw ApplicationFailure.newNonRetryableFailure(message, INVALID_INPUT);
         }
@@ -74,21 +102,29 @@ public class TaskActivitiesImpl implements TaskActivities {
             public int previousAttempts() { return task.previousAttempts(); }
             public void heartbeat(Object progress) { activity.heartbeat(progress); }
             public <T> Optional<T> lastHeartbeat(Class<T> type) { return activity.getHeartbeatDetails(type); }
+            public TaskLog log() { return log; }
         };
         try {
             Map<String, Object> outputs = operator.run(context, task.with());
+            log.info("try " + recordedAttempt + " ended success");
             taskRuns.finish(taskRunId, "success", toJson(outputs), null);
             return new TaskResult(outputs);
         } catch (ActivityCompletionException e) {
             // cancelled (or given up) while it worked: whoever cancelled the run records the attempt
             // (PipelineWorkflow), and finish() would refuse a write over that record anyway
+            log.warning("try " + recordedAttempt + " stopped: the task was cancelled or timed out");
             throw e;
         } catch (InvalidTaskInputException e) {
+            log.error(e.getMessage());
+            log.error("try " + recordedAttempt + " ended failed (bad input, not retried)");
             taskRuns.finish(taskRunId, "failed", null, e.getMessage());
             throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), INVALID_INPUT);
         } catch (Exception e) {
             String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            taskRuns.finish(taskRunId, attempt < task.maxAttempts() ? "up_for_retry" : "failed", null, message);
+            String status = attempt < task.maxAttempts() ? "up_for_retry" : "failed";
+            log.error(message);
+            log.error("try " + recordedAttempt + " ended " + status);
+            taskRuns.finish(taskRunId, status, null, message);
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }

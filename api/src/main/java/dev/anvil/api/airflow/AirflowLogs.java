@@ -54,6 +54,35 @@ final class AirflowLogs {
         return lines;
     }
 
+    /**
+     * The lines the try's worker captured (NDJSON in the artifact store, see TaskLogResource), as Airflow's
+     * structured lines; empty when the try kept no log (it ran before logs were captured).
+     */
+    static java.util.Optional<List<Map<String, Object>>> captured(dev.anvil.storage.ObjectStore objects, String runId,
+                                                                  String taskId, int tryNumber) {
+        return dev.anvil.api.runs.TaskLogResource.read(objects, runId, taskId, tryNumber, 0).map(slice -> {
+            List<Map<String, Object>> lines = new ArrayList<>();
+            for (String text : new String(slice.bytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                if (text.isBlank()) {
+                    continue;
+                }
+                try {
+                    Map<String, Object> stored = JSON.readValue(text, new com.fasterxml.jackson.core.type.TypeReference<
+                            LinkedHashMap<String, Object>>() { });
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("timestamp", stored.get("timestamp"));
+                    m.put("event", stored.get("event"));
+                    m.put("level", stored.get("level"));
+                    m.put("logger", stored.get("logger"));
+                    lines.add(m);
+                } catch (JsonProcessingException e) {
+                    lines.add(line(Instant.now(), text, "info"));
+                }
+            }
+            return lines;
+        });
+    }
+
     private static Map<String, Object> line(Instant at, String event, String level) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("timestamp", AirflowViews.time(at == null ? Instant.now() : at));

@@ -47,6 +47,7 @@ public class AirflowTaskInstanceResource {
     @Inject PipelineStore pipelines;
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
+    @Inject dev.anvil.storage.ObjectStore objects;
     @Context UriInfo uri;
 
     /** One run with what its task instances need. */
@@ -130,8 +131,9 @@ public class AirflowTaskInstanceResource {
     }
 
     /**
-     * A try's log. Anvil does not capture operator output yet: these lines are what it recorded of the attempt
-     * (its start, parameters, outputs or error, its end), each with its time, and the first line says so.
+     * A try's log: the lines its worker captured (the operator's own, a command's stdout and stderr) when the try
+     * kept a log; otherwise what Anvil recorded of the attempt (its start, parameters, outputs or error, its end),
+     * each with its time, and the first line says so.
      */
     @GET
     @Path("/{task_id}/logs/{try_number}")
@@ -166,7 +168,8 @@ public class AirflowTaskInstanceResource {
                     + "; its tries are 1.." + rt.attempts().stream().filter(t -> t.taskId().equals(taskId))
                     .mapToInt(TaskRun::attempt).max().orElse(0));
         }
-        List<Map<String, Object>> lines = AirflowLogs.lines(attempt);
+        List<Map<String, Object>> lines = AirflowLogs.captured(objects, rt.run().id(), taskId, tryNumber)
+                .orElseGet(() -> AirflowLogs.lines(attempt));
         if (accept != null && accept.contains(NDJSON) && !accept.contains(MediaType.APPLICATION_JSON)) {
             StringBuilder out = new StringBuilder();
             for (Map<String, Object> line : lines) {

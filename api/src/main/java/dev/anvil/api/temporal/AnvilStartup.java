@@ -94,6 +94,7 @@ public class AnvilStartup {
     @Inject EvidenceAdmission admission;
 
     private WorkerFactory factory;
+    private dev.anvil.activities.tasklog.TaskLogs taskLogs;
     private ScheduledExecutorService reconciling;
     private RunReconciler reconciler;
 
@@ -189,6 +190,11 @@ public class AnvilStartup {
     private Object[] activities() {
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
         ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json, attestations, datasets);
+        // ANVIL_WORKER_COMMANDS and the ANVIL_COMMAND_ENV_<PROFILE>_<VAR> profiles are read from the process
+        // environment, as a worker's secrets are (never from Quarkus' config sources, which /q endpoints may show)
+        dev.anvil.activities.command.CommandSettings commands =
+                dev.anvil.activities.command.CommandSettings.fromEnvironment(System.getenv());
+        taskLogs = new dev.anvil.activities.tasklog.TaskLogs(objects);
         Operators operators = new Operators(new NoopOperator(), new SleepOperator(),
                 new InspectOperator(artifactIO, objects, inspector),
                 new ConvertOperator(artifactIO, new ModelConverter(OrtEnvironment.getEnvironment())),
@@ -198,10 +204,13 @@ public class AnvilStartup {
                 new dev.anvil.activities.compress.LowRankOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
-                new GateOperator(artifactIO));
+                new GateOperator(artifactIO),
+                new dev.anvil.activities.command.CommandOperator(artifactIO, commands));
+        LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
+                : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());
         return new Object[] {
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
-                new TaskActivitiesImpl(operators, taskRuns, lineage, json),
+                new TaskActivitiesImpl(operators, taskRuns, lineage, json, taskLogs),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
@@ -222,6 +231,10 @@ public class AnvilStartup {
         if (factory != null) {
             factory.shutdown();
             factory.awaitTermination(10, TimeUnit.SECONDS);
+        }
+        if (taskLogs != null) {
+            // after the activities ended: their logs were written a last time as each attempt closed its own
+            taskLogs.close();
         }
     }
 }

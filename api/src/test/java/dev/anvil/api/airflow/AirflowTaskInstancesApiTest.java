@@ -92,13 +92,15 @@ class AirflowTaskInstancesApiTest {
     }
 
     @Test
-    void aTrysLogIsWhatAnvilRecordedOfTheAttemptAndSaysSo() {
+    void aTrysLogIsTheLogItsWorkerCaptured() {
         JsonPath log = conforms(as(TestTokens.VIEWER)
                 .get("/api/v2/dags/afti/dagRuns/" + bad + "/taskInstances/nap/logs/1").then().statusCode(200), "Log")
                 .body("continuation_token", nullValue()).extract().jsonPath();
         List<String> events = log.getList("content.event");
-        assertThat(events.get(0)).contains("has not captured");
-        assertThat(String.join("\n", events)).contains("sleep needs with.seconds").contains("ended failed");
+        assertThat(events.get(0)).contains("try 1 of task nap started (operator sleep");
+        assertThat(String.join("\n", events)).contains("sleep needs with.seconds").contains("ended failed")
+                .doesNotContain("has not captured");
+        assertThat(log.getList("content.level")).contains("info", "error");
         String ndjson = as(TestTokens.VIEWER).accept("application/x-ndjson")
                 .get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/logs/1").then().statusCode(200)
                 .contentType("application/x-ndjson").extract().asString();
@@ -128,5 +130,39 @@ class AirflowTaskInstancesApiTest {
         as(TestTokens.VIEWER).queryParam("xcom_key_pattern", "slept%")
                 .get("/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries").then().statusCode(200)
                 .body("xcom_entries.run_id", hasItem(good));
+    }
+
+    @Test
+    void aTrysLogIsServedFromAnOffsetAsTextOrNdjson() {
+        String path = "/api/runs/" + bad + "/tasks/nap/logs";
+        io.restassured.response.Response whole = as(TestTokens.VIEWER).queryParam("format", "ndjson").get(path);
+        assertThat(whole.statusCode()).isEqualTo(200);
+        assertThat(whole.contentType()).startsWith("application/x-ndjson");
+        assertThat(whole.header("X-Log-Complete")).isEqualTo("true");
+        assertThat(whole.header("X-Log-Try")).isEqualTo("1");
+        String body = whole.asString();
+        assertThat(body).contains("\"event\":\"try 1 of task nap started").contains("sleep needs with.seconds");
+        long end = Long.parseLong(whole.header("X-Log-Offset"));
+        assertThat(end).isEqualTo(body.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+
+        // from the first line's end on: the rest, and nothing once at the end
+        int firstLine = body.indexOf('\n') + 1;
+        String rest = as(TestTokens.VIEWER).queryParams("format", "ndjson", "offset", firstLine, "try", 1).get(path)
+                .then().statusCode(200).extract().asString();
+        assertThat(body.substring(firstLine)).isEqualTo(rest);
+        as(TestTokens.VIEWER).queryParam("offset", end).get(path).then().statusCode(200)
+                .header("X-Log-Offset", String.valueOf(end)).body(equalTo(""));
+
+        String text = as(TestTokens.VIEWER).get(path).then().statusCode(200).contentType("text/plain")
+                .extract().asString();
+        assertThat(text).containsPattern("(?m)^\\S+ INFO \\[anvil\\] try 1 of task nap started")
+                .contains("ERROR [anvil] try 1 ended failed");
+
+        as(TestTokens.VIEWER).queryParam("try", 2).get(path).then().statusCode(404);
+        as(TestTokens.VIEWER).queryParam("offset", -1).get(path).then().statusCode(400);
+        as(TestTokens.VIEWER).queryParam("format", "xml").get(path).then().statusCode(400);
+        as(TestTokens.VIEWER).get("/api/runs/" + bad + "/tasks/nope/logs").then().statusCode(404);
+        as(TestTokens.VIEWER).get("/api/runs/no-such-run/tasks/nap/logs").then().statusCode(404);
+        io.restassured.RestAssured.given().get(path).then().statusCode(401);
     }
 }

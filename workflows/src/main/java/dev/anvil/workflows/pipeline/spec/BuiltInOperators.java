@@ -91,6 +91,13 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor CANARY = operator("canary", "Canary", TaskQueues.CPU, false);
 
     /**
+     * Runs a team's own program (argv, never a shell string) on a worker that enables commands, with its
+     * inputs in a private working directory and its declared outputs uploaded. Never cached: a script may
+     * read the clock, the network or a random seed, so equal inputs do not promise equal outputs.
+     */
+    public static final OperatorDescriptor COMMAND = operator("command", "Command", TaskQueues.CPU, false);
+
+    /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
      * evaluation batch, canary every poll, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
@@ -101,6 +108,7 @@ public final class BuiltInOperators {
             "cluster", java.time.Duration.ofMinutes(2),
             "lowrank", java.time.Duration.ofMinutes(2),
             "canary", java.time.Duration.ofMinutes(1),
+            "command", java.time.Duration.ofMinutes(1),
             "sleep", java.time.Duration.ofSeconds(30));
 
     private BuiltInOperators() {}
@@ -111,7 +119,7 @@ public final class BuiltInOperators {
     }
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY, COMMAND);
     }
 
     /** An operator whose {@code with} schema is the one the published pipeline schema gives it. */
