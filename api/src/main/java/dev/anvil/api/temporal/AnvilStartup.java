@@ -205,7 +205,8 @@ public class AnvilStartup {
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO),
-                new dev.anvil.activities.command.CommandOperator(artifactIO, commands));
+                new dev.anvil.activities.command.CommandOperator(artifactIO, commands))
+                .requireMatches(OperatorRegistry.builtIns());
         LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
                 : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());
         return new Object[] {
