@@ -1,7 +1,6 @@
 package dev.anvil.api.temporal;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,22 +49,32 @@ public final class GpuProbe {
 
     /** The first GPU {@code nvidia-smi -L} lists; empty when it is missing, fails or lists none. */
     static Optional<String> nvidiaSmiList() {
+        Path out = null;
         try {
-            Process p = new ProcessBuilder("nvidia-smi", "-L").redirectErrorStream(true).start();
-            String out;
-            try (InputStream in = p.getInputStream()) {
-                out = new String(in.readNBytes(4096), StandardCharsets.UTF_8);
-            }
+            // output to a file, so a hung nvidia-smi cannot block a read: the wait below bounds it
+            out = Files.createTempFile("anvil-nvidia-smi-", ".txt");
+            Process p = new ProcessBuilder("nvidia-smi", "-L").redirectErrorStream(true)
+                    .redirectOutput(out.toFile()).start();
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return Optional.empty();
             }
-            return p.exitValue() == 0 ? out.lines().filter(l -> l.startsWith("GPU ")).findFirst() : Optional.empty();
+            return p.exitValue() == 0
+                    ? Files.readString(out, StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("GPU ")).findFirst()
+                    : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
+        } finally {
+            if (out != null) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // a temp file left behind is harmless
+                }
+            }
         }
     }
 }

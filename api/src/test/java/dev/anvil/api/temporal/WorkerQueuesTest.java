@@ -83,6 +83,13 @@ class WorkerQueuesTest {
         assertThat(WorkerSettings.workerOptions(0, 32).getMaxConcurrentActivityExecutionSize()).isEqualTo(32);
     }
 
+    @Test
+    void theRealProbeAnswersOnAnyMachine() {
+        // with or without nvidia-smi installed: a missing command is "no GPU", never an exception
+        assertThat(GpuProbe.nvidiaSmiList()).isNotNull();
+        assertThat(GpuProbe.system().find()).isNotNull();
+    }
+
     private static GpuProbe probe(Map<String, String> env, boolean deviceNode, Optional<String> smi) {
         return new GpuProbe(env::get, path -> deviceNode && path.equals(Path.of("/dev/nvidia0")), () -> smi);
     }
