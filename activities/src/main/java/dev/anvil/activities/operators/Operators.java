@@ -1,17 +1,26 @@
 package dev.anvil.activities.operators;
 
+import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /** The operator engines a worker can run, by name. */
 public final class Operators {
+    /** Operators the pipeline workflow runs itself (an Update per decision), with no engine on a worker. */
+    public static final Set<String> RUN_BY_THE_WORKFLOW = Set.of("approval");
+
     private final Map<String, Operator> byName = new LinkedHashMap<>();
 
     public Operators(Operator... operators) {
         for (Operator op : operators) {
-            byName.put(op.name(), op);
+            if (byName.putIfAbsent(op.name(), op) != null) {
+                throw new IllegalArgumentException("two engines for operator '" + op.name() + "': "
+                        + byName.get(op.name()).getClass().getSimpleName() + " and " + op.getClass().getSimpleName());
+            }
         }
     }
 
@@ -21,5 +30,35 @@ public final class Operators {
 
     public Set<String> names() {
         return byName.keySet();
+    }
+
+    /**
+     * Start-up check that specs and worker agree: every operator a spec may name has an engine here (else its
+     * tasks would fail at run time with "unknown operator"), and every engine here has a descriptor (else no
+     * spec could reach it). Adding an operator means its descriptor in BuiltInOperators and its engine in the
+     * worker's list; forgetting either stops the worker at start-up, naming it.
+     *
+     * @throws IllegalStateException naming what is missing on which side
+     */
+    public Operators requireMatches(OperatorRegistry registry) {
+        Set<String> described = new TreeSet<>(registry.names());
+        described.removeAll(RUN_BY_THE_WORKFLOW);
+        Set<String> withoutEngine = new TreeSet<>(described);
+        withoutEngine.removeAll(byName.keySet());
+        Set<String> withoutDescriptor = new TreeSet<>(byName.keySet());
+        withoutDescriptor.removeAll(described);
+        if (!withoutEngine.isEmpty() || !withoutDescriptor.isEmpty()) {
+            List<String> problems = new java.util.ArrayList<>();
+            if (!withoutEngine.isEmpty()) {
+                problems.add("operators " + withoutEngine + " have a descriptor but no engine on this worker: add "
+                        + "their Operator to the worker's Operators (AnvilStartup)");
+            }
+            if (!withoutDescriptor.isEmpty()) {
+                problems.add("engines " + withoutDescriptor + " have no descriptor, so no spec can name them: add "
+                        + "their OperatorDescriptor to BuiltInOperators.all()");
+            }
+            throw new IllegalStateException(String.join("; ", problems));
+        }
+        return this;
     }
 }

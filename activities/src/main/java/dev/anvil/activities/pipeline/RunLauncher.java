@@ -36,6 +36,8 @@ import java.util.NoSuchElementException;
 public class RunLauncher {
     /** A bound on a whole run, so a forgotten run does not wait forever. */
     static final Duration RUN_TIMEOUT = Duration.ofDays(7);
+    /** How long a task waits on its queue for a worker unless told otherwise (ANVIL_SCHEDULE_TO_START_TIMEOUT). */
+    public static final Duration DEFAULT_SCHEDULE_TO_START_TIMEOUT = Duration.ofMinutes(10);
 
     private final PipelineStore pipelines;
     private final PipelineRunStore runs;
@@ -43,9 +45,17 @@ public class RunLauncher {
     private final WorkflowClient client;
     private final OperatorRegistry operators;
     private final ObjectMapper json;
+    private final Duration scheduleToStartTimeout;
 
     public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
                        OperatorRegistry operators, ObjectMapper json) {
+        this(pipelines, runs, taskRuns, client, operators, json, DEFAULT_SCHEDULE_TO_START_TIMEOUT);
+    }
+
+    /** @param scheduleToStartTimeout how long each task of a run may wait for a worker on its queue; 0: no limit */
+    public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
+                       OperatorRegistry operators, ObjectMapper json, Duration scheduleToStartTimeout) {
+        this.scheduleToStartTimeout = scheduleToStartTimeout;
         this.pipelines = pipelines;
         this.runs = runs;
         this.taskRuns = taskRuns;
@@ -102,7 +112,8 @@ public class RunLauncher {
         String pipeline = latest.pipeline();
         PipelineSpec spec = SpecLoader.load(latest.spec(), operators, params.keySet());
         PipelinePlan plan = PlanBuilder.plan(spec, latest.version(), operators, params, submittedBy)
-                .withLogicalDate(logicalDate);
+                .withLogicalDate(logicalDate)
+                .withScheduleToStartTimeout(scheduleToStartTimeout);
         if (!cache) {
             plan = plan.withoutCache();
         }
@@ -174,7 +185,8 @@ public class RunLauncher {
             }
         }
         PipelinePlan plan = PlanBuilder.plan(spec, version.version(), operators, params, run.submittedBy())
-                .asRetry(kept, attempts);
+                .asRetry(kept, attempts)
+                .withScheduleToStartTimeout(scheduleToStartTimeout);
         runs.reopen(runId);
         PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
                 .setWorkflowId(runId)

@@ -52,6 +52,14 @@ public interface AnvilConfig {
         Optional<String> auth();
     }
 
+    /**
+     * How long a pipeline task may wait on its task queue for a worker (ANVIL_SCHEDULE_TO_START_TIMEOUT); past it
+     * the task fails, naming the queue and how to start a worker for it, instead of waiting for its execution
+     * timeout. Busy clusters whose tasks queue behind long ones raise it; 0 turns the limit off.
+     */
+    @WithDefault("10m")
+    Duration scheduleToStartTimeout();
+
     /** Bounds on POST /api/datasets, whose body is a file to import, often an archive. */
     interface Datasets {
         /** Largest upload (ANVIL_DATASETS_MAX_UPLOAD_BYTES); a larger body is refused with 413. */
@@ -141,6 +149,16 @@ public interface AnvilConfig {
          */
         @WithDefault("0")
         int workflowCacheSize();
+
+        /**
+         * The task queues this process polls, comma-separated (ANVIL_WORKER_QUEUES), e.g. anvil-gpu for a
+         * GPU-only worker. Unset: anvil-cpu, plus anvil-gpu where a GPU is found. Workflows run on anvil-cpu.
+         */
+        Optional<String> queues();
+
+        /** Activities this process runs at once on each queue it polls (ANVIL_WORKER_MAX_ACTIVITIES, 1 to 256). */
+        @WithDefault("8")
+        int maxActivities();
     }
 
     interface Api {

@@ -101,6 +101,13 @@ public class AnvilStartup {
     private RunReconciler reconciler;
 
     void start(@Observes StartupEvent event) {
+        // a bad ANVIL_WORKER_QUEUES or ANVIL_WORKER_MAX_ACTIVITIES stops the process before it touches anything;
+        // GPU detection runs once, here
+        WorkerQueues queues = config.worker().enabled()
+                ? WorkerQueues.choose(config.worker().queues(), GpuProbe.system()) : null;
+        if (queues != null) {
+            WorkerQueues.checkMaxActivities(config.worker().maxActivities());
+        }
         schema.migrate();
         config.auth().demoTokensFile().ifPresent(this::seedDemoUsers);
         try {
@@ -112,7 +119,7 @@ public class AnvilStartup {
         reconcile();
         scheduleReconciling();
         if (config.worker().enabled()) {
-            startWorker();
+            startWorker(queues);
         }
         try {
             schedules.ensureAll(OperatorRegistry.builtIns());
@@ -159,11 +166,30 @@ public class AnvilStartup {
         }
     }
 
-    private void startWorker() {
+    /**
+     * One worker per task queue this process polls (ANVIL_WORKER_QUEUES, or anvil-cpu plus anvil-gpu where a GPU
+     * is found), each with every activity; workflows only on anvil-cpu. A bad setting stops start-up.
+     */
+    private void startWorker(WorkerQueues queues) {
+        io.temporal.worker.WorkerOptions options = WorkerSettings.workerOptions(config.worker().workflowCacheSize(),
+                config.worker().maxActivities());
+        Object[] activities = activities();
         factory = WorkerFactory.newInstance(client, WorkerSettings.factoryOptions(config.worker().workflowCacheSize()));
-        Worker worker = factory.newWorker(TaskQueues.CPU, WorkerSettings.workerOptions(config.worker().workflowCacheSize()));
-        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
-                PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
+        for (String queue : queues.queues()) {
+            Worker worker = factory.newWorker(queue, options);
+            if (queue.equals(TaskQueues.CPU)) {
+                worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
+                        PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
+            }
+            worker.registerActivitiesImplementations(activities);
+        }
+        factory.start();
+        LOG.infof("Temporal worker polling %s on %s: %s (up to %d activities at once per queue, workflow cache %d)",
+                String.join(", ", queues.queues()), config.temporal().target(), queues.why(),
+                config.worker().maxActivities(), config.worker().workflowCacheSize());
+    }
+
+    private Object[] activities() {
         OnnxInspector inspector = new OnnxInspector(OrtEnvironment.getEnvironment());
         ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json, attestations, datasets);
         // ANVIL_WORKER_COMMANDS and the ANVIL_COMMAND_ENV_<PROFILE>_<VAR> profiles are read from the process
@@ -185,20 +211,18 @@ public class AnvilStartup {
                 new dev.anvil.activities.command.CommandOperator(artifactIO, commands),
                 new dev.anvil.activities.external.ExternalOperator(artifactIO, objects, externalTasks, trainingServices,
                         () -> dev.anvil.api.wiring.ExternalTraining.publicUrl(config),
-                        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build()));
-        worker.registerActivitiesImplementations(
+                        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build()))
+                .requireMatches(OperatorRegistry.builtIns());
+        LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
+                : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());
+        return new Object[] {
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json, taskLogs),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
                         json, config.gateway().loadWait(), reportsFresh(), admission),
-                new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions));
-        factory.start();
-        LOG.infof("Temporal worker polling %s on %s (workflow cache %d)", TaskQueues.CPU,
-                config.temporal().target(), config.worker().workflowCacheSize());
-        LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
-                : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());
+                new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions)};
     }
 
     /** A serving process re-touches its reports on every refresh: three refreshes missed, it is gone. */

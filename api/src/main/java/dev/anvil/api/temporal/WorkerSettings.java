@@ -31,10 +31,17 @@ public final class WorkerSettings {
     }
 
     public static WorkerOptions workerOptions(int workflowCacheSize) {
+        return workerOptions(workflowCacheSize, 8);
+    }
+
+    /**
+     * @param maxActivities activities run at once (ANVIL_WORKER_MAX_ACTIVITIES; 8 by default): two cores on the
+     *                      smallest machines, so a big model load cannot starve the workflow task pollers; a
+     *                      worker-only process on a bigger machine raises it
+     */
+    public static WorkerOptions workerOptions(int workflowCacheSize, int maxActivities) {
         WorkerOptions.Builder builder = WorkerOptions.newBuilder()
-                // two cores on the smallest machines: bound parallel activities so a big model load
-                // cannot starve the workflow task pollers
-                .setMaxConcurrentActivityExecutionSize(8)
+                .setMaxConcurrentActivityExecutionSize(WorkerQueues.checkMaxActivities(maxActivities))
                 // a cancel reaches an activity only in the reply to a heartbeat it sent; the SDK holds
                 // heartbeats back for up to 30-60 s by default, so a cancelled task would work on (and
                 // take a slot) that long. Every few seconds costs one small call per running activity.

@@ -134,8 +134,9 @@ public class Stores {
     @Produces
     @Singleton
     RunLauncher runLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
-                            ObjectMapper json) {
-        return new RunLauncher(pipelines, runs, taskRuns, client, OperatorRegistry.builtIns(), json);
+                            ObjectMapper json, dev.anvil.api.config.AnvilConfig config) {
+        return new RunLauncher(pipelines, runs, taskRuns, client, OperatorRegistry.builtIns(), json,
+                config.scheduleToStartTimeout());
     }
 
     @Produces

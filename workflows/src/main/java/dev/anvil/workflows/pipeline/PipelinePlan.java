@@ -1,5 +1,6 @@
 package dev.anvil.workflows.pipeline;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -13,6 +14,9 @@ import java.util.Map;
  *                    outputs, or skipped); they do not run again
  * @param previousAttempts for a retried run, attempts each task already had, so new attempts are
  *                    numbered after them
+ * @param scheduleToStartTimeout how long a task may wait on its queue for a worker before it fails
+ *                    with a message that says which queue nobody polls; null (runs recorded before
+ *                    it existed): no limit, as before
  */
 public record PipelinePlan(
         String pipeline,
@@ -23,7 +27,8 @@ public record PipelinePlan(
         String submittedBy,
         String logicalDate,
         Map<String, TaskState> carriedOver,
-        Map<String, Integer> previousAttempts) {
+        Map<String, Integer> previousAttempts,
+        Duration scheduleToStartTimeout) {
 
     public PipelinePlan {
         carriedOver = carriedOver == null ? Map.of() : carriedOver;
@@ -32,12 +37,12 @@ public record PipelinePlan(
 
     public PipelinePlan(String pipeline, int pipelineVersion, Map<String, Object> params, List<PlannedTask> tasks,
                         int maxParallelTasks, String submittedBy) {
-        this(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, null, Map.of(), Map.of());
+        this(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, null, Map.of(), Map.of(), null);
     }
 
     public PipelinePlan withLogicalDate(String date) {
         return new PipelinePlan(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, date,
-                carriedOver, previousAttempts);
+                carriedOver, previousAttempts, scheduleToStartTimeout);
     }
 
     /** The same plan with step caching off for every task (a run started with cache: false). */
@@ -45,12 +50,18 @@ public record PipelinePlan(
         List<PlannedTask> uncached = tasks.stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
                 t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), t.queue(), t.with(), false)).toList();
         return new PipelinePlan(pipeline, pipelineVersion, params, uncached, maxParallelTasks, submittedBy, logicalDate,
-                carriedOver, previousAttempts);
+                carriedOver, previousAttempts, scheduleToStartTimeout);
     }
 
     /** The same plan as a retry that keeps {@code kept} tasks' ends and numbers attempts after {@code attempts}. */
     public PipelinePlan asRetry(Map<String, TaskState> kept, Map<String, Integer> attempts) {
         return new PipelinePlan(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, logicalDate,
-                kept, attempts);
+                kept, attempts, scheduleToStartTimeout);
+    }
+
+    /** The same plan whose tasks fail after waiting {@code timeout} for a worker on their queue. */
+    public PipelinePlan withScheduleToStartTimeout(Duration timeout) {
+        return new PipelinePlan(pipeline, pipelineVersion, params, tasks, maxParallelTasks, submittedBy, logicalDate,
+                carriedOver, previousAttempts, timeout);
     }
 }

@@ -1,5 +1,6 @@
 package dev.anvil.workflows.pipeline;
 
+import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.approval.ApprovalActivities;
 import dev.anvil.workflows.approval.ApprovalDecision;
 import dev.anvil.workflows.approval.ApprovalFailures;
@@ -15,6 +16,7 @@ import dev.anvil.workflows.pipeline.spec.TriggerRule;
 import dev.anvil.workflows.runs.RunStateActivities;
 import dev.anvil.workflows.runs.StateWrites;
 import io.temporal.activity.ActivityOptions;
+import io.temporal.api.enums.v1.TimeoutType;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
@@ -58,6 +60,9 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     private final Map<String, TaskState> states = new LinkedHashMap<>();
     /** Approvals waiting for decisions, by task id. */
     private final Map<String, PendingApproval> approvals = new LinkedHashMap<>();
+    /** Each task's queue and how long it may wait there, for the message when nobody polls it. */
+    private final Map<String, String> queues = new LinkedHashMap<>();
+    private Duration scheduleToStartTimeout;
     private String submittedBy;
     private String runId;
     private String status = "queued";
@@ -66,9 +71,11 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     public RunState run(PipelinePlan plan) {
         runId = Workflow.getInfo().getWorkflowId();
         submittedBy = plan.submittedBy();
+        scheduleToStartTimeout = plan.scheduleToStartTimeout();
         for (PlannedTask task : plan.tasks()) {
             TaskState kept = plan.carriedOver().get(task.id());
             states.put(task.id(), kept != null ? kept : new TaskState(task.id(), TaskState.QUEUED, Map.of(), null, null, null));
+            queues.put(task.id(), task.queue());
         }
         List<Promise<Void>> records = new ArrayList<>();
         Map<String, Promise<TaskResult>> running = new LinkedHashMap<>();
@@ -161,7 +168,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             running.put(task.id(), Async.function(() -> awaitApproval(task, approvalWith, attempt)));
             return;
         }
-        TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task, with));
+        TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task, with, plan.scheduleToStartTimeout()));
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
         running.put(task.id(), Async.function(stub::runTask,
                 new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1,
@@ -356,10 +363,19 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         });
     }
 
-    /** Each task's timeout and retries come from its spec; bad input to an operator is never retried. */
-    private static ActivityOptions taskOptions(PlannedTask task, Map<String, Object> with) {
+    /**
+     * Each task's timeout and retries come from its spec; bad input to an operator is never retried. A task
+     * that waits longer than the plan's schedule-to-start timeout for a worker fails (Temporal does not retry
+     * that timeout): its queue has no poller, and waiting for the execution timeout would hide it. Options
+     * are not part of what replay compares, so older runs (no timeout) replay unchanged without getVersion.
+     */
+    private static ActivityOptions taskOptions(PlannedTask task, Map<String, Object> with,
+            Duration scheduleToStartTimeout) {
         Duration delay = task.retryDelay().isZero() || task.retryDelay().isNegative() ? Duration.ofSeconds(1) : task.retryDelay();
         ActivityOptions.Builder options = ActivityOptions.newBuilder();
+        if (scheduleToStartTimeout != null && !scheduleToStartTimeout.isZero() && !scheduleToStartTimeout.isNegative()) {
+            options.setScheduleToStartTimeout(scheduleToStartTimeout);
+        }
         // operators that heartbeat through long work: a dead worker is noticed within this, not at the
         // task's execution timeout, and the retry resumes from the last heartbeat
         dev.anvil.workflows.pipeline.spec.BuiltInOperators.heartbeatTimeout(task.operator())
@@ -407,7 +423,7 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
                 if (failure instanceof CanceledFailure cancelled) {
                     throw cancelled;
                 }
-                states.put(id, new TaskState(id, TaskState.FAILED, Map.of(), reason(failure), before.startedAtMillis(), now));
+                states.put(id, new TaskState(id, TaskState.FAILED, Map.of(), reason(failure, queues.get(id)), before.startedAtMillis(), now));
             }
         }
     }
@@ -469,10 +485,13 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         return failed.isEmpty() ? "a leaf task could not run because an upstream task failed" : String.join("; ", failed);
     }
 
-    private static String reason(RuntimeException failure) {
+    private String reason(RuntimeException failure, String queue) {
         Throwable t = failure instanceof ActivityFailure a && a.getCause() != null ? a.getCause() : failure;
         if (t instanceof ApplicationFailure app) {
             return app.getOriginalMessage();
+        }
+        if (t instanceof TimeoutFailure timeout && timeout.getTimeoutType() == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START) {
+            return TaskQueues.unpolledMessage(queue, scheduleToStartTimeout);
         }
         if (t instanceof TimeoutFailure timeout) {
             return "timed out (" + timeout.getTimeoutType().name().replace("TIMEOUT_TYPE_", "").toLowerCase() + ")";

@@ -36,7 +36,7 @@ import org.yaml.snakeyaml.LoaderOptions;
 public final class SpecParser {
     public static final Pattern PIPELINE_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     public static final Pattern TASK_ID = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]{0,62}");
-    public static final List<String> QUEUES = List.of(TaskQueues.CPU, TaskQueues.GPU);
+    public static final List<String> QUEUES = TaskQueues.ALL;
 
     static final List<String> TOP_FIELDS =
             List.of("pipeline", "description", "schedule", "catchup", "params", "default_args", "tasks");
