@@ -172,7 +172,8 @@ public class AnvilStartup {
                 new dev.anvil.activities.compress.LowRankOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
-                new GateOperator(artifactIO));
+                new GateOperator(artifactIO),
+                new dev.anvil.activities.train.TrainOperator(artifactIO, OrtEnvironment.getEnvironment()));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),

@@ -91,6 +91,12 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor CANARY = operator("canary", "Canary", TaskQueues.CPU, false);
 
     /**
+     * Trains a Tribuo model on a tabular dataset and exports it to ONNX, with train/validation figures and the loss
+     * per epoch. Seeded: the same data, trainer, parameters and seed give the same model bytes, so it is cached.
+     */
+    public static final OperatorDescriptor TRAIN = operator("train", "Train", TaskQueues.CPU, true);
+
+    /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
      * evaluation batch, canary every poll, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
@@ -100,6 +106,8 @@ public final class BuiltInOperators {
             "prune", java.time.Duration.ofMinutes(2),
             "cluster", java.time.Duration.ofMinutes(2),
             "lowrank", java.time.Duration.ofMinutes(2),
+            // every SGD epoch heartbeats, but LibSVM / LibLinear fit in one call that says nothing until it ends
+            "train", java.time.Duration.ofMinutes(10),
             "canary", java.time.Duration.ofMinutes(1),
             "sleep", java.time.Duration.ofSeconds(30));
 
@@ -111,7 +119,7 @@ public final class BuiltInOperators {
     }
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY, TRAIN);
     }
 
     /** An operator whose {@code with} schema is the one the published pipeline schema gives it. */
