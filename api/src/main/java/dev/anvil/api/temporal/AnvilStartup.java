@@ -173,7 +173,8 @@ public class AnvilStartup {
                 new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO),
-                new dev.anvil.activities.train.TrainOperator(artifactIO, OrtEnvironment.getEnvironment()));
+                new dev.anvil.activities.train.TrainOperator(artifactIO, OrtEnvironment.getEnvironment()),
+                new dev.anvil.activities.train.LabelOperator(artifactIO, OrtEnvironment.getEnvironment()));
         worker.registerActivitiesImplementations(
                 new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json),

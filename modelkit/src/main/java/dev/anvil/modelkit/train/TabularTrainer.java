@@ -255,7 +255,7 @@ public final class TabularTrainer {
     }
 
     /** Runs the exported model over the rows; the first output, one row of scores per sample. */
-    static float[][] predict(OrtEnvironment env, OrtSession session, String input, float[][] rows) throws OrtException {
+    public static float[][] predict(OrtEnvironment env, OrtSession session, String input, float[][] rows) throws OrtException {
         int features = rows.length == 0 ? 0 : rows[0].length;
         float[][] out = new float[rows.length][];
         for (int start = 0; start < rows.length; start += SCORE_BATCH) {

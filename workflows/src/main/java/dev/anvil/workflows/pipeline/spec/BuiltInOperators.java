@@ -97,6 +97,12 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor TRAIN = operator("train", "Train", TaskQueues.CPU, true);
 
     /**
+     * Distillation: runs a teacher model over a tabular dataset and publishes its hard labels (a dataset for
+     * {@code train}) and its probabilities at a temperature ({@code soft_labels}). Deterministic.
+     */
+    public static final OperatorDescriptor LABEL = operator("label", "Label", TaskQueues.CPU, true);
+
+    /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
      * evaluation batch, canary every poll, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
@@ -119,7 +125,7 @@ public final class BuiltInOperators {
     }
 
     public static List<OperatorDescriptor> all() {
-        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY, TRAIN);
+        return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, VALIDATE, GATE, APPROVAL, CANARY, TRAIN, LABEL);
     }
 
     /** An operator whose {@code with} schema is the one the published pipeline schema gives it. */
