@@ -34,6 +34,13 @@ import org.tribuo.regression.sgd.objectives.SquaredLoss;
 
 /** Tribuo trainers built from a {@link TrainerSpec}; every one is seeded. */
 final class TribuoTrainers {
+    static {
+        // both libraries print their solver's progress to stdout, which is the worker's log; the figures that
+        // matter are reported as task outputs
+        libsvm.svm.svm_set_print_string_function(s -> { });
+        de.bwaldvogel.liblinear.Linear.disableDebugOutput();
+    }
+
     private TribuoTrainers() {}
 
     /** @param loggingInterval SGD minibatches between loss reports (one epoch's worth gives one point per epoch) */
