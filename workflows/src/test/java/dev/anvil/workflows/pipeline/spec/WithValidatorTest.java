@@ -93,7 +93,7 @@ class WithValidatorTest {
     void registryRefusesDuplicateOperators() {
         assertThatThrownBy(() -> OperatorRegistry.of(List.of(BuiltInOperators.NOOP, BuiltInOperators.NOOP)))
                 .hasMessage("operator 'noop' is registered twice");
-        assertThat(OperatorRegistry.builtIns().names()).containsExactly("approval", "canary", "cluster", "convert", "gate", "inspect", "lowrank", "noop", "prune", "quantize", "sleep", "validate");
+        assertThat(OperatorRegistry.builtIns().names()).containsExactly("approval", "canary", "cluster", "convert", "gate", "inspect", "label", "lowrank", "noop", "prune", "quantize", "sleep", "train", "validate");
     }
 
     @Test
