@@ -11,7 +11,7 @@ class SpecValidatorTest {
     @Test
     void unknownOperatorListsTheKnownOnes() {
         assertThat(errors("pipeline: p\ntasks: {a: {operator: tensorrt}}")).containsExactly(new SpecError(
-                "tasks.a.operator", "unknown operator 'tensorrt'; known operators: approval, canary, convert, gate, inspect, noop, quantize, sleep, validate"));
+                "tasks.a.operator", "unknown operator 'tensorrt'; known operators: approval, canary, cluster, convert, gate, inspect, label, lowrank, noop, prune, quantize, sleep, train, validate"));
     }
 
     @Test
