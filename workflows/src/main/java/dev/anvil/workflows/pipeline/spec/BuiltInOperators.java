@@ -119,6 +119,18 @@ public final class BuiltInOperators {
     public static final java.time.Duration EXTERNAL_TIMEOUT = java.time.Duration.ofHours(6);
 
     /**
+     * Trains a Tribuo model on a tabular dataset and exports it to ONNX, with train/validation figures and the loss
+     * per epoch. Seeded: the same data, trainer, parameters and seed give the same model bytes, so it is cached.
+     */
+    public static final OperatorDescriptor TRAIN = operator("train", "Train", TaskQueues.CPU, true);
+
+    /**
+     * Distillation: runs a teacher model over a tabular dataset and publishes its hard labels (a dataset for
+     * {@code train}) and its probabilities at a temperature ({@code soft_labels}). Deterministic.
+     */
+    public static final OperatorDescriptor LABEL = operator("label", "Label", TaskQueues.CPU, true);
+
+    /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
      * evaluation batch, canary every poll, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
@@ -128,6 +140,8 @@ public final class BuiltInOperators {
             "prune", java.time.Duration.ofMinutes(2),
             "cluster", java.time.Duration.ofMinutes(2),
             "lowrank", java.time.Duration.ofMinutes(2),
+            // every SGD epoch heartbeats, but LibSVM / LibLinear fit in one call that says nothing until it ends
+            "train", java.time.Duration.ofMinutes(10),
             "canary", java.time.Duration.ofMinutes(1),
             "command", java.time.Duration.ofMinutes(1),
             "sleep", java.time.Duration.ofSeconds(30));
@@ -141,7 +155,7 @@ public final class BuiltInOperators {
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
-                COMMAND, EXTERNAL);
+                COMMAND, EXTERNAL, TRAIN, LABEL);
     }
 
     /**

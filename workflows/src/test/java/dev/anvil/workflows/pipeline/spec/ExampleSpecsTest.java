@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class ExampleSpecsTest {
     @ParameterizedTest
-    @ValueSource(strings = {"mnist-int8.yaml", "fan-out-fan-in.yaml", "nightly-smoke.json", "ad-hoc-inspect.yaml"})
+    @ValueSource(strings = {"mnist-int8.yaml", "fan-out-fan-in.yaml", "nightly-smoke.json", "ad-hoc-inspect.yaml",
+            "train-digits.yaml"})
     void everyExampleParsesAndValidates(String file) throws SpecException {
         Set<String> runtime = file.equals("ad-hoc-inspect.yaml") ? Set.of("model") : Set.of();
 
@@ -116,7 +117,8 @@ class ExampleSpecsTest {
 
     /** Read the way Anvil reads it (whole references left for run time), the schema accepts every example. */
     @ParameterizedTest
-    @ValueSource(strings = {"mnist-int8.yaml", "fan-out-fan-in.yaml", "nightly-smoke.json", "ad-hoc-inspect.yaml"})
+    @ValueSource(strings = {"mnist-int8.yaml", "fan-out-fan-in.yaml", "nightly-smoke.json", "ad-hoc-inspect.yaml",
+            "train-digits.yaml"})
     void everyExampleSatisfiesThePublishedSchema(String file) {
         assertThat(WithValidator.validate(publishedSchema(), yaml(TestSpecs.resource("/specs/" + file)), "")).isEmpty();
     }
