@@ -139,6 +139,8 @@ class AuthTest {
         List<Class<?>> resources = new ArrayList<>(List.of(HealthAndDocsTest.RESOURCES));
         resources.add(dev.anvil.api.serving.InferenceResource.class);
         resources.add(dev.anvil.api.serving.InferenceServerResource.class);
+        // the external trainer's callbacks: @PermitAll, the task-scoped token in the path is the credential
+        resources.add(dev.anvil.api.tasks.TaskCallbackResource.class);
         List<String> unstated = new ArrayList<>();
         for (Class<?> resource : resources) {
             for (Method m : resource.getDeclaredMethods()) {

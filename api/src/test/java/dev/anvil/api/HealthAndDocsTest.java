@@ -28,6 +28,7 @@ class HealthAndDocsTest {
             dev.anvil.api.datasets.DatasetResource.class,
             dev.anvil.api.models.InspectModelResource.class,
             dev.anvil.api.runs.RunResource.class,
+            dev.anvil.api.runs.TaskLogResource.class,
             dev.anvil.api.pipelines.PipelineResource.class,
             dev.anvil.api.pipelines.SchemaResource.class,
             dev.anvil.api.auth.TokenResource.class,
@@ -72,6 +73,7 @@ class HealthAndDocsTest {
         List<Class<?>> all = new java.util.ArrayList<>(List.of(RESOURCES));
         all.add(dev.anvil.api.serving.InferenceResource.class);
         all.add(dev.anvil.api.serving.InferenceServerResource.class);
+        all.add(dev.anvil.api.tasks.TaskCallbackResource.class);
         assertThat(documented).containsExactlyInAnyOrderElementsOf(endpoints(all.toArray(new Class<?>[0])));
     }
 

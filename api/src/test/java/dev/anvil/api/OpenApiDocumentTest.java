@@ -134,6 +134,7 @@ class OpenApiDocumentTest {
         List<Class<?>> all = new ArrayList<>(List.of(HealthAndDocsTest.RESOURCES));
         all.add(dev.anvil.api.serving.InferenceResource.class);
         all.add(dev.anvil.api.serving.InferenceServerResource.class);
+        all.add(dev.anvil.api.tasks.TaskCallbackResource.class);
         return all;
     }
 
