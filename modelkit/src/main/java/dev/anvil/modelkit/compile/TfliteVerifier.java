@@ -43,7 +43,7 @@ public final class TfliteVerifier {
         boolean logProbs = outputIsLogSoftmax(onnx);
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
-            try (OrtSession session = env.createSession(onnx.toString(), opts);
+            try (OrtSession session = dev.anvil.modelkit.onnx.OrtSessions.open(env, onnx, opts);
                     TfliteRunner runner = new TfliteRunner(tflite, 1)) {
                 String input = session.getInputNames().iterator().next();
                 for (int s = 0; s < samples.size(); s++) {
