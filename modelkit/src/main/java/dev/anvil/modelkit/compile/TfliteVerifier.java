@@ -32,7 +32,7 @@ public final class TfliteVerifier {
      * the outputs (probabilities); otherwise it equals {@link Report#maxAbsError}.
      */
     public static Report compare(Path onnx, Path tflite, List<float[]> samples, int[] shape, int[] labels)
-            throws OrtException {
+            throws OrtException, java.io.IOException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] dims = new long[shape.length];
         for (int i = 0; i < shape.length; i++) {
