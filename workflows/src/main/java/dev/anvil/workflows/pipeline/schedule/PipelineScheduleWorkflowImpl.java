@@ -20,7 +20,7 @@ import java.util.Optional;
  * and backfill ticks not started by then go into the next execution's input ({@link ScheduleConfig#pendingRuns}).
  */
 public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
-    /** Ticks fired by one execution before it continues as new with the same state. */
+    /** Ticks fired by one execution before it continues as new with the same state (at most; see ScheduleConfig). */
     static final int TICKS_PER_EXECUTION = 100;
     /** A catch-up never starts more runs than this at once; older missed ticks are left out, and logged. */
     static final int MAX_CATCHUP_TICKS = 1000;
@@ -43,24 +43,11 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
                             .build())
                     .build());
 
-    private final int ticksPerExecution;
     /** The schedule; its own pendingRuns stay empty, the queue is {@link #manual}. */
     private ScheduleConfig config;
     /** Ticks asked for by people (backfill, trigger-now), oldest first: they are the requesters of their runs. */
     private final Deque<PendingRun> manual = new ArrayDeque<>();
     private boolean changed;
-
-    public PipelineScheduleWorkflowImpl() {
-        this(TICKS_PER_EXECUTION);
-    }
-
-    /** @param ticksPerExecution runs one execution starts before it continues as new (tests make it small) */
-    public PipelineScheduleWorkflowImpl(int ticksPerExecution) {
-        if (ticksPerExecution < 1) {
-            throw new IllegalArgumentException("ticksPerExecution must be at least 1, got " + ticksPerExecution);
-        }
-        this.ticksPerExecution = ticksPerExecution;
-    }
 
     @Override
     public void run(ScheduleConfig initial) {
@@ -77,6 +64,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
             Workflow.await(Workflow::isEveryHandlerFinished);
             return;
         }
+        int ticksPerExecution = ticksPerExecution(config);
         int fired = 0;
         while (fired < ticksPerExecution) {
             // a long backfill is spread over executions, each with a bounded history
@@ -103,7 +91,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
                     fire(tick, null);
                     fired++;
                 }
-                config = with(config, toFire.get(toFire.size() - 1));
+                config = config.withLastFiredAt(toFire.get(toFire.size() - 1));
                 continue;
             }
             Optional<Instant> next = times.flatMap(t -> t.nextAfter(Instant.ofEpochMilli(last), ZoneOffset.UTC));
@@ -163,8 +151,9 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
         return due;
     }
 
-    private static ScheduleConfig with(ScheduleConfig c, long lastFiredAt) {
-        return new ScheduleConfig(c.pipeline(), c.cron(), c.catchup(), c.paused(), lastFiredAt);
+    /** The input's tick budget: 0 or less is the default, and no input raises it past the default. */
+    static int ticksPerExecution(ScheduleConfig c) {
+        return c.ticksPerExecution() <= 0 ? TICKS_PER_EXECUTION : Math.min(c.ticksPerExecution(), TICKS_PER_EXECUTION);
     }
 
     /**
@@ -178,13 +167,13 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
     @Override
     public void pause() {
         awaitConfig();
-        config = new ScheduleConfig(config.pipeline(), config.cron(), config.catchup(), true, config.lastFiredAt());
+        config = config.withPaused(true);
     }
 
     @Override
     public void unpause() {
         awaitConfig();
-        config = new ScheduleConfig(config.pipeline(), config.cron(), config.catchup(), false, config.lastFiredAt());
+        config = config.withPaused(false);
     }
 
     @Override
@@ -220,7 +209,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
         awaitConfig();
         // the new schedule counts from now: ticks it would have had before it existed are not "missed"
         long from = Math.max(config.lastFiredAt(), Workflow.currentTimeMillis());
-        config = new ScheduleConfig(config.pipeline(), cron, catchup, config.paused(), from);
+        config = config.withSchedule(cron, catchup, from);
         changed = true;
     }
 

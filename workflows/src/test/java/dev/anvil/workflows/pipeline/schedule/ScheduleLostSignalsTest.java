@@ -3,6 +3,8 @@ package dev.anvil.workflows.pipeline.schedule;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.google.protobuf.ByteString;
+import io.temporal.api.common.v1.Payload;
 import io.temporal.api.common.v1.Payloads;
 import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.enums.v1.EventType;
@@ -28,7 +30,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every trigger-now and backfill tick a schedule is asked for starts exactly one run, whenever its
- * signal arrives. The scheduler continues as new after a few ticks (three here, a hundred in
+ * signal arrives. The scheduler continues as new after a few ticks (three here, set in its input; a hundred in
  * production): signals that arrive while an execution's last run is starting, and backfills longer
  * than an execution's budget, must reach the next execution. Signals are sent while a run start is
  * held at a gate, so the moment is exact; a signal sent with the start is handled before the
@@ -63,8 +65,7 @@ class ScheduleLostSignalsTest {
         // a 1000-tick backfill is a second of cron arithmetic in one handler on a loaded test machine; the
         // deadlock detector would fail that workflow task and retry it, slowly, which this class is not about
         Worker worker = env.newWorker("schedules", WorkerOptions.newBuilder().setDefaultDeadlockDetectionTimeout(10_000).build());
-        worker.registerWorkflowImplementationFactory(PipelineScheduleWorkflow.class,
-                () -> new PipelineScheduleWorkflowImpl(TICKS));
+        worker.registerWorkflowImplementationTypes(PipelineScheduleWorkflowImpl.class);
         worker.registerActivitiesImplementations(starts);
         env.start();
     }
@@ -171,7 +172,8 @@ class ScheduleLostSignalsTest {
                 WorkflowOptions.newBuilder().setWorkflowId(ID).setTaskQueue("schedules").build());
         BatchRequest batch = env.getWorkflowClient().newSignalWithStartRequest();
         // paused, so that only the backfill fires; signal-with-start carries one signal
-        batch.add(wf::run, new ScheduleConfig("nightly", "@daily", true, true, env.currentTimeMillis()));
+        batch.add(wf::run, new ScheduleConfig("nightly", "@daily", true, true, env.currentTimeMillis())
+                .withTicksPerExecution(TICKS));
         batch.add(wf::backfill, ms("2026-01-01T00:00:00Z"), ms("2026-01-02T00:00:00Z"), "bea");
         env.getWorkflowClient().signalWithStart(batch);
         PipelineScheduleWorkflow schedule = env.getWorkflowClient().newWorkflowStub(PipelineScheduleWorkflow.class, ID);
@@ -182,10 +184,29 @@ class ScheduleLostSignalsTest {
         assertThat(schedule.config().pendingRuns()).isEmpty();
     }
 
+    @Test
+    void aTickBudgetFromTheInputIsBoundedByTheDefault() {
+        ScheduleConfig base = new ScheduleConfig("nightly", "@daily", true, false, 0);
+        assertThat(PipelineScheduleWorkflowImpl.ticksPerExecution(base)).isEqualTo(100);
+        assertThat(PipelineScheduleWorkflowImpl.ticksPerExecution(base.withTicksPerExecution(-7))).isEqualTo(100);
+        assertThat(PipelineScheduleWorkflowImpl.ticksPerExecution(base.withTicksPerExecution(Integer.MAX_VALUE)))
+                .isEqualTo(100);
+        assertThat(PipelineScheduleWorkflowImpl.ticksPerExecution(base.withTicksPerExecution(1))).isEqualTo(1);
+        // an input recorded before these fields existed reads as an empty queue and the default budget
+        Payload recorded = Payload.newBuilder().putMetadata("encoding", ByteString.copyFromUtf8("json/plain"))
+                .setData(ByteString.copyFromUtf8("{\"pipeline\":\"p\",\"cron\":\"@daily\",\"catchup\":true,"
+                        + "\"paused\":false,\"lastFiredAt\":5}")).build();
+        ScheduleConfig old = DefaultDataConverter.newDefaultInstance()
+                .fromPayload(recorded, ScheduleConfig.class, ScheduleConfig.class);
+        assertThat(old.pendingRuns()).isEmpty();
+        assertThat(PipelineScheduleWorkflowImpl.ticksPerExecution(old)).isEqualTo(100);
+        assertThat(old.lastFiredAt()).isEqualTo(5);
+    }
+
     private WorkflowExecution start(ScheduleConfig config) {
         PipelineScheduleWorkflow wf = env.getWorkflowClient().newWorkflowStub(PipelineScheduleWorkflow.class,
                 WorkflowOptions.newBuilder().setWorkflowId(ID).setTaskQueue("schedules").build());
-        return WorkflowClient.start(wf::run, config);
+        return WorkflowClient.start(wf::run, config.withTicksPerExecution(TICKS));
     }
 
     private io.temporal.api.history.v1.WorkflowExecutionContinuedAsNewEventAttributes continuedAsNew(String runId) {
