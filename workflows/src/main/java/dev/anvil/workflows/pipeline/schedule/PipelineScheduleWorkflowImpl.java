@@ -123,8 +123,11 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
         }
     }
 
-    /** Whether this execution hands its queue on at continue-as-new (see {@link #CARRY_PENDING_RUNS}). */
-    private static boolean carriesPendingRuns() {
+    /**
+     * Whether this execution hands its queue on at continue-as-new (see {@link #CARRY_PENDING_RUNS}).
+     * Package-private so a test can show what happens without the version check.
+     */
+    boolean carriesPendingRuns() {
         return Workflow.getVersion(CARRY_PENDING_RUNS, Workflow.DEFAULT_VERSION, 1) >= 1;
     }
 

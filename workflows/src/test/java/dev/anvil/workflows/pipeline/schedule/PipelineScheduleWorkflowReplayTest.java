@@ -1,6 +1,7 @@
 package dev.anvil.workflows.pipeline.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.anvil.workflows.RecordedHistories;
@@ -11,8 +12,11 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.common.WorkflowExecutionHistory;
 import io.temporal.common.converter.DefaultDataConverter;
+import io.temporal.testing.WorkflowReplayer;
+import io.temporal.worker.NonDeterministicException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.MethodOrderer;
@@ -66,6 +70,31 @@ class PipelineScheduleWorkflowReplayTest {
         assertThat(signals(before)).containsExactly("backfill", "triggerNow");
         assertThat(config(before.getLastEvent().getWorkflowExecutionContinuedAsNewEventAttributes().getInput())
                 .pendingRuns()).isEmpty();
+    }
+
+    @Test
+    void carryingTheQueueWithoutGetVersionWouldBreakSchedulersStartedBefore() {
+        // the old execution fired its 101st and 102nd queued tick; the new path, unversioned, continues as new instead
+        assertThatThrownBy(() -> WorkflowReplayer.replayWorkflowExecution(RecordedHistories.load(BEFORE_CARRY),
+                CarriesWithoutVersion.class))
+                .satisfies(t -> assertThat(causes(t)).anyMatch(c -> c instanceof NonDeterministicException
+                        || String.valueOf(c.getMessage()).contains(NonDeterministicException.class.getName())));
+    }
+
+    /** The carry-pending-runs change as it would be without Workflow.getVersion. */
+    public static class CarriesWithoutVersion extends PipelineScheduleWorkflowImpl {
+        @Override
+        boolean carriesPendingRuns() {
+            return true;
+        }
+    }
+
+    private static List<Throwable> causes(Throwable thrown) {
+        List<Throwable> chain = new ArrayList<>();
+        for (Throwable t = thrown; t != null && !chain.contains(t); t = t.getCause()) {
+            chain.add(t);
+        }
+        return chain;
     }
 
     private static List<String> signals(WorkflowExecutionHistory history) {
