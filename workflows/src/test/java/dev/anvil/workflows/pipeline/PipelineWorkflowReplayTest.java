@@ -10,6 +10,7 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.withSettings;
 
 import dev.anvil.workflows.RecordedHistories;
+import dev.anvil.workflows.approval.RecordedDecision;
 import dev.anvil.workflows.runs.RunStateActivities;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.api.common.v1.Payloads;
@@ -18,13 +19,13 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
+import io.temporal.client.WorkflowUpdateException;
 import io.temporal.common.RetryOptions;
 import io.temporal.common.WorkflowExecutionHistory;
 import io.temporal.common.converter.DefaultDataConverter;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.testing.WorkflowReplayer;
 import io.temporal.worker.NonDeterministicException;
-import io.temporal.worker.Worker;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,8 +40,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Replays recorded histories of real {@link PipelineWorkflowImpl} runs against today's code, so a
@@ -50,12 +49,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  *
  * <p>The histories live in {@code src/test/resources/histories/pipeline-*.json} and cover a
  * fan-out/fan-in DAG with a failure and trigger rules (tasks skipped and upstream_failed), a task
- * that succeeds after retries, and a cancelled run. They are regenerated, only on purpose, with
- * <pre>
- *   ./mvnw -B -pl workflows test -Danvil.recordHistories=true -Dtest=PipelineWorkflowReplayTest
- * </pre>
- * Regenerate them when the recorded scenarios themselves change, never to make a failing replay
- * pass: that failure is the signal that running workflows would break.
+ * that succeeds after retries, a cancelled run, and an approval (one decision refused by the
+ * confirming activity, one approving). {@code RecordedHistoriesReplayTest} replays them; this class
+ * checks they still cover what it says, and records them anew, only on purpose, with every other
+ * history ({@value RecordedHistories#RECORD_COMMAND}). Regenerate them when the recorded scenarios
+ * themselves change, never to make a failing replay pass: that failure is the signal that running
+ * workflows would break.
  *
  * <p>{@value #APPROVAL_BY_NAME} is frozen: an approval decided by two {@code decide} Updates that
  * carried the reviewer's name and roles (one approve, one reject), recorded at commit ac664ce, before
@@ -69,12 +68,7 @@ class PipelineWorkflowReplayTest {
     static final String RETRIES = "pipeline-retries-then-success";
     static final String CANCELLED = "pipeline-cancelled";
     static final String APPROVAL_BY_NAME = "pipeline-approval-by-name";
-
-    @ParameterizedTest
-    @ValueSource(strings = {FAN_OUT, RETRIES, CANCELLED, APPROVAL_BY_NAME})
-    void recordedRunsReplayOnTodaysCode(String name) throws Exception {
-        WorkflowReplayer.replayWorkflowExecution(RecordedHistories.load(name), PipelineWorkflowImpl.class);
-    }
+    static final String APPROVAL = "pipeline-approval";
 
     @Test
     void recordedRunsEndAsTheirScenariosSay() {
@@ -93,6 +87,13 @@ class PipelineWorkflowReplayTest {
         assertThat(RecordedHistories.load(RETRIES).getEvents())
                 .anyMatch(e -> e.hasActivityTaskStartedEventAttributes()
                         && e.getActivityTaskStartedEventAttributes().getAttempt() == 3);
+        assertThat(statuses(recordedResult(APPROVAL))).containsExactly("gate=success", "approve=success", "deploy=success");
+        assertThat(recordedResult(APPROVAL).tasks().get(1).outputs()).containsEntry("approved_by", List.of("rita"));
+        // the refused decision and the approving one, both by recorded id
+        assertThat(RecordedHistories.load(APPROVAL).getEvents())
+                .filteredOn(e -> e.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
+                .extracting(e -> e.getWorkflowExecutionUpdateCompletedEventAttributes().getOutcome().hasFailure())
+                .containsExactly(true, false);
     }
 
     @Test
@@ -191,14 +192,14 @@ class PipelineWorkflowReplayTest {
         recordFanOutWithFailure();
         recordRetriesThenSuccess();
         recordCancelledRun();
+        recordApproval();
     }
 
     private void recordFanOutWithFailure() {
         FakeTasks tasks = new FakeTasks();
         tasks.invalidInput.put("train_b", "train_b: dataset shard 2 is empty");
-        try (TestWorkflowEnvironment env = RecordedHistories.newRecordingEnvironment()) {
-            Worker worker = startWorker(env, tasks);
-            RunState state = start(env, worker, FAN_OUT, List.of(
+        record(FAN_OUT, tasks, List.of(), (env, worker) -> {
+            RunState state = start(env, FAN_OUT, List.of(
                     task("prepare", List.of(), "all_success", 0, Map.of("model", "${params.model}")),
                     task("train_a", List.of("prepare"), "all_success", 0, Map.of("in", "${tasks.prepare.outputs.value}")),
                     task("train_b", List.of("prepare"), "all_success", 0, Map.of()),
@@ -212,32 +213,28 @@ class PipelineWorkflowReplayTest {
             assertThat(statuses(state)).containsExactly("prepare=success", "train_a=success", "train_b=failed",
                     "train_c=success", "join=upstream_failed", "report=success", "alert=success", "rollback=skipped",
                     "after_rollback=skipped");
-            RecordedHistories.save(env.getWorkflowClient(), FAN_OUT, FAN_OUT);
-        }
+        });
     }
 
     private void recordRetriesThenSuccess() {
         FakeTasks tasks = new FakeTasks();
         tasks.failuresBeforeSuccess.put("fetch", 2);
-        try (TestWorkflowEnvironment env = RecordedHistories.newRecordingEnvironment()) {
-            Worker worker = startWorker(env, tasks);
-            RunState state = start(env, worker, RETRIES, List.of(
+        record(RETRIES, tasks, List.of(), (env, worker) -> {
+            RunState state = start(env, RETRIES, List.of(
                     task("fetch", List.of(), "all_success", 2, Map.of()),
                     task("use", List.of("fetch"), "all_success", 0, Map.of("in", "${tasks.fetch.outputs.value}"))))
                     .getResult(RunState.class);
             assertThat(state.status()).isEqualTo("success");
             assertThat(tasks.attempts.get("fetch").get()).isEqualTo(3);
-            RecordedHistories.save(env.getWorkflowClient(), RETRIES, RETRIES);
-        }
+        });
     }
 
     private void recordCancelledRun() {
         FakeTasks tasks = new FakeTasks();
         CountDownLatch release = new CountDownLatch(1);
         tasks.blockUntil.put("long", release);
-        try (TestWorkflowEnvironment env = RecordedHistories.newRecordingEnvironment()) {
-            Worker worker = startWorker(env, tasks);
-            WorkflowStub stub = start(env, worker, CANCELLED, List.of(
+        record(CANCELLED, tasks, List.of(), (env, worker) -> {
+            WorkflowStub stub = start(env, CANCELLED, List.of(
                     task("quick", List.of(), "all_success", 0, Map.of()),
                     task("long", List.of(), "all_success", 0, Map.of()),
                     task("after", List.of("quick", "long"), "all_success", 0, Map.of())));
@@ -248,26 +245,49 @@ class PipelineWorkflowReplayTest {
             stub.cancel();
             assertThatThrownBy(() -> stub.getResult(RunState.class)).isInstanceOf(WorkflowFailedException.class);
             release.countDown();
-            RecordedHistories.save(env.getWorkflowClient(), CANCELLED, CANCELLED);
-        }
+        });
     }
 
-    private static Worker startWorker(TestWorkflowEnvironment env, FakeTasks tasks) {
-        Worker worker = env.newWorker("replay-recording");
-        worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
-        worker.registerActivitiesImplementations(tasks,
-                mock(RunStateActivities.class, withSettings().withoutAnnotations()));
-        env.start();
-        return worker;
+    /**
+     * A gate, an approval and a deploy: the requester's own approval is refused by the activity (the
+     * Update fails and the approval keeps waiting), then another reviewer's approval lets the run finish.
+     */
+    private void recordApproval() {
+        FakeTasks tasks = new FakeTasks();
+        ApprovalWorkflowTest.FakeApprovals approvals = new ApprovalWorkflowTest.FakeApprovals();
+        record(APPROVAL, tasks, List.of(approvals), (env, worker) -> {
+            WorkflowStub stub = start(env, APPROVAL, List.of(
+                    task("gate", List.of(), "all_success", 0, Map.of()),
+                    new PlannedTask("approve", "approval", List.of("gate"), "all_success", 0, Duration.ofSeconds(5),
+                            Duration.ofMinutes(5), "anvil-cpu", Map.of(), false),
+                    task("deploy", List.of("approve"), "all_success", 0, Map.of())));
+            await("the approval opened").atMost(ACTIVITY_WAIT).until(() -> !approvals.opened.isEmpty());
+            PipelineWorkflow wf = env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class, APPROVAL);
+            String approvalId = approvals.opened.get(0).approvalId();
+            String own = approvals.submit(approvalId, "recorder", "approve", null);
+            assertThatThrownBy(() -> wf.decideRecorded(new RecordedDecision("approve", own)))
+                    .isInstanceOf(WorkflowUpdateException.class);
+            String rita = approvals.submit(approvalId, "rita", "approve", "numbers look right");
+            assertThat(wf.decideRecorded(new RecordedDecision("approve", rita)).state()).isEqualTo("approved");
+            assertThat(statuses(stub.getResult(RunState.class)))
+                    .containsExactly("gate=success", "approve=success", "deploy=success");
+        });
     }
 
-    private static WorkflowStub start(TestWorkflowEnvironment env, Worker worker, String runId, List<PlannedTask> planned) {
+    private static void record(String name, FakeTasks tasks, List<Object> more, RecordedHistories.Scenario scenario) {
+        List<Object> activities = new ArrayList<>(List.of(tasks,
+                mock(RunStateActivities.class, withSettings().withoutAnnotations())));
+        activities.addAll(more);
+        RecordedHistories.record(name, PipelineWorkflowImpl.class, activities, scenario);
+    }
+
+    private static WorkflowStub start(TestWorkflowEnvironment env, String runId, List<PlannedTask> planned) {
         PipelineWorkflow wf = env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class,
-                WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(worker.getTaskQueue()).build());
+                WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(RecordedHistories.TASK_QUEUE).build());
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("model", "m.onnx");
         List<PlannedTask> onWorkerQueue = planned.stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
-                t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), worker.getTaskQueue(), t.with(),
+                t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), RecordedHistories.TASK_QUEUE, t.with(),
                 t.cache())).toList();
         WorkflowClient.start(wf::run, new PipelinePlan("replay", 1, params, onWorkerQueue, 16, "recorder"));
         return WorkflowStub.fromTyped(wf);

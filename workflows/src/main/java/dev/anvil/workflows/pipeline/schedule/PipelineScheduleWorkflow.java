@@ -57,6 +57,7 @@ public interface PipelineScheduleWorkflow {
     @SignalMethod
     void update(String cron, boolean catchup);
 
+    /** The schedule, with the trigger-now and backfill ticks queued and not started yet as its pendingRuns. */
     @QueryMethod
     ScheduleConfig config();
 }

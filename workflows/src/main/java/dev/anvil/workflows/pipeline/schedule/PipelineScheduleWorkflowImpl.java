@@ -16,13 +16,20 @@ import java.util.Optional;
 /**
  * The scheduler: sleeps on a durable timer until the next tick, then starts that tick's run. Pause,
  * unpause, trigger-now, backfill and schedule changes arrive as signals and wake it. After many
- * ticks it continues as new, so its history stays small however long the schedule lives.
+ * ticks it continues as new, so its history stays small however long the schedule lives; trigger-now
+ * and backfill ticks not started by then go into the next execution's input ({@link ScheduleConfig#pendingRuns}).
  */
 public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
-    /** Ticks fired by one execution before it continues as new with the same state. */
+    /** Ticks fired by one execution before it continues as new with the same state (at most; see ScheduleConfig). */
     static final int TICKS_PER_EXECUTION = 100;
     /** A catch-up never starts more runs than this at once; older missed ticks are left out, and logged. */
     static final int MAX_CATCHUP_TICKS = 1000;
+    /**
+     * Change id: an execution stops firing queued trigger-now and backfill ticks at its tick budget
+     * and continues as new with the rest queued in its input. Executions recorded before this change
+     * (no marker) fired their whole queue and then continued as new with an empty one.
+     */
+    static final String CARRY_PENDING_RUNS = "carry-pending-runs";
 
     // Starting a run is a database write and a Temporal call; both recover from hiccups, so retry long.
     private final ScheduleActivities activities = Workflow.newActivityStub(ScheduleActivities.class,
@@ -36,28 +43,38 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
                             .build())
                     .build());
 
-    /** A tick asked for by a person (backfill, trigger): they are the requester of its run. */
-    private record ManualTick(long tick, String requestedBy) {}
-
+    /** The schedule; its own pendingRuns stay empty, the queue is {@link #manual}. */
     private ScheduleConfig config;
-    private final Deque<ManualTick> manual = new ArrayDeque<>();
+    /** Ticks asked for by people (backfill, trigger-now), oldest first: they are the requesters of their runs. */
+    private final Deque<PendingRun> manual = new ArrayDeque<>();
     private boolean changed;
 
     @Override
     public void run(ScheduleConfig initial) {
-        config = initial;
+        config = initial.withPendingRuns(List.of());
+        // runs handed on by the previous execution go before any asked for since (a signal can be handled first)
+        List<PendingRun> carried = initial.pendingRuns();
+        for (int i = carried.size() - 1; i >= 0; i--) {
+            manual.addFirst(carried.get(i));
+        }
         if (new Schedule(config.cron()).firesOnce()) {
             // @once: one run as soon as the schedule is not paused, then the scheduler ends
             Workflow.await(() -> !config.paused());
             fire(Workflow.currentTimeMillis(), null);
+            Workflow.await(Workflow::isEveryHandlerFinished);
             return;
         }
+        int ticksPerExecution = ticksPerExecution(config);
         int fired = 0;
-        while (fired < TICKS_PER_EXECUTION) {
-            while (!manual.isEmpty()) {
-                ManualTick asked = manual.pollFirst();
+        while (fired < ticksPerExecution) {
+            // a long backfill is spread over executions, each with a bounded history
+            while (!manual.isEmpty() && (fired < ticksPerExecution || !carriesPendingRuns())) {
+                PendingRun asked = manual.pollFirst();
                 fire(asked.tick(), asked.requestedBy());
                 fired++;
+            }
+            if (!manual.isEmpty()) {
+                break; // the budget is spent: the next execution starts with the rest
             }
             if (config.paused()) {
                 Workflow.await(() -> !config.paused() || !manual.isEmpty());
@@ -74,7 +91,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
                     fire(tick, null);
                     fired++;
                 }
-                config = with(config, toFire.get(toFire.size() - 1));
+                config = config.withLastFiredAt(toFire.get(toFire.size() - 1));
                 continue;
             }
             Optional<Instant> next = times.flatMap(t -> t.nextAfter(Instant.ofEpochMilli(last), ZoneOffset.UTC));
@@ -88,7 +105,30 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
             Duration wait = Duration.ofMillis(Math.max(1, next.get().toEpochMilli() - now));
             Workflow.await(wait, () -> config.paused() || !manual.isEmpty() || changed);
         }
-        Workflow.continueAsNew(config);
+        continueAsNewWithQueue();
+    }
+
+    /**
+     * Continues as new with every queued tick in the input, including those whose signals arrived
+     * while the last run was starting. A signal that arrives after this decision makes the service
+     * refuse the continue-as-new and replay it with the signal applied, so it lands in the queue too.
+     */
+    private void continueAsNewWithQueue() {
+        // a handler still waiting (see awaitConfig) would otherwise be cut off, and its signal lost
+        Workflow.await(Workflow::isEveryHandlerFinished);
+        if (carriesPendingRuns()) {
+            Workflow.continueAsNew(config.withPendingRuns(List.copyOf(manual)));
+        } else {
+            Workflow.continueAsNew(config); // as recorded before the change: the queue was dropped
+        }
+    }
+
+    /**
+     * Whether this execution hands its queue on at continue-as-new (see {@link #CARRY_PENDING_RUNS}).
+     * Package-private so a test can show what happens without the version check.
+     */
+    boolean carriesPendingRuns() {
+        return Workflow.getVersion(CARRY_PENDING_RUNS, Workflow.DEFAULT_VERSION, 1) >= 1;
     }
 
     /**
@@ -114,27 +154,39 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
         return due;
     }
 
-    private static ScheduleConfig with(ScheduleConfig c, long lastFiredAt) {
-        return new ScheduleConfig(c.pipeline(), c.cron(), c.catchup(), c.paused(), lastFiredAt);
+    /** The input's tick budget: 0 or less is the default, and no input raises it past the default. */
+    static int ticksPerExecution(ScheduleConfig c) {
+        return c.ticksPerExecution() <= 0 ? TICKS_PER_EXECUTION : Math.min(c.ticksPerExecution(), TICKS_PER_EXECUTION);
+    }
+
+    /**
+     * Holds a handler that needs the schedule until {@link #run} has it: a signal sent with the start
+     * (or right after it) is handled before the workflow method runs.
+     */
+    private void awaitConfig() {
+        Workflow.await(() -> config != null);
     }
 
     @Override
     public void pause() {
-        config = new ScheduleConfig(config.pipeline(), config.cron(), config.catchup(), true, config.lastFiredAt());
+        awaitConfig();
+        config = config.withPaused(true);
     }
 
     @Override
     public void unpause() {
-        config = new ScheduleConfig(config.pipeline(), config.cron(), config.catchup(), false, config.lastFiredAt());
+        awaitConfig();
+        config = config.withPaused(false);
     }
 
     @Override
     public void triggerNow(String requestedBy) {
-        manual.addLast(new ManualTick(Workflow.currentTimeMillis(), requestedBy));
+        manual.addLast(new PendingRun(Workflow.currentTimeMillis(), requestedBy));
     }
 
     @Override
     public void backfill(long fromMillis, long toMillis, String requestedBy) {
+        awaitConfig();
         Optional<Schedule.FireTimes> times = new Schedule(config.cron()).fireTimes();
         if (times.isEmpty()) {
             return; // @once has no ticks to backfill
@@ -143,7 +195,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
         Optional<Instant> tick = schedule.nextAfter(Instant.ofEpochMilli(fromMillis - 1), ZoneOffset.UTC);
         // the API refuses longer ranges; this bound holds for any signal, and over repeated backfills
         while (tick.isPresent() && tick.get().toEpochMilli() <= toMillis && manual.size() < MAX_BACKFILL_RUNS) {
-            manual.addLast(new ManualTick(tick.get().toEpochMilli(), requestedBy));
+            manual.addLast(new PendingRun(tick.get().toEpochMilli(), requestedBy));
             tick = schedule.nextAfter(tick.get(), ZoneOffset.UTC);
         }
     }
@@ -157,14 +209,18 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
 
     @Override
     public void update(String cron, boolean catchup) {
+        awaitConfig();
         // the new schedule counts from now: ticks it would have had before it existed are not "missed"
         long from = Math.max(config.lastFiredAt(), Workflow.currentTimeMillis());
-        config = new ScheduleConfig(config.pipeline(), cron, catchup, config.paused(), from);
+        config = config.withSchedule(cron, catchup, from);
         changed = true;
     }
 
     @Override
     public ScheduleConfig config() {
-        return config;
+        if (config == null) {
+            throw new IllegalStateException("the schedule has not started yet; ask again");
+        }
+        return config.withPendingRuns(List.copyOf(manual));
     }
 }
