@@ -398,7 +398,8 @@ public class UiResource {
         } catch (ProblemException e) {
             // no live status: the row is what there is
         }
-        RolloutPage page = RolloutPage.of(row.get(), live, RolloutControls.maySteer(who), json, done, error);
+        RolloutPage page = RolloutPage.of(row.get(), live, rollouts.windows(id), RolloutControls.maySteer(who), json,
+                done, error);
         return Response.status(status).entity(Pages.rollout(frame("Rollout " + id, who), page)).build();
     }
 
