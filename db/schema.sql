@@ -242,6 +242,30 @@ CREATE TABLE pipelines (
     CONSTRAINT pipelines_pkey PRIMARY KEY (name)
 );
 
+CREATE TABLE rollout_windows (
+    rollout_id text NOT NULL,
+    window_no integer NOT NULL,
+    role text NOT NULL,
+    version integer,
+    weight integer NOT NULL,
+    requests bigint NOT NULL,
+    errors bigint NOT NULL,
+    error_rate double precision,
+    p95_ms double precision,
+    verdict text NOT NULL,
+    reason text NOT NULL,
+    analysed_at timestamp with time zone NOT NULL,
+    CONSTRAINT rollout_windows_errors_check CHECK (((errors >= 0) AND (errors <= requests))),
+    CONSTRAINT rollout_windows_measured_when_served CHECK ((((requests = 0) = (error_rate IS NULL)) AND ((requests > 0) OR (p95_ms IS NULL)))),
+    CONSTRAINT rollout_windows_pkey PRIMARY KEY (rollout_id, window_no, role),
+    CONSTRAINT rollout_windows_requests_check CHECK ((requests >= 0)),
+    CONSTRAINT rollout_windows_role_check CHECK ((role = ANY (ARRAY['canary'::text, 'stable'::text]))),
+    CONSTRAINT rollout_windows_rollout_id_fkey FOREIGN KEY (rollout_id) REFERENCES rollouts(id) ON DELETE CASCADE,
+    CONSTRAINT rollout_windows_verdict_check CHECK ((verdict = ANY (ARRAY['pass'::text, 'fail'::text, 'inconclusive'::text]))),
+    CONSTRAINT rollout_windows_weight_check CHECK (((weight >= 0) AND (weight <= 100))),
+    CONSTRAINT rollout_windows_window_no_check CHECK ((window_no >= 1))
+);
+
 CREATE TABLE rollouts (
     id text NOT NULL,
     endpoint text NOT NULL,

@@ -1,6 +1,6 @@
 // Anvil reviewer UI charts: one dependency-free ES module that draws SVG charts from JSON the server
-// embeds in the page (<script type="application/json">). A figure marked data-chart="latency" or
-// data-chart="confusion" names its data (data-source) and its table fallback (data-fallback, a
+// embeds in the page (<script type="application/json">). A figure marked data-chart="latency",
+// data-chart="confusion" or data-chart="windows" names its data (data-source) and its table fallback (data-fallback, a
 // <details> that is open until a chart is drawn). Without JavaScript, or with data this script does
 // not understand, the tables are all there is, and they say everything the charts do.
 //
@@ -152,6 +152,65 @@ export function confusionData(data) {
   }
   const labels = Array.isArray(data.labels) && data.labels.length === n ? data.labels.map(String) : matrix.map((_, i) => String(i));
   return { matrix, labels };
+}
+
+/**
+ * The rollout windows chart's data: window numbers (ascending positive integers) and, per version, an
+ * error rate (0..1) and a p95 latency (ms, > 0) per window, each null where the version served nothing
+ * in that window (nothing was measured: the line breaks there, it never drops to 0). A series of the
+ * wrong length is dropped; no series or no window gives null.
+ */
+export function windowsData(data) {
+  const windows = data && Array.isArray(data.windows) ? data.windows : null;
+  if (!windows || windows.length === 0
+      || !windows.every((w, i) => Number.isInteger(w) && w > 0 && (i === 0 || w > windows[i - 1]))) {
+    return null;
+  }
+  const measure = (v, ok) => (finiteNumber(v) && ok(v) ? v : null);
+  const series = (Array.isArray(data.series) ? data.series : [])
+    .filter((s) => s && typeof s.name === 'string' && Array.isArray(s.errorRate) && Array.isArray(s.p95Ms)
+      && s.errorRate.length === windows.length && s.p95Ms.length === windows.length)
+    .map((s) => ({
+      name: s.name,
+      errorRate: s.errorRate.map((v) => measure(v, (x) => x >= 0 && x <= 1)),
+      p95Ms: s.p95Ms.map((v) => measure(v, (x) => x > 0)),
+    }));
+  return series.length === 0 ? null : { windows, series };
+}
+
+/**
+ * Geometry of the windows chart: two panels side by side, error rate and p95 latency against the
+ * window number, one line per version; a point per measured window, a line only between measured
+ * neighbours.
+ */
+export function windowsLayout({ windows, series }, { panel = 320, gap = 40, height = 220, left = 56, right = 12, top = 28, bottom = 40 } = {}) {
+  const panels = [['errorRate', 'canary and stable error rate', formatPercent], ['p95Ms', 'p95 latency', formatMs]]
+    .map(([key, title, format], p) => {
+      const x0 = left + p * (panel + gap + left);
+      const x = windows.length === 1 ? () => x0 + panel / 2 : linearScale([windows[0], windows[windows.length - 1]], [x0, x0 + panel]);
+      const max = Math.max(0, ...series.flatMap((s) => s[key].filter((v) => v !== null)));
+      const yTicks = niceTicks(max, 4);
+      const y = linearScale([0, yTicks[yTicks.length - 1]], [height - bottom, top]);
+      const lines = series.map((s, k) => {
+        const points = [];
+        const segments = [];
+        let run = [];
+        s[key].forEach((v, i) => {
+          if (v === null) {
+            if (run.length > 1) segments.push(run);
+            run = [];
+            return;
+          }
+          const point = { series: k, name: s.name, window: windows[i], value: v, x: x(windows[i]), y: y(v), label: format(v) };
+          points.push(point);
+          run.push(point);
+        });
+        if (run.length > 1) segments.push(run);
+        return { series: k, name: s.name, points, segments };
+      });
+      return { key, title, format, x0, x1: x0 + panel, x, y, yTicks, lines };
+    });
+  return { width: left + 2 * panel + gap + left + right, height, top, bottom, panels, windows };
 }
 
 // ---------------------------------------------------------------- layouts (pure)
@@ -355,7 +414,56 @@ export function confusionChart(doc, data) {
   return { svg, legend: null };
 }
 
-const CHARTS = { latency: latencyChart, confusion: confusionChart };
+export function windowsChart(doc, data) {
+  const checked = windowsData(data);
+  if (!checked) {
+    return null;
+  }
+  const L = windowsLayout(checked);
+  const summary = 'Error rate and p95 latency per analysed window, ' + checked.series.map((s) => s.name).join(' against ');
+  const svg = svgEl(doc, 'svg', {
+    class: 'chart windows-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
+    role: 'img', 'aria-label': summary, 'data-testid': 'windows-chart',
+  }, svgEl(doc, 'title', {}, summary));
+  const base = L.height - L.bottom;
+  for (const P of L.panels) {
+    const g = svgEl(doc, 'g', { class: 'panel', 'data-measure': P.key });
+    g.appendChild(svgEl(doc, 'text', { x: (P.x0 + P.x1) / 2, y: 14, 'text-anchor': 'middle', class: 'axis-title' }, P.title));
+    for (const t of P.yTicks) {
+      g.appendChild(svgEl(doc, 'line', { x1: P.x0, x2: P.x1, y1: fixed(P.y(t)), y2: fixed(P.y(t)), class: 'grid' }));
+      g.appendChild(svgEl(doc, 'text', { x: P.x0 - 6, y: fixed(P.y(t)) + 4, 'text-anchor': 'end' }, P.format(t)));
+    }
+    for (const w of L.windows) {
+      g.appendChild(svgEl(doc, 'text', { x: fixed(P.x(w)), y: base + 16, 'text-anchor': 'middle' }, String(w)));
+    }
+    g.appendChild(svgEl(doc, 'line', { x1: P.x0, x2: P.x1, y1: base, y2: base, class: 'axis' }));
+    g.appendChild(svgEl(doc, 'text', { x: (P.x0 + P.x1) / 2, y: L.height - 6, 'text-anchor': 'middle' }, 'window'));
+    for (const line of P.lines) {
+      const colour = PALETTE[line.series % PALETTE.length];
+      for (const seg of line.segments) {
+        g.appendChild(svgEl(doc, 'polyline', { points: seg.map((p) => fixed(p.x) + ',' + fixed(p.y)).join(' '),
+          fill: 'none', stroke: colour, 'stroke-width': 2, 'data-series': line.name }));
+      }
+      for (const p of line.points) {
+        g.appendChild(svgEl(doc, 'circle', { cx: fixed(p.x), cy: fixed(p.y), r: 3.5, fill: colour, 'data-series': line.name, class: 'point' },
+          svgEl(doc, 'title', {}, line.name + ', window ' + p.window + ': ' + p.label)));
+      }
+    }
+    svg.appendChild(g);
+  }
+  const list = doc.createElement('ul');
+  list.setAttribute('class', 'legend');
+  checked.series.forEach((s, k) => {
+    const item = doc.createElement('li');
+    item.appendChild(svgEl(doc, 'svg', { class: 'swatch', viewBox: '0 0 10 10', 'aria-hidden': 'true' },
+      svgEl(doc, 'rect', { width: 10, height: 10, fill: PALETTE[k % PALETTE.length] })));
+    item.appendChild(doc.createTextNode(s.name));
+    list.appendChild(item);
+  });
+  return { svg, legend: list };
+}
+
+const CHARTS = { latency: latencyChart, confusion: confusionChart, windows: windowsChart };
 
 /**
  * Draws every chart figure in the document whose data it understands: the figure is shown and its

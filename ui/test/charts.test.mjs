@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import {
   linearScale, logScale, niceTicks, logTicks, formatMs, heatColour, luminance, contrast, textColourOn,
   latencySeries, confusionData, latencyLayout, confusionLayout, latencyChart, confusionChart, renderAll, MAX_CLASSES,
+  windowsData, windowsLayout,
 } from '../charts.js';
 import { page, Text } from './fake-dom.mjs';
 
@@ -191,4 +192,53 @@ test('data it does not understand leaves the figure hidden and the table open', 
     assert.equal(details.open, true);
     assert.equal(figure.all('svg').length, 0);
   }
+});
+
+const rollout = {
+  windows: [1, 2, 3],
+  series: [
+    { name: 'canary v2', errorRate: [0.01, 0, 0.2], p95Ms: [3.1, 2.9, 4.4] },
+    { name: 'stable v1', errorRate: [0.005, null, 0.004], p95Ms: [2.5, null, 2.6] },
+  ],
+};
+
+test('rollout windows: a version that served nothing in a window has no point there, never a zero', () => {
+  const checked = windowsData(rollout);
+  assert.deepEqual(checked.windows, [1, 2, 3]);
+  assert.deepEqual(checked.series[1].p95Ms, [2.5, null, 2.6]);
+  const L = windowsLayout(checked);
+  const [rate, p95] = L.panels;
+  assert.equal(rate.key, 'errorRate');
+  assert.equal(p95.key, 'p95Ms');
+  assert.equal(p95.lines[0].points.length, 3);
+  assert.equal(p95.lines[1].points.length, 2, 'stable has no point in window 2');
+  assert.equal(p95.lines[1].segments.length, 0, 'no line drawn across the unmeasured window');
+  assert.equal(p95.lines[0].segments.length, 1);
+  assert.ok(rate.x1 <= p95.x0, 'the panels sit side by side');
+  assert.equal(rate.lines[0].points[2].label, '20%');
+  assert.ok(p95.lines[0].points[2].y < p95.lines[1].points[1].y, 'the higher p95 sits higher');
+});
+
+test('rollout windows data that cannot be drawn is dropped, not guessed at', () => {
+  assert.equal(windowsData({ windows: [], series: rollout.series }), null);
+  assert.equal(windowsData({ windows: [2, 1, 3], series: rollout.series }), null, 'windows must ascend');
+  assert.equal(windowsData({ windows: [1, 2, 3], series: [{ name: 'x', errorRate: [0], p95Ms: [1] }] }), null, 'wrong length');
+  const odd = windowsData({ windows: [1], series: [{ name: 'x', errorRate: [7], p95Ms: [-1] }] });
+  assert.deepEqual(odd.series[0].errorRate, [null], 'a rate outside 0..1 is not a rate');
+  assert.deepEqual(odd.series[0].p95Ms, [null]);
+});
+
+test('the rollout windows chart draws a line and points per version and a legend, names as text', () => {
+  const evil = '<img src=x onerror=alert(1)>';
+  const data = { ...rollout, series: [{ ...rollout.series[0], name: evil }, rollout.series[1]] };
+  const { doc, figure, details } = page('windows', JSON.stringify(data));
+  assert.equal(renderAll(doc), 1);
+  const svg = figure.all('svg')[0];
+  assert.equal(svg.getAttribute('data-testid'), 'windows-chart');
+  assert.equal(svg.all('circle').length, 2 * (3 + 2));
+  assert.equal(svg.all('polyline').length, 2, 'the canary line in both panels; stable, unmeasured in window 2, only points');
+  assert.equal(figure.all('img').length, 0);
+  assert.ok(svg.all('circle')[0].all('title')[0].textContent.startsWith(evil + ', window 1: '));
+  assert.equal(figure.all('li').length, 2);
+  assert.equal(details.open, false);
 });

@@ -123,6 +123,42 @@ class OpenApiDocumentTest {
         assertThat(bearer.path("description").asText()).contains("API token").contains("OIDC");
     }
 
+    /**
+     * The JSON columns the API writes as JSON values (JsonColumns: metricsJson, parametersJson, paramsJson,
+     * detailsJson, analysisJson) are objects in the document too, never strings, wherever their types appear.
+     */
+    @Test
+    void jsonColumnsAreObjectsNotStrings() throws Exception {
+        JsonNode schemas = document().path("components").path("schemas");
+        java.util.Map<Class<?>, List<String>> columns = dev.anvil.api.wiring.JsonColumns.fields();
+        assertThat(columns.keySet()).extracting(Class::getSimpleName)
+                .containsExactly("AuditEntry", "PipelineRun", "Rollout", "TaskRun");
+        assertThat(columns.values().stream().flatMap(List::stream))
+                .contains("metricsJson", "parametersJson", "paramsJson", "detailsJson", "analysisJson");
+        columns.forEach((type, fields) -> {
+            JsonNode properties = schemas.path(type.getSimpleName()).path("properties");
+            assertThat(properties.isObject()).as(type.getSimpleName() + " is in the document").isTrue();
+            for (String field : fields) {
+                JsonNode property = properties.path(field);
+                assertThat(property.path("type").toString()).as(type.getSimpleName() + "." + field + ": " + property)
+                        .contains("\"object\"").contains("\"null\"").doesNotContain("\"string\"");
+                assertThat(property.path("description").asText()).contains("JSON object");
+            }
+            // the columns' neighbours keep their generated types
+            properties.fields().forEachRemaining(e -> {
+                if (!fields.contains(e.getKey()) && e.getKey().equals("id")) {
+                    assertThat(e.getValue().toString()).doesNotContain("\"object\"");
+                }
+            });
+        });
+        // the answers that carry them name their schemas
+        JsonNode paths = document().path("paths");
+        assertThat(paths.path("/api/runs/{id}").path("get").path("responses").path("200").toString()).contains("RunWithTasks");
+        assertThat(paths.path("/api/rollouts/{id}").path("get").path("responses").path("200").toString()).contains("RolloutView");
+        assertThat(schemas.path("RolloutView").path("properties").path("windows").toString()).contains("RolloutWindow");
+        assertThat(schemas.path("RolloutWindow").path("properties").path("p95Ms").isObject()).isTrue();
+    }
+
     @Test
     void onlyTheApiAndInferenceAreDocumented() throws Exception {
         List<String> paths = new ArrayList<>();

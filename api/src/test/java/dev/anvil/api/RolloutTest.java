@@ -54,6 +54,35 @@ public class RolloutTest {
                 .body("canary", nullValue());
         given().get("/api/rollouts/" + id).then().body("rollout.weight", equalTo(100))
                 .body("rollout.analysisJson.verdict", equalTo("pass"));
+        // every window is kept, not only the last: each step's passing window, a canary and a stable entry each
+        io.restassured.path.json.JsonPath view = given().get("/api/rollouts/" + id).then().extract().jsonPath();
+        List<Map<String, Object>> windows = view.getList("windows");
+        assertThat(windows).hasSizeGreaterThanOrEqualTo(4).hasSize(2 * view.getInt("rollout.analysisJson.window"));
+        assertThat(windows).filteredOn(w -> "pass".equals(w.get("verdict"))).extracting(w -> w.get("weight"))
+                .contains(50, 100);
+        assertThat(windows).filteredOn(w -> "canary".equals(w.get("role")))
+                .allSatisfy(w -> assertThat(w.get("version")).isEqualTo(2))
+                .filteredOn(w -> "pass".equals(w.get("verdict")))
+                .allSatisfy(w -> assertThat(((Number) w.get("requests")).longValue()).isGreaterThanOrEqualTo(3))
+                .allSatisfy(w -> assertThat(w.get("p95Ms")).isNotNull());
+        assertThat(windows).extracting(w -> w.get("analysedAt")).doesNotContainNull();
+        // the rollout's page charts them (error rate and p95 per version per window), with the table beneath
+        String page = io.restassured.RestAssured.given().cookie("anvil_token", TestTokens.VIEWER).get("/ui/rollouts/" + id)
+                .then().statusCode(200).extract().asString();
+        assertThat(page).contains("data-chart=\"windows\"").contains("id=\"windows-data\"")
+                .contains("data-testid=\"recorded-windows\"").contains("\"name\":\"canary v2\"")
+                .contains("\"name\":\"stable v1\"").contains("<script type=\"module\" src=\"/ui/charts.js\">")
+                .doesNotContain("style=");
+
+        // the list finds it by endpoint and state, and refuses what it cannot answer
+        given().get("/api/rollouts?endpoint=live&state=promoted").then().statusCode(200)
+                .body("id", org.hamcrest.Matchers.hasItem(id));
+        given().get("/api/rollouts?endpoint=live&state=aborted").then().statusCode(200)
+                .body("id", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(id)));
+        given().get("/api/rollouts?limit=1&page=0").then().statusCode(200).body("size()", equalTo(1));
+        given().get("/api/rollouts?state=exploded").then().statusCode(400).body("errors[0].field", equalTo("state"));
+        given().get("/api/rollouts?limit=0").then().statusCode(400).body("errors[0].field", equalTo("limit"));
+        given().get("/api/rollouts?page=-1").then().statusCode(400).body("errors[0].field", equalTo("page"));
     }
 
     @Test

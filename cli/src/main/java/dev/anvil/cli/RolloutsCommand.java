@@ -14,10 +14,31 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "rollouts", description = "Canary rollouts: start one, see its state, steer it.",
-        subcommands = {RolloutsCommand.Start.class, RolloutsCommand.Status.class, RolloutsCommand.Watch.class,
+        subcommands = {RolloutsCommand.List.class, RolloutsCommand.Start.class, RolloutsCommand.Status.class, RolloutsCommand.Watch.class,
                 RolloutsCommand.Pause.class,
                 RolloutsCommand.Resume.class, RolloutsCommand.Promote.class, RolloutsCommand.Abort.class})
 public class RolloutsCommand extends GroupCommand {
+
+    @Command(name = "list", description = "Rollouts, newest first, a page at a time.")
+    static class List extends ApiCommand {
+        @Option(names = "--endpoint", description = "only rollouts on this endpoint") String endpoint;
+        @Option(names = "--state", description = "running, paused, promoted, rolled_back, aborted or failed") String state;
+        @Option(names = "--limit", defaultValue = "50", description = "rollouts per page, 1..1000 (default 50)") int limit;
+        @Option(names = "--page", defaultValue = "0", description = "page number from 0") int page;
+        @Mixin Output output;
+
+        @Override
+        protected void run() {
+            java.util.Map<String, Object> q = new java.util.LinkedHashMap<>();
+            q.put("endpoint", endpoint);
+            q.put("state", state);
+            q.put("limit", limit);
+            q.put("page", page);
+            output.list(out(), api().get("/api/rollouts" + ApiClient.query(q)),
+                    "id", "endpoint", "model", "stableVersion", "candidateVersion", "state", "weight", "startedAt",
+                    "finishedAt");
+        }
+    }
 
     @Command(name = "start", description = "Start a canary rollout of a candidate model on an endpoint "
             + "(role submitter or admin). Prints the rollout id.")

@@ -489,6 +489,36 @@ class CliTest {
     }
 
     @Test
+    void rolloutsListPassesFiltersAndPagesAndRendersEachFormat() {
+        String rollouts = "[{\"id\":\"ro2\",\"endpoint\":\"digits\",\"model\":\"digits\",\"stableVersion\":null,"
+                + "\"candidateVersion\":1,\"state\":\"promoted\",\"weight\":100,\"analysisJson\":{\"verdict\":\"pass\"},"
+                + "\"startedAt\":\"t1\",\"finishedAt\":\"t2\",\"reason\":\"every step passed\"}]";
+        stub.on("GET /api/rollouts", 200, rollouts);
+        stub.on("GET /api/rollouts", 200, rollouts);
+        stub.on("GET /api/rollouts", 400, "{\"title\":\"Bad Request\",\"status\":400,"
+                + "\"detail\":\"unknown rollout state 'exploded'\",\"errors\":[{\"field\":\"state\"}]}");
+
+        CliRunner.Result table = cli.run("rollouts", "list", "--endpoint", "digits & co", "--state", "promoted",
+                "--limit", "5", "--page", "2");
+        assertThat(table.code()).as(table.err()).isZero();
+        assertThat(stub.last().method()).isEqualTo("GET");
+        assertThat(stub.last().uri()).isEqualTo("/api/rollouts?endpoint=digits+%26+co&state=promoted&limit=5&page=2");
+        assertThat(stub.last().header("Authorization")).isEqualTo("Bearer " + TOKEN);
+        assertThat(table.out()).isEqualTo("""
+                ID   ENDPOINT  MODEL   STABLE_VERSION  CANDIDATE_VERSION  STATE     WEIGHT  STARTED_AT  FINISHED_AT
+                ro2  digits    digits  -               1                  promoted  100     t1          t2
+                """);
+
+        CliRunner.Result json = cli.run("rollouts", "list", "--output", "json");
+        assertThat(stub.last().uri()).isEqualTo("/api/rollouts?limit=50&page=0");
+        assertThat(json.out()).contains("\"id\" : \"ro2\"").contains("\"verdict\" : \"pass\"");
+
+        CliRunner.Result refused = cli.run("rollouts", "list", "--state", "exploded");
+        assertThat(refused.code()).isNotZero();
+        assertThat(refused.err()).contains("unknown rollout state 'exploded'");
+    }
+
+    @Test
     void rolloutsWatchFollowsTheLiveStateUntilItEnds() {
         stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
                 + "\"live\":{\"state\":\"running\",\"weight\":5,\"step\":1,\"steps\":3}}");

@@ -11,6 +11,7 @@ import javax.sql.DataSource;
 public final class RolloutStore {
 
     private static final String TABLE = "rollouts";
+    private static final String WINDOWS = "rollout_windows";
     private static final String COLUMNS = "id, endpoint, model, stable_version, candidate_version, state, weight,"
             + " analysis::text AS analysis, started_at, finished_at, reason";
 
@@ -103,11 +104,29 @@ public final class RolloutStore {
 
     /** The latest rollouts, newest first, at most limit (1..1000): what the UI's rollouts list shows. */
     public List<Rollout> list(int limit) {
+        return list(null, null, limit, 0);
+    }
+
+    /**
+     * Newest first, a page at a time; a null endpoint or state matches every one.
+     *
+     * @param limit  rollouts per page, 1..1000
+     * @param offset rollouts to skip (page * limit)
+     */
+    public List<Rollout> list(String endpoint, String state, int limit, int offset) {
         if (limit < 1 || limit > 1000) {
             throw DataAccessException.badInput(TABLE, "list", "limit " + limit + " is outside 1..1000");
         }
-        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS + " FROM rollouts ORDER BY started_at DESC, id LIMIT ?",
-                RolloutStore::map, limit);
+        if (offset < 0) {
+            throw DataAccessException.badInput(TABLE, "list", "offset " + offset + " must not be negative");
+        }
+        if (state != null) {
+            Validate.oneOf(TABLE, "list", "state", state, Rollout.STATES);
+        }
+        return jdbc.query(TABLE, "list", "SELECT " + COLUMNS + " FROM rollouts"
+                        + " WHERE (?::text IS NULL OR endpoint = ?) AND (?::text IS NULL OR state = ?)"
+                        + " ORDER BY started_at DESC, id LIMIT ? OFFSET ?",
+                RolloutStore::map, endpoint, endpoint, state, state, limit, offset);
     }
 
     /**
@@ -119,6 +138,62 @@ public final class RolloutStore {
         return jdbc.queryOne(TABLE, "fail", "UPDATE rollouts SET state = 'failed', weight = 0, reason = ?,"
                 + " finished_at = COALESCE(finished_at, now()) WHERE id = ? AND state IN ('running', 'paused')"
                 + " RETURNING " + COLUMNS, RolloutStore::map, reason, id);
+    }
+
+    /**
+     * Records an analysed window (its canary and stable rows). A window already recorded is left as it was, so a
+     * retried activity, or one that hands the same window on again, writes it once.
+     */
+    public void recordWindow(List<RolloutWindow> rows) {
+        for (RolloutWindow w : rows) {
+            Validate.notNull(WINDOWS, "record", "rolloutId", w.rolloutId());
+            Validate.oneOf(WINDOWS, "record", "role", w.role(), List.of(RolloutWindow.CANARY, RolloutWindow.STABLE));
+            Validate.oneOf(WINDOWS, "record", "verdict", w.verdict(), RolloutWindow.VERDICTS);
+            Validate.notNull(WINDOWS, "record", "analysedAt", w.analysedAt());
+            if (w.window() < 1) {
+                throw DataAccessException.badInput(WINDOWS, "record", "window " + w.window() + " must be at least 1");
+            }
+            if (w.requests() < 0 || w.errors() < 0 || w.errors() > w.requests()) {
+                throw DataAccessException.badInput(WINDOWS, "record", "window " + w.window() + " of rollout '"
+                        + w.rolloutId() + "' counts " + w.errors() + " errors in " + w.requests() + " requests");
+            }
+        }
+        jdbc.inTransaction(WINDOWS, "record", c -> {
+            for (RolloutWindow w : rows) {
+                try {
+                    Jdbc.update(c, "INSERT INTO rollout_windows (rollout_id, window_no, role, version, weight, requests,"
+                                    + " errors, error_rate, p95_ms, verdict, reason, analysed_at)"
+                                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            w.rolloutId(), w.window(), w.role(), w.version(), w.weight(), w.requests(), w.errors(),
+                            w.errorRate(), w.p95Ms(), w.verdict(), w.reason(),
+                            w.analysedAt());
+                } catch (SQLException e) {
+                    if (Jdbc.violates(e, "rollout_windows_rollout_id_fkey")) {
+                        throw DataAccessException.badInput(WINDOWS, "record", "no rollout with id '" + w.rolloutId()
+                                + "' to record window " + w.window() + " of", e);
+                    }
+                    throw e;
+                }
+            }
+            return null;
+        });
+    }
+
+    /** The rollout's analysed windows in order, canary before stable within a window; empty for none or no rollout. */
+    public List<RolloutWindow> windows(String rolloutId) {
+        return jdbc.query(WINDOWS, "list", "SELECT rollout_id, window_no, role, version, weight, requests, errors,"
+                + " error_rate, p95_ms, verdict, reason, analysed_at FROM rollout_windows WHERE rollout_id = ?"
+                + " ORDER BY window_no, role", RolloutStore::mapWindow, rolloutId);
+    }
+
+    private static RolloutWindow mapWindow(ResultSet rs) throws SQLException {
+        double errorRate = rs.getDouble("error_rate");
+        Double rate = rs.wasNull() ? null : errorRate;
+        double p95 = rs.getDouble("p95_ms");
+        Double p95Ms = rs.wasNull() ? null : p95;
+        return new RolloutWindow(rs.getString("rollout_id"), rs.getInt("window_no"), rs.getString("role"),
+                Jdbc.nullableInt(rs, "version"), rs.getInt("weight"), rs.getLong("requests"), rs.getLong("errors"),
+                rate, p95Ms, rs.getString("verdict"), rs.getString("reason"), Jdbc.instant(rs, "analysed_at"));
     }
 
     private static Optional<Rollout> find(Connection c, String id) throws SQLException {

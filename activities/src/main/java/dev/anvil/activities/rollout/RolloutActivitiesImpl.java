@@ -11,6 +11,7 @@ import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.Relation;
 import dev.anvil.db.Rollout;
 import dev.anvil.db.RolloutStore;
+import dev.anvil.db.RolloutWindow;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSession;
 import dev.anvil.db.ServingSessionsStore;
@@ -24,6 +25,7 @@ import dev.anvil.workflows.rollout.RolloutStart;
 import dev.anvil.workflows.rollout.VersionCounts;
 import io.temporal.failure.ApplicationFailure;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -170,7 +172,7 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
         badInputIsFinal(() -> {
             find(endpoint);
             // the row first: a finished rollout refuses the step before any traffic moves
-            rollouts.update(rolloutId, state, weight, analysis == null ? null : json(analysis));
+            recordWindow(rollouts.update(rolloutId, state, weight, analysis == null ? null : json(analysis)), analysis);
             endpoints.setWeight(endpoint, weight, TrafficChange.forRollout(rolloutId, SYSTEM,
                     state + " at step weight " + weight));
             return null;
@@ -188,7 +190,7 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
         badInputIsFinal(() -> {
             find(endpoint);
             endpoints.removeCanary(endpoint, TrafficChange.forRollout(rolloutId, actor, reason));
-            rollouts.update(rolloutId, state, 0, analysis == null ? null : json(analysis), reason);
+            recordWindow(rollouts.update(rolloutId, state, 0, analysis == null ? null : json(analysis), reason), analysis);
             audit.append(actor, "rollout." + state, "endpoint:" + endpoint, json(details(rolloutId, reason, analysis)),
                     rolloutId + ":" + state);
             return null;
@@ -202,7 +204,8 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
             endpoints.promoteCanary(r.endpoint(), start.candidateVersion(),
                     TrafficChange.forRollout(r.rolloutId(), actor, reason));
             registry.setAlias(start.model(), "production", start.candidateVersion());
-            rollouts.update(r.rolloutId(), "promoted", 100, analysis == null ? null : json(analysis), reason);
+            recordWindow(rollouts.update(r.rolloutId(), "promoted", 100, analysis == null ? null : json(analysis), reason),
+                    analysis);
             if (r.taskRunId() != null) {
                 lineage.addEdge(r.taskRunId(), r.candidateArtifact(), Relation.USED, "promoted");
             }
@@ -215,6 +218,23 @@ public final class RolloutActivitiesImpl implements RolloutActivities {
                     "version", start.candidateVersion(), "rollout", r.rolloutId())), r.rolloutId() + ":alias");
             return null;
         });
+    }
+
+    /**
+     * Keeps the analysed window, the canary's and the stable version's side, beside the rollout's latest analysis.
+     * A window already kept is left as it was (the workflow hands the latest window on with every step it records).
+     * An analysis without a number was made before windows were numbered: it stays the rollout's latest only.
+     */
+    private void recordWindow(Rollout row, Analysis a) {
+        if (a == null || a.window() < 1) {
+            return;
+        }
+        Instant at = Instant.ofEpochMilli(a.analysedAtMillis());
+        rollouts.recordWindow(List.of(
+                RolloutWindow.measured(row.id(), a.window(), RolloutWindow.CANARY, row.candidateVersion(), a.weight(),
+                        a.canaryRequests(), a.canaryErrors(), a.canaryP95Ms(), a.verdict(), a.reason(), at),
+                RolloutWindow.measured(row.id(), a.window(), RolloutWindow.STABLE, row.stableVersion(), a.weight(),
+                        a.stableRequests(), a.stableErrors(), a.stableP95Ms(), a.verdict(), a.reason(), at)));
     }
 
     private Endpoint find(String name) {

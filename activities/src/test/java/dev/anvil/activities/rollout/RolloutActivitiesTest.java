@@ -2,20 +2,24 @@ package dev.anvil.activities.rollout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.LocalStackStores;
 import dev.anvil.db.AuditLogStore;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.RolloutStore;
+import dev.anvil.db.RolloutWindow;
 import dev.anvil.db.ServingCount;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
 import dev.anvil.db.TrafficChange;
+import dev.anvil.workflows.rollout.Analysis;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import dev.anvil.workflows.rollout.EndpointCounts;
 import dev.anvil.workflows.rollout.LatencyBuckets;
 import dev.anvil.workflows.rollout.RolloutStart;
+import dev.anvil.workflows.rollout.VersionCounts;
 import io.temporal.failure.ApplicationFailure;
 import java.time.Duration;
 import java.util.Collections;
@@ -129,6 +133,56 @@ class RolloutActivitiesTest {
         assertThat(seen.of(2).requests()).isEqualTo(10);
         assertThat(seen.of(2).errors()).isEqualTo(1);
         assertThat(seen.of(1).requests()).isEqualTo(9);
+    }
+
+    @Test
+    void everyAnalysedWindowIsKeptOncePerVersionBesideTheLatest() throws Exception {
+        sessions.loaded("api-1", CANDIDATE);
+        activities.begin(request("r6"));
+        RolloutStore rollouts = new RolloutStore(stores.db());
+        List<Long> stableHist = hist(LatencyBuckets.indexOf(2_000), 400);
+        List<Long> canaryHist = hist(LatencyBuckets.indexOf(2_500), 100);
+        Analysis first = Analysis.evaluate(50, new VersionCounts(1, 400, 4, stableHist),
+                new VersionCounts(2, 100, 1, canaryHist), 200, 0.1, 2.0, -1).numbered(1, 1_765_000_000_000L);
+        activities.setWeight("r6", "digits", 50, "running", first);
+        activities.setWeight("r6", "digits", 50, "paused", first); // the same window handed on with a pause
+        activities.setWeight("r6", "digits", 50, "running", first); // and again on resume
+        Analysis second = Analysis.evaluate(50, VersionCounts.empty(1), new VersionCounts(2, 300, 60, canaryHist),
+                200, 0.1, 2.0, 2_000).numbered(2, 1_765_000_600_000L);
+        activities.rollBack("r6", "digits", "rolled_back", second, "anvil", second.reason());
+
+        List<RolloutWindow> windows = rollouts.windows("r6");
+        assertThat(windows).extracting(RolloutWindow::window, RolloutWindow::role, RolloutWindow::version,
+                RolloutWindow::requests, RolloutWindow::verdict).containsExactly(
+                tuple(1, "canary", 2, 100L, "inconclusive"), tuple(1, "stable", 1, 400L, "inconclusive"),
+                tuple(2, "canary", 2, 300L, "fail"), tuple(2, "stable", 1, 0L, "fail"));
+        assertThat(windows.get(0).errorRate()).isEqualTo(0.01);
+        assertThat(windows.get(1).errorRate()).isEqualTo(0.01);
+        assertThat(windows.get(0).p95Ms()).isEqualTo(LatencyBuckets.UPPER_MICROS.get(LatencyBuckets.indexOf(2_500)) / 1000.0);
+        assertThat(windows.get(0).analysedAt()).isEqualTo(java.time.Instant.ofEpochMilli(1_765_000_000_000L));
+        // the stable version served nothing in window 2: its p95 there is the baseline the analysis compared
+        // against, not a measurement of the window, so the window keeps none
+        assertThat(windows.get(3).p95Ms()).isNull();
+        assertThat(windows.get(3).errorRate()).isNull();
+        assertThat(windows.get(2).errorRate()).isEqualTo(0.2);
+        assertThat(rollouts.find("r6").orElseThrow().analysisJson()).contains("\"window\": 2");
+    }
+
+    @Test
+    void anAnalysisMadeBeforeWindowsWereNumberedStaysOnlyTheLatest() throws Exception {
+        sessions.loaded("api-1", CANDIDATE);
+        activities.begin(request("r7"));
+        Analysis unnumbered = Analysis.evaluate(50, VersionCounts.empty(1), VersionCounts.empty(2), 200, 0.1, 2.0, -1);
+        activities.setWeight("r7", "digits", 50, "running", unnumbered);
+        RolloutStore rollouts = new RolloutStore(stores.db());
+        assertThat(rollouts.windows("r7")).isEmpty();
+        assertThat(rollouts.find("r7").orElseThrow().analysisJson()).contains("inconclusive");
+    }
+
+    private static List<Long> hist(int bucket, long count) {
+        List<Long> counts = new java.util.ArrayList<>(Collections.nCopies(LatencyBuckets.count(), 0L));
+        counts.set(bucket, count);
+        return counts;
     }
 
     private static CanaryRequest request(String id) {

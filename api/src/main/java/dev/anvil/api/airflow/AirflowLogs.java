@@ -55,14 +55,27 @@ final class AirflowLogs {
     }
 
     /**
-     * The lines the try's worker captured (NDJSON in the artifact store, see TaskLogResource), as Airflow's
-     * structured lines; empty when the try kept no log (it ran before logs were captured).
+     * A part of a try's log: its lines, and where the next read starts (a byte offset into the captured log, or
+     * a line index into what Anvil recorded of the attempt).
      */
-    static java.util.Optional<List<Map<String, Object>>> captured(dev.anvil.storage.ObjectStore objects, String runId,
-                                                                  String taskId, int tryNumber) {
-        return dev.anvil.api.runs.TaskLogResource.read(objects, runId, taskId, tryNumber, 0).map(slice -> {
+    record Chunk(List<Map<String, Object>> lines, boolean captured, long end) {
+    }
+
+    /**
+     * The lines the try's worker captured (NDJSON in the artifact store, see TaskLogResource) from a byte offset on,
+     * as Airflow's structured lines, up to the last whole line (a line still being written is left for the next
+     * read); empty when the try kept no log (it ran before logs were captured, or has written nothing yet).
+     */
+    static java.util.Optional<Chunk> captured(dev.anvil.storage.ObjectStore objects, String runId, String taskId,
+                                              int tryNumber, long offset) {
+        return dev.anvil.api.runs.TaskLogResource.read(objects, runId, taskId, tryNumber, offset).map(slice -> {
+            byte[] bytes = slice.bytes();
+            int whole = bytes.length;
+            while (whole > 0 && bytes[whole - 1] != '\n') {
+                whole--;
+            }
             List<Map<String, Object>> lines = new ArrayList<>();
-            for (String text : new String(slice.bytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+            for (String text : new String(bytes, 0, whole, java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
                 if (text.isBlank()) {
                     continue;
                 }
@@ -79,8 +92,20 @@ final class AirflowLogs {
                     lines.add(line(Instant.now(), text, "info"));
                 }
             }
-            return lines;
+            return new Chunk(lines, true, Math.min(offset, slice.size()) + whole);
         });
+    }
+
+    /**
+     * What Anvil recorded of the attempt ({@link #lines}) from line {@code from} on. While the attempt runs its last
+     * line says so and is not counted as read: the lines that replace it when the attempt ends (outputs or error,
+     * the end) come with the next read.
+     */
+    static Chunk recorded(TaskRun attempt, long from) {
+        List<Map<String, Object>> all = lines(attempt);
+        int start = (int) Math.min(from, all.size());
+        int end = attempt.finishedAt() == null ? Math.max(start, all.size() - 1) : all.size();
+        return new Chunk(all.subList(start, all.size()), false, end);
     }
 
     private static Map<String, Object> line(Instant at, String event, String level) {

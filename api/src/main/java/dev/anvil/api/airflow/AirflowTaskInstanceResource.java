@@ -154,9 +154,10 @@ public class AirflowTaskInstanceResource {
                     "try_number");
         }
         AirflowQuery q = new AirflowQuery(uri.getQueryParameters());
-        q.bool("full_content");
+        boolean fullContent = Boolean.TRUE.equals(q.bool("full_content"));
         q.integer("map_index", -1, -1);
         q.errors().throwIfAny();
+        String token = q.one("token");
         RunTasks rt = runs(dagId, runId).get(0);
         TaskRun attempt = rt.attempts().stream().filter(t -> t.taskId().equals(taskId) && t.attempt() == tryNumber)
                 .findFirst().orElse(null);
@@ -168,19 +169,38 @@ public class AirflowTaskInstanceResource {
                     + "; its tries are 1.." + rt.attempts().stream().filter(t -> t.taskId().equals(taskId))
                     .mapToInt(TaskRun::attempt).max().orElse(0));
         }
-        List<Map<String, Object>> lines = AirflowLogs.captured(objects, rt.run().id(), taskId, tryNumber)
-                .orElseGet(() -> AirflowLogs.lines(attempt));
+        String run = rt.run().id();
         if (accept != null && accept.contains(NDJSON) && !accept.contains(MediaType.APPLICATION_JSON)) {
+            // the stream is the whole log, as Airflow streams it; a token has no say
             StringBuilder out = new StringBuilder();
-            for (Map<String, Object> line : lines) {
+            for (Map<String, Object> line : read(run, taskId, attempt, 0, true).lines()) {
                 out.append(AirflowLogs.toJson(line)).append('\n');
             }
             return Response.ok(out.toString(), NDJSON).build();
         }
+        // full_content: the whole log from its first line, whatever the token says; otherwise from where the
+        // token's read ended (from the start without one)
+        AirflowLogToken from = token == null || token.isEmpty() ? null
+                : AirflowLogToken.decode(token, run, taskId, tryNumber);
+        AirflowLogs.Chunk chunk = read(run, taskId, attempt, fullContent || from == null ? 0 : from.position(),
+                from == null || fullContent || from.captured());
+        boolean ended = attempt.finishedAt() != null;
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("content", lines);
-        body.put("continuation_token", null);
+        body.put("content", chunk.lines());
+        // a token while more may come (the try runs); none once the try ended and its log was read to the end
+        body.put("continuation_token", ended ? null
+                : new AirflowLogToken(run, taskId, tryNumber, chunk.captured(), chunk.end()).encode());
         return Response.ok(body, MediaType.APPLICATION_JSON).build();
+    }
+
+    /**
+     * The try's captured log from a byte offset on, or, when it kept none, what Anvil recorded of the attempt (from a
+     * line on). A position meant for the other kind (the try kept no log when the token was made, and has one now)
+     * starts at the beginning of what there is.
+     */
+    private AirflowLogs.Chunk read(String run, String taskId, TaskRun attempt, long position, boolean positionIsCaptured) {
+        return AirflowLogs.captured(objects, run, taskId, attempt.attempt(), positionIsCaptured ? position : 0)
+                .orElseGet(() -> AirflowLogs.recorded(attempt, positionIsCaptured ? 0 : position));
     }
 
     @GET

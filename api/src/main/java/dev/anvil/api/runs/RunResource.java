@@ -148,11 +148,16 @@ public class RunResource {
     @Path("/{id}")
     @Operation(summary = "One run with its task runs", description = "Every task attempt: status, timings, "
             + "parameters, metrics, errors.")
-    @APIResponse(responseCode = "200", description = "run and tasks")
+    @APIResponse(responseCode = "200", description = "run and tasks", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RunWithTasks.class)))
     @APIResponse(responseCode = "404", description = "no run with this id")
-    public Map<String, Object> get(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
+    public RunWithTasks get(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         List<TaskRun> tasks = taskRuns.listByRun(id);
-        return Map.of("run", run, "tasks", tasks);
+        return new RunWithTasks(run, tasks);
+    }
+
+    /** A run and every attempt of each of its tasks, oldest first. */
+    public record RunWithTasks(PipelineRun run, List<TaskRun> tasks) {
     }
 }

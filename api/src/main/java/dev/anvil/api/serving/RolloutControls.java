@@ -45,11 +45,17 @@ public class RolloutControls {
         return who.has(Role.REVIEWER) || who.has(Role.ADMIN);
     }
 
-    /** rollout: the row (or how its workflow ended when it never wrote one); live: the workflow's status while it runs. */
+    /**
+     * rollout: the row (or how its workflow ended when it never wrote one); windows: every analysed window as
+     * recorded (with the row); live: the workflow's status while it runs.
+     */
     public Map<String, Object> view(String id) {
         Map<String, Object> view = new LinkedHashMap<>();
         Optional<Rollout> row = rollouts.find(id);
-        row.ifPresent(r -> view.put("rollout", r));
+        row.ifPresent(r -> {
+            view.put("rollout", r);
+            view.put("windows", rollouts.windows(id));
+        });
         try {
             WorkflowStub workflow = client.newUntypedWorkflowStub(id);
             WorkflowExecutionStatus status = workflow.describe().getStatus();

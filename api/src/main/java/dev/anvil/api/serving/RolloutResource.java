@@ -26,11 +26,13 @@ import io.temporal.failure.ApplicationFailure;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
@@ -126,10 +128,43 @@ public class RolloutResource {
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
+    @Operation(summary = "Rollouts, newest first, a page at a time", description = "As stored: each rollout's endpoint,"
+            + " model, stable and candidate versions, state, canary weight, latest analysis, start, end and why it"
+            + " ended. GET /api/rollouts/{id} adds every analysed window and, while it runs, its live status.")
+    @APIResponse(responseCode = "200", description = "the rollouts")
+    @APIResponse(responseCode = "400", description = "unknown state, limit outside 1..1000, or a negative page")
+    public List<Rollout> list(@Parameter(description = "only rollouts on this endpoint") @QueryParam("endpoint") String endpoint,
+                              @Parameter(description = "only rollouts in this state", schema = @Schema(enumeration = {
+                                      "running", "paused", "promoted", "rolled_back", "aborted", "failed"}))
+                              @QueryParam("state") String state,
+                              @Parameter(description = "rollouts per page (1..1000)") @QueryParam("limit") @DefaultValue("50") int limit,
+                              @Parameter(description = "page number, from 0") @QueryParam("page") @DefaultValue("0") int page) {
+        if (state != null && !Rollout.STATES.contains(state)) {
+            throw ProblemException.badRequest("state", "unknown rollout state '" + state + "'; expected one of "
+                    + Rollout.STATES);
+        }
+        if (limit < 1 || limit > 1000) {
+            throw ProblemException.badRequest("limit", "'limit' must be between 1 and 1000, got " + limit);
+        }
+        if (page < 0) {
+            throw ProblemException.badRequest("page", "'page' counts from 0, got " + page);
+        }
+        return rollouts.list(endpoint, state, limit, (int) Math.min(Integer.MAX_VALUE, (long) page * limit));
+    }
+
+    @GET
+    @RolesAllowed(Roles.VIEWER)
+    @SecurityRequirement(name = ApiDocumentFilter.BEARER)
+    @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
+    @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{id}")
     @Operation(summary = "A rollout as stored and, while it runs, its live status",
-            description = "rollout: state, weight, latest analysis; live: the workflow's status.")
-    @APIResponse(responseCode = "200", description = "rollout and live")
+            description = "rollout: state, weight, latest analysis; windows: every analysed window, oldest first, one"
+                    + " entry per version compared (role canary or stable) with its requests, errors, error rate and"
+                    + " p95 latency (null when the version served nothing in the window), the window's verdict,"
+                    + " reason and time; live: the workflow's status while it runs.")
+    @APIResponse(responseCode = "200", description = "rollout, windows and, while it runs, live", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RolloutView.class)))
     @APIResponse(responseCode = "404", description = "no rollout with this id")
     public Map<String, Object> get(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id) {
         return controls.view(id);
@@ -213,6 +248,13 @@ public class RolloutResource {
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public RolloutStatus abort(@Parameter(description = "the rollout's id", example = "rollout-5e1c9a7b-2d3f-4a6b-8c9d-0e1f2a3b4c5d") @PathParam("id") String id, Map<String, Object> body) {
         return control(id, body, "abort");
+    }
+
+    /**
+     * What GET /api/rollouts/{id} answers, for the OpenAPI document ({@link RolloutControls#view} builds it as a map:
+     * live is absent once the workflow ended).
+     */
+    public record RolloutView(Rollout rollout, List<dev.anvil.db.RolloutWindow> windows, RolloutStatus live) {
     }
 
     private RolloutStatus control(String id, Map<String, Object> body, String command) {

@@ -51,7 +51,8 @@ final class Pages {
 
     static native TemplateInstance endpoints(Frame frame, List<EndpointEntry> endpoints);
 
-    static native TemplateInstance rollouts(Frame frame, List<Rollout> rollouts);
+    static native TemplateInstance rollouts(Frame frame, List<Rollout> rollouts, String endpoint, String state,
+                                            List<String> states);
 
     static native TemplateInstance rollout(Frame frame, RolloutPage page);
 

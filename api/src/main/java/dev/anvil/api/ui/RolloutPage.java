@@ -2,10 +2,14 @@ package dev.anvil.api.ui;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.db.Rollout;
+import dev.anvil.db.RolloutWindow;
+import io.quarkus.qute.RawString;
 import dev.anvil.workflows.rollout.Analysis;
 import dev.anvil.workflows.rollout.RolloutStatus;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A rollout as the UI shows it: the row, where it stands among its steps, each analysed window with its
@@ -14,11 +18,14 @@ import java.util.List;
  * Content-Security-Policy refuses inline styles), and which commands the viewer may give it.
  *
  * @param live     the workflow's status while it runs, else null (then the windows are the row's last analysis)
+ * @param recorded every analysed window as stored (rollout_windows), one entry per version compared
+ * @param chart    {@link #recorded} as the data of charts.js's windows chart (error rate and p95 per version per
+ *                 window), null when no window is recorded
  * @param commands the buttons to show: empty when the rollout finished or the viewer may not steer
  * @param maySteer whether the viewer holds the role reviewer or admin
  */
-record RolloutPage(Rollout rollout, RolloutStatus live, List<Window> windows, List<String> commands, boolean maySteer,
-                   String done, String error) {
+record RolloutPage(Rollout rollout, RolloutStatus live, List<Window> windows, List<RolloutWindow> recorded,
+                   RawString chart, List<String> commands, boolean maySteer, String done, String error) {
 
     /** The bar classes' resolution: bar-20 is the widest. */
     static final int BAR_STEPS = 20;
@@ -44,8 +51,8 @@ record RolloutPage(Rollout rollout, RolloutStatus live, List<Window> windows, Li
         return java.net.URLEncoder.encode(rollout.id(), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
     }
 
-    static RolloutPage of(Rollout rollout, RolloutStatus live, boolean maySteer, ObjectMapper json, String done,
-                          String error) {
+    static RolloutPage of(Rollout rollout, RolloutStatus live, List<RolloutWindow> recorded, boolean maySteer,
+                          ObjectMapper json, String done, String error) {
         List<Analysis> analyses = new ArrayList<>();
         if (live != null && live.analyses() != null) {
             analyses.addAll(live.analyses());
@@ -67,7 +74,40 @@ record RolloutPage(Rollout rollout, RolloutStatus live, List<Window> windows, Li
         String state = live != null && live.state() != null ? live.state() : rollout.state();
         List<String> commands = !maySteer || Rollout.TERMINAL.contains(rollout.state()) ? List.of()
                 : "paused".equals(state) ? List.of("resume", "promote", "abort") : List.of("pause", "promote", "abort");
-        return new RolloutPage(rollout, live, windows, commands, maySteer, done, error);
+        return new RolloutPage(rollout, live, windows, recorded, recorded.isEmpty() ? null
+                : Charts.scriptJson(chartData(recorded), json), commands, maySteer, done, error);
+    }
+
+    /**
+     * The windows chart's data: the window numbers, and per version (canary v2, stable v1) its error rate and p95
+     * per window, null where it served nothing (nothing measured: the chart leaves a gap, never a zero).
+     */
+    static Map<String, Object> chartData(List<RolloutWindow> recorded) {
+        List<Integer> numbers = recorded.stream().map(RolloutWindow::window).distinct().sorted().toList();
+        Map<String, List<RolloutWindow>> byVersion = new LinkedHashMap<>();
+        for (String role : List.of(RolloutWindow.CANARY, RolloutWindow.STABLE)) {
+            recorded.stream().filter(w -> w.role().equals(role)).forEach(w -> byVersion.computeIfAbsent(
+                    role + (w.version() == null ? "" : " v" + w.version()), k -> new ArrayList<>()).add(w));
+        }
+        List<Map<String, Object>> series = new ArrayList<>();
+        byVersion.forEach((name, rows) -> {
+            List<Double> errorRate = new ArrayList<>(java.util.Collections.nCopies(numbers.size(), null));
+            List<Double> p95 = new ArrayList<>(java.util.Collections.nCopies(numbers.size(), null));
+            for (RolloutWindow w : rows) {
+                int i = numbers.indexOf(w.window());
+                errorRate.set(i, w.errorRate());
+                p95.set(i, w.p95Ms());
+            }
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("name", name);
+            s.put("errorRate", errorRate);
+            s.put("p95Ms", p95);
+            series.add(s);
+        });
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("windows", numbers);
+        data.put("series", series);
+        return data;
     }
 
     static int bar(double value, double max) {

@@ -340,15 +340,20 @@ public class UiResource {
         return Response.ok(Pages.endpoints(frame("Endpoints", who.get()), entries)).build();
     }
 
-    /** The latest rollouts, newest first. */
+    /** The latest rollouts, newest first, on one endpoint or in one state when asked (an unknown state finds none). */
     @GET
     @Path("/rollouts")
-    public Response rolloutsPage() {
+    public Response rolloutsPage(@QueryParam("endpoint") String endpoint, @QueryParam("state") String state) {
         Optional<Caller> who = caller.get();
         if (who.isEmpty()) {
             return toLogin();
         }
-        return Response.ok(Pages.rollouts(frame("Rollouts", who.get()), rollouts.list(200))).build();
+        String onEndpoint = endpoint == null || endpoint.isBlank() ? null : endpoint.strip();
+        String inState = state == null || state.isBlank() ? null : state;
+        List<Rollout> found = inState != null && !Rollout.STATES.contains(inState) ? List.of()
+                : rollouts.list(onEndpoint, inState, 200, 0);
+        return Response.ok(Pages.rollouts(frame("Rollouts", who.get()), found, onEndpoint == null ? "" : onEndpoint,
+                inState == null ? "" : inState, Rollout.STATES)).build();
     }
 
     /** A rollout: its steps, each window's analysis, and the buttons to steer it for a reviewer or an admin. */
@@ -398,7 +403,8 @@ public class UiResource {
         } catch (ProblemException e) {
             // no live status: the row is what there is
         }
-        RolloutPage page = RolloutPage.of(row.get(), live, RolloutControls.maySteer(who), json, done, error);
+        RolloutPage page = RolloutPage.of(row.get(), live, rollouts.windows(id), RolloutControls.maySteer(who), json,
+                done, error);
         return Response.status(status).entity(Pages.rollout(frame("Rollout " + id, who), page)).build();
     }
 

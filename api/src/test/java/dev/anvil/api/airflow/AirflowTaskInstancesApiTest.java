@@ -5,7 +5,9 @@ import static dev.anvil.api.airflow.AirflowFixtures.awaitTerminal;
 import static dev.anvil.api.airflow.AirflowFixtures.json;
 import static dev.anvil.api.airflow.AirflowSchema.conforms;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasItem;
@@ -111,6 +113,65 @@ class AirflowTaskInstancesApiTest {
         as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/logs/-1").then().statusCode(422);
         as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nope/logs/1").then().statusCode(404);
         as("garbage").get("/api/v2/dags/afti/dagRuns/" + good + "/taskInstances/nap/logs/1").then().statusCode(403);
+    }
+
+    @Test
+    void aLogReadGoesOnFromItsContinuationTokenAndFullContentReadsItWhole() {
+        String base = "/api/v2/dags/afti/dagRuns/" + bad + "/taskInstances/nap/logs/1";
+        List<String> all = conforms(as(TestTokens.VIEWER).get(base).then().statusCode(200), "Log")
+                .body("continuation_token", nullValue()).extract().jsonPath().getList("content.event");
+        // the byte offset just past the captured log's first line: a token made there continues with the second
+        String ndjson = as(TestTokens.VIEWER).queryParam("format", "ndjson").get("/api/runs/" + bad + "/tasks/nap/logs")
+                .then().statusCode(200).extract().asString();
+        long firstLine = ndjson.substring(0, ndjson.indexOf('\n') + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        String afterFirst = new AirflowLogToken(bad, "nap", 1, true, firstLine).encode();
+        List<String> rest = conforms(as(TestTokens.VIEWER).queryParam("token", afterFirst).get(base).then().statusCode(200), "Log")
+                .body("continuation_token", nullValue()).extract().jsonPath().getList("content.event");
+        assertThat(rest).isEqualTo(all.subList(1, all.size()));
+        String atEnd = new AirflowLogToken(bad, "nap", 1, true, ndjson.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).encode();
+        conforms(as(TestTokens.VIEWER).queryParam("token", atEnd).get(base).then().statusCode(200), "Log")
+                .body("content", hasSize(0)).body("continuation_token", nullValue());
+        // full_content: the whole log whatever the token says
+        assertThat(conforms(as(TestTokens.VIEWER).queryParams(Map.of("token", atEnd, "full_content", true)).get(base)
+                .then().statusCode(200), "Log").extract().jsonPath().<String>getList("content.event")).isEqualTo(all);
+
+        // tokens that are not this log's, or not ours, are refused as Airflow refuses a bad one
+        String otherTry = new AirflowLogToken(bad, "nap", 2, true, 0).encode();
+        String otherRun = new AirflowLogToken(good, "nap", 1, true, 0).encode();
+        String negative = java.util.Base64.getUrlEncoder().encodeToString(("{\"run\":\"" + bad
+                + "\",\"task\":\"nap\",\"try\":1,\"source\":\"captured\",\"pos\":-5}").getBytes());
+        for (String forged : List.of(otherTry, otherRun, negative, "not a token", "e30", "x".repeat(3000))) {
+            conforms(as(TestTokens.VIEWER).queryParam("token", forged).get(base).then().statusCode(400),
+                    "HTTPExceptionResponse").body("detail", containsString("Bad Signature"));
+        }
+        as(TestTokens.VIEWER).queryParam("full_content", "maybe").get(base).then().statusCode(422);
+    }
+
+    @Test
+    void aRunningTrysLogComesWithATokenThatPicksUpWhereTheReadEnded() {
+        String running = start(Map.of("secs", 6));
+        String base = "/api/v2/dags/afti/dagRuns/" + running + "/taskInstances/nap/logs/1";
+        await("nap of " + running + " running").atMost(java.time.Duration.ofSeconds(60))
+                .pollInterval(java.time.Duration.ofMillis(200))
+                .until(() -> as(TestTokens.VIEWER).get("/api/v2/dags/afti/dagRuns/" + running + "/taskInstances/nap")
+                        .then().extract().<String>path("state"), "running"::equals);
+        JsonPath first = conforms(as(TestTokens.VIEWER).get(base).then().statusCode(200), "Log").extract().jsonPath();
+        String token = first.getString("continuation_token");
+        assertThat(token).as("a running try's log may grow: the answer says where to go on from").isNotBlank();
+        List<String> firstEvents = first.getList("content.event");
+
+        awaitTerminal("afti", running);
+        JsonPath next = conforms(as(TestTokens.VIEWER).queryParam("token", token).get(base).then().statusCode(200), "Log")
+                .body("continuation_token", nullValue()).extract().jsonPath();
+        List<String> nextEvents = next.getList("content.event");
+        assertThat(String.join("\n", nextEvents)).contains("ended success");
+        List<String> whole = as(TestTokens.VIEWER).get(base).then().extract().jsonPath().getList("content.event");
+        if (!firstEvents.isEmpty() && !firstEvents.get(0).equals(AirflowLogs.NOT_CAPTURED)) {
+            // both reads came from the captured log: together they are the whole log, no line twice
+            List<String> joined = new java.util.ArrayList<>(firstEvents);
+            joined.addAll(nextEvents);
+            assertThat(joined).isEqualTo(whole);
+        }
     }
 
     @Test

@@ -50,6 +50,16 @@ class UiRolloutsPageTest {
                 .body(containsString("href=\"/ui/rollouts/" + id + "\""));
         given().cookies(viewer).get("/ui/rollouts").then().statusCode(200)
                 .body(containsString("href=\"/ui/rollouts/" + id + "\""));
+        // the list filters by endpoint and state; what it is given comes back as text, never markup
+        given().cookies(viewer).queryParams(Map.of("endpoint", "ui-held", "state", "running")).get("/ui/rollouts").then()
+                .statusCode(200).body(containsString("href=\"/ui/rollouts/" + id + "\""))
+                .body(containsString("<option value=\"running\" selected>"));
+        given().cookies(viewer).queryParam("state", "aborted").get("/ui/rollouts").then().statusCode(200)
+                .body(not(containsString("href=\"/ui/rollouts/" + id + "\"")));
+        given().cookies(viewer).queryParams(Map.of("endpoint", "<script>x", "state", "<b>exploded")).get("/ui/rollouts")
+                .then().statusCode(200).body(containsString("data-testid=\"no-rollouts\">No rollout matches."))
+                .body(containsString("&lt;script&gt;x")).body(not(containsString("<script>x")))
+                .body(not(containsString("<b>exploded")));
         given().cookies(viewer).get(page).then().statusCode(200)
                 .body(containsString("data-testid=\"summary\"")).body(containsString("ui-held"))
                 .body(containsString("data-testid=\"not-steerer\"")).body(not(containsString("data-testid=\"pause\"")))

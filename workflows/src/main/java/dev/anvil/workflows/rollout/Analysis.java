@@ -3,6 +3,11 @@ package dev.anvil.workflows.rollout;
 /**
  * The verdict on one window of a step: the canary's traffic, errors and p95 latency against the
  * stable version's, and why it passes, fails or says nothing yet.
+ *
+ * <p>window counts the rollout's analysed windows from 1 and analysedAtMillis is the workflow's clock when
+ * the window closed, so each window is recorded once however often an activity hands it on; both are 0 in an
+ * analysis made before they existed (it is then kept only as the rollout's latest). p95 values of a version
+ * that served nothing in the window are 0 here and recorded as not measured.
  */
 public record Analysis(
         String verdict,
@@ -14,7 +19,10 @@ public record Analysis(
         long stableRequests,
         double stableP95Ms,
         double p95LatencyRatio,
-        String reason) {
+        String reason,
+        long stableErrors,
+        int window,
+        long analysedAtMillis) {
 
     public static final String PASS = "pass";
     public static final String FAIL = "fail";
@@ -55,6 +63,12 @@ public record Analysis(
                     canary.requests(), weight, errorRate, ratio);
         }
         return new Analysis(verdict, weight, canary.requests(), canary.errors(), errorRate, canaryP95 / 1000.0,
-                stable.requests(), stableP95 / 1000.0, ratio, reason);
+                stable.requests(), stableP95 / 1000.0, ratio, reason, stable.errors(), 0, 0);
+    }
+
+    /** This analysis as the rollout's window number {@code window}, closed at {@code analysedAtMillis}. */
+    public Analysis numbered(int window, long analysedAtMillis) {
+        return new Analysis(verdict, weight, canaryRequests, canaryErrors, canaryErrorRate, canaryP95Ms, stableRequests,
+                stableP95Ms, p95LatencyRatio, reason, stableErrors, window, analysedAtMillis);
     }
 }

@@ -72,7 +72,8 @@ public class CanaryRolloutWorkflowImpl implements CanaryRolloutWorkflow {
                     stableBaselineP95 = stableWindow.p95Micros();
                 }
                 last = Analysis.evaluate(weight, stableWindow, canaryWindow, request.minRequests(),
-                        request.maxErrorRate(), request.maxP95LatencyRatio(), stableBaselineP95);
+                        request.maxErrorRate(), request.maxP95LatencyRatio(), stableBaselineP95)
+                        .numbered(analyses.size() + 1, Workflow.currentTimeMillis());
                 analyses.add(last);
                 if (Analysis.FAIL.equals(last.verdict())) {
                     activities.rollBack(request.rolloutId(), request.endpoint(), ROLLED_BACK, last, SYSTEM, last.reason());

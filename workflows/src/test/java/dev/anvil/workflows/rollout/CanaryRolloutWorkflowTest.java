@@ -40,6 +40,10 @@ class CanaryRolloutWorkflowTest {
         assertThat(fake.weights).containsExactly(5, 25, 50, 100);
         assertThat(result.analyses()).extracting(Analysis::verdict).containsOnly("pass").hasSize(4);
         assertThat(result.analyses()).extracting(Analysis::weight).containsExactly(5, 25, 50, 100);
+        // each window is numbered and timed by the workflow, so its record is written once however often it is handed on
+        assertThat(result.analyses()).extracting(Analysis::window).containsExactly(1, 2, 3, 4);
+        assertThat(result.analyses()).extracting(Analysis::analysedAtMillis).isSorted()
+                .allSatisfy(at -> assertThat(at).isPositive()).doesNotHaveDuplicates();
         assertThat(fake.finishes).containsExactly("promoted by anvil");
     }
 
