@@ -52,7 +52,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DeadWorkerRetryTest {
-    private static final Duration HEARTBEAT = Duration.ofSeconds(2);
+    // long enough that a loaded CI machine does not starve a keep-alive past it, short enough for a quick test
+    private static final Duration HEARTBEAT = Duration.ofSeconds(5);
     private static final OperatorDescriptor HOLD = new OperatorDescriptor("hold", TaskQueues.CPU, Map.of(), false)
             .withHeartbeatTimeout(HEARTBEAT);
     private static LocalStackStores stores;
