@@ -6,6 +6,8 @@ import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
 import dev.anvil.activities.operators.TaskLog;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -45,8 +47,8 @@ public final class CommandOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "command";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.COMMAND;
     }
 
     @Override

@@ -14,6 +14,8 @@ import dev.anvil.modelkit.datasets.NpyArray;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,8 +45,8 @@ public final class CompileOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "compile";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.COMPILE;
     }
 
     @Override

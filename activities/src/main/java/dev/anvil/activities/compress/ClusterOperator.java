@@ -5,6 +5,8 @@ import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.modelkit.compress.ClusterOptions;
 import dev.anvil.modelkit.compress.ClusterReport;
 import dev.anvil.modelkit.compress.WeightClusterer;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,8 +19,8 @@ public final class ClusterOperator extends CompressionOperator {
     }
 
     @Override
-    public String name() {
-        return "cluster";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.CLUSTER;
     }
 
     @Override

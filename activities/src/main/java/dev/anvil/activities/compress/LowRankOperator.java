@@ -5,6 +5,8 @@ import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.modelkit.compress.LowRankFactorizer;
 import dev.anvil.modelkit.compress.LowRankOptions;
 import dev.anvil.modelkit.compress.LowRankReport;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,8 +19,8 @@ public final class LowRankOperator extends CompressionOperator {
     }
 
     @Override
-    public String name() {
-        return "lowrank";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.LOWRANK;
     }
 
     @Override

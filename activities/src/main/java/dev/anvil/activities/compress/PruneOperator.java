@@ -6,6 +6,8 @@ import dev.anvil.modelkit.compress.MagnitudePruner;
 import dev.anvil.modelkit.compress.PruneOptions;
 import dev.anvil.modelkit.compress.PruneReport;
 import dev.anvil.modelkit.compress.StructuredPruner;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,8 +23,8 @@ public final class PruneOperator extends CompressionOperator {
     }
 
     @Override
-    public String name() {
-        return "prune";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.PRUNE;
     }
 
     @Override

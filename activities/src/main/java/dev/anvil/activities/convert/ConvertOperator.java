@@ -12,6 +12,8 @@ import dev.anvil.modelkit.convert.OpsetConverter;
 import dev.anvil.modelkit.convert.OptimizationLevel;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,7 +44,7 @@ import java.util.TreeSet;
  * once with the reason.
  */
 public final class ConvertOperator implements Operator {
-    public static final String NAME = "convert";
+    public static final String NAME = BuiltInOperators.CONVERT.name();
     private static final Set<String> KEYS = Set.of("model", "opset", "optimization", "fp16", "dataset", "shapes");
 
     private final ArtifactIO io;
@@ -54,8 +56,8 @@ public final class ConvertOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return NAME;
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.CONVERT;
     }
 
     @Override

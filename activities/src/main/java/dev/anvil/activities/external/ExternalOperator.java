@@ -9,6 +9,7 @@ import dev.anvil.db.ExternalTaskStore;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -54,8 +55,8 @@ public final class ExternalOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "external";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.EXTERNAL;
     }
 
     @Override

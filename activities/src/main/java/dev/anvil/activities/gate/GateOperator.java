@@ -6,6 +6,8 @@ import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
 import dev.anvil.modelkit.gate.GatePolicy;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,8 +31,8 @@ public final class GateOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "gate";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.GATE;
     }
 
     @Override

@@ -6,6 +6,8 @@ import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.inspect.ModelReport;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,8 +26,8 @@ public final class InspectOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "inspect";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.INSPECT;
     }
 
     @Override
@@ -34,6 +36,9 @@ public final class InspectOperator implements Operator {
         artifacts.used(context, model, "model");
         ModelReport report;
         try {
+            // one call that reads the model and builds an ONNX Runtime session: the worker's keep-alive heartbeats
+            // while it runs, this marks the stage
+            context.heartbeat(Map.of("stage", "load"));
             report = storedModels.inspect(model);
         } catch (InvalidModelException e) {
             throw new InvalidTaskInputException(e.getMessage(), e);

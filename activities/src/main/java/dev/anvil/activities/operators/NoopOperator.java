@@ -1,12 +1,14 @@
 package dev.anvil.activities.operators;
 
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.util.Map;
 
 /** Does nothing and succeeds, like Airflow's EmptyOperator: for structure, tests and benchmarks. */
 public final class NoopOperator implements Operator {
     @Override
-    public String name() {
-        return "noop";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.NOOP;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.anvil.activities.operators;
 
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,7 +9,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** The operator engines a worker can run, by name. */
+/**
+ * The operator engines a worker can run, keyed by the name in each engine's {@link Operator#descriptor()}, so an
+ * operator's name is written once, in its descriptor.
+ */
 public final class Operators {
     /** Operators the pipeline workflow runs itself (an Update per decision), with no engine on a worker. */
     public static final Set<String> RUN_BY_THE_WORKFLOW = Set.of("approval");
@@ -32,6 +36,11 @@ public final class Operators {
         return byName.keySet();
     }
 
+    /** The descriptors of the operators this worker runs, in the order the engines were given. */
+    public List<OperatorDescriptor> descriptors() {
+        return byName.values().stream().map(Operator::descriptor).toList();
+    }
+
     /**
      * Start-up check that specs and worker agree: every operator a spec may name has an engine here (else its
      * tasks would fail at run time with "unknown operator"), and every engine here has a descriptor (else no
@@ -47,7 +56,11 @@ public final class Operators {
         withoutEngine.removeAll(byName.keySet());
         Set<String> withoutDescriptor = new TreeSet<>(byName.keySet());
         withoutDescriptor.removeAll(described);
-        if (!withoutEngine.isEmpty() || !withoutDescriptor.isEmpty()) {
+        Set<String> otherDescriptor = new TreeSet<>();
+        for (Operator op : byName.values()) {
+            registry.find(op.name()).filter(d -> !d.equals(op.descriptor())).ifPresent(d -> otherDescriptor.add(op.name()));
+        }
+        if (!withoutEngine.isEmpty() || !withoutDescriptor.isEmpty() || !otherDescriptor.isEmpty()) {
             List<String> problems = new java.util.ArrayList<>();
             if (!withoutEngine.isEmpty()) {
                 problems.add("operators " + withoutEngine + " have a descriptor but no engine on this worker: add "
@@ -56,6 +69,10 @@ public final class Operators {
             if (!withoutDescriptor.isEmpty()) {
                 problems.add("engines " + withoutDescriptor + " have no descriptor, so no spec can name them: add "
                         + "their OperatorDescriptor to BuiltInOperators.all()");
+            }
+            if (!otherDescriptor.isEmpty()) {
+                problems.add("engines " + otherDescriptor + " describe their operator otherwise than the registry: "
+                        + "return the registry's descriptor (BuiltInOperators) from descriptor()");
             }
             throw new IllegalStateException(String.join("; ", problems));
         }

@@ -1,5 +1,7 @@
 package dev.anvil.activities.operators;
 
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.util.Map;
 
 /** Waits {@code with.seconds}, heartbeating every second, so a cancel stops it promptly. */
@@ -7,8 +9,8 @@ public final class SleepOperator implements Operator {
     static final double MAX_SECONDS = 3600;
 
     @Override
-    public String name() {
-        return "sleep";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.SLEEP;
     }
 
     @Override

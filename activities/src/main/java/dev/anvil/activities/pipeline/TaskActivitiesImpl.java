@@ -95,6 +95,15 @@ public class TaskActivitiesImpl implements TaskActivities {
             taskRuns.finish(taskRunId, "failed", null, message);
             throw ApplicationFailure.newNonRetryableFailure(message, INVALID_INPUT);
         }
+        // heartbeats while the operator works; the keep-alive stops as the attempt ends
+        try (AttemptHeartbeat heartbeat = new AttemptHeartbeat(activity)) {
+            return runOperator(task, operator, activity, heartbeat, attempt, recordedAttempt, taskRunId, log);
+        }
+    }
+
+    private TaskResult runOperator(TaskInvocation task, Operator operator, ActivityExecutionContext activity,
+                                   AttemptHeartbeat heartbeat, int attempt, int recordedAttempt, long taskRunId,
+                                   TaskLog log) {
         boolean[] completesLater = {false};
         TaskContext context = new TaskContext() {
             public String runId() { return task.runId(); }
@@ -107,8 +116,8 @@ public class TaskActivitiesImpl implements TaskActivities {
             public String taskId() { return task.taskId(); }
             public long taskRunId() { return taskRunId; }
             public int previousAttempts() { return task.previousAttempts(); }
-            public void heartbeat(Object progress) { activity.heartbeat(progress); }
-            public <T> Optional<T> lastHeartbeat(Class<T> type) { return activity.getHeartbeatDetails(type); }
+            public void heartbeat(Object progress) { heartbeat.progress(progress); }
+            public <T> Optional<T> lastHeartbeat(Class<T> type) { return heartbeat.previous(type); }
             public TaskLog log() { return log; }
         };
         try {

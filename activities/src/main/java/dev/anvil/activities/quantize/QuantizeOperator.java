@@ -23,6 +23,8 @@ import dev.anvil.modelkit.quantize.QuantizationPlan;
 import dev.anvil.modelkit.quantize.QuantizeOptions;
 import dev.anvil.modelkit.validate.ModelEvaluator;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,8 +70,8 @@ public final class QuantizeOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "quantize";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.QUANTIZE;
     }
 
     /** What a heartbeat carries: the phase, progress, and (during calibration) the last checkpoint. */

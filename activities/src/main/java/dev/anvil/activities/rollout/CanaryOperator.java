@@ -4,6 +4,8 @@ import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
 import dev.anvil.workflows.TaskQueues;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import dev.anvil.workflows.rollout.Analysis;
 import dev.anvil.workflows.rollout.CanaryRequest;
 import dev.anvil.workflows.rollout.CanaryResult;
@@ -46,8 +48,8 @@ public final class CanaryOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "canary";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.CANARY;
     }
 
     @Override

@@ -17,6 +17,8 @@ import dev.anvil.modelkit.train.Metrics;
 import dev.anvil.modelkit.train.SoftLabels;
 import dev.anvil.modelkit.train.TabularDatasets;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,8 +47,8 @@ public final class LabelOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "label";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.LABEL;
     }
 
     @Override

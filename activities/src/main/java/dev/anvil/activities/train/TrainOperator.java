@@ -14,6 +14,8 @@ import dev.anvil.modelkit.train.TrainTask;
 import dev.anvil.modelkit.train.TrainerSpec;
 import dev.anvil.modelkit.train.TrainingData;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,8 +50,8 @@ public final class TrainOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "train";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.TRAIN;
     }
 
     /** What a heartbeat carries: the phase and, while SGD trains, the epoch and its average loss. */

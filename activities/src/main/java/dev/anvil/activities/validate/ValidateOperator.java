@@ -16,6 +16,8 @@ import dev.anvil.modelkit.onnx.OrtErrors;
 import dev.anvil.modelkit.validate.FiniteFigures;
 import dev.anvil.modelkit.validate.ModelEvaluator;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,8 +49,8 @@ public final class ValidateOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "validate";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.VALIDATE;
     }
 
     @Override

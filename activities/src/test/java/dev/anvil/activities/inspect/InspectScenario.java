@@ -1,30 +1,37 @@
 package dev.anvil.activities.inspect;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.inspect.OnnxInspector;
+import dev.anvil.activities.LocalStackStores;
 import dev.anvil.activities.operators.ArtifactIO;
+import dev.anvil.activities.operators.Attestations;
+import dev.anvil.activities.operators.InspectOperator;
+import dev.anvil.activities.operators.Operators;
+import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
 import dev.anvil.db.ArtifactStore;
+import dev.anvil.db.AttestationStore;
 import dev.anvil.db.LineageGraph;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.Migrations;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.PipelineStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.SharedData;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.ArtifactRef;
-import dev.anvil.workflows.inspect.InspectModelWorkflow;
-import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
-import dev.anvil.workflows.inspect.InspectRequest;
-import dev.anvil.workflows.inspect.ModelReport;
+import dev.anvil.workflows.inspect.InspectPlan;
+import dev.anvil.workflows.pipeline.PipelinePlan;
+import dev.anvil.workflows.pipeline.PipelineWorkflow;
+import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
+import dev.anvil.workflows.pipeline.PlannedTask;
+import dev.anvil.workflows.pipeline.RunState;
 import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
@@ -35,12 +42,14 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * The inspect workflow end to end over real services: a Temporal frontend, an S3 server and
+ * The inspect run ({@link InspectPlan}: one inspect task in a pipeline run, as POST /api/models/inspect starts it)
+ * end to end over real services: a Temporal frontend, an S3 server and
  * PostgreSQL. Run against the local stack by {@code InspectWorkflowTest} and against the production
  * images by {@code InspectWorkflowIT}, so both prove the same behaviour.
  */
@@ -68,10 +77,14 @@ final class InspectScenario implements AutoCloseable {
         this.client = WorkflowClient.newInstance(stubs);
         this.factory = WorkerFactory.newInstance(client);
         Worker worker = factory.newWorker(queue);
-        worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class);
-        worker.registerActivitiesImplementations(
-                new InspectActivitiesImpl(objects, new OnnxInspector(OrtEnvironment.getEnvironment()), taskRuns, lineage,
-                        new ObjectMapper()),
+        worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class);
+        ObjectMapper json = new ObjectMapper();
+        ArtifactIO artifactIO = new ArtifactIO(objects, artifacts, lineage, json, new Attestations(
+                LocalStackStores.SIGNING_KEY, new AttestationStore(db), taskRuns, runs, new PipelineStore(db), artifacts,
+                lineage, json));
+        Operators operators = new Operators(
+                new InspectOperator(artifactIO, objects, new OnnxInspector(OrtEnvironment.getEnvironment())));
+        worker.registerActivitiesImplementations(new TaskActivitiesImpl(operators, taskRuns, lineage, json),
                 new RunStateActivitiesImpl(runs));
         factory.start();
     }
@@ -79,12 +92,17 @@ final class InspectScenario implements AutoCloseable {
     void inspectsTheRealModelWithRunStateAndLineage() throws Exception {
         ArtifactRef model = upload(Files.readAllBytes(SharedData.cnnMnist()));
         String runId = "inspect-" + UUID.randomUUID();
-        runs.create(runId, InspectModelWorkflow.PIPELINE, "{}", "tester");
+        runs.create(runId, InspectPlan.PIPELINE, "{}", "tester");
 
-        ModelReport report = stub(runId).inspect(new InspectRequest(model, "tester"));
+        RunState state = run(runId, model);
 
-        assertThat(report.opsets()).containsEntry("", 9L);
-        assertThat(report.inputs()).extracting(i -> i.name()).containsExactly("input_image");
+        assertThat(state.status()).isEqualTo("success");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> report = (Map<String, Object>) state.tasks().get(0).outputs().get("report");
+        assertThat(report.get("opsets")).isEqualTo(Map.of("", 9));
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> inputs = (List<Map<String, Object>>) report.get("inputs");
+        assertThat(inputs).extracting(i -> i.get("name")).containsExactly("input_image");
         assertThat(runs.find(runId)).get().extracting(PipelineRun::status).isEqualTo("success");
         List<TaskRun> tasks = taskRuns.listByRun(runId);
         assertThat(tasks).singleElement().satisfies(t -> {
@@ -103,10 +121,9 @@ final class InspectScenario implements AutoCloseable {
         byte[] bytes = Files.readAllBytes(SharedData.cnnMnist());
         ArtifactRef corrupt = upload(Arrays.copyOf(bytes, bytes.length / 4));
         String runId = "inspect-" + UUID.randomUUID();
-        runs.create(runId, InspectModelWorkflow.PIPELINE, "{}", "tester");
+        runs.create(runId, InspectPlan.PIPELINE, "{}", "tester");
 
-        assertThatThrownBy(() -> stub(runId).inspect(new InspectRequest(corrupt, "tester")))
-                .isInstanceOf(WorkflowFailedException.class);
+        assertThat(run(runId, corrupt).status()).isEqualTo("failed");
 
         PipelineRun run = runs.find(runId).orElseThrow();
         assertThat(run.status()).isEqualTo("failed");
@@ -122,9 +139,16 @@ final class InspectScenario implements AutoCloseable {
         }
     }
 
-    private InspectModelWorkflow stub(String runId) {
-        return client.newWorkflowStub(InspectModelWorkflow.class,
-                WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(queue).build());
+    /** The plan POST /api/models/inspect runs, its task on this scenario's own queue. */
+    private RunState run(String runId, ArtifactRef model) {
+        PipelinePlan plan = InspectPlan.of(model.sha256(), "tester");
+        List<PlannedTask> onQueue = plan.tasks().stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
+                t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), queue, t.with(), t.cache(),
+                t.heartbeatTimeout())).toList();
+        return client.newWorkflowStub(PipelineWorkflow.class,
+                        WorkflowOptions.newBuilder().setWorkflowId(runId).setTaskQueue(queue).build())
+                .run(new PipelinePlan(plan.pipeline(), plan.pipelineVersion(), plan.params(), onQueue,
+                        plan.maxParallelTasks(), plan.submittedBy()));
     }
 
     @Override

@@ -3,7 +3,9 @@ package dev.anvil.activities.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import java.util.List;
 import java.util.Map;
@@ -34,11 +36,28 @@ class OperatorsMatchRegistryTest {
                 .hasMessageStartingWith("two engines for operator 'noop'");
     }
 
+    @Test
+    void anEngineMustCarryTheRegistrysDescriptor() {
+        OperatorRegistry registry = OperatorRegistry.of(List.of(BuiltInOperators.NOOP));
+        // same name, but not the registry's: another queue and no caching rules would drift apart unnoticed
+        assertThatThrownBy(() -> new Operators(named("noop")).requireMatches(registry))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("engines [noop] describe their operator otherwise than the registry: return the "
+                        + "registry's descriptor (BuiltInOperators) from descriptor()");
+    }
+
+    @Test
+    void theWorkersOperatorsAreKeyedByTheirDescriptors() {
+        Operators operators = new Operators(new SleepOperator(), new NoopOperator());
+        assertThat(operators.descriptors()).containsExactly(BuiltInOperators.SLEEP, BuiltInOperators.NOOP);
+        assertThat(operators.find("sleep")).get().extracting(Operator::name).isEqualTo("sleep");
+    }
+
     private static Operator named(String name) {
         return new Operator() {
             @Override
-            public String name() {
-                return name;
+            public OperatorDescriptor descriptor() {
+                return new OperatorDescriptor(name, TaskQueues.GPU, Map.of(), false);
             }
 
             @Override

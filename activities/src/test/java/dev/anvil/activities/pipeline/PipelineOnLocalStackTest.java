@@ -172,8 +172,9 @@ class PipelineOnLocalStackTest {
         }
 
         @Override
-        public String name() {
-            return "quantize-crash-once";
+        public dev.anvil.workflows.pipeline.spec.OperatorDescriptor descriptor() {
+            return new dev.anvil.workflows.pipeline.spec.OperatorDescriptor("quantize-crash-once", dev.anvil.workflows.TaskQueues.CPU,
+                    Map.of(), true);
         }
 
         @Override

@@ -111,8 +111,8 @@ class CancelledTaskNeverOverwritesTest {
         private final SleepOperator sleep = new SleepOperator();
 
         @Override
-        public String name() {
-            return sleep.name();
+        public dev.anvil.workflows.pipeline.spec.OperatorDescriptor descriptor() {
+            return sleep.descriptor();
         }
 
         @Override

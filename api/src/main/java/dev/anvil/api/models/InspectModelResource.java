@@ -10,18 +10,19 @@ import dev.anvil.api.problem.ProblemException;
 import dev.anvil.db.Artifact;
 import dev.anvil.db.ArtifactStore;
 import dev.anvil.db.PipelineRunStore;
-import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.TaskQueues;
-import dev.anvil.workflows.inspect.InspectActivities;
-import dev.anvil.workflows.inspect.InspectModelWorkflow;
-import dev.anvil.workflows.inspect.InspectRequest;
-import dev.anvil.workflows.inspect.ModelReport;
+import dev.anvil.workflows.inspect.InspectPlan;
+import dev.anvil.workflows.pipeline.PipelineWorkflow;
+import dev.anvil.workflows.pipeline.RunState;
+import dev.anvil.workflows.pipeline.TaskActivities;
+import dev.anvil.workflows.pipeline.TaskState;
 import io.smallrye.common.annotation.Blocking;
+import io.temporal.api.failure.v1.Failure;
+import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
-import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
@@ -50,7 +51,8 @@ import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
- * Starts an {@link InspectModelWorkflow} for an uploaded artifact. By default it waits for the result
+ * Starts a one-task inspect run ({@link InspectPlan}, the {@code inspect} operator in a pipeline run, recorded as
+ * any task is) for an uploaded artifact. By default it waits for the result
  * (up to {@code anvil.api.inspect-wait}) and answers 200 with the report, or 422 when the file is not
  * a loadable ONNX model; {@code ?wait=false}, or a longer inspection, answers 202 with the run.
  */
@@ -104,16 +106,16 @@ public class InspectModelResource {
                 List.of(new Problem.FieldError("artifact", "unknown artifact " + sha))));
 
         String runId = "inspect-" + UUID.randomUUID();
-        runs.create(runId, InspectModelWorkflow.PIPELINE, "{\"artifact\":\"" + sha + "\"}", caller.name());
-        InspectModelWorkflow workflow = client.newWorkflowStub(InspectModelWorkflow.class, WorkflowOptions.newBuilder()
+        runs.create(runId, InspectPlan.PIPELINE, "{\"artifact\":\"" + sha + "\"}", caller.name());
+        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
                 .setWorkflowId(runId)
                 .setTaskQueue(TaskQueues.CPU)
                 // the whole run, retries included; a stuck run fails instead of waiting forever
                 .setWorkflowExecutionTimeout(Duration.ofHours(1))
                 .build());
-        ArtifactRef ref = new ArtifactRef(artifact.uri(), artifact.sha256(), artifact.sizeBytes(), artifact.mediaType());
         try {
-            WorkflowClient.start(workflow::inspect, new InspectRequest(ref, caller.name()));
+            WorkflowClient.start(workflow::run, InspectPlan.of(artifact.sha256(), caller.name())
+                    .withScheduleToStartTimeout(config.scheduleToStartTimeout()));
         } catch (RuntimeException e) {
             runs.markFailed(runId, "could not start the workflow: " + e.getMessage());
             throw new ProblemException(503, "Service unavailable",
@@ -125,22 +127,41 @@ public class InspectModelResource {
             return Response.accepted(Map.of("run", runId, "status", "queued")).location(location).build();
         }
         WorkflowStub stub = WorkflowStub.fromTyped(workflow);
+        RunState ended;
         try {
-            ModelReport report = stub.getResult(config.api().inspectWait().toMillis(), TimeUnit.MILLISECONDS, ModelReport.class);
-            return Response.ok(Map.of("run", runId, "status", "success", "report", report)).location(location).build();
+            ended = stub.getResult(config.api().inspectWait().toMillis(), TimeUnit.MILLISECONDS, RunState.class);
         } catch (TimeoutException e) {
             return Response.accepted(Map.of("run", runId, "status", "running")).location(location).build();
         } catch (WorkflowFailedException e) {
-            if (e.getCause() instanceof ActivityFailure activity
-                    && activity.getCause() instanceof ApplicationFailure app
-                    && InspectActivities.INVALID_MODEL.equals(app.getType())) {
-                throw new ProblemException(422, "Unprocessable content",
-                        app.getOriginalMessage() + " (run " + runId + ")",
-                        List.of(new Problem.FieldError("artifact", app.getOriginalMessage())));
-            }
             throw new ProblemException(502, "Bad gateway", "run " + runId + " failed: " + rootMessage(e)
                     + "; GET " + location + " shows its state", List.of());
         }
+        TaskState task = ended.tasks().get(0);
+        if (TaskState.SUCCESS.equals(task.status())) {
+            return Response.ok(Map.of("run", runId, "status", "success", "report", task.outputs().get("report")))
+                    .location(location).build();
+        }
+        if (refusedAsBadInput(runId)) {
+            // the operator refused the artifact itself (it was given nothing else): not a loadable ONNX model
+            throw new ProblemException(422, "Unprocessable content", task.error() + " (run " + runId + ")",
+                    List.of(new Problem.FieldError("artifact", task.error())));
+        }
+        throw new ProblemException(502, "Bad gateway", "run " + runId + " failed: " + task.error()
+                + "; GET " + location + " shows its state", List.of());
+    }
+
+    /** Whether the run's task failed as bad input (not retried), as its history records the activity's failure. */
+    private boolean refusedAsBadInput(String runId) {
+        for (HistoryEvent event : client.fetchHistory(runId).getEvents()) {
+            if (event.hasActivityTaskFailedEventAttributes()) {
+                Failure failure = event.getActivityTaskFailedEventAttributes().getFailure();
+                if (failure.hasApplicationFailureInfo()
+                        && TaskActivities.INVALID_INPUT.equals(failure.getApplicationFailureInfo().getType())) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static String rootMessage(Throwable e) {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.approval.ApprovalActivitiesImpl;
 import dev.anvil.activities.convert.ConvertOperator;
 import dev.anvil.activities.gate.GateOperator;
-import dev.anvil.activities.inspect.InspectActivitiesImpl;
 import dev.anvil.activities.inspect.OnnxInspector;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.Attestations;
@@ -41,7 +40,6 @@ import dev.anvil.db.TaskRunStore;
 import dev.anvil.modelkit.convert.ModelConverter;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.TaskQueues;
-import dev.anvil.workflows.inspect.InspectModelWorkflowImpl;
 import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
 import dev.anvil.workflows.pipeline.schedule.PipelineScheduleWorkflowImpl;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
@@ -178,7 +176,7 @@ public class AnvilStartup {
         for (String queue : queues.queues()) {
             Worker worker = factory.newWorker(queue, options);
             if (queue.equals(TaskQueues.CPU)) {
-                worker.registerWorkflowImplementationTypes(InspectModelWorkflowImpl.class, PipelineWorkflowImpl.class,
+                worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class,
                         PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
             }
             worker.registerActivitiesImplementations(activities);
@@ -218,7 +216,6 @@ public class AnvilStartup {
         LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
                 : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());
         return new Object[] {
-                new InspectActivitiesImpl(objects, inspector, taskRuns, lineage, json),
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json, taskLogs),
                 new ScheduleActivitiesImpl(launcher),
                 new RunStateActivitiesImpl(runs),

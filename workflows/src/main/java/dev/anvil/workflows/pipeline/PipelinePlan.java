@@ -48,7 +48,8 @@ public record PipelinePlan(
     /** The same plan with step caching off for every task (a run started with cache: false). */
     public PipelinePlan withoutCache() {
         List<PlannedTask> uncached = tasks.stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
-                t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), t.queue(), t.with(), false)).toList();
+                t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), t.queue(), t.with(), false,
+                t.heartbeatTimeout())).toList();
         return new PipelinePlan(pipeline, pipelineVersion, params, uncached, maxParallelTasks, submittedBy, logicalDate,
                 carriedOver, previousAttempts, scheduleToStartTimeout);
     }

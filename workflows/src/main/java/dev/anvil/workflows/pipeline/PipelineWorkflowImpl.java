@@ -9,7 +9,9 @@ import dev.anvil.workflows.approval.ApprovalRequest;
 import dev.anvil.workflows.approval.ConfirmedDecision;
 import dev.anvil.workflows.approval.DecisionToConfirm;
 import dev.anvil.workflows.approval.RecordedDecision;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
 import dev.anvil.workflows.pipeline.spec.Durations;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import dev.anvil.workflows.pipeline.spec.Reference;
 import dev.anvil.workflows.pipeline.spec.References;
 import dev.anvil.workflows.pipeline.spec.TriggerRule;
@@ -376,18 +378,21 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         if (scheduleToStartTimeout != null && !scheduleToStartTimeout.isZero() && !scheduleToStartTimeout.isNegative()) {
             options.setScheduleToStartTimeout(scheduleToStartTimeout);
         }
-        // operators that heartbeat through long work: a dead worker is noticed within this, not at the
-        // task's execution timeout, and the retry resumes from the last heartbeat
-        dev.anvil.workflows.pipeline.spec.BuiltInOperators.heartbeatTimeout(task.operator())
-                .ifPresent(options::setHeartbeatTimeout);
+        // the operator's heartbeat timeout (its descriptor's, in the plan): a dead worker is noticed within it, not at
+        // the task's execution timeout, and the retry resumes from the last heartbeat. Plans made before they carried
+        // it take the built-in operator's.
+        Duration heartbeat = task.heartbeatTimeout() != null ? task.heartbeatTimeout()
+                : BuiltInOperators.find(task.operator()).flatMap(OperatorDescriptor::heartbeatTimeout).orElse(null);
+        if (heartbeat != null) {
+            options.setHeartbeatTimeout(heartbeat);
+        }
         Duration startToClose = task.executionTimeout();
-        if (task.operator().equals(dev.anvil.workflows.pipeline.spec.BuiltInOperators.EXTERNAL.name())) {
+        if (task.operator().equals(BuiltInOperators.EXTERNAL.name())) {
             // an outside training service holds the attempt: its heartbeats (through the API) must come within
             // with.heartbeat_timeout, and the whole attempt within with.timeout, not the task's execution timeout
-            options.setHeartbeatTimeout(dev.anvil.workflows.pipeline.spec.BuiltInOperators.externalDuration(
-                    with, "heartbeat_timeout", dev.anvil.workflows.pipeline.spec.BuiltInOperators.EXTERNAL_HEARTBEAT));
-            startToClose = dev.anvil.workflows.pipeline.spec.BuiltInOperators.externalDuration(
-                    with, "timeout", dev.anvil.workflows.pipeline.spec.BuiltInOperators.EXTERNAL_TIMEOUT);
+            options.setHeartbeatTimeout(BuiltInOperators.externalDuration(
+                    with, "heartbeat_timeout", BuiltInOperators.EXTERNAL_HEARTBEAT));
+            startToClose = BuiltInOperators.externalDuration(with, "timeout", BuiltInOperators.EXTERNAL_TIMEOUT);
         }
         return options
                 .setTaskQueue(task.queue())

@@ -184,10 +184,15 @@ class PipelineWorkflowTest {
     }
 
     @Test
-    void heartbeatingOperatorsGetAHeartbeatTimeoutAndOthersDoNot(TestWorkflowEnvironment env, Worker worker) {
+    void eachTaskGetsItsOperatorsHeartbeatTimeout(TestWorkflowEnvironment env, Worker worker) {
+        // a plan made before plans carried the heartbeat timeout: the built-in operator's applies
         PlannedTask quantize = new PlannedTask("q", "quantize", List.of(), "all_success", 0, Duration.ofSeconds(5),
                 Duration.ofHours(2), "anvil-cpu", Map.of(), true);
-        RunState state = run(env, worker, "heartbeats", List.of(quantize, task("n", List.of("q"), "all_success", 0, Map.of())));
+        // a plan made from the registry: the descriptor's, whatever the operator's name
+        PlannedTask planned = new PlannedTask("p", "noop", List.of("q"), "all_success", 0, Duration.ofSeconds(5),
+                Duration.ofHours(2), "anvil-cpu", Map.of(), true, Duration.ofSeconds(7));
+        RunState state = run(env, worker, "heartbeats", List.of(quantize, planned,
+                task("n", List.of("p"), "all_success", 0, Map.of())));
         assertThat(state.status()).isEqualTo("success");
         Map<String, Duration> timeouts = new java.util.LinkedHashMap<>();
         for (io.temporal.api.history.v1.HistoryEvent e : env.getWorkflowClient().fetchHistory("heartbeats").getEvents()) {
@@ -198,7 +203,8 @@ class PipelineWorkflowTest {
                 }
             }
         }
-        assertThat(timeouts.values()).containsExactly(Duration.ofMinutes(2), Duration.ZERO);
+        assertThat(timeouts.values()).containsExactly(
+                dev.anvil.workflows.pipeline.spec.BuiltInOperators.WORKER_HEARTBEAT, Duration.ofSeconds(7), Duration.ZERO);
     }
 
     private RunState run(TestWorkflowEnvironment env, Worker worker, String runId, List<PlannedTask> planned) {
@@ -221,7 +227,7 @@ class PipelineWorkflowTest {
         // the test worker polls a queue of its own
         List<PlannedTask> onWorkerQueue = planned.stream().map(t -> new PlannedTask(t.id(), t.operator(), t.upstream(),
                 t.triggerRule(), t.retries(), t.retryDelay(), t.executionTimeout(), worker.getTaskQueue(), t.with(),
-                t.cache())).toList();
+                t.cache(), t.heartbeatTimeout())).toList();
         return new PipelinePlan("p", 1, params, onWorkerQueue, 16, "tester");
     }
 

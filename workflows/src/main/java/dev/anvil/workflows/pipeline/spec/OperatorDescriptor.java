@@ -2,28 +2,57 @@ package dev.anvil.workflows.pipeline.spec;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * What the spec layer knows about an operator: its name in specs, the Temporal activity type
- * that runs it, the task queue it runs on unless a task says otherwise, the JSON Schema (draft
- * 2020-12) its {@code with} must satisfy, and whether it is deterministic (same inputs, same outputs), which
- * is what makes its results safe to cache.
+ * Everything Anvil knows about an operator type, in one place: its name in specs, the task queue it runs on
+ * unless a task says otherwise, the JSON Schema (draft 2020-12) its {@code with} must satisfy, whether it is
+ * deterministic (same inputs, same outputs), which is what makes its results safe to cache, and how Temporal
+ * bounds its attempts. The worker's engine for it returns this same descriptor (activities' {@code Operator}),
+ * so an operator's name is written once.
+ *
+ * @param heartbeatTimeout  how long its attempt may go without a heartbeat before Temporal takes the worker for
+ *                          dead and retries the task elsewhere; empty: no heartbeat timeout (short operators)
+ * @param executionTimeout  the bound on one attempt when the operator sets its own (external: the outside
+ *                          service's job) instead of the task's {@code execution_timeout}; empty: the task's
  */
 public record OperatorDescriptor(
-        String name, String activityType, String taskQueue, Map<String, Object> withSchema, boolean deterministic) {
+        String name, String taskQueue, Map<String, Object> withSchema, boolean deterministic,
+        Optional<Duration> heartbeatTimeout, Optional<Duration> executionTimeout) {
 
     public OperatorDescriptor {
         Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(activityType, "activityType");
         Objects.requireNonNull(taskQueue, "taskQueue");
+        Objects.requireNonNull(heartbeatTimeout, "heartbeatTimeout");
+        Objects.requireNonNull(executionTimeout, "executionTimeout");
         if (!SpecParser.QUEUES.contains(taskQueue)) {
             throw new IllegalArgumentException("operator '" + name + "': unknown task queue '" + taskQueue
                     + "'; use one of " + SpecParser.QUEUES);
         }
+        requirePositive(name, "heartbeat timeout", heartbeatTimeout);
+        requirePositive(name, "execution timeout", executionTimeout);
         withSchema = JsonValues.freezeMap(withSchema);
+    }
+
+    /** An operator without heartbeat timeout whose attempts are bounded by the task's execution_timeout. */
+    public OperatorDescriptor(String name, String taskQueue, Map<String, Object> withSchema, boolean deterministic) {
+        this(name, taskQueue, withSchema, deterministic, Optional.empty(), Optional.empty());
+    }
+
+    /** This operator, retried elsewhere when its attempt sends no heartbeat for {@code timeout}. */
+    public OperatorDescriptor withHeartbeatTimeout(Duration timeout) {
+        return new OperatorDescriptor(name, taskQueue, withSchema, deterministic, Optional.of(timeout),
+                executionTimeout);
+    }
+
+    /** This operator, each attempt bounded by {@code timeout} rather than by the task's execution_timeout. */
+    public OperatorDescriptor withExecutionTimeout(Duration timeout) {
+        return new OperatorDescriptor(name, taskQueue, withSchema, deterministic, heartbeatTimeout,
+                Optional.of(timeout));
     }
 
     /** A schema written as JSON text, keys in order, as operators usually declare theirs. */
@@ -34,6 +63,13 @@ public record OperatorDescriptor(
             return m;
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("operator schema is not valid JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    private static void requirePositive(String name, String what, Optional<Duration> timeout) {
+        if (timeout.isPresent() && (timeout.get().isZero() || timeout.get().isNegative())) {
+            throw new IllegalArgumentException("operator '" + name + "': the " + what + " must be positive, got "
+                    + timeout.get());
         }
     }
 }

@@ -48,7 +48,7 @@ public interface OperatorRegistry {
         };
     }
 
-    /** The operators this module ships: inspect, convert, noop and sleep. */
+    /** The operators this module ships: {@link BuiltInOperators#all()}. */
     static OperatorRegistry builtIns() {
         return of(BuiltInOperators.all());
     }

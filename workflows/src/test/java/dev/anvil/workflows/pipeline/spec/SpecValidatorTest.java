@@ -143,7 +143,7 @@ class SpecValidatorTest {
 
     @Test
     void referencesInsideNestedValuesAreChecked() {
-        OperatorDescriptor open = new OperatorDescriptor("open", "Open", "anvil-cpu",
+        OperatorDescriptor open = new OperatorDescriptor("open", "anvil-cpu",
                 OperatorDescriptor.schemaFromJson("{\"type\": \"object\"}"), false);
         PipelineSpec spec = parse("pipeline: p\ntasks: {a: {operator: open, with: {x: {y: [ok, \"${params.q}\"]}}}}");
 

@@ -9,7 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class WithValidatorTest {
-    private static final OperatorDescriptor TYPED = new OperatorDescriptor("typed", "Typed", "anvil-cpu",
+    private static final OperatorDescriptor TYPED = new OperatorDescriptor("typed", "anvil-cpu",
             OperatorDescriptor.schemaFromJson("""
                     {"type": "object",
                      "properties": {
@@ -65,7 +65,7 @@ class WithValidatorTest {
 
     @Test
     void registryRefusesASchemaThatIsNotJsonSchema() {
-        OperatorDescriptor broken = new OperatorDescriptor("broken", "Broken", "anvil-cpu",
+        OperatorDescriptor broken = new OperatorDescriptor("broken", "anvil-cpu",
                 OperatorDescriptor.schemaFromJson("{\"type\": \"obj\", \"required\": \"model\"}"), false);
 
         assertThatThrownBy(() -> OperatorRegistry.of(List.of(broken)))
