@@ -131,6 +131,13 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor LABEL = operator("label", "Label", TaskQueues.CPU, true);
 
     /**
+     * Tries a grid of compressions (sparsity × bits × rank, at most 27 points) on an evaluation dataset, reports the
+     * Pareto front of size, quality drop and latency, and publishes the point chosen within {@code max_drop} and
+     * {@code max_size_ratio}. Latency differs run to run and may move the front, so it is never cached.
+     */
+    public static final OperatorDescriptor COMPRESS = operator("compress", "Compress", TaskQueues.CPU, false);
+
+    /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
      * evaluation batch, canary every poll, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
@@ -140,6 +147,8 @@ public final class BuiltInOperators {
             "prune", java.time.Duration.ofMinutes(2),
             "cluster", java.time.Duration.ofMinutes(2),
             "lowrank", java.time.Duration.ofMinutes(2),
+            // one heartbeat per grid point: a point (rewrite, evaluation, timing) of a large model takes minutes
+            "compress", java.time.Duration.ofMinutes(10),
             // every SGD epoch heartbeats, but LibSVM / LibLinear fit in one call that says nothing until it ends
             "train", java.time.Duration.ofMinutes(10),
             "canary", java.time.Duration.ofMinutes(1),
@@ -155,7 +164,7 @@ public final class BuiltInOperators {
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
-                COMMAND, EXTERNAL, TRAIN, LABEL);
+                COMMAND, EXTERNAL, TRAIN, LABEL, COMPRESS);
     }
 
     /**
