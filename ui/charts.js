@@ -463,7 +463,105 @@ export function windowsChart(doc, data) {
   return { svg, legend: list };
 }
 
-const CHARTS = { latency: latencyChart, confusion: confusionChart, windows: windowsChart };
+// ---------------------------------------------------------------- Pareto front of a compress grid
+
+/**
+ * The grid points that can be drawn: a finite size ratio above 0 and a finite drop; latency may be missing.
+ * Sorted by size so the front reads left to right. Null when no point can be drawn.
+ */
+export function paretoData(data) {
+  const points = data && Array.isArray(data.points) ? data.points : [];
+  const kept = points.filter((p) => p && finiteNumber(p.size_ratio) && p.size_ratio > 0 && finiteNumber(p.drop_points))
+    .map((p) => ({
+      label: typeof p.label === 'string' ? p.label : '', sizeRatio: p.size_ratio, drop: p.drop_points,
+      latency: finiteNumber(p.latency_p50_ms) ? p.latency_p50_ms : null, front: p.on_front === true, chosen: p.chosen === true,
+    }))
+    .sort((a, b) => a.sizeRatio - b.sizeRatio || a.drop - b.drop);
+  if (kept.length === 0) {
+    return null;
+  }
+  return { metric: typeof data.metric === 'string' ? data.metric : 'quality', points: kept };
+}
+
+/**
+ * Geometry of the scatter: x the size ratio from 0, y the drop in points (from the lower of 0 and the best
+ * point, so a candidate better than its input shows below the line), the front as a line through its points
+ * in size order.
+ */
+export function paretoLayout({ points }, { width = 680, height = 300, left = 56, right = 24, top = 16, bottom = 44 } = {}) {
+  const xTicks = niceTicks(Math.max(...points.map((p) => p.sizeRatio)), 5);
+  const x = linearScale([0, xTicks[xTicks.length - 1]], [left, width - right]);
+  const lowest = Math.min(0, ...points.map((p) => p.drop));
+  const yTicks = niceTicks(Math.max(...points.map((p) => p.drop)) - lowest, 5).map((t) => round(t + lowest));
+  const y = linearScale([yTicks[0], yTicks[yTicks.length - 1]], [height - bottom, top]);
+  const dots = points.map((p) => ({ ...p, cx: x(p.sizeRatio), cy: y(p.drop) }));
+  const front = dots.filter((d) => d.front);
+  return { width, height, left, right, top, bottom, x, y, xTicks, yTicks, dots, front };
+}
+
+export function paretoChart(doc, data) {
+  const checked = paretoData(data);
+  if (!checked) {
+    return null;
+  }
+  const L = paretoLayout(checked);
+  const chosen = L.dots.find((d) => d.chosen);
+  const summary = 'Compression grid: ' + L.dots.length + ' points, ' + L.front.length + ' on the Pareto front'
+    + (chosen ? '; chosen ' + chosen.label + ' at ' + formatPercent(chosen.sizeRatio) + ' of the size, '
+      + chosen.drop + ' points of ' + checked.metric + ' lost' : '');
+  const svg = svgEl(doc, 'svg', {
+    class: 'chart pareto-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
+    role: 'img', 'aria-label': summary, 'data-testid': 'pareto-chart',
+  }, svgEl(doc, 'title', {}, summary));
+  const base = L.height - L.bottom;
+  const axes = svgEl(doc, 'g', { class: 'axes' });
+  for (const t of L.yTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: fixed(L.y(t)), y2: fixed(L.y(t)), class: 'grid' }));
+    axes.appendChild(svgEl(doc, 'text', { x: L.left - 6, y: fixed(L.y(t)) + 4, 'text-anchor': 'end' }, String(t)));
+  }
+  for (const t of L.xTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: fixed(L.x(t)), x2: fixed(L.x(t)), y1: base, y2: base + 5, class: 'tick' }));
+    axes.appendChild(svgEl(doc, 'text', { x: fixed(L.x(t)), y: base + 18, 'text-anchor': 'middle' }, formatPercent(t)));
+  }
+  axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: base, y2: base, class: 'axis' }));
+  axes.appendChild(svgEl(doc, 'text', { x: (L.left + L.width - L.right) / 2, y: L.height - 6, 'text-anchor': 'middle' },
+    'size on disk (share of the input model)'));
+  axes.appendChild(svgEl(doc, 'text', { x: 12, y: (L.top + base) / 2, 'text-anchor': 'middle',
+    transform: 'rotate(-90 12 ' + fixed((L.top + base) / 2) + ')' }, checked.metric + ' drop (points)'));
+  svg.appendChild(axes);
+  if (L.front.length > 1) {
+    svg.appendChild(svgEl(doc, 'polyline', {
+      class: 'front', fill: 'none', stroke: PALETTE[0], 'stroke-width': 1.5,
+      points: L.front.map((d) => fixed(d.cx) + ',' + fixed(d.cy)).join(' '),
+    }));
+  }
+  const dots = svgEl(doc, 'g', { class: 'points' });
+  for (const d of L.dots) {
+    const tip = d.label + ': ' + formatPercent(d.sizeRatio) + ' of the size, ' + d.drop + ' points lost'
+      + (d.latency === null ? '' : ', p50 ' + formatMs(d.latency)) + (d.front ? ' (on the front)' : '') + (d.chosen ? ' (chosen)' : '');
+    const g = svgEl(doc, 'g', { class: 'point', 'data-front': String(d.front), 'data-chosen': String(d.chosen) },
+      svgEl(doc, 'title', {}, tip),
+      svgEl(doc, 'circle', { cx: fixed(d.cx), cy: fixed(d.cy), r: 4, fill: d.front ? PALETTE[0] : 'none', stroke: d.front ? PALETTE[0] : '#6b7280' }));
+    if (d.chosen) {
+      g.appendChild(svgEl(doc, 'circle', { cx: fixed(d.cx), cy: fixed(d.cy), r: 8, fill: 'none', stroke: PALETTE[1], 'stroke-width': 2 }));
+    }
+    dots.appendChild(g);
+  }
+  svg.appendChild(dots);
+  const list = doc.createElement('ul');
+  list.setAttribute('class', 'legend');
+  for (const [text, fill, stroke] of [['on the Pareto front', PALETTE[0], PALETTE[0]], ['beaten by another point', 'none', '#6b7280'],
+    ['chosen and published', 'none', PALETTE[1]]]) {
+    const item = doc.createElement('li');
+    item.appendChild(svgEl(doc, 'svg', { class: 'swatch', viewBox: '0 0 10 10', 'aria-hidden': 'true' },
+      svgEl(doc, 'circle', { cx: 5, cy: 5, r: 4, fill, stroke })));
+    item.appendChild(doc.createTextNode(text));
+    list.appendChild(item);
+  }
+  return { svg, legend: list };
+}
+
+const CHARTS = { latency: latencyChart, confusion: confusionChart, windows: windowsChart, pareto: paretoChart };
 
 /**
  * Draws every chart figure in the document whose data it understands: the figure is shown and its

@@ -7,6 +7,7 @@ import {
   linearScale, logScale, niceTicks, logTicks, formatMs, heatColour, luminance, contrast, textColourOn,
   latencySeries, confusionData, latencyLayout, confusionLayout, latencyChart, confusionChart, renderAll, MAX_CLASSES,
   windowsData, windowsLayout,
+  paretoData, paretoLayout, paretoChart,
 } from '../charts.js';
 import { page, Text } from './fake-dom.mjs';
 
@@ -241,4 +242,44 @@ test('the rollout windows chart draws a line and points per version and a legend
   assert.ok(svg.all('circle')[0].all('title')[0].textContent.startsWith(evil + ', window 1: '));
   assert.equal(figure.all('li').length, 2);
   assert.equal(details.open, false);
+});
+
+const grid = {
+  task: 'compress', metric: 'accuracy', points: [
+    { label: 'sparsity 0, float, rank 1', size_ratio: 1, drop_points: 0, latency_p50_ms: 0.056, on_front: false, chosen: false },
+    { label: 'sparsity 0, 4 bit, rank 1', size_ratio: 0.2788, drop_points: 0, latency_p50_ms: 0.055, on_front: true, chosen: true },
+    { label: 'sparsity 0, 4 bit, rank 0.5', size_ratio: 0.1973, drop_points: 1.1, latency_p50_ms: null, on_front: true, chosen: false },
+    { label: 'sparsity 0.5, 4 bit, rank 1', size_ratio: 0.2793, drop_points: -0.2, latency_p50_ms: 0.07, on_front: true, chosen: false },
+    { label: 'broken', size_ratio: 'big', drop_points: 1 },
+  ],
+};
+
+test('the Pareto scatter keeps drawable points in size order and spans drops below zero', () => {
+  const d = paretoData(grid);
+  assert.equal(d.points.length, 4, 'a point without a numeric size ratio is dropped');
+  assert.deepEqual(d.points.map((p) => p.sizeRatio), [0.1973, 0.2788, 0.2793, 1]);
+  assert.equal(d.points[0].latency, null);
+  const L = paretoLayout(d, { width: 200, height: 100, left: 0, right: 0, top: 0, bottom: 0 });
+  assert.equal(L.yTicks[0], -0.2, 'a drop below zero (better than the input) stays on the chart');
+  assert.equal(L.dots[3].cx, 200, 'the largest size ratio sits at the right end');
+  assert.deepEqual(L.front.map((p) => p.sizeRatio), [0.1973, 0.2788, 0.2793]);
+  assert.equal(paretoData({ points: [] }), null);
+  assert.equal(paretoData({ points: [{ size_ratio: 0, drop_points: 1 }] }), null);
+});
+
+test('the Pareto chart draws every point, the front line, the chosen ring and a legend', () => {
+  const { doc, figure, details } = page('pareto', JSON.stringify(grid));
+  assert.equal(renderAll(doc), 1);
+  const svg = figure.all('svg')[0];
+  const points = svg.all('g').filter((g) => g.getAttribute('class') === 'point');
+  assert.equal(points.length, 4);
+  assert.equal(points.filter((g) => g.getAttribute('data-front') === 'true').length, 3);
+  assert.equal(points.filter((g) => g.getAttribute('data-chosen') === 'true').length, 1);
+  assert.equal(svg.all('polyline').length, 1);
+  assert.match(svg.getAttribute('aria-label'), /4 points, 3 on the Pareto front; chosen sparsity 0, 4 bit, rank 1/);
+  assert.equal(figure.all('li').length, 3);
+  assert.equal(details.open, false);
+  const evil = page('pareto', JSON.stringify({ points: [{ label: '<img src=x onerror=alert(1)>', size_ratio: 0.5, drop_points: 1 }] }));
+  assert.equal(renderAll(evil.doc), 1);
+  assert.equal(evil.figure.all('img').length, 0, 'labels stay text');
 });

@@ -25,6 +25,9 @@ public final class ClusterOperator extends CompressionOperator {
 
     @Override
     Rewrite plan(Map<String, Object> with) {
+        if (with.get("codebook_from") != null) {
+            return codebookFrom(with);
+        }
         ClusterOptions options = new ClusterOptions(With.integer(with, "bits", 4),
                 ClusterOptions.Init.parse(With.string(with, "init", "linear")), With.integer(with, "seed", 0),
                 With.bool(with, "per_channel", false), With.integer(with, "iterations", 50), With.names(with, "skip"));
@@ -35,26 +38,60 @@ public final class ClusterOperator extends CompressionOperator {
             out.put("clusters", options.clusters());
             out.put("init", With.string(with, "init", "linear"));
             out.put("per_channel", options.perChannel());
-            out.put("weight_bytes_before", report.weightBytesBefore());
-            out.put("weight_bytes_after", report.weightBytesAfter());
-            List<Map<String, Object>> layers = new ArrayList<>();
-            for (ClusterReport.Layer l : report.layers()) {
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("name", l.name());
-                row.put("op", l.opType());
-                row.put("params", l.params());
-                row.put("clusters", l.clusters());
-                row.put("bytes_before", l.bytesBefore());
-                row.put("bytes_after", l.bytesAfter());
-                row.put("stored_bits_per_weight", With.round(l.storedBitsPerWeight()));
-                row.put("mean_squared_error", l.meanSquaredError());
-                if (l.leftAlone() != null) {
-                    row.put("left_alone", l.leftAlone());
-                }
-                layers.add(row);
-            }
-            out.put("layers", layers);
+            out.putAll(rows(report));
             return out;
         };
+    }
+
+    /**
+     * {@code codebook_from}: that model's clustering (an earlier cluster's output) imposed again, e.g. after
+     * fine-tuning: the same indices, and its shared values kept ({@code centroids: keep}) or refitted to the weights
+     * ({@code centroids: refit}). The options that make a clustering of their own are refused beside it.
+     */
+    private Rewrite codebookFrom(Map<String, Object> with) {
+        for (String key : List.of("bits", "init", "seed", "per_channel", "iterations", "skip")) {
+            if (with.get(key) != null) {
+                throw new IllegalArgumentException("codebook_from re-imposes an earlier clustering, so " + key
+                        + " has no meaning beside it; leave " + key + " out");
+            }
+        }
+        String centroids = With.string(with, "centroids", "keep");
+        if (!centroids.equals("keep") && !centroids.equals("refit")) {
+            throw new IllegalArgumentException("centroids must be keep or refit, got '" + centroids + "'");
+        }
+        return (model, context) -> {
+            ClusterReport report = WeightClusterer.applyCodebook(model, reference(context, with, "codebook_from"),
+                    centroids.equals("refit"));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("codebook_from", true);
+            out.put("centroids", centroids);
+            out.put("bits", report.bits());
+            out.putAll(rows(report));
+            return out;
+        };
+    }
+
+    private static Map<String, Object> rows(ClusterReport report) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("weight_bytes_before", report.weightBytesBefore());
+        out.put("weight_bytes_after", report.weightBytesAfter());
+        List<Map<String, Object>> layers = new ArrayList<>();
+        for (ClusterReport.Layer l : report.layers()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", l.name());
+            row.put("op", l.opType());
+            row.put("params", l.params());
+            row.put("clusters", l.clusters());
+            row.put("bytes_before", l.bytesBefore());
+            row.put("bytes_after", l.bytesAfter());
+            row.put("stored_bits_per_weight", With.round(l.storedBitsPerWeight()));
+            row.put("mean_squared_error", l.meanSquaredError());
+            if (l.leftAlone() != null) {
+                row.put("left_alone", l.leftAlone());
+            }
+            layers.add(row);
+        }
+        out.put("layers", layers);
+        return out;
     }
 }

@@ -45,7 +45,22 @@ abstract class CompressionOperator implements Operator {
 
     /** A checked rewrite, ready to run on the model; returns the report's operator-specific part. */
     interface Rewrite {
-        Map<String, Object> apply(OnnxModel model, TaskContext context);
+        Map<String, Object> apply(OnnxModel model, TaskContext context) throws IOException;
+    }
+
+    /**
+     * A second model the rewrite reads (the pruned model whose mask, or the clustered model whose codebook, is
+     * imposed again), recorded as used under {@code key}.
+     */
+    OnnxModel reference(TaskContext context, Map<String, Object> with, String key) throws IOException {
+        ArtifactRef ref = artifacts.resolve(name(), with, key);
+        artifacts.used(context, ref, key);
+        Path file = artifacts.fetch(ref, ".onnx");
+        try {
+            return OnnxModel.read(file);
+        } finally {
+            Files.deleteIfExists(file);
+        }
     }
 
     @Override

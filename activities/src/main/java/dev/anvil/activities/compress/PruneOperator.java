@@ -33,6 +33,9 @@ public final class PruneOperator extends CompressionOperator {
         if (!scope.equals("global") && !scope.equals("per_layer")) {
             throw new IllegalArgumentException("scope must be global or per_layer, got '" + scope + "'");
         }
+        if (with.get("mask_from") != null) {
+            return maskFrom(with);
+        }
         Double sparsity = With.number(with, "sparsity");
         if (sparsity == null) {
             throw new IllegalArgumentException("needs with.sparsity, the fraction of weights to set to zero (e.g. 0.5)");
@@ -46,23 +49,49 @@ public final class PruneOperator extends CompressionOperator {
             PruneReport report = MagnitudePruner.prune(model, options);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("scope", scope);
-            out.put("params", report.params());
-            out.put("zeros", report.zeros());
-            out.put("sparsity", With.round(report.sparsity()));
-            List<Map<String, Object>> layers = new ArrayList<>();
-            for (PruneReport.Layer l : report.layers()) {
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("name", l.name());
-                row.put("op", l.opType());
-                row.put("params", l.params());
-                row.put("zeros", l.zeros());
-                row.put("sparsity", With.round(l.sparsity()));
-                row.put("skipped", l.skipped());
-                layers.add(row);
-            }
-            out.put("layers", layers);
+            out.putAll(rows(report));
             return out;
         };
+    }
+
+    /**
+     * {@code mask_from}: the weights that are zero in that model (an earlier prune's output) become zero again here,
+     * e.g. after fine-tuning moved them; the other options choose a mask of their own, so they are refused beside it.
+     */
+    private Rewrite maskFrom(Map<String, Object> with) {
+        for (String key : List.of("sparsity", "scope", "layers", "skip", "structured", "norm")) {
+            if (with.get(key) != null) {
+                throw new IllegalArgumentException("mask_from re-imposes the zeros of an earlier prune, so " + key
+                        + " has no meaning beside it; leave " + key + " out");
+            }
+        }
+        return (model, context) -> {
+            PruneReport report = MagnitudePruner.applyMask(model, reference(context, with, "mask_from"));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mask_from", true);
+            out.putAll(rows(report));
+            return out;
+        };
+    }
+
+    private static Map<String, Object> rows(PruneReport report) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("params", report.params());
+        out.put("zeros", report.zeros());
+        out.put("sparsity", With.round(report.sparsity()));
+        List<Map<String, Object>> layers = new ArrayList<>();
+        for (PruneReport.Layer l : report.layers()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", l.name());
+            row.put("op", l.opType());
+            row.put("params", l.params());
+            row.put("zeros", l.zeros());
+            row.put("sparsity", With.round(l.sparsity()));
+            row.put("skipped", l.skipped());
+            layers.add(row);
+        }
+        out.put("layers", layers);
+        return out;
     }
 
     /** Whole channels and neurons: {@code sparsity} is the fraction of each qualifying layer's channels removed. */

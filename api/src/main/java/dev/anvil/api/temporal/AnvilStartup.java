@@ -211,7 +211,8 @@ public class AnvilStartup {
                         () -> dev.anvil.api.wiring.ExternalTraining.publicUrl(config),
                         java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build()),
                 new dev.anvil.activities.train.TrainOperator(artifactIO, OrtEnvironment.getEnvironment()),
-                new dev.anvil.activities.train.LabelOperator(artifactIO, OrtEnvironment.getEnvironment()))
+                new dev.anvil.activities.train.LabelOperator(artifactIO, OrtEnvironment.getEnvironment()),
+                new dev.anvil.activities.compress.CompressOperator(artifactIO, OrtEnvironment.getEnvironment()))
                 .requireMatches(OperatorRegistry.builtIns());
         LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
                 : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());

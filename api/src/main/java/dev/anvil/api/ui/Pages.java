@@ -43,8 +43,9 @@ final class Pages {
 
     static native TemplateInstance runs(Frame frame, List<PipelineRun> runs);
 
+    /** {@code fronts}: the Pareto front of each compress task that succeeded (none: no section). */
     static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph,
-                                       List<Attempt> attempts);
+                                       List<Attempt> attempts, List<ParetoChart> fronts);
 
     /** {@code query}: the search as given ("" for none). */
     static native TemplateInstance models(Frame frame, String query, List<ModelEntry> models);

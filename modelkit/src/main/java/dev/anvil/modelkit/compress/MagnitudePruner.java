@@ -67,6 +67,55 @@ public final class MagnitudePruner {
     }
 
     /**
+     * Zeroes in {@code model} (typically a pruned model after fine-tuning) exactly the weights that are zero in
+     * {@code reference} (the pruned model): layers are matched by name and must have the same shape; a layer of
+     * {@code model} that the reference lacks is left alone and reported as skipped.
+     *
+     * @throws IllegalArgumentException when a layer of the reference is missing here or has another shape
+     */
+    public static PruneReport applyMask(OnnxModel model, OnnxModel reference) {
+        Map<String, float[]> masks = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        OnnxGraph ref = reference.graph();
+        for (WeightLayers.Layer layer : WeightLayers.of(reference)) {
+            masks.put(layer.name(), Tensors.toFloats(ref.initializer(layer.weight()).orElseThrow()));
+            shapes.put(layer.name(), layer.dims());
+        }
+        if (masks.isEmpty()) {
+            throw new IllegalArgumentException("the mask_from model has no layer with a float weight to read a mask from");
+        }
+        List<WeightLayers.Layer> layers = WeightLayers.of(model);
+        WeightLayers.requireKnown(layers, masks.keySet(), "the mask_from model's layers");
+        OnnxGraph graph = model.graph();
+        List<PruneReport.Layer> rows = new ArrayList<>();
+        long params = 0;
+        long zeros = 0;
+        for (WeightLayers.Layer layer : layers) {
+            float[] w = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
+            float[] mask = masks.get(layer.name());
+            if (mask != null) {
+                if (!java.util.Arrays.equals(shapes.get(layer.name()), layer.dims())) {
+                    throw new IllegalArgumentException("layer '" + layer.name() + "' has shape "
+                            + java.util.Arrays.toString(layer.dims()) + " here but "
+                            + java.util.Arrays.toString(shapes.get(layer.name())) + " in the mask_from model");
+                }
+                for (int i = 0; i < w.length; i++) {
+                    if (mask[i] == 0f) {
+                        w[i] = 0f;
+                    }
+                }
+                WeightLayers.replace(graph, layer.weight(), w);
+            }
+            long z = countZeros(w);
+            rows.add(new PruneReport.Layer(layer.name(), layer.opType(), w.length, z, (double) z / w.length, mask == null));
+            params += w.length;
+            zeros += z;
+        }
+        model.putMetadata("anvil.pruning", "mask of an earlier pruning re-imposed");
+        return new PruneReport(rows, params, zeros);
+    }
+
+    /**
      * Sets to zero round(sparsity × n) of the weights of the arrays together, smallest magnitude first (ties in
      * array order, then index order).
      */

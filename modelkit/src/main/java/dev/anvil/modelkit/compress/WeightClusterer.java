@@ -79,6 +79,80 @@ public final class WeightClusterer {
         return new ClusterReport(rows, options.bits(), before, after);
     }
 
+    /**
+     * Imposes a clustered reference model's indices on {@code model} (typically that model after fine-tuning): every
+     * layer the reference shares is shared again with the reference's indices, and with its codebook as it was
+     * ({@code refit} false: the model rebuilds exactly the reference's weights) or refitted, each shared value the
+     * mean of the weights the fine-tuning left in its cluster (Deep Compression's centroid update). A model whose
+     * weights are themselves shared is unfolded first. Layers are matched by name and must have the reference's shape.
+     *
+     * @throws IllegalArgumentException when the reference shares no weight, or a layer is missing or reshaped
+     */
+    public static ClusterReport applyCodebook(OnnxModel model, OnnxModel reference, boolean refit) {
+        java.util.Map<String, SharedWeights.Shared> shared = SharedWeights.of(reference);
+        if (shared.isEmpty()) {
+            throw new IllegalArgumentException("the codebook_from model has no clustered weights (Gather of a codebook by"
+                    + " uint8 indices); give the output of a cluster task");
+        }
+        SharedWeights.unfold(model);
+        List<WeightLayers.Layer> layers = WeightLayers.of(model);
+        java.util.Map<String, WeightLayers.Layer> byName = new java.util.LinkedHashMap<>();
+        layers.forEach(l -> byName.put(l.name(), l));
+        OnnxGraph graph = model.graph();
+        List<ClusterReport.Layer> rows = new ArrayList<>();
+        long before = 0;
+        long after = 0;
+        int bits = 0;
+        for (SharedWeights.Shared s : shared.values()) {
+            WeightLayers.Layer layer = byName.get(s.layer());
+            if (layer == null) {
+                throw new IllegalArgumentException("layer '" + s.layer() + "' of the codebook_from model is not a layer"
+                        + " of this model with a float weight; its layers are " + byName.keySet());
+            }
+            if (!Arrays.equals(layer.dims(), s.dims())) {
+                throw new IllegalArgumentException("layer '" + s.layer() + "' has shape " + Arrays.toString(layer.dims())
+                        + " here but " + Arrays.toString(s.dims()) + " in the codebook_from model");
+            }
+            float[] w = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
+            float[] book = s.codebook().clone();
+            if (refit) {
+                double[] sum = new double[book.length];
+                long[] count = new long[book.length];
+                for (int i = 0; i < w.length; i++) {
+                    sum[s.indices()[i]] += w[i];
+                    count[s.indices()[i]]++;
+                }
+                for (int j = 0; j < book.length; j++) {
+                    if (count[j] > 0) {
+                        book[j] = (float) (sum[j] / count[j]);
+                    }
+                }
+            }
+            byte[] local = new byte[w.length];
+            double squaredError = 0;
+            for (int i = 0; i < w.length; i++) {
+                local[i] = (byte) (s.indices()[i] % s.clusters());
+                double d = w[i] - book[s.indices()[i]];
+                squaredError += d * d;
+            }
+            NodeProto node = graph.nodes().stream().filter(x -> x.getName().equals(layer.name())).findFirst().orElseThrow();
+            int axis = channelAxis(node, layer.dims().length);
+            rewrite(model, node.getName(), layer, local, book, s.channels(), axis, s.clusters());
+            long n = layer.params();
+            long bytes = n + 4L * book.length + (s.channels() > 1 ? 4L * s.channels() : 0);
+            before += 4 * n;
+            after += bytes;
+            bits = Math.max(bits, 32 - Integer.numberOfLeadingZeros(s.clusters() - 1));
+            rows.add(new ClusterReport.Layer(layer.name(), layer.opType(), n, s.clusters(), 4 * n, bytes,
+                    8.0 * bytes / n, squaredError / n, null));
+        }
+        graph.removeUnusedInitializers();
+        graph.sortTopologically();
+        model.putMetadata("anvil.clustering", "codebook and indices of an earlier clustering"
+                + (refit ? ", shared values refitted to the weights" : ", shared values kept"));
+        return new ClusterReport(rows, bits, before, after);
+    }
+
     /** The weight's output-channel axis: 0 for Conv and Gemm with transB, the last for MatMul and plain Gemm. */
     static int channelAxis(NodeProto node, int rank) {
         if (node.getOpType().equals("Conv")) {

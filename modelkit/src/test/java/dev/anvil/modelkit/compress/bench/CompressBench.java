@@ -10,6 +10,7 @@ import dev.anvil.modelkit.compress.LowRankOptions;
 import dev.anvil.modelkit.compress.LowRankReport;
 import dev.anvil.modelkit.compress.MagnitudePruner;
 import dev.anvil.modelkit.compress.PruneOptions;
+import dev.anvil.modelkit.compress.SharedWeights;
 import dev.anvil.modelkit.compress.StructuredPruner;
 import dev.anvil.modelkit.compress.WeightClusterer;
 import dev.anvil.modelkit.datasets.Dataset;
@@ -78,6 +79,7 @@ public final class CompressBench {
         v.put("prune 80% global -> INT8", quantize(v.get("prune 80% global"), cal, dir.resolve("prune80g-int8.onnx")));
         v.put("cluster 4 bit", rewrite(fp32, dir.resolve("cluster4.onnx"),
                 m -> WeightClusterer.cluster(m, ClusterOptions.of(4))));
+        v.put("cluster 4 bit -> INT8", quantize(v.get("cluster 4 bit"), cal, dir.resolve("cluster4-int8.onnx")));
         v.put("cluster 2 bit", rewrite(fp32, dir.resolve("cluster2.onnx"),
                 m -> WeightClusterer.cluster(m, ClusterOptions.of(2))));
         v.put("prune 50% -> cluster 4 bit", rewrite(v.get("prune 50%"), dir.resolve("prune50-cluster4.onnx"),
@@ -146,9 +148,10 @@ public final class CompressBench {
         return out;
     }
 
-    /** Static INT8 with the quantize operator's defaults (minmax, per channel). */
+    /** Static INT8 with the quantize operator's defaults (minmax, per channel), shared weights unfolded first. */
     private static Path quantize(Path in, Path cal, Path out) throws Exception {
         OnnxModel model = OnnxModel.read(in);
+        SharedWeights.unfold(model); // as the quantize operator does: shared weights become float initializers again
         QuantizeOptions options = QuantizeOptions.staticDefaults(CalibrationMethod.MINMAX);
         QuantizationPlan plan = ModelQuantizer.plan(model, options);
         Calibrator.Result r;

@@ -156,6 +156,14 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor LABEL = operator("label", TaskQueues.CPU, true)
             .withHeartbeatTimeout(WORKER_HEARTBEAT);
 
+    /**
+     * Tries a grid of compressions (sparsity × bits × rank, at most 27 points) on an evaluation dataset, reports the
+     * Pareto front of size, quality drop and latency, and publishes the point chosen within {@code max_drop} and
+     * {@code max_size_ratio}. Latency differs run to run and may move the front, so it is never cached.
+     */
+    public static final OperatorDescriptor COMPRESS = operator("compress", TaskQueues.CPU, false)
+            .withHeartbeatTimeout(WORKER_HEARTBEAT);
+
     private BuiltInOperators() {}
 
     /** The built-in operator named {@code name}, if any. */
@@ -165,7 +173,7 @@ public final class BuiltInOperators {
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
-                COMMAND, EXTERNAL, TRAIN, LABEL);
+                COMMAND, EXTERNAL, TRAIN, LABEL, COMPRESS);
     }
 
     /**

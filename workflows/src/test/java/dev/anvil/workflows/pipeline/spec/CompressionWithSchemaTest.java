@@ -37,4 +37,28 @@ class CompressionWithSchemaTest {
         assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 1.2), "with"))
                 .extracting(SpecError::path).containsExactly("with.param_ratio");
     }
+
+    @Test
+    void pruneTakesSparsityOrAMaskAndClusterACodebook() {
+        assertThat(WithValidator.validate(BuiltInOperators.PRUNE, Map.of("model", SHA, "mask_from", SHA), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.PRUNE, Map.of("model", SHA), "with")).isNotEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.CLUSTER, Map.of("model", SHA, "codebook_from", SHA,
+                "centroids", "refit"), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.CLUSTER, Map.of("model", SHA, "codebook_from", SHA,
+                "centroids", "average"), "with")).extracting(SpecError::path).containsExactly("with.centroids");
+    }
+
+    @Test
+    void compressNeedsAGridAnEvaluationAndMaxDrop() {
+        Map<String, Object> ok = Map.of("model", SHA, "grid", Map.of("sparsity", java.util.List.of(0, 0.5),
+                "bits", java.util.List.of(32, 4), "rank", java.util.List.of(1, 0.5)), "evaluation", Map.of("dataset", SHA),
+                "max_drop", 1.0, "max_size_ratio", 0.3, "prefer", "accuracy");
+        assertThat(WithValidator.validate(BuiltInOperators.COMPRESS, ok, "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.COMPRESS, Map.of("model", SHA, "grid", Map.of(),
+                "evaluation", Map.of("dataset", SHA)), "with")).isNotEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.COMPRESS, Map.of("model", SHA, "grid",
+                Map.of("rank", java.util.List.of(0)), "evaluation", Map.of("dataset", SHA), "max_drop", 1), "with"))
+                .extracting(SpecError::path).containsExactly("with.grid.rank[0]");
+        assertThat(BuiltInOperators.COMPRESS.deterministic()).isFalse();
+    }
 }
