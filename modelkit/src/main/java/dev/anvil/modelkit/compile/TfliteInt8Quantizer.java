@@ -179,7 +179,44 @@ final class TfliteInt8Quantizer {
                 c.setVersion(Math.max(c.getVersion(), v));
             }
         }
+        dropUnreferencedTensors();
         return notes;
+    }
+
+    /** The outputs of fused RELUs' producers are read by nothing now: drop them and renumber. */
+    private void dropUnreferencedTensors() {
+        boolean[] used = new boolean[tensors.size()];
+        inputs.forEach(t -> used[t] = true);
+        outputs.forEach(t -> used[t] = true);
+        for (OperatorT op : operators) {
+            for (int t : op.getInputs()) {
+                if (t >= 0) {
+                    used[t] = true;
+                }
+            }
+            for (int t : op.getOutputs()) {
+                used[t] = true;
+            }
+        }
+        int[] index = new int[tensors.size()];
+        List<TensorT> kept = new ArrayList<>();
+        for (int t = 0; t < tensors.size(); t++) {
+            index[t] = used[t] ? kept.size() : -1;
+            if (used[t]) {
+                kept.add(tensors.get(t));
+            }
+        }
+        if (kept.size() == tensors.size()) {
+            return;
+        }
+        tensors.clear();
+        tensors.addAll(kept);
+        for (OperatorT op : operators) {
+            op.setInputs(java.util.Arrays.stream(op.getInputs()).map(t -> t < 0 ? t : index[t]).toArray());
+            op.setOutputs(java.util.Arrays.stream(op.getOutputs()).map(t -> index[t]).toArray());
+        }
+        inputs.replaceAll(t -> index[t]);
+        outputs.replaceAll(t -> index[t]);
     }
 
     private static String sample(Set<String> names) {
