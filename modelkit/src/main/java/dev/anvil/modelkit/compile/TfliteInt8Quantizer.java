@@ -122,7 +122,8 @@ final class TfliteInt8Quantizer {
     List<String> run() {
         int fused = fuseActivations();
         if (fused > 0) {
-            notes.add(fused + " RELU/RELU6 fused into the convolution or fully-connected layer before it");
+            notes.add(fused + " RELU/RELU6 fused into the convolution or fully-connected layer before it (or before"
+                    + " the MAX_POOL_2D between them)");
         }
         for (int t : inputs) {
             params.put(t, rangeParams(t));
@@ -337,7 +338,19 @@ final class TfliteInt8Quantizer {
             tensors.get(in[2]).setType(TensorType.INT32);
             params.put(in[2], new Q(bs, new long[channels], 0));
         }
-        params.put(op.getOutputs()[0], rangeParams(op.getOutputs()[0]));
+        int out = op.getOutputs()[0];
+        Byte fn = fusedActivation.get(op);
+        CalibrationTable.Range r = ranges.get(name(out));
+        if (fn != null && r != null) {
+            // the table may hold the range before the activation (a MAX_POOL came between): clamp it
+            double lo = r.min(), hi = r.max();
+            lo = Math.max(lo, fn == ActivationFunctionType.RELU_N1_TO_1 ? -1 : 0);
+            hi = fn == ActivationFunctionType.RELU6 ? Math.min(hi, 6) : fn == ActivationFunctionType.RELU_N1_TO_1
+                    ? Math.min(hi, 1) : hi;
+            params.put(out, Q.of(QuantParams.of(lo, Math.max(lo, hi), QuantType.S8, false)));
+        } else {
+            params.put(out, rangeParams(out));
+        }
     }
 
     /** TFLite's int8 CONCATENATION needs one scale and zero point: the union range, inputs requantised to it. */
@@ -425,7 +438,13 @@ final class TfliteInt8Quantizer {
 
     // ---- activation fusion --------------------------------------------------------------------------------------
 
-    /** A RELU/RELU6/RELU_N1_TO_1 that alone reads a conv/FC output is fused into it. */
+    /** Layers whose output now has a fused activation: their output range is clamped to it. */
+    private final Map<OperatorT, Byte> fusedActivation = new HashMap<>();
+
+    /**
+     * A RELU/RELU6/RELU_N1_TO_1 that alone reads a conv/FC output, or the output of a MAX_POOL_2D that alone reads
+     * one, is fused into the layer.
+     */
     private int fuseActivations() {
         Map<Integer, List<OperatorT>> readers = new HashMap<>();
         for (OperatorT op : operators) {
@@ -449,6 +468,18 @@ final class TfliteInt8Quantizer {
                 continue;
             }
             OperatorT act = r.get(0);
+            OperatorT pool = null;
+            if (code(act) == BuiltinOperator.MAX_POOL_2D) {
+                // layer → MAX_POOL → RELU is layer+RELU → MAX_POOL: max pooling and a monotonic clamp commute, and
+                // the RELU then costs nothing (no requantisation, no separate kernel)
+                int pooled = act.getOutputs()[0];
+                List<OperatorT> pr = readers.getOrDefault(pooled, List.of());
+                if (pr.size() != 1 || outputs.contains(pooled)) {
+                    continue;
+                }
+                pool = act;
+                act = pr.get(0);
+            }
             byte fn = switch (code(act)) {
                 case BuiltinOperator.RELU -> ActivationFunctionType.RELU;
                 case BuiltinOperator.RELU6 -> ActivationFunctionType.RELU6;
@@ -466,7 +497,12 @@ final class TfliteInt8Quantizer {
             } else if (o instanceof FullyConnectedOptionsT c) {
                 c.setFusedActivationFunction(fn);
             }
-            op.setOutputs(act.getOutputs().clone());
+            if (pool == null) {
+                op.setOutputs(act.getOutputs().clone());
+            } else {
+                pool.setOutputs(act.getOutputs().clone());
+            }
+            fusedActivation.put(op, fn);
             drop.add(act);
             fused++;
         }

@@ -56,11 +56,13 @@ class CnnMnistTfliteInt8Test {
         assertThat(rep.accuracyDropPoints()).isLessThanOrEqualTo(0.5);
         // the issue asks for 30 %: the int8 weights are 24.6 % of the float32 file, but TFLite's per-channel metadata
         // (a float scale and an int64 zero point per output channel, for weights and biases: ~3 KB here) and the
-        // graph itself add ~6 % on a 22k-parameter model; measured 30.9 % (docs/compile.md)
+        // graph itself add ~6 % on a 22k-parameter model; measured 30.6 % (docs/compile.md)
         assertThat(ratio).isLessThanOrEqualTo(0.315);
-        // float I/O: one QUANTIZE at the input, one DEQUANTIZE at the output; the four RELUs after conv/FC fused
+        // float I/O: one QUANTIZE at the input, one DEQUANTIZE at the output; the four RELUs fused into the layers
+        // (the two after Conv → MaxPool moved before the MaxPool, with which they commute)
         assertThat(r.tfliteOps()).containsEntry("QUANTIZE", 1).containsEntry("DEQUANTIZE", 1)
-                .containsEntry("CONV_2D", 2).containsEntry("FULLY_CONNECTED", 2).containsEntry("LOG_SOFTMAX", 1);
+                .containsEntry("CONV_2D", 2).containsEntry("FULLY_CONNECTED", 2).containsEntry("LOG_SOFTMAX", 1)
+                .doesNotContainKey("RELU");
 
         ModelT m = Model.getRootAsModel(ByteBuffer.wrap(r.flatbuffer())).unpack();
         Map<String, TensorT> byName = new LinkedHashMap<>();
