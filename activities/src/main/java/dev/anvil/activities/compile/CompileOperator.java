@@ -13,6 +13,7 @@ import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.datasets.NpyArray;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.quantize.CalibrationTable;
 import dev.anvil.workflows.ArtifactRef;
 import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
 import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
@@ -28,7 +29,11 @@ import java.util.Map;
  * {@code compile}: an ONNX model to an edge/GPU runtime format. {@code target: tflite} converts on this worker
  * ({@link TfliteConverter}), optionally runs the .tflite in the TFLite interpreter on {@code dataset} against ONNX
  * Runtime FP32, and publishes it as {@value #TFLITE_MEDIA_TYPE}. {@code target: tensorrt} is refused in this build.
- * An op the converter cannot take fails the task (not retried) before anything is published.
+ * An op the converter cannot take fails the task (not retried) before anything else is fetched or published.
+ *
+ * <p>{@code precision: int8} writes a full-integer model from {@code with.calibration_table}, the table a
+ * {@code quantize} task (static mode) measured on this model, so one calibration serves ONNX INT8 and TFLite INT8. A
+ * table whose tensor names do not cover the model (another model's) is refused naming the missing tensors.
  */
 public final class CompileOperator implements Operator {
     public static final String TFLITE_MEDIA_TYPE = "application/vnd.tflite";
@@ -59,8 +64,24 @@ public final class CompileOperator implements Operator {
             Path modelFile = artifacts.fetch(modelRef, ".onnx");
             temporary.add(modelFile);
             OnnxModel model = OnnxModel.read(modelFile);
+            TfliteConverter.refuseUnsupported(model, options.precision());
+            Map<String, Object> calibration = null;
+            CalibrationTable table = null;
+            if (options.precision() == TfliteConverter.Precision.INT8) {
+                ArtifactRef tableRef = artifacts.resolve(name(), with, "calibration_table");
+                artifacts.used(context, tableRef, "calibration_table");
+                table = loadTable(tableRef);
+                calibration = new LinkedHashMap<>();
+                calibration.put("table", tableRef.sha256());
+                calibration.put("method", table.method());
+                calibration.put("samples", table.samples());
+                calibration.put("measured_on_model", table.modelSha256());
+                calibration.put("same_model_file", modelRef.sha256().equals(table.modelSha256()));
+            }
             context.heartbeat(new Heartbeat("convert"));
-            TfliteConverter.Result converted = TfliteConverter.convert(model, options.precision());
+            TfliteConverter.Result converted = options.precision() == TfliteConverter.Precision.INT8
+                    ? TfliteConverter.convertInt8(model, table)
+                    : TfliteConverter.convert(model, options.precision());
             Path result = Files.createTempFile("anvil-compile-", ".tflite");
             temporary.add(result);
             Files.write(result, converted.flatbuffer());
@@ -74,6 +95,10 @@ public final class CompileOperator implements Operator {
             report.put("notes", converted.notes());
             report.put("input_layout", "as the ONNX model (NCHW); batch "
                     + (converted.dynamicBatch() ? "-1 in shape_signature (resizable)" : "fixed"));
+            if (calibration != null) {
+                report.put("io", "float32: a QUANTIZE after each input and a DEQUANTIZE before each output; int8 inside");
+                report.put("calibration", calibration);
+            }
             if (with.get("dataset") != null) {
                 context.heartbeat(new Heartbeat("verify"));
                 report.put("verification", verify(context, with, modelFile, result, options.samples(), temporary));
@@ -145,6 +170,26 @@ public final class CompileOperator implements Operator {
         return out;
     }
 
+    /**
+     * The table as the quantize operator published it. It is matched to the model by tensor names (checked at
+     * conversion): a table measured on the same graph in another file (e.g. before a metadata-only change) fits.
+     */
+    private CalibrationTable loadTable(ArtifactRef ref) throws IOException {
+        CalibrationTable table;
+        try {
+            table = artifacts.loadScratch(ref, CalibrationTable.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new InvalidTaskInputException(name() + ": with.calibration_table is not a calibration table: "
+                    + e.getOriginalMessage());
+        }
+        if (table == null || !CalibrationTable.FORMAT.equals(table.format()) || table.tensors() == null) {
+            throw new InvalidTaskInputException(name() + ": with.calibration_table is not a calibration table (format '"
+                    + (table == null ? null : table.format()) + "', expected " + CalibrationTable.FORMAT
+                    + "); pass the calibration_table output of a quantize task in static mode");
+        }
+        return table;
+    }
+
     private static double round(double v) {
         return Math.round(v * 1e6) / 1e6;
     }
@@ -163,8 +208,13 @@ public final class CompileOperator implements Operator {
             TfliteConverter.Precision p = switch (precision) {
                 case "float32" -> TfliteConverter.Precision.FLOAT32;
                 case "float16" -> TfliteConverter.Precision.FLOAT16;
-                case "int8" -> throw new IllegalArgumentException("precision int8 is not available for tflite in this"
-                        + " build yet; use float32 or float16");
+                case "int8" -> {
+                    if (with.get("calibration_table") == null) {
+                        throw new IllegalArgumentException("precision int8 needs with.calibration_table: the"
+                                + " calibration_table output of a quantize task (mode: static) run on this model");
+                    }
+                    yield TfliteConverter.Precision.INT8;
+                }
                 default -> throw new IllegalArgumentException("precision must be float32, float16 or int8, got "
                         + precision);
             };

@@ -15,6 +15,14 @@ import dev.anvil.modelkit.datasets.Dataset;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.datasets.DatasetWriter;
 import dev.anvil.modelkit.datasets.MnistImporter;
+import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.quantize.CalibrationMethod;
+import dev.anvil.modelkit.quantize.CalibrationTable;
+import dev.anvil.modelkit.quantize.Calibrator;
+import dev.anvil.modelkit.quantize.ModelQuantizer;
+import dev.anvil.modelkit.quantize.QuantizeOptions;
+import java.util.LinkedHashMap;
+import java.util.Optional;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +40,9 @@ class CompileOperatorTest {
     static ArtifactIO io;
     static String model;
     static String evaluation;
+    static String model13;
+    static Map<String, Object> table;
+    static Map<String, Object> otherTable;
 
     @BeforeAll
     static void start() throws Exception {
@@ -49,6 +60,29 @@ class CompileOperatorTest {
         Path small = dir.resolve("eval-small.zip");
         DatasetWriter.write(small, all.split(1000).get(0));
         evaluation = stores.upload(small, "application/octet-stream").sha256();
+
+        // as a pipeline has it: cnn_mnist raised to opset 13 and calibrated (static quantize's table, published the
+        // way the quantize operator publishes it)
+        Path float13 = dir.resolve("cnn_mnist_13.onnx");
+        OnnxModel m = OnnxModel.read(SharedData.cnnMnist());
+        m.setOpset("", 13);
+        m.proto().setIrVersion(7);
+        m.write(float13);
+        model13 = stores.upload(float13, "application/octet-stream").sha256();
+        QuantizeOptions options = QuantizeOptions.staticDefaults(CalibrationMethod.PERCENTILE);
+        OnnxModel planned = OnnxModel.read(float13);
+        CalibrationTable measured;
+        try (DatasetReader r = DatasetReader.open(calibration)) {
+            measured = new Calibrator(ai.onnxruntime.OrtEnvironment.getEnvironment()).calibrate(planned, model13,
+                    ModelQuantizer.plan(planned, options).activationTensors(), r, options, Optional.empty(),
+                    (done, total, state) -> {}).table();
+        }
+        Attempt setup = new Attempt();
+        table = io.asOutput(io.publishJson(setup, measured, "calibration_table"));
+        Map<String, CalibrationTable.Range> renamed = new LinkedHashMap<>();
+        measured.tensors().forEach((k, v) -> renamed.put("encoder/" + k, v));
+        otherTable = io.asOutput(io.publishJson(setup, new CalibrationTable(CalibrationTable.FORMAT, "f".repeat(64),
+                "percentile", 99.999, 256, renamed), "calibration_table"));
     }
 
     static final class Attempt implements TaskContext {
@@ -87,6 +121,74 @@ class CompileOperatorTest {
                 .isEqualTo(CompileOperator.TFLITE_MEDIA_TYPE);
         assertThat(attempt.edges()).extracting(e -> e.relation() + "/" + e.role())
                 .contains("GENERATED/model", "USED/model", "USED/evaluation_dataset");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void tfliteInt8FromTheQuantizeCalibrationTableIsVerifiedAndPublished() throws Exception {
+        Attempt attempt = new Attempt();
+        Map<String, Object> out = new CompileOperator(io).run(attempt, Map.of("model", model13, "target", "tflite",
+                "precision", "int8", "calibration_table", table, "dataset", evaluation));
+        Map<String, Object> report = (Map<String, Object>) out.get("report");
+        Map<String, Object> v = (Map<String, Object>) report.get("verification");
+        System.out.println("compile int8 report: " + report);
+        assertThat(report.get("precision")).isEqualTo("int8");
+        assertThat((double) report.get("size_ratio")).isLessThan(0.35);
+        assertThat(((Map<String, Object>) report.get("calibration")).get("same_model_file")).isEqualTo(true);
+        assertThat(((Number) v.get("samples")).intValue()).isEqualTo(1000);
+        assertThat((double) v.get("accuracy_drop_points")).isLessThanOrEqualTo(0.5);
+        assertThat((double) v.get("top1_agreement")).isGreaterThan(0.99);
+        assertThat(v).containsKeys("max_abs_error", "max_abs_error_probabilities", "accuracy", "reference_accuracy");
+        assertThat(attempt.edges()).extracting(e -> e.relation() + "/" + e.role())
+                .contains("GENERATED/model", "USED/model", "USED/calibration_table", "USED/evaluation_dataset");
+    }
+
+    @Test
+    void int8RefusesACalibrationTableOfAnotherModelNamingTheMissingTensors() {
+        Attempt attempt = new Attempt();
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model13, "precision", "int8",
+                "calibration_table", otherTable, "dataset", evaluation)))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("the calibration table has no range for")
+                .hasMessageContaining("input_image")
+                .hasMessageContaining("calibrate this model");
+        assertThat(attempt.edges()).noneMatch(e -> e.relation() == Relation.GENERATED);
+    }
+
+    @Test
+    void int8WithoutACalibrationTableOrWithAnotherDocumentIsRefused() throws Exception {
+        assertThatThrownBy(() -> new CompileOperator(io).run(new Attempt(), Map.of("model", model13, "precision",
+                "int8"))).isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("with.calibration_table");
+        Attempt attempt = new Attempt();
+        Map<String, Object> notATable = io.asOutput(io.publishJson(attempt, Map.of("format", "something/else",
+                "tensors", Map.of()), "report"));
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model13, "precision", "int8",
+                "calibration_table", notATable))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("not a calibration table");
+    }
+
+    @Test
+    void unsupportedOpsAreRefusedBeforeTheCalibrationTableIsRead() throws Exception {
+        // an ONNX model with an op TFLite int8 has no kernel for (Div), and a table reference that does not exist:
+        // the refusal names the node, so nothing else was fetched
+        Path div = dir.resolve("div.onnx");
+        OnnxModel m = OnnxModel.read(SharedData.cnnMnist());
+        m.setOpset("", 13);
+        m.proto().setIrVersion(7);
+        var g = m.proto().getGraphBuilder();
+        String out = g.getOutput(0).getName();
+        g.getNodeBuilderList().stream().filter(n -> n.getOutput(0).equals(out)).findFirst().orElseThrow()
+                .setOutput(0, "before_div");
+        g.addNode(dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType("Div").setName("scale_down")
+                .addInput("before_div").addInput("before_div").addOutput(out));
+        m.write(div);
+        String divModel = stores.upload(div, "application/octet-stream").sha256();
+        Attempt attempt = new Attempt();
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", divModel, "precision", "int8",
+                "calibration_table", "0".repeat(64))))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("Div 'scale_down'");
+        assertThat(attempt.edges()).extracting(e -> e.relation() + "/" + e.role()).containsExactly("USED/model");
     }
 
     @Test

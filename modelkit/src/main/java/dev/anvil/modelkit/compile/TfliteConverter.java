@@ -66,9 +66,12 @@ import org.tensorflow.lite.schema.TransposeOptionsT;
  * op types and node names.
  */
 public final class TfliteConverter {
-    /** Weight precision of the written model. */
+    /**
+     * Precision of the written model: float32; float16 weights (DEQUANTIZEd at load); or full-integer int8 from a
+     * calibration table ({@link #convertInt8}, rewritten by {@link TfliteInt8Quantizer}; float inputs and outputs).
+     */
     public enum Precision {
-        FLOAT32, FLOAT16
+        FLOAT32, FLOAT16, INT8
     }
 
     /** The converted model and what the conversion did. */
@@ -120,9 +123,16 @@ public final class TfliteConverter {
     private final Map<String, float[][]> foldedBn = new HashMap<>();
     private final Map<String, String> aliases = new HashMap<>();
 
-    private TfliteConverter(OnnxModel model, Precision precision) {
+    /** INT8 only: activation ranges by tensor name (a calibration table's). */
+    private final Map<String, dev.anvil.modelkit.quantize.CalibrationTable.Range> ranges;
+    /** Folded BatchNormalization: the Conv's output → the BatchNormalization's output, whose range INT8 needs. */
+    private final Map<String, String> foldedBnOutput = new HashMap<>();
+
+    private TfliteConverter(OnnxModel model, Precision precision,
+            Map<String, dev.anvil.modelkit.quantize.CalibrationTable.Range> ranges) {
         this.model = model;
         this.precision = precision;
+        this.ranges = ranges;
         this.opset = model.opset("").orElse(13L);
     }
 
@@ -131,6 +141,40 @@ public final class TfliteConverter {
      * model. Cheap: no weights are read.
      */
     public static List<String> unsupportedNodes(OnnxModel model) {
+        return unsupportedNodes(model, Precision.FLOAT32);
+    }
+
+    /** ONNX ops the converter takes in float but not for a full-integer (int8) model. */
+    public static final Set<String> FLOAT_ONLY = Set.of("Div");
+
+    /** As {@link #unsupportedNodes(OnnxModel)}, with what INT8 adds: ops without an int8 rule, unfoldable BatchNormalization. */
+    public static List<String> unsupportedNodes(OnnxModel model, Precision precision) {
+        List<String> out = unsupportedFloat(model);
+        if (precision != Precision.INT8) {
+            return out;
+        }
+        int i = 0;
+        for (NodeProto n : model.graph().nodes()) {
+            String name = n.getName().isEmpty() ? "#" + i : n.getName();
+            i++;
+            if (FLOAT_ONLY.contains(n.getOpType())) {
+                out.add(n.getOpType() + " '" + name + "' (no int8 kernel; compile in float32 or float16)");
+            }
+            if (n.getOpType().equals("BatchNormalization")) {
+                String in = n.getInput(0);
+                boolean folds = model.graph().producer(in).map(p -> p.getOpType().equals("Conv")).orElse(false)
+                        && model.graph().consumers(in).size() == 1
+                        && model.graph().proto().getOutputList().stream().noneMatch(o -> o.getName().equals(in));
+                if (!folds) {
+                    out.add("BatchNormalization '" + name + "' (not after a Conv it can be folded into; int8 needs it"
+                            + " folded)");
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> unsupportedFloat(OnnxModel model) {
         List<String> out = new ArrayList<>();
         int i = 0;
         for (NodeProto n : model.graph().nodes()) {
@@ -186,13 +230,34 @@ public final class TfliteConverter {
 
     /** Converts, or throws {@link UnsupportedModelException} before any work when a node cannot be taken. */
     public static Result convert(OnnxModel model, Precision precision) {
-        List<String> refused = unsupportedNodes(model);
+        if (precision == Precision.INT8) {
+            throw new IllegalArgumentException("int8 needs a calibration table: use convertInt8");
+        }
+        refuseUnsupported(model, precision);
+        return new TfliteConverter(model, precision, Map.of()).run();
+    }
+
+    /**
+     * Full-integer INT8 from a calibration table (the quantize operator's, measured on this model): refuses unsupported
+     * nodes before any work, and a table that lacks a range the model needs (tensor names that do not match: a table
+     * of another model) naming every missing tensor.
+     */
+    public static Result convertInt8(OnnxModel model, dev.anvil.modelkit.quantize.CalibrationTable table) {
+        refuseUnsupported(model, Precision.INT8);
+        return new TfliteConverter(model, Precision.INT8, table.tensors()).run();
+    }
+
+    /**
+     * Throws {@link UnsupportedModelException} listing every node the converter cannot take at this precision; cheap
+     * (no weights read), so callers refuse a model before fetching anything else.
+     */
+    public static void refuseUnsupported(OnnxModel model, Precision precision) {
+        List<String> refused = unsupportedNodes(model, precision);
         if (!refused.isEmpty()) {
-            throw new UnsupportedModelException("the model cannot be compiled to TFLite: " + refused.size()
-                    + " node(s) the converter does not take: " + String.join(", ", refused)
+            throw new UnsupportedModelException("the model cannot be compiled to TFLite " + precision.name().toLowerCase()
+                    + ": " + refused.size() + " node(s) the converter does not take: " + String.join(", ", refused)
                     + ". Supported ONNX ops: " + String.join(", ", new java.util.TreeSet<>(SUPPORTED)), refused);
         }
-        return new TfliteConverter(model, precision).run();
     }
 
     private Result run() {
@@ -263,6 +328,15 @@ public final class TfliteConverter {
             }
             outputs.add(plain.tensor);
         }
+        if (precision == Precision.INT8) {
+            notes.addAll(new TfliteInt8Quantizer(tensors, buffers, operators, opcodes, inputs, outputs, ranges,
+                    this::opcode).run());
+            opCounts.clear();
+            for (OperatorT op : operators) {
+                opCounts.merge(BuiltinOperator.name(opcodes.get((int) op.getOpcodeIndex()).getBuiltinCode()), 1,
+                        Integer::sum);
+            }
+        }
         SubGraphT sg = new SubGraphT();
         sg.setName("main");
         sg.setTensors(tensors.toArray(TensorT[]::new));
@@ -310,6 +384,7 @@ public final class TfliteConverter {
             String in = n.getInput(0);
             if (convByOutput.containsKey(in) && consumerCount.getOrDefault(in, 0) == 1 && !isGraphOutput(in)) {
                 foldedBn.put(in, new float[][] {s, t});
+                foldedBnOutput.put(in, n.getOutput(0));
                 aliases.put(n.getOutput(0), in);
                 notes.add("BatchNormalization '" + n.getName() + "' folded into Conv '"
                         + convByOutput.get(in).getName() + "'");
@@ -467,6 +542,10 @@ public final class TfliteConverter {
         }
         Val bias = constVal(b, new int[] {o});
         Val y = outVal(n.getOutput(0), new int[] {x.shape[0], o, outH, outW}, true);
+        if (foldedBnOutput.containsKey(n.getOutput(0))) {
+            // the tensor holds the BatchNormalization's result: its name is the one a calibration table knows
+            tensors.get(y.tensor).setName(foldedBnOutput.get(n.getOutput(0)));
+        }
         if (group == 1) {
             // ONNX [O, I, kh, kw] -> TFLite [O, kh, kw, I]
             float[] f = permute(w, new int[] {o, ic, kh, kw}, new int[] {0, 2, 3, 1});
@@ -1075,10 +1154,10 @@ public final class TfliteConverter {
         return v;
     }
 
-    /** A weight tensor: float32, or float16 followed by a DEQUANTIZE when the precision says so. */
+    /** A weight tensor: float32 (also for int8), or float16 followed by a DEQUANTIZE when the precision says so. */
     private Val weightVal(float[] data, int[] shape) {
-        if (precision == Precision.FLOAT32) {
-            return constVal(data, shape);
+        if (precision != Precision.FLOAT16) {
+            return constVal(data, shape); // int8 weights are quantised from these by TfliteInt8Quantizer
         }
         Val v = new Val("weight_" + tensors.size());
         v.shape = shape;
@@ -1136,7 +1215,7 @@ public final class TfliteConverter {
         return buffers.size() - 1;
     }
 
-    private void emit(int code, byte optionsType, Object options, int[] inputs, int output) {
+    private int opcode(int code) {
         Integer idx = opcodeIndex.get(code);
         if (idx == null) {
             OperatorCodeT c = new OperatorCodeT();
@@ -1147,8 +1226,12 @@ public final class TfliteConverter {
             idx = opcodes.size() - 1;
             opcodeIndex.put(code, idx);
         }
+        return idx;
+    }
+
+    private void emit(int code, byte optionsType, Object options, int[] inputs, int output) {
         OperatorT op = new OperatorT();
-        op.setOpcodeIndex(idx);
+        op.setOpcodeIndex(opcode(code));
         op.setInputs(inputs);
         op.setOutputs(new int[] {output});
         if (options != null) {

@@ -140,6 +140,123 @@ class TfliteOpsTest {
         assertThatThrownBy(() -> new TfliteRunner(bad, 1)).isInstanceOf(IllegalArgumentException.class);
     }
 
+    @Test
+    void int8ConcatOfDifferentScalesAddSigmoidMaxPoolSoftmaxFollowTflitesRules() throws Exception {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("int8mix");
+        g.addInput(value("x", 1, 2, 8, 8));
+        g.addInitializer(weights("w1", 4, 2, 3, 3));
+        g.addInitializer(weights("b1", 4));
+        g.addNode(node("Conv", List.of("x", "w1", "b1"), "c1", ints("pads", 1, 1, 1, 1)));
+        g.addNode(node("Relu", List.of("c1"), "r1"));
+        g.addInitializer(weights("w2", 4, 2, 3, 3));
+        g.addNode(node("Conv", List.of("x", "w2"), "c2", ints("pads", 1, 1, 1, 1)));
+        g.addNode(node("Concat", List.of("r1", "c2"), "cat", i("axis", 1)));
+        g.addNode(node("MaxPool", List.of("cat"), "p", ints("kernel_shape", 2, 2), ints("strides", 2, 2)));
+        g.addNode(node("Sigmoid", List.of("p"), "sg"));
+        g.addNode(node("Add", List.of("p", "sg"), "a"));
+        g.addNode(node("GlobalAveragePool", List.of("a"), "gap"));
+        g.addNode(node("Flatten", List.of("gap"), "flat"));
+        g.addInitializer(weights("fc", 5, 8));
+        g.addInitializer(weights("fcb", 5));
+        g.addNode(node("Gemm", List.of("flat", "fc", "fcb"), "logits", i("transB", 1)));
+        g.addNode(node("Softmax", List.of("logits"), "y", i("axis", 1)));
+        g.addOutput(value("y", 1, 5));
+        Path onnx = dir.resolve("int8mix.onnx");
+        OnnxModel model = OnnxModel.of(model(g, 13));
+        model.write(onnx);
+        List<float[]> samples = gaussian(200, 2 * 8 * 8);
+        // ranges of every tensor, measured by the quantize operator's calibrator (min/max)
+        Path data = dir.resolve("int8mix.zip");
+        float[] all = new float[200 * 128];
+        for (int s = 0; s < 200; s++) {
+            System.arraycopy(samples.get(s), 0, all, s * 128, 128);
+        }
+        dev.anvil.modelkit.datasets.DatasetWriter.write(data, new dev.anvil.modelkit.datasets.Dataset(
+                java.util.Map.of("x", dev.anvil.modelkit.datasets.NpyArray.ofFloat32(new long[] {200, 2, 8, 8}, all)),
+                java.util.Optional.empty()));
+        java.util.Set<String> names = new java.util.LinkedHashSet<>(List.of("x"));
+        model.graph().nodes().forEach(n -> names.add(n.getOutput(0)));
+        var options = dev.anvil.modelkit.quantize.QuantizeOptions.staticDefaults(
+                dev.anvil.modelkit.quantize.CalibrationMethod.MINMAX);
+        dev.anvil.modelkit.quantize.CalibrationTable table;
+        try (var reader = dev.anvil.modelkit.datasets.DatasetReader.open(data)) {
+            table = new dev.anvil.modelkit.quantize.Calibrator(ai.onnxruntime.OrtEnvironment.getEnvironment())
+                    .calibrate(OnnxModel.read(onnx), "int8mix", names, reader, options, java.util.Optional.empty(),
+                            (d, t, st) -> {}).table();
+        }
+        TfliteConverter.Result r = TfliteConverter.convertInt8(OnnxModel.read(onnx), table);
+        Path tfl = dir.resolve("int8mix.tflite");
+        Files.write(tfl, r.flatbuffer());
+        TfliteVerifier.Report rep = TfliteVerifier.compare(onnx, tfl, samples, new int[] {1, 2, 8, 8}, null);
+        System.out.printf("int8mix: ops %s notes %s agreement %.3f max abs error %.3g%n", r.tfliteOps(), r.notes(),
+                rep.top1Agreement(), rep.maxAbsError());
+        assertThat(rep.maxAbsError()).isLessThan(0.05);
+        assertThat(rep.top1Agreement()).isGreaterThan(0.9);
+
+        var m = org.tensorflow.lite.schema.Model.getRootAsModel(java.nio.ByteBuffer.wrap(r.flatbuffer())).unpack();
+        var sg = m.getSubgraphs()[0];
+        int concats = 0;
+        for (var op : sg.getOperators()) {
+            int code = m.getOperatorCodes()[(int) op.getOpcodeIndex()].getBuiltinCode();
+            var out = sg.getTensors()[op.getOutputs()[0]];
+            var in = sg.getTensors()[op.getInputs()[0]];
+            if (code == org.tensorflow.lite.schema.BuiltinOperator.CONCATENATION) {
+                concats++;
+                for (int t : op.getInputs()) {
+                    assertThat(sameParams(sg.getTensors()[t], out)).as("concat input %s", sg.getTensors()[t].getName())
+                            .isTrue();
+                }
+            }
+            if (code == org.tensorflow.lite.schema.BuiltinOperator.MAX_POOL_2D) {
+                assertThat(sameParams(in, out)).as("max pool keeps its input's parameters").isTrue();
+            }
+            if (code == org.tensorflow.lite.schema.BuiltinOperator.SOFTMAX
+                    || code == org.tensorflow.lite.schema.BuiltinOperator.LOGISTIC) {
+                assertThat(out.getQuantization().getScale()).containsExactly(1f / 256);
+                assertThat(out.getQuantization().getZeroPoint()).containsExactly(-128L);
+            }
+        }
+        assertThat(concats).isEqualTo(1);
+        // the two branches have different ranges: at least one is requantised to the concatenation's
+        // one QUANTIZE at the input, and one per input requantised to the concatenation's parameters
+        assertThat(r.tfliteOps().get("QUANTIZE")).isGreaterThanOrEqualTo(2);
+        assertThat(r.tfliteOps()).containsKeys("ADD", "LOGISTIC", "SOFTMAX", "MEAN");
+    }
+
+    @Test
+    void int8RefusesOpsWithoutAnInt8KernelBeforeLookingAtTheTable() {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("div");
+        g.addInput(value("x", 1, 4));
+        g.addNode(node("Relu", List.of("x"), "r"));
+        g.addNode(node("Div", List.of("x", "r"), "y"));
+        g.addOutput(value("y", 1, 4));
+        OnnxModel model = OnnxModel.of(model(g, 13));
+        // an empty table: were the table read first, the refusal would name missing ranges instead
+        var empty = new dev.anvil.modelkit.quantize.CalibrationTable(
+                dev.anvil.modelkit.quantize.CalibrationTable.FORMAT, "x", "minmax", null, 0, java.util.Map.of());
+        assertThatThrownBy(() -> TfliteConverter.convertInt8(model, empty))
+                .isInstanceOf(UnsupportedModelException.class).hasMessageContaining("Div 'Div_y' (no int8 kernel");
+        // float32 takes it
+        assertThat(TfliteConverter.unsupportedNodes(model, TfliteConverter.Precision.FLOAT32)).isEmpty();
+    }
+
+    private static boolean sameParams(org.tensorflow.lite.schema.TensorT a, org.tensorflow.lite.schema.TensorT b) {
+        return java.util.Arrays.equals(a.getQuantization().getScale(), b.getQuantization().getScale())
+                && java.util.Arrays.equals(a.getQuantization().getZeroPoint(), b.getQuantization().getZeroPoint());
+    }
+
+    private List<float[]> gaussian(int count, int n) {
+        List<float[]> samples = new ArrayList<>();
+        for (int s = 0; s < count; s++) {
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) random.nextGaussian();
+            }
+            samples.add(x);
+        }
+        return samples;
+    }
+
     // ---- helpers
 
     private TfliteConverter.Result check(GraphProto.Builder g, int opset, int[] inputShape) throws Exception {

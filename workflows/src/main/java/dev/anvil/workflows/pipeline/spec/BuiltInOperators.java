@@ -83,7 +83,8 @@ public final class BuiltInOperators {
             .withHeartbeatTimeout(WORKER_HEARTBEAT);
 
     /**
-     * Compiles an ONNX model for a runtime: {@code target: tflite} (float32 or float16 weights), verified in the
+     * Compiles an ONNX model for a runtime: {@code target: tflite} (float32, float16 weights, or full-integer int8
+     * from a quantize task's {@code calibration_table}), verified in the
      * TFLite interpreter against ONNX Runtime FP32 when {@code dataset} is given. {@code tensorrt} is refused in this
      * build (GPU workers). Deterministic: the same model and options give the same bytes.
      */
