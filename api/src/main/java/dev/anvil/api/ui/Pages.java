@@ -44,7 +44,7 @@ final class Pages {
     static native TemplateInstance runs(Frame frame, List<PipelineRun> runs);
 
     static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph,
-                                       List<Attempt> attempts);
+                                       List<Attempt> attempts, List<LossCurve> lossCurves);
 
     /** {@code query}: the search as given ("" for none). */
     static native TemplateInstance models(Frame frame, String query, List<ModelEntry> models);

@@ -271,10 +271,11 @@ public class UiResource {
             return Response.status(404).entity(Pages.notFound(frame("Run not found", who.get()), "run", id)).build();
         }
         List<TaskRun> all = taskRuns.listByRun(id);
-        RunGraph graph = RunGraph.of(run.get(), Evidence.latestAttempts(all), pipelines);
+        Map<String, TaskRun> latest = Evidence.latestAttempts(all);
+        RunGraph graph = RunGraph.of(run.get(), latest, pipelines);
         List<Pages.Attempt> attempts = all.stream().map(t -> Pages.Attempt.of(run.get(), t)).toList();
-        return Response.ok(Pages.run(frame("Run " + id, who.get()), run.get(), approvals.listByRun(id), graph, attempts))
-                .build();
+        return Response.ok(Pages.run(frame("Run " + id, who.get()), run.get(), approvals.listByRun(id), graph, attempts,
+                LossCurve.of(latest.values(), json))).build();
     }
 
     /** Registered models and their versions, each with where it serves; {@code q} keeps the names containing it. */
