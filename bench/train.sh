@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Training time (train + ONNX export + measuring the exported model) and held-out accuracy / macro F1 of
-# Tribuo trainers on ../shared/data/sklearn/breast_cancer.csv and digits.csv.gz (75/25 split, seed 1), one
-# JVM, in order. See docs/training.md. MNIST is not in it yet.
+# Tribuo trainers on ../shared/data/sklearn/breast_cancer.csv, digits.csv.gz and a subset of the MNIST digits
+# in ../shared/data/mnist (75/25 split, seed 1), one JVM, in order. See docs/training.md.
 #
 #   bench/train.sh
 #   ANVIL_BENCH_TRAINERS=logistic,fm,liblinear,libsvm,bagging   trainers to compare (default logistic,libsvm)
+#   ANVIL_BENCH_MNIST_SAMPLES=4000                               MNIST digits used (default 4000 of the 10,000,
+#                                                               a seeded shuffle: the files are grouped by class;
+#                                                               10000 for all of them, 0 to leave MNIST out)
 #   ANVIL_BENCH_JAVA_OPTS=...                                   options for the bench JVM (default -Xmx2g)
 set -euo pipefail
 

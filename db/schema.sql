@@ -355,6 +355,57 @@ CREATE TABLE task_runs (
 );
 CREATE INDEX task_runs_cache_key_success_idx ON public.task_runs USING btree (cache_key, id DESC) WHERE (status = 'success'::text);
 
+CREATE TABLE webhook_attempts (
+    delivery_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    status_code integer,
+    error text,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    CONSTRAINT webhook_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    CONSTRAINT webhook_attempts_pkey PRIMARY KEY (delivery_id, attempt)
+);
+
+CREATE TABLE webhook_deliveries (
+    id bigint NOT NULL DEFAULT nextval('webhook_deliveries_id_seq'::regclass),
+    webhook_id text NOT NULL,
+    event_id bigint NOT NULL,
+    state text NOT NULL DEFAULT 'pending'::text,
+    error text,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    finished_at timestamp with time zone,
+    CONSTRAINT webhook_deliveries_event_id_fkey FOREIGN KEY (event_id) REFERENCES webhook_events(id),
+    CONSTRAINT webhook_deliveries_once UNIQUE (webhook_id, event_id),
+    CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id),
+    CONSTRAINT webhook_deliveries_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'dispatched'::text, 'delivered'::text, 'failed'::text]))),
+    CONSTRAINT webhook_deliveries_webhook_id_fkey FOREIGN KEY (webhook_id) REFERENCES webhooks(id) ON DELETE CASCADE
+);
+CREATE INDEX webhook_deliveries_pending_idx ON public.webhook_deliveries USING btree (id) WHERE (state = 'pending'::text);
+CREATE INDEX webhook_deliveries_webhook_idx ON public.webhook_deliveries USING btree (webhook_id, id);
+
+CREATE TABLE webhook_events (
+    id bigint NOT NULL DEFAULT nextval('webhook_events_id_seq'::regclass),
+    type text NOT NULL,
+    subject text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT webhook_events_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE webhooks (
+    id text NOT NULL,
+    url text NOT NULL,
+    events text[] NOT NULL,
+    secret text NOT NULL,
+    description text,
+    created_by text NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT webhooks_events_check CHECK ((cardinality(events) > 0)),
+    CONSTRAINT webhooks_id_check CHECK ((id ~ '^wh_[0-9a-f]{16}$'::text)),
+    CONSTRAINT webhooks_pkey PRIMARY KEY (id),
+    CONSTRAINT webhooks_url_check CHECK ((url ~* '^https?://'::text))
+);
+
 CREATE OR REPLACE FUNCTION public.audit_log_reject_change()
  RETURNS trigger
  LANGUAGE plpgsql

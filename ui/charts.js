@@ -1,6 +1,6 @@
 // Anvil reviewer UI charts: one dependency-free ES module that draws SVG charts from JSON the server
 // embeds in the page (<script type="application/json">). A figure marked data-chart="latency",
-// data-chart="confusion" or data-chart="windows" names its data (data-source) and its table fallback (data-fallback, a
+// data-chart="confusion", data-chart="windows", data-chart="pareto" or data-chart="loss" names its data (data-source) and its table fallback (data-fallback, a
 // <details> that is open until a chart is drawn). Without JavaScript, or with data this script does
 // not understand, the tables are all there is, and they say everything the charts do.
 //
@@ -213,7 +213,39 @@ export function windowsLayout({ windows, series }, { panel = 320, gap = 40, heig
   return { width: left + 2 * panel + gap + left + right, height, top, bottom, panels, windows };
 }
 
+/**
+ * A training loss curve that can be drawn: at least two epochs, every loss a finite number not below
+ * zero (the trainers' losses are), or null.
+ */
+export function lossSeries(data) {
+  const loss = data && Array.isArray(data.loss) ? data.loss : null;
+  if (!loss || loss.length < 2 || !loss.every((v) => finiteNumber(v) && v >= 0)) {
+    return null;
+  }
+  return { task: typeof data.task === 'string' ? data.task : '', loss };
+}
+
+/** A loss for labels: four significant digits. */
+export function formatLoss(v) {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(4))) : '–';
+}
+
 // ---------------------------------------------------------------- layouts (pure)
+
+/** Geometry of the loss curve: epochs 1..n along x, the loss from 0 up along y, one point per epoch. */
+export function lossLayout({ loss }, { width = 680, height = 240, left = 64, right = 24, top = 16, bottom = 44 } = {}) {
+  const n = loss.length;
+  const x = linearScale([1, n], [left, width - right]);
+  const yTicks = niceTicks(Math.max(...loss), 4);
+  const y = linearScale([0, yTicks[yTicks.length - 1]], [height - bottom, top]);
+  const xTicks = niceTicks(n, 5).filter((t) => t >= 1 && Number.isInteger(t));
+  if (xTicks[0] !== 1) {
+    xTicks.unshift(1);
+  }
+  const points = loss.map((v, i) => ({ epoch: i + 1, loss: v, x: x(i + 1), y: y(v) }));
+  const lowest = points.reduce((a, p) => (p.loss < a.loss ? p : a), points[0]);
+  return { width, height, left, right, top, bottom, x, y, xTicks, yTicks, points, lowest };
+}
 
 /**
  * Geometry of the latency histogram: a log x axis over all series' edges, y as the share of each
@@ -561,7 +593,48 @@ export function paretoChart(doc, data) {
   return { svg, legend: list };
 }
 
-const CHARTS = { latency: latencyChart, confusion: confusionChart, windows: windowsChart, pareto: paretoChart };
+export function lossChart(doc, data) {
+  const checked = lossSeries(data);
+  if (!checked) {
+    return null;
+  }
+  const L = lossLayout(checked);
+  const first = L.points[0];
+  const last = L.points[L.points.length - 1];
+  const summary = 'Training loss per epoch' + (checked.task ? ' of task ' + checked.task : '') + ': '
+    + formatLoss(first.loss) + ' at epoch 1, ' + formatLoss(last.loss) + ' at epoch ' + last.epoch
+    + ' (lowest ' + formatLoss(L.lowest.loss) + ' at epoch ' + L.lowest.epoch + ')';
+  const svg = svgEl(doc, 'svg', {
+    class: 'chart loss-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
+    role: 'img', 'aria-label': summary, 'data-testid': 'loss-chart',
+  }, svgEl(doc, 'title', {}, summary));
+  const base = L.height - L.bottom;
+  const axes = svgEl(doc, 'g', { class: 'axes' });
+  for (const t of L.yTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: fixed(L.y(t)), y2: fixed(L.y(t)), class: 'grid' }));
+    axes.appendChild(svgEl(doc, 'text', { x: L.left - 6, y: fixed(L.y(t)) + 4, 'text-anchor': 'end' }, formatLoss(t)));
+  }
+  for (const t of L.xTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: fixed(L.x(t)), x2: fixed(L.x(t)), y1: base, y2: base + 5, class: 'tick' }));
+    axes.appendChild(svgEl(doc, 'text', { x: fixed(L.x(t)), y: base + 18, 'text-anchor': 'middle' }, String(t)));
+  }
+  axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: base, y2: base, class: 'axis' }));
+  axes.appendChild(svgEl(doc, 'text', { x: (L.left + L.width - L.right) / 2, y: L.height - 6, 'text-anchor': 'middle' }, 'epoch'));
+  axes.appendChild(svgEl(doc, 'text', { x: 12, y: (L.top + base) / 2, 'text-anchor': 'middle',
+    transform: 'rotate(-90 12 ' + fixed((L.top + base) / 2) + ')' }, 'average training loss'));
+  svg.appendChild(axes);
+  const d = L.points.map((p, i) => (i === 0 ? 'M' : 'L') + fixed(p.x) + ' ' + fixed(p.y)).join(' ');
+  svg.appendChild(svgEl(doc, 'path', { d, fill: 'none', stroke: PALETTE[0], 'stroke-width': 2, class: 'loss-line' }));
+  const points = svgEl(doc, 'g', { class: 'points' });
+  for (const p of L.points) {
+    points.appendChild(svgEl(doc, 'circle', { cx: fixed(p.x), cy: fixed(p.y), r: L.points.length > 60 ? 1.5 : 3, fill: PALETTE[0] },
+      svgEl(doc, 'title', {}, 'epoch ' + p.epoch + ': loss ' + formatLoss(p.loss))));
+  }
+  svg.appendChild(points);
+  return { svg, legend: null };
+}
+
+const CHARTS = { latency: latencyChart, confusion: confusionChart, windows: windowsChart, pareto: paretoChart, loss: lossChart };
 
 /**
  * Draws every chart figure in the document whose data it understands: the figure is shown and its
@@ -604,3 +677,4 @@ export function renderAll(doc) {
 if (typeof document !== 'undefined') {
   renderAll(document);
 }
+

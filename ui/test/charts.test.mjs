@@ -8,6 +8,7 @@ import {
   latencySeries, confusionData, latencyLayout, confusionLayout, latencyChart, confusionChart, renderAll, MAX_CLASSES,
   windowsData, windowsLayout,
   paretoData, paretoLayout, paretoChart,
+  lossSeries, lossLayout, formatLoss,
 } from '../charts.js';
 import { page, Text } from './fake-dom.mjs';
 
@@ -282,4 +283,44 @@ test('the Pareto chart draws every point, the front line, the chosen ring and a 
   const evil = page('pareto', JSON.stringify({ points: [{ label: '<img src=x onerror=alert(1)>', size_ratio: 0.5, drop_points: 1 }] }));
   assert.equal(renderAll(evil.doc), 1);
   assert.equal(evil.figure.all('img').length, 0, 'labels stay text');
+});
+
+test('loss curves need two or more finite, non-negative losses', () => {
+  assert.deepEqual(lossSeries({ task: 'train', loss: [0.7, 0.4] }), { task: 'train', loss: [0.7, 0.4] });
+  assert.equal(lossSeries({ loss: [0.7] }), null);
+  assert.equal(lossSeries({ loss: [0.7, NaN] }), null);
+  assert.equal(lossSeries({ loss: [0.7, '0.4'] }), null);
+  assert.equal(lossSeries({ loss: [0.7, -0.1] }), null);
+  assert.equal(lossSeries(null), null);
+  assert.equal(lossSeries({ task: 3, loss: [1, 0] }).task, '');
+  assert.equal(formatLoss(0.123456), '0.1235');
+  assert.equal(formatLoss(Infinity), '–');
+});
+
+test('the loss layout puts epoch 1 at the left, the last epoch at the right and zero loss at the bottom', () => {
+  const L = lossLayout({ loss: [0.9, 0.5, 0.3, 0.35, 0.2, 0.18] }, { width: 200, height: 100, left: 20, right: 10, top: 10, bottom: 20 });
+  assert.equal(L.points[0].x, 20);
+  assert.equal(L.points[5].x, 190);
+  assert.equal(L.y(0), 80);
+  assert.deepEqual(L.yTicks, [0, 0.5, 1]);
+  assert.equal(L.y(1), 10);
+  assert.equal(L.xTicks[0], 1);
+  assert.ok(L.xTicks.every((t) => Number.isInteger(t) && t >= 1 && t <= 6));
+  assert.equal(L.lowest.epoch, 6);
+  assert.ok(L.points[0].y < L.points[5].y, 'a higher loss sits higher');
+});
+
+test('the loss chart draws one point per epoch with its figure, and says the curve in words', () => {
+  const { doc, figure, details } = page('loss', JSON.stringify({ task: 'fit <b>', loss: [0.69, 0.41, 0.33, 0.3] }));
+  assert.equal(renderAll(doc), 1);
+  assert.equal(figure.hidden, false);
+  assert.equal(details.open, false);
+  const svg = figure.all('svg')[0];
+  assert.equal(svg.all('circle').length, 4);
+  assert.equal(svg.all('path').length, 1);
+  assert.match(svg.all('path')[0].getAttribute('d'), /^M[\d.]+ [\d.]+( L[\d.]+ [\d.]+){3}$/);
+  assert.equal(svg.getAttribute('aria-label'),
+    'Training loss per epoch of task fit <b>: 0.69 at epoch 1, 0.3 at epoch 4 (lowest 0.3 at epoch 4)');
+  assert.equal(figure.all('b').length, 0, 'the task name is text, not markup');
+  assert.ok(svg.all('title').some((t) => t.textContent === 'epoch 2: loss 0.41'));
 });

@@ -36,7 +36,8 @@ class HealthAndDocsTest {
             dev.anvil.api.auth.AuditResource.class,
             dev.anvil.api.provenance.ProvenanceResource.class,
             dev.anvil.api.serving.EndpointResource.class,
-            dev.anvil.api.serving.RolloutResource.class};
+            dev.anvil.api.serving.RolloutResource.class,
+            dev.anvil.api.webhooks.WebhookResource.class};
 
     @org.junit.jupiter.api.BeforeEach
     void signIn() {

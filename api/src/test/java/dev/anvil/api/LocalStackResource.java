@@ -49,7 +49,9 @@ public class LocalStackResource implements QuarkusTestResourceLifecycleManager {
                 Map.entry("anvil.auth.oidc.client-id", TestOidcProvider.CLIENT_ID),
                 Map.entry("anvil.auth.oidc.client-secret", TestOidcProvider.CLIENT_SECRET),
                 // short, so that OidcAuthTest sees a rotated key soon after a forged token made Anvil refetch the keys
-                Map.entry("anvil.auth.oidc.jwks-refresh-interval", "1s"));
+                Map.entry("anvil.auth.oidc.jwks-refresh-interval", "1s"),
+                // WebhookResourceTest waits for a retried delivery: its first retry comes after a second
+                Map.entry("anvil.webhooks.first-retry", "1s"));
     }
 
     private static String provenanceKeyFile() {

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
                 + "4 a watched run failed."},
         subcommands = {LoginCommand.class, PipelinesCommand.class, RunsCommand.class, ArtifactsCommand.class, ModelsCommand.class,
                 DatasetsCommand.class, ApprovalsCommand.class, EndpointsCommand.class, RolloutsCommand.class,
-                TokensCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+                TokensCommand.class, WebhooksCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public class AnvilCli extends GroupCommand {
     private final CliContext context;
     private ApiClient api;

@@ -34,11 +34,16 @@ public final class ApprovalStore {
             throw DataAccessException.badInput(TABLE, "create", "requiredApprovals " + requiredApprovals
                     + " must be at least 1");
         }
-        return jdbc.withConnection(TABLE, "create", c -> {
+        return jdbc.inTransaction(TABLE, "create", c -> {
             try {
-                Jdbc.update(c, "INSERT INTO approvals (id, run_id, task_id, required_approvals, requested_by)"
+                int inserted = Jdbc.update(c, "INSERT INTO approvals (id, run_id, task_id, required_approvals, requested_by)"
                         + " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                         id, runId, taskId, requiredApprovals, requestedBy);
+                if (inserted == 1) {
+                    RegistryEvents.record(c, RegistryEvents.APPROVAL_REQUESTED, "run:" + runId, RegistryEvents.data(
+                            "approval", id, "run", runId, "task", taskId, "requiredApprovals", requiredApprovals,
+                            "requestedBy", requestedBy));
+                }
             } catch (SQLException e) {
                 if (Jdbc.violates(e, "approvals_run_id_fkey")) {
                     throw DataAccessException.badInput(TABLE, "create", "no pipeline run with id '" + runId + "'", e);
@@ -120,7 +125,11 @@ public final class ApprovalStore {
                                     ELSE 'pending' END AS state
                           FROM approval_decisions WHERE approval_id = ?) d
                  WHERE a.id = ?""", approval.requiredApprovals(), approvalId, approvalId);
-        return find(c, approvalId).orElseThrow();
+        Approval after = find(c, approvalId).orElseThrow();
+        RegistryEvents.record(c, RegistryEvents.APPROVAL_DECIDED, "run:" + after.runId(), RegistryEvents.data(
+                "approval", approvalId, "run", after.runId(), "task", after.taskId(), "reviewer", reviewer,
+                "decision", decision, "comment", comment, "state", after.state()));
+        return after;
     }
 
     /** Expires a pending approval (its deadline passed); an already decided one is returned unchanged. */

@@ -61,12 +61,16 @@ public final class ModelRegistryStore {
                 return existing.get();
             }
             try {
-                return Jdbc.queryOne(c, "INSERT INTO model_versions"
+                ModelVersion created = Jdbc.queryOne(c, "INSERT INTO model_versions"
                         + " (model, version, artifact_sha256, created_by_task_run, metadata)"
                         + " SELECT ?, COALESCE(max(version), 0) + 1, ?, ?, COALESCE(?::jsonb, '{}'::jsonb)"
                         + " FROM model_versions WHERE model = ?"
                         + " RETURNING " + VERSION_COLUMNS, ModelRegistryStore::mapVersion,
                         model, artifactSha256, createdByTaskRun, metadataJson, model).orElseThrow();
+                RegistryEvents.record(c, RegistryEvents.MODEL_VERSION_CREATED, "model:" + model, RegistryEvents.data(
+                        "model", model, "version", created.version(), "artifact", artifactSha256,
+                        "createdByTaskRun", createdByTaskRun));
+                return created;
             } catch (SQLException e) {
                 if (Jdbc.violates(e, "model_versions_artifact_sha256_fkey")) {
                     throw DataAccessException.badInput(table, op, "artifact " + artifactSha256
@@ -93,16 +97,26 @@ public final class ModelRegistryStore {
                 + " FROM model_versions WHERE model = ? ORDER BY version DESC", ModelRegistryStore::mapVersion, model);
     }
 
-    /** Points an alias at a version, creating the alias or moving it from the version it named. */
+    /**
+     * Points an alias at a version, creating the alias or moving it from the version it named; a move (or a new
+     * alias) publishes {@link RegistryEvents#MODEL_ALIAS_MOVED}, pointing it where it points already does not.
+     */
     public ModelAlias setAlias(String model, String alias, int version) {
         String table = "model_aliases";
         Validate.notNull(table, "set", "alias", alias);
-        return jdbc.withConnection(table, "set", c -> {
+        return jdbc.inTransaction(table, "set", c -> {
             try {
-                return Jdbc.queryOne(c, "INSERT INTO model_aliases (model, alias, version) VALUES (?, ?, ?)"
+                Optional<Integer> previous = Jdbc.queryOne(c, "SELECT version FROM model_aliases"
+                        + " WHERE model = ? AND alias = ? FOR UPDATE", rs -> rs.getInt(1), model, alias);
+                ModelAlias set = Jdbc.queryOne(c, "INSERT INTO model_aliases (model, alias, version) VALUES (?, ?, ?)"
                         + " ON CONFLICT (model, alias) DO UPDATE SET version = EXCLUDED.version, updated_at = now()"
                         + " RETURNING model, alias, version, updated_at", ModelRegistryStore::mapAlias,
                         model, alias, version).orElseThrow();
+                if (previous.isEmpty() || previous.get() != version) {
+                    RegistryEvents.record(c, RegistryEvents.MODEL_ALIAS_MOVED, "model:" + model, RegistryEvents.data(
+                            "model", model, "alias", alias, "version", version, "previousVersion", previous.orElse(null)));
+                }
+                return set;
             } catch (SQLException e) {
                 if (Jdbc.violates(e, "model_aliases_version_fkey")) {
                     throw DataAccessException.badInput(table, "set", "model '" + model + "' has no version " + version

@@ -82,7 +82,15 @@ public final class RolloutStore {
                     + " reason = COALESCE(?, reason),"
                     + " finished_at = CASE WHEN ? IN ('promoted', 'rolled_back', 'aborted', 'failed')"
                     + " THEN COALESCE(finished_at, now()) END WHERE id = ?", state, weight, analysisJson, reason, state, id);
-            return find(c, id).orElseThrow();
+            Rollout after = find(c, id).orElseThrow();
+            if (!current.state().equals(state) && (state.equals("promoted") || state.equals("rolled_back"))) {
+                RegistryEvents.record(c, state.equals("promoted") ? RegistryEvents.ROLLOUT_PROMOTED
+                        : RegistryEvents.ROLLOUT_ROLLED_BACK, "endpoint:" + after.endpoint(), RegistryEvents.data(
+                        "rollout", id, "endpoint", after.endpoint(), "model", after.model(),
+                        "stableVersion", after.stableVersion(), "candidateVersion", after.candidateVersion(),
+                        "reason", after.reason()));
+            }
+            return after;
         });
     }
 

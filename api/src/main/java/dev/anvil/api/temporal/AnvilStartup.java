@@ -92,6 +92,7 @@ public class AnvilStartup {
     @Inject EvidenceAdmission admission;
     @Inject dev.anvil.db.ExternalTaskStore externalTasks;
     @Inject dev.anvil.activities.external.TrainingServices trainingServices;
+    @Inject dev.anvil.activities.webhooks.WebhookActivitiesImpl webhookActivities;
 
     private WorkerFactory factory;
     private dev.anvil.activities.tasklog.TaskLogs taskLogs;
@@ -177,7 +178,8 @@ public class AnvilStartup {
             Worker worker = factory.newWorker(queue, options);
             if (queue.equals(TaskQueues.CPU)) {
                 worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class,
-                        PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
+                        PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class,
+                        dev.anvil.workflows.webhooks.WebhookDeliveryWorkflowImpl.class);
             }
             worker.registerActivitiesImplementations(activities);
         }
@@ -222,7 +224,8 @@ public class AnvilStartup {
                 new RunStateActivitiesImpl(runs),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
                         json, config.gateway().loadWait(), reportsFresh(), admission),
-                new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions)};
+                new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions),
+                webhookActivities};
     }
 
     /** A serving process re-touches its reports on every refresh: three refreshes missed, it is gone. */

@@ -43,9 +43,9 @@ final class Pages {
 
     static native TemplateInstance runs(Frame frame, List<PipelineRun> runs);
 
-    /** {@code fronts}: the Pareto front of each compress task that succeeded (none: no section). */
+    /** {@code fronts}: the Pareto front of each compress task that succeeded (none: no section); {@code lossCurves}: the training loss of each task whose latest try recorded one. */
     static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph,
-                                       List<Attempt> attempts, List<ParetoChart> fronts);
+                                       List<Attempt> attempts, List<ParetoChart> fronts, List<LossCurve> lossCurves);
 
     /** {@code query}: the search as given ("" for none). */
     static native TemplateInstance models(Frame frame, String query, List<ModelEntry> models);

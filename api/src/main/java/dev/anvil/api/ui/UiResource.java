@@ -275,7 +275,7 @@ public class UiResource {
         RunGraph graph = RunGraph.of(run.get(), latest, pipelines);
         List<Pages.Attempt> attempts = all.stream().map(t -> Pages.Attempt.of(run.get(), t)).toList();
         return Response.ok(Pages.run(frame("Run " + id, who.get()), run.get(), approvals.listByRun(id), graph, attempts,
-                ParetoChart.of(latest, json))).build();
+                ParetoChart.of(latest, json), LossCurve.of(latest.values(), json))).build();
     }
 
     /** Registered models and their versions, each with where it serves; {@code q} keeps the names containing it. */
