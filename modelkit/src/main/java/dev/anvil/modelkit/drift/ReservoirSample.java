@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Supplier;
 
 /**
  * A uniform sample of fixed size over an unbounded stream (Vitter's Algorithm R) that many threads offer to
@@ -29,14 +30,19 @@ public final class ReservoirSample<T> {
 
     /** Offers one item; returns true when it was kept. */
     public boolean offer(T item) {
+        return offer(() -> item);
+    }
+
+    /** Offers one item made only if it is kept (most are not, once the reservoir is full); true when kept. */
+    public boolean offer(Supplier<? extends T> item) {
         long i = seen.getAndIncrement();
         if (i < capacity) {
-            slots.set((int) i, item);
+            slots.set((int) i, item.get());
             return true;
         }
         long j = Long.remainderUnsigned(mix(seed + i * 0x9E3779B97F4A7C15L), i + 1);
         if (j < capacity) {
-            slots.set((int) j, item);
+            slots.set((int) j, item.get());
             return true;
         }
         return false;
