@@ -131,6 +131,13 @@ public final class BuiltInOperators {
     public static final OperatorDescriptor LABEL = operator("label", "Label", TaskQueues.CPU, true);
 
     /**
+     * Drift monitoring: compares an endpoint version's sampled live traffic with a registered reference dataset
+     * (PSI and KS per feature, chi-square and PSI on predicted classes) and records the report. Not cached: the
+     * live window changes between runs.
+     */
+    public static final OperatorDescriptor DRIFT = operator("drift", "Drift", TaskQueues.CPU, false);
+
+    /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
      * evaluation batch, canary every poll, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
@@ -155,7 +162,7 @@ public final class BuiltInOperators {
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
-                COMMAND, EXTERNAL, TRAIN, LABEL);
+                COMMAND, EXTERNAL, TRAIN, LABEL, DRIFT);
     }
 
     /**
