@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class DriftSampler {
     public static final int DEFAULT_CAPACITY = 512;
-    public static final int MAX_FEATURES = 256;
+    public static final int MAX_FEATURES = 1024;
     public static final int MAX_CLASSES = 1024;
 
     private final boolean enabled;

@@ -64,6 +64,7 @@ class EventTriggeredRunsTest {
                     .body("trigger.subject", equalTo("trigger-rows"))
                     .body("trigger.event", org.hamcrest.Matchers.startsWith("dataset:trigger-rows@"));
         }
+        TestTokens.signOut();
         given().spec(TestTokens.bearer(TestTokens.ADMIN)).get("/api/audit?subject=pipeline:retrain-on-rows")
                 .then().statusCode(200).body("action", org.hamcrest.Matchers.hasItem("pipeline.triggered"));
     }
