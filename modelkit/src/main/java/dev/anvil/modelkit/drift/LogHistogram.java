@@ -17,6 +17,8 @@ public final class LogHistogram {
     /** Counters per histogram: the negative side, the near-zero bin, the positive side. */
     public static final int BINS = 2 * SIDE + 1;
 
+    private static final double NEAR_ZERO = Math.pow(10, MIN_EXP);
+
     private final AtomicLongArray counts = new AtomicLongArray(BINS);
 
     public void add(double value) {
@@ -28,7 +30,7 @@ public final class LogHistogram {
     /** The bin of a value: 0 is the most negative, {@code SIDE} the near-zero bin, {@code BINS − 1} the largest. */
     public static int indexOf(double value) {
         double a = Math.abs(value);
-        if (a < Math.pow(10, MIN_EXP)) {
+        if (a < NEAR_ZERO) {
             return SIDE;
         }
         int k = Math.min(SIDE - 1, (int) Math.floor((Math.log10(a) - MIN_EXP) * PER_DECADE));
