@@ -111,6 +111,23 @@ CREATE TABLE datasets (
     CONSTRAINT datasets_pkey PRIMARY KEY (name)
 );
 
+CREATE TABLE drift_reports (
+    id bigint NOT NULL DEFAULT nextval('drift_reports_id_seq'::regclass),
+    endpoint text NOT NULL,
+    version integer NOT NULL,
+    reference_dataset text NOT NULL,
+    reference_version integer NOT NULL,
+    drifted boolean NOT NULL,
+    moved_features text[] NOT NULL,
+    report jsonb NOT NULL,
+    run_id text NOT NULL,
+    task_id text NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT drift_reports_pkey PRIMARY KEY (id),
+    CONSTRAINT drift_reports_task_key UNIQUE (run_id, task_id)
+);
+CREATE INDEX drift_reports_endpoint_idx ON public.drift_reports USING btree (endpoint, created_at DESC, id DESC);
+
 CREATE TABLE endpoints (
     name text NOT NULL,
     model text NOT NULL,
@@ -220,6 +237,22 @@ CREATE INDEX pipeline_runs_created_at_idx ON public.pipeline_runs USING btree (c
 CREATE INDEX pipeline_runs_pipeline_created_at_idx ON public.pipeline_runs USING btree (pipeline, created_at DESC);
 CREATE INDEX pipeline_runs_status_created_at_idx ON public.pipeline_runs USING btree (status, created_at DESC, id DESC);
 
+CREATE TABLE pipeline_trigger_events (
+    pipeline text NOT NULL,
+    event_key text NOT NULL,
+    kind text NOT NULL,
+    subject text NOT NULL,
+    details jsonb NOT NULL DEFAULT '{}'::jsonb,
+    run_id text NOT NULL,
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    started_at timestamp with time zone,
+    error text,
+    CONSTRAINT pipeline_trigger_events_kind_check CHECK ((kind = ANY (ARRAY['drift'::text, 'dataset'::text]))),
+    CONSTRAINT pipeline_trigger_events_pkey PRIMARY KEY (pipeline, event_key),
+    CONSTRAINT pipeline_trigger_events_run_key UNIQUE (run_id)
+);
+CREATE INDEX pipeline_trigger_events_pending_idx ON public.pipeline_trigger_events USING btree (created_at) WHERE (started_at IS NULL);
+
 CREATE TABLE pipeline_versions (
     pipeline text NOT NULL,
     version integer NOT NULL,
@@ -297,6 +330,21 @@ CREATE TABLE serving_counts (
     CONSTRAINT serving_counts_errors_check CHECK (((errors >= 0) AND (errors <= requests))),
     CONSTRAINT serving_counts_pkey PRIMARY KEY (endpoint, version, process_id),
     CONSTRAINT serving_counts_requests_check CHECK ((requests >= 0))
+);
+
+CREATE TABLE serving_drift_windows (
+    endpoint text NOT NULL,
+    version integer NOT NULL,
+    process_id text NOT NULL,
+    seen bigint NOT NULL,
+    input_name text NOT NULL,
+    features json NOT NULL,
+    sample json NOT NULL,
+    histograms json NOT NULL,
+    class_counts bigint[] NOT NULL,
+    updated_at timestamp with time zone NOT NULL DEFAULT now(),
+    CONSTRAINT serving_drift_windows_pkey PRIMARY KEY (endpoint, version, process_id),
+    CONSTRAINT serving_drift_windows_seen_check CHECK ((seen >= 0))
 );
 
 CREATE TABLE serving_sessions (

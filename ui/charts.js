@@ -634,7 +634,51 @@ export function lossChart(doc, data) {
   return { svg, legend: null };
 }
 
-const CHARTS = { latency: latencyChart, confusion: confusionChart, windows: windowsChart, pareto: paretoChart, loss: lossChart };
+/** PSI bars per feature from a drift report: {threshold, features: [{name, psi, drifted}]}; [] when unusable. */
+export function psiBars(data) {
+  if (!data || !Array.isArray(data.features)) {
+    return [];
+  }
+  return data.features
+    .filter((f) => f && typeof f.name === 'string' && finiteNumber(f.psi))
+    .map((f) => ({ name: f.name, psi: Math.max(0, f.psi), drifted: f.drifted === true }));
+}
+
+/** Horizontal PSI bars, one per feature, on a linear axis that reaches the threshold, with the threshold drawn. */
+export function psiChart(doc, data) {
+  const bars = psiBars(data);
+  if (bars.length === 0) {
+    return null;
+  }
+  const threshold = finiteNumber(data.threshold) && data.threshold > 0 ? data.threshold : 0.2;
+  const row = 16;
+  const left = 110;
+  const width = 520;
+  const height = 28 + bars.length * row;
+  const max = Math.max(threshold * 1.2, ...bars.map((b) => b.psi));
+  const x = linearScale([0, max], [left, width - 20]);
+  const moved = bars.filter((b) => b.drifted).map((b) => b.name);
+  const summary = 'PSI per feature against threshold ' + threshold + ': '
+    + (moved.length ? 'moved ' + moved.join(', ') : 'none moved');
+  const svg = svgEl(doc, 'svg', {
+    class: 'chart psi-chart', viewBox: '0 0 ' + width + ' ' + height, width, height,
+    role: 'img', 'aria-label': summary, 'data-testid': 'psi-chart',
+  }, svgEl(doc, 'title', {}, summary));
+  bars.forEach((b, i) => {
+    const y = 8 + i * row;
+    svg.appendChild(svgEl(doc, 'text', { x: left - 6, y: y + 11, 'text-anchor': 'end', 'font-size': 11 }, shortLabel(b.name)));
+    svg.appendChild(svgEl(doc, 'rect', {
+      x: left, y: y + 2, width: fixed(Math.max(1, x(b.psi) - left)), height: row - 4,
+      fill: b.drifted ? PALETTE[1] : PALETTE[0], 'data-feature': b.name,
+    }));
+  });
+  const tx = fixed(x(threshold));
+  svg.appendChild(svgEl(doc, 'line', { x1: tx, x2: tx, y1: 4, y2: height - 18, stroke: '#111', 'stroke-dasharray': '4 3' }));
+  svg.appendChild(svgEl(doc, 'text', { x: tx, y: height - 4, 'text-anchor': 'middle', 'font-size': 11 }, 'PSI ' + threshold));
+  return { svg, legend: null };
+}
+
+const CHARTS = { latency: latencyChart, confusion: confusionChart, windows: windowsChart, pareto: paretoChart, loss: lossChart, psi: psiChart };
 
 /**
  * Draws every chart figure in the document whose data it understands: the figure is shown and its

@@ -90,6 +90,7 @@ public final class Gateway {
     private final ModelRegistryStore registry;
     private final ModelSessions sessions;
     private final ServingMetrics metrics;
+    private final DriftSampler drift;
     private final OrtEnvironment env;
     private final Duration loadWait;
     private final Duration queueWait;
@@ -103,6 +104,13 @@ public final class Gateway {
      */
     public Gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
                    OrtEnvironment env, Duration loadWait, Duration queueWait) {
+        this(endpoints, registry, sessions, metrics, DriftSampler.off(), env, loadWait, queueWait);
+    }
+
+    /** @param drift what the gateway samples of each version's traffic for drift checks ({@link DriftSampler#off()}: nothing) */
+    public Gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
+                   DriftSampler drift, OrtEnvironment env, Duration loadWait, Duration queueWait) {
+        this.drift = drift;
         this.endpoints = endpoints;
         this.registry = registry;
         this.sessions = sessions;
@@ -197,6 +205,11 @@ public final class Gateway {
         return metrics.counts(name);
     }
 
+    /** What this process sampled of every endpoint version's traffic (empty with sampling off). */
+    public DriftSampler drift() {
+        return drift;
+    }
+
     /**
      * Runs one Open Inference Protocol request.
      *
@@ -260,10 +273,11 @@ public final class Gateway {
         }
         // the latency the rollout compares is the model's (inference and its answer), not the request
         // parsing both versions share, which would only dilute the canary's difference
+        drift.offerInputs(name, served.version(), request.inputs());
         long start = System.nanoTime();
         InferResult result;
         try (request) {
-            result = run(name, served.version(), canary, model, request);
+            result = run(name, served.version(), canary, model, request, drift);
         } catch (GatewayException e) {
             if (e.status() >= 500) {
                 metrics.record(name, served.version(), System.nanoTime() - start, true);
@@ -276,7 +290,14 @@ public final class Gateway {
 
     /** Runs a decoded request on the model and writes the v2 response (the engine under {@link #infer}). */
     static InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request) {
+        return run(name, version, canary, model, request, DriftSampler.off());
+    }
+
+    /** As above, offering the outputs to the drift sampler. */
+    static InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request,
+                           DriftSampler drift) {
         try (OrtSession.Result result = model.session().run(request.inputs(), request.outputs())) {
+            drift.offerOutputs(name, version, result);
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
             List<OnnxValue> binary = new ArrayList<>(request.binaryOutputs().size());
             try (JsonGenerator out = RESPONSES.createGenerator(bytes)) {

@@ -36,6 +36,8 @@ final class AirflowViews {
     static final OperatorRegistry OPERATORS = OperatorRegistry.builtIns();
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Scheduled runs are named {@code <pipeline>-scheduled-<tick>}, the tick without '-' and ':' (ScheduleActivitiesImpl). */
+    /** The ids EventTriggers.runId gives event-started runs. */
+    private static final Pattern EVENT_RUN = Pattern.compile("-on-(drift|dataset)-[0-9a-f]{16}$");
     private static final Pattern SCHEDULED = Pattern.compile("-scheduled-(\\d{4})(\\d{2})(\\d{2})T(\\d{2})(\\d{2})(\\d{2})(\\.\\d+)?Z$");
 
     private AirflowViews() {
@@ -227,9 +229,11 @@ final class AirflowViews {
         m.put("data_interval_end", null);
         m.put("run_after", time(scheduled != null ? scheduled : run.createdAt()));
         m.put("last_scheduling_decision", null);
-        m.put("run_type", scheduled != null ? "scheduled" : "manual");
+        // an event-started run (schedule.on) is Airflow 3's asset-triggered run
+        boolean asset = EVENT_RUN.matcher(run.id()).find();
+        m.put("run_type", asset ? "asset_triggered" : scheduled != null ? "scheduled" : "manual");
         m.put("state", runState(run.status()));
-        m.put("triggered_by", scheduled != null ? "timetable" : "rest_api");
+        m.put("triggered_by", asset ? "asset" : scheduled != null ? "timetable" : "rest_api");
         m.put("triggering_user_name", run.submittedBy());
         m.put("conf", json(run.paramsJson()));
         m.put("note", note == null ? null : note.note());

@@ -213,6 +213,14 @@ public interface AnvilConfig {
          */
         @WithDefault("2s")
         Duration countsPublishInterval();
+
+        /**
+         * Input rows the gateway keeps per endpoint version for drift checks (a seeded reservoir sample, beside
+         * per-feature histograms and predicted-class counts), published every counts-publish-interval; 0 turns
+         * sampling off (docs/drift.md).
+         */
+        @WithDefault("512")
+        int driftSampleSize();
     }
 
     /**

@@ -75,6 +75,7 @@ public class DatasetResource {
     @Inject DatasetImports imports;
     @Inject AnvilConfig config;
     @Inject ObjectMapper json;
+    @Inject dev.anvil.activities.pipeline.EventTriggers eventTriggers;
 
     @POST
     @Consumes(MediaType.WILDCARD)
@@ -127,10 +128,27 @@ public class DatasetResource {
                     imported.sampleCount(), imported.hasLabels(), caller.name());
             trail.record("dataset.registered", "dataset:" + name + "@" + version.version(), "artifact", ref.sha256(),
                     "format", format.id(), "samples", imported.sampleCount());
+            startListeningPipelines(version);
             return Response.created(URI.create(self(version)))
                     .entity(view(version, artifact, imported.classes())).build();
         } finally {
             deleteTree(work);
+        }
+    }
+
+    /**
+     * A new version is an event: pipelines whose schedule.on lists {dataset: <name>} start (once per version;
+     * a start that fails now stays pending and is retried at start-up). The registration stands either way.
+     */
+    private void startListeningPipelines(DatasetVersion version) {
+        try {
+            eventTriggers.fire(dev.anvil.workflows.pipeline.spec.EventTrigger.DATASET, version.dataset(),
+                    "dataset:" + version.dataset() + "@" + version.version(), "{\"version\": " + version.version() + "}",
+                    caller.name());
+        } catch (RuntimeException e) {
+            org.jboss.logging.Logger.getLogger(DatasetResource.class).warnf("dataset %s@%d is registered, but the"
+                    + " pipelines listening for it could not be started: %s", version.dataset(), version.version(),
+                    e.getMessage());
         }
     }
 

@@ -48,6 +48,7 @@ public class RunResource {
     @Inject TaskRunStore taskRuns;
     @Inject RunLauncher launcher;
     @Inject RunCancellation cancellation;
+    @Inject dev.anvil.db.TriggerEventStore triggerEvents;
 
     /** Newest first; {@code state} is accepted as an alias of {@code status}, as in Airflow. */
     @GET
@@ -147,17 +148,37 @@ public class RunResource {
     @APIResponse(responseCode = "403", description = "the caller lacks the role viewer (every role but invoker has it)")
     @Path("/{id}")
     @Operation(summary = "One run with its task runs", description = "Every task attempt: status, timings, "
-            + "parameters, metrics, errors.")
+            + "parameters, metrics, errors; and what started the run (trigger.kind: manual, schedule, drift or dataset,"
+            + " with the event for the last two).")
     @APIResponse(responseCode = "200", description = "run and tasks", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RunWithTasks.class)))
     @APIResponse(responseCode = "404", description = "no run with this id")
     public RunWithTasks get(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         List<TaskRun> tasks = taskRuns.listByRun(id);
-        return new RunWithTasks(run, tasks);
+        return new RunWithTasks(run, tasks, trigger(run));
     }
 
-    /** A run and every attempt of each of its tasks, oldest first. */
-    public record RunWithTasks(PipelineRun run, List<TaskRun> tasks) {
+    /** What started the run: the event (drift, dataset) recorded for it, else its schedule tick or a person. */
+    private Map<String, Object> trigger(PipelineRun run) {
+        Map<String, Object> t = new java.util.LinkedHashMap<>();
+        java.util.Optional<dev.anvil.db.TriggerEvent> event = triggerEvents.findByRun(run.id());
+        if (event.isPresent()) {
+            dev.anvil.db.TriggerEvent e = event.get();
+            t.put("kind", e.kind());
+            t.put("subject", e.subject());
+            t.put("event", e.eventKey());
+            t.put("at", e.createdAt());
+            return t;
+        }
+        t.put("kind", run.id().startsWith(run.pipeline() + "-scheduled-") ? "schedule" : "manual");
+        return t;
+    }
+
+    /**
+     * A run, every attempt of each of its tasks (oldest first), and what started it ({@code kind}: manual,
+     * schedule, drift or dataset; {@code subject}, {@code event} and {@code at} for the last two).
+     */
+    public record RunWithTasks(PipelineRun run, List<TaskRun> tasks, Map<String, Object> trigger) {
     }
 }

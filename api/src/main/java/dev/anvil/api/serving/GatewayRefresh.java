@@ -31,6 +31,7 @@ public class GatewayRefresh {
 
     @Inject Provider<Gateway> gateway;
     @Inject Provider<ServingCountsPublisher> counts;
+    @Inject Provider<dev.anvil.serving.DriftWindowPublisher> driftWindows;
     @Inject AgroalDataSource dataSource;
     @Inject AnvilConfig config;
 
@@ -43,6 +44,7 @@ public class GatewayRefresh {
             return;
         }
         counts.get(); // starts publishing this process's counters
+        driftWindows.get(); // and its drift windows
         refresh();
         listener = new EndpointChangeListener(dataSource, this::refresh, Duration.ofSeconds(2)).start();
         long every = Math.max(100, config.gateway().refreshInterval().toMillis());

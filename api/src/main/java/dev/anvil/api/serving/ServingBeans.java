@@ -4,10 +4,13 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.anvil.activities.rollout.EvidenceAdmission;
 import dev.anvil.activities.rollout.RolloutRefused;
 import dev.anvil.api.config.AnvilConfig;
+import dev.anvil.db.DriftWindowStore;
 import dev.anvil.db.EndpointStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.ServingCountsStore;
 import dev.anvil.db.ServingSessionsStore;
+import dev.anvil.serving.DriftSampler;
+import dev.anvil.serving.DriftWindowPublisher;
 import dev.anvil.serving.EndpointManager;
 import dev.anvil.serving.Gateway;
 import dev.anvil.serving.GatewayException;
@@ -27,6 +30,8 @@ import java.util.UUID;
 /** The inference gateway's parts as CDI beans: stores, sessions, metrics, the gateway itself. */
 @ApplicationScoped
 public class ServingBeans {
+
+    private static final long DRIFT_SEED = 0x5eed_d21f7L;
 
     /** This process's name in the serving tables: host name and a random suffix, new on every start. */
     private final String processId = System.getenv().getOrDefault("HOSTNAME", "anvil") + "-"
@@ -59,9 +64,27 @@ public class ServingBeans {
     @Produces
     @Singleton
     Gateway gateway(EndpointStore endpoints, ModelRegistryStore registry, ModelSessions sessions, ServingMetrics metrics,
-                    AnvilConfig config) {
-        return new Gateway(endpoints, registry, sessions, metrics, OrtEnvironment.getEnvironment(),
+                    DriftSampler drift, AnvilConfig config) {
+        return new Gateway(endpoints, registry, sessions, metrics, drift, OrtEnvironment.getEnvironment(),
                 config.gateway().loadWait(), config.gateway().queueWait());
+    }
+
+    /** What the gateway samples for drift checks; the seed is fixed so a replayed stream samples alike. */
+    @Produces
+    @Singleton
+    DriftSampler driftSampler(AnvilConfig config) {
+        return new DriftSampler(config.gateway().driftSampleSize(), DRIFT_SEED);
+    }
+
+    /** This process's drift windows, published with the counters' interval for drift checks on any process. */
+    @Produces
+    @Singleton
+    DriftWindowPublisher driftWindows(DriftSampler sampler, DriftWindowStore store, AnvilConfig config) {
+        return new DriftWindowPublisher(sampler, store, processId, config.gateway().countsPublishInterval());
+    }
+
+    void close(@Disposes DriftWindowPublisher windows) {
+        windows.close();
     }
 
     /** The process's budget for inference bodies in memory; a budget smaller than one request would refuse it forever. */

@@ -93,6 +93,9 @@ public class AnvilStartup {
     @Inject dev.anvil.db.ExternalTaskStore externalTasks;
     @Inject dev.anvil.activities.external.TrainingServices trainingServices;
     @Inject dev.anvil.activities.webhooks.WebhookActivitiesImpl webhookActivities;
+    @Inject dev.anvil.db.DriftWindowStore driftWindows;
+    @Inject dev.anvil.activities.drift.DriftEvents driftEvents;
+    @Inject dev.anvil.activities.pipeline.EventTriggers eventTriggers;
 
     private WorkerFactory factory;
     private dev.anvil.activities.tasklog.TaskLogs taskLogs;
@@ -124,6 +127,15 @@ public class AnvilStartup {
             schedules.ensureAll(OperatorRegistry.builtIns());
         } catch (RuntimeException e) {
             LOG.warnf("could not restore pipeline schedules: %s", e.getMessage());
+        }
+        try {
+            // events claimed before a crash or while Temporal was away: their runs start now
+            int started = eventTriggers.startPending();
+            if (started > 0) {
+                LOG.infof("started %d event-triggered runs left pending", started);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("could not start pending event-triggered runs: %s", e.getMessage());
         }
     }
 
@@ -214,7 +226,8 @@ public class AnvilStartup {
                         java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10)).build()),
                 new dev.anvil.activities.train.TrainOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new dev.anvil.activities.train.LabelOperator(artifactIO, OrtEnvironment.getEnvironment()),
-                new dev.anvil.activities.compress.CompressOperator(artifactIO, OrtEnvironment.getEnvironment()))
+                new dev.anvil.activities.compress.CompressOperator(artifactIO, OrtEnvironment.getEnvironment()),
+                new dev.anvil.activities.drift.DriftOperator(artifactIO, endpoints, datasets, driftWindows, driftEvents))
                 .requireMatches(OperatorRegistry.builtIns());
         LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
                 : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());

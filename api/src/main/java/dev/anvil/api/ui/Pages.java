@@ -96,9 +96,14 @@ final class Pages {
 
     /**
      * An endpoint, what it serves (each version with its live share of traffic), its running or paused rollout
-     * (null when none), and the rollouts on it that an admin let skip the evidence.
+     * (null when none), the rollouts on it that an admin let skip the evidence, and its latest drift check (null
+     * when none ran).
      */
-    record EndpointEntry(Endpoint endpoint, Rollout activeRollout, List<BreakGlass> breakGlass) {
+    record EndpointEntry(Endpoint endpoint, Rollout activeRollout, List<BreakGlass> breakGlass, DriftPanel drift) {
+        EndpointEntry(Endpoint endpoint, Rollout activeRollout, List<BreakGlass> breakGlass) {
+            this(endpoint, activeRollout, breakGlass, null);
+        }
+
         /** The stable version's share of traffic: what the canary does not take. */
         public int stableWeight() {
             return endpoint.hasCanary() ? 100 - endpoint.canaryWeight() : 100;

@@ -86,6 +86,7 @@ public class UiResource {
     @Inject RolloutStore rollouts;
     @Inject RolloutControls rolloutControls;
     @Inject AuditLogStore audit;
+    @Inject dev.anvil.db.DriftReportStore driftReports;
     @Inject ObjectStore objects;
     @Inject ObjectMapper json;
     @Inject OidcTenants oidc;
@@ -336,7 +337,8 @@ public class UiResource {
                             detail(a.detailsJson(), "rollout"), detail(a.detailsJson(),
                             a.action().equals("rollout.break_glass") ? "candidate" : "artifact"),
                             detail(a.detailsJson(), "version"), detail(a.detailsJson(), "change"))).toList();
-            entries.add(new Pages.EndpointEntry(e, rollouts.findActive(e.name()).orElse(null), glass));
+            entries.add(new Pages.EndpointEntry(e, rollouts.findActive(e.name()).orElse(null), glass,
+                    DriftPanel.of(driftReports.list(e.name(), 1).stream().findFirst().orElse(null), json)));
         }
         return Response.ok(Pages.endpoints(frame("Endpoints", who.get()), entries)).build();
     }

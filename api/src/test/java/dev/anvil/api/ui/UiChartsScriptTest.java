@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs the chart script's own tests (ui/test/charts.test.mjs: scales, bar geometry, colours, escaping)
+ * Runs the chart script's own tests (ui/test/charts.test.mjs and psi-chart.test.mjs: scales, bar geometry, colours, escaping)
  * with Node's built-in runner; they need no npm packages. Skipped, saying why, where node is not
  * installed, like the browser test (.ci/run installs it).
  */
@@ -29,12 +29,12 @@ class UiChartsScriptTest {
         Assumptions.assumeTrue(node != null, "chart script tests skipped: node is not installed (apt-get install nodejs; .ci/run does)");
         Path log = Path.of("target/ui-charts-node-test.log").toAbsolutePath();
         Files.createDirectories(log.getParent());
-        Process p = new ProcessBuilder(node.toString(), "--test", "test/charts.test.mjs").directory(UI.toFile())
+        Process p = new ProcessBuilder(node.toString(), "--test", "test/charts.test.mjs", "test/psi-chart.test.mjs").directory(UI.toFile())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         boolean ended = p.waitFor(2, TimeUnit.MINUTES);
         if (!ended) {
             p.destroyForcibly();
         }
-        assertThat(ended && p.exitValue() == 0).as("node --test ui/test/charts.test.mjs passed:\n" + Files.readString(log)).isTrue();
+        assertThat(ended && p.exitValue() == 0).as("node --test ui/test/charts.test.mjs ui/test/psi-chart.test.mjs passed:\n" + Files.readString(log)).isTrue();
     }
 }

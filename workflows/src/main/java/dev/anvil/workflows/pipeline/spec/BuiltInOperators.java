@@ -158,6 +158,14 @@ public final class BuiltInOperators {
             .withHeartbeatTimeout(WORKER_HEARTBEAT);
 
     /**
+     * Drift monitoring: compares an endpoint version's sampled live traffic with a registered reference dataset
+     * (PSI and KS per feature, chi-square and PSI on predicted classes) and records the report. Not cached: the
+     * live window changes between runs.
+     */
+    public static final OperatorDescriptor DRIFT = operator("drift", TaskQueues.CPU, false)
+            .withHeartbeatTimeout(WORKER_HEARTBEAT);
+
+    /**
      * Tries a grid of compressions (sparsity × bits × rank, at most 27 points) on an evaluation dataset, reports the
      * Pareto front of size, quality drop and latency, and publishes the point chosen within {@code max_drop} and
      * {@code max_size_ratio}. Latency differs run to run and may move the front, so it is never cached.
@@ -174,7 +182,7 @@ public final class BuiltInOperators {
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
-                COMMAND, EXTERNAL, TRAIN, LABEL, COMPRESS);
+                COMMAND, EXTERNAL, TRAIN, LABEL, COMPRESS, DRIFT);
     }
 
     /**

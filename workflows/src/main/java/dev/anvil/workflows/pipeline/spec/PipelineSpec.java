@@ -2,6 +2,7 @@ package dev.anvil.workflows.pipeline.spec;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -9,7 +10,8 @@ import java.util.Optional;
 /**
  * A parsed pipeline: immutable and ordered (tasks and params keep their declaration order), so it
  * can be handed to workflow code, which must be deterministic. Obtain one from {@link SpecParser}
- * and check it with {@link SpecValidator}, or do both with {@link SpecLoader}.
+ * and check it with {@link SpecValidator}, or do both with {@link SpecLoader}. {@code triggers} are the events
+ * ({@code schedule.on}) that start it besides its cron.
  */
 public record PipelineSpec(
         String name,
@@ -18,7 +20,14 @@ public record PipelineSpec(
         boolean catchup,
         Map<String, Object> params,
         DefaultArgs defaultArgs,
-        Map<String, TaskSpec> tasks) {
+        Map<String, TaskSpec> tasks,
+        List<EventTrigger> triggers) {
+
+    /** A pipeline that no event starts (only its cron, if any). */
+    public PipelineSpec(String name, String description, Optional<Schedule> schedule, boolean catchup,
+                        Map<String, Object> params, DefaultArgs defaultArgs, Map<String, TaskSpec> tasks) {
+        this(name, description, schedule, catchup, params, defaultArgs, tasks, List.of());
+    }
 
     public PipelineSpec {
         Objects.requireNonNull(name, "name");
@@ -27,6 +36,8 @@ public record PipelineSpec(
         Objects.requireNonNull(defaultArgs, "defaultArgs");
         params = JsonValues.freezeMap(params);
         tasks = Collections.unmodifiableMap(new LinkedHashMap<>(tasks));
+        // specs serialized before schedule.on existed have no triggers
+        triggers = triggers == null ? List.of() : List.copyOf(triggers);
     }
 
     /** The task called {@code id}; throws if there is none, which after validation is a bug. */

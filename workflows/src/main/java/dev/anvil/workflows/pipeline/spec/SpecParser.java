@@ -46,6 +46,7 @@ public final class SpecParser {
             "retries", "retry_delay", "execution_timeout", "queue", "with", "cache");
 
     /** Fixed, so "this cron never fires" does not depend on when the spec is parsed. */
+    static final List<String> SCHEDULE_FIELDS = List.of("cron", "on");
     private static final Instant NEVER_FIRES_PROBE = Instant.parse("2000-01-01T00:00:00Z");
 
     /** A spec is a page of YAML; one far larger is a mistake or an attack, refused before it is read. */
@@ -168,14 +169,24 @@ public final class SpecParser {
             checkName(name, r);
         }
         DefaultArgs defaults = readDefaultArgs(root.get("default_args"), r);
+        JsonNode schedule = root.get("schedule");
+        boolean mapping = schedule != null && schedule.isObject();
+        if (mapping) {
+            r.rejectUnknownFields(schedule, SCHEDULE_FIELDS, "schedule.", "schedule");
+            if (FieldReader.absent(schedule.get("cron")) && FieldReader.absent(schedule.get("on"))) {
+                r.error("schedule", "a schedule mapping needs cron, on or both, e.g."
+                        + " {cron: '@weekly', on: [{drift: fraud}, {dataset: transactions}]}");
+            }
+        }
         return new PipelineSpec(
                 name,
                 r.string(root.get("description"), "description").orElse(""),
-                readSchedule(root.get("schedule"), r),
+                mapping ? readSchedule(schedule.get("cron"), "schedule.cron", r) : readSchedule(schedule, "schedule", r),
                 r.bool(root.get("catchup"), "catchup").orElse(false),
                 r.object(root.get("params"), "params", "{calibration_samples: 256}").orElse(Map.of()),
                 defaults,
-                readTasks(root.get("tasks"), defaults, r));
+                readTasks(root.get("tasks"), defaults, r),
+                mapping ? readTriggers(schedule.get("on"), r) : List.of());
     }
 
     private static void checkName(String name, FieldReader r) {
@@ -185,21 +196,73 @@ public final class SpecParser {
         }
     }
 
-    private static Optional<Schedule> readSchedule(JsonNode node, FieldReader r) {
-        Optional<String> text = r.string(node, "schedule");
+    /**
+     * {@code schedule.on}: a list of one-key mappings, {@code {drift: <endpoint>}} or {@code {dataset: <name>}}.
+     * Names must be well-formed; whether the endpoint or dataset exists is not checked (it may come later).
+     */
+    static List<EventTrigger> readTriggers(JsonNode node, FieldReader r) {
+        if (FieldReader.absent(node)) {
+            return List.of();
+        }
+        String example = "e.g. on: [{drift: fraud-detector}, {dataset: transactions}]";
+        if (!node.isArray()) {
+            r.error("schedule.on", "must be a list of events, " + example + "; got " + FieldReader.describe(node));
+            return List.of();
+        }
+        List<EventTrigger> triggers = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode entry = node.get(i);
+            String path = "schedule.on[" + i + "]";
+            if (!entry.isObject() || entry.size() != 1) {
+                r.error(path, "must be a mapping with exactly one of " + EventTrigger.KINDS + " naming an endpoint or"
+                        + " a dataset, " + example + "; got " + FieldReader.describe(entry));
+                continue;
+            }
+            String kind = entry.fieldNames().next();
+            JsonNode value = entry.get(kind);
+            if (!EventTrigger.KINDS.contains(kind)) {
+                r.error(path, "unknown event '" + kind + "'; use drift (an endpoint whose drift check found drift)"
+                        + " or dataset (a new version of a registered dataset)");
+                continue;
+            }
+            if (!value.isTextual()) {
+                r.error(path + "." + kind, "must be the " + (kind.equals(EventTrigger.DRIFT) ? "endpoint" : "dataset")
+                        + " name as a string; got " + FieldReader.describe(value));
+                continue;
+            }
+            try {
+                EventTrigger trigger = new EventTrigger(kind, value.asText());
+                if (triggers.contains(trigger)) {
+                    r.error(path, "{" + kind + ": " + value.asText() + "} is listed twice; list each event once");
+                    continue;
+                }
+                triggers.add(trigger);
+            } catch (IllegalArgumentException e) {
+                r.error(path + "." + kind, e.getMessage());
+            }
+        }
+        return triggers;
+    }
+
+    private static Optional<Schedule> readSchedule(JsonNode node, String field, FieldReader r) {
+        if (node != null && node.isObject()) {
+            r.error(field, "a schedule mapping cannot nest another; write {cron: '@weekly', on: [...]}");
+            return Optional.empty();
+        }
+        Optional<String> text = r.string(node, field);
         if (text.isEmpty() || text.get().isBlank() || text.get().strip().equals("none")) {
             return Optional.empty();
         }
         try {
             Schedule schedule = new Schedule(text.get());
             if (!schedule.firesOnce() && schedule.nextAfter(NEVER_FIRES_PROBE, ZoneOffset.UTC).isEmpty()) {
-                r.error("schedule", "cron expression '" + schedule.expression()
+                r.error(field, "cron expression '" + schedule.expression()
                         + "' never fires (no such date); check the day-of-month and month fields");
                 return Optional.empty();
             }
             return Optional.of(schedule);
         } catch (IllegalArgumentException e) {
-            r.error("schedule", e.getMessage());
+            r.error(field, e.getMessage());
             return Optional.empty();
         }
     }
