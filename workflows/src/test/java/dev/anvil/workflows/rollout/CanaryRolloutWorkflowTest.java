@@ -134,6 +134,21 @@ class CanaryRolloutWorkflowTest {
         assertThat(result.reason()).isEqualTo("aborted by carol");
     }
 
+    @Test
+    void aCancelledRolloutAbortsPuttingTrafficBackOnStable(TestWorkflowEnvironment env, Worker worker) {
+        FakeRollout fake = new FakeRollout(10_000, 0, 0);
+        CanaryRolloutWorkflow rollout = start(env, worker, fake, request(2));
+        env.sleep(INTERVAL.plusMinutes(5));
+        assertThat(rollout.status().weight()).isEqualTo(25);
+
+        WorkflowStub.fromTyped(rollout).cancel();
+
+        assertThatThrownBy(() -> result(rollout)).isInstanceOf(io.temporal.client.WorkflowFailedException.class)
+                .hasCauseInstanceOf(io.temporal.failure.CanceledFailure.class);
+        assertThat(fake.finishes).containsExactly("aborted by anvil");
+        assertThat(fake.weights).containsExactly(5, 25);
+    }
+
     private static CanaryResult result(CanaryRolloutWorkflow rollout) {
         return WorkflowStub.fromTyped(rollout).getResult(CanaryResult.class);
     }

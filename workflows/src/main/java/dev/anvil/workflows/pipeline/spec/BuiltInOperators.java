@@ -132,7 +132,7 @@ public final class BuiltInOperators {
 
     /**
      * Operators that heartbeat at least every few seconds while they work (quantize per calibration and
-     * evaluation batch, canary every poll, sleep every second), and how long a silence means their
+     * evaluation batch, sleep every second), and how long a silence means their
      * worker is gone: the attempt is retried then, instead of at its execution timeout (an hour).
      */
     private static final Map<String, java.time.Duration> HEARTBEAT_TIMEOUTS = Map.of(
@@ -142,7 +142,6 @@ public final class BuiltInOperators {
             "lowrank", java.time.Duration.ofMinutes(2),
             // every SGD epoch heartbeats, but LibSVM / LibLinear fit in one call that says nothing until it ends
             "train", java.time.Duration.ofMinutes(10),
-            "canary", java.time.Duration.ofMinutes(1),
             "command", java.time.Duration.ofMinutes(1),
             "sleep", java.time.Duration.ofSeconds(30));
 
