@@ -61,6 +61,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * carried the reviewer's name and roles (one approve, one reject), recorded at commit ac664ce, before
  * decisions were recorded in PostgreSQL first and confirmed by an activity. Today's code refuses such
  * Updates, so it cannot be recorded again; it proves that runs decided that way still replay.
+ *
+ * <p>{@value #CANARY_ACTIVITY} is frozen too: a canary task run as one {@code RunTask} activity (the operator that
+ * started the rollout and polled it), recorded at commit 3f03a26, before a canary task ran its rollout as a child
+ * workflow behind {@code Workflow.getVersion("canary-as-child-workflow")}. {@value #CANARY_CHILD} is the same
+ * pipeline today: the version marker, the admitting activity, the child rollout, the activity that records the end.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PipelineWorkflowReplayTest {
@@ -69,9 +74,11 @@ class PipelineWorkflowReplayTest {
     static final String RETRIES = "pipeline-retries-then-success";
     static final String CANCELLED = "pipeline-cancelled";
     static final String APPROVAL_BY_NAME = "pipeline-approval-by-name";
+    static final String CANARY_ACTIVITY = "pipeline-canary-activity";
+    static final String CANARY_CHILD = "pipeline-canary-child";
 
     @ParameterizedTest
-    @ValueSource(strings = {FAN_OUT, RETRIES, CANCELLED, APPROVAL_BY_NAME})
+    @ValueSource(strings = {FAN_OUT, RETRIES, CANCELLED, APPROVAL_BY_NAME, CANARY_ACTIVITY, CANARY_CHILD})
     void recordedRunsReplayOnTodaysCode(String name) throws Exception {
         WorkflowReplayer.replayWorkflowExecution(RecordedHistories.load(name), PipelineWorkflowImpl.class);
     }
@@ -93,6 +100,22 @@ class PipelineWorkflowReplayTest {
         assertThat(RecordedHistories.load(RETRIES).getEvents())
                 .anyMatch(e -> e.hasActivityTaskStartedEventAttributes()
                         && e.getActivityTaskStartedEventAttributes().getAttempt() == 3);
+        assertThat(statuses(recordedResult(CANARY_ACTIVITY))).containsExactly("build=success", "rollout=success");
+        assertThat(RecordedHistories.load(CANARY_ACTIVITY).getEvents())
+                .noneMatch(e -> e.getEventType() == EventType.EVENT_TYPE_MARKER_RECORDED)
+                .filteredOn(e -> e.hasActivityTaskScheduledEventAttributes())
+                .extracting(e -> e.getActivityTaskScheduledEventAttributes().getActivityType().getName())
+                .containsSubsequence("RunTask", "RunTask");
+        assertThat(statuses(recordedResult(CANARY_CHILD))).containsExactly("build=success", "rollout=success");
+        assertThat(recordedResult(CANARY_CHILD).tasks().get(1).outputs()).containsEntry("state", "promoted");
+        assertThat(RecordedHistories.load(CANARY_CHILD).getEvents())
+                .anyMatch(e -> e.getEventType() == EventType.EVENT_TYPE_MARKER_RECORDED)
+                .anyMatch(e -> e.hasStartChildWorkflowExecutionInitiatedEventAttributes()
+                        && e.getStartChildWorkflowExecutionInitiatedEventAttributes().getWorkflowId()
+                        .equals("rollout-" + CANARY_CHILD + "-rollout"))
+                .filteredOn(e -> e.hasActivityTaskScheduledEventAttributes())
+                .extracting(e -> e.getActivityTaskScheduledEventAttributes().getActivityType().getName())
+                .containsExactly("RunStarted", "RunTask", "CanaryPrepare", "CanaryFinish", "RunFinished");
     }
 
     @Test
@@ -191,6 +214,28 @@ class PipelineWorkflowReplayTest {
         recordFanOutWithFailure();
         recordRetriesThenSuccess();
         recordCancelledRun();
+        recordCanaryChild();
+    }
+
+    private void recordCanaryChild() {
+        FakeTasks tasks = new FakeTasks();
+        try (TestWorkflowEnvironment env = RecordedHistories.newRecordingEnvironment()) {
+            Worker worker = env.newWorker("replay-recording");
+            worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class,
+                    dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
+            worker.registerActivitiesImplementations(tasks, new FakeCanaryTasks(),
+                    new dev.anvil.workflows.rollout.FakeRollout(10_000, 0, 0),
+                    mock(RunStateActivities.class, withSettings().withoutAnnotations()));
+            env.start();
+            RunState state = start(env, worker, CANARY_CHILD, List.of(
+                    task("build", List.of(), "all_success", 0, Map.of()),
+                    new PlannedTask("rollout", "canary", List.of("build"), "all_success", 0, Duration.ofSeconds(5),
+                            Duration.ofMinutes(30), "anvil-cpu", Map.of("endpoint", "digits",
+                            "model", "${tasks.build.outputs.value}"), false)))
+                    .getResult(RunState.class);
+            assertThat(statuses(state)).containsExactly("build=success", "rollout=success");
+            RecordedHistories.save(env.getWorkflowClient(), CANARY_CHILD, CANARY_CHILD);
+        }
     }
 
     private void recordFanOutWithFailure() {
