@@ -42,7 +42,11 @@ public final class CanaryTaskActivitiesImpl implements CanaryTaskActivities {
 
     @Override
     public PreparedCanary prepare(TaskInvocation task) {
-        int attempt = Activity.getExecutionContext().getInfo().getAttempt();
+        return prepare(task, Activity.getExecutionContext().getInfo().getAttempt());
+    }
+
+    /** {@link #prepare(TaskInvocation)} as Temporal's attempt {@code attempt} (1 for the first) of this try. */
+    PreparedCanary prepare(TaskInvocation task, int attempt) {
         int recordedAttempt = task.previousAttempts() + attempt;
         long taskRunId = taskRuns.start(task.runId(), task.taskId(), recordedAttempt, task.operator(), toJson(task.with()));
         String rolloutId = rolloutId(task);
