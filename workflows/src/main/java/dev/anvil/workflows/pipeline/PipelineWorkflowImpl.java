@@ -311,8 +311,8 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         CanaryRolloutWorkflow rollout = Workflow.newChildWorkflowStub(CanaryRolloutWorkflow.class,
                 ChildWorkflowOptions.newBuilder()
                         .setWorkflowId(request.rolloutId())
-                        // the run's own queue, where workflows are polled; no run timeout: a pause may last days
-                        // a run that ends in any other way than a cancel (terminated, timed out) still aborts it
+                        // no task queue (the run's own, where workflows are polled) and no timeout: a pause may
+                        // last days. A run that ends other than by a cancel (terminated, timed out) still aborts it
                         .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL)
                         // the run's cancel waits until the rollout has put traffic back on the stable version
                         .setCancellationType(ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED)
