@@ -2,6 +2,8 @@ package dev.anvil.activities.rollout;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.tasklog.AttemptLog;
+import dev.anvil.activities.tasklog.TaskLogs;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.pipeline.TaskActivities;
 import dev.anvil.workflows.pipeline.TaskInvocation;
@@ -26,14 +28,22 @@ public final class CanaryTaskActivitiesImpl implements CanaryTaskActivities {
     private final RolloutAdmission admission;
     private final Duration minInterval;
     private final ObjectMapper json;
+    private final TaskLogs logs;
+
+    public CanaryTaskActivitiesImpl(TaskRunStore taskRuns, RolloutAdmission admission, Duration minInterval,
+                                    ObjectMapper json) {
+        this(taskRuns, admission, minInterval, json, null);
+    }
 
     /**
      * @param admission   the check every rollout passes, asked before the rollout starts so that a refused one
      *                    fails the task at once, naming what is missing
      * @param minInterval the shortest analysis window that counts as evidence
+     * @param logs        where each attempt's log goes (what was admitted, or why not); null keeps none
      */
     public CanaryTaskActivitiesImpl(TaskRunStore taskRuns, RolloutAdmission admission, Duration minInterval,
-                                    ObjectMapper json) {
+                                    ObjectMapper json, TaskLogs logs) {
+        this.logs = logs;
         this.taskRuns = taskRuns;
         this.admission = admission;
         this.minInterval = minInterval;
@@ -50,20 +60,42 @@ public final class CanaryTaskActivitiesImpl implements CanaryTaskActivities {
         int recordedAttempt = task.previousAttempts() + attempt;
         long taskRunId = taskRuns.start(task.runId(), task.taskId(), recordedAttempt, task.operator(), toJson(task.with()));
         String rolloutId = rolloutId(task);
-        CanaryRequest request;
+        AttemptLog log = logs == null ? null : logs.open(task.runId(), task.taskId(), recordedAttempt);
         try {
-            request = admit(task, rolloutId, taskRunId);
-        } catch (CanarySpec.Invalid | RolloutRefused e) {
-            String message = "canary: " + e.getMessage();
-            taskRuns.finish(taskRunId, "failed", null, message);
-            throw ApplicationFailure.newNonRetryableFailure(message, TaskActivities.INVALID_INPUT);
-        } catch (RuntimeException e) {
-            // the records could not be read: retried like any task's fault, as its retries allow
-            String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            taskRuns.finish(taskRunId, attempt < task.maxAttempts() ? "up_for_retry" : "failed", null, message);
-            throw ApplicationFailure.newFailure(message, "TaskFailed");
+            log(log, "info", "try " + recordedAttempt + " of task " + task.taskId() + " started (operator canary, run "
+                    + task.runId() + ")");
+            CanaryRequest request;
+            try {
+                request = admit(task, rolloutId, taskRunId);
+            } catch (CanarySpec.Invalid | RolloutRefused e) {
+                String message = "canary: " + e.getMessage();
+                log(log, "error", message);
+                taskRuns.finish(taskRunId, "failed", null, message);
+                throw ApplicationFailure.newNonRetryableFailure(message, TaskActivities.INVALID_INPUT);
+            } catch (RuntimeException e) {
+                // the records could not be read: retried like any task's fault, as its retries allow
+                String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                String status = attempt < task.maxAttempts() ? "up_for_retry" : "failed";
+                log(log, "error", message + "; try " + recordedAttempt + " ended " + status);
+                taskRuns.finish(taskRunId, status, null, message);
+                throw ApplicationFailure.newFailure(message, "TaskFailed");
+            }
+            log(log, "info", "rollout " + rolloutId + " admitted: candidate " + request.candidateArtifact() + " on endpoint "
+                    + request.endpoint() + ", steps " + request.steps() + " %, " + request.intervalSeconds()
+                    + " s windows; it runs as a child workflow, steered with /api/rollouts/" + rolloutId
+                    + " (pause, resume, promote, abort); the task ends when it is promoted, rolled back or aborted");
+            return new PreparedCanary(taskRunId, recordedAttempt, request);
+        } finally {
+            if (log != null) {
+                log.close();
+            }
         }
-        return new PreparedCanary(taskRunId, recordedAttempt, request);
+    }
+
+    private static void log(AttemptLog log, String level, String message) {
+        if (log != null) {
+            log.line(level, "anvil", message);
+        }
     }
 
     private CanaryRequest admit(TaskInvocation task, String rolloutId, long taskRunId) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.LocalStackStores;
+import dev.anvil.activities.tasklog.TaskLogs;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.pipeline.TaskActivities;
@@ -18,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +35,7 @@ class CanaryTaskActivitiesTest {
     private TaskRunStore taskRuns;
     private LocalStackStores stores;
     private CanaryTaskActivitiesImpl activities;
+    private TaskLogs logs;
     private final List<String> admitted = new ArrayList<>();
     private RuntimeException refusal;
 
@@ -39,12 +43,18 @@ class CanaryTaskActivitiesTest {
     void setUp() throws Exception {
         stores = LocalStackStores.open("canary_task", "anvil-canary-task-test");
         taskRuns = stores.taskRuns();
+        logs = new TaskLogs(stores.objects());
         activities = new CanaryTaskActivitiesImpl(taskRuns, (request, breakGlass) -> {
             if (refusal != null) {
                 throw refusal;
             }
             admitted.add(request.rolloutId() + (breakGlass ? " (glass broken)" : ""));
-        }, Duration.ofSeconds(30), new ObjectMapper());
+        }, Duration.ofSeconds(30), new ObjectMapper(), logs);
+    }
+
+    @AfterEach
+    void closeLogs() {
+        logs.close();
     }
 
     @Test
@@ -62,6 +72,9 @@ class CanaryTaskActivitiesTest {
         assertThat(open.status()).isEqualTo("running");
         assertThat(open.attempt()).isEqualTo(1);
         assertThat(open.operator()).isEqualTo("canary");
+        assertThat(attemptLog(run, 1)).contains("rollout " + request.rolloutId() + " admitted: candidate " + CANDIDATE
+                + " on endpoint digits, steps [10, 100] %, 60 s windows")
+                .contains("steered with /api/rollouts/" + request.rolloutId());
 
         activities.finish(prepared.taskRunId(), "success", Map.of("rollout", request.rolloutId(), "state", "promoted"), null);
         TaskRun ended = taskRuns.find(prepared.taskRunId()).orElseThrow();
@@ -101,6 +114,8 @@ class CanaryTaskActivitiesTest {
         assertThat(failure.getOriginalMessage()).isEqualTo("canary: candidate " + CANDIDATE
                 + " may not go to production: it has no signed attestation");
         assertAttemptFailed(run, failure.getOriginalMessage());
+        assertThat(attemptLog(run, 1)).contains("\"level\":\"error\"").contains("it has no signed attestation")
+                .doesNotContain("admitted");
     }
 
     @Test
@@ -136,6 +151,15 @@ class CanaryTaskActivitiesTest {
         assertThat(failure.getType()).isEqualTo(TaskActivities.INVALID_INPUT);
         assertThat(failure.isNonRetryable()).isTrue();
         return failure;
+    }
+
+    private String attemptLog(String run, int attempt) {
+        try {
+            return new String(stores.objects().readLog(TaskLogs.name(run, "rollout", attempt), 0).orElseThrow().bytes(),
+                    StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private void assertAttemptFailed(String run, String error) {

@@ -224,7 +224,7 @@ public class AnvilStartup {
                         json, config.gateway().loadWait(), reportsFresh(), admission),
                 new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions),
                 new dev.anvil.activities.rollout.CanaryTaskActivitiesImpl(taskRuns, admission, admission.minInterval(),
-                        json)};
+                        json, taskLogs)};
     }
 
     /** A serving process re-touches its reports on every refresh: three refreshes missed, it is gone. */
