@@ -11,7 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The canary task's bookkeeping in memory: {@code prepare} admits every spec except one that names
- * {@code refuse} (the admission's refusal, as the real activity words it), and each end is recorded.
+ * {@code refuse} (the admission's refusal, as the real activity words it), and each end is recorded. The rollout
+ * has four steps of {@value #INTERVAL_SECONDS} s windows, 200 requests a window and {@code with.max_extensions}
+ * (default 2) inconclusive windows before it pauses for a person.
  */
 class FakeCanaryTasks implements CanaryTaskActivities {
     static final long INTERVAL_SECONDS = 600;
@@ -30,7 +32,8 @@ class FakeCanaryTasks implements CanaryTaskActivities {
         String rolloutId = "rollout-" + task.runId() + "-" + task.taskId();
         return new PreparedCanary(taskRuns.incrementAndGet(), task.previousAttempts() + 1, new CanaryRequest(rolloutId,
                 (String) task.with().get("endpoint"), "ab".repeat(32), List.of(5, 25, 50, 100), INTERVAL_SECONDS, 200,
-                0.01, 1.2, 2, taskRuns.get(), "pipeline " + task.runId()));
+                0.01, 1.2, task.with().get("max_extensions") instanceof Integer n ? n : 2, taskRuns.get(),
+                "pipeline " + task.runId()));
     }
 
     @Override
