@@ -14,8 +14,11 @@ import java.util.TreeSet;
  * operator's name is written once, in its descriptor.
  */
 public final class Operators {
-    /** Operators the pipeline workflow runs itself (an Update per decision), with no engine on a worker. */
-    public static final Set<String> RUN_BY_THE_WORKFLOW = Set.of("approval");
+    /**
+     * Operators the pipeline workflow runs itself, with no engine on a worker: approval (an Update per decision)
+     * and canary (a child rollout workflow between the activities of {@code CanaryTaskActivitiesImpl}).
+     */
+    public static final Set<String> RUN_BY_THE_WORKFLOW = Set.of("approval", "canary");
 
     private final Map<String, Operator> byName = new LinkedHashMap<>();
 

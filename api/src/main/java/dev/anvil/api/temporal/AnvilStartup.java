@@ -16,7 +16,6 @@ import dev.anvil.activities.pipeline.RunLauncher;
 import dev.anvil.activities.pipeline.ScheduleActivitiesImpl;
 import dev.anvil.activities.pipeline.TaskActivitiesImpl;
 import dev.anvil.activities.quantize.QuantizeOperator;
-import dev.anvil.activities.rollout.CanaryOperator;
 import dev.anvil.activities.rollout.EvidenceAdmission;
 import dev.anvil.activities.rollout.RolloutActivitiesImpl;
 import dev.anvil.activities.runs.RunStateActivitiesImpl;
@@ -217,7 +216,6 @@ public class AnvilStartup {
                 new dev.anvil.activities.compress.ClusterOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new dev.anvil.activities.compress.LowRankOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new dev.anvil.activities.compile.CompileOperator(artifactIO),
-                new CanaryOperator(client, admission, admission.minInterval()),
                 new ValidateOperator(artifactIO, registry, OrtEnvironment.getEnvironment()),
                 new GateOperator(artifactIO),
                 new dev.anvil.activities.command.CommandOperator(artifactIO, commands),
@@ -238,7 +236,9 @@ public class AnvilStartup {
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
                         json, config.gateway().loadWait(), reportsFresh(), admission),
                 new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions),
-                webhookActivities};
+                webhookActivities,
+                new dev.anvil.activities.rollout.CanaryTaskActivitiesImpl(taskRuns, admission, admission.minInterval(),
+                        json, taskLogs)};
     }
 
     /** A serving process re-touches its reports on every refresh: three refreshes missed, it is gone. */

@@ -15,16 +15,26 @@ import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import dev.anvil.workflows.pipeline.spec.Reference;
 import dev.anvil.workflows.pipeline.spec.References;
 import dev.anvil.workflows.pipeline.spec.TriggerRule;
+import dev.anvil.workflows.rollout.CanaryRequest;
+import dev.anvil.workflows.rollout.CanaryResult;
+import dev.anvil.workflows.rollout.CanaryRolloutWorkflow;
+import dev.anvil.workflows.rollout.CanaryTaskActivities;
+import dev.anvil.workflows.rollout.PreparedCanary;
 import dev.anvil.workflows.runs.RunStateActivities;
 import dev.anvil.workflows.runs.StateWrites;
 import io.temporal.activity.ActivityOptions;
+import io.temporal.api.enums.v1.ParentClosePolicy;
 import io.temporal.api.enums.v1.TimeoutType;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.failure.TimeoutFailure;
 import io.temporal.workflow.Async;
+import io.temporal.workflow.CancellationScope;
+import io.temporal.workflow.ChildWorkflowCancellationType;
+import io.temporal.workflow.ChildWorkflowOptions;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
@@ -41,6 +51,9 @@ import java.util.Set;
  * change the same run state (task states, pending approvals) on the workflow thread, and what they
  * do must replay deterministically from history; kept together, every change to that state is in
  * one place. Moving approvals into a child workflow would split it, but changes the run's history.
+ * A canary task is the other step that waits on people and live traffic: it runs its rollout as a child
+ * {@link CanaryRolloutWorkflow} (the rollout has its own state, steered by its own Updates), between an
+ * activity that admits it and one that records its end.
  *
  * <p>Walks the task DAG: every task whose upstream tasks allow it (by its trigger rule) starts at once,
  * up to the plan's parallelism; tasks whose trigger rule says they cannot run end as skipped or
@@ -58,10 +71,19 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     static final String APPROVAL = "approval";
     /** A gate without with.report checks its upstream task's report output. */
     static final String GATE = "gate";
+    /** The operator whose rollout runs as a child workflow, after an activity that admits it. */
+    static final String CANARY = "canary";
+    /**
+     * Change id: a canary task runs its rollout as a child workflow (version 1). Runs recorded before it ran
+     * the task as one {@code RunTask} activity that started the rollout and polled it; they replay that way.
+     */
+    static final String CANARY_AS_CHILD = "canary-as-child-workflow";
 
     private final Map<String, TaskState> states = new LinkedHashMap<>();
     /** Approvals waiting for decisions, by task id. */
     private final Map<String, PendingApproval> approvals = new LinkedHashMap<>();
+    /** Canary tasks running as child workflows, by task id: a cancelled run waits for their rollouts to abort. */
+    private final Map<String, Promise<TaskResult>> canaries = new LinkedHashMap<>();
     /** Each task's queue and how long it may wait there, for the message when nobody polls it. */
     private final Map<String, String> queues = new LinkedHashMap<>();
     private Duration scheduleToStartTimeout;
@@ -170,6 +192,17 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             running.put(task.id(), Async.function(() -> awaitApproval(task, approvalWith, attempt)));
             return;
         }
+        if (task.operator().equals(CANARY)
+                && Workflow.getVersion(CANARY_AS_CHILD, Workflow.DEFAULT_VERSION, 1) == 1) {
+            TaskInvocation invocation = new TaskInvocation(runId, task.id(), task.operator(), with, task.retries() + 1,
+                    plan.previousAttempts().getOrDefault(task.id(), 0), false);
+            ActivityOptions options = taskOptions(task, with, plan.scheduleToStartTimeout());
+            states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
+            Promise<TaskResult> canary = Async.function(() -> runCanary(task, invocation, options));
+            canaries.put(task.id(), canary);
+            running.put(task.id(), canary);
+            return;
+        }
         TaskActivities stub = Workflow.newActivityStub(TaskActivities.class, taskOptions(task, with, plan.scheduleToStartTimeout()));
         states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of(), null, now, null));
         running.put(task.id(), Async.function(stub::runTask,
@@ -264,6 +297,68 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
             throw ApplicationFailure.newNonRetryableFailure(error, type);
         }
         return new TaskResult(Map.of("approval", approvalId, "state", pending.state, "approved_by", List.copyOf(pending.approvedBy)));
+    }
+
+    /**
+     * The canary operator: an activity opens the attempt and admits the rollout (evidence, provenance, four-eyes,
+     * the endpoint's signature), then the rollout runs as a child workflow under its rollout id, for as long as it
+     * takes: a person may hold it paused for days, and the task's execution timeout bounds only the admission.
+     * Cancelling the run cancels the child, which aborts the rollout (traffic back on the stable version).
+     */
+    private TaskResult runCanary(PlannedTask task, TaskInvocation invocation, ActivityOptions options) {
+        PreparedCanary prepared = Workflow.newActivityStub(CanaryTaskActivities.class, options).prepare(invocation);
+        CanaryRequest request = prepared.request();
+        states.put(task.id(), new TaskState(task.id(), TaskState.RUNNING, Map.of("rollout", request.rolloutId()), null,
+                states.get(task.id()).startedAtMillis(), null));
+        CanaryRolloutWorkflow rollout = Workflow.newChildWorkflowStub(CanaryRolloutWorkflow.class,
+                ChildWorkflowOptions.newBuilder()
+                        .setWorkflowId(request.rolloutId())
+                        // no task queue (the run's own, where workflows are polled) and no timeout: a pause may
+                        // last days. A run that ends other than by a cancel (terminated, timed out) still aborts it
+                        .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL)
+                        // the run's cancel waits until the rollout has put traffic back on the stable version
+                        .setCancellationType(ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED)
+                        .build());
+        CanaryTaskActivities records = Workflow.newActivityStub(CanaryTaskActivities.class, StateWrites.OPTIONS);
+        CanaryResult result;
+        try {
+            result = rollout.run(request);
+        } catch (ChildWorkflowFailure e) {
+            if (CancellationScope.current().isCancelRequested()) {
+                throw e; // the run was cancelled: recordCancellation ends the attempt
+            }
+            String error = "canary: rollout " + request.rolloutId() + (e.getCause() instanceof CanceledFailure
+                    ? " was cancelled outside this run, which aborts it" : " failed: " + rootMessage(e));
+            records.finish(prepared.taskRunId(), TaskState.FAILED, null, error);
+            throw ApplicationFailure.newNonRetryableFailure(error, CanaryTaskActivities.ROLLOUT_FAILED);
+        }
+        Map<String, Object> outputs = new LinkedHashMap<>();
+        outputs.put("rollout", request.rolloutId());
+        outputs.put("state", result.state());
+        outputs.put("endpoint", result.endpoint());
+        outputs.put("model", result.model());
+        outputs.put("stable_version", result.stableVersion());
+        outputs.put("candidate_version", result.candidateVersion());
+        outputs.put("windows", result.analyses().size());
+        if (!"promoted".equals(result.state())) {
+            // the analysis (or the person) decided: a fact about the candidate, not bad input, and never retried
+            String error = "canary: rollout " + request.rolloutId() + " " + result.state().replace('_', ' ')
+                    + (result.decidedBy() == null ? "" : " by " + result.decidedBy())
+                    + (result.reason() == null ? "" : ": " + result.reason());
+            records.finish(prepared.taskRunId(), TaskState.FAILED, outputs, error);
+            throw ApplicationFailure.newNonRetryableFailure(error, "rolled_back".equals(result.state())
+                    ? CanaryTaskActivities.ROLLED_BACK : CanaryTaskActivities.ABORTED);
+        }
+        records.finish(prepared.taskRunId(), TaskState.SUCCESS, outputs, null);
+        return new TaskResult(outputs);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t instanceof ApplicationFailure app ? app.getOriginalMessage() : t.getMessage();
     }
 
     @Override
@@ -446,6 +541,10 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
     }
 
     private void recordCancellation(PipelinePlan plan, Set<String> running) {
+        // a canary's rollout aborts first (its child workflow was cancelled with the run): its attempt ends after
+        for (Promise<TaskResult> canary : canaries.values()) {
+            canary.handle((result, failure) -> (Void) null).get();
+        }
         long now = Workflow.currentTimeMillis();
         List<Promise<Void>> records = new ArrayList<>();
         for (PlannedTask task : plan.tasks()) {

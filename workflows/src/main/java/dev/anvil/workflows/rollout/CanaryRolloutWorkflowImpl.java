@@ -2,6 +2,7 @@ package dev.anvil.workflows.rollout;
 
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
+import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,6 +17,11 @@ public class CanaryRolloutWorkflowImpl implements CanaryRolloutWorkflow {
     static final String ROLLED_BACK = "rolled_back";
     static final String ABORTED = "aborted";
     private static final String SYSTEM = "anvil";
+    /**
+     * Change id: a cancelled rollout aborts (canary removed, traffic back on the stable version) before it ends
+     * (version 1). Rollouts cancelled before it simply ended; their histories replay that way.
+     */
+    static final String ABORT_ON_CANCEL = "abort-on-cancel";
 
     // Database and gateway writes: short, idempotent, retried with back-off for a few minutes so a
     // PostgreSQL blip does not end a rollout; a bad request (BadRollout) is not retried.
@@ -40,9 +46,48 @@ public class CanaryRolloutWorkflowImpl implements CanaryRolloutWorkflow {
     private final List<Analysis> analyses = new ArrayList<>();
     private String command;
     private RolloutControl commandBy;
+    private Analysis lastAnalysis;
+    /** A promotion or rollback is under way: a cancel arriving now leaves it to finish (or to the reconciler). */
+    private boolean ending;
 
+    /**
+     * Runs the rollout; a cancel (the pipeline run that started it was cancelled, or someone cancelled this
+     * workflow) aborts it as a person's abort would, then ends the workflow cancelled.
+     */
     @Override
     public CanaryResult run(CanaryRequest request) {
+        try {
+            return roll(request);
+        } catch (RuntimeException e) {
+            if (!CancellationScope.current().isCancelRequested() || STARTING.equals(state) || ending) {
+                // not cancelled; or cancelled while it began (the reconciler removes what begin may have set) or
+                // while a promotion or rollback it started finishes
+                throw e;
+            }
+            Workflow.newDetachedCancellationScope(() -> abortOnCancel(request)).run();
+            throw e;
+        }
+    }
+
+    private void abortOnCancel(CanaryRequest request) {
+        if (Workflow.getVersion(ABORT_ON_CANCEL, Workflow.DEFAULT_VERSION, 1) == Workflow.DEFAULT_VERSION) {
+            return;
+        }
+        String actor = Workflow.getInfo().getParentWorkflowId().map(run -> "pipeline " + run).orElse(SYSTEM);
+        String reason = Workflow.getInfo().getParentWorkflowId().isPresent() ? "the pipeline run was cancelled"
+                : "the rollout's workflow was cancelled";
+        try {
+            activities.rollBack(request.rolloutId(), request.endpoint(), ABORTED, lastAnalysis, actor, reason);
+        } catch (io.temporal.failure.ActivityFailure e) {
+            // the endpoint or the canary is gone: the workflow still ends cancelled, and the reconciler ends the
+            // rollout's record as failed with the reason
+            return;
+        }
+        state = ABORTED;
+        weight = 0;
+    }
+
+    private CanaryResult roll(CanaryRequest request) {
         steps = request.steps().size();
         RolloutStart start = activities.begin(request);
         state = RUNNING;
@@ -74,8 +119,10 @@ public class CanaryRolloutWorkflowImpl implements CanaryRolloutWorkflow {
                 last = Analysis.evaluate(weight, stableWindow, canaryWindow, request.minRequests(),
                         request.maxErrorRate(), request.maxP95LatencyRatio(), stableBaselineP95)
                         .numbered(analyses.size() + 1, Workflow.currentTimeMillis());
+                lastAnalysis = last;
                 analyses.add(last);
                 if (Analysis.FAIL.equals(last.verdict())) {
+                    ending = true;
                     activities.rollBack(request.rolloutId(), request.endpoint(), ROLLED_BACK, last, SYSTEM, last.reason());
                     state = ROLLED_BACK;
                     weight = 0;
@@ -101,6 +148,7 @@ public class CanaryRolloutWorkflowImpl implements CanaryRolloutWorkflow {
             }
         }
         state = PROMOTING;
+        ending = true;
         activities.promote(request, start, last, SYSTEM, "every step passed");
         state = PROMOTED;
         return result(request, start, "every step passed", SYSTEM);
@@ -119,6 +167,7 @@ public class CanaryRolloutWorkflowImpl implements CanaryRolloutWorkflow {
     private CanaryResult obey(CanaryRequest request, RolloutStart start, Analysis last) {
         String reason = commandBy.reason() == null ? command + " by " + commandBy.actor()
                 : commandBy.reason();
+        ending = true;
         if (PROMOTED.equals(command)) {
             activities.promote(request, start, last, commandBy.actor(), reason);
             state = PROMOTED;

@@ -26,6 +26,7 @@ import io.temporal.common.converter.DefaultDataConverter;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.testing.WorkflowReplayer;
 import io.temporal.worker.NonDeterministicException;
+import io.temporal.worker.Worker;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,6 +61,11 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * carried the reviewer's name and roles (one approve, one reject), recorded at commit ac664ce, before
  * decisions were recorded in PostgreSQL first and confirmed by an activity. Today's code refuses such
  * Updates, so it cannot be recorded again; it proves that runs decided that way still replay.
+ *
+ * <p>{@value #CANARY_ACTIVITY} is frozen too: a canary task run as one {@code RunTask} activity (the operator that
+ * started the rollout and polled it), recorded at commit 3f03a26, before a canary task ran its rollout as a child
+ * workflow behind {@code Workflow.getVersion("canary-as-child-workflow")}. {@value #CANARY_CHILD} is the same
+ * pipeline today: the version marker, the admitting activity, the child rollout, the activity that records the end.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PipelineWorkflowReplayTest {
@@ -69,6 +75,8 @@ class PipelineWorkflowReplayTest {
     static final String CANCELLED = "pipeline-cancelled";
     static final String APPROVAL_BY_NAME = "pipeline-approval-by-name";
     static final String APPROVAL = "pipeline-approval";
+    static final String CANARY_ACTIVITY = "pipeline-canary-activity";
+    static final String CANARY_CHILD = "pipeline-canary-child";
 
     @Test
     void recordedRunsEndAsTheirScenariosSay() {
@@ -94,6 +102,22 @@ class PipelineWorkflowReplayTest {
                 .filteredOn(e -> e.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
                 .extracting(e -> e.getWorkflowExecutionUpdateCompletedEventAttributes().getOutcome().hasFailure())
                 .containsExactly(true, false);
+        assertThat(statuses(recordedResult(CANARY_ACTIVITY))).containsExactly("build=success", "rollout=success");
+        assertThat(RecordedHistories.load(CANARY_ACTIVITY).getEvents())
+                .noneMatch(e -> e.getEventType() == EventType.EVENT_TYPE_MARKER_RECORDED)
+                .filteredOn(e -> e.hasActivityTaskScheduledEventAttributes())
+                .extracting(e -> e.getActivityTaskScheduledEventAttributes().getActivityType().getName())
+                .containsSubsequence("RunTask", "RunTask");
+        assertThat(statuses(recordedResult(CANARY_CHILD))).containsExactly("build=success", "rollout=success");
+        assertThat(recordedResult(CANARY_CHILD).tasks().get(1).outputs()).containsEntry("state", "promoted");
+        assertThat(RecordedHistories.load(CANARY_CHILD).getEvents())
+                .anyMatch(e -> e.getEventType() == EventType.EVENT_TYPE_MARKER_RECORDED)
+                .anyMatch(e -> e.hasStartChildWorkflowExecutionInitiatedEventAttributes()
+                        && e.getStartChildWorkflowExecutionInitiatedEventAttributes().getWorkflowId()
+                        .equals("rollout-" + CANARY_CHILD + "-rollout"))
+                .filteredOn(e -> e.hasActivityTaskScheduledEventAttributes())
+                .extracting(e -> e.getActivityTaskScheduledEventAttributes().getActivityType().getName())
+                .containsExactly("RunStarted", "RunTask", "CanaryPrepare", "CanaryFinish", "RunFinished");
     }
 
     @Test
@@ -193,6 +217,29 @@ class PipelineWorkflowReplayTest {
         recordRetriesThenSuccess();
         recordCancelledRun();
         recordApproval();
+        recordCanaryChild();
+    }
+
+    /** The canary task as the pipeline runs it today: checks, the rollout as a child workflow, the task's record. */
+    private void recordCanaryChild() {
+        FakeTasks tasks = new FakeTasks();
+        try (TestWorkflowEnvironment env = RecordedHistories.newRecordingEnvironment()) {
+            Worker worker = env.newWorker(RecordedHistories.TASK_QUEUE);
+            worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class,
+                    dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class);
+            worker.registerActivitiesImplementations(tasks, new FakeCanaryTasks(),
+                    new dev.anvil.workflows.rollout.FakeRollout(10_000, 0, 0),
+                    mock(RunStateActivities.class, withSettings().withoutAnnotations()));
+            env.start();
+            RunState state = start(env, CANARY_CHILD, List.of(
+                    task("build", List.of(), "all_success", 0, Map.of()),
+                    new PlannedTask("rollout", "canary", List.of("build"), "all_success", 0, Duration.ofSeconds(5),
+                            Duration.ofMinutes(30), "anvil-cpu", Map.of("endpoint", "digits",
+                            "model", "${tasks.build.outputs.value}"), false)))
+                    .getResult(RunState.class);
+            assertThat(statuses(state)).containsExactly("build=success", "rollout=success");
+            RecordedHistories.save(env.getWorkflowClient(), CANARY_CHILD, CANARY_CHILD);
+        }
     }
 
     private void recordFanOutWithFailure() {

@@ -138,6 +138,22 @@ class CanaryRolloutWorkflowTest {
         assertThat(result.reason()).isEqualTo("aborted by carol");
     }
 
+    @Test
+    void aCancelledRolloutAbortsPuttingTrafficBackOnStable(TestWorkflowEnvironment env, Worker worker) {
+        // too little traffic for a verdict and no end to the extensions: it holds at 5 % however far time skips
+        FakeRollout fake = new FakeRollout(1_000, 0, 0);
+        CanaryRolloutWorkflow rollout = start(env, worker, fake, request(1_000_000));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
+                .until(() -> rollout.status().state().equals("running"));
+
+        WorkflowStub.fromTyped(rollout).cancel();
+
+        assertThatThrownBy(() -> result(rollout)).isInstanceOf(io.temporal.client.WorkflowFailedException.class)
+                .hasCauseInstanceOf(io.temporal.failure.CanceledFailure.class);
+        assertThat(fake.finishes).containsExactly("aborted by anvil");
+        assertThat(fake.weights).containsExactly(5);
+    }
+
     private static CanaryResult result(CanaryRolloutWorkflow rollout) {
         return WorkflowStub.fromTyped(rollout).getResult(CanaryResult.class);
     }

@@ -5,11 +5,12 @@ import java.util.List;
 
 /**
  * A gateway and registry stand-in for workflow tests: every metrics read adds a batch of traffic
- * split by the current weight, with the canary's error rate and latency set by the test.
+ * split by the current weight, with the canary's error rate and latency set by the test. Public for the
+ * pipeline's canary tests, which run the rollout as a child workflow.
  */
-final class FakeRollout implements RolloutActivities {
-    static final int STABLE = 1;
-    static final int CANDIDATE = 2;
+public final class FakeRollout implements RolloutActivities {
+    public static final int STABLE = 1;
+    public static final int CANDIDATE = 2;
 
     private final int trafficPerWindow;
     private final double canaryErrorRate;
@@ -17,11 +18,11 @@ final class FakeRollout implements RolloutActivities {
     private int weight;
     private VersionCounts stable = VersionCounts.empty(STABLE);
     private VersionCounts canary = VersionCounts.empty(CANDIDATE);
-    final List<Integer> weights = new ArrayList<>();
-    final List<String> states = new ArrayList<>();
-    final List<String> finishes = new ArrayList<>();
+    public final List<Integer> weights = new ArrayList<>();
+    public final List<String> states = new ArrayList<>();
+    public final List<String> finishes = new ArrayList<>();
 
-    FakeRollout(int trafficPerWindow, double canaryErrorRate, int canarySlowdownBuckets) {
+    public FakeRollout(int trafficPerWindow, double canaryErrorRate, int canarySlowdownBuckets) {
         this.trafficPerWindow = trafficPerWindow;
         this.canaryErrorRate = canaryErrorRate;
         this.canarySlowdownBuckets = canarySlowdownBuckets;

@@ -115,10 +115,10 @@ public final class BuiltInOperators {
     /**
      * A canary rollout behind a gateway endpoint: steps of traffic weight, each judged on the window's
      * error rate and p95 latency against the stable version; promotes or rolls back. Never cached: a
-     * rollout acts on live traffic.
+     * rollout acts on live traffic. The pipeline workflow runs it (checks, then the rollout as a child
+     * workflow, then the task's record), so it has no heartbeat: a human pause may last hours.
      */
-    public static final OperatorDescriptor CANARY = operator("canary", TaskQueues.CPU, false)
-            .withHeartbeatTimeout(WORKER_HEARTBEAT);
+    public static final OperatorDescriptor CANARY = operator("canary", TaskQueues.CPU, false);
 
     /**
      * Runs a team's own program (argv, never a shell string) on a worker that enables commands, with its
