@@ -11,6 +11,8 @@ import dev.anvil.modelkit.edge.EdgeBundle;
 import dev.anvil.modelkit.edge.InvalidBundleInputException;
 import dev.anvil.modelkit.tflite.InvalidTfliteModelException;
 import dev.anvil.workflows.ArtifactRef;
+import dev.anvil.workflows.pipeline.spec.BuiltInOperators;
+import dev.anvil.workflows.pipeline.spec.OperatorDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,8 +38,8 @@ public final class PackageOperator implements Operator {
     }
 
     @Override
-    public String name() {
-        return "package";
+    public OperatorDescriptor descriptor() {
+        return BuiltInOperators.PACKAGE;
     }
 
     @Override

@@ -97,7 +97,8 @@ public final class BuiltInOperators {
      * in another format, or one without signed provenance, is refused. Not cached: the manifest carries the
      * attestations stored when it runs.
      */
-    public static final OperatorDescriptor PACKAGE = operator("package", "Package", TaskQueues.CPU, false);
+    public static final OperatorDescriptor PACKAGE = operator("package", TaskQueues.CPU, false)
+            .withHeartbeatTimeout(WORKER_HEARTBEAT);
 
     /**
      * Measures a candidate model on a dataset (accuracy, top-k, per-class precision/recall, confusion
