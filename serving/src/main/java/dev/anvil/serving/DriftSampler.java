@@ -3,7 +3,6 @@ package dev.anvil.serving;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.drift.LogHistogram;
 import dev.anvil.modelkit.drift.ReservoirSample;
 import java.nio.DoubleBuffer;
@@ -74,12 +73,16 @@ public final class DriftSampler {
     }
 
     /** Offers a run's outputs: the first output's predicted class per row. */
-    void offerOutputs(String endpoint, int version, OrtSession.Result result) {
-        if (!enabled || result.size() == 0) {
+    void offerOutputs(String endpoint, int version, Iterable<Map.Entry<String, OnnxValue>> result) {
+        if (!enabled) {
+            return;
+        }
+        java.util.Iterator<Map.Entry<String, OnnxValue>> outputs = result.iterator();
+        if (!outputs.hasNext()) {
             return;
         }
         try {
-            OnnxValue first = result.get(0);
+            OnnxValue first = outputs.next().getValue();
             if (first instanceof OnnxTensor tensor) {
                 window(endpoint, version).classes(tensor);
             }

@@ -4,7 +4,6 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonFactory;
@@ -34,7 +33,7 @@ import java.util.concurrent.TimeoutException;
 /**
  * The inference gateway's engine: endpoints (read from PostgreSQL, refreshed on every change and
  * periodically), weighted or sticky routing between an endpoint's stable and canary version, warm
- * ONNX Runtime sessions per version, and per-version metrics. Thread-safe; requests never take a
+ * sessions per version (ONNX Runtime, or the TFLite interpreter for .tflite artifacts), and per-version metrics. Thread-safe; requests never take a
  * lock.
  */
 public final class Gateway {
@@ -198,7 +197,7 @@ public final class Gateway {
 
     /** The v2 metadata of a loaded model served under name. */
     static ModelMetadata metadata(String name, List<String> versions, LoadedModel model) {
-        return new ModelMetadata(name, versions, "onnxruntime_onnx", signature(model.inputs()), outputs(model.outputs()));
+        return new ModelMetadata(name, versions, model.platform(), signature(model.inputs()), outputs(model.outputs()));
     }
 
     public EndpointCounts counts(String name) {
@@ -296,7 +295,7 @@ public final class Gateway {
     /** As above, offering the outputs to the drift sampler. */
     static InferResult run(String name, int version, boolean canary, LoadedModel model, V2Request request,
                            DriftSampler drift) {
-        try (OrtSession.Result result = model.session().run(request.inputs(), request.outputs())) {
+        try (ModelEngine.Outputs result = model.engine().run(request.inputs(), request.outputs())) {
             drift.offerOutputs(name, version, result);
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
             List<OnnxValue> binary = new ArrayList<>(request.binaryOutputs().size());

@@ -1,28 +1,26 @@
 package dev.anvil.serving;
 
-import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.ValueInfo;
 import dev.anvil.modelkit.onnx.ValueTypes;
 import java.time.Duration;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A warm ONNX Runtime session for one artifact. Requests hold it while they run; once the gateway
+ * A warm model for one artifact: an ONNX Runtime session or a TFLite interpreter ({@link ModelEngine}). Requests
+ * hold it while they run; once the gateway
  * retires it (no endpoint serves it any more) it closes after the last request lets go. At most
- * maxConcurrent requests decode and run on it at once: each pins its input tensors and ONNX Runtime's
+ * maxConcurrent requests decode and run on it at once: each pins its input tensors and the engine's
  * working memory, so without a bound a burst of large requests holds as much memory as it has requests.
  */
 public final class LoadedModel {
     private final String sha256;
-    private final OrtSession session;
+    private final ModelEngine engine;
     private final Map<String, TensorInfo> inputs;
     private final Map<String, Output> outputs;
     // users + 1 while not retired; the session closes when it reaches 0
@@ -31,19 +29,32 @@ public final class LoadedModel {
     private final int maxConcurrent;
 
     LoadedModel(String sha256, OrtSession session, int maxConcurrent) throws OrtException {
+        this(sha256, ortEngine(session), maxConcurrent);
+    }
+
+    LoadedModel(String sha256, ModelEngine engine, int maxConcurrent) {
         if (maxConcurrent < 1) {
+            engine.close();
             throw new IllegalArgumentException("maxConcurrent is " + maxConcurrent + "; a model needs at least 1");
         }
         this.sha256 = sha256;
         this.maxConcurrent = maxConcurrent;
         // fair: a request that has waited longest runs next, so no caller starves behind a burst
         this.slots = new Semaphore(maxConcurrent, true);
-        this.session = session;
+        this.engine = engine;
+        this.inputs = engine.inputs();
+        this.outputs = engine.outputs();
+    }
+
+    private static ModelEngine ortEngine(OrtSession session) throws OrtException {
         try {
-            this.inputs = tensors(session.getInputInfo());
-            this.outputs = outputs(session.getOutputInfo());
+            return new OrtEngine(session);
         } catch (OrtException e) {
-            close();
+            try {
+                session.close();
+            } catch (OrtException ignored) {
+                // closing frees native memory; the load failed anyway
+            }
             if (e.getCode() == OrtException.OrtErrorCode.ORT_NOT_IMPLEMENTED) {
                 throw new OrtException(e.getCode(), "ONNX Runtime's Java API cannot describe one of the model's"
                         + " inputs or outputs (an optional or opaque value; inspect names their types), so the"
@@ -78,8 +89,21 @@ public final class LoadedModel {
         return outputs;
     }
 
+    /** The Open Inference Protocol platform: onnxruntime_onnx or tensorflow_lite. */
+    public String platform() {
+        return engine.platform();
+    }
+
+    ModelEngine engine() {
+        return engine;
+    }
+
+    /** The ONNX Runtime session of an ONNX model. */
     OrtSession session() {
-        return session;
+        if (engine instanceof OrtEngine ort) {
+            return ort.session();
+        }
+        throw new IllegalStateException("artifact " + sha256 + " is a " + engine.platform() + " model, not ONNX");
     }
 
     /** Takes a hold for one request; false if the model was retired and closed meanwhile. */
@@ -127,31 +151,6 @@ public final class LoadedModel {
     }
 
     private void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            // closing frees native memory; nothing a caller could do about a failure here
-        }
-    }
-
-    /**
-     * ONNX Runtime lists a session's inputs and outputs in the graph's order; Map.copyOf would lose it. Inputs
-     * are tensors only: a request has no way to send another kind of value.
-     */
-    private static Map<String, TensorInfo> tensors(Map<String, NodeInfo> nodes) {
-        Map<String, TensorInfo> tensors = new LinkedHashMap<>();
-        nodes.forEach((name, node) -> {
-            if (node.getInfo() instanceof TensorInfo t) {
-                tensors.put(name, t);
-            }
-        });
-        return Collections.unmodifiableMap(tensors);
-    }
-
-    private static Map<String, Output> outputs(Map<String, NodeInfo> nodes) {
-        Map<String, Output> outputs = new LinkedHashMap<>();
-        nodes.forEach((name, node) -> outputs.put(name, new Output(name,
-                node.getInfo() instanceof TensorInfo t ? t : null, node.getInfo(), ValueTypes.describe(node.getInfo()))));
-        return Collections.unmodifiableMap(outputs);
+        engine.close();
     }
 }

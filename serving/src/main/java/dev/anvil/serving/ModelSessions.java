@@ -5,6 +5,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.onnx.InvalidModelException;
 import dev.anvil.modelkit.onnx.OrtSessions;
+import dev.anvil.modelkit.tflite.InvalidTfliteModelException;
+import dev.anvil.modelkit.tflite.TfliteModel;
 import dev.anvil.storage.ObjectStore;
 import dev.anvil.storage.StoredObject;
 import java.io.IOException;
@@ -18,7 +20,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * ONNX Runtime sessions by artifact sha256, loaded once from the artifact store (checksum verified
+ * Warm models by artifact sha256 (an ONNX Runtime session, or the TFLite interpreter for an artifact that carries
+ * the TFLite flatbuffer identifier "TFL3"), loaded once from the artifact store (checksum verified
  * on download) on a loader thread of their own, so a version that is loading never holds up
  * requests to a version that is warm.
  */
@@ -138,6 +141,10 @@ public final class ModelSessions implements AutoCloseable {
         try {
             file = Files.createTempFile("anvil-serving-", ".onnx");
             objects.copyTo(ref, file);
+            if (TfliteModel.isTflite(file)) {
+                return new LoadedModel(sha, new TfliteEngine(env, TfliteModel.open(file, Math.max(1, intraOpThreads))),
+                        maxConcurrentPerModel);
+            }
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
                 if (intraOpThreads > 0) {
                     options.setIntraOpNumThreads(intraOpThreads);
@@ -149,6 +156,9 @@ public final class ModelSessions implements AutoCloseable {
                     + e.getMessage(), e);
         } catch (InvalidModelException e) {
             // the artifact itself is refused (e.g. it points at external data): no retry will load it
+            throw new GatewayException(503, null, "artifact " + sha + " cannot be served: " + e.getMessage(), e);
+        } catch (InvalidTfliteModelException e) {
+            // a corrupt or truncated flatbuffer: no retry will load it
             throw new GatewayException(503, null, "artifact " + sha + " cannot be served: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("downloading artifact " + sha + " failed: " + e.getMessage(), e);

@@ -81,6 +81,11 @@ public final class ValidateOperator implements Operator {
         List<Path> files = new ArrayList<>();
         try {
             Path candidateFile = track(files, io.fetch(candidate, ".onnx"));
+            if (dev.anvil.modelkit.tflite.TfliteModel.isTflite(candidateFile)) {
+                throw new InvalidTaskInputException(name() + ": the candidate is a TFLite model, and validate runs ONNX"
+                        + " models in ONNX Runtime; measure a .tflite against its ONNX source with compile's dataset"
+                        + " verification, or serve it (the gateway serves .tflite) and roll it out as a canary");
+            }
             Path datasetFile = track(files, io.fetch(dataset, ".zip"));
             context.heartbeat(Map.of("phase", "candidate"));
             ModelEvaluator.Evaluation measured = evaluator.evaluate(candidateFile, datasetFile, options);

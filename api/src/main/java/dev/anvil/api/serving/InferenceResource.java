@@ -70,7 +70,7 @@ public class InferenceResource {
     @Path("/{name}")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Model metadata (Open Inference Protocol)",
-            description = "The versions the endpoint serves, the platform (onnxruntime_onnx), input and output tensors "
+            description = "The versions the endpoint serves, the platform (onnxruntime_onnx, or tensorflow_lite for a .tflite artifact), input and output tensors "
                     + "in the model's order. An output that is not a tensor (a classifier's sequence of maps) has "
                     + "datatype JSON and its ONNX type in kind, e.g. seq(map(int64,tensor(float))).")
     @APIResponse(responseCode = "200", description = "the metadata")

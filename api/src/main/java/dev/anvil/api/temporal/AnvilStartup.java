@@ -88,6 +88,7 @@ public class AnvilStartup {
     @Inject SubmittedDecisionStore submittedDecisions;
     @Inject ApiTokenStore tokens;
     @Inject Attestations attestations;
+    @Inject dev.anvil.db.AttestationStore attestationStore;
     @Inject EvidenceAdmission admission;
     @Inject dev.anvil.db.ExternalTaskStore externalTasks;
     @Inject dev.anvil.activities.external.TrainingServices trainingServices;
@@ -225,7 +226,8 @@ public class AnvilStartup {
                 new dev.anvil.activities.train.TrainOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new dev.anvil.activities.train.LabelOperator(artifactIO, OrtEnvironment.getEnvironment()),
                 new dev.anvil.activities.compress.CompressOperator(artifactIO, OrtEnvironment.getEnvironment()),
-                new dev.anvil.activities.drift.DriftOperator(artifactIO, endpoints, datasets, driftWindows, driftEvents))
+                new dev.anvil.activities.drift.DriftOperator(artifactIO, endpoints, datasets, driftWindows, driftEvents),
+                new dev.anvil.activities.edge.PackageOperator(artifactIO, attestationStore))
                 .requireMatches(OperatorRegistry.builtIns());
         LOG.infof("command operator %s on this worker (env profiles %s)", commands.enabled() ? "enabled"
                 : "disabled (set ANVIL_WORKER_COMMANDS=true to run commands)", commands.profiles().keySet());

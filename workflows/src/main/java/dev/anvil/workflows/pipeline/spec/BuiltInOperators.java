@@ -92,6 +92,15 @@ public final class BuiltInOperators {
             .withHeartbeatTimeout(WORKER_HEARTBEAT);
 
     /**
+     * Bundles a model for a device: one zip with the model in its target format (tflite or onnx), the labels and a
+     * manifest (signature, preprocessing, quantisation, sha256 of every file, the model's signed provenance). A model
+     * in another format, or one without signed provenance, is refused. Not cached: the manifest carries the
+     * attestations stored when it runs.
+     */
+    public static final OperatorDescriptor PACKAGE = operator("package", TaskQueues.CPU, false)
+            .withHeartbeatTimeout(WORKER_HEARTBEAT);
+
+    /**
      * Measures a candidate model on a dataset (accuracy, top-k, per-class precision/recall, confusion
      * matrix, latency percentiles, throughput, size, session memory) and against reference models.
      * Latency differs run to run, so results are never reused from the cache.
@@ -182,7 +191,7 @@ public final class BuiltInOperators {
 
     public static List<OperatorDescriptor> all() {
         return List.of(INSPECT, CONVERT, NOOP, SLEEP, QUANTIZE, PRUNE, CLUSTER, LOWRANK, COMPILE, VALIDATE, GATE, APPROVAL, CANARY,
-                COMMAND, EXTERNAL, TRAIN, LABEL, COMPRESS, DRIFT);
+                COMMAND, EXTERNAL, TRAIN, LABEL, COMPRESS, DRIFT, PACKAGE);
     }
 
     /**

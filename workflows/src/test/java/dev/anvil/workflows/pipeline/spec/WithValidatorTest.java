@@ -94,7 +94,7 @@ class WithValidatorTest {
         assertThatThrownBy(() -> OperatorRegistry.of(List.of(BuiltInOperators.NOOP, BuiltInOperators.NOOP)))
                 .hasMessage("operator 'noop' is registered twice");
         assertThat(OperatorRegistry.builtIns().names()).containsExactly("approval", "canary", "cluster", "command", "compile",
-                "compress", "convert", "drift", "external", "gate", "inspect", "label", "lowrank", "noop", "prune", "quantize", "sleep", "train",
+                "compress", "convert", "drift", "external", "gate", "inspect", "label", "lowrank", "noop", "package", "prune", "quantize", "sleep", "train",
                 "validate");
     }
 
