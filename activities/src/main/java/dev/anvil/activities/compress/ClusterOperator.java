@@ -10,7 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code cluster}: weight sharing by k-means, stored as uint8 indices and a float codebook. */
+/** {@code cluster}: weight sharing by k-means, stored as (packed) uint8 indices and a float codebook, or
+ * a uniform one as scale and zero point. */
 public final class ClusterOperator extends CompressionOperator {
     public ClusterOperator(ArtifactIO artifacts, OrtEnvironment env) {
         super(artifacts, env);
@@ -25,7 +26,8 @@ public final class ClusterOperator extends CompressionOperator {
     Rewrite plan(Map<String, Object> with) {
         ClusterOptions options = new ClusterOptions(With.integer(with, "bits", 4),
                 ClusterOptions.Init.parse(With.string(with, "init", "linear")), With.integer(with, "seed", 0),
-                With.bool(with, "per_channel", false), With.integer(with, "iterations", 50), With.names(with, "skip"));
+                With.bool(with, "per_channel", false), With.integer(with, "iterations", 50), With.names(with, "skip"),
+                With.bool(with, "uniform", false), With.bool(with, "pack_indices", true));
         return (model, context) -> {
             ClusterReport report = WeightClusterer.cluster(model, options);
             Map<String, Object> out = new LinkedHashMap<>();
@@ -33,6 +35,7 @@ public final class ClusterOperator extends CompressionOperator {
             out.put("clusters", options.clusters());
             out.put("init", With.string(with, "init", "linear"));
             out.put("per_channel", options.perChannel());
+            out.put("uniform", options.uniform());
             out.put("weight_bytes_before", report.weightBytesBefore());
             out.put("weight_bytes_after", report.weightBytesAfter());
             List<Map<String, Object>> layers = new ArrayList<>();
@@ -46,6 +49,8 @@ public final class ClusterOperator extends CompressionOperator {
                 row.put("bytes_after", l.bytesAfter());
                 row.put("stored_bits_per_weight", With.round(l.storedBitsPerWeight()));
                 row.put("mean_squared_error", l.meanSquaredError());
+                row.put("storage", l.storage());
+                row.put("packed_indices", l.packedIndices());
                 if (l.leftAlone() != null) {
                     row.put("left_alone", l.leftAlone());
                 }
