@@ -62,7 +62,7 @@ public final class WeightClusterer {
                     centroids = KMeans1d.fit(slice, k, options.init(), options.seed() + c, options.iterations());
                     grids[c] = Grid.of(centroids);
                     if (grids[c] != null) {
-                        centroids = grids[c].values(centroids.length); // what DequantizeLinear computes, bit for bit
+                        centroids = grids[c].values(centroids.length); // what (q - zero point) × scale rebuilds, bit for bit
                     }
                 }
                 used = Math.max(used, centroids.length);
