@@ -27,7 +27,7 @@ public final class ClusterOperator extends CompressionOperator {
         ClusterOptions options = new ClusterOptions(With.integer(with, "bits", 4),
                 ClusterOptions.Init.parse(With.string(with, "init", "linear")), With.integer(with, "seed", 0),
                 With.bool(with, "per_channel", false), With.integer(with, "iterations", 50), With.names(with, "skip"),
-                With.bool(with, "uniform", false), With.bool(with, "pack_indices", true));
+                With.bool(with, "uniform", false), With.bool(with, "pack_indices", false));
         return (model, context) -> {
             ClusterReport report = WeightClusterer.cluster(model, options);
             Map<String, Object> out = new LinkedHashMap<>();

@@ -152,7 +152,7 @@ class CompressionOperatorsTest {
     @SuppressWarnings("unchecked")
     void clusterReportsUniformStorageAndPackedIndices() throws Exception {
         Map<String, Object> out = new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(new Attempt("cluster"),
-                Map.of("model", model, "bits", 4, "uniform", true));
+                Map.of("model", model, "bits", 4, "uniform", true, "pack_indices", true));
         Map<String, Object> report = (Map<String, Object>) out.get("report");
         assertThat(report.get("uniform")).isEqualTo(true);
         assertThat((double) report.get("size_ratio")).isLessThan(0.25);

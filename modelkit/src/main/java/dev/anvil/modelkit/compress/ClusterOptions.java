@@ -12,7 +12,8 @@ import java.util.Set;
  * @param iterations at most this many Lloyd iterations (it stops earlier when nothing moves)
  * @param skip       layers left as they are
  * @param uniform    an evenly spaced codebook (min to max, no k-means), stored as indices + DequantizeLinear
- * @param pack       at bits 4 and below, two indices per byte (unpacked at load); false keeps one per byte
+ * @param pack       at bits 4 and below, two indices per byte (unpacked at load); false (the default of the
+ *                   short constructor) keeps one per byte, the form SharedWeights reads back
  */
 public record ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip,
         boolean uniform, boolean pack) {
@@ -42,7 +43,7 @@ public record ClusterOptions(int bits, Init init, long seed, boolean perChannel,
 
     /** k-means settings (the codebook is uniform only when k-means leaves it evenly spaced). */
     public ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip) {
-        this(bits, init, seed, perChannel, iterations, skip, false, true);
+        this(bits, init, seed, perChannel, iterations, skip, false, false);
     }
 
     public static ClusterOptions of(int bits) {

@@ -84,7 +84,7 @@ class ClusterStorageTest {
         for (boolean perChannel : new boolean[] {false, true}) {
             OnnxModel model = CompressTestModels.matmul(w, 7, 9);
             ClusterReport report = WeightClusterer.cluster(model, new ClusterOptions(2, ClusterOptions.Init.KMEANS_PP, 3,
-                    perChannel, 50, Set.of()));
+                    perChannel, 50, Set.of(), false, true));
             assertThat(report.layers().get(0).storage()).isEqualTo(ClusterReport.GATHER);
             assertThat(report.layers().get(0).packedIndices()).isTrue();
             assertThat(nodes(model, "Gather")).isOne();
@@ -152,6 +152,10 @@ class ClusterStorageTest {
                 50, Set.of()));
         assertThat(report.layers().get(0).storage()).isEqualTo(ClusterReport.GATHER);
         assertThat(report.layers().get(0).packedIndices()).isFalse();
+        OnnxModel packed = CompressTestModels.gemm(w, 16, 8, false, new float[8]);
+        packed.setOpset("", 6);
+        assertThat(WeightClusterer.cluster(packed, new ClusterOptions(2, ClusterOptions.Init.LINEAR, 0, false, 50,
+                Set.of(), false, true)).layers().get(0).packedIndices()).isFalse();
         // (ONNX Runtime has no kernels for opset 6 Gemm, so the graph is checked, not run)
         assertThat(nodes(model, "Gather")).isOne();
         assertThat(nodes(model, "Div")).isZero();
@@ -271,6 +275,12 @@ class ClusterStorageTest {
                 }
             }
         }
+    }
+
+    @Test
+    void theShortConstructorKeepsOneIndexPerByte() {
+        assertThat(ClusterOptions.of(4).pack()).isFalse();
+        assertThat(ClusterOptions.of(4).uniform()).isFalse();
     }
 
     @Test
