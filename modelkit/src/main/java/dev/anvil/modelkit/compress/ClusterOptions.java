@@ -11,7 +11,8 @@ import java.util.Set;
  * @param perChannel one codebook per output channel instead of one per tensor
  * @param iterations at most this many Lloyd iterations (it stops earlier when nothing moves)
  * @param skip       layers left as they are
- * @param uniform    an evenly spaced codebook (min to max, no k-means), stored as indices + DequantizeLinear
+ * @param uniform    an evenly spaced codebook (min to max, no k-means), stored as indices, scale
+ *                   and zero point, rebuilt as (q - zero point) × scale by Cast, Sub and Mul
  * @param pack       at bits 4 and below, two indices per byte (unpacked at load); false (the default of the
  *                   short constructor) keeps one per byte, the form SharedWeights reads back
  */
