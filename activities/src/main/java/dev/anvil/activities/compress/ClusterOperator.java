@@ -12,7 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code cluster}: weight sharing by k-means, stored as uint8 indices and a float codebook. */
+/** {@code cluster}: weight sharing by k-means, stored as (packed) uint8 indices and a float codebook, or
+ * a uniform one as scale and zero point. */
 public final class ClusterOperator extends CompressionOperator {
     public ClusterOperator(ArtifactIO artifacts, OrtEnvironment env) {
         super(artifacts, env);
@@ -30,7 +31,8 @@ public final class ClusterOperator extends CompressionOperator {
         }
         ClusterOptions options = new ClusterOptions(With.integer(with, "bits", 4),
                 ClusterOptions.Init.parse(With.string(with, "init", "linear")), With.integer(with, "seed", 0),
-                With.bool(with, "per_channel", false), With.integer(with, "iterations", 50), With.names(with, "skip"));
+                With.bool(with, "per_channel", false), With.integer(with, "iterations", 50), With.names(with, "skip"),
+                With.bool(with, "uniform", false), With.bool(with, "pack_indices", false));
         return (model, context) -> {
             ClusterReport report = WeightClusterer.cluster(model, options);
             Map<String, Object> out = new LinkedHashMap<>();
@@ -38,6 +40,7 @@ public final class ClusterOperator extends CompressionOperator {
             out.put("clusters", options.clusters());
             out.put("init", With.string(with, "init", "linear"));
             out.put("per_channel", options.perChannel());
+            out.put("uniform", options.uniform());
             out.putAll(rows(report));
             return out;
         };
@@ -86,6 +89,8 @@ public final class ClusterOperator extends CompressionOperator {
             row.put("bytes_after", l.bytesAfter());
             row.put("stored_bits_per_weight", With.round(l.storedBitsPerWeight()));
             row.put("mean_squared_error", l.meanSquaredError());
+            row.put("storage", l.storage());
+            row.put("packed_indices", l.packedIndices());
             if (l.leftAlone() != null) {
                 row.put("left_alone", l.leftAlone());
             }

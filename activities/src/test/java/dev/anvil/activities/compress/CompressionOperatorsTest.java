@@ -106,4 +106,22 @@ class CompressionOperatorsTest {
                 "floor", Map.of("top1_agreement", 0.99)))).isInstanceOf(InvalidTaskInputException.class)
                 .hasMessageContaining("floor needs with.evaluation.dataset");
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void clusterReportsUniformStorageAndPackedIndices() throws Exception {
+        Map<String, Object> out = new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(attempt("cluster"),
+                Map.of("model", model, "bits", 4, "uniform", true, "pack_indices", true));
+        Map<String, Object> report = (Map<String, Object>) out.get("report");
+        assertThat(report.get("uniform")).isEqualTo(true);
+        assertThat((double) report.get("size_ratio")).isLessThan(0.25);
+        assertThat((List<Map<String, Object>>) report.get("layers")).filteredOn(l -> l.get("left_alone") == null)
+                .isNotEmpty().allSatisfy(l -> {
+                    assertThat(l.get("storage")).isEqualTo("scale_zero_point");
+                    assertThat(l.get("packed_indices")).isEqualTo(true);
+                });
+        assertThatThrownBy(() -> new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(attempt("cluster"),
+                Map.of("model", model, "uniform", "yes"))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("uniform must be true or false");
+    }
 }

@@ -11,8 +11,13 @@ import java.util.Set;
  * @param perChannel one codebook per output channel instead of one per tensor
  * @param iterations at most this many Lloyd iterations (it stops earlier when nothing moves)
  * @param skip       layers left as they are
+ * @param uniform    an evenly spaced codebook (min to max, no k-means), stored as indices, scale
+ *                   and zero point, rebuilt as (q - zero point) × scale by Cast, Sub and Mul
+ * @param pack       at bits 4 and below, two indices per byte (unpacked at load); false (the default of the
+ *                   short constructor) keeps one per byte, the form SharedWeights reads back
  */
-public record ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip) {
+public record ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip,
+        boolean uniform, boolean pack) {
     /** How centroids start: evenly between the minimum and the maximum (Deep Compression's choice) or k-means++. */
     public enum Init {
         LINEAR, KMEANS_PP;
@@ -35,6 +40,11 @@ public record ClusterOptions(int bits, Init init, long seed, boolean perChannel,
             throw new IllegalArgumentException("iterations must be at least 1, got " + iterations);
         }
         skip = Set.copyOf(skip);
+    }
+
+    /** k-means settings (the codebook is uniform only when k-means leaves it evenly spaced). */
+    public ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip) {
+        this(bits, init, seed, perChannel, iterations, skip, false, false);
     }
 
     public static ClusterOptions of(int bits) {

@@ -12,9 +12,29 @@ public record ClusterReport(List<Layer> layers, int bits, long weightBytesBefore
      * @param bytesAfter      uint8 indices plus the float codebook(s); equal to before when left alone
      * @param storedBitsPerWeight bits stored per weight: 8 for the index plus the codebook's share
      * @param leftAlone       why the layer was not clustered, or null
+     * @param storage         how the file keeps it: {@link #GATHER} (float codebook), {@link #SCALE_ZERO_POINT}
+     *                        (uniform codebook), or {@link #FLOAT} when left alone
+     * @param packedIndices   two 4-bit indices per byte (bits at most 4), unpacked at load
      */
     public record Layer(String name, String opType, long params, int clusters, long bytesBefore, long bytesAfter,
-            double storedBitsPerWeight, double meanSquaredError, String leftAlone) {}
+            double storedBitsPerWeight, double meanSquaredError, String leftAlone, String storage,
+            boolean packedIndices) {
+        public Layer(String name, String opType, long params, int clusters, long bytesBefore, long bytesAfter,
+                double storedBitsPerWeight, double meanSquaredError, String leftAlone) {
+            this(name, opType, params, clusters, bytesBefore, bytesAfter, storedBitsPerWeight, meanSquaredError,
+                    leftAlone, leftAlone == null ? GATHER : FLOAT, false);
+        }
+    }
+
+    /** Indices into a float codebook, rebuilt by Gather. */
+    public static final String GATHER = "gather";
+    /**
+     * The codebook is an evenly spaced grid, value = (q - zero point) × scale (DequantizeLinear's formula), rebuilt
+     * by Cast, Sub and Mul: a float scale and zero point per codebook instead of 2^b floats.
+     */
+    public static final String SCALE_ZERO_POINT = "scale_zero_point";
+    /** The float weight, untouched. */
+    public static final String FLOAT = "float";
 
     /** Information bits per clustered weight (b), before entropy coding. */
     public double indexBitsPerWeight() {

@@ -14,7 +14,10 @@ import java.util.Map;
  * Truncated SVD of Gemm and MatMul weights: x·W (W rows × columns) becomes (x·P)·Q with P = U_r·Σ_r
  * (rows × r) and Q = V_rᵀ (r × columns), which has fewer parameters and multiply-adds when
  * r·(rows + columns) < rows·columns. A Gemm keeps its bias and beta on the second product; its alpha and
- * transB are folded into the factors. Layers where the chosen rank saves nothing are left alone.
+ * transB are folded into the factors. A 1×1 convolution with group 1 is the same product per pixel
+ * (W[out, in, 1, 1] as x·W with W in × out): it becomes a 1×1 Conv to r channels (weight Pᵀ, the original's
+ * strides and pads, no bias) and a 1×1 Conv back to out (weight Qᵀ, the bias). Layers where the chosen rank
+ * saves nothing are left alone.
  */
 public final class LowRankFactorizer {
 
@@ -80,6 +83,8 @@ public final class LowRankFactorizer {
         for (WeightLayers.Layer layer : layers) {
             NodeProto node = nodes.get(layer.name());
             String why = options.skip().contains(layer.name()) ? "skipped"
+                    : node.getOpType().equals("Conv") ? (pointwise(node, layer) ? null
+                            : "not a 1×1 convolution with group 1")
                     : layer.dims().length != 2 ? "not a 2-D weight (" + layer.opType() + ")"
                     : node.getOpType().equals("Gemm") && WeightLayers.intAttr(node, "transA", 0) != 0 ? "Gemm with transA"
                     : null;
@@ -131,8 +136,32 @@ public final class LowRankFactorizer {
         return (a + b - 1) / b;
     }
 
+    /** A Conv whose kernel is 1 in every spatial dimension and whose group is 1. */
+    static boolean pointwise(NodeProto node, WeightLayers.Layer layer) {
+        if (WeightLayers.intAttr(node, "group", 1) != 1 || layer.dims().length < 3) {
+            return false;
+        }
+        for (int d = 2; d < layer.dims().length; d++) {
+            if (layer.dims()[d] != 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static Candidate candidate(OnnxGraph graph, WeightLayers.Layer layer, NodeProto node) {
         float[] raw = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
+        if (node.getOpType().equals("Conv")) { // W[out, in, 1…] as x·W: rows = in, columns = out
+            int out = (int) layer.dims()[0];
+            int in = (int) layer.dims()[1];
+            double[] w = new double[in * out];
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    w[i * out + o] = raw[o * in + i];
+                }
+            }
+            return new Candidate(layer, node, in, out, w, JacobiSvd.of(w, in, out));
+        }
         int d0 = (int) layer.dims()[0];
         int d1 = (int) layer.dims()[1];
         boolean gemm = node.getOpType().equals("Gemm");
@@ -228,6 +257,10 @@ public final class LowRankFactorizer {
         String base = c.layer().weight();
         String pName = graph.uniqueName(base + "_lowrank_P");
         String qName = graph.uniqueName(base + "_lowrank_Q");
+        if (c.node().getOpType().equals("Conv")) {
+            rewriteConv(model, c, rank, pf, qf, pName, qName);
+            return;
+        }
         WeightLayers.addInitializer(model, Tensors.floats(pName, new long[] {c.rows(), rank}, pf));
         WeightLayers.addInitializer(model, Tensors.floats(qName, new long[] {rank, c.columns()}, qf));
         NodeProto.Builder node = WeightLayers.nodeBuilder(graph, c.node().getName());
@@ -244,5 +277,48 @@ public final class LowRankFactorizer {
             }
             node.clearAttribute().addAllAttribute(kept);
         }
+    }
+
+    /** Conv(x, W, b) → Conv(Conv(x, Pᵀ) with the original strides and pads, Qᵀ, b), both 1×1. */
+    private static void rewriteConv(OnnxModel model, Candidate c, int rank, float[] pf, float[] qf, String pName,
+            String qName) {
+        OnnxGraph graph = model.graph();
+        int in = c.rows();
+        int out = c.columns();
+        long[] dims = c.layer().dims();
+        long[] firstDims = dims.clone();
+        firstDims[0] = rank;
+        firstDims[1] = in;
+        long[] secondDims = dims.clone();
+        secondDims[0] = out;
+        secondDims[1] = rank;
+        float[] first = new float[rank * in]; // Pᵀ: [r, in]
+        for (int i = 0; i < in; i++) {
+            for (int r = 0; r < rank; r++) {
+                first[r * in + i] = pf[i * rank + r];
+            }
+        }
+        float[] second = new float[out * rank]; // Qᵀ: [out, r]
+        for (int r = 0; r < rank; r++) {
+            for (int o = 0; o < out; o++) {
+                second[o * rank + r] = qf[r * out + o];
+            }
+        }
+        WeightLayers.addInitializer(model, Tensors.floats(pName, firstDims, first));
+        WeightLayers.addInitializer(model, Tensors.floats(qName, secondDims, second));
+        NodeProto.Builder node = WeightLayers.nodeBuilder(graph, c.node().getName());
+        String reduced = graph.uniqueName(node.getOutput(0) + "_lowrank");
+        // the first keeps every attribute (strides, pads, dilations, auto_pad): with no bias, a padded pixel is 0
+        // there and the second Conv maps it to the bias, as the original did
+        graph.addNode(NodeProto.newBuilder().setOpType("Conv").setName(graph.uniqueName(node.getName() + "_lowrank_P"))
+                .addInput(node.getInput(0)).addInput(pName).addOutput(reduced).addAllAttribute(node.getAttributeList())
+                .build());
+        List<AttributeProto> kept = new ArrayList<>();
+        for (AttributeProto a : node.getAttributeList()) {
+            if (a.getName().equals("group") || a.getName().equals("kernel_shape")) {
+                kept.add(a);
+            }
+        }
+        node.setInput(0, reduced).setInput(1, qName).clearAttribute().addAllAttribute(kept);
     }
 }

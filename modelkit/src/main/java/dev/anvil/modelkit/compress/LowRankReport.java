@@ -2,7 +2,8 @@ package dev.anvil.modelkit.compress;
 
 import java.util.List;
 
-/** What low-rank factorisation did, per layer and in all (over the Gemm/MatMul layers with a 2-D weight). */
+/** What low-rank factorisation did, per layer and in all (over the Gemm/MatMul layers with a 2-D weight
+ * and the 1×1 convolutions with group 1; for those, rows = input channels and columns = output channels). */
 public record LowRankReport(List<Layer> layers, long paramsBefore, long paramsAfter) {
     /**
      * One layer: W (rows × columns, as multiplied: x·W) became P (rows × rank) · Q (rank × columns), or was left

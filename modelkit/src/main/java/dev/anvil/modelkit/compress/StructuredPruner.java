@@ -19,8 +19,11 @@ import java.util.Set;
  * exactly one weighted consumer (Conv with group 1, Gemm or MatMul on input 0) through channel-wise ops only
  * (Relu and other activations, pooling, Dropout, Identity, BatchNormalization, whose parameters lose the same
  * channels) and, from a Conv to a Gemm/MatMul, one Flatten or Reshape (whose constant shape is updated).
- * Other layers are reported as left alone with the reason; the last layer never qualifies (its outputs are
- * the model's).
+ * From a Conv to a Conv the path may pass one Concat on the channel axis, whose other inputs' channel counts
+ * are known from their Conv weights: the consumer then loses the kept channels' offsets among its inputs.
+ * A layer whose output meets another branch at an Add (a residual) is left alone with that reason: its
+ * partner would have to lose the same channels. Other layers are reported as left alone with the reason; the
+ * last layer never qualifies (its outputs are the model's).
  */
 public final class StructuredPruner {
     private static final Set<String> CHANNELWISE = Set.of("Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu",
@@ -49,8 +52,15 @@ public final class StructuredPruner {
 
     public record Report(List<Layer> layers, long paramsBefore, long paramsAfter) {}
 
-    /** The path from a layer to its consumer. */
-    private record Chain(List<NodeProto> between, NodeProto consumer, NodeProto reshape) {}
+    /**
+     * The path from a layer to its consumer; {@code offset} is where the layer's channels start among the
+     * consumer's input channels (after a Concat on the channel axis), of {@code width} in all.
+     */
+    private record Chain(List<NodeProto> between, NodeProto consumer, NodeProto reshape, int offset, int width) {
+        Chain(List<NodeProto> between, NodeProto consumer, NodeProto reshape) {
+            this(between, consumer, reshape, 0, -1);
+        }
+    }
 
     private StructuredPruner() {}
 
@@ -74,7 +84,8 @@ public final class StructuredPruner {
             if (why == null) {
                 chain = chain(graph, node);
                 if (chain == null) {
-                    why = "its output does not reach exactly one Conv/Gemm/MatMul through channel-wise ops";
+                    why = branchReason(graph, node).orElse(
+                            "its output does not reach exactly one Conv/Gemm/MatMul through channel-wise ops");
                 }
             }
             int axis = node.getOpType().equals("Conv") ? 0 : WeightLayers.intAttr(node, "transB", 0) == 1 ? 0 : 1;
@@ -116,6 +127,9 @@ public final class StructuredPruner {
         String tensor = producer.getOutput(0);
         List<NodeProto> between = new ArrayList<>();
         NodeProto reshape = null;
+        int offset = -1;
+        int width = -1;
+        boolean concatenated = false;
         while (true) {
             if (graph.isGraphOutput(tensor)) {
                 return null;
@@ -125,10 +139,13 @@ public final class StructuredPruner {
                 return null;
             }
             NodeProto next = readers.get(0);
-            if (!next.getInput(0).equals(tensor) || next.getOutputCount() < 1) {
+            if (next.getOutputCount() < 1) {
                 return null;
             }
             String op = next.getOpType();
+            if (!next.getInput(0).equals(tensor) && !op.equals("Concat")) {
+                return null;
+            }
             if (CHANNELWISE.contains(op) && (reshape == null || !op.equals("BatchNormalization"))) {
                 if (op.equals("BatchNormalization") && !conv) {
                     return null;
@@ -137,7 +154,32 @@ public final class StructuredPruner {
                 tensor = next.getOutput(0);
                 continue;
             }
-            if (conv && reshape == null && (op.equals("Flatten") && WeightLayers.intAttr(next, "axis", 1) == 1
+            if (op.equals("Concat") && conv && reshape == null && offset < 0
+                    && WeightLayers.intAttr(next, "axis", 0) == 1) {
+                offset = 0;
+                width = 0;
+                boolean seen = false;
+                for (String input : next.getInputList()) {
+                    Integer c = channelsOf(graph, input);
+                    if (c == null) {
+                        return null;
+                    }
+                    if (input.equals(tensor)) {
+                        if (seen) {
+                            return null; // the same tensor twice
+                        }
+                        seen = true;
+                    } else if (!seen) {
+                        offset += c;
+                    }
+                    width += c;
+                }
+                concatenated = true;
+                between.add(next);
+                tensor = next.getOutput(0);
+                continue;
+            }
+            if (conv && reshape == null && !concatenated && (op.equals("Flatten") && WeightLayers.intAttr(next, "axis", 1) == 1
                     || op.equals("Reshape") && reshapeShape(graph, next).isPresent())) {
                 reshape = next;
                 tensor = next.getOutput(0);
@@ -149,14 +191,75 @@ public final class StructuredPruner {
                 return null;
             }
             if (op.equals("Conv") && conv && reshape == null && WeightLayers.intAttr(next, "group", 1) == 1) {
-                return new Chain(between, next, null);
+                if (!concatenated) {
+                    return new Chain(between, next, null);
+                }
+                long in = Tensors.dims(graph.initializer(next.getInput(1)).orElseThrow())[1];
+                return in == width ? new Chain(between, next, null, offset, width) : null;
             }
-            if ((op.equals("Gemm") && WeightLayers.intAttr(next, "transA", 0) == 0 || op.equals("MatMul"))
+            if (!concatenated && (op.equals("Gemm") && WeightLayers.intAttr(next, "transA", 0) == 0 || op.equals("MatMul"))
                     && (!conv || reshape != null) && Tensors.dims(graph.initializer(next.getInput(1)).orElseThrow()).length == 2) {
                 return new Chain(between, next, reshape);
             }
             return null;
         }
+    }
+
+    /**
+     * The channels of a tensor, followed back through channel-wise ops, Conv weights and channel Concats; null
+     * when not known from the graph's initializers.
+     */
+    private static Integer channelsOf(OnnxGraph graph, String tensor) {
+        NodeProto producer = graph.nodes().stream().filter(n -> n.getOutputList().contains(tensor)).findFirst()
+                .orElse(null);
+        if (producer == null) {
+            return null;
+        }
+        String op = producer.getOpType();
+        if (CHANNELWISE.contains(op)) {
+            return channelsOf(graph, producer.getInput(0));
+        }
+        if (op.equals("Conv") && producer.getInputCount() > 1) {
+            return graph.initializer(producer.getInput(1)).map(t -> (int) Tensors.dims(t)[0]).orElse(null);
+        }
+        if (op.equals("Concat") && WeightLayers.intAttr(producer, "axis", 0) == 1) {
+            int sum = 0;
+            for (String input : producer.getInputList()) {
+                Integer c = channelsOf(graph, input);
+                if (c == null) {
+                    return null;
+                }
+                sum += c;
+            }
+            return sum;
+        }
+        return null;
+    }
+
+    /**
+     * Why a layer whose output meets another branch at an Add (a residual) or another element-wise join is
+     * left alone: its partner would have to lose the same channels.
+     */
+    private static Optional<String> branchReason(OnnxGraph graph, NodeProto producer) {
+        String tensor = producer.getOutput(0);
+        for (int depth = 0; depth < 64; depth++) {
+            List<NodeProto> readers = graph.consumers(tensor);
+            String current = tensor;
+            for (NodeProto r : readers) {
+                if (Set.of("Add", "Sum", "Sub", "Mul", "Max", "Min").contains(r.getOpType())
+                        && r.getInputList().stream().filter(i -> graph.initializer(i).isEmpty()).count() > 1) {
+                    String partners = String.join(", ", r.getInputList().stream().filter(i -> !i.equals(current)
+                            && graph.initializer(i).isEmpty()).toList());
+                    return Optional.of("its output meets another branch (" + partners + ") at " + r.getOpType() + " '"
+                            + r.getName() + "': the partner would have to lose the same channels, which is not done");
+                }
+            }
+            if (readers.size() != 1 || !CHANNELWISE.contains(readers.get(0).getOpType())) {
+                return Optional.empty();
+            }
+            tensor = readers.get(0).getOutput(0);
+        }
+        return Optional.empty();
     }
 
     /** A Reshape to [batch, features] by a constant shape. */
@@ -198,10 +301,26 @@ public final class StructuredPruner {
         if (producer.getInputCount() > 2 && !producer.getInput(2).isEmpty()) {
             select(graph, producer.getInput(2), 0, keep);
         }
+        int[] joined = keep; // the kept channels among those after a Concat: the other inputs' all stay
+        boolean afterConcat = false;
+        if (chain.width() >= 0) {
+            joined = new int[chain.width() - channels + keep.length];
+            int n = 0;
+            for (int c = 0; c < chain.offset(); c++) {
+                joined[n++] = c;
+            }
+            for (int k : keep) {
+                joined[n++] = chain.offset() + k;
+            }
+            for (int c = chain.offset() + channels; c < chain.width(); c++) {
+                joined[n++] = c;
+            }
+        }
         for (NodeProto n : chain.between()) {
+            afterConcat |= n.getOpType().equals("Concat");
             if (n.getOpType().equals("BatchNormalization")) {
                 for (int i = 1; i <= 4; i++) {
-                    select(graph, n.getInput(i), 0, keep);
+                    select(graph, n.getInput(i), 0, afterConcat ? joined : keep);
                 }
             }
         }
@@ -210,7 +329,7 @@ public final class StructuredPruner {
         long[] dims = Tensors.dims(graph.initializer(weight).orElseThrow());
         int inAxis = consumer.getOpType().equals("Conv") ? 1
                 : consumer.getOpType().equals("Gemm") && WeightLayers.intAttr(consumer, "transB", 0) == 1 ? 1 : 0;
-        int[] inputs = keep;
+        int[] inputs = joined;
         if (chain.reshape() != null) {
             int features = (int) dims[inAxis];
             int spatial = features / channels;
