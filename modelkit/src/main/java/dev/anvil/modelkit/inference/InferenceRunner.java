@@ -41,6 +41,11 @@ public interface InferenceRunner extends AutoCloseable {
     /** The runtime's name as reports state it: {@code onnxruntime} or {@code tflite}. */
     String runtime();
 
+    /** How the runs so far departed from what was asked (e.g. a batch run sample by sample); null when they did not. */
+    default String note() {
+        return null;
+    }
+
     @Override
     void close() throws OrtException;
 

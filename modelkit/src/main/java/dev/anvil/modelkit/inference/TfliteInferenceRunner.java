@@ -143,9 +143,10 @@ public final class TfliteInferenceRunner implements InferenceRunner {
         return stacked;
     }
 
-    /** True once the interpreter refused a whole batch, so batches run sample by sample. */
-    public boolean samplewise() {
-        return samplewise;
+    @Override
+    public String note() {
+        return samplewise ? "the TFLite interpreter refused to resize the model to the batch, so each batch ran"
+                + " sample by sample (one invocation per sample): latency is per batch served that way" : null;
     }
 
     @Override

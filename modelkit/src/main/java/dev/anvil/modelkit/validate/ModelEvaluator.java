@@ -80,11 +80,13 @@ public final class ModelEvaluator {
      * @param accuracyAbsentReason why accuracy, per-class figures and the confusion matrix are absent; null when measured
      * @param topKAbsentReason why top-k accuracy is absent (a model with only a label output has no ranking)
      * @param scoredOutput the output the accuracy was scored on (see {@link Scoring}), null when none fits
+     * @param runtime what ran the model ({@link InferenceRunner#runtime()})
+     * @param runtimeNote how the runtime ran the batches when not as asked ({@link InferenceRunner#note()}), else null
      */
     public record Evaluation(long samples, Double accuracy, Double topKAccuracy, int topK, List<ClassStats> perClass,
                              long[][] confusionMatrix, Latency latency, Double throughputPerSecond, int batchSize,
                              int threads, long sizeBytes, Long sessionMemoryBytes, String accuracyAbsentReason,
-                             String topKAbsentReason, String scoredOutput) {}
+                             String topKAbsentReason, String scoredOutput, String runtime, String runtimeNote) {}
 
     private final OrtEnvironment env;
 
@@ -192,7 +194,8 @@ public final class ModelEvaluator {
                     latency(batchMillis, options.warmupBatches(), batchMillis.size() - firstPass),
                     runNanos == 0 ? null : samples / (runNanos / 1e9),
                     feed.batchSize(), options.threads(), Files.size(model), memory,
-                    accuracyReason, topKReason, scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput());
+                    accuracyReason, topKReason, scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput(),
+                    runner.runtime(), runner.note());
         }
     }
 
@@ -361,6 +364,11 @@ public final class ModelEvaluator {
             m.put("throughput_per_s_absent_reason", "no batch ran: the dataset has no samples to feed");
         }
         m.put("batch_size", e.batchSize());
+        // added after anvil.validation/v1 first shipped: readers must treat them as optional
+        m.put("runtime", e.runtime());
+        if (e.runtimeNote() != null) {
+            m.put("runtime_note", e.runtimeNote());
+        }
         m.put("threads", e.threads());
         m.put("size_bytes", e.sizeBytes());
         m.put("session_memory_bytes", e.sessionMemoryBytes());
