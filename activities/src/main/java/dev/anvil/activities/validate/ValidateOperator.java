@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code validate}: measures a candidate model on a dataset ({@link ModelEvaluator}) and against
+ * {@code validate}: measures a candidate model, ONNX or .tflite, on a dataset ({@link ModelEvaluator}) and against
  * reference models: {@code reference} (any artifact, reported as {@code input}, e.g. the float
  * original) and the version of {@code registry_model} that holds {@code registry_alias} (default
  * {@code production}). Publishes a JSON report ({@code anvil.validation/v1}), records the inputs as
@@ -81,11 +81,6 @@ public final class ValidateOperator implements Operator {
         List<Path> files = new ArrayList<>();
         try {
             Path candidateFile = track(files, io.fetch(candidate, ".onnx"));
-            if (dev.anvil.modelkit.tflite.TfliteModel.isTflite(candidateFile)) {
-                throw new InvalidTaskInputException(name() + ": the candidate is a TFLite model, and validate runs ONNX"
-                        + " models in ONNX Runtime; measure a .tflite against its ONNX source with compile's dataset"
-                        + " verification, or serve it (the gateway serves .tflite) and roll it out as a canary");
-            }
             Path datasetFile = track(files, io.fetch(dataset, ".zip"));
             context.heartbeat(Map.of("phase", "candidate"));
             ModelEvaluator.Evaluation measured = evaluator.evaluate(candidateFile, datasetFile, options);

@@ -5,11 +5,10 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.anvil.modelkit.datasets.DatasetReader;
+import dev.anvil.modelkit.inference.InferenceRunner;
 import dev.anvil.modelkit.onnx.DatasetFeed;
-import dev.anvil.modelkit.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -20,7 +19,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Runs a candidate model and a reference model (e.g. the float original) over the same dataset and
+ * Runs a candidate model and a reference model (e.g. the float original), each ONNX or .tflite (see
+ * {@link InferenceRunner}), over the same dataset and
  * measures how far the candidate moved, output by output: each output gets the metrics its
  * {@link OutputKind} calls for (or those {@link MetricOverrides} names), see {@link ComparisonMetric}.
  * Summary figures: top-1 accuracy of both against the labels (from a label output or class scores, see
@@ -98,100 +98,97 @@ public final class ModelComparator {
     public Comparison compare(Path candidate, Path reference, Path dataset, Pooling pooling, MetricOverrides metrics,
             int batchSize, long limit, Progress progress) throws OrtException, IOException {
         long started = System.nanoTime();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            try (OrtSession cand = OrtSessions.open(env, candidate, options);
-                    OrtSession ref = OrtSessions.open(env, reference, options);
-                    DatasetReader reader = DatasetReader.open(dataset);
-                    DatasetFeed feed = DatasetFeed.open(env, cand, reader, batchSize, limit)) {
-                DatasetFeed.check(ref.getInputInfo(), reader);
-                Map<String, NodeInfo> outputInfo = cand.getOutputInfo();
-                sameOutputs(new ArrayList<>(outputInfo.keySet()), new ArrayList<>(ref.getOutputInfo().keySet()));
-                metrics.checkOutputs(outputInfo.keySet());
-                boolean tokenModel = OutputKind.tokenModel(cand.getInputInfo());
-                Map<String, OutputAccumulator> accumulators = new LinkedHashMap<>();
-                Map<String, OutputComparison> unsupported = new LinkedHashMap<>();
-                String primary = null;
-                for (NodeInfo info : outputInfo.values()) {
-                    String name = info.getName();
-                    OutputKind kind = OutputKind.of(name, info.getInfo(), tokenModel);
-                    if (kind == OutputKind.UNSUPPORTED) {
-                        unsupported.put(name, new OutputComparison(name, kind, List.of(), null, 0, Map.of(), Map.of(),
-                                OutputKind.unsupportedReason(name, info.getInfo()) + "; it is not compared"));
-                        continue;
-                    }
-                    boolean pool = pooling == Pooling.MEAN && kind == OutputKind.EMBEDDING
-                            && info.getInfo() instanceof TensorInfo t && t.getShape().length == 3;
-                    accumulators.put(name, new OutputAccumulator(name, kind, metrics.metricsFor(name, kind),
-                            metrics.thresholdFor(name), pool));
-                    if (primary == null && kind != OutputKind.LABELS) {
-                        primary = name;
-                    }
+        try (InferenceRunner cand = InferenceRunner.open(env, candidate, 0);
+                InferenceRunner ref = InferenceRunner.open(env, reference, 0);
+                DatasetReader reader = DatasetReader.open(dataset);
+                DatasetFeed feed = cand.feed(reader, batchSize, limit)) {
+            ref.feed(reader, batchSize, limit).close(); // checks the dataset fits the reference too
+            Map<String, NodeInfo> outputInfo = cand.outputs();
+            sameOutputs(new ArrayList<>(outputInfo.keySet()), new ArrayList<>(ref.outputs().keySet()));
+            metrics.checkOutputs(outputInfo.keySet());
+            boolean tokenModel = OutputKind.tokenModel(cand.inputs());
+            Map<String, OutputAccumulator> accumulators = new LinkedHashMap<>();
+            Map<String, OutputComparison> unsupported = new LinkedHashMap<>();
+            String primary = null;
+            for (NodeInfo info : outputInfo.values()) {
+                String name = info.getName();
+                OutputKind kind = OutputKind.of(name, info.getInfo(), tokenModel);
+                if (kind == OutputKind.UNSUPPORTED) {
+                    unsupported.put(name, new OutputComparison(name, kind, List.of(), null, 0, Map.of(), Map.of(),
+                            OutputKind.unsupportedReason(name, info.getInfo()) + "; it is not compared"));
+                    continue;
                 }
-                boolean pooled = pooling == Pooling.MEAN;
-                Scoring scoring = Scoring.of(outputInfo, tokenModel);
-                String scoredOutput = scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput();
-                String agreementNote = scoring.absentReason();
-                long samples = 0;
-                long candCorrect = 0;
-                long refCorrect = 0;
-                long agree = 0;
-                boolean labelled = true;
-                while (feed.hasNext()) {
-                    try (DatasetFeed.Batch batch = feed.next();
-                            OrtSession.Result c = batch.run(cand, outputInfo.keySet());
-                            OrtSession.Result r = batch.run(ref, outputInfo.keySet())) {
-                        int n = batch.size();
-                        long[] mask = pooled ? mask(batch) : null;
-                        Map<String, OutputValues[]> batchValues = new LinkedHashMap<>();
-                        for (OutputAccumulator acc : accumulators.values()) {
-                            String name = acc.output();
-                            OutputValues cv = OutputValues.of(name, value(c, name), acc.keys());
-                            OutputValues rv = OutputValues.of(name, value(r, name), cv.keys());
-                            acc.add(cv, rv, n, mask);
-                            batchValues.put(name, new OutputValues[] {cv, rv});
-                        }
-                        labelled &= batch.labels().isPresent();
-                        if (scoredOutput != null && agreementNote == null) {
-                            OutputValues[] scored = batchValues.get(scoredOutput);
-                            try {
-                                for (int s = 0; s < n; s++) {
-                                    long ca = predicted(scoredOutput, scoring, scored[0], s, n);
-                                    long ra = predicted(scoredOutput, scoring, scored[1], s, n);
-                                    agree += ca == ra ? 1 : 0;
-                                    if (batch.labels().isPresent()) {
-                                        long label = batch.labels().get()[s];
-                                        candCorrect += ca == label ? 1 : 0;
-                                        refCorrect += ra == label ? 1 : 0;
-                                    }
-                                }
-                            } catch (IllegalArgumentException unscorable) {
-                                agreementNote = unscorable.getMessage();
-                            }
-                        }
-                        samples += n;
-                    }
-                    progress.batchDone(samples, feed.total());
+                boolean pool = pooling == Pooling.MEAN && kind == OutputKind.EMBEDDING
+                        && info.getInfo() instanceof TensorInfo t && t.getShape().length == 3;
+                accumulators.put(name, new OutputAccumulator(name, kind, metrics.metricsFor(name, kind),
+                        metrics.thresholdFor(name), pool));
+                if (primary == null && kind != OutputKind.LABELS) {
+                    primary = name;
                 }
-                double secs = (System.nanoTime() - started) / 1e9;
-                if (samples == 0 && agreementNote == null) {
-                    agreementNote = "no sample was compared: the dataset has no samples to feed";
-                }
-                boolean scored = agreementNote == null;
-                Double candAcc = scored && labelled ? (double) candCorrect / samples : null;
-                Double refAcc = scored && labelled ? (double) refCorrect / samples : null;
-                Double agreement = scored ? (double) agree / samples : null;
-                OutputAccumulator.SampleCosine cosine = primary == null
-                        ? new OutputAccumulator.SampleCosine(null, null,
-                                "no output holds floats (the outputs are labels or unsupported types): cosine is not measured")
-                        : accumulators.get(primary).sampleCosine();
-                Map<String, OutputComparison> perOutput = new LinkedHashMap<>();
-                for (String name : outputInfo.keySet()) {
-                    perOutput.put(name, accumulators.containsKey(name) ? accumulators.get(name).result() : unsupported.get(name));
-                }
-                return new Comparison(samples, candAcc, refAcc, agreement, cosine.mean(), cosine.min(), secs,
-                        cosine.note(), agreementNote, perOutput);
             }
+            boolean pooled = pooling == Pooling.MEAN;
+            Scoring scoring = Scoring.of(outputInfo, tokenModel);
+            String scoredOutput = scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput();
+            String agreementNote = scoring.absentReason();
+            long samples = 0;
+            long candCorrect = 0;
+            long refCorrect = 0;
+            long agree = 0;
+            boolean labelled = true;
+            while (feed.hasNext()) {
+                try (DatasetFeed.Batch batch = feed.next();
+                        InferenceRunner.Outputs c = cand.run(batch, outputInfo.keySet());
+                        InferenceRunner.Outputs r = ref.run(batch, outputInfo.keySet())) {
+                    int n = batch.size();
+                    long[] mask = pooled ? mask(batch) : null;
+                    Map<String, OutputValues[]> batchValues = new LinkedHashMap<>();
+                    for (OutputAccumulator acc : accumulators.values()) {
+                        String name = acc.output();
+                        OutputValues cv = OutputValues.of(name, value(c, name), acc.keys());
+                        OutputValues rv = OutputValues.of(name, value(r, name), cv.keys());
+                        acc.add(cv, rv, n, mask);
+                        batchValues.put(name, new OutputValues[] {cv, rv});
+                    }
+                    labelled &= batch.labels().isPresent();
+                    if (scoredOutput != null && agreementNote == null) {
+                        OutputValues[] scored = batchValues.get(scoredOutput);
+                        try {
+                            for (int s = 0; s < n; s++) {
+                                long ca = predicted(scoredOutput, scoring, scored[0], s, n);
+                                long ra = predicted(scoredOutput, scoring, scored[1], s, n);
+                                agree += ca == ra ? 1 : 0;
+                                if (batch.labels().isPresent()) {
+                                    long label = batch.labels().get()[s];
+                                    candCorrect += ca == label ? 1 : 0;
+                                    refCorrect += ra == label ? 1 : 0;
+                                }
+                            }
+                        } catch (IllegalArgumentException unscorable) {
+                            agreementNote = unscorable.getMessage();
+                        }
+                    }
+                    samples += n;
+                }
+                progress.batchDone(samples, feed.total());
+            }
+            double secs = (System.nanoTime() - started) / 1e9;
+            if (samples == 0 && agreementNote == null) {
+                agreementNote = "no sample was compared: the dataset has no samples to feed";
+            }
+            boolean scored = agreementNote == null;
+            Double candAcc = scored && labelled ? (double) candCorrect / samples : null;
+            Double refAcc = scored && labelled ? (double) refCorrect / samples : null;
+            Double agreement = scored ? (double) agree / samples : null;
+            OutputAccumulator.SampleCosine cosine = primary == null
+                    ? new OutputAccumulator.SampleCosine(null, null,
+                            "no output holds floats (the outputs are labels or unsupported types): cosine is not measured")
+                    : accumulators.get(primary).sampleCosine();
+            Map<String, OutputComparison> perOutput = new LinkedHashMap<>();
+            for (String name : outputInfo.keySet()) {
+                perOutput.put(name, accumulators.containsKey(name) ? accumulators.get(name).result() : unsupported.get(name));
+            }
+            return new Comparison(samples, candAcc, refAcc, agreement, cosine.mean(), cosine.min(), secs,
+                    cosine.note(), agreementNote, perOutput);
         }
     }
 
@@ -202,8 +199,8 @@ public final class ModelComparator {
         return Scoring.ranked(output, values, s, n, 1)[0];
     }
 
-    private static OnnxValue value(OrtSession.Result result, String name) {
-        return result.get(name).orElseThrow(() -> new IllegalStateException("ONNX Runtime returned no output '" + name + "'"));
+    private static OnnxValue value(InferenceRunner.Outputs result, String name) {
+        return result.get(name).orElseThrow(() -> new IllegalStateException("the runtime returned no output '" + name + "'"));
     }
 
     /** @throws IllegalArgumentException naming the outputs only one model has */

@@ -155,8 +155,27 @@ public final class DatasetFeed implements AutoCloseable {
      */
     public static DatasetFeed open(OrtEnvironment env, OrtSession session, DatasetReader reader, int batchSize, long limit)
             throws OrtException, IOException {
-        Map<String, NodeInfo> inputs = session.getInputInfo();
         check(session, reader);
+        return openChecked(env, session.getInputInfo(), reader, batchSize, limit);
+    }
+
+    /**
+     * As {@link #open(OrtEnvironment, OrtSession, DatasetReader, int, long)} for a model described by its inputs
+     * alone (one that does not run in ONNX Runtime, e.g. a .tflite): it is fed the dataset's arrays as they are, and a
+     * stateful dataset is refused, because carrying state needs the session's state outputs.
+     */
+    public static DatasetFeed open(OrtEnvironment env, Map<String, NodeInfo> inputs, DatasetReader reader, int batchSize,
+            long limit) throws IOException {
+        check(inputs, reader);
+        if (reader.manifest().isStateful()) {
+            throw new DatasetFormatException("the dataset is stateful (its manifest names state inputs), which only a"
+                    + " model run in ONNX Runtime can be fed; measure the ONNX model instead");
+        }
+        return openChecked(env, inputs, reader, batchSize, limit);
+    }
+
+    private static DatasetFeed openChecked(OrtEnvironment env, Map<String, NodeInfo> inputs, DatasetReader reader,
+            int batchSize, long limit) throws IOException {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         }

@@ -4,13 +4,12 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.evaluate.OutputKind;
 import dev.anvil.modelkit.evaluate.OutputValues;
 import dev.anvil.modelkit.evaluate.Scoring;
+import dev.anvil.modelkit.inference.InferenceRunner;
 import dev.anvil.modelkit.onnx.DatasetFeed;
-import dev.anvil.modelkit.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Measures one ONNX model on a dataset in ONNX Runtime: top-1 and top-k accuracy, per-class
+ * Measures one model on a dataset, an ONNX model in ONNX Runtime or a .tflite in the TFLite interpreter (see
+ * {@link InferenceRunner}): top-1 and top-k accuracy, per-class
  * precision and recall and the confusion matrix (when an output holds labels or class scores, tensors or
  * ONNX-ML sequences of maps, and the dataset has labels), latency per batch (p50/p95/p99 and a {@link LatencyHistogram}, the warm-up batches left out),
  * throughput, file size and the process memory the session added. A figure that was not measured is
@@ -80,11 +80,13 @@ public final class ModelEvaluator {
      * @param accuracyAbsentReason why accuracy, per-class figures and the confusion matrix are absent; null when measured
      * @param topKAbsentReason why top-k accuracy is absent (a model with only a label output has no ranking)
      * @param scoredOutput the output the accuracy was scored on (see {@link Scoring}), null when none fits
+     * @param runtime what ran the model ({@link InferenceRunner#runtime()})
+     * @param runtimeNote how the runtime ran the batches when not as asked ({@link InferenceRunner#note()}), else null
      */
     public record Evaluation(long samples, Double accuracy, Double topKAccuracy, int topK, List<ClassStats> perClass,
                              long[][] confusionMatrix, Latency latency, Double throughputPerSecond, int batchSize,
                              int threads, long sizeBytes, Long sessionMemoryBytes, String accuracyAbsentReason,
-                             String topKAbsentReason, String scoredOutput) {}
+                             String topKAbsentReason, String scoredOutput, String runtime, String runtimeNote) {}
 
     private final OrtEnvironment env;
 
@@ -94,110 +96,106 @@ public final class ModelEvaluator {
 
     public Evaluation evaluate(Path model, Path dataset, Options options) throws OrtException, IOException {
         Long rssBefore = ProcessMemory.residentBytes();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            so.setIntraOpNumThreads(options.threads());
-            so.setInterOpNumThreads(1);
-            try (OrtSession session = OrtSessions.open(env, model, so);
-                    DatasetReader reader = DatasetReader.open(dataset);
-                    DatasetFeed feed = DatasetFeed.open(env, session, reader, options.batchSize(), options.samples())) {
-                Map<String, NodeInfo> outputs = session.getOutputInfo();
-                Scoring scoring = Scoring.of(outputs, OutputKind.tokenModel(session.getInputInfo()));
-                String accuracyReason = scoring.absentReason();
-                String topKReason = scoring.scored() && scoring.scoresOutput() == null
-                        ? "top-k accuracy needs class scores; the model's only prediction is its label output '"
-                                + scoring.labelOutput() + "'"
-                        : null;
-                List<Double> batchMillis = new ArrayList<>();
-                long samples = 0;
-                long runNanos = 0;
-                long top1 = 0;
-                long topk = 0;
-                boolean labelled = true;
-                Confusion confusion = new Confusion();
-                List<Object> keys = null;
-                while (feed.hasNext()) {
-                    try (DatasetFeed.Batch batch = feed.next()) {
-                        long t0 = System.nanoTime();
-                        // every output, as a client of the served model gets them: the latency is the whole model's
-                        try (OrtSession.Result result = batch.run(session, outputs.keySet())) {
-                            long elapsed = System.nanoTime() - t0;
-                            batchMillis.add(elapsed / 1e6);
-                            runNanos += elapsed;
-                            int n = batch.size();
-                            labelled &= batch.labels().isPresent();
-                            if (accuracyReason == null && batch.labels().isPresent()) {
-                                OutputValues labelValues = scoring.labelOutput() == null ? null
-                                        : OutputValues.of(scoring.labelOutput(), output(result, scoring.labelOutput()), null);
-                                OutputValues scores = scoring.scoresOutput() == null ? null
-                                        : OutputValues.of(scoring.scoresOutput(), output(result, scoring.scoresOutput()), keys);
-                                if (scores != null) {
-                                    keys = scores.keys();
-                                    String named = namedClasses(scoring.scoresOutput(), scores);
-                                    if (named != null && labelValues == null) {
-                                        accuracyReason = named;
-                                        samples += n;
-                                        continue;
-                                    } else if (named != null) {
-                                        topKReason = named;
-                                        scores = null;
-                                    }
-                                }
-                                if (scores != null) {
-                                    confusion.ensure(scores.keys() == null ? scores.perSample(n)
-                                            : (int) scores.keys().stream().mapToLong(k -> ((Number) k).longValue()).max().orElse(-1) + 1);
-                                }
-                                long[] labels = batch.labels().get();
-                                for (int s = 0; s < n; s++) {
-                                    long label = labels[s];
-                                    if (label < 0 || (scores != null && scores.keys() == null && label >= scores.perSample(n))) {
-                                        throw new IllegalArgumentException("label " + label + " of sample "
-                                                + (batch.firstSample() + s) + " is outside the model's "
-                                                + (scores == null ? "classes (labels are class numbers from 0)"
-                                                        : scores.perSample(n) + " classes"));
-                                    }
-                                    long[] ranked = scores == null ? null
-                                            : Scoring.ranked(scoring.scoresOutput(), scores, s, n, options.topK());
-                                    long predicted = labelValues != null
-                                            ? (long) labelValues.values()[s * labelValues.perSample(n)] : ranked[0];
-                                    confusion.add(label, predicted);
-                                    top1 += predicted == label ? 1 : 0;
-                                    if (ranked != null) {
-                                        topk += Arrays.stream(ranked).anyMatch(c -> c == label) ? 1 : 0;
-                                    }
+        try (InferenceRunner runner = InferenceRunner.open(env, model, options.threads());
+                DatasetReader reader = DatasetReader.open(dataset);
+                DatasetFeed feed = runner.feed(reader, options.batchSize(), options.samples())) {
+            Map<String, NodeInfo> outputs = runner.outputs();
+            Scoring scoring = Scoring.of(outputs, OutputKind.tokenModel(runner.inputs()));
+            String accuracyReason = scoring.absentReason();
+            String topKReason = scoring.scored() && scoring.scoresOutput() == null
+                    ? "top-k accuracy needs class scores; the model's only prediction is its label output '"
+                            + scoring.labelOutput() + "'"
+                    : null;
+            List<Double> batchMillis = new ArrayList<>();
+            long samples = 0;
+            long runNanos = 0;
+            long top1 = 0;
+            long topk = 0;
+            boolean labelled = true;
+            Confusion confusion = new Confusion();
+            List<Object> keys = null;
+            while (feed.hasNext()) {
+                try (DatasetFeed.Batch batch = feed.next()) {
+                    long t0 = System.nanoTime();
+                    // every output, as a client of the served model gets them: the latency is the whole model's
+                    try (InferenceRunner.Outputs result = runner.run(batch, outputs.keySet())) {
+                        long elapsed = System.nanoTime() - t0;
+                        batchMillis.add(elapsed / 1e6);
+                        runNanos += elapsed;
+                        int n = batch.size();
+                        labelled &= batch.labels().isPresent();
+                        if (accuracyReason == null && batch.labels().isPresent()) {
+                            OutputValues labelValues = scoring.labelOutput() == null ? null
+                                    : OutputValues.of(scoring.labelOutput(), output(result, scoring.labelOutput()), null);
+                            OutputValues scores = scoring.scoresOutput() == null ? null
+                                    : OutputValues.of(scoring.scoresOutput(), output(result, scoring.scoresOutput()), keys);
+                            if (scores != null) {
+                                keys = scores.keys();
+                                String named = namedClasses(scoring.scoresOutput(), scores);
+                                if (named != null && labelValues == null) {
+                                    accuracyReason = named;
+                                    samples += n;
+                                    continue;
+                                } else if (named != null) {
+                                    topKReason = named;
+                                    scores = null;
                                 }
                             }
-                            samples += n;
+                            if (scores != null) {
+                                confusion.ensure(scores.keys() == null ? scores.perSample(n)
+                                        : (int) scores.keys().stream().mapToLong(k -> ((Number) k).longValue()).max().orElse(-1) + 1);
+                            }
+                            long[] labels = batch.labels().get();
+                            for (int s = 0; s < n; s++) {
+                                long label = labels[s];
+                                if (label < 0 || (scores != null && scores.keys() == null && label >= scores.perSample(n))) {
+                                    throw new IllegalArgumentException("label " + label + " of sample "
+                                            + (batch.firstSample() + s) + " is outside the model's "
+                                            + (scores == null ? "classes (labels are class numbers from 0)"
+                                                    : scores.perSample(n) + " classes"));
+                                }
+                                long[] ranked = scores == null ? null
+                                        : Scoring.ranked(scoring.scoresOutput(), scores, s, n, options.topK());
+                                long predicted = labelValues != null
+                                        ? (long) labelValues.values()[s * labelValues.perSample(n)] : ranked[0];
+                                confusion.add(label, predicted);
+                                top1 += predicted == label ? 1 : 0;
+                                if (ranked != null) {
+                                    topk += Arrays.stream(ranked).anyMatch(c -> c == label) ? 1 : 0;
+                                }
+                            }
                         }
+                        samples += n;
                     }
                 }
-                int firstPass = batchMillis.size();
-                if (firstPass > 0 && !reader.manifest().isStateful()) {
-                    repeatForLatency(session, reader, options, outputs.keySet(), batchMillis);
-                }
-                if (accuracyReason == null && (!labelled || samples == 0)) {
-                    accuracyReason = samples == 0 ? "no batch ran: the dataset has no samples to feed"
-                            : "the dataset has no labels (labels.npy): accuracy needs a labelled dataset";
-                }
-                if (topKReason == null) {
-                    topKReason = accuracyReason;
-                }
-                Long rssAfter = ProcessMemory.residentBytes();
-                Long memory = rssBefore == null || rssAfter == null ? null : Math.max(0, rssAfter - rssBefore);
-                boolean classification = accuracyReason == null;
-                boolean ranked = topKReason == null;
-                long[][] matrix = classification ? confusion.matrix() : null;
-                return new Evaluation(samples,
-                        classification ? (double) top1 / samples : null,
-                        ranked ? (double) topk / samples : null,
-                        options.topK(),
-                        classification ? perClass(matrix) : List.of(),
-                        matrix,
-                        latency(batchMillis, options.warmupBatches(), batchMillis.size() - firstPass),
-                        runNanos == 0 ? null : samples / (runNanos / 1e9),
-                        feed.batchSize(), options.threads(), Files.size(model), memory,
-                        accuracyReason, topKReason, scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput());
             }
+            int firstPass = batchMillis.size();
+            if (firstPass > 0 && !reader.manifest().isStateful()) {
+                repeatForLatency(runner, reader, options, outputs.keySet(), batchMillis);
+            }
+            if (accuracyReason == null && (!labelled || samples == 0)) {
+                accuracyReason = samples == 0 ? "no batch ran: the dataset has no samples to feed"
+                        : "the dataset has no labels (labels.npy): accuracy needs a labelled dataset";
+            }
+            if (topKReason == null) {
+                topKReason = accuracyReason;
+            }
+            Long rssAfter = ProcessMemory.residentBytes();
+            Long memory = rssBefore == null || rssAfter == null ? null : Math.max(0, rssAfter - rssBefore);
+            boolean classification = accuracyReason == null;
+            boolean ranked = topKReason == null;
+            long[][] matrix = classification ? confusion.matrix() : null;
+            return new Evaluation(samples,
+                    classification ? (double) top1 / samples : null,
+                    ranked ? (double) topk / samples : null,
+                    options.topK(),
+                    classification ? perClass(matrix) : List.of(),
+                    matrix,
+                    latency(batchMillis, options.warmupBatches(), batchMillis.size() - firstPass),
+                    runNanos == 0 ? null : samples / (runNanos / 1e9),
+                    feed.batchSize(), options.threads(), Files.size(model), memory,
+                    accuracyReason, topKReason, scoring.labelOutput() != null ? scoring.labelOutput() : scoring.scoresOutput(),
+                    runner.runtime(), runner.note());
         }
     }
 
@@ -206,15 +204,15 @@ public final class ModelEvaluator {
      * {@link Options#minTimedBatches()} runs are timed after warm-up. Not for a stateful dataset: its steps cannot be
      * replayed out of their sequence.
      */
-    private void repeatForLatency(OrtSession session, DatasetReader reader, Options options, Set<String> outputs,
+    private void repeatForLatency(InferenceRunner runner, DatasetReader reader, Options options, Set<String> outputs,
             List<Double> batchMillis) throws OrtException, IOException {
         while (batchMillis.size() - warmupFor(options.warmupBatches(), batchMillis.size()) < options.minTimedBatches()) {
-            try (DatasetFeed again = DatasetFeed.open(env, session, reader, options.batchSize(), options.samples())) {
+            try (DatasetFeed again = runner.feed(reader, options.batchSize(), options.samples())) {
                 while (again.hasNext()
                         && batchMillis.size() - warmupFor(options.warmupBatches(), batchMillis.size()) < options.minTimedBatches()) {
                     try (DatasetFeed.Batch batch = again.next()) {
                         long t0 = System.nanoTime();
-                        try (OrtSession.Result ignored = batch.run(session, outputs)) {
+                        try (InferenceRunner.Outputs ignored = runner.run(batch, outputs)) {
                             batchMillis.add((System.nanoTime() - t0) / 1e6);
                         }
                     }
@@ -223,8 +221,8 @@ public final class ModelEvaluator {
         }
     }
 
-    private static OnnxValue output(OrtSession.Result result, String name) {
-        return result.get(name).orElseThrow(() -> new IllegalStateException("ONNX Runtime returned no output '" + name + "'"));
+    private static OnnxValue output(InferenceRunner.Outputs result, String name) {
+        return result.get(name).orElseThrow(() -> new IllegalStateException("the runtime returned no output '" + name + "'"));
     }
 
     /** Why class scores keyed by names cannot be matched with labels.npy's class numbers; null when keyed by numbers. */
@@ -366,6 +364,11 @@ public final class ModelEvaluator {
             m.put("throughput_per_s_absent_reason", "no batch ran: the dataset has no samples to feed");
         }
         m.put("batch_size", e.batchSize());
+        // added after anvil.validation/v1 first shipped: readers must treat them as optional
+        m.put("runtime", e.runtime());
+        if (e.runtimeNote() != null) {
+            m.put("runtime_note", e.runtimeNote());
+        }
         m.put("threads", e.threads());
         m.put("size_bytes", e.sizeBytes());
         m.put("session_memory_bytes", e.sessionMemoryBytes());

@@ -8,7 +8,13 @@ import dev.anvil.modelkit.compile.CnnMnistInt8Fixture;
 import dev.anvil.modelkit.compile.TfliteConverter;
 import dev.anvil.modelkit.compile.TfliteRunner;
 import dev.anvil.modelkit.compile.TfliteVerifier;
+import dev.anvil.modelkit.datasets.CsvDatasetImporter;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.train.TabularDatasets;
+import dev.anvil.modelkit.train.TabularTrainer;
+import dev.anvil.modelkit.train.TrainTask;
+import dev.anvil.modelkit.train.TrainerSpec;
+import dev.anvil.modelkit.train.TrainingData;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,12 +22,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * bench/compile.sh: cnn_mnist as ONNX Runtime FP32, Anvil's ONNX INT8 (static QDQ), TFLite float32, float16 weights
  * and full-integer INT8, side by side in one run: size, accuracy and agreement with ONNX Runtime FP32 on the 9,744
  * held-out MNIST images (the 256 others calibrate; one calibration table serves both INT8 models), latency batch 1
- * (1 and 2 threads) p50/p95.
+ * (1 and 2 threads) p50/p95. Then the same columns for a second model the converter covers (Tribuo logistic regression
+ * on sklearn's digits), and the converter's refusal of the other real models at hand.
  */
 public final class CompileBench {
     private static final String ROW = "%-24s %9d %9.4f %10s %12s %11.1f %11.1f %11.1f %11.1f%n";
@@ -67,9 +75,93 @@ public final class CompileBench {
                     String.format("%.4f", r.top1Agreement()), String.format("%.3g", r.maxAbsErrorProbabilities()),
                     t1[0], t1[1], t2[0], t2[1]);
         }
+        System.out.println();
+        digits(samples, iterations, dir);
+        System.out.println();
+        refusals(dir);
+    }
+
+    /**
+     * The second model the converter covers: Tribuo's multinomial logistic regression (standardised features) trained
+     * on sklearn's digits (64 pixel features, 0–16) and exported to ONNX as the train operator exports it, then
+     * compiled. Float32 and float16 weights only: full-integer INT8 needs a calibration table of this model's tensors.
+     */
+    private static void digits(int samples, int iterations, Path dir) throws Exception {
+        TrainingData all = TabularDatasets.read(new CsvDatasetImporter("float_input")
+                .read(SharedData.file("sklearn/digits.csv.gz")), null, null, TrainTask.CLASSIFICATION, null, "digits");
+        List<TrainingData> parts = TabularDatasets.split(all, 0.25, 1);
+        TabularTrainer.Result trained = new TabularTrainer(OrtEnvironment.getEnvironment()).train(parts.get(0),
+                Optional.empty(), new TabularTrainer.Options(TrainerSpec.parse("logistic", TrainTask.CLASSIFICATION,
+                        Map.of()), 42, "float_input", true), (p, e, n, l) -> { });
+        Path onnx = dir.resolve("digits_logistic.onnx");
+        Files.write(onnx, trained.onnx());
+        TrainingData held = parts.get(1);
+        int n = samples > 0 ? Math.min(samples, held.samples()) : held.samples();
+        List<float[]> rows = Arrays.asList(held.features()).subList(0, n);
+        int[] labels = Arrays.copyOf(held.classes(), n);
+        int features = rows.get(0).length;
+        OnnxModel model = OnnxModel.read(onnx);
+        System.out.printf("digits logistic (Tribuo 4.3.2, %d training rows; ONNX ops %s), %d held-out rows, latency"
+                + " batch 1 over %d runs (after 200 warm-up)%n", parts.get(0).samples(), opTypes(model), n, iterations);
+        System.out.printf("%-24s %9s %9s %10s %12s %11s %11s %11s %11s%n", "model", "bytes", "accuracy", "agreement",
+                "max_abs_prob", "p50_1t_us", "p95_1t_us", "p50_2t_us", "p95_2t_us");
+        long[] ortShape = {1, features};
+        int[] shape = {1, features};
+        List<float[]> reference = ortOutputs(onnx, rows, ortShape);
+        double[] ort1 = ortLatency(onnx, rows, 1, iterations, ortShape);
+        double[] ort2 = ortLatency(onnx, rows, 2, iterations, ortShape);
+        System.out.printf(ROW, "onnxruntime fp32", Files.size(onnx), accuracy(reference, labels), "-", "-", ort1[0],
+                ort1[1], ort2[0], ort2[1]);
+        for (TfliteConverter.Precision p : List.of(TfliteConverter.Precision.FLOAT32, TfliteConverter.Precision.FLOAT16)) {
+            Path tfl = dir.resolve("digits_" + p.name().toLowerCase() + ".tflite");
+            Files.write(tfl, TfliteConverter.convert(model, p).flatbuffer());
+            TfliteVerifier.Report r = TfliteVerifier.compare(onnx, tfl, rows, shape, labels);
+            double[] t1 = tfliteLatency(tfl, rows, 1, iterations, shape);
+            double[] t2 = tfliteLatency(tfl, rows, 2, iterations, shape);
+            System.out.printf(ROW, "tflite " + p.name().toLowerCase(), Files.size(tfl), r.candidateAccuracy(),
+                    String.format("%.4f", r.top1Agreement()), String.format("%.3g", r.maxAbsErrorProbabilities()),
+                    t1[0], t1[1], t2[0], t2[1]);
+        }
+    }
+
+    /** The other real models at hand, and the ops the converter refuses in each (it refuses before any work). */
+    private static void refusals(Path dir) throws Exception {
+        System.out.println("not compiled (the converter's refusal):");
+        Path minilm = dir.resolve("all-minilm-l6-v2.onnx");
+        try (var in = CompileBench.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+            Files.copy(in, minilm);
+        }
+        System.out.printf("  all-MiniLM-L6-v2 (Maven, FP32): %s%n", refused(OnnxModel.read(minilm)));
+        Files.delete(minilm);
+        TrainingData all = TabularDatasets.read(new CsvDatasetImporter("float_input")
+                .read(SharedData.file("sklearn/digits.csv.gz")), null, null, TrainTask.CLASSIFICATION, null, "digits");
+        for (String trainer : List.of("libsvm", "liblinear")) {
+            TabularTrainer.Result trained = new TabularTrainer(OrtEnvironment.getEnvironment()).train(all,
+                    Optional.empty(), new TabularTrainer.Options(TrainerSpec.parse(trainer, TrainTask.CLASSIFICATION,
+                            Map.of()), 42, "float_input", true), (p, e, n, l) -> { });
+            Path onnx = dir.resolve("digits_" + trainer + ".onnx");
+            Files.write(onnx, trained.onnx());
+            System.out.printf("  digits %s (Tribuo): %s%n", trainer, refused(OnnxModel.read(onnx)));
+        }
+    }
+
+    private static String refused(OnnxModel model) {
+        List<String> nodes = TfliteConverter.unsupportedNodes(model);
+        return nodes.isEmpty() ? "converts (ops " + opTypes(model) + ")" : nodes.size() + " node(s) refused, op types "
+                + nodes.stream().map(node -> node.split(" ")[0]).distinct().toList();
+    }
+
+    private static java.util.Set<String> opTypes(OnnxModel model) {
+        java.util.Set<String> ops = new java.util.TreeSet<>();
+        model.graph().proto().getNodeList().forEach(node -> ops.add(node.getOpType()));
+        return ops;
     }
 
     private static List<float[]> ortOutputs(Path model, List<float[]> images) throws Exception {
+        return ortOutputs(model, images, new long[] {1, 1, 28, 28});
+    }
+
+    private static List<float[]> ortOutputs(Path model, List<float[]> images, long[] shape) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<float[]> out = new ArrayList<>();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
@@ -77,7 +169,7 @@ public final class CompileBench {
             try (OrtSession s = env.createSession(model.toString(), o)) {
                 String in = s.getInputNames().iterator().next();
                 for (float[] x : images) {
-                    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, 1, 28, 28});
+                    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape);
                             OrtSession.Result r = s.run(Map.of(in, t))) {
                         out.add(((float[][]) r.get(0).getValue())[0]);
                     }
@@ -125,6 +217,11 @@ public final class CompileBench {
     }
 
     private static double[] ortLatency(Path onnx, List<float[]> images, int threads, int iterations) throws Exception {
+        return ortLatency(onnx, images, threads, iterations, new long[] {1, 1, 28, 28});
+    }
+
+    private static double[] ortLatency(Path onnx, List<float[]> images, int threads, int iterations, long[] shape)
+            throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(threads);
@@ -134,7 +231,7 @@ public final class CompileBench {
                 for (int i = -200; i < iterations; i++) {
                     float[] x = images.get(Math.floorMod(i, images.size()));
                     long t0 = System.nanoTime();
-                    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, 1, 28, 28});
+                    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape);
                             OrtSession.Result r = s.run(Map.of(in, t))) {
                         r.get(0).getValue();
                     }
@@ -148,12 +245,16 @@ public final class CompileBench {
     }
 
     private static double[] tfliteLatency(Path tfl, List<float[]> images, int threads, int iterations) {
+        return tfliteLatency(tfl, images, threads, iterations, new int[] {1, 1, 28, 28});
+    }
+
+    private static double[] tfliteLatency(Path tfl, List<float[]> images, int threads, int iterations, int[] shape) {
         try (TfliteRunner runner = new TfliteRunner(tfl, threads)) {
             long[] times = new long[iterations];
             for (int i = -200; i < iterations; i++) {
                 float[] x = images.get(Math.floorMod(i, images.size()));
                 long t0 = System.nanoTime();
-                runner.run(x, new int[] {1, 1, 28, 28});
+                runner.run(x, shape);
                 if (i >= 0) {
                     times[i] = System.nanoTime() - t0;
                 }
