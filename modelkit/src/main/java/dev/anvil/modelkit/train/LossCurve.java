@@ -17,7 +17,9 @@ import java.util.regex.Pattern;
  * worker do not mix, and they are kept out of the worker's log (the curve is reported as task metrics instead).
  */
 final class LossCurve implements AutoCloseable {
-    private static final Pattern LINE = Pattern.compile("At iteration (\\d+), average loss = ([-+0-9.eE]+|NaN|Infinity)");
+    /** A loss line; the value is a decimal number, NaN, or an infinity with its sign (a diverged objective). */
+    static final Pattern LINE = Pattern.compile(
+            "At iteration (\\d+), average loss = ([-+]?(?:Infinity|NaN|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?))");
     private static final ThreadLocal<LossCurve> CURRENT = new ThreadLocal<>();
     /** Held, so the configured logger is not collected and its settings lost. */
     private static final Logger SGD_LOGGER = Logger.getLogger("org.tribuo.common.sgd.AbstractSGDTrainer");
