@@ -5,6 +5,8 @@ import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OrtException;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -24,6 +26,10 @@ import java.util.Set;
  * A layer whose output meets another branch at an Add (a residual) is left alone with that reason: its
  * partner would have to lose the same channels. Other layers are reported as left alone with the reason; the
  * last layer never qualifies (its outputs are the model's).
+ *
+ * <p>Channels are ranked by the norm of their weights, or ({@link Importance#ACTIVATION}) by their mean absolute
+ * activation on a dataset, measured once on the unpruned model ({@link ChannelActivations}) where the consumer reads
+ * them (after the channel-wise ops, so a channel that a Relu always zeroes counts as dead whatever its weights).
  */
 public final class StructuredPruner {
     private static final Set<String> CHANNELWISE = Set.of("Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu",
@@ -35,22 +41,43 @@ public final class StructuredPruner {
      * @param fraction the fraction of each qualifying layer's channels removed (at least one channel stays)
      * @param layers   per-layer fractions, overriding {@code fraction}
      * @param skip     layers left as they are
-     * @param l2       rank channels by L2 norm instead of L1
+     * @param l2         rank channels by L2 norm instead of L1 (norm importance)
+     * @param importance what ranks the channels
      */
-    public record Options(double fraction, Map<String, Double> layers, Set<String> skip, boolean l2) {
+    public record Options(double fraction, Map<String, Double> layers, Set<String> skip, boolean l2,
+            Importance importance) {
         public Options {
             PruneOptions.checkSparsity("fraction", fraction);
             layers = Map.copyOf(layers);
             skip = Set.copyOf(skip);
             layers.forEach((name, f) -> PruneOptions.checkSparsity("the fraction of layer '" + name + "'", f));
+            java.util.Objects.requireNonNull(importance, "importance");
+        }
+
+        /** Ranked by weight norm. */
+        public Options(double fraction, Map<String, Double> layers, Set<String> skip, boolean l2) {
+            this(fraction, layers, skip, l2, Importance.NORM);
         }
     }
 
-    /** One layer: channels before and after, and the parameters of the layer and its consumer, or why it was left alone. */
-    public record Layer(String name, String opType, int channelsBefore, int channelsAfter, String consumer,
-            String leftAlone) {}
+    /** What ranks a layer's channels: the L1/L2 norm of their weights, or their mean |activation| on a dataset. */
+    public enum Importance {
+        NORM, ACTIVATION;
 
-    public record Report(List<Layer> layers, long paramsBefore, long paramsAfter) {}
+        public String wireName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * One layer: channels before and after, its consumer and what ranked its channels ({@code norm} or
+     * {@code activation}), or why it was left alone (then consumer and importance are null).
+     */
+    public record Layer(String name, String opType, int channelsBefore, int channelsAfter, String consumer,
+            String leftAlone, String importance) {}
+
+    /** @param activationSamples the samples activations were measured on; null under norm importance */
+    public record Report(List<Layer> layers, long paramsBefore, long paramsAfter, Long activationSamples) {}
 
     /**
      * The path from a layer to its consumer; {@code offset} is where the layer's channels start among the
@@ -64,13 +91,48 @@ public final class StructuredPruner {
 
     private StructuredPruner() {}
 
+    /** Prunes by weight norm; {@link Importance#ACTIVATION} needs {@link #prune(OnnxModel, Options, ChannelActivations)}. */
     public static Report prune(OnnxModel model, Options options) {
+        if (options.importance() == Importance.ACTIVATION) {
+            throw new IllegalArgumentException("importance activation ranks channels by their mean |activation| on a"
+                    + " dataset, and none was given; give a calibration dataset or use norm importance");
+        }
+        List<WeightLayers.Layer> layers = prepare(model, options);
+        try {
+            return prune(model, options, layers, null);
+        } catch (IOException | OrtException e) {
+            throw new IllegalStateException("norm importance runs no model", e);
+        }
+    }
+
+    /** Prunes by {@code options.importance()}, measuring activations with {@code activations} when that asks for them. */
+    public static Report prune(OnnxModel model, Options options, ChannelActivations activations)
+            throws IOException, OrtException {
+        List<WeightLayers.Layer> layers = prepare(model, options);
+        if (options.importance() == Importance.ACTIVATION) {
+            // fail on a dataset that does not fit before anything is pruned
+            activations.measure(model, measuredTensors(model.graph(), layers, options));
+        }
+        return prune(model, options, layers, options.importance() == Importance.ACTIVATION ? activations : null);
+    }
+
+    private static List<WeightLayers.Layer> prepare(OnnxModel model, Options options) {
         if (model.proto().getIrVersion() >= 4) { // IR 3 would need each lifted constant declared as an input too
             model.graph().liftConstants(); // a Reshape's shape is often a Constant node
         }
         List<WeightLayers.Layer> layers = WeightLayers.of(model);
         WeightLayers.requireKnown(layers, options.skip(), "skip");
         WeightLayers.requireKnown(layers, options.layers().keySet(), "layers");
+        return layers;
+    }
+
+    private static Report prune(OnnxModel model, Options options, List<WeightLayers.Layer> layers,
+            ChannelActivations activations) throws IOException, OrtException {
+        boolean byActivation = activations != null;
+        long samples = 0;
+        if (byActivation) {
+            model.graph().proto().clearValueInfo(); // the shapes change as layers are pruned
+        }
         OnnxGraph graph = model.graph();
         long before = totalParams(model, layers);
         List<Layer> rows = new ArrayList<>();
@@ -92,20 +154,95 @@ public final class StructuredPruner {
             TensorProto w = graph.initializer(node.getInput(1)).orElseThrow();
             int channels = (int) Tensors.dims(w)[axis];
             if (why != null) {
-                rows.add(new Layer(layer.name(), node.getOpType(), channels, channels, null, why));
+                rows.add(new Layer(layer.name(), node.getOpType(), channels, channels, null, why, null));
                 continue;
             }
             double fraction = options.layers().getOrDefault(layer.name(), options.fraction());
             int keepCount = Math.max(1, channels - (int) Math.round(fraction * channels));
-            int[] keep = strongest(Tensors.toFloats(w), Tensors.dims(w), axis, keepCount, options.l2());
+            int[] keep;
+            if (byActivation) {
+                // measured on the model as pruned so far, so a layer is ranked by what its pruned inputs give it
+                String tensor = measuredTensor(node, chain);
+                ChannelActivations.Measured measured = activations.measure(model, Set.of(tensor));
+                samples = measured.samples();
+                keep = strongest(contributions(graph, chain, channels, activationsOf(measured, tensor, channels)),
+                        keepCount);
+            } else {
+                keep = strongest(Tensors.toFloats(w), Tensors.dims(w), axis, keepCount, options.l2());
+            }
             apply(model, node, axis, chain, keep, channels);
-            rows.add(new Layer(layer.name(), node.getOpType(), channels, keep.length, chain.consumer().getName(), null));
+            rows.add(new Layer(layer.name(), node.getOpType(), channels, keep.length, chain.consumer().getName(), null,
+                    options.importance().wireName()));
         }
         graph.proto().clearValueInfo(); // shapes inferred before the rewrite would be wrong now
         graph.removeUnusedInitializers();
-        model.putMetadata("anvil.structured_pruning", (options.l2() ? "L2" : "L1") + ", fraction " + options.fraction()
+        model.putMetadata("anvil.structured_pruning", (byActivation ? "mean |activation| on " + samples
+                + " samples" : options.l2() ? "L2" : "L1") + ", fraction " + options.fraction()
                 + (options.layers().isEmpty() ? "" : ", layers " + options.layers()));
-        return new Report(rows, before, totalParams(model, WeightLayers.of(model)));
+        return new Report(rows, before, totalParams(model, WeightLayers.of(model)),
+                byActivation ? samples : null);
+    }
+
+    /** The tensors whose channel activations rank the layers that qualify, on the unpruned graph. */
+    private static Set<String> measuredTensors(OnnxGraph graph, List<WeightLayers.Layer> layers, Options options) {
+        Set<String> tensors = new java.util.LinkedHashSet<>();
+        for (WeightLayers.Layer layer : layers) {
+            NodeProto node = node(graph, layer.name());
+            if (options.skip().contains(layer.name()) || node.getOpType().equals("MatMul")) {
+                continue;
+            }
+            Chain chain = chain(graph, node);
+            if (chain != null) {
+                tensors.add(measuredTensor(node, chain));
+            }
+        }
+        return tensors;
+    }
+
+    /**
+     * What each channel hands its consumer: its mean |activation| times the L1 norm of the consumer weights that
+     * read it (after a Flatten, of every feature the channel became), so a channel the consumer barely reads ranks
+     * low however loud it is.
+     */
+    private static double[] contributions(OnnxGraph graph, Chain chain, int channels, double[] meanAbs) {
+        NodeProto consumer = chain.consumer();
+        TensorProto weight = graph.initializer(consumer.getInput(1)).orElseThrow();
+        long[] dims = Tensors.dims(weight);
+        int inAxis = consumer.getOpType().equals("Conv") ? 1
+                : consumer.getOpType().equals("Gemm") && WeightLayers.intAttr(consumer, "transB", 0) == 1 ? 1 : 0;
+        double[] inputNorms = norms(Tensors.toFloats(weight), dims, inAxis, false);
+        int offset = chain.width() >= 0 ? chain.offset() : 0;
+        int spatial = chain.reshape() != null ? (int) (dims[inAxis] / channels) : 1;
+        double[] score = new double[channels];
+        for (int c = 0; c < channels; c++) {
+            double read = 0;
+            for (int s = 0; s < spatial; s++) {
+                read += inputNorms[(offset + c) * spatial + s];
+            }
+            score[c] = meanAbs[c] * read;
+        }
+        return score;
+    }
+
+    private static double[] activationsOf(ChannelActivations.Measured measured, String tensor, int channels) {
+        double[] a = measured.meanAbs().get(tensor);
+        if (a == null || a.length != channels) {
+            throw new IllegalStateException("activations of '" + tensor + "' have " + (a == null ? "no" : a.length)
+                    + " channels where " + channels + " were expected");
+        }
+        return a;
+    }
+
+    /** Where the consumer reads a layer's channels: after the channel-wise ops, before a Concat or Flatten. */
+    private static String measuredTensor(NodeProto producer, Chain chain) {
+        String tensor = producer.getOutput(0);
+        for (NodeProto n : chain.between()) {
+            if (n.getOpType().equals("Concat")) {
+                break;
+            }
+            tensor = n.getOutput(0);
+        }
+        return tensor;
     }
 
     private static long totalParams(OnnxModel model, List<WeightLayers.Layer> layers) {
@@ -272,6 +409,11 @@ public final class StructuredPruner {
 
     /** The indices of the {@code count} channels of largest norm, ascending. */
     static int[] strongest(float[] w, long[] dims, int axis, int count, boolean l2) {
+        return strongest(norms(w, dims, axis, l2), count);
+    }
+
+    /** The L1 (or squared L2) norm of each channel along {@code axis}. */
+    private static double[] norms(float[] w, long[] dims, int axis, boolean l2) {
         int channels = (int) dims[axis];
         long stride = 1;
         for (int d = axis + 1; d < dims.length; d++) {
@@ -282,6 +424,12 @@ public final class StructuredPruner {
             int c = (int) ((i / stride) % channels);
             norm[c] += l2 ? (double) w[i] * w[i] : Math.abs(w[i]);
         }
+        return norm;
+    }
+
+    /** The indices of the {@code count} channels of largest score, ascending; ties keep the lower index. */
+    static int[] strongest(double[] norm, int count) {
+        int channels = norm.length;
         Integer[] order = new Integer[channels];
         for (int c = 0; c < channels; c++) {
             order[c] = c;
