@@ -23,13 +23,15 @@ import java.util.Set;
  * channels) and, from a Conv to a Gemm/MatMul, one Flatten or Reshape (whose constant shape is updated).
  * From a Conv to a Conv the path may pass one Concat on the channel axis, whose other inputs' channel counts
  * are known from their Conv weights: the consumer then loses the kept channels' offsets among its inputs.
- * A layer whose output meets another branch at an Add (a residual) is left alone with that reason: its
- * partner would have to lose the same channels. Other layers are reported as left alone with the reason; the
- * last layer never qualifies (its outputs are the model's).
+ * Convs whose outputs meet at a residual Add lose the same channels together ({@link ResidualGroup}), ranked by
+ * the importance summed over them, and every reader of the sum loses those input channels; where a reader cannot
+ * (a Flatten, a graph output) or a partner is no Conv (a graph input), they are left alone with that reason. Other
+ * layers are reported as left alone with the reason; the last layer never qualifies (its outputs are the model's).
  *
  * <p>Channels are ranked by the norm of their weights, or ({@link Importance#ACTIVATION}) by their mean absolute
- * activation on a dataset, measured once on the unpruned model ({@link ChannelActivations}) where the consumer reads
- * them (after the channel-wise ops, so a channel that a Relu always zeroes counts as dead whatever its weights).
+ * activation on a dataset ({@link ChannelActivations}), measured layer after layer on the model as pruned so far,
+ * where the consumer reads them (after the channel-wise ops, so a channel that a Relu always zeroes counts as dead
+ * whatever its weights) and weighted by the L1 norm of the consumer weights that read them.
  */
 public final class StructuredPruner {
     private static final Set<String> CHANNELWISE = Set.of("Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu",
@@ -136,7 +138,12 @@ public final class StructuredPruner {
         OnnxGraph graph = model.graph();
         long before = totalParams(model, layers);
         List<Layer> rows = new ArrayList<>();
+        Map<String, Layer> grouped = new java.util.HashMap<>(); // rows of residual groups, by producer
         for (WeightLayers.Layer layer : layers) {
+            if (grouped.containsKey(layer.name())) {
+                rows.add(grouped.get(layer.name()));
+                continue;
+            }
             NodeProto node = node(graph, layer.name());
             String why = options.skip().contains(layer.name()) ? "skipped" : null;
             Chain chain = null;
@@ -146,8 +153,18 @@ public final class StructuredPruner {
             if (why == null) {
                 chain = chain(graph, node);
                 if (chain == null) {
-                    why = branchReason(graph, node).orElse(
-                            "its output does not reach exactly one Conv/Gemm/MatMul through channel-wise ops");
+                    Optional<NodeProto> join = joinOf(graph, node);
+                    if (join.isPresent()) {
+                        long[] measuredOn = {0};
+                        why = pruneGroup(model, join.get(), options, activations, grouped, measuredOn);
+                        if (why == null) {
+                            samples = Math.max(samples, measuredOn[0]);
+                            rows.add(grouped.get(layer.name()));
+                            continue;
+                        }
+                    }
+                    why = why != null ? why : "its output does not reach exactly one Conv/Gemm/MatMul through"
+                            + " channel-wise ops";
                 }
             }
             int axis = node.getOpType().equals("Conv") ? 0 : WeightLayers.intAttr(node, "transB", 0) == 1 ? 0 : 1;
@@ -181,6 +198,96 @@ public final class StructuredPruner {
                 + (options.layers().isEmpty() ? "" : ", layers " + options.layers()));
         return new Report(rows, before, totalParams(model, WeightLayers.of(model)),
                 byActivation ? samples : null);
+    }
+
+    /**
+     * Prunes the residual group that meets at {@code join} (the same channels in every producer, the ops between
+     * and every consumer's inputs), ranked by the importance summed over the producers, and puts a row per producer
+     * in {@code rows}; or returns why it cannot.
+     */
+    private static String pruneGroup(OnnxModel model, NodeProto join, Options options, ChannelActivations activations,
+            Map<String, Layer> rows, long[] measuredOn) throws IOException, OrtException {
+        OnnxGraph graph = model.graph();
+        ResidualGroup.Found found = ResidualGroup.of(graph, join, CHANNELWISE);
+        String partners = String.join(", ", join.getInputList());
+        String prefix = "its output meets another branch at " + join.getOpType() + " '" + join.getName() + "' ("
+                + partners + ")";
+        if (found.group() == null) {
+            return prefix + ", which is left alone: " + found.reason();
+        }
+        ResidualGroup group = found.group();
+        double fraction = 1;
+        for (NodeProto p : group.producers()) {
+            if (options.skip().contains(p.getName())) {
+                return prefix + ", whose partner '" + p.getName() + "' is skipped, so it is left alone too";
+            }
+            fraction = Math.min(fraction, options.layers().getOrDefault(p.getName(), options.fraction()));
+        }
+        int channels = -1;
+        double[] score = null;
+        ChannelActivations.Measured measured = activations == null ? null
+                : activations.measure(model, new java.util.LinkedHashSet<>(group.outlets().values()));
+        for (NodeProto p : group.producers()) {
+            TensorProto w = graph.initializer(p.getInput(1)).orElseThrow();
+            int c = (int) Tensors.dims(w)[0];
+            if (channels >= 0 && c != channels) {
+                return prefix + ", which is left alone: its producers have " + channels + " and " + c + " channels";
+            }
+            channels = c;
+            double[] s = measured != null ? activationsOf(measured, group.outlets().get(p.getName()), c)
+                    : norms(Tensors.toFloats(w), Tensors.dims(w), 0, options.l2());
+            if (score == null) {
+                score = new double[c];
+            }
+            for (int i = 0; i < c; i++) {
+                score[i] += s[i];
+            }
+        }
+        int[] keep = strongest(score, Math.max(1, channels - (int) Math.round(fraction * channels)));
+        for (NodeProto p : group.producers()) {
+            select(graph, p.getInput(1), 0, keep);
+            if (p.getInputCount() > 2 && !p.getInput(2).isEmpty()) {
+                select(graph, p.getInput(2), 0, keep);
+            }
+        }
+        for (NodeProto n : group.between()) {
+            if (n.getOpType().equals("BatchNormalization")) {
+                for (int i = 1; i <= 4; i++) {
+                    select(graph, n.getInput(i), 0, keep);
+                }
+            }
+        }
+        for (NodeProto c : group.consumers()) {
+            select(graph, c.getInput(1), 1, keep);
+        }
+        measuredOn[0] = measured == null ? 0 : measured.samples();
+        String consumers = String.join(", ", group.consumers().stream().map(NodeProto::getName).toList());
+        for (NodeProto p : group.producers()) {
+            String others = String.join(", ", group.producers().stream().map(NodeProto::getName)
+                    .filter(n -> !n.equals(p.getName())).toList());
+            rows.put(p.getName(), new Layer(p.getName(), p.getOpType(), channels, keep.length, consumers
+                    + " (the same channels as " + others + ")", null, options.importance().wireName()));
+        }
+        return null;
+    }
+
+    /** The element-wise join (a residual Add) that {@code producer}'s output reaches through channel-wise ops. */
+    private static Optional<NodeProto> joinOf(OnnxGraph graph, NodeProto producer) {
+        String tensor = producer.getOutput(0);
+        for (int depth = 0; depth < 64; depth++) {
+            List<NodeProto> readers = graph.consumers(tensor);
+            for (NodeProto r : readers) {
+                if (Set.of("Add", "Sum", "Sub", "Mul", "Max", "Min").contains(r.getOpType())
+                        && r.getInputList().stream().filter(i -> graph.initializer(i).isEmpty()).count() > 1) {
+                    return Optional.of(r);
+                }
+            }
+            if (readers.size() != 1 || !CHANNELWISE.contains(readers.get(0).getOpType())) {
+                return Optional.empty();
+            }
+            tensor = readers.get(0).getOutput(0);
+        }
+        return Optional.empty();
     }
 
     /** The tensors whose channel activations rank the layers that qualify, on the unpruned graph. */
@@ -371,32 +478,6 @@ public final class StructuredPruner {
             return sum;
         }
         return null;
-    }
-
-    /**
-     * Why a layer whose output meets another branch at an Add (a residual) or another element-wise join is
-     * left alone: its partner would have to lose the same channels.
-     */
-    private static Optional<String> branchReason(OnnxGraph graph, NodeProto producer) {
-        String tensor = producer.getOutput(0);
-        for (int depth = 0; depth < 64; depth++) {
-            List<NodeProto> readers = graph.consumers(tensor);
-            String current = tensor;
-            for (NodeProto r : readers) {
-                if (Set.of("Add", "Sum", "Sub", "Mul", "Max", "Min").contains(r.getOpType())
-                        && r.getInputList().stream().filter(i -> graph.initializer(i).isEmpty()).count() > 1) {
-                    String partners = String.join(", ", r.getInputList().stream().filter(i -> !i.equals(current)
-                            && graph.initializer(i).isEmpty()).toList());
-                    return Optional.of("its output meets another branch (" + partners + ") at " + r.getOpType() + " '"
-                            + r.getName() + "': the partner would have to lose the same channels, which is not done");
-                }
-            }
-            if (readers.size() != 1 || !CHANNELWISE.contains(readers.get(0).getOpType())) {
-                return Optional.empty();
-            }
-            tensor = readers.get(0).getOutput(0);
-        }
-        return Optional.empty();
     }
 
     /** A Reshape to [batch, features] by a constant shape. */
