@@ -111,10 +111,7 @@ public final class StructuredPruner {
     public static Report prune(OnnxModel model, Options options, ChannelActivations activations)
             throws IOException, OrtException {
         List<WeightLayers.Layer> layers = prepare(model, options);
-        if (options.importance() == Importance.ACTIVATION) {
-            // fail on a dataset that does not fit before anything is pruned
-            activations.measure(model, measuredTensors(model.graph(), layers, options));
-        }
+        // a dataset that does not fit the model fails the first measurement, before any layer is changed
         return prune(model, options, layers, options.importance() == Importance.ACTIVATION ? activations : null);
     }
 
@@ -288,22 +285,6 @@ public final class StructuredPruner {
             tensor = readers.get(0).getOutput(0);
         }
         return Optional.empty();
-    }
-
-    /** The tensors whose channel activations rank the layers that qualify, on the unpruned graph. */
-    private static Set<String> measuredTensors(OnnxGraph graph, List<WeightLayers.Layer> layers, Options options) {
-        Set<String> tensors = new java.util.LinkedHashSet<>();
-        for (WeightLayers.Layer layer : layers) {
-            NodeProto node = node(graph, layer.name());
-            if (options.skip().contains(layer.name()) || node.getOpType().equals("MatMul")) {
-                continue;
-            }
-            Chain chain = chain(graph, node);
-            if (chain != null) {
-                tensors.add(measuredTensor(node, chain));
-            }
-        }
-        return tensors;
     }
 
     /**
