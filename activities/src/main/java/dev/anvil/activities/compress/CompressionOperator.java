@@ -45,7 +45,21 @@ abstract class CompressionOperator implements Operator {
 
     /** A checked rewrite, ready to run on the model; returns the report's operator-specific part. */
     interface Rewrite {
-        Map<String, Object> apply(OnnxModel model, TaskContext context) throws IOException;
+        Map<String, Object> apply(OnnxModel model, TaskContext context) throws IOException, OrtException;
+    }
+
+    OrtEnvironment env() {
+        return env;
+    }
+
+    /**
+     * The dataset artifact {@code spec.dataset} names, fetched to a temporary file that the caller deletes, and
+     * recorded as used under {@code role}.
+     */
+    Path dataset(TaskContext context, Map<String, Object> spec, String role) throws IOException {
+        ArtifactRef ref = artifacts.resolve(name(), spec, "dataset");
+        artifacts.used(context, ref, role);
+        return artifacts.fetch(ref, ".zip");
     }
 
     /**

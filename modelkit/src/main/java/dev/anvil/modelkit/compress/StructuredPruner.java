@@ -5,6 +5,8 @@ import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OrtException;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -21,9 +23,15 @@ import java.util.Set;
  * channels) and, from a Conv to a Gemm/MatMul, one Flatten or Reshape (whose constant shape is updated).
  * From a Conv to a Conv the path may pass one Concat on the channel axis, whose other inputs' channel counts
  * are known from their Conv weights: the consumer then loses the kept channels' offsets among its inputs.
- * A layer whose output meets another branch at an Add (a residual) is left alone with that reason: its
- * partner would have to lose the same channels. Other layers are reported as left alone with the reason; the
- * last layer never qualifies (its outputs are the model's).
+ * Convs whose outputs meet at a residual Add lose the same channels together ({@link ResidualGroup}), ranked by
+ * the importance summed over them, and every reader of the sum loses those input channels; where a reader cannot
+ * (a Flatten, a graph output) or a partner is no Conv (a graph input), they are left alone with that reason. Other
+ * layers are reported as left alone with the reason; the last layer never qualifies (its outputs are the model's).
+ *
+ * <p>Channels are ranked by the norm of their weights, or ({@link Importance#ACTIVATION}) by their mean absolute
+ * activation on a dataset ({@link ChannelActivations}), measured layer after layer on the model as pruned so far,
+ * where the consumer reads them (after the channel-wise ops, so a channel that a Relu always zeroes counts as dead
+ * whatever its weights) and weighted by the L1 norm of the consumer weights that read them.
  */
 public final class StructuredPruner {
     private static final Set<String> CHANNELWISE = Set.of("Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu",
@@ -35,22 +43,43 @@ public final class StructuredPruner {
      * @param fraction the fraction of each qualifying layer's channels removed (at least one channel stays)
      * @param layers   per-layer fractions, overriding {@code fraction}
      * @param skip     layers left as they are
-     * @param l2       rank channels by L2 norm instead of L1
+     * @param l2         rank channels by L2 norm instead of L1 (norm importance)
+     * @param importance what ranks the channels
      */
-    public record Options(double fraction, Map<String, Double> layers, Set<String> skip, boolean l2) {
+    public record Options(double fraction, Map<String, Double> layers, Set<String> skip, boolean l2,
+            Importance importance) {
         public Options {
             PruneOptions.checkSparsity("fraction", fraction);
             layers = Map.copyOf(layers);
             skip = Set.copyOf(skip);
             layers.forEach((name, f) -> PruneOptions.checkSparsity("the fraction of layer '" + name + "'", f));
+            java.util.Objects.requireNonNull(importance, "importance");
+        }
+
+        /** Ranked by weight norm. */
+        public Options(double fraction, Map<String, Double> layers, Set<String> skip, boolean l2) {
+            this(fraction, layers, skip, l2, Importance.NORM);
         }
     }
 
-    /** One layer: channels before and after, and the parameters of the layer and its consumer, or why it was left alone. */
-    public record Layer(String name, String opType, int channelsBefore, int channelsAfter, String consumer,
-            String leftAlone) {}
+    /** What ranks a layer's channels: the L1/L2 norm of their weights, or their mean |activation| on a dataset. */
+    public enum Importance {
+        NORM, ACTIVATION;
 
-    public record Report(List<Layer> layers, long paramsBefore, long paramsAfter) {}
+        public String wireName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * One layer: channels before and after, its consumer and what ranked its channels ({@code norm} or
+     * {@code activation}), or why it was left alone (then consumer and importance are null).
+     */
+    public record Layer(String name, String opType, int channelsBefore, int channelsAfter, String consumer,
+            String leftAlone, String importance) {}
+
+    /** @param activationSamples the samples activations were measured on; null under norm importance */
+    public record Report(List<Layer> layers, long paramsBefore, long paramsAfter, Long activationSamples) {}
 
     /**
      * The path from a layer to its consumer; {@code offset} is where the layer's channels start among the
@@ -64,17 +93,54 @@ public final class StructuredPruner {
 
     private StructuredPruner() {}
 
+    /** Prunes by weight norm; {@link Importance#ACTIVATION} needs {@link #prune(OnnxModel, Options, ChannelActivations)}. */
     public static Report prune(OnnxModel model, Options options) {
+        if (options.importance() == Importance.ACTIVATION) {
+            throw new IllegalArgumentException("importance activation ranks channels by their mean |activation| on a"
+                    + " dataset, and none was given; give a calibration dataset or use norm importance");
+        }
+        List<WeightLayers.Layer> layers = prepare(model, options);
+        try {
+            return prune(model, options, layers, null);
+        } catch (IOException | OrtException e) {
+            throw new IllegalStateException("norm importance runs no model", e);
+        }
+    }
+
+    /** Prunes by {@code options.importance()}, measuring activations with {@code activations} when that asks for them. */
+    public static Report prune(OnnxModel model, Options options, ChannelActivations activations)
+            throws IOException, OrtException {
+        List<WeightLayers.Layer> layers = prepare(model, options);
+        // a dataset that does not fit the model fails the first measurement, before any layer is changed
+        return prune(model, options, layers, options.importance() == Importance.ACTIVATION ? activations : null);
+    }
+
+    private static List<WeightLayers.Layer> prepare(OnnxModel model, Options options) {
         if (model.proto().getIrVersion() >= 4) { // IR 3 would need each lifted constant declared as an input too
             model.graph().liftConstants(); // a Reshape's shape is often a Constant node
         }
         List<WeightLayers.Layer> layers = WeightLayers.of(model);
         WeightLayers.requireKnown(layers, options.skip(), "skip");
         WeightLayers.requireKnown(layers, options.layers().keySet(), "layers");
+        return layers;
+    }
+
+    private static Report prune(OnnxModel model, Options options, List<WeightLayers.Layer> layers,
+            ChannelActivations activations) throws IOException, OrtException {
+        boolean byActivation = activations != null;
+        long samples = 0;
+        if (byActivation) {
+            model.graph().proto().clearValueInfo(); // the shapes change as layers are pruned
+        }
         OnnxGraph graph = model.graph();
         long before = totalParams(model, layers);
         List<Layer> rows = new ArrayList<>();
+        Map<String, Layer> grouped = new java.util.HashMap<>(); // rows of residual groups, by producer
         for (WeightLayers.Layer layer : layers) {
+            if (grouped.containsKey(layer.name())) {
+                rows.add(grouped.get(layer.name()));
+                continue;
+            }
             NodeProto node = node(graph, layer.name());
             String why = options.skip().contains(layer.name()) ? "skipped" : null;
             Chain chain = null;
@@ -84,28 +150,187 @@ public final class StructuredPruner {
             if (why == null) {
                 chain = chain(graph, node);
                 if (chain == null) {
-                    why = branchReason(graph, node).orElse(
-                            "its output does not reach exactly one Conv/Gemm/MatMul through channel-wise ops");
+                    Optional<NodeProto> join = joinOf(graph, node);
+                    if (join.isPresent()) {
+                        long[] measuredOn = {0};
+                        why = pruneGroup(model, join.get(), options, activations, grouped, measuredOn);
+                        if (why == null) {
+                            samples = Math.max(samples, measuredOn[0]);
+                            rows.add(grouped.get(layer.name()));
+                            continue;
+                        }
+                    }
+                    why = why != null ? why : "its output does not reach exactly one Conv/Gemm/MatMul through"
+                            + " channel-wise ops";
                 }
             }
             int axis = node.getOpType().equals("Conv") ? 0 : WeightLayers.intAttr(node, "transB", 0) == 1 ? 0 : 1;
             TensorProto w = graph.initializer(node.getInput(1)).orElseThrow();
             int channels = (int) Tensors.dims(w)[axis];
             if (why != null) {
-                rows.add(new Layer(layer.name(), node.getOpType(), channels, channels, null, why));
+                rows.add(new Layer(layer.name(), node.getOpType(), channels, channels, null, why, null));
                 continue;
             }
             double fraction = options.layers().getOrDefault(layer.name(), options.fraction());
             int keepCount = Math.max(1, channels - (int) Math.round(fraction * channels));
-            int[] keep = strongest(Tensors.toFloats(w), Tensors.dims(w), axis, keepCount, options.l2());
+            int[] keep;
+            if (byActivation) {
+                // measured on the model as pruned so far, so a layer is ranked by what its pruned inputs give it
+                String tensor = measuredTensor(node, chain);
+                ChannelActivations.Measured measured = activations.measure(model, Set.of(tensor));
+                samples = measured.samples();
+                keep = strongest(contributions(graph, chain, channels, activationsOf(measured, tensor, channels)),
+                        keepCount);
+            } else {
+                keep = strongest(Tensors.toFloats(w), Tensors.dims(w), axis, keepCount, options.l2());
+            }
             apply(model, node, axis, chain, keep, channels);
-            rows.add(new Layer(layer.name(), node.getOpType(), channels, keep.length, chain.consumer().getName(), null));
+            rows.add(new Layer(layer.name(), node.getOpType(), channels, keep.length, chain.consumer().getName(), null,
+                    options.importance().wireName()));
         }
         graph.proto().clearValueInfo(); // shapes inferred before the rewrite would be wrong now
         graph.removeUnusedInitializers();
-        model.putMetadata("anvil.structured_pruning", (options.l2() ? "L2" : "L1") + ", fraction " + options.fraction()
+        model.putMetadata("anvil.structured_pruning", (byActivation ? "mean |activation| on " + samples
+                + " samples" : options.l2() ? "L2" : "L1") + ", fraction " + options.fraction()
                 + (options.layers().isEmpty() ? "" : ", layers " + options.layers()));
-        return new Report(rows, before, totalParams(model, WeightLayers.of(model)));
+        return new Report(rows, before, totalParams(model, WeightLayers.of(model)),
+                byActivation ? samples : null);
+    }
+
+    /**
+     * Prunes the residual group that meets at {@code join} (the same channels in every producer, the ops between
+     * and every consumer's inputs), ranked by the importance summed over the producers, and puts a row per producer
+     * in {@code rows}; or returns why it cannot.
+     */
+    private static String pruneGroup(OnnxModel model, NodeProto join, Options options, ChannelActivations activations,
+            Map<String, Layer> rows, long[] measuredOn) throws IOException, OrtException {
+        OnnxGraph graph = model.graph();
+        ResidualGroup.Found found = ResidualGroup.of(graph, join, CHANNELWISE);
+        String partners = String.join(", ", join.getInputList());
+        String prefix = "its output meets another branch at " + join.getOpType() + " '" + join.getName() + "' ("
+                + partners + ")";
+        if (found.group() == null) {
+            return prefix + ", which is left alone: " + found.reason();
+        }
+        ResidualGroup group = found.group();
+        double fraction = 1;
+        for (NodeProto p : group.producers()) {
+            if (options.skip().contains(p.getName())) {
+                return prefix + ", whose partner '" + p.getName() + "' is skipped, so it is left alone too";
+            }
+            fraction = Math.min(fraction, options.layers().getOrDefault(p.getName(), options.fraction()));
+        }
+        int channels = -1;
+        double[] score = null;
+        ChannelActivations.Measured measured = activations == null ? null
+                : activations.measure(model, new java.util.LinkedHashSet<>(group.outlets().values()));
+        for (NodeProto p : group.producers()) {
+            TensorProto w = graph.initializer(p.getInput(1)).orElseThrow();
+            int c = (int) Tensors.dims(w)[0];
+            if (channels >= 0 && c != channels) {
+                return prefix + ", which is left alone: its producers have " + channels + " and " + c + " channels";
+            }
+            channels = c;
+            double[] s = measured != null ? activationsOf(measured, group.outlets().get(p.getName()), c)
+                    : norms(Tensors.toFloats(w), Tensors.dims(w), 0, options.l2());
+            if (score == null) {
+                score = new double[c];
+            }
+            for (int i = 0; i < c; i++) {
+                score[i] += s[i];
+            }
+        }
+        int[] keep = strongest(score, Math.max(1, channels - (int) Math.round(fraction * channels)));
+        for (NodeProto p : group.producers()) {
+            select(graph, p.getInput(1), 0, keep);
+            if (p.getInputCount() > 2 && !p.getInput(2).isEmpty()) {
+                select(graph, p.getInput(2), 0, keep);
+            }
+        }
+        for (NodeProto n : group.between()) {
+            if (n.getOpType().equals("BatchNormalization")) {
+                for (int i = 1; i <= 4; i++) {
+                    select(graph, n.getInput(i), 0, keep);
+                }
+            }
+        }
+        for (NodeProto c : group.consumers()) {
+            select(graph, c.getInput(1), 1, keep);
+        }
+        measuredOn[0] = measured == null ? 0 : measured.samples();
+        String consumers = String.join(", ", group.consumers().stream().map(NodeProto::getName).toList());
+        for (NodeProto p : group.producers()) {
+            String others = String.join(", ", group.producers().stream().map(NodeProto::getName)
+                    .filter(n -> !n.equals(p.getName())).toList());
+            rows.put(p.getName(), new Layer(p.getName(), p.getOpType(), channels, keep.length, consumers
+                    + " (the same channels as " + others + ")", null, options.importance().wireName()));
+        }
+        return null;
+    }
+
+    /** The element-wise join (a residual Add) that {@code producer}'s output reaches through channel-wise ops. */
+    private static Optional<NodeProto> joinOf(OnnxGraph graph, NodeProto producer) {
+        String tensor = producer.getOutput(0);
+        for (int depth = 0; depth < 64; depth++) {
+            List<NodeProto> readers = graph.consumers(tensor);
+            for (NodeProto r : readers) {
+                if (Set.of("Add", "Sum", "Sub", "Mul", "Max", "Min").contains(r.getOpType())
+                        && r.getInputList().stream().filter(i -> graph.initializer(i).isEmpty()).count() > 1) {
+                    return Optional.of(r);
+                }
+            }
+            if (readers.size() != 1 || !CHANNELWISE.contains(readers.get(0).getOpType())) {
+                return Optional.empty();
+            }
+            tensor = readers.get(0).getOutput(0);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * What each channel hands its consumer: its mean |activation| times the L1 norm of the consumer weights that
+     * read it (after a Flatten, of every feature the channel became), so a channel the consumer barely reads ranks
+     * low however loud it is.
+     */
+    private static double[] contributions(OnnxGraph graph, Chain chain, int channels, double[] meanAbs) {
+        NodeProto consumer = chain.consumer();
+        TensorProto weight = graph.initializer(consumer.getInput(1)).orElseThrow();
+        long[] dims = Tensors.dims(weight);
+        int inAxis = consumer.getOpType().equals("Conv") ? 1
+                : consumer.getOpType().equals("Gemm") && WeightLayers.intAttr(consumer, "transB", 0) == 1 ? 1 : 0;
+        double[] inputNorms = norms(Tensors.toFloats(weight), dims, inAxis, false);
+        int offset = chain.width() >= 0 ? chain.offset() : 0;
+        int spatial = chain.reshape() != null ? (int) (dims[inAxis] / channels) : 1;
+        double[] score = new double[channels];
+        for (int c = 0; c < channels; c++) {
+            double read = 0;
+            for (int s = 0; s < spatial; s++) {
+                read += inputNorms[(offset + c) * spatial + s];
+            }
+            score[c] = meanAbs[c] * read;
+        }
+        return score;
+    }
+
+    private static double[] activationsOf(ChannelActivations.Measured measured, String tensor, int channels) {
+        double[] a = measured.meanAbs().get(tensor);
+        if (a == null || a.length != channels) {
+            throw new IllegalStateException("activations of '" + tensor + "' have " + (a == null ? "no" : a.length)
+                    + " channels where " + channels + " were expected");
+        }
+        return a;
+    }
+
+    /** Where the consumer reads a layer's channels: after the channel-wise ops, before a Concat or Flatten. */
+    private static String measuredTensor(NodeProto producer, Chain chain) {
+        String tensor = producer.getOutput(0);
+        for (NodeProto n : chain.between()) {
+            if (n.getOpType().equals("Concat")) {
+                break;
+            }
+            tensor = n.getOutput(0);
+        }
+        return tensor;
     }
 
     private static long totalParams(OnnxModel model, List<WeightLayers.Layer> layers) {
@@ -236,32 +461,6 @@ public final class StructuredPruner {
         return null;
     }
 
-    /**
-     * Why a layer whose output meets another branch at an Add (a residual) or another element-wise join is
-     * left alone: its partner would have to lose the same channels.
-     */
-    private static Optional<String> branchReason(OnnxGraph graph, NodeProto producer) {
-        String tensor = producer.getOutput(0);
-        for (int depth = 0; depth < 64; depth++) {
-            List<NodeProto> readers = graph.consumers(tensor);
-            String current = tensor;
-            for (NodeProto r : readers) {
-                if (Set.of("Add", "Sum", "Sub", "Mul", "Max", "Min").contains(r.getOpType())
-                        && r.getInputList().stream().filter(i -> graph.initializer(i).isEmpty()).count() > 1) {
-                    String partners = String.join(", ", r.getInputList().stream().filter(i -> !i.equals(current)
-                            && graph.initializer(i).isEmpty()).toList());
-                    return Optional.of("its output meets another branch (" + partners + ") at " + r.getOpType() + " '"
-                            + r.getName() + "': the partner would have to lose the same channels, which is not done");
-                }
-            }
-            if (readers.size() != 1 || !CHANNELWISE.contains(readers.get(0).getOpType())) {
-                return Optional.empty();
-            }
-            tensor = readers.get(0).getOutput(0);
-        }
-        return Optional.empty();
-    }
-
     /** A Reshape to [batch, features] by a constant shape. */
     private static Optional<long[]> reshapeShape(OnnxGraph graph, NodeProto reshape) {
         if (reshape.getInputCount() < 2) {
@@ -272,6 +471,11 @@ public final class StructuredPruner {
 
     /** The indices of the {@code count} channels of largest norm, ascending. */
     static int[] strongest(float[] w, long[] dims, int axis, int count, boolean l2) {
+        return strongest(norms(w, dims, axis, l2), count);
+    }
+
+    /** The L1 (or squared L2) norm of each channel along {@code axis}. */
+    private static double[] norms(float[] w, long[] dims, int axis, boolean l2) {
         int channels = (int) dims[axis];
         long stride = 1;
         for (int d = axis + 1; d < dims.length; d++) {
@@ -282,6 +486,12 @@ public final class StructuredPruner {
             int c = (int) ((i / stride) % channels);
             norm[c] += l2 ? (double) w[i] * w[i] : Math.abs(w[i]);
         }
+        return norm;
+    }
+
+    /** The indices of the {@code count} channels of largest score, ascending; ties keep the lower index. */
+    static int[] strongest(double[] norm, int count) {
+        int channels = norm.length;
         Integer[] order = new Integer[channels];
         for (int c = 0; c < channels; c++) {
             order[c] = c;

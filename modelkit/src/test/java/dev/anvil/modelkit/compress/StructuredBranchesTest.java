@@ -19,7 +19,7 @@ import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Structured pruning across a residual Add (left alone, with the reason) and a Concat (offsets). */
+/** Structured pruning across a residual Add (both sides together, or left alone with the reason) and a Concat (offsets). */
 class StructuredBranchesTest {
     private static final long[] INPUT = {2, 4, 6, 6};
 
@@ -58,15 +58,15 @@ class StructuredBranchesTest {
 
     /**
      * x → A (3×3, 4→8) → Relu → r; B (1×1, 8→8) on r; s = Add(B, r) (a residual); C (3×3, 8→6) on s → Relu;
-     * D (1×1, 8→4) on s; Concat(C, D) on channels → E (1×1, 10→3) → y. C's channels 3–5 and D's 1 and 3 are
-     * zero, so removing them leaves y exactly as it was.
+     * D (1×1, 8→4) on s; Concat(C, D) on channels → E (1×1, 10→3) → y. A's and B's channels 2, 5, 6 and 7 (so
+     * those of the sum), C's 3–5 and D's 1 and 3 are zero, so removing them leaves y exactly as it was.
      */
     static OnnxModel model() {
         Random random = new Random(11);
         GraphProto.Builder g = GraphProto.newBuilder().setName("branches").addInput(tensor("x")).addOutput(tensor("y"));
         Object[][] convs = {
-            {"A", "x", "a", 8, 4, 3, Set.of()},
-            {"B", "r", "b", 8, 8, 1, Set.of()},
+            {"A", "x", "a", 8, 4, 3, Set.of(2, 5, 6, 7)},
+            {"B", "r", "b", 8, 8, 1, Set.of(2, 5, 6, 7)},
             {"C", "s", "c", 6, 8, 3, Set.of(3, 4, 5)},
             {"D", "s", "d", 4, 8, 1, Set.of(1, 3)},
             {"E", "cat", "y", 3, 10, 1, Set.of()},
@@ -104,7 +104,7 @@ class StructuredBranchesTest {
     }
 
     @Test
-    void concatInputsArePrunedAtTheirOffsetsAndResidualsAreLeftAloneWithTheReason() throws Exception {
+    void concatInputsArePrunedAtTheirOffsetsAndBothSidesOfAResidualTogether() throws Exception {
         float[] x = new float[(int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3])];
         Random random = new Random(3);
         for (int i = 0; i < x.length; i++) {
@@ -116,8 +116,22 @@ class StructuredBranchesTest {
                 Set.of(), false));
         Map<String, StructuredPruner.Layer> layers = new HashMap<>();
         report.layers().forEach(l -> layers.put(l.name(), l));
-        assertThat(layers.get("A").leftAlone()).contains("meets another branch (b)").contains("Add 'residual'");
-        assertThat(layers.get("B").leftAlone()).contains("meets another branch (r)").contains("Add 'residual'");
+        // A and B lose the same (dead) channels, and so do B's, C's and D's inputs from r and the sum
+        assertThat(layers.get("A")).satisfies(l -> {
+            assertThat(l.leftAlone()).isNull();
+            assertThat(l.channelsAfter()).isEqualTo(4);
+            assertThat(l.consumer()).isEqualTo("B, C, D (the same channels as B)");
+            assertThat(l.importance()).isEqualTo("norm");
+        });
+        assertThat(layers.get("B")).satisfies(l -> {
+            assertThat(l.leftAlone()).isNull();
+            assertThat(l.channelsAfter()).isEqualTo(4);
+            assertThat(l.consumer()).isEqualTo("B, C, D (the same channels as A)");
+        });
+        assertThat(Tensors.dims(model.graph().initializer("WA").orElseThrow())).containsExactly(4, 4, 3, 3);
+        assertThat(Tensors.dims(model.graph().initializer("WB").orElseThrow())).containsExactly(4, 4, 1, 1);
+        assertThat(Tensors.dims(model.graph().initializer("WC").orElseThrow())).containsExactly(3, 4, 3, 3);
+        assertThat(Tensors.dims(model.graph().initializer("WD").orElseThrow())).containsExactly(2, 4, 1, 1);
         assertThat(layers.get("C")).satisfies(l -> {
             assertThat(l.leftAlone()).isNull();
             assertThat(l.channelsAfter()).isEqualTo(3);
@@ -137,6 +151,77 @@ class StructuredBranchesTest {
             assertThat(actual[i]).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-5f));
         }
         assertThat(report.paramsAfter()).isLessThan(report.paramsBefore());
+    }
+
+    @Test
+    void byActivationTheResidualGroupLosesTheChannelsSilentOnBothSides(@org.junit.jupiter.api.io.TempDir
+            java.nio.file.Path dir) throws Exception {
+        int n = 24;
+        float[] x = new float[(int) (n * INPUT[1] * INPUT[2] * INPUT[3])];
+        Random random = new Random(8);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        java.nio.file.Path data = dir.resolve("x.zip");
+        dev.anvil.modelkit.datasets.DatasetWriter.write(data, new dev.anvil.modelkit.datasets.Dataset(Map.of("x",
+                dev.anvil.modelkit.datasets.NpyArray.ofFloat32(new long[] {n, INPUT[1], INPUT[2], INPUT[3]}, x)),
+                java.util.Optional.empty()));
+        float[] probe = java.util.Arrays.copyOf(x, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]));
+        float[] expected = run(model(), probe);
+        OnnxModel model = model();
+        StructuredPruner.Report report;
+        try (var reader = dev.anvil.modelkit.datasets.DatasetReader.open(data)) {
+            report = StructuredPruner.prune(model, new StructuredPruner.Options(0.5, Map.of(), Set.of(), false,
+                    StructuredPruner.Importance.ACTIVATION), new ChannelActivations(CompressTestModels.ENV, reader, n));
+        }
+        assertThat(report.layers()).filteredOn(l -> Set.of("A", "B").contains(l.name())).hasSize(2).allSatisfy(l -> {
+            assertThat(l.channelsAfter()).isEqualTo(4);
+            assertThat(l.importance()).isEqualTo("activation");
+        });
+        assertThat(report.activationSamples()).isEqualTo(n);
+        float[] actual = run(model, probe);
+        for (int i = 0; i < actual.length; i++) {
+            assertThat(actual[i]).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-5f));
+        }
+    }
+
+    @Test
+    void aResidualWhoseSumAlsoFeedsAFlattenOrWhosePartnerIsAGraphInputIsLeftAloneWithTheReason() {
+        OnnxModel flattened = model();
+        var g = flattened.proto().getGraphBuilder();
+        g.addNode(NodeProto.newBuilder().setOpType("Flatten").setName("flat").addInput("s").addOutput("f"));
+        g.addOutput(tensor("f"));
+        flattened.graph().sortTopologically();
+        Map<String, StructuredPruner.Layer> layers = new HashMap<>();
+        StructuredPruner.prune(flattened, new StructuredPruner.Options(0.5, Map.of(), Set.of(), false)).layers()
+                .forEach(l -> layers.put(l.name(), l));
+        for (String name : new String[] {"A", "B"}) {
+            assertThat(layers.get(name).leftAlone()).contains("meets another branch at Add 'residual'")
+                    .contains("'s' also feeds Flatten 'flat'");
+            assertThat(layers.get(name).channelsAfter()).isEqualTo(8);
+        }
+        assertThat(Tensors.dims(flattened.graph().initializer("WB").orElseThrow())).containsExactly(8, 8, 1, 1);
+
+        OnnxModel fromInput = model();
+        var h = fromInput.proto().getGraphBuilder();
+        h.addInput(tensor("x8"));
+        for (var n : h.getNodeBuilderList()) {
+            if (n.getName().equals("residual")) {
+                n.setInput(1, "x8");
+            }
+        }
+        fromInput.graph().sortTopologically();
+        layers.clear();
+        StructuredPruner.prune(fromInput, new StructuredPruner.Options(0.5, Map.of(), Set.of(), false)).layers()
+                .forEach(l -> layers.put(l.name(), l));
+        assertThat(layers.get("B").leftAlone()).contains("the partner 'x8' is a graph input");
+        assertThat(layers.get("A").consumer()).isEqualTo("B"); // A no longer meets the Add: pruned on its own
+
+        // a skipped partner keeps the whole group as it is
+        layers.clear();
+        StructuredPruner.prune(model(), new StructuredPruner.Options(0.5, Map.of(), Set.of("B"), false)).layers()
+                .forEach(l -> layers.put(l.name(), l));
+        assertThat(layers.get("A").leftAlone()).contains("partner 'B' is skipped");
     }
 
     @Test

@@ -1,0 +1,174 @@
+package dev.anvil.modelkit.compress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.data.Offset.offset;
+
+import dev.anvil.modelkit.datasets.Dataset;
+import dev.anvil.modelkit.datasets.DatasetReader;
+import dev.anvil.modelkit.datasets.DatasetWriter;
+import dev.anvil.modelkit.datasets.NpyArray;
+import dev.anvil.modelkit.evaluate.ModelComparator;
+import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.Tensors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Structured pruning ranked by mean |activation| on a dataset instead of by weight norm. */
+class ActivationImportanceTest {
+    @TempDir
+    Path dir;
+
+    private static final StructuredPruner.Options BY_NORM = new StructuredPruner.Options(0.34, Map.of(), Set.of(),
+            false);
+    private static final StructuredPruner.Options BY_ACTIVATION = new StructuredPruner.Options(0.34, Map.of(),
+            Set.of(), false, StructuredPruner.Importance.ACTIVATION);
+
+    /**
+     * x[b,4] (always ≥ 0) → Gemm fc1 (4→3) → Relu → Gemm fc2 (3→2). Neuron 0 has the largest weights but a
+     * negative pre-activation on every such input, so the Relu always zeroes it; neuron 2 has the smallest weights.
+     */
+    static OnnxModel deadButHeavy() {
+        float[] w1 = {-5, -5, -5, -5, 1, -0.5f, 0.75f, 0.5f, 0.25f, 0.2f, 0.1f, 0.3f}; // [3, 4], transB; L1 20, 2.75, 0.85
+        float[] b1 = {-1, 0.1f, 0.05f};
+        float[] w2 = {4, -4, 1, 2, 3, -1}; // [3, 2]
+        float[] b2 = {0.1f, -0.1f};
+        GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
+                .addInput(CompressTestModels.value("x", -1, 4)).addOutput(CompressTestModels.value("y", -1, 2))
+                .addInitializer(Tensors.floats("W1", new long[] {3, 4}, w1))
+                .addInitializer(Tensors.floats("B1", new long[] {3}, b1))
+                .addInitializer(Tensors.floats("W2", new long[] {3, 2}, w2))
+                .addInitializer(Tensors.floats("B2", new long[] {2}, b2))
+                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc1").addInput("x").addInput("W1")
+                        .addInput("B1").addOutput("h").addAttribute(WeightLayers.intAttr("transB", 1)))
+                .addNode(NodeProto.newBuilder().setOpType("Relu").setName("act").addInput("h").addOutput("a"))
+                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc2").addInput("a").addInput("W2")
+                        .addInput("B2").addOutput("y"));
+        return CompressTestModels.model(g, 13);
+    }
+
+    private float[] positiveInputs(int rows) {
+        Random random = new Random(5);
+        float[] x = new float[rows * 4];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = random.nextFloat();
+        }
+        return x;
+    }
+
+    private Path dataset(float[] x, int rows) throws Exception {
+        Path file = dir.resolve("data-" + rows + ".zip");
+        DatasetWriter.write(file, new Dataset(Map.of("x", NpyArray.ofFloat32(new long[] {rows, 4}, x)),
+                Optional.empty()));
+        return file;
+    }
+
+    @Test
+    void aHeavyButDeadNeuronGoesFirstByActivationAndStaysByNorm() throws Exception {
+        float[] x = positiveInputs(40);
+        float[] expected = CompressTestModels.run(deadButHeavy(), x, 40, 4);
+
+        OnnxModel byNorm = deadButHeavy();
+        StructuredPruner.prune(byNorm, BY_NORM);
+        // norm keeps the heavy neuron 0 and drops the light neuron 2
+        assertThat(Tensors.toFloats(byNorm.graph().initializer("B1").orElseThrow())).containsExactly(-1f, 0.1f);
+
+        OnnxModel byActivation = deadButHeavy();
+        StructuredPruner.Report report;
+        try (DatasetReader reader = DatasetReader.open(dataset(x, 40))) {
+            report = StructuredPruner.prune(byActivation, BY_ACTIVATION,
+                    new ChannelActivations(CompressTestModels.ENV, reader, 32));
+        }
+        assertThat(Tensors.toFloats(byActivation.graph().initializer("B1").orElseThrow()))
+                .containsExactly(0.1f, 0.05f);
+        assertThat(Tensors.dims(byActivation.graph().initializer("W2").orElseThrow())).containsExactly(2, 2);
+        assertThat(report.layers().get(0)).satisfies(l -> {
+            assertThat(l.importance()).isEqualTo("activation");
+            assertThat(l.channelsAfter()).isEqualTo(2);
+        });
+        assertThat(report.activationSamples()).isEqualTo(32);
+        assertThat(byActivation.proto().getMetadataPropsList()).anySatisfy(e -> assertThat(e.getValue())
+                .isEqualTo("mean |activation| on 32 samples, fraction 0.34"));
+        // the neuron removed was always zero after the Relu, so nothing changes
+        assertThat(CompressTestModels.run(byActivation, x, 40, 4)).containsExactly(expected, offset(1e-6f));
+        assertThat(CompressTestModels.run(byNorm, x, 40, 4)).isNotEqualTo(expected);
+    }
+
+    @Test
+    void theSameDataGivesTheSameFigures() throws Exception {
+        float[] x = positiveInputs(70);
+        Path data = dataset(x, 70);
+        double[][] runs = new double[2][];
+        for (int i = 0; i < 2; i++) {
+            try (DatasetReader reader = DatasetReader.open(data)) {
+                runs[i] = new ChannelActivations(CompressTestModels.ENV, reader, 256).measure(deadButHeavy(),
+                        Set.of("a")).meanAbs().get("a");
+            }
+        }
+        assertThat(runs[0]).containsExactly(runs[1]);
+        assertThat(runs[0][0]).isZero();
+        assertThat(runs[0][1]).isPositive();
+    }
+
+    @Test
+    void activationImportanceWithoutADatasetOrWithBadSettingsIsRefused() throws Exception {
+        assertThatThrownBy(() -> StructuredPruner.prune(deadButHeavy(), BY_ACTIVATION))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("importance activation")
+                .hasMessageContaining("dataset");
+        try (DatasetReader reader = DatasetReader.open(dataset(positiveInputs(4), 4))) {
+            assertThatThrownBy(() -> new ChannelActivations(CompressTestModels.ENV, reader, 0))
+                    .hasMessageContaining("1 to 256");
+            assertThatThrownBy(() -> new ChannelActivations(CompressTestModels.ENV, reader, 1000))
+                    .hasMessageContaining("1 to 256");
+        }
+        // a dataset whose input does not fit the model is named before any pruning
+        Path wrong = dir.resolve("wrong.zip");
+        DatasetWriter.write(wrong, new Dataset(Map.of("z", NpyArray.ofFloat32(new long[] {2, 4}, new float[8])),
+                Optional.empty()));
+        OnnxModel model = deadButHeavy();
+        try (DatasetReader reader = DatasetReader.open(wrong)) {
+            assertThatThrownBy(() -> StructuredPruner.prune(model, BY_ACTIVATION,
+                    new ChannelActivations(CompressTestModels.ENV, reader, 8))).hasMessageContaining("x");
+        }
+        assertThat(Tensors.dims(model.graph().initializer("W1").orElseThrow())).containsExactly(3, 4);
+    }
+
+    @Test
+    void cnnMnistByActivationAgainstByNorm() throws Exception {
+        CompressTestModels.Mnist mnist = CompressTestModels.Mnist.in(dir);
+        for (double fraction : new double[] {0.25, 0.5}) {
+            double[] accuracy = new double[2];
+            for (StructuredPruner.Importance importance : StructuredPruner.Importance.values()) {
+                OnnxModel model = OnnxModel.read(mnist.model());
+                StructuredPruner.Report report;
+                try (DatasetReader reader = DatasetReader.open(mnist.calibration())) {
+                    report = StructuredPruner.prune(model, new StructuredPruner.Options(fraction, Map.of(), Set.of(),
+                            false, importance), new ChannelActivations(CompressTestModels.ENV, reader, 256));
+                }
+                Path pruned = dir.resolve("pruned-" + importance + "-" + fraction + ".onnx");
+                model.write(pruned);
+                ModelComparator.Comparison c = new ModelComparator(CompressTestModels.ENV).compare(pruned,
+                        mnist.model(), mnist.evaluation(), ModelComparator.Pooling.NONE, 64, 0, (done, total) -> {});
+                accuracy[importance.ordinal()] = c.candidateAccuracy();
+                System.out.printf("cnn_mnist structured %.0f%% by %s: float %.2f%%, pruned %.2f%%, params %d -> %d,"
+                        + " samples %d%n", 100 * fraction, importance.wireName(), 100 * c.referenceAccuracy(),
+                        100 * c.candidateAccuracy(), report.paramsBefore(), report.paramsAfter(), c.samples());
+                assertThat(report.layers()).filteredOn(l -> l.leftAlone() == null)
+                        .allSatisfy(l -> assertThat(l.importance()).isEqualTo(importance.wireName()))
+                        .extracting(StructuredPruner.Layer::name).containsExactly("Conv", "Conv_1", "Gemm");
+            }
+            if (fraction == 0.25) {
+                // comparable at a moderate fraction: at most 1 point below the weight norm (measured: above it);
+                // at half the channels the first Conv ranks worse by activation (figures printed, docs/compression.md)
+                assertThat(accuracy[1]).isGreaterThan(accuracy[0] - 0.01);
+            }
+        }
+    }
+}
