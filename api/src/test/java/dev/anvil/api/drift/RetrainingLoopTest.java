@@ -113,6 +113,10 @@ class RetrainingLoopTest {
                 }, end -> Boolean.TRUE.equals(end.get("tasks.find { it.taskId == 'check' }.metricsJson.drifted")));
         List<String> moved = check.getList("tasks.find { it.taskId == 'check' }.metricsJson.moved");
         assertThat(moved).as("features that moved").isNotEmpty();
+        List<Float> psi = check.getList("tasks.find { it.taskId == 'check' }.metricsJson.report.features.psi", Float.class);
+        System.out.printf("retraining loop: drift check on %s rows sampled: %d of 64 features moved, PSI %s%n",
+                check.get("tasks.find { it.taskId == 'check' }.metricsJson.report.live_rows"), moved.size(),
+                psi.stream().filter(java.util.Objects::nonNull).mapToDouble(Float::doubleValue).summaryStatistics());
 
         // 5. the detection started the retraining pipeline, once, and the run says why
         List<String> retrains = await("the detection starts retrain-" + name).atMost(Duration.ofMinutes(1)).until(
@@ -133,6 +137,10 @@ class RetrainingLoopTest {
                     .contains("success");
         }
         String candidate = modelSha(runId, "quantize");
+        System.out.printf("retraining loop: train %s; validate %s; gate %s%n",
+                waiting.getMap("tasks.find { it.taskId == 'train' && it.status == 'success' }.metricsJson.metrics"),
+                waiting.getMap("tasks.find { it.taskId == 'validate' && it.status == 'success' }.metricsJson"),
+                waiting.getMap("tasks.find { it.taskId == 'gate' && it.status == 'success' }.metricsJson"));
         assertThat(candidate).isNotEqualTo(served);
 
         // 7. four eyes: whoever registered the pipeline (its runs' requester) may not approve; a reviewer does
@@ -154,6 +162,8 @@ class RetrainingLoopTest {
                 }, s -> List.of("success", "failed", "cancelled").contains(s));
         JsonPath run = as(TestTokens.VIEWER).get("/api/runs/" + runId).then().extract().jsonPath();
         assertThat(status).as(run.prettify()).isEqualTo("success");
+        System.out.printf("retraining loop: rollout %s%n",
+                run.getMap("tasks.find { it.taskId == 'rollout' && it.status == 'success' }.metricsJson"));
         assertThat(run.getString("tasks.find { it.taskId == 'rollout' && it.status == 'success' }.metricsJson.state"))
                 .isEqualTo("promoted");
         as(TestTokens.VIEWER).get("/api/endpoints/" + name).then().statusCode(200).body("stable.artifact", equalTo(candidate));
