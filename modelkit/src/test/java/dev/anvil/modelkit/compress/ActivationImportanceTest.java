@@ -11,8 +11,6 @@ import dev.anvil.modelkit.datasets.NpyArray;
 import dev.anvil.modelkit.evaluate.ModelComparator;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
-import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
-import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -40,18 +38,7 @@ class ActivationImportanceTest {
         float[] b1 = {-1, 0.1f, 0.05f};
         float[] w2 = {4, -4, 1, 2, 3, -1}; // [3, 2]
         float[] b2 = {0.1f, -0.1f};
-        GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
-                .addInput(CompressTestModels.value("x", -1, 4)).addOutput(CompressTestModels.value("y", -1, 2))
-                .addInitializer(Tensors.floats("W1", new long[] {3, 4}, w1))
-                .addInitializer(Tensors.floats("B1", new long[] {3}, b1))
-                .addInitializer(Tensors.floats("W2", new long[] {3, 2}, w2))
-                .addInitializer(Tensors.floats("B2", new long[] {2}, b2))
-                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc1").addInput("x").addInput("W1")
-                        .addInput("B1").addOutput("h").addAttribute(WeightLayers.intAttr("transB", 1)))
-                .addNode(NodeProto.newBuilder().setOpType("Relu").setName("act").addInput("h").addOutput("a"))
-                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc2").addInput("a").addInput("W2")
-                        .addInput("B2").addOutput("y"));
-        return CompressTestModels.model(g, 13);
+        return CompressTestModels.mlp(w1, b1, w2, b2);
     }
 
     private float[] positiveInputs(int rows) {

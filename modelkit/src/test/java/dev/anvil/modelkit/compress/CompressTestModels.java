@@ -55,6 +55,22 @@ public final class CompressTestModels {
     }
 
     /** A Gemm, then an If whose branches are Identity: control flow the rewrites refuse. */
+    /** x[b,4] → Gemm fc1 (4→3, transB: w1 is [3, 4]) → Relu → Gemm fc2 (3→2: w2 is [3, 2]) → y[b,2]. */
+    static OnnxModel mlp(float[] w1, float[] b1, float[] w2, float[] b2) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
+                .addInput(value("x", -1, 4)).addOutput(value("y", -1, 2))
+                .addInitializer(Tensors.floats("W1", new long[] {3, 4}, w1))
+                .addInitializer(Tensors.floats("B1", new long[] {3}, b1))
+                .addInitializer(Tensors.floats("W2", new long[] {3, 2}, w2))
+                .addInitializer(Tensors.floats("B2", new long[] {2}, b2))
+                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc1").addInput("x").addInput("W1")
+                        .addInput("B1").addOutput("h").addAttribute(WeightLayers.intAttr("transB", 1)))
+                .addNode(NodeProto.newBuilder().setOpType("Relu").setName("act").addInput("h").addOutput("a"))
+                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc2").addInput("a").addInput("W2")
+                        .addInput("B2").addOutput("y"));
+        return model(g, 13);
+    }
+
     static OnnxModel withIf() {
         OnnxModel base = gemm(new float[] {1, 2, 3, 4}, 2, 2, false, null);
         GraphProto branch = GraphProto.newBuilder().setName("branch").addOutput(value("z", -1, 2))
@@ -85,11 +101,11 @@ public final class CompressTestModels {
                 TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
     }
 
-    /** Runs a one-input, one-output float model on x[rows, cols] in ONNX Runtime. */
-    static float[] run(OnnxModel model, float[] x, long rows, long cols) throws Exception {
+    /** Runs a one-input, one-output float model on x of the given shape (e.g. [rows, cols]) in ONNX Runtime. */
+    static float[] run(OnnxModel model, float[] x, long... shape) throws Exception {
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
                 OrtSession s = ENV.createSession(model.toBytes(), so);
-                OnnxTensor in = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), new long[] {rows, cols});
+                OnnxTensor in = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), shape);
                 OrtSession.Result r = s.run(Map.of(s.getInputNames().iterator().next(), in))) {
             FloatBuffer out = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] values = new float[out.remaining()];

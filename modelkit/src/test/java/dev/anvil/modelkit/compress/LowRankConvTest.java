@@ -3,8 +3,6 @@ package dev.anvil.modelkit.compress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
@@ -13,7 +11,6 @@ import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorShapeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
-import java.nio.FloatBuffer;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -97,22 +94,10 @@ class LowRankConvTest {
         return v;
     }
 
-    static float[] run(OnnxModel model, float[] x) throws Exception {
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                OrtSession s = CompressTestModels.ENV.createSession(model.toBytes(), so);
-                OnnxTensor in = OnnxTensor.createTensor(CompressTestModels.ENV, FloatBuffer.wrap(x), INPUT);
-                OrtSession.Result r = s.run(Map.of("x", in))) {
-            FloatBuffer out = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] y = new float[out.remaining()];
-            out.get(y);
-            return y;
-        }
-    }
-
     @Test
     void aRank3PointwiseConvBecomesTwoConvsThroughThreeChannelsWithTheSameOutput() throws Exception {
         float[] x = gaussian(new Random(9), (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]));
-        float[] expected = run(model(3), x);
+        float[] expected = CompressTestModels.run(model(3), x, INPUT);
         OnnxModel model = model(3);
         LowRankReport report = LowRankFactorizer.factorize(model, new LowRankOptions(0.999999, null, Map.of(), Set.of()));
         Map<String, LowRankReport.Layer> layers = new java.util.HashMap<>();
@@ -130,7 +115,7 @@ class LowRankConvTest {
         assertThat(layers.get("k3").leftAlone()).isEqualTo("not a 1×1 convolution with group 1");
         assertThat(model.graph().nodes().stream().filter(n -> n.getOpType().equals("Conv")).count()).isEqualTo(5);
         assertThat(model.graph().initializer("Wpw")).isEmpty();
-        float[] actual = run(model, x);
+        float[] actual = CompressTestModels.run(model, x, INPUT);
         assertThat(actual).hasSameSizeAs(expected);
         double worst = 0;
         for (int i = 0; i < actual.length; i++) {
@@ -143,11 +128,11 @@ class LowRankConvTest {
     void aLowerRankApproximatesAndExplicitRanksAreChecked() throws Exception {
         float[] x = gaussian(new Random(9), (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]));
         OnnxModel model = model(6);
-        float[] expected = run(model(6), x);
+        float[] expected = CompressTestModels.run(model(6), x, INPUT);
         LowRankReport report = LowRankFactorizer.factorize(model, new LowRankOptions(null, null, Map.of("pw", 2), Set.of()));
         assertThat(report.layers()).filteredOn(l -> l.name().equals("pw")).singleElement()
                 .satisfies(l -> assertThat(l.energyKept()).isBetween(0.3, 0.999));
-        float[] actual = run(model, x);
+        float[] actual = CompressTestModels.run(model, x, INPUT);
         double err = 0;
         double norm = 0;
         for (int i = 0; i < actual.length; i++) {

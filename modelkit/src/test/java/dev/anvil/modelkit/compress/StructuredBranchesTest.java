@@ -2,8 +2,6 @@ package dev.anvil.modelkit.compress;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
@@ -12,7 +10,6 @@ import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorShapeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
-import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
@@ -91,18 +88,6 @@ class StructuredBranchesTest {
         return model;
     }
 
-    static float[] run(OnnxModel model, float[] x) throws Exception {
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                OrtSession s = CompressTestModels.ENV.createSession(model.toBytes(), so);
-                OnnxTensor in = OnnxTensor.createTensor(CompressTestModels.ENV, FloatBuffer.wrap(x), INPUT);
-                OrtSession.Result r = s.run(Map.of("x", in))) {
-            FloatBuffer out = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] y = new float[out.remaining()];
-            out.get(y);
-            return y;
-        }
-    }
-
     @Test
     void concatInputsArePrunedAtTheirOffsetsAndBothSidesOfAResidualTogether() throws Exception {
         float[] x = new float[(int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3])];
@@ -110,7 +95,7 @@ class StructuredBranchesTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();
         }
-        float[] expected = run(model(), x);
+        float[] expected = CompressTestModels.run(model(), x, INPUT);
         OnnxModel model = model();
         StructuredPruner.Report report = StructuredPruner.prune(model, new StructuredPruner.Options(0.5, Map.of(),
                 Set.of(), false));
@@ -145,7 +130,7 @@ class StructuredBranchesTest {
         assertThat(layers.get("E").leftAlone()).isNotNull();
         assertThat(Tensors.dims(model.graph().initializer("WE").orElseThrow())).containsExactly(3, 5, 1, 1);
         // the zero channels went: E reads C's 0–2 at 0–2 and D's 0 and 2 at 3–4, so y is unchanged
-        float[] actual = run(model, x);
+        float[] actual = CompressTestModels.run(model, x, INPUT);
         assertThat(actual).hasSameSizeAs(expected);
         for (int i = 0; i < actual.length; i++) {
             assertThat(actual[i]).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-5f));
@@ -167,7 +152,7 @@ class StructuredBranchesTest {
                 dev.anvil.modelkit.datasets.NpyArray.ofFloat32(new long[] {n, INPUT[1], INPUT[2], INPUT[3]}, x)),
                 java.util.Optional.empty()));
         float[] probe = java.util.Arrays.copyOf(x, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]));
-        float[] expected = run(model(), probe);
+        float[] expected = CompressTestModels.run(model(), probe, INPUT);
         OnnxModel model = model();
         StructuredPruner.Report report;
         try (var reader = dev.anvil.modelkit.datasets.DatasetReader.open(data)) {
@@ -179,7 +164,7 @@ class StructuredBranchesTest {
             assertThat(l.importance()).isEqualTo("activation");
         });
         assertThat(report.activationSamples()).isEqualTo(n);
-        float[] actual = run(model, probe);
+        float[] actual = CompressTestModels.run(model, probe, INPUT);
         for (int i = 0; i < actual.length; i++) {
             assertThat(actual[i]).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-5f));
         }
