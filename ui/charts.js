@@ -329,6 +329,37 @@ export function svgEl(doc, name, attrs = {}, ...children) {
   return node;
 }
 
+/** A chart's root element: sized by its layout, its summary as the accessible name and the title. */
+function chartRoot(doc, kind, L, summary) {
+  return svgEl(doc, 'svg', {
+    class: 'chart ' + kind + '-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
+    role: 'img', 'aria-label': summary, 'data-testid': kind + '-chart',
+  }, svgEl(doc, 'title', {}, summary));
+}
+
+/**
+ * The axes of a chart whose layout has x, y, xTicks, yTicks and its margins: a grid line and label per y tick,
+ * a tick mark and label per x tick, the x axis line and both axis titles.
+ */
+function chartAxes(doc, L, { formatX, formatY, xTitle, yTitle }) {
+  const base = L.height - L.bottom;
+  const axes = svgEl(doc, 'g', { class: 'axes' });
+  for (const t of L.yTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: fixed(L.y(t)), y2: fixed(L.y(t)), class: 'grid' }));
+    axes.appendChild(svgEl(doc, 'text', { x: L.left - 6, y: fixed(L.y(t)) + 4, 'text-anchor': 'end' }, formatY(t)));
+  }
+  for (const t of L.xTicks) {
+    axes.appendChild(svgEl(doc, 'line', { x1: fixed(L.x(t)), x2: fixed(L.x(t)), y1: base, y2: base + 5, class: 'tick' }));
+    axes.appendChild(svgEl(doc, 'text', { x: fixed(L.x(t)), y: base + 18, 'text-anchor': 'middle' }, formatX(t)));
+  }
+  axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: base, y2: base, class: 'axis' }));
+  axes.appendChild(svgEl(doc, 'text', { x: (L.left + L.width - L.right) / 2, y: L.height - 6, 'text-anchor': 'middle' },
+    xTitle));
+  axes.appendChild(svgEl(doc, 'text', { x: 12, y: (L.top + base) / 2, 'text-anchor': 'middle',
+    transform: 'rotate(-90 12 ' + fixed((L.top + base) / 2) + ')' }, yTitle));
+  return axes;
+}
+
 function fixed(v) {
   return Number(v.toFixed(2));
 }
@@ -345,26 +376,10 @@ export function latencyChart(doc, data) {
   const L = latencyLayout(series);
   const summary = 'Latency per batch: ' + series.map((s) => s.name + ' '
     + s.percentiles.map((p) => p.label + ' ' + formatMs(p.value)).join(', ')).join('; ');
-  const svg = svgEl(doc, 'svg', {
-    class: 'chart latency-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
-    role: 'img', 'aria-label': summary, 'data-testid': 'latency-chart',
-  }, svgEl(doc, 'title', {}, summary));
+  const svg = chartRoot(doc, 'latency', L, summary);
   const base = L.height - L.bottom;
-  const axes = svgEl(doc, 'g', { class: 'axes' });
-  for (const t of L.yTicks) {
-    axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: fixed(L.y(t)), y2: fixed(L.y(t)), class: 'grid' }));
-    axes.appendChild(svgEl(doc, 'text', { x: L.left - 6, y: fixed(L.y(t)) + 4, 'text-anchor': 'end' }, formatPercent(t)));
-  }
-  for (const t of L.xTicks) {
-    axes.appendChild(svgEl(doc, 'line', { x1: fixed(L.x(t)), x2: fixed(L.x(t)), y1: base, y2: base + 5, class: 'tick' }));
-    axes.appendChild(svgEl(doc, 'text', { x: fixed(L.x(t)), y: base + 18, 'text-anchor': 'middle' }, String(t)));
-  }
-  axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: base, y2: base, class: 'axis' }));
-  axes.appendChild(svgEl(doc, 'text', { x: (L.left + L.width - L.right) / 2, y: L.height - 6, 'text-anchor': 'middle' },
-    'latency per batch (ms, log scale)'));
-  axes.appendChild(svgEl(doc, 'text', { x: 12, y: (L.top + base) / 2, 'text-anchor': 'middle',
-    transform: 'rotate(-90 12 ' + fixed((L.top + base) / 2) + ')' }, 'share of batches'));
-  svg.appendChild(axes);
+  svg.appendChild(chartAxes(doc, L, { formatX: String, formatY: formatPercent,
+    xTitle: 'latency per batch (ms, log scale)', yTitle: 'share of batches' }));
 
   const bars = svgEl(doc, 'g', { class: 'bars' });
   for (const b of L.bars) {
@@ -453,10 +468,7 @@ export function windowsChart(doc, data) {
   }
   const L = windowsLayout(checked);
   const summary = 'Error rate and p95 latency per analysed window, ' + checked.series.map((s) => s.name).join(' against ');
-  const svg = svgEl(doc, 'svg', {
-    class: 'chart windows-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
-    role: 'img', 'aria-label': summary, 'data-testid': 'windows-chart',
-  }, svgEl(doc, 'title', {}, summary));
+  const svg = chartRoot(doc, 'windows', L, summary);
   const base = L.height - L.bottom;
   for (const P of L.panels) {
     const g = svgEl(doc, 'g', { class: 'panel', 'data-measure': P.key });
@@ -541,26 +553,9 @@ export function paretoChart(doc, data) {
   const summary = 'Compression grid: ' + L.dots.length + ' points, ' + L.front.length + ' on the Pareto front'
     + (chosen ? '; chosen ' + chosen.label + ' at ' + formatPercent(chosen.sizeRatio) + ' of the size, '
       + chosen.drop + ' points of ' + checked.metric + ' lost' : '');
-  const svg = svgEl(doc, 'svg', {
-    class: 'chart pareto-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
-    role: 'img', 'aria-label': summary, 'data-testid': 'pareto-chart',
-  }, svgEl(doc, 'title', {}, summary));
-  const base = L.height - L.bottom;
-  const axes = svgEl(doc, 'g', { class: 'axes' });
-  for (const t of L.yTicks) {
-    axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: fixed(L.y(t)), y2: fixed(L.y(t)), class: 'grid' }));
-    axes.appendChild(svgEl(doc, 'text', { x: L.left - 6, y: fixed(L.y(t)) + 4, 'text-anchor': 'end' }, String(t)));
-  }
-  for (const t of L.xTicks) {
-    axes.appendChild(svgEl(doc, 'line', { x1: fixed(L.x(t)), x2: fixed(L.x(t)), y1: base, y2: base + 5, class: 'tick' }));
-    axes.appendChild(svgEl(doc, 'text', { x: fixed(L.x(t)), y: base + 18, 'text-anchor': 'middle' }, formatPercent(t)));
-  }
-  axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: base, y2: base, class: 'axis' }));
-  axes.appendChild(svgEl(doc, 'text', { x: (L.left + L.width - L.right) / 2, y: L.height - 6, 'text-anchor': 'middle' },
-    'size on disk (share of the input model)'));
-  axes.appendChild(svgEl(doc, 'text', { x: 12, y: (L.top + base) / 2, 'text-anchor': 'middle',
-    transform: 'rotate(-90 12 ' + fixed((L.top + base) / 2) + ')' }, checked.metric + ' drop (points)'));
-  svg.appendChild(axes);
+  const svg = chartRoot(doc, 'pareto', L, summary);
+  svg.appendChild(chartAxes(doc, L, { formatX: formatPercent, formatY: String,
+    xTitle: 'size on disk (share of the input model)', yTitle: checked.metric + ' drop (points)' }));
   if (L.front.length > 1) {
     svg.appendChild(svgEl(doc, 'polyline', {
       class: 'front', fill: 'none', stroke: PALETTE[0], 'stroke-width': 1.5,
@@ -604,25 +599,9 @@ export function lossChart(doc, data) {
   const summary = 'Training loss per epoch' + (checked.task ? ' of task ' + checked.task : '') + ': '
     + formatLoss(first.loss) + ' at epoch 1, ' + formatLoss(last.loss) + ' at epoch ' + last.epoch
     + ' (lowest ' + formatLoss(L.lowest.loss) + ' at epoch ' + L.lowest.epoch + ')';
-  const svg = svgEl(doc, 'svg', {
-    class: 'chart loss-chart', viewBox: '0 0 ' + L.width + ' ' + L.height, width: L.width, height: L.height,
-    role: 'img', 'aria-label': summary, 'data-testid': 'loss-chart',
-  }, svgEl(doc, 'title', {}, summary));
-  const base = L.height - L.bottom;
-  const axes = svgEl(doc, 'g', { class: 'axes' });
-  for (const t of L.yTicks) {
-    axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: fixed(L.y(t)), y2: fixed(L.y(t)), class: 'grid' }));
-    axes.appendChild(svgEl(doc, 'text', { x: L.left - 6, y: fixed(L.y(t)) + 4, 'text-anchor': 'end' }, formatLoss(t)));
-  }
-  for (const t of L.xTicks) {
-    axes.appendChild(svgEl(doc, 'line', { x1: fixed(L.x(t)), x2: fixed(L.x(t)), y1: base, y2: base + 5, class: 'tick' }));
-    axes.appendChild(svgEl(doc, 'text', { x: fixed(L.x(t)), y: base + 18, 'text-anchor': 'middle' }, String(t)));
-  }
-  axes.appendChild(svgEl(doc, 'line', { x1: L.left, x2: L.width - L.right, y1: base, y2: base, class: 'axis' }));
-  axes.appendChild(svgEl(doc, 'text', { x: (L.left + L.width - L.right) / 2, y: L.height - 6, 'text-anchor': 'middle' }, 'epoch'));
-  axes.appendChild(svgEl(doc, 'text', { x: 12, y: (L.top + base) / 2, 'text-anchor': 'middle',
-    transform: 'rotate(-90 12 ' + fixed((L.top + base) / 2) + ')' }, 'average training loss'));
-  svg.appendChild(axes);
+  const svg = chartRoot(doc, 'loss', L, summary);
+  svg.appendChild(chartAxes(doc, L, { formatX: String, formatY: formatLoss,
+    xTitle: 'epoch', yTitle: 'average training loss' }));
   const d = L.points.map((p, i) => (i === 0 ? 'M' : 'L') + fixed(p.x) + ' ' + fixed(p.y)).join(' ');
   svg.appendChild(svgEl(doc, 'path', { d, fill: 'none', stroke: PALETTE[0], 'stroke-width': 2, class: 'loss-line' }));
   const points = svgEl(doc, 'g', { class: 'points' });
