@@ -83,7 +83,9 @@ class TemporalScheduleBackend implements ScheduleBackend {
             described = handle.describe();
         } catch (ScheduleException e) {
             if (notFound(e)) {
-                return queue.pause(pipeline, paused); // an @once schedule, or none
+                // an @once schedule (on the timer workflow), or none; a cron schedule deleted by hand outside
+                // Anvil then fires on its timer workflow until the next start-up creates it again
+                return queue.pause(pipeline, paused);
             }
             throw e;
         }
