@@ -349,7 +349,7 @@ public final class TfliteConverter {
         m.setOperatorCodes(opcodes.toArray(OperatorCodeT[]::new));
         m.setSubgraphs(new SubGraphT[] {sg});
         m.setBuffers(buffers.toArray(BufferT[]::new));
-        return new Result(m.serializeToBinary(), java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(opCounts)),
+        return new Result(TflitePacker.pack(m), java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(opCounts)),
                 List.copyOf(notes), dynamic);
     }
 

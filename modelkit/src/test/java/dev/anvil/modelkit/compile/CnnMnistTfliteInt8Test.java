@@ -54,10 +54,9 @@ class CnnMnistTfliteInt8Test {
         assertThat(rep.samples()).isEqualTo(9744);
         assertThat(rep.referenceAccuracy()).isGreaterThan(0.985);
         assertThat(rep.accuracyDropPoints()).isLessThanOrEqualTo(0.5);
-        // the issue asks for 30 %: the int8 weights are 24.6 % of the float32 file, but TFLite's per-channel metadata
-        // (a float scale and an int64 zero point per output channel, for weights and biases: ~3 KB here) and the
-        // graph itself add ~6 % on a 22k-parameter model; measured 30.6 % (docs/compile.md)
-        assertThat(ratio).isLessThanOrEqualTo(0.315);
+        // the issue asks for 30 %: the int8 weights are 24.6 % of the float32 file; the per-channel parameters and the
+        // graph add the rest, with identical quantisation vectors written once (TflitePacker); measured 29.4 %
+        assertThat(ratio).isLessThanOrEqualTo(0.30);
         // float I/O: one QUANTIZE at the input, one DEQUANTIZE at the output; the four RELUs fused into the layers
         // (the two after Conv → MaxPool moved before the MaxPool, with which they commute)
         assertThat(r.tfliteOps()).containsEntry("QUANTIZE", 1).containsEntry("DEQUANTIZE", 1)
