@@ -96,6 +96,63 @@ class CnnMnistTfliteInt8Test {
     }
 
     @Test
+    void int8InputsAndOutputsCarryTheirScaleAndZeroPointAndVerifyLikeFloatIo() throws Exception {
+        TfliteConverter.Result r = TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table,
+                TfliteConverter.Io.INT8);
+        Path out = dir.resolve("cnn_mnist_int8_io.tflite");
+        Files.write(out, r.flatbuffer());
+        // no QUANTIZE / DEQUANTIZE at the edges: the caller quantises
+        assertThat(r.tfliteOps()).doesNotContainKeys("QUANTIZE", "DEQUANTIZE").containsEntry("CONV_2D", 2);
+        ModelT m = Model.getRootAsModel(ByteBuffer.wrap(r.flatbuffer())).unpack();
+        TensorT in = m.getSubgraphs()[0].getTensors()[m.getSubgraphs()[0].getInputs()[0]];
+        TensorT outT = m.getSubgraphs()[0].getTensors()[m.getSubgraphs()[0].getOutputs()[0]];
+        assertThat(in.getName()).isEqualTo("input_image");
+        assertThat(in.getType()).isEqualTo(TensorType.INT8);
+        assertThat(outT.getName()).isEqualTo("output_probs");
+        assertThat(outT.getType()).isEqualTo(TensorType.INT8);
+        // what the report gives a caller is what the file holds
+        assertThat(r.io()).hasSize(2);
+        TfliteConverter.IoTensor input = r.io().get(0);
+        TfliteConverter.IoTensor output = r.io().get(1);
+        assertThat(input.role()).isEqualTo("input");
+        assertThat(input.type()).isEqualTo("int8");
+        assertThat(input.shape()).containsExactly(1, 1, 28, 28);
+        assertThat(input.scale()).isEqualTo(in.getQuantization().getScale()[0]);
+        assertThat(input.zeroPoint()).isEqualTo(in.getQuantization().getZeroPoint()[0]);
+        // raw pixels 0..255 calibrated to [0, 255]: one level per grey value, so quantising the images loses nothing
+        assertThat(input.scale()).isCloseTo(1f, org.assertj.core.data.Offset.offset(0.01f));
+        assertThat(output.role()).isEqualTo("output");
+        assertThat(output.scale()).isEqualTo(16f / 256);
+        assertThat(output.zeroPoint()).isEqualTo(127L);
+
+        // the verifier quantises the images with the input's parameters and dequantises the output
+        TfliteVerifier.Report rep = TfliteVerifier.compare(fx.float13, out, fx.images, new int[] {1, 1, 28, 28},
+                fx.labels);
+        Path floatIo = dir.resolve("cnn_mnist_int8_float_io.tflite");
+        Files.write(floatIo, TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table).flatbuffer());
+        TfliteVerifier.Report floatRep = TfliteVerifier.compare(fx.float13, floatIo, fx.images,
+                new int[] {1, 1, 28, 28}, fx.labels);
+        System.out.printf("cnn_mnist tflite int8, int8 io: size %d B (float io %d B), input scale %s zero point %d,"
+                + " output scale %s zero point %d, samples %d, accuracy %.4f (float io %.4f), agreement %.4f (float io"
+                + " %.4f)%n", Files.size(out), Files.size(floatIo), input.scale(), input.zeroPoint(), output.scale(),
+                output.zeroPoint(), rep.samples(), rep.candidateAccuracy(), floatRep.candidateAccuracy(),
+                rep.top1Agreement(), floatRep.top1Agreement());
+        assertThat(rep.samples()).isEqualTo(9744);
+        assertThat(rep.accuracyDropPoints()).isLessThanOrEqualTo(0.5);
+        // the same int8 graph inside: QUANTIZE in the graph and the caller's quantisation give the same top-1s
+        assertThat(rep.top1Agreement()).isCloseTo(floatRep.top1Agreement(), org.assertj.core.data.Offset.offset(0.001));
+        assertThat(Files.size(out)).isLessThan(Files.size(floatIo));
+    }
+
+    @Test
+    void floatIoIsTheDefaultAndSaysSo() throws Exception {
+        TfliteConverter.Result r = TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table);
+        assertThat(r.io()).extracting(TfliteConverter.IoTensor::type).containsOnly("float32");
+        assertThat(r.io()).extracting(TfliteConverter.IoTensor::scale).containsOnlyNulls();
+        assertThat(r.io()).extracting(TfliteConverter.IoTensor::name).containsExactly("input_image", "output_probs");
+    }
+
+    @Test
     void aTableOfAnotherModelIsRefusedNamingTheMissingTensors() {
         // the same ranges under other tensor names: what a table measured on another model looks like
         Map<String, CalibrationTable.Range> renamed = new LinkedHashMap<>();

@@ -75,6 +75,16 @@ public final class CompileBench {
                     String.format("%.4f", r.top1Agreement()), String.format("%.3g", r.maxAbsErrorProbabilities()),
                     t1[0], t1[1], t2[0], t2[1]);
         }
+        // int8 inputs and outputs: the runner quantises each image and dequantises the output, as a caller does
+        Path int8Io = dir.resolve("cnn_mnist_int8_io.tflite");
+        Files.write(int8Io, TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table, TfliteConverter.Io.INT8)
+                .flatbuffer());
+        TfliteVerifier.Report r = TfliteVerifier.compare(onnx, int8Io, images, shape, labels);
+        double[] t1 = tfliteLatency(int8Io, images, 1, iterations);
+        double[] t2 = tfliteLatency(int8Io, images, 2, iterations);
+        System.out.printf(ROW, "tflite int8, int8 io", Files.size(int8Io), r.candidateAccuracy(),
+                String.format("%.4f", r.top1Agreement()), String.format("%.3g", r.maxAbsErrorProbabilities()),
+                t1[0], t1[1], t2[0], t2[1]);
         System.out.println();
         digits(samples, iterations, dir);
         System.out.println();
