@@ -153,6 +153,39 @@ class CnnMnistTfliteInt8Test {
     }
 
     @Test
+    void theInterpreterResizedToABatchOf32GivesTheBatchOneOutputs() throws Exception {
+        // the batch is free (-1) through every op, RESHAPE's shape included: before, RESHAPE held [1, 320] and the
+        // interpreter (XNNPACK) refused to resize cnn_mnist beyond batch 1
+        int batch = 32;
+        float[] x = new float[batch * 784];
+        for (int s = 0; s < batch; s++) {
+            System.arraycopy(fx.images.get(s), 0, x, s * 784, 784);
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("float32", TfliteConverter.convert(OnnxModel.read(fx.float13), TfliteConverter.Precision.FLOAT32)
+                .flatbuffer());
+        files.put("int8", TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table).flatbuffer());
+        files.put("int8 io", TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table, TfliteConverter.Io.INT8)
+                .flatbuffer());
+        for (Map.Entry<String, byte[]> e : files.entrySet()) {
+            Path f = dir.resolve("batch_" + e.getKey().replace(' ', '_') + ".tflite");
+            Files.write(f, e.getValue());
+            try (TfliteRunner runner = new TfliteRunner(f, 1)) {
+                float[] batched = runner.run(x, new int[] {batch, 1, 28, 28});
+                assertThat(batched).as(e.getKey()).hasSize(batch * 10);
+                for (int s = 0; s < batch; s++) {
+                    float[] one = runner.run(fx.images.get(s), new int[] {1, 1, 28, 28});
+                    for (int k = 0; k < 10; k++) {
+                        assertThat(batched[s * 10 + k]).as("%s sample %d class %d", e.getKey(), s, k)
+                                .isCloseTo(one[k], org.assertj.core.data.Offset.offset(1e-3f * Math.max(1,
+                                        Math.abs(one[k]))));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void aTableOfAnotherModelIsRefusedNamingTheMissingTensors() {
         // the same ranges under other tensor names: what a table measured on another model looks like
         Map<String, CalibrationTable.Range> renamed = new LinkedHashMap<>();
