@@ -22,9 +22,10 @@ import java.util.Set;
 
 /**
  * The mean absolute activation of each channel (axis 1: Conv's NCHW channels, Gemm's neurons) of some
- * intermediate tensors, and the signed mean of each of their elements, measured by running a copy of the model in ONNX Runtime with those tensors added as graph
- * outputs over the first {@code samples} samples of a dataset (at most {@link #MAX_SAMPLES}). The samples are read
- * in order and summed in double precision, so the same model and dataset give the same figures.
+ * intermediate tensors, and the signed mean of each of their elements (what a removed channel's consumer is owed in
+ * its bias), measured by running a copy of the model in ONNX Runtime with those tensors added as graph outputs over
+ * the first {@code samples} samples of a dataset (at most {@link #MAX_SAMPLES}). The samples are read in order and
+ * summed in double precision, so the same model and dataset give the same figures.
  */
 public final class ChannelActivations {
     /** More samples than this add little to a per-channel mean and cost a full inference each. */
@@ -50,18 +51,7 @@ public final class ChannelActivations {
      * What was measured, per tensor: the mean |a| of each channel, and the signed mean of each element of one sample
      * (channel-major: {@code [channels × the rest]}, e.g. C·H·W for NCHW), over the samples it was measured on.
      */
-    public record Measured(Map<String, double[]> meanAbs, Map<String, double[]> mean, long samples) {
-        /** The signed mean of each channel of {@code tensor} (its elements' means averaged). */
-        public double[] channelMean(String tensor, int channels) {
-            double[] elements = mean.get(tensor);
-            int inner = elements.length / channels;
-            double[] out = new double[channels];
-            for (int i = 0; i < elements.length; i++) {
-                out[i / inner] += elements[i] / inner;
-            }
-            return out;
-        }
-    }
+    public record Measured(Map<String, double[]> meanAbs, Map<String, double[]> mean, long samples) {}
 
     /** Measures {@code tensors} of {@code model} (not modified). */
     public Measured measure(OnnxModel model, Set<String> tensors) throws IOException, OrtException {

@@ -31,7 +31,8 @@ import java.util.Set;
  * <p>Channels are ranked by the norm of their weights, or ({@link Importance#ACTIVATION}) by their mean absolute
  * activation on a dataset ({@link ChannelActivations}), measured layer after layer on the model as pruned so far,
  * where the consumer reads them (after the channel-wise ops, so a channel that a Relu always zeroes counts as dead
- * whatever its weights) and weighted by the L1 norm of the consumer weights that read them.
+ * whatever its weights) and weighted by the L1 norm of the consumer weights that read them; the mean the removed
+ * channels handed the consumer is then folded into its bias, so removing them does not shift its outputs.
  */
 public final class StructuredPruner {
     private static final Set<String> CHANNELWISE = Set.of("Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu",

@@ -126,15 +126,21 @@ class ActivationImportanceTest {
         float[] x = positiveInputs(70);
         Path data = dataset(x, 70);
         double[][] runs = new double[2][];
+        double[][] means = new double[2][];
         for (int i = 0; i < 2; i++) {
             try (DatasetReader reader = DatasetReader.open(data)) {
-                runs[i] = new ChannelActivations(CompressTestModels.ENV, reader, 256).measure(deadButHeavy(),
-                        Set.of("a")).meanAbs().get("a");
+                ChannelActivations.Measured measured = new ChannelActivations(CompressTestModels.ENV, reader, 256)
+                        .measure(deadButHeavy(), Set.of("a"));
+                runs[i] = measured.meanAbs().get("a");
+                means[i] = measured.mean().get("a");
             }
         }
         assertThat(runs[0]).containsExactly(runs[1]);
+        assertThat(means[0]).containsExactly(means[1]);
         assertThat(runs[0][0]).isZero();
         assertThat(runs[0][1]).isPositive();
+        // after the Relu every value is ≥ 0, so the signed mean of a [batch, 3] tensor's elements is the mean |a|
+        assertThat(means[0]).containsExactly(runs[0], offset(1e-12));
     }
 
     @Test

