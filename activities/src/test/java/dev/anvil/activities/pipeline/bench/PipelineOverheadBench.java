@@ -139,8 +139,10 @@ public final class PipelineOverheadBench {
                 new RunStateActivitiesImpl(runs));
         factory.start();
         String mode = cache == 0
-                ? "workflow cache 0, sticky schedule-to-start timeout 0 (Anvil's local mode: every workflow task replays history)"
-                : "workflow cache " + cache + ", sticky queues on (SDK default timeout)";
+                ? "workflow cache 0, sticky schedule-to-start timeout 0 (ANVIL_WORKER_WORKFLOW_CACHE_SIZE=0: every workflow"
+                        + " task replays history)"
+                : "workflow cache " + cache + ", sticky queues on (SDK default timeout; Anvil's default, local mode"
+                        + " included)";
         System.out.printf(Locale.ROOT, "== worker: %s; max 8 concurrent activities; Temporal at %s%n", mode, target);
         try {
             if (config.warmup() > 0) {
@@ -302,7 +304,7 @@ public final class PipelineOverheadBench {
         row("  fan-out t1..t8 (after t0)", fanOutGaps);
         row("  fan-in t9 (after last of t1..t8)", fanInGaps);
         row("first task: client start -> t0", firstTask);
-        System.out.println("  (first task includes starting the workflow and its runStarted activity;"
+        System.out.println("  (first task includes starting the workflow and its runStarted local activity;"
                 + " client clock vs PostgreSQL clock, same host)");
         System.out.printf(Locale.ROOT, "  %-34s %6d %8.1f %8.1f %8.1f %8.1f%n", "noop task itself (start->finish)",
                 taskDurations.size(), pct(taskDurations, 50), pct(taskDurations, 95), pct(taskDurations, 99),
