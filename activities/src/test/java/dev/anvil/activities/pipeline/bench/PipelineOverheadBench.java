@@ -326,6 +326,10 @@ public final class PipelineOverheadBench {
                         + " bench client and the PostgreSQL client side; PostgreSQL runs in separate processes"
                         + " (next line)%n",
                 jvmCores * 100, jvmCores * 100 / cpus, cpus);
+        // CPU time per task moves less than latency when other processes share the machine
+        System.out.printf(Locale.ROOT, "CPU time per task, bench JVM: %.2f ms (process CPU time over the measured phase /"
+                        + " %d tasks)%n",
+                (after.processCpuNanos() - before.processCpuNanos()) / 1e6 / (runs * TASKS), runs * TASKS);
         double pgCores = -1;
         if (before.pgTicks() >= 0 && after.pgTicks() >= 0) {
             pgCores = (after.pgTicks() - before.pgTicks()) / ProcCpu.TICKS_PER_SECOND / (wallNanos / 1e9);
