@@ -155,11 +155,11 @@ public interface AnvilConfig {
         boolean enabled();
 
         /**
-         * Cached workflow executions. 0 (the default, for local mode) turns sticky execution off, so
-         * a restarted process picks up in-flight runs from the shared task queue at once; against a
-         * real cluster raise it (e.g. 600) to save history replays.
+         * Cached workflow executions (sticky execution): a workflow task resumes the cached run instead of
+         * replaying its history. 0 turns sticky execution off, so every workflow task replays the run's whole
+         * history from the shared queue (see WorkerSettings for how either survives a restart).
          */
-        @WithDefault("0")
+        @WithDefault("600")
         int workflowCacheSize();
 
         /**
