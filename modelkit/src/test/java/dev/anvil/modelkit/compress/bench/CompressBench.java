@@ -151,15 +151,21 @@ public final class CompressBench {
                 (System.nanoTime() - started) / 1e9);
         System.out.printf("%-34s %6s %12s %12s %12s %8s %8s %10s %10s%n", "method", "ratio", "layer params",
                 "after", "model after", "model %", "file %", "mean cos", "min cos");
-        // two analyses serve every row: plain SVD of the MatMuls, and activation-aware of the MatMuls plus plain SVD
-        // of the embedding tables (rows without embeddings leave those out)
-        LowRankFactorizer.Analysis plain = LowRankFactorizer.analyse(OnnxModel.read(fp32), svd, null, (d, t) -> {});
-        System.out.printf("svd: decompositions %.1f s%n", plain.seconds());
+        // two analyses serve every row: plain SVD of the MatMuls, and activation-aware of the MatMuls (plus plain SVD
+        // of the embedding tables when a row needs them; rows without embeddings leave those out)
+        String rowList = env("ANVIL_BENCH_LOWRANK_ROWS",
+                "svd:0.8,aware:0.8,aware-error:0.9,aware-error:0.8,aware-error:0.7,embed-error:0.8,words:224");
+        LowRankFactorizer.Analysis plain = null;
+        if (rowList.contains("svd:")) {
+            plain = LowRankFactorizer.analyse(OnnxModel.read(fp32), svd, null, (d, t) -> {});
+            System.out.printf("svd: decompositions %.1f s%n", plain.seconds());
+        }
+        boolean tables = rowList.contains("embed-error:") || rowList.contains("words:");
         LowRankOptions awareAll = aware.withEmbeddings(true);
-        LowRankFactorizer.Analysis whitened = LowRankFactorizer.analyse(OnnxModel.read(fp32), awareAll, grams,
-                (d, t) -> {});
-        System.out.printf("activation_aware (+ embedding tables by svd): whitening and decompositions %.1f s%n",
-                whitened.seconds());
+        LowRankFactorizer.Analysis whitened = LowRankFactorizer.analyse(OnnxModel.read(fp32), tables ? awareAll : aware,
+                grams, (d, t) -> {});
+        System.out.printf("activation_aware%s: whitening and decompositions %.1f s%n",
+                tables ? " (+ embedding tables by svd)" : "", whitened.seconds());
         String words = null;
         long most = 0;
         OnnxModel probe = OnnxModel.read(fp32);
@@ -171,8 +177,7 @@ public final class CompressBench {
             }
         }
         LowRankOptions.Allocation byError = LowRankOptions.Allocation.ERROR;
-        for (String row : env("ANVIL_BENCH_LOWRANK_ROWS",
-                "svd:0.8,aware:0.8,aware-error:0.9,aware-error:0.8,aware-error:0.7,embed-error:0.8,words:224").split(",")) {
+        for (String row : rowList.split(",")) {
             String[] kv = row.split(":");
             String what = kv[0];
             String v = kv[1];
