@@ -96,11 +96,14 @@ public final class LowRankFactorizer {
      * any budget: the expensive part done once for several budgets of the same model, method, skip and embeddings.
      */
     public static final class Analysis {
+        private final LowRankOptions.Method method;
         private final List<Candidate> candidates;
         private final List<LowRankReport.Layer> notEligible;
         private final double seconds;
 
-        private Analysis(List<Candidate> candidates, List<LowRankReport.Layer> notEligible, double seconds) {
+        private Analysis(LowRankOptions.Method method, List<Candidate> candidates, List<LowRankReport.Layer> notEligible,
+                double seconds) {
+            this.method = method;
             this.candidates = candidates;
             this.notEligible = notEligible;
             this.seconds = seconds;
@@ -247,7 +250,7 @@ public final class LowRankFactorizer {
             candidates.add(candidate(graph, e.layer(), e.node(), gram));
             progress.layerDone(candidates.size(), layers.eligible.size());
         }
-        return new Analysis(candidates, layers.notEligible, (System.nanoTime() - started) / 1e9);
+        return new Analysis(options.method(), candidates, layers.notEligible, (System.nanoTime() - started) / 1e9);
     }
 
     /**
@@ -255,6 +258,10 @@ public final class LowRankFactorizer {
      * must have the analysis' method; they may leave out embeddings or skip more layers than it did.
      */
     public static LowRankReport apply(OnnxModel model, LowRankOptions options, Analysis analysis) {
+        if (options.method() != analysis.method) {
+            throw new IllegalArgumentException("the analysis was made with method " + analysis.method
+                    + ", not " + options.method());
+        }
         OnnxGraph graph = model.graph();
         graph.nameNodes();
         long modelBefore = initializerElements(graph);
