@@ -167,6 +167,10 @@ class LowRankActivationAwareTest {
                 Map.of("x", identity))).hasMessageContaining("cannot be reached");
         assertThatThrownBy(() -> LowRankOptions.energy(0.9).withAllocation(LowRankOptions.Allocation.ERROR))
                 .hasMessageContaining("param_ratio");
+        // decompositions of one method are not applied as the other's
+        LowRankFactorizer.Analysis plain = LowRankFactorizer.analyse(model, LowRankOptions.paramRatio(0.8), null,
+                (d, t) -> {});
+        assertThatThrownBy(() -> LowRankFactorizer.apply(model, aware, plain)).hasMessageContaining("method SVD");
         // nothing was rewritten by any refusal
         assertThat(model.graph().nodes()).hasSize(1);
         assertThat(Tensors.dims(model.graph().initializer("W").orElseThrow())).containsExactly(K, N);
