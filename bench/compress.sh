@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compression (prune, cluster, lowrank, structured pruning, and their recipes with INT8) against quantize
 # alone on cnn_mnist: size on disk (raw and gzipped), top-1 on the 9,744 held-out MNIST images, latency p50
-# at batch 1 and 32 on one thread; then all-MiniLM-L6-v2's low-rank curve (parameters vs mean cosine).
+# at batch 1 and 32 on one thread; then all-MiniLM-L6-v2's low-rank curve (parameters vs mean and min cosine),
+# plain SVD against activation-aware (whitened) SVD and embedding-table factorisation.
 # See docs/compression.md.
 #
 #   bench/compress.sh
@@ -10,7 +11,13 @@
 #                                      models fused and unfused, and with u8 weights; neither is in the default)
 #   ANVIL_BENCH_IMAGES=2000            evaluation images for conv_subsets
 #   ANVIL_BENCH_TEXTS=300              held-out SpamAssassin texts for MiniLM's cosine
-#   ANVIL_BENCH_RATIOS=0.9,0.8,0.7     MiniLM param_ratio points
+#   ANVIL_BENCH_CAL_TEXTS=128          calibration texts for activation-aware low rank (from the importer's
+#                                      256-text calibration split, disjoint from the held-out texts)
+#   ANVIL_BENCH_LOWRANK_ROWS=svd:0.8,aware:0.8,aware-error:0.9,aware-error:0.8,aware-error:0.7,embed-error:0.8,words:224
+#                                      MiniLM rows: svd / aware (activation_aware, common energy) / aware-error
+#                                      (allocation error) at a param_ratio of the MatMuls; embed-error at a
+#                                      param_ratio of MatMuls + embedding tables; words at a rank of the
+#                                      word-embedding table alone
 #   ANVIL_BENCH_JAVA_OPTS=...          options for the bench JVM (default -Xmx4g)
 set -euo pipefail
 

@@ -5,10 +5,13 @@ import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Truncated SVD of Gemm and MatMul weights: x·W (W rows × columns) becomes (x·P)·Q with P = U_r·Σ_r
@@ -17,17 +20,35 @@ import java.util.Map;
  * transB are folded into the factors. A 1×1 convolution with group 1 is the same product per pixel
  * (W[out, in, 1, 1] as x·W with W in × out): it becomes a 1×1 Conv to r channels (weight Pᵀ, the original's
  * strides and pads, no bias) and a 1×1 Conv back to out (weight Qᵀ, the bias). Layers where the chosen rank
- * saves nothing are left alone.
+ * saves nothing are left alone. With {@code embeddings}, an embedding table E (a Gather's data) becomes
+ * Gather(P, ids)·Q, as ALBERT factorises its embeddings.
+ *
+ * <p>Activation-aware ({@link LowRankOptions.Method#ACTIVATION_AWARE}, as SVD-LLM): with XᵀX of the layer's
+ * calibration inputs factorised as L·Lᵀ (Cholesky, after a small ridge), ‖X·(W − W')‖ = ‖Lᵀ·(W − W')‖, so the
+ * truncated SVD U_r·Σ_r·V_rᵀ of Lᵀ·W gives the best rank-r W' for those inputs: P = L⁻ᵀ·U_r·Σ_r (a triangular
+ * solve), Q = V_rᵀ. Plain SVD minimises ‖W − W'‖ instead, which treats every input direction alike.
  */
 public final class LowRankFactorizer {
+    /**
+     * Ridge added to XᵀX before its Cholesky factorisation, relative to the mean of its diagonal: directions the
+     * calibration data never excites would otherwise be free to grow without bound in the factors.
+     */
+    static final double DAMPING = 1e-4;
 
     private LowRankFactorizer() {}
 
-    /** A factorisable layer with its weight as multiplied (alpha and transB applied) and its spectrum. */
-    private record Candidate(WeightLayers.Layer layer, NodeProto node, int rows, int columns, double[] w,
-            JacobiSvd.Result svd) {
+    /**
+     * A factorisable layer with its weight as multiplied (alpha and transB applied; an embedding table as it is)
+     * and the spectrum that is truncated: of W, or with whitening of Lᵀ·W where XᵀX + δI = L·Lᵀ.
+     */
+    private record Candidate(WeightLayers.Layer layer, NodeProto node, int rows, int columns, JacobiSvd.Result svd,
+            double[] cholesky) {
         long params() {
             return (long) rows * columns;
+        }
+
+        String method() {
+            return cholesky == null ? "svd" : "activation_aware";
         }
 
         /** The smallest rank keeping {@code energy} of Σσ². */
@@ -59,6 +80,10 @@ public final class LowRankFactorizer {
         boolean saves(int rank) {
             return (long) rank * (rows + columns) < params();
         }
+
+        long paramsAt(int rank) {
+            return saves(rank) ? (long) rank * (rows + columns) : params();
+        }
     }
 
     /** Tells after each layer's decomposition (they take seconds on large layers). */
@@ -66,44 +91,184 @@ public final class LowRankFactorizer {
         void layerDone(int done, int total);
     }
 
-    public static LowRankReport factorize(OnnxModel model, LowRankOptions options) {
-        return factorize(model, options, (done, total) -> {});
+    /**
+     * The decompositions of a model's factorisable layers, which {@link #apply} turns into a factorised model at
+     * any budget: the expensive part done once for several budgets of the same model, method, skip and embeddings.
+     */
+    public static final class Analysis {
+        private final LowRankOptions.Method method;
+        private final List<Candidate> candidates;
+        private final List<LowRankReport.Layer> notEligible;
+        private final double seconds;
+
+        private Analysis(LowRankOptions.Method method, List<Candidate> candidates, List<LowRankReport.Layer> notEligible,
+                double seconds) {
+            this.method = method;
+            this.candidates = candidates;
+            this.notEligible = notEligible;
+            this.seconds = seconds;
+        }
+
+        /** Wall time of the decompositions (and whitening). */
+        public double seconds() {
+            return seconds;
+        }
+
+        /** The factorisable layers of one op type (Gemm, MatMul, Conv, Gather), by name. */
+        public List<String> layers(String opType) {
+            return candidates.stream().filter(c -> c.node().getOpType().equals(opType)).map(c -> c.layer().name())
+                    .toList();
+        }
+
+        /** The factorisable layers' parameters. */
+        public long params() {
+            return candidates.stream().mapToLong(Candidate::params).sum();
+        }
     }
 
-    /** Factorises in place and reports per layer. */
+    public static LowRankReport factorize(OnnxModel model, LowRankOptions options) {
+        return factorize(model, options, (done, total) -> {}, null);
+    }
+
     public static LowRankReport factorize(OnnxModel model, LowRankOptions options, Progress progress) {
-        List<WeightLayers.Layer> layers = WeightLayers.of(model);
+        return factorize(model, options, progress, null);
+    }
+
+    /**
+     * Factorises in place and reports per layer.
+     *
+     * @param grams XᵀX of the layers' inputs by tensor name ({@link InputGrams} over {@link #calibrationInputs}), for
+     *              {@link LowRankOptions.Method#ACTIVATION_AWARE}; null for plain SVD
+     */
+    public static LowRankReport factorize(OnnxModel model, LowRankOptions options, Progress progress,
+            Map<String, InputGrams.Gram> grams) {
+        return apply(model, options, analyse(model, options, grams, progress));
+    }
+
+    /**
+     * The tensors whose XᵀX activation-aware factorisation needs: input 0 of each Gemm/MatMul layer it would
+     * factorise (1×1 convolutions and embedding tables are factorised by plain SVD).
+     */
+    public static Set<String> calibrationInputs(OnnxModel model, LowRankOptions options) {
+        Set<String> inputs = new LinkedHashSet<>();
+        for (Eligible e : eligible(model, options).eligible) {
+            if (whitened(e.node(), options)) {
+                inputs.add(e.node().getInput(0));
+            }
+        }
+        return inputs;
+    }
+
+    private static boolean whitened(NodeProto node, LowRankOptions options) {
+        return options.method() == LowRankOptions.Method.ACTIVATION_AWARE
+                && (node.getOpType().equals("MatMul") || node.getOpType().equals("Gemm"));
+    }
+
+    private record Eligible(WeightLayers.Layer layer, NodeProto node) {}
+
+    private record Layers(List<Eligible> eligible, List<LowRankReport.Layer> notEligible) {}
+
+    private static Layers eligible(OnnxModel model, LowRankOptions options) {
+        List<WeightLayers.Layer> layers = new ArrayList<>(WeightLayers.of(model));
+        OnnxGraph graph = model.graph();
+        if (options.embeddings()) {
+            layers.addAll(embeddingTables(graph));
+        }
         WeightLayers.requireKnown(layers, options.skip(), "skip");
         WeightLayers.requireKnown(layers, options.ranks().keySet(), "ranks");
-        OnnxGraph graph = model.graph();
-        List<WeightLayers.Layer> eligible = new ArrayList<>();
+        List<Eligible> eligible = new ArrayList<>();
         List<LowRankReport.Layer> notEligible = new ArrayList<>();
         Map<String, NodeProto> nodes = new LinkedHashMap<>();
         graph.nodes().forEach(n -> nodes.put(n.getName(), n));
         for (WeightLayers.Layer layer : layers) {
             NodeProto node = nodes.get(layer.name());
             String why = options.skip().contains(layer.name()) ? "skipped"
+                    : node.getOpType().equals("Gather") ? null
                     : node.getOpType().equals("Conv") ? (pointwise(node, layer) ? null
                             : "not a 1×1 convolution with group 1")
                     : layer.dims().length != 2 ? "not a 2-D weight (" + layer.opType() + ")"
                     : node.getOpType().equals("Gemm") && WeightLayers.intAttr(node, "transA", 0) != 0 ? "Gemm with transA"
                     : null;
             if (why == null) {
-                eligible.add(layer);
+                eligible.add(new Eligible(layer, node));
             } else if (options.ranks().containsKey(layer.name())) {
                 throw new IllegalArgumentException("ranks names layer '" + layer.name() + "', which cannot be factorised: "
                         + why);
             } else {
                 notEligible.add(new LowRankReport.Layer(layer.name(), layer.opType(), 0, 0, 0, 0, layer.params(),
-                        layer.params(), 1, why));
+                        layer.params(), 1, why, null));
             }
         }
-        List<Candidate> candidates = new ArrayList<>();
-        for (WeightLayers.Layer layer : eligible) {
-            NodeProto node = nodes.get(layer.name());
-            candidates.add(candidate(graph, layer, node));
-            progress.layerDone(candidates.size(), eligible.size());
+        return new Layers(eligible, notEligible);
+    }
+
+    /** Gather nodes on axis 0 whose data (input 0) is a 2-D float initializer read by that node alone. */
+    private static List<WeightLayers.Layer> embeddingTables(OnnxGraph graph) {
+        Map<String, TensorProto> initializers = graph.initializers();
+        Map<String, Integer> readers = new LinkedHashMap<>();
+        for (NodeProto node : graph.nodes()) {
+            for (String input : node.getInputList()) {
+                readers.merge(input, 1, Integer::sum);
+            }
         }
+        List<WeightLayers.Layer> tables = new ArrayList<>();
+        for (NodeProto node : graph.nodes()) {
+            if (!node.getOpType().equals("Gather") || !node.getDomain().isEmpty() && !node.getDomain().equals("ai.onnx")
+                    || WeightLayers.intAttr(node, "axis", 0) != 0 || node.getInputCount() < 2) {
+                continue;
+            }
+            TensorProto table = initializers.get(node.getInput(0));
+            if (table == null || table.getDataType() != TensorProto.DataType.FLOAT_VALUE
+                    || Tensors.dims(table).length != 2 || readers.get(table.getName()) != 1) {
+                continue;
+            }
+            tables.add(new WeightLayers.Layer(node.getName(), "Gather", table.getName(), Tensors.dims(table)));
+        }
+        return tables;
+    }
+
+    /** Decomposes every factorisable layer (whitened where the options say so). */
+    public static Analysis analyse(OnnxModel model, LowRankOptions options, Map<String, InputGrams.Gram> grams,
+            Progress progress) {
+        long started = System.nanoTime();
+        if (options.method() == LowRankOptions.Method.ACTIVATION_AWARE && grams == null) {
+            throw new IllegalArgumentException("method activation_aware weighs each layer by its calibration inputs:"
+                    + " give a calibration dataset");
+        }
+        Layers layers = eligible(model, options);
+        OnnxGraph graph = model.graph();
+        List<Candidate> candidates = new ArrayList<>();
+        for (Eligible e : layers.eligible) {
+            InputGrams.Gram gram = null;
+            if (whitened(e.node(), options)) {
+                gram = grams.get(e.node().getInput(0));
+                if (gram == null) {
+                    throw new IllegalArgumentException("no calibration statistics for input '" + e.node().getInput(0)
+                            + "' of layer '" + e.layer().name() + "'");
+                }
+            }
+            candidates.add(candidate(graph, e.layer(), e.node(), gram));
+            progress.layerDone(candidates.size(), layers.eligible.size());
+        }
+        return new Analysis(options.method(), candidates, layers.notEligible, (System.nanoTime() - started) / 1e9);
+    }
+
+    /**
+     * Rewrites {@code model} (the model that was analysed, or an identical copy) at the options' ranks. The options
+     * must have the analysis' method; they may leave out embeddings or skip more layers than it did.
+     */
+    public static LowRankReport apply(OnnxModel model, LowRankOptions options, Analysis analysis) {
+        if (options.method() != analysis.method) {
+            throw new IllegalArgumentException("the analysis was made with method " + analysis.method
+                    + ", not " + options.method());
+        }
+        OnnxGraph graph = model.graph();
+        graph.nameNodes();
+        long modelBefore = initializerElements(graph);
+        // an analysis with embeddings serves options without them, and one of more layers options that skip some
+        List<Candidate> candidates = analysis.candidates.stream()
+                .filter(c -> options.embeddings() || !c.node().getOpType().equals("Gather"))
+                .filter(c -> !options.skip().contains(c.layer().name())).toList();
         Map<String, Integer> ranks = chooseRanks(candidates, options);
         List<LowRankReport.Layer> rows = new ArrayList<>();
         long before = 0;
@@ -115,21 +280,32 @@ public final class LowRankFactorizer {
                 after += c.params();
                 rows.add(new LowRankReport.Layer(c.layer().name(), c.node().getOpType(), c.rows(), c.columns(), rank,
                         c.svd().p(), c.params(), c.params(), c.energyAt(rank), "rank " + rank + " would not save parameters"
-                        + " (needs rank below " + divCeil(c.params(), c.rows() + c.columns()) + ")"));
+                        + " (needs rank below " + divCeil(c.params(), c.rows() + c.columns()) + ")", c.method()));
                 continue;
             }
             rewrite(model, c, rank);
             long p = (long) rank * (c.rows() + c.columns());
             after += p;
             rows.add(new LowRankReport.Layer(c.layer().name(), c.node().getOpType(), c.rows(), c.columns(), rank,
-                    c.svd().p(), c.params(), p, c.energyAt(rank), null));
+                    c.svd().p(), c.params(), p, c.energyAt(rank), null, c.method()));
         }
-        rows.addAll(notEligible);
+        rows.addAll(analysis.notEligible);
         graph.removeUnusedInitializers();
         graph.sortTopologically();
-        model.putMetadata("anvil.lowrank", options.energy() != null ? "energy " + options.energy()
-                : options.paramRatio() != null ? "param_ratio " + options.paramRatio() : "ranks " + options.ranks());
-        return new LowRankReport(rows, before, after);
+        model.putMetadata("anvil.lowrank", (options.energy() != null ? "energy " + options.energy()
+                : options.paramRatio() != null ? "param_ratio " + options.paramRatio() : "ranks " + options.ranks())
+                + (options.method() == LowRankOptions.Method.SVD ? "" : ", activation_aware")
+                + (options.allocation() == LowRankOptions.Allocation.ENERGY ? "" : ", allocation error")
+                + (options.embeddings() ? ", embeddings" : ""));
+        return new LowRankReport(rows, before, after, modelBefore, initializerElements(graph));
+    }
+
+    private static long initializerElements(OnnxGraph graph) {
+        long n = 0;
+        for (TensorProto t : graph.initializers().values()) {
+            n += Tensors.elementCount(Tensors.dims(t));
+        }
+        return n;
     }
 
     private static long divCeil(long a, long b) {
@@ -149,7 +325,7 @@ public final class LowRankFactorizer {
         return true;
     }
 
-    private static Candidate candidate(OnnxGraph graph, WeightLayers.Layer layer, NodeProto node) {
+    private static Candidate candidate(OnnxGraph graph, WeightLayers.Layer layer, NodeProto node, InputGrams.Gram gram) {
         float[] raw = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
         if (node.getOpType().equals("Conv")) { // W[out, in, 1…] as x·W: rows = in, columns = out
             int out = (int) layer.dims()[0];
@@ -160,7 +336,16 @@ public final class LowRankFactorizer {
                     w[i * out + o] = raw[o * in + i];
                 }
             }
-            return new Candidate(layer, node, in, out, w, JacobiSvd.of(w, in, out));
+            return new Candidate(layer, node, in, out, JacobiSvd.of(w, in, out), null);
+        }
+        if (node.getOpType().equals("Gather")) { // the table as it is: vocabulary × width
+            int rows = (int) layer.dims()[0];
+            int columns = (int) layer.dims()[1];
+            double[] w = new double[rows * columns];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = raw[i];
+            }
+            return new Candidate(layer, node, rows, columns, JacobiSvd.of(w, rows, columns), null);
         }
         int d0 = (int) layer.dims()[0];
         int d1 = (int) layer.dims()[1];
@@ -180,7 +365,21 @@ public final class LowRankFactorizer {
                 }
             }
         }
-        return new Candidate(layer, node, rows, columns, w, JacobiSvd.of(w, rows, columns));
+        if (gram == null) {
+            return new Candidate(layer, node, rows, columns, JacobiSvd.of(w, rows, columns), null);
+        }
+        if (gram.d() != rows) {
+            throw new IllegalArgumentException("the calibration input '" + node.getInput(0) + "' of layer '"
+                    + layer.name() + "' is " + gram.d() + " wide, but the layer multiplies vectors of " + rows
+                    + "; the calibration dataset does not fit this model");
+        }
+        if (gram.rows() == 0) {
+            throw new IllegalArgumentException("the calibration dataset gave no rows for input '" + node.getInput(0)
+                    + "' of layer '" + layer.name() + "' (every position masked?)");
+        }
+        double[] l = Whitening.cholesky(gram.g(), rows, DAMPING);
+        return new Candidate(layer, node, rows, columns, JacobiSvd.of(Whitening.ltTimes(l, w, rows, columns), rows,
+                columns), l);
     }
 
     private static Map<String, Integer> chooseRanks(List<Candidate> candidates, LowRankOptions options) {
@@ -200,19 +399,22 @@ public final class LowRankFactorizer {
             }
             return ranks;
         }
-        // one energy level for all: the highest whose parameters fit the budget (bisection; params fall with energy)
         long budgetBase = 0;
         for (Candidate c : candidates) {
             budgetBase += c.params();
         }
         double budget = options.paramRatio() * budgetBase;
-        double lo = 0;
-        double hi = 1;
         if (params(candidates, options, 1e-9) > budget) {
             throw new IllegalArgumentException("param_ratio " + options.paramRatio() + " cannot be reached: even rank 1"
                     + " everywhere keeps " + String.format("%.4f", params(candidates, options, 1e-9) / (double) budgetBase)
                     + " of the parameters");
         }
+        if (options.allocation() == LowRankOptions.Allocation.ERROR) {
+            return byError(candidates, options, budget);
+        }
+        // one energy level for all: the highest whose parameters fit the budget (bisection; params fall with energy)
+        double lo = 0;
+        double hi = 1;
         for (int i = 0; i < 40; i++) {
             double mid = (lo + hi) / 2;
             if (params(candidates, options, mid) <= budget) {
@@ -228,12 +430,80 @@ public final class LowRankFactorizer {
         return ranks;
     }
 
+    /**
+     * Each layer takes the rank minimising (1 − energy kept) + λ·parameters, and λ is the smallest (by bisection on
+     * its logarithm) whose ranks fit the budget; the per-layer minimum is exact (every rank is tried), so a layer
+     * whose saving starts only below some rank is weighed correctly.
+     */
+    private static Map<String, Integer> byError(List<Candidate> candidates, LowRankOptions options, double budget) {
+        List<double[]> tails = new ArrayList<>(); // tail[r] = 1 − energy kept at rank r
+        for (Candidate c : candidates) {
+            double[] s = c.svd().s();
+            double total = 0;
+            for (double v : s) {
+                total += v * v;
+            }
+            double[] tail = new double[s.length + 1];
+            for (int r = s.length - 1; r >= 0; r--) {
+                tail[r] = tail[r + 1] + (total == 0 ? 0 : s[r] * s[r] / total);
+            }
+            tails.add(tail);
+        }
+        double lo = Math.log(1e-15);
+        double hi = Math.log(10.0);
+        Map<String, Integer> best = ranksAt(candidates, options, tails, Math.exp(hi));
+        for (int i = 0; i < 60; i++) {
+            double mid = (lo + hi) / 2;
+            Map<String, Integer> at = ranksAt(candidates, options, tails, Math.exp(mid));
+            if (paramsOf(candidates, at) <= budget) {
+                hi = mid;
+                best = at;
+            } else {
+                lo = mid;
+            }
+        }
+        return best;
+    }
+
+    private static Map<String, Integer> ranksAt(List<Candidate> candidates, LowRankOptions options, List<double[]> tails,
+            double lambda) {
+        Map<String, Integer> ranks = new LinkedHashMap<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            Candidate c = candidates.get(i);
+            Integer explicit = options.ranks().get(c.layer().name());
+            if (explicit != null) {
+                ranks.put(c.layer().name(), explicit);
+                continue;
+            }
+            double[] tail = tails.get(i);
+            int bestRank = c.svd().p();
+            double bestCost = lambda * c.params(); // left whole: no error
+            for (int r = 1; r < c.svd().p() && c.saves(r); r++) {
+                double cost = tail[r] + lambda * c.paramsAt(r);
+                if (cost < bestCost) {
+                    bestCost = cost;
+                    bestRank = r;
+                }
+            }
+            ranks.put(c.layer().name(), bestRank);
+        }
+        return ranks;
+    }
+
+    private static long paramsOf(List<Candidate> candidates, Map<String, Integer> ranks) {
+        long total = 0;
+        for (Candidate c : candidates) {
+            total += c.paramsAt(ranks.get(c.layer().name()));
+        }
+        return total;
+    }
+
     private static long params(List<Candidate> candidates, LowRankOptions options, double energy) {
         long total = 0;
         for (Candidate c : candidates) {
             Integer explicit = options.ranks().get(c.layer().name());
             int r = explicit != null ? explicit : c.rankFor(energy);
-            total += c.saves(r) ? (long) r * (c.rows() + c.columns()) : c.params();
+            total += c.paramsAt(r);
         }
         return total;
     }
@@ -243,10 +513,17 @@ public final class LowRankFactorizer {
         JacobiSvd.Result svd = c.svd();
         int p = svd.p();
         float[] pf = new float[c.rows() * rank]; // U_r·Σ_r
+        double[] y = new double[c.rows() * rank];
         for (int i = 0; i < c.rows(); i++) {
             for (int r = 0; r < rank; r++) {
-                pf[i * rank + r] = (float) (svd.u()[i * p + r] * svd.s()[r]);
+                y[i * rank + r] = svd.u()[i * p + r] * svd.s()[r];
             }
+        }
+        if (c.cholesky() != null) { // Lᵀ·W ≈ U_r·Σ_r·V_rᵀ, so W ≈ L⁻ᵀ·U_r·Σ_r · V_rᵀ
+            y = Whitening.ltSolve(c.cholesky(), y, c.rows(), rank);
+        }
+        for (int i = 0; i < y.length; i++) {
+            pf[i] = (float) y[i];
         }
         float[] qf = new float[rank * c.columns()]; // V_rᵀ
         for (int r = 0; r < rank; r++) {
@@ -259,6 +536,10 @@ public final class LowRankFactorizer {
         String qName = graph.uniqueName(base + "_lowrank_Q");
         if (c.node().getOpType().equals("Conv")) {
             rewriteConv(model, c, rank, pf, qf, pName, qName);
+            return;
+        }
+        if (c.node().getOpType().equals("Gather")) {
+            rewriteGather(model, c, rank, pf, qf, pName, qName);
             return;
         }
         WeightLayers.addInitializer(model, Tensors.floats(pName, new long[] {c.rows(), rank}, pf));
@@ -277,6 +558,20 @@ public final class LowRankFactorizer {
             }
             node.clearAttribute().addAllAttribute(kept);
         }
+    }
+
+    /** Gather(E, ids) → MatMul(Gather(P, ids), Q): the table's rows looked up in P, then mapped back by Q. */
+    private static void rewriteGather(OnnxModel model, Candidate c, int rank, float[] pf, float[] qf, String pName,
+            String qName) {
+        OnnxGraph graph = model.graph();
+        WeightLayers.addInitializer(model, Tensors.floats(pName, new long[] {c.rows(), rank}, pf));
+        WeightLayers.addInitializer(model, Tensors.floats(qName, new long[] {rank, c.columns()}, qf));
+        NodeProto.Builder node = WeightLayers.nodeBuilder(graph, c.node().getName());
+        String output = node.getOutput(0);
+        String reduced = graph.uniqueName(output + "_lowrank");
+        node.setInput(0, pName).setOutput(0, reduced);
+        graph.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(graph.uniqueName(node.getName() + "_lowrank_Q"))
+                .addInput(reduced).addInput(qName).addOutput(output).build());
     }
 
     /** Conv(x, W, b) → Conv(Conv(x, Pᵀ) with the original strides and pads, Qᵀ, b), both 1×1. */

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.devstack.SharedData;
 import dev.anvil.modelkit.compress.ClusterOptions;
+import dev.anvil.modelkit.compress.InputGrams;
 import dev.anvil.modelkit.compress.LowRankFactorizer;
 import dev.anvil.modelkit.compress.LowRankOptions;
 import dev.anvil.modelkit.compress.LowRankReport;
@@ -138,20 +139,89 @@ public final class CompressBench {
         }
         Path eval = dir.resolve("spam-eval.zip");
         DatasetWriter.write(eval, all.split(texts).get(0));
-        System.out.printf("%-12s %12s %12s %10s %12s %8s%n", "param_ratio", "MatMul params", "after", "model %",
-                "mean cosine", "seconds");
-        for (String ratio : env("ANVIL_BENCH_RATIOS", "0.9,0.8,0.7,0.6,0.5").split(",")) {
-            long started = System.nanoTime();
-            OnnxModel model = OnnxModel.read(fp32);
-            LowRankReport report = LowRankFactorizer.factorize(model, LowRankOptions.paramRatio(Double.parseDouble(ratio)));
-            Path out = dir.resolve("minilm-lowrank-" + ratio + ".onnx");
-            model.write(out);
-            double seconds = (System.nanoTime() - started) / 1e9;
-            ModelComparator.Comparison c = new ModelComparator(ENV).compare(out, fp32, eval, ModelComparator.Pooling.MEAN,
-                    16, 0, (d, t) -> {});
-            System.out.printf("%-12s %,12d %,12d %9.1f%% %12.4f %8.1f%n", ratio, report.paramsBefore(),
-                    report.paramsAfter(), 100.0 * Files.size(out) / Files.size(fp32), c.meanCosine(), seconds);
+        Path calibration = dir.resolve("spam-calibration.zip");
+        int calTexts = Integer.parseInt(env("ANVIL_BENCH_CAL_TEXTS", "128"));
+        try (DatasetReader r = DatasetReader.open(cal)) {
+            DatasetWriter.write(calibration, r.readAll().split(calTexts).get(0));
         }
+        OnnxModel original = OnnxModel.read(fp32);
+        long modelParams = 0;
+        for (var t : original.graph().initializers().values()) {
+            modelParams += dev.anvil.modelkit.onnx.Tensors.elementCount(dev.anvil.modelkit.onnx.Tensors.dims(t));
+        }
+        System.out.printf("model: %,d parameters (every initializer); %d calibration texts (the importer's 256-text"
+                + " split, disjoint from the %d evaluation texts)%n", modelParams, calTexts, texts);
+        LowRankOptions svd = LowRankOptions.paramRatio(0.8);
+        LowRankOptions aware = svd.withMethod(LowRankOptions.Method.ACTIVATION_AWARE);
+        long started = System.nanoTime();
+        Map<String, InputGrams.Gram> grams;
+        try (DatasetReader r = DatasetReader.open(calibration)) {
+            OnnxModel m = OnnxModel.read(fp32);
+            grams = InputGrams.measure(ENV, m, LowRankFactorizer.calibrationInputs(m, aware), r, calTexts);
+        }
+        long rows = grams.values().iterator().next().rows();
+        System.out.printf("calibration: XᵀX of %d layer inputs over %,d token rows in %.1f s%n", grams.size(), rows,
+                (System.nanoTime() - started) / 1e9);
+        System.out.printf("%-34s %6s %12s %12s %12s %8s %8s %10s %10s%n", "method", "ratio", "layer params",
+                "after", "model after", "model %", "file %", "mean cos", "min cos");
+        // two analyses serve every row: plain SVD of the MatMuls, and activation-aware of the MatMuls (plus plain SVD
+        // of the embedding tables when a row needs them; rows without embeddings leave those out)
+        String rowList = env("ANVIL_BENCH_LOWRANK_ROWS",
+                "svd:0.8,aware:0.8,aware-error:0.9,aware-error:0.8,aware-error:0.7,embed-error:0.8,words:224");
+        LowRankFactorizer.Analysis plain = null;
+        if (rowList.contains("svd:")) {
+            plain = LowRankFactorizer.analyse(OnnxModel.read(fp32), svd, null, (d, t) -> {});
+            System.out.printf("svd: decompositions %.1f s%n", plain.seconds());
+        }
+        boolean tables = rowList.contains("embed-error:") || rowList.contains("words:");
+        LowRankOptions awareAll = aware.withEmbeddings(true);
+        LowRankFactorizer.Analysis whitened = LowRankFactorizer.analyse(OnnxModel.read(fp32), tables ? awareAll : aware,
+                grams, (d, t) -> {});
+        System.out.printf("activation_aware%s: whitening and decompositions %.1f s%n",
+                tables ? " (+ embedding tables by svd)" : "", whitened.seconds());
+        String words = null;
+        long most = 0;
+        OnnxModel probe = OnnxModel.read(fp32);
+        var initializers = probe.graph().initializers();
+        for (var n : probe.graph().nodes()) {
+            if (whitened.layers("Gather").contains(n.getName()) && initializers.get(n.getInput(0)).getDims(0) > most) {
+                most = initializers.get(n.getInput(0)).getDims(0);
+                words = n.getName();
+            }
+        }
+        LowRankOptions.Allocation byError = LowRankOptions.Allocation.ERROR;
+        for (String row : rowList.split(",")) {
+            String[] kv = row.split(":");
+            String what = kv[0];
+            String v = kv[1];
+            switch (what) {
+                case "svd" -> miniLmRow(dir, fp32, eval, "svd, common energy", v, svd.withParamRatio(Double.parseDouble(v)),
+                        plain);
+                case "aware" -> miniLmRow(dir, fp32, eval, "activation_aware, common energy", v,
+                        aware.withParamRatio(Double.parseDouble(v)), whitened);
+                case "aware-error" -> miniLmRow(dir, fp32, eval, "activation_aware, allocation error", v,
+                        aware.withAllocation(byError).withParamRatio(Double.parseDouble(v)), whitened);
+                case "embed-error" -> miniLmRow(dir, fp32, eval, "+ embeddings, allocation error", v,
+                        awareAll.withAllocation(byError).withParamRatio(Double.parseDouble(v)), whitened);
+                case "words" -> miniLmRow(dir, fp32, eval, "word embeddings alone, rank", v,
+                        new LowRankOptions(null, null, Map.of(words, Integer.parseInt(v)), Set.of(),
+                                LowRankOptions.Method.ACTIVATION_AWARE, LowRankOptions.Allocation.ENERGY, true), whitened);
+                default -> throw new IllegalArgumentException("ANVIL_BENCH_LOWRANK_ROWS: unknown row " + row);
+            }
+        }
+    }
+
+    private static void miniLmRow(Path dir, Path fp32, Path eval, String label, String ratio, LowRankOptions o,
+            LowRankFactorizer.Analysis analysis) throws Exception {
+        OnnxModel model = OnnxModel.read(fp32);
+        LowRankReport report = LowRankFactorizer.apply(model, o, analysis);
+        Path out = dir.resolve("minilm-lowrank.onnx");
+        model.write(out);
+        ModelComparator.Comparison c = new ModelComparator(ENV).compare(out, fp32, eval, ModelComparator.Pooling.MEAN,
+                16, 0, (d, t) -> {});
+        System.out.printf("%-34s %6s %,12d %,12d %,12d %7.1f%% %7.1f%% %10.4f %10.4f%n", label, ratio,
+                report.paramsBefore(), report.paramsAfter(), report.modelParamsAfter(), 100 * report.modelParamRatio(),
+                100.0 * Files.size(out) / Files.size(fp32), c.meanCosine(), c.minCosine());
     }
 
     private static Path rewrite(Path in, Path out, Consumer<OnnxModel> how) throws Exception {

@@ -36,6 +36,14 @@ class CompressionWithSchemaTest {
                 "ranks", Map.of("Gemm", 16)), "with")).isEmpty();
         assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 1.2), "with"))
                 .extracting(SpecError::path).containsExactly("with.param_ratio");
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "method", "activation_aware", "allocation", "error", "embeddings", true,
+                "calibration", Map.of("dataset", SHA, "samples", 128)), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "method", "whitened"), "with")).extracting(SpecError::path).containsExactly("with.method");
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "method", "activation_aware", "calibration", Map.of("dataset", SHA, "samples", 5000)), "with"))
+                .extracting(SpecError::path).containsExactly("with.calibration.samples");
     }
 
     @Test
