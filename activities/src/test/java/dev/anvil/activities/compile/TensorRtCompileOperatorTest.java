@@ -168,7 +168,8 @@ class TensorRtCompileOperatorTest {
         public Engine load(byte[] plan) {
             try {
                 OrtEnvironment env = OrtEnvironment.getEnvironment();
-                OrtSession session = env.createSession(java.util.Arrays.copyOfRange(plan, MARKER.length, plan.length),
+                OrtSession session = dev.anvil.modelkit.onnx.OrtSessions.open(env, OnnxModel.parse(
+                        java.util.Arrays.copyOfRange(plan, MARKER.length, plan.length)).build(),
                         new OrtSession.SessionOptions());
                 String input = session.getInputNames().iterator().next();
                 return new Engine() {
