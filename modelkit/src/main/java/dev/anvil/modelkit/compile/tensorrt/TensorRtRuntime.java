@@ -69,15 +69,18 @@ public final class TensorRtRuntime {
         }
     }
 
-    /** The words for a failed load, from what the dynamic linker or JavaCPP said. */
+    /**
+     * The words for a failed load, from what the dynamic linker or JavaCPP said. JavaCPP reports a JNI library it
+     * could not load as "no jni... in java.library.path" and keeps the linker's own error (a missing libcudart.so,
+     * libnvinfer.so) as a cause or a suppressed error, so the whole chain is read.
+     */
     static String reasonFor(Throwable failure) {
-        Throwable t = failure;
-        while (t.getCause() != null && t.getCause() != t && !(t instanceof UnsatisfiedLinkError)) {
-            t = t.getCause();
-        }
-        String message = String.valueOf(t.getMessage());
-        if (t instanceof NoClassDefFoundError) {
-            return "TensorRT/CUDA Java classes failed to load (" + message + "); " + NOT_ON_CLASS_PATH;
+        StringBuilder all = new StringBuilder();
+        collect(failure, all, 0);
+        String message = all.toString();
+        String first = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+        if (failure instanceof NoClassDefFoundError) {
+            return "TensorRT/CUDA Java classes failed to load (" + failure.getMessage() + "); " + NOT_ON_CLASS_PATH;
         }
         if (message.contains("libcuda.so")) {
             return "no CUDA driver (libcuda.so not found: install the NVIDIA driver, or run with the NVIDIA container"
@@ -91,8 +94,26 @@ public final class TensorRtRuntime {
             return "CUDA runtime libraries not found (CUDA 13): install the CUDA 13 runtime: " + message;
         }
         if (message.contains("jni")) {
-            return NOT_ON_CLASS_PATH + ": " + message;
+            return "the CUDA/TensorRT JNI libraries are on the class path but did not load, most likely because the"
+                    + " CUDA 13 runtime, TensorRT 11.2 or the NVIDIA driver is not installed here (the GPU worker image"
+                    + " has them; see docs/compile.md): " + message;
         }
-        return "CUDA/TensorRT natives failed to load: " + t.getClass().getSimpleName() + ": " + message;
+        return "CUDA/TensorRT natives failed to load: " + first;
+    }
+
+    private static void collect(Throwable t, StringBuilder out, int depth) {
+        if (t == null || depth > 8) {
+            return;
+        }
+        if (!out.isEmpty()) {
+            out.append(" <- ");
+        }
+        out.append(t.getMessage());
+        for (Throwable s : t.getSuppressed()) {
+            collect(s, out, depth + 1);
+        }
+        if (t.getCause() != t) {
+            collect(t.getCause(), out, depth + 1);
+        }
     }
 }

@@ -47,9 +47,19 @@ class TensorRtRuntimeTest {
         assertThat(TensorRtRuntime.probe(() -> true, () -> {
             throw new UnsatisfiedLinkError("libcudart.so.13: cannot open shared object file");
         }).reason()).startsWith("CUDA runtime libraries not found");
+        // what JavaCPP says with the JNI jars present and the CUDA runtime missing (seen with -Pgpu on a machine
+        // without CUDA): the linker's error, when JavaCPP keeps it as the cause, names the library
+        UnsatisfiedLinkError jni = new UnsatisfiedLinkError("no jnicudart in java.library.path: /usr/lib");
         assertThat(TensorRtRuntime.probe(() -> true, () -> {
-            throw new UnsatisfiedLinkError("no jninvinfer in java.library.path");
-        }).reason()).startsWith(TensorRtRuntime.NOT_ON_CLASS_PATH);
+            throw jni;
+        }).reason()).startsWith("the CUDA/TensorRT JNI libraries are on the class path but did not load")
+                .contains("no jnicudart");
+        UnsatisfiedLinkError withCause = new UnsatisfiedLinkError("no jnicudart in java.library.path: /usr/lib");
+        withCause.initCause(new UnsatisfiedLinkError("/root/.javacpp/cache/libjnicudart.so: libcudart.so.13: cannot"
+                + " open shared object file"));
+        assertThat(TensorRtRuntime.probe(() -> true, () -> {
+            throw withCause;
+        }).reason()).startsWith("CUDA runtime libraries not found");
         assertThat(TensorRtRuntime.probe(() -> true, () -> {
             throw new NoClassDefFoundError("org/bytedeco/tensorrt/global/nvinfer");
         }).reason()).contains("build with -Pgpu");
