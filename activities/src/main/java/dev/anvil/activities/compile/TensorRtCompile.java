@@ -178,7 +178,8 @@ final class TensorRtCompile {
         report.put("build_seconds", CompileOperator.round(buildSeconds));
         report.put("size_before", modelRef.size());
         report.put("size_after", (long) built.plan().length);
-        report.put("timing_cache", Map.of("given", timingCache != null, "bytes", built.timingCache().length));
+        report.put("timing_cache", Map.of("given", timingCache != null, "used", built.timingCacheAccepted(),
+                "bytes", built.timingCache().length));
         if (calibration != null) {
             report.put("calibration", calibration);
         }

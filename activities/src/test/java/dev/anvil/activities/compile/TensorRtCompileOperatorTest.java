@@ -161,7 +161,7 @@ class TensorRtCompileOperatorTest {
             System.arraycopy(MARKER, 0, plan, 0, MARKER.length);
             System.arraycopy(onnx, 0, plan, MARKER.length, onnx.length);
             return new Built(plan, cache, List.of(new TensorSpec("input_image", "kFLOAT", List.of(-1L, 1L, 28L, 28L))),
-                    List.of(new TensorSpec("out", "kFLOAT", List.of(-1L, 10L))));
+                    List.of(new TensorSpec("out", "kFLOAT", List.of(-1L, 10L))), timingCache != null);
         }
 
         @Override
@@ -264,8 +264,10 @@ class TensorRtCompileOperatorTest {
 
         // the timing cache goes back in on the next build
         StandIn again = new StandIn(A100, false);
-        on(again).run(new Attempt(), with("model", model, "shapes", SHAPES, "timing_cache",
-                out.get("timing_cache")));
+        Map<String, Object> second = on(again).run(new Attempt(), with("model", model, "shapes", SHAPES,
+                "timing_cache", out.get("timing_cache")));
+        assertThat((Map<String, Object>) ((Map<String, Object>) second.get("report")).get("timing_cache"))
+                .containsEntry("given", true).containsEntry("used", true);
         assertThat(new String(again.timingCacheGiven, StandardCharsets.UTF_8)).isEqualTo("timing cache of "
                 + A100.name());
     }

@@ -123,15 +123,17 @@ public final class JavaCppTensorRt implements TensorRtBackend {
                 throw new IllegalArgumentException("TensorRT's ONNX parser refused the model: " + errors);
             }
             config.setMemoryPoolLimit(nvinfer.MemoryPoolType.kWORKSPACE, workspaceBytes);
-            ITimingCache cache;
-            if (timingCache == null) {
-                cache = config.createTimingCache(new Pointer(), 0);
-            } else {
+            boolean cacheAccepted = false;
+            if (timingCache != null) {
                 try (BytePointer given = new BytePointer(timingCache)) {
-                    cache = config.createTimingCache(given, timingCache.length);
+                    ITimingCache cache = config.createTimingCache(given, timingCache.length);
+                    // not ignoring mismatches: a cache from another device or version is rejected, not half-used
+                    cacheAccepted = cache != null && !cache.isNull() && config.setTimingCache(cache, false);
                 }
             }
-            config.setTimingCache(cache, false);
+            if (!cacheAccepted) {
+                config.setTimingCache(config.createTimingCache(new Pointer(), 0), false);
+            }
             IOptimizationProfile profile = builder.createOptimizationProfile();
             for (ShapeProfile p : profiles) {
                 profile.setDimensions(p.input(), nvinfer.OptProfileSelector.kMIN, dims(p.min()));
@@ -151,7 +153,7 @@ public final class JavaCppTensorRt implements TensorRtBackend {
             byte[] cacheBytes = bytes(config.getTimingCache().serialize());
             try (Loaded loaded = new Loaded(planBytes)) {
                 return new Built(planBytes, cacheBytes, loaded.specs(nvinfer.TensorIOMode.kINPUT),
-                        loaded.specs(nvinfer.TensorIOMode.kOUTPUT));
+                        loaded.specs(nvinfer.TensorIOMode.kOUTPUT), cacheAccepted);
             }
         } finally {
             config.close();

@@ -26,9 +26,13 @@ public interface TensorRtBackend {
     /**
      * A build's result.
      *
-     * @param timingCache the timing cache after the build (what was given plus what this build measured)
+     * @param timingCache        the timing cache after the build (what was given plus what this build measured)
+     * @param timingCacheAccepted whether the given timing cache was used; false when none was given or TensorRT
+     *                           rejected it (made on another device or TensorRT version): the build then started from
+     *                           an empty one
      */
-    record Built(byte[] plan, byte[] timingCache, List<TensorSpec> inputs, List<TensorSpec> outputs) {}
+    record Built(byte[] plan, byte[] timingCache, List<TensorSpec> inputs, List<TensorSpec> outputs,
+            boolean timingCacheAccepted) {}
 
     /** A deserialised engine with one execution context; not thread-safe. */
     interface Engine extends AutoCloseable {

@@ -38,6 +38,7 @@ class EngineManifestTest {
         assertThat(node.get("plan_size").asLong()).isEqualTo(PLAN.length);
         assertThat(node.get("profiles").get(0).get("opt").toString()).isEqualTo("[1,1,28,28]");
         assertThat(node.get("inputs").get(0).get("name").asText()).isEqualTo("input_image");
+        assertThat(node.get("outputs").get(0).get("data_type").asText()).isEqualTo("kFLOAT");
         assertThat(json.readValue(json.writeValueAsBytes(builtOn(A100)), EngineManifest.class))
                 .isEqualTo(builtOn(A100));
     }
