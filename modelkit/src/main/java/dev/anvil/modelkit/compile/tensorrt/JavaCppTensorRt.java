@@ -123,6 +123,9 @@ public final class JavaCppTensorRt implements TensorRtBackend {
                 throw new IllegalArgumentException("TensorRT's ONNX parser refused the model: " + errors);
             }
             config.setMemoryPoolLimit(nvinfer.MemoryPoolType.kWORKSPACE, workspaceBytes);
+            // TF32 is on by default for float32 convolutions and matrix products on Ampere and later; off, the
+            // float32 parts of the model compute in IEEE float32, as the model's types say
+            config.clearFlag(nvinfer.BuilderFlag.kTF32);
             boolean cacheAccepted = false;
             if (timingCache != null) {
                 try (BytePointer given = new BytePointer(timingCache)) {
