@@ -5,7 +5,10 @@
 # See docs/compression.md.
 #
 #   bench/compress.sh
-#   ANVIL_BENCH_MODELS=cnn_mnist       only one model (cnn_mnist, minilm, or both comma-separated)
+#   ANVIL_BENCH_MODELS=cnn_mnist       only one model (cnn_mnist, minilm, or both comma-separated; conv_subsets:
+#                                      every way to prune half of cnn_mnist's first Conv; int8_kernels: the INT8
+#                                      models fused and unfused, and with u8 weights; neither is in the default)
+#   ANVIL_BENCH_IMAGES=2000            evaluation images for conv_subsets
 #   ANVIL_BENCH_TEXTS=300              held-out SpamAssassin texts for MiniLM's cosine
 #   ANVIL_BENCH_RATIOS=0.9,0.8,0.7     MiniLM param_ratio points
 #   ANVIL_BENCH_JAVA_OPTS=...          options for the bench JVM (default -Xmx4g)

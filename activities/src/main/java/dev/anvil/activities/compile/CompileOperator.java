@@ -100,7 +100,7 @@ public final class CompileOperator implements Operator {
             }
             context.heartbeat(new Heartbeat("convert"));
             TfliteConverter.Result converted = options.precision() == TfliteConverter.Precision.INT8
-                    ? TfliteConverter.convertInt8(model, table)
+                    ? TfliteConverter.convertInt8(model, table, options.io())
                     : TfliteConverter.convert(model, options.precision());
             Path result = Files.createTempFile("anvil-compile-", ".tflite");
             temporary.add(result);
@@ -116,7 +116,7 @@ public final class CompileOperator implements Operator {
             report.put("input_layout", "as the ONNX model (NCHW); batch "
                     + (converted.dynamicBatch() ? "-1 in shape_signature (resizable)" : "fixed"));
             if (calibration != null) {
-                report.put("io", "float32: a QUANTIZE after each input and a DEQUANTIZE before each output; int8 inside");
+                report.put("io", io(options.io(), converted.io()));
                 report.put("calibration", calibration);
             }
             if (with.get("dataset") != null) {
@@ -223,12 +223,38 @@ public final class CompileOperator implements Operator {
         return table;
     }
 
+    /** What a caller of the model feeds and reads; for int8 I/O the scale and zero point of each tensor. */
+    private static Map<String, Object> io(TfliteConverter.Io io, List<TfliteConverter.IoTensor> tensors) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("type", io == TfliteConverter.Io.INT8 ? "int8" : "float32");
+        out.put("note", io == TfliteConverter.Io.INT8
+                ? "int8 inputs and outputs: quantise an input as clamp(round(x / scale) + zero_point, -128, 127) and"
+                        + " read an output as (q - zero_point) * scale"
+                : "float32 inputs and outputs: a QUANTIZE after each input and a DEQUANTIZE before each output; int8"
+                        + " inside");
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (TfliteConverter.IoTensor t : tensors) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("role", t.role());
+            m.put("name", t.name());
+            m.put("type", t.type());
+            m.put("shape", java.util.Arrays.stream(t.shape()).boxed().toList());
+            if (t.scale() != null) {
+                m.put("scale", t.scale().doubleValue());
+                m.put("zero_point", t.zeroPoint());
+            }
+            list.add(m);
+        }
+        out.put("tensors", list);
+        return out;
+    }
+
     static double round(double v) {
         return Math.round(v * 1e6) / 1e6;
     }
 
     /** The task's options, checked before any download. */
-    record Options(TfliteConverter.Precision precision, String precisionName, int samples) {
+    record Options(TfliteConverter.Precision precision, String precisionName, int samples, TfliteConverter.Io io) {
         static Options parse(Map<String, Object> with) {
             String target = String.valueOf(with.getOrDefault("target", "tflite"));
             if (!target.equals("tflite")) {
@@ -255,7 +281,19 @@ public final class CompileOperator implements Operator {
                         + precision);
             };
             int samples = ((Number) with.getOrDefault("samples", 0)).intValue();
-            return new Options(p, precision, samples);
+            String io = String.valueOf(with.getOrDefault("io", "float32"));
+            TfliteConverter.Io i = switch (io) {
+                case "float32" -> TfliteConverter.Io.FLOAT32;
+                case "int8" -> {
+                    if (p != TfliteConverter.Precision.INT8) {
+                        throw new IllegalArgumentException("io int8 needs precision int8 (a full-integer model); this"
+                                + " task's precision is " + precision + ", whose inputs and outputs are float32");
+                    }
+                    yield TfliteConverter.Io.INT8;
+                }
+                default -> throw new IllegalArgumentException("io must be float32 (default) or int8, got " + io);
+            };
+            return new Options(p, precision, samples, i);
         }
     }
 }

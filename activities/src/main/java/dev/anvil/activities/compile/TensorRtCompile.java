@@ -71,6 +71,10 @@ final class TensorRtCompile {
             if (with.get("calibration_table") != null && precision != TensorRtPrecision.INT8) {
                 throw new IllegalArgumentException("with.calibration_table applies to precision int8 only");
             }
+            if (with.get("io") != null) {
+                throw new IllegalArgumentException("with.io applies to target tflite only; a TensorRT engine takes"
+                        + " and gives the model's own input and output types");
+            }
             if (with.get("dataset") == null) {
                 throw new IllegalArgumentException("target tensorrt needs with.dataset: an engine is published only"
                         + " after it ran on a dataset against ONNX Runtime");

@@ -156,6 +156,12 @@ public final class PruneOperator extends CompressionOperator {
                 if (l.importance() != null) {
                     row.put("importance", l.importance());
                 }
+                if (l.meanFolded() != null) {
+                    row.put("mean_folded", l.meanFolded());
+                }
+                if (l.notFolded() != null) {
+                    row.put("not_folded", l.notFolded());
+                }
                 if (l.leftAlone() != null) {
                     row.put("left_alone", l.leftAlone());
                 }

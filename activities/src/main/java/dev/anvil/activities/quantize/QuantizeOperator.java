@@ -341,8 +341,10 @@ public final class QuantizeOperator implements Operator {
     private Calibrator.Result calibrate(TaskContext context, OnnxModel model, ArtifactRef modelRef,
             QuantizationPlan plan, Path datasetFile, QuantizeOptions options, String method, long heldOut)
             throws IOException, OrtException {
+        // what the ONNX rewrite needs and what a TFLite INT8 compile of this model reads: one table serves both
+        Set<String> tensors = ModelQuantizer.calibrationTensors(model, plan);
         String key = modelRef.sha256() + "/" + method + "/" + options.calibrationSamples() + "/"
-                + options.batchSize() + "/" + plan.activationTensors().hashCode() + "/held-out-" + heldOut;
+                + options.batchSize() + "/" + tensors.hashCode() + "/held-out-" + heldOut;
         Optional<Calibrator.State> resume = Optional.empty();
         Optional<Heartbeat> last = context.lastHeartbeat(Heartbeat.class);
         if (last.isPresent() && last.get().checkpoint() != null && key.equals(last.get().key())) {
@@ -354,7 +356,7 @@ public final class QuantizeOperator implements Operator {
         long[] lastSave = {System.nanoTime()};
         ArtifactRef[] checkpoint = {last.filter(h -> key.equals(h.key())).map(Heartbeat::checkpoint).orElse(null)};
         try (DatasetReader reader = DatasetReader.open(datasetFile)) {
-            return new Calibrator(env).calibrate(model, modelRef.sha256(), plan.activationTensors(),
+            return new Calibrator(env).calibrate(model, modelRef.sha256(), tensors,
                     ModelQuantizer.smoothingCandidates(model, plan, options), reader, options, resume, (done, total, state) -> {
                         if (System.nanoTime() - lastSave[0] >= checkpointEvery.toNanos() && done < total) {
                             checkpoint[0] = artifacts.saveScratch(new Checkpoint(key, state.get()));

@@ -74,8 +74,8 @@ class CompileOperatorTest {
         CalibrationTable measured;
         try (DatasetReader r = DatasetReader.open(calibration)) {
             measured = new Calibrator(ai.onnxruntime.OrtEnvironment.getEnvironment()).calibrate(planned, model13,
-                    ModelQuantizer.plan(planned, options).activationTensors(), r, options, Optional.empty(),
-                    (done, total, state) -> {}).table();
+                    ModelQuantizer.calibrationTensors(planned, ModelQuantizer.plan(planned, options)), r, options,
+                    Optional.empty(), (done, total, state) -> {}).table();
         }
         Attempt setup = new Attempt();
         table = io.asOutput(io.publishJson(setup, measured, "calibration_table"));
@@ -134,6 +134,7 @@ class CompileOperatorTest {
         System.out.println("compile int8 report: " + report);
         assertThat(report.get("precision")).isEqualTo("int8");
         assertThat((double) report.get("size_ratio")).isLessThan(0.35);
+        assertThat(((Map<String, Object>) report.get("io")).get("type")).isEqualTo("float32");
         assertThat(((Map<String, Object>) report.get("calibration")).get("same_model_file")).isEqualTo(true);
         assertThat(((Number) v.get("samples")).intValue()).isEqualTo(1000);
         assertThat((double) v.get("accuracy_drop_points")).isLessThanOrEqualTo(0.5);
@@ -141,6 +142,50 @@ class CompileOperatorTest {
         assertThat(v).containsKeys("max_abs_error", "max_abs_error_probabilities", "accuracy", "reference_accuracy");
         assertThat(attempt.edges()).extracting(e -> e.relation() + "/" + e.role())
                 .contains("GENERATED/model", "USED/model", "USED/calibration_table", "USED/evaluation_dataset");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void int8IoGivesEachTensorsScaleAndZeroPointAndIsVerifiedQuantised() throws Exception {
+        Attempt attempt = new Attempt();
+        Map<String, Object> out = new CompileOperator(io).run(attempt, Map.of("model", model13, "precision", "int8",
+                "io", "int8", "calibration_table", table, "dataset", evaluation));
+        Map<String, Object> report = (Map<String, Object>) out.get("report");
+        System.out.println("compile int8 io report: " + report);
+        Map<String, Object> ioReport = (Map<String, Object>) report.get("io");
+        assertThat(ioReport.get("type")).isEqualTo("int8");
+        List<Map<String, Object>> tensors = (List<Map<String, Object>>) ioReport.get("tensors");
+        assertThat(tensors).extracting(t -> t.get("role") + " " + t.get("name") + " " + t.get("type"))
+                .containsExactly("input input_image int8", "output output_probs int8");
+        assertThat(tensors).allSatisfy(t -> {
+            assertThat(((Number) t.get("scale")).doubleValue()).isPositive();
+            assertThat(((Number) t.get("zero_point")).longValue()).isBetween(-128L, 127L);
+        });
+        assertThat(((Number) tensors.get(1).get("scale")).doubleValue()).isEqualTo(16.0 / 256);
+        assertThat((Map<String, Integer>) report.get("tflite_ops")).doesNotContainKeys("QUANTIZE", "DEQUANTIZE");
+        Map<String, Object> v = (Map<String, Object>) report.get("verification");
+        assertThat(((Number) v.get("samples")).intValue()).isEqualTo(1000);
+        assertThat((double) v.get("accuracy_drop_points")).isLessThanOrEqualTo(0.5);
+        assertThat((double) v.get("top1_agreement")).isGreaterThan(0.99);
+    }
+
+    @Test
+    void badIoValuesAreRefusedBeforeAnyWork() {
+        Attempt attempt = new Attempt();
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model13, "precision", "int8",
+                "io", "uint8", "calibration_table", table)))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("io must be float32 (default) or int8, got uint8");
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model13, "precision", "float16",
+                "io", "int8")))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("io int8 needs precision int8")
+                .hasMessageContaining("float16");
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model13, "io", "int8")))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("io int8 needs precision int8")
+                .hasMessageContaining("float32");
+        assertThat(attempt.edges()).isEmpty();
     }
 
     @Test

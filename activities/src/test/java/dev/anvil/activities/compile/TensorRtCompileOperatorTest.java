@@ -374,6 +374,8 @@ class TensorRtCompileOperatorTest {
                 SHAPES)))
                 .hasMessageContaining("with.engine verifies an engine already built; with.shapes only applies to a"
                         + " build");
+        assertThatThrownBy(() -> on(gpu).run(attempt, with("model", model, "io", "int8")))
+                .hasMessageContaining("with.io applies to target tflite only");
         assertThatThrownBy(() -> on(gpu).run(attempt, with("model", model, "precision", "int4")))
                 .hasMessageContaining("precision must be float32, float16 or int8, got int4");
         assertThat(attempt.edges()).isEmpty();

@@ -32,6 +32,8 @@ public interface AnvilConfig {
 
     Datasets datasets();
 
+    Schedules schedules();
+
     /**
      * The base URL outside services reach this API at (ANVIL_PUBLIC_URL, e.g. https://anvil.example.com): training
      * services call back under it (docs/external-training.md). Unset, it is http://localhost:<the HTTP port>.
@@ -76,6 +78,16 @@ public interface AnvilConfig {
          */
         @WithDefault("1073741824")
         long maxInflatedBytes();
+    }
+
+    /** What fires pipeline schedules (docs/scaling.md#schedules). */
+    interface Schedules {
+        /**
+         * auto (Temporal Schedules where the Temporal service has them, else Anvil's durable-timer scheduler),
+         * temporal (stops start-up on a service without them) or timer (ANVIL_SCHEDULES_BACKEND). Chosen once at start-up.
+         */
+        @WithDefault("auto")
+        String backend();
     }
 
     interface Rollout {
@@ -143,11 +155,11 @@ public interface AnvilConfig {
         boolean enabled();
 
         /**
-         * Cached workflow executions. 0 (the default, for local mode) turns sticky execution off, so
-         * a restarted process picks up in-flight runs from the shared task queue at once; against a
-         * real cluster raise it (e.g. 600) to save history replays.
+         * Cached workflow executions (sticky execution): a workflow task resumes the cached run instead of
+         * replaying its history. 0 turns sticky execution off, so every workflow task replays the run's whole
+         * history from the shared queue (see WorkerSettings for how either survives a restart).
          */
-        @WithDefault("0")
+        @WithDefault("600")
         int workflowCacheSize();
 
         /**

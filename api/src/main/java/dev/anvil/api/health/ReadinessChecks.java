@@ -12,7 +12,7 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Ready only when Temporal, the S3 store and PostgreSQL all answer. */
+/** Ready only when Temporal, the S3 store and PostgreSQL all answer; Temporal's check names the schedule backend too. */
 @ApplicationScoped
 public class ReadinessChecks {
 
@@ -26,12 +26,13 @@ public class ReadinessChecks {
     @Produces
     @Readiness
     @ApplicationScoped
-    HealthCheck temporal(WorkflowServiceStubs stubs, AnvilConfig config) {
+    HealthCheck temporal(WorkflowServiceStubs stubs, AnvilConfig config, dev.anvil.api.pipelines.Schedules schedules) {
         return () -> {
             try {
                 stubs.blockingStub().withDeadlineAfter(2, TimeUnit.SECONDS)
                         .getSystemInfo(GetSystemInfoRequest.getDefaultInstance());
-                return HealthCheckResponse.named("temporal").up().withData("target", config.temporal().target()).build();
+                return HealthCheckResponse.named("temporal").up().withData("target", config.temporal().target())
+                        .withData("schedules", schedules.backendName()).build();
             } catch (RuntimeException e) {
                 return HealthCheckResponse.named("temporal").down()
                         .withData("target", config.temporal().target())

@@ -1,54 +1,95 @@
 package dev.anvil.api.pipelines;
 
+import dev.anvil.api.config.AnvilConfig;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.PipelineVersion;
-import dev.anvil.workflows.TaskQueues;
-import dev.anvil.workflows.pipeline.schedule.PipelineScheduleWorkflow;
-import dev.anvil.workflows.pipeline.schedule.ScheduleConfig;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
 import dev.anvil.workflows.pipeline.spec.SpecException;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
 import io.temporal.client.WorkflowClient;
-import io.temporal.client.WorkflowExecutionAlreadyStarted;
-import io.temporal.client.WorkflowNotFoundException;
-import io.temporal.client.WorkflowOptions;
-import io.temporal.client.WorkflowStub;
+import io.temporal.client.schedules.ScheduleClient;
+import io.temporal.client.schedules.ScheduleClientOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Clock;
+import java.util.OptionalInt;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
- * Keeps one scheduler workflow per scheduled pipeline in step with the registry: started when a
- * spec with a schedule is registered, updated when the schedule changes, stopped when it goes.
- * {@link #ensureAll} restores schedulers after the local Temporal service lost them.
+ * Keeps each scheduled pipeline's schedule in step with the registry: created when a spec with a schedule is
+ * registered, updated when the schedule changes, deleted when it goes. What fires it (a Temporal Schedule or
+ * Anvil's durable-timer scheduler workflow) is chosen once per process by {@link #choose}, at start-up.
+ * {@link #ensureAll} restores schedules after the local Temporal service lost them.
  */
 @ApplicationScoped
 public class Schedules {
     private static final Logger LOG = Logger.getLogger(Schedules.class);
 
     @Inject WorkflowClient client;
+    @Inject WorkflowServiceStubs stubs;
     @Inject PipelineStore pipelines;
+    @Inject AnvilConfig config;
 
-    public void ensure(PipelineSpec spec, boolean paused) {
-        String id = PipelineScheduleWorkflow.workflowId(spec.name());
-        if (spec.schedule().isEmpty()) {
-            stop(spec.name());
-            return;
+    private volatile ScheduleBackend backend;
+
+    /**
+     * Asks the Temporal service whether it has Schedules (unless the setting says timer) and picks the backend.
+     *
+     * @throws IllegalStateException naming anvil.schedules.backend, when it asks for what the service lacks
+     */
+    public synchronized String choose() {
+        if (backend == null) {
+            String setting = config.schedules().backend();
+            boolean timerAsked = "timer".equalsIgnoreCase(setting.strip());
+            ScheduleSupportProbe.Result probe = timerAsked
+                    ? new ScheduleSupportProbe.Result(ScheduleSupportProbe.Support.UNKNOWN, "not asked")
+                    : ScheduleSupportProbe.probe(stubs, config.temporal().namespace(), config.temporal().target());
+            ScheduleBackendChoice choice = ScheduleBackendChoice.choose(setting, probe);
+            backend = create(choice.backend(), client, stubs, config.temporal().namespace());
+            LOG.infof("pipeline schedules: %s (%s)", choice.backend().equals(TemporalScheduleBackend.NAME)
+                    ? "Temporal Schedules" : "durable-timer scheduler workflows", choice.why());
         }
-        String cron = spec.schedule().get().expression();
-        PipelineScheduleWorkflow scheduler = client.newWorkflowStub(PipelineScheduleWorkflow.class,
-                WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(TaskQueues.CPU).build());
-        try {
-            WorkflowClient.start(scheduler::run,
-                    new ScheduleConfig(spec.name(), cron, spec.catchup(), paused, System.currentTimeMillis()));
-        } catch (WorkflowExecutionAlreadyStarted running) {
-            client.newWorkflowStub(PipelineScheduleWorkflow.class, id).update(cron, spec.catchup());
-        }
+        return backend.name();
     }
 
-    /** Starts the scheduler of every registered pipeline whose newest spec has a schedule. */
+    /** Package-private so that a test can hand in backends of its own. */
+    synchronized void use(ScheduleBackend chosen) {
+        backend = chosen;
+    }
+
+    /** The backend of that name; package-private for the test of the choice. */
+    static ScheduleBackend create(String name, WorkflowClient client, WorkflowServiceStubs stubs, String namespace) {
+        TimerScheduleBackend timer = new TimerScheduleBackend(client);
+        if (name.equals(TemporalScheduleBackend.NAME)) {
+            ScheduleClient scheduleClient = ScheduleClient.newInstance(stubs, ScheduleClientOptions.newBuilder()
+                    .setNamespace(namespace).build());
+            return new TemporalScheduleBackend(scheduleClient, timer, Clock.systemUTC());
+        }
+        return timer;
+    }
+
+    /** "temporal" or "timer": the backend in use (health data, logs). */
+    public String backendName() {
+        return backend().name();
+    }
+
+    private ScheduleBackend backend() {
+        ScheduleBackend chosen = backend;
+        if (chosen == null) {
+            choose();
+            chosen = backend;
+        }
+        return chosen;
+    }
+
+    public void ensure(PipelineSpec spec, boolean paused) {
+        backend().ensure(spec, paused);
+    }
+
+    /** Creates or updates the schedule of every registered pipeline whose newest spec has a schedule. */
     public void ensureAll(OperatorRegistry operators) {
         for (PipelineVersion v : pipelines.listLatest()) {
             try {
@@ -62,56 +103,21 @@ public class Schedules {
         }
     }
 
-    /** @return false when the pipeline has no running scheduler */
+    /** @return false when the pipeline has no schedule */
     public boolean pause(String pipeline, boolean paused) {
-        try {
-            PipelineScheduleWorkflow scheduler = client.newWorkflowStub(PipelineScheduleWorkflow.class,
-                    PipelineScheduleWorkflow.workflowId(pipeline));
-            if (paused) {
-                scheduler.pause();
-            } else {
-                scheduler.unpause();
-            }
-            return true;
-        } catch (WorkflowNotFoundException e) {
-            return false;
-        }
+        return backend().pause(pipeline, paused);
     }
 
     /**
      * @param requestedBy the caller: the requester of every run the backfill starts
-     * @return false when the pipeline has no running scheduler
+     * @return false when the pipeline has no schedule
      */
     public boolean backfill(String pipeline, long fromMillis, long toMillis, String requestedBy) {
-        try {
-            client.newWorkflowStub(PipelineScheduleWorkflow.class, PipelineScheduleWorkflow.workflowId(pipeline))
-                    .backfill(fromMillis, toMillis, requestedBy);
-            return true;
-        } catch (WorkflowNotFoundException e) {
-            return false;
-        }
+        return backend().backfill(pipeline, fromMillis, toMillis, requestedBy);
     }
 
-    /** @return how many queued ticks were dropped, or empty when the pipeline has no running scheduler */
-    public java.util.OptionalInt cancelBackfill(String pipeline) {
-        try {
-            return java.util.OptionalInt.of(client.newWorkflowStub(PipelineScheduleWorkflow.class,
-                    PipelineScheduleWorkflow.workflowId(pipeline)).cancelBackfill());
-        } catch (WorkflowNotFoundException e) {
-            return java.util.OptionalInt.empty();
-        }
-    }
-
-    private void stop(String pipeline) {
-        try {
-            WorkflowStub stub = client.newUntypedWorkflowStub(PipelineScheduleWorkflow.workflowId(pipeline));
-            stub.terminate("the pipeline's spec no longer has a schedule");
-        } catch (WorkflowNotFoundException e) {
-            // never scheduled
-        } catch (RuntimeException e) {
-            if (!String.valueOf(e.getMessage()).contains("NOT_FOUND") && !String.valueOf(e.getMessage()).contains("completed")) {
-                throw e;
-            }
-        }
+    /** @return how many queued ticks were dropped, or empty when the pipeline has no schedule */
+    public OptionalInt cancelBackfill(String pipeline) {
+        return backend().cancelBackfill(pipeline);
     }
 }

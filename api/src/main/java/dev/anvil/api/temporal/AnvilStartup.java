@@ -41,6 +41,7 @@ import dev.anvil.storage.ObjectStore;
 import dev.anvil.workflows.TaskQueues;
 import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
 import dev.anvil.workflows.pipeline.schedule.PipelineScheduleWorkflowImpl;
+import dev.anvil.workflows.pipeline.schedule.ScheduledTickWorkflowImpl;
 import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -57,7 +58,7 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * Start-up in order: schema migrations, the artifact bucket, reconciling in-flight runs with
+ * Start-up in order: the schedule backend (Temporal Schedules or durable timers, see Schedules), schema migrations, the artifact bucket, reconciling in-flight runs with
  * Temporal (then again every anvil.temporal.reconcile-interval), then the worker (unless turned off).
  * Shutdown stops the worker and lets running activities finish for a few seconds.
  */
@@ -111,6 +112,8 @@ public class AnvilStartup {
         if (queues != null) {
             WorkerQueues.checkMaxActivities(config.worker().maxActivities());
         }
+        // once per process: Temporal Schedules where the service has them; a bad ANVIL_SCHEDULES_BACKEND stops here
+        schedules.choose();
         schema.migrate();
         config.auth().demoTokensFile().ifPresent(this::seedDemoUsers);
         try {
@@ -191,7 +194,8 @@ public class AnvilStartup {
             Worker worker = factory.newWorker(queue, options);
             if (queue.equals(TaskQueues.CPU)) {
                 worker.registerWorkflowImplementationTypes(PipelineWorkflowImpl.class,
-                        PipelineScheduleWorkflowImpl.class, dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class,
+                        PipelineScheduleWorkflowImpl.class, ScheduledTickWorkflowImpl.class,
+                        dev.anvil.workflows.rollout.CanaryRolloutWorkflowImpl.class,
                         dev.anvil.workflows.webhooks.WebhookDeliveryWorkflowImpl.class);
             }
             worker.registerActivitiesImplementations(activities);

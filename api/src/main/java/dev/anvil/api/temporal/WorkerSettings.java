@@ -7,13 +7,20 @@ import java.time.Duration;
 /**
  * Worker settings, kept in one place because they decide what survives a process restart.
  *
- * <p>Every worker polls a sticky queue of its own, and after each workflow task it asks Temporal to
- * send that execution's next task there. On the Java dev server a sticky queue whose worker has
- * exited is never given back to the shared queue, so the run stays stuck, whatever the cache size:
- * a cache of 0 alone does not stop the SDK from asking. What does is a sticky schedule-to-start
- * timeout of zero: the SDK then sends no sticky attributes, every workflow task goes to the shared
- * queue, and a restarted process (or any other worker) picks it up and replays history. Local mode
- * uses both (no cache to keep warm when nothing is sticky). {@code WorkerRestartTest} proves it.
+ * <p>With a workflow cache (600 by default, local mode included) every worker polls a sticky queue of its own,
+ * and after each workflow task asks Temporal to send that execution's next task there with only the new
+ * events, so the cached workflow resumes instead of replaying its whole history (which grows with the run).
+ * When the worker dies, a Temporal server gives the task back to the shared queue once nobody polled the
+ * sticky queue within the sticky schedule-to-start timeout (the SDK's 5 s). The Java dev server of the local
+ * stack ignores that timeout; {@code TemporalDevServer} makes up for it by naming every sticky queue after its
+ * shared queue, so the restarted process polls its predecessor's sticky queue, misses its cache and replays
+ * those runs from full history. {@code WorkerRestartTest} proves that a run survives its worker dying with
+ * the cache on.
+ *
+ * <p>A cache of 0 turns sticky execution off altogether (sticky schedule-to-start timeout zero: the SDK sends
+ * no sticky attributes, and a cache of 0 alone would not stop it asking): every workflow task goes to the
+ * shared queue and replays the whole history. That works on any Temporal server, at a CPU cost per task
+ * that grows with the run ({@code bench/pipeline-overhead.sh} measures both).
  */
 public final class WorkerSettings {
     /** At most this long between a heartbeating activity's calls to Temporal, so a cancel reaches it soon. */

@@ -8,6 +8,7 @@ import io.temporal.internal.testservice.TestServicesStarter;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,6 +20,11 @@ import java.util.concurrent.TimeUnit;
  * {@code ANVIL_DEVSTACK_HOST} says otherwise), never on every interface: whoever reaches it could start,
  * signal or update any workflow. temporal-testing's own {@code TestServer.createPortBoundServer} binds
  * every interface, so the server is put together here from the same services on an address.
+ *
+ * <p>Two of its defects are worked around here: a dead worker's sticky queue is never given back
+ * ({@link StableStickyQueues} names sticky queues after their shared queue, so the restarted worker polls
+ * it), and its clock keeps a record of every lock it ever took, which each request scans
+ * ({@link BoundedLockEvents}).
  */
 public final class TemporalDevServer implements Closeable {
     private final TestServicesStarter services;
@@ -37,7 +43,9 @@ public final class TemporalDevServer implements Closeable {
         TestServicesStarter services = new TestServicesStarter(true, 0);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port),
                 InsecureServerCredentials.create());
-        GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), builder);
+        BoundedLockEvents.install(services);
+        GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), builder,
+                List.of(new StableStickyQueues()));
         try {
             return new TemporalDevServer(services, builder.build().start(), host + ":" + port);
         } catch (IOException e) {

@@ -74,8 +74,25 @@ public final class TfliteConverter {
         FLOAT32, FLOAT16, INT8
     }
 
+    /**
+     * The type of an INT8 model's inputs and outputs (TFLite's {@code inference_input_type} /
+     * {@code inference_output_type}): float32 (a QUANTIZE after each input, a DEQUANTIZE before each output) or int8
+     * (the caller quantises with {@link IoTensor#scale()} and {@link IoTensor#zeroPoint()}).
+     */
+    public enum Io {
+        FLOAT32, INT8
+    }
+
+    /**
+     * An input or output of the written model: its name, TFLite type ({@code float32}, {@code int8}) and, for int8,
+     * the parameters a caller quantises with ({@code q = round(x / scale) + zero_point}) and dequantises with
+     * ({@code x = (q - zero_point) * scale}); null for float32.
+     */
+    public record IoTensor(String role, String name, String type, int[] shape, Float scale, Long zeroPoint) {}
+
     /** The converted model and what the conversion did. */
-    public record Result(byte[] flatbuffer, Map<String, Integer> tfliteOps, List<String> notes, boolean dynamicBatch) {}
+    public record Result(byte[] flatbuffer, Map<String, Integer> tfliteOps, List<String> notes, boolean dynamicBatch,
+            List<IoTensor> io) {}
 
     /** ONNX op types this converter takes (default domain). */
     public static final Set<String> SUPPORTED = Set.of("Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool",
@@ -127,6 +144,10 @@ public final class TfliteConverter {
     private final Map<String, dev.anvil.modelkit.quantize.CalibrationTable.Range> ranges;
     /** Folded BatchNormalization: the Conv's output → the BatchNormalization's output, whose range INT8 needs. */
     private final Map<String, String> foldedBnOutput = new HashMap<>();
+    /** Whether an input of the node being converted has a free batch (its outputs then have one too). */
+    private boolean nodeDynamicBatch;
+    /** INT8 only: the type of the inputs and outputs. */
+    private Io io = Io.FLOAT32;
 
     private TfliteConverter(OnnxModel model, Precision precision,
             Map<String, dev.anvil.modelkit.quantize.CalibrationTable.Range> ranges) {
@@ -169,6 +190,42 @@ public final class TfliteConverter {
                     out.add("BatchNormalization '" + name + "' (not after a Conv it can be folded into; int8 needs it"
                             + " folded)");
                 }
+            }
+        }
+        return out;
+    }
+
+    /** ONNX ops whose output range the INT8 writer reads from the calibration table (directly or through a fusion). */
+    private static final Set<String> RANGED_OUTPUTS = Set.of("Conv", "Gemm", "MatMul", "BatchNormalization", "Relu",
+            "Clip", "LeakyRelu", "HardSwish", "Add", "Sub", "Mul");
+
+    /**
+     * The tensors whose ranges a full-integer (INT8) compile of this model reads from a calibration table, by their
+     * ONNX names: the graph's float inputs and the outputs of Conv, Gemm, MatMul, BatchNormalization (folded into the
+     * Conv, its output is the BatchNormalization's), Relu, Clip, LeakyRelu, HardSwish, Add, Sub and Mul (ops computed
+     * from constants alone are left out). Other ops take fixed parameters or their input's. Empty when the model cannot
+     * be compiled to INT8 at all ({@link #unsupportedNodes(OnnxModel, Precision)}), so calibrating another model
+     * measures nothing more. Cheap: no weights are read.
+     */
+    public static Set<String> int8RangeTensors(OnnxModel model) {
+        if (!unsupportedNodes(model, Precision.INT8).isEmpty()) {
+            return Set.of();
+        }
+        Set<String> constants = new java.util.HashSet<>(model.graph().initializers().keySet());
+        Set<String> out = new java.util.LinkedHashSet<>();
+        for (ValueInfoProto in : model.graph().proto().getInputList()) {
+            if (!constants.contains(in.getName())) {
+                out.add(in.getName());
+            }
+        }
+        for (NodeProto n : model.graph().topologicalOrder()) {
+            boolean allConstant = n.getInputList().stream().allMatch(i -> i.isEmpty() || constants.contains(i));
+            if (n.getOpType().equals("Constant") || allConstant) {
+                n.getOutputList().forEach(constants::add);
+                continue;
+            }
+            if (RANGED_OUTPUTS.contains(n.getOpType())) {
+                out.add(n.getOutput(0));
             }
         }
         return out;
@@ -243,8 +300,15 @@ public final class TfliteConverter {
      * of another model) naming every missing tensor.
      */
     public static Result convertInt8(OnnxModel model, dev.anvil.modelkit.quantize.CalibrationTable table) {
+        return convertInt8(model, table, Io.FLOAT32);
+    }
+
+    /** As {@link #convertInt8(OnnxModel, dev.anvil.modelkit.quantize.CalibrationTable)}, with int8 or float32 I/O. */
+    public static Result convertInt8(OnnxModel model, dev.anvil.modelkit.quantize.CalibrationTable table, Io io) {
         refuseUnsupported(model, Precision.INT8);
-        return new TfliteConverter(model, Precision.INT8, table.tensors()).run();
+        TfliteConverter c = new TfliteConverter(model, Precision.INT8, table.tensors());
+        c.io = io;
+        return c.run();
     }
 
     /**
@@ -330,7 +394,7 @@ public final class TfliteConverter {
         }
         if (precision == Precision.INT8) {
             notes.addAll(new TfliteInt8Quantizer(tensors, buffers, operators, opcodes, inputs, outputs, ranges,
-                    this::opcode).run());
+                    this::opcode, io == Io.INT8).run());
             opCounts.clear();
             for (OperatorT op : operators) {
                 opCounts.merge(BuiltinOperator.name(opcodes.get((int) op.getOpcodeIndex()).getBuiltinCode()), 1,
@@ -349,8 +413,21 @@ public final class TfliteConverter {
         m.setOperatorCodes(opcodes.toArray(OperatorCodeT[]::new));
         m.setSubgraphs(new SubGraphT[] {sg});
         m.setBuffers(buffers.toArray(BufferT[]::new));
-        return new Result(m.serializeToBinary(), java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(opCounts)),
-                List.copyOf(notes), dynamic);
+        List<IoTensor> ioTensors = new ArrayList<>();
+        for (int t : inputs) {
+            ioTensors.add(ioTensor("input", tensors.get(t)));
+        }
+        for (int t : outputs) {
+            ioTensors.add(ioTensor("output", tensors.get(t)));
+        }
+        return new Result(TflitePacker.pack(m), java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(opCounts)),
+                List.copyOf(notes), dynamic, List.copyOf(ioTensors));
+    }
+
+    private static IoTensor ioTensor(String role, TensorT t) {
+        boolean int8 = t.getType() == TensorType.INT8;
+        return new IoTensor(role, t.getName(), int8 ? "int8" : "float32", t.getShape().clone(),
+                int8 ? t.getQuantization().getScale()[0] : null, int8 ? t.getQuantization().getZeroPoint()[0] : null);
     }
 
     private static boolean isInput(List<Integer> inputs, int tensor) {
@@ -426,6 +503,9 @@ public final class TfliteConverter {
         if (aliases.containsKey(out)) {
             return; // folded BatchNormalization
         }
+        // the batch stays free through every op: a Reshape after a Conv/MaxPool must write -1, not 1, for its batch
+        nodeDynamicBatch = n.getInputList().stream().anyMatch(i -> !i.isEmpty() && vals.containsKey(
+                aliases.getOrDefault(i, i)) && val(i).dynamicBatch);
         switch (op) {
             case "Constant" -> {
                 AttributeProto a = n.getAttributeList().stream().filter(x -> x.getName().equals("value")).findFirst()
@@ -1141,6 +1221,7 @@ public final class TfliteConverter {
         Val v = new Val(name);
         v.shape = logical;
         v.nhwc = nhwc;
+        v.dynamicBatch = nodeDynamicBatch;
         v.tensor = addTensor(name, nhwc ? permuteShape(logical, TO_NHWC) : logical, TensorType.FLOAT32, 0, false);
         vals.put(name, v);
         return v;

@@ -40,8 +40,10 @@ import org.tensorflow.lite.schema.TensorType;
  *       AVERAGE_POOL_2D, RESHAPE, TRANSPOSE, PAD, MEAN, MINIMUM/MAXIMUM) share them; CONCATENATION takes the union of
  *       its inputs' ranges and requantises (int8 QUANTIZE) each input whose parameters differ; a RELU that follows a
  *       convolution or fully-connected layer alone is fused into it (the table holds the range after the RELU);
- *   <li>I/O stays float: a QUANTIZE after each input and a DEQUANTIZE before each output, so callers feed and read
- *       the same float tensors as the float model.</li>
+ *   <li>I/O float by default: a QUANTIZE after each input and a DEQUANTIZE before each output, so callers feed and
+ *       read the same float tensors as the float model; or int8 (TFLite's {@code inference_input_type=int8}): the
+ *       graph's inputs and outputs are the int8 tensors themselves, under the ONNX names, and callers quantise and
+ *       dequantise with their scale and zero point.</li>
  * </ul>
  * Every activation range it needs and the table lacks is collected, and the rewrite is refused naming all of them.
  */
@@ -100,6 +102,7 @@ final class TfliteInt8Quantizer {
     private final List<Integer> outputs;
     private final Map<String, CalibrationTable.Range> ranges;
     private final IntUnaryOperator opcodeIndex;
+    private final boolean int8Io;
     private final Map<Integer, Q> params = new HashMap<>();
     private final Set<String> missing = new TreeSet<>();
     private final List<String> notes = new ArrayList<>();
@@ -107,7 +110,7 @@ final class TfliteInt8Quantizer {
 
     TfliteInt8Quantizer(List<TensorT> tensors, List<BufferT> buffers, List<OperatorT> operators,
             List<OperatorCodeT> opcodes, List<Integer> inputs, List<Integer> outputs,
-            Map<String, CalibrationTable.Range> ranges, IntUnaryOperator opcodeIndex) {
+            Map<String, CalibrationTable.Range> ranges, IntUnaryOperator opcodeIndex, boolean int8Io) {
         this.tensors = tensors;
         this.buffers = buffers;
         this.operators = operators;
@@ -116,6 +119,7 @@ final class TfliteInt8Quantizer {
         this.outputs = outputs;
         this.ranges = ranges;
         this.opcodeIndex = opcodeIndex;
+        this.int8Io = int8Io;
     }
 
     /** Rewrites the lists in place; returns what it did worth a note. */
@@ -142,9 +146,9 @@ final class TfliteInt8Quantizer {
                     + " other tensor(s)" + sample(ranges.keySet()) + ". It was most likely measured on another model:"
                     + " calibrate this model (quantize, mode: static) and pass that task's calibration_table", missing);
         }
-        // float I/O at the edges
+        // float I/O at the edges, unless the caller takes int8
         List<OperatorT> head = new ArrayList<>();
-        for (int i = 0; i < inputs.size(); i++) {
+        for (int i = 0; i < inputs.size() && !int8Io; i++) {
             int q = inputs.get(i);
             int f = floatTwin(q);
             inputs.set(i, f);
@@ -152,7 +156,7 @@ final class TfliteInt8Quantizer {
                     q));
         }
         List<OperatorT> tail = new ArrayList<>();
-        for (int i = 0; i < outputs.size(); i++) {
+        for (int i = 0; i < outputs.size() && !int8Io; i++) {
             int q = outputs.get(i);
             int f = floatTwin(q);
             outputs.set(i, f);

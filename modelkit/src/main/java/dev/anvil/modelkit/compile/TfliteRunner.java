@@ -6,11 +6,15 @@ import org.bytedeco.tensorflowlite.BuiltinOpResolver;
 import org.bytedeco.tensorflowlite.FlatBufferModel;
 import org.bytedeco.tensorflowlite.Interpreter;
 import org.bytedeco.tensorflowlite.InterpreterBuilder;
+import org.bytedeco.tensorflowlite.TfLiteQuantizationParams;
+import org.bytedeco.tensorflowlite.TfLiteTensor;
 import org.bytedeco.tensorflowlite.global.tensorflowlite;
 
 /**
- * The real TFLite interpreter (JavaCPP build of TensorFlow Lite) over a .tflite file with one float32 input and
- * float32 outputs. Not thread-safe: one runner per thread.
+ * The real TFLite interpreter (JavaCPP build of TensorFlow Lite) over a .tflite file with one input and float32 outputs,
+ * or, for a full-integer model with int8 I/O, an int8 input and output: the runner then quantises the float input
+ * with the input tensor's scale and zero point and dequantises output 0 with the output's, as a caller of such a model
+ * does. Not thread-safe: one runner per thread.
  */
 public final class TfliteRunner implements AutoCloseable {
     private final FlatBufferModel model;
@@ -41,13 +45,46 @@ public final class TfliteRunner implements AutoCloseable {
             check(interpreter.AllocateTensors(), "AllocateTensors");
             inputShape = shape.clone();
         }
-        FloatPointer in = interpreter.typed_input_tensor_float(0);
-        in.put(input, 0, input.length);
+        TfLiteTensor inTensor = interpreter.input_tensor(0);
+        if (inTensor.type() == tensorflowlite.kTfLiteInt8) {
+            TfLiteQuantizationParams p = inTensor.params();
+            byte[] q = new byte[input.length];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = quantize(input[i], p.scale(), p.zero_point());
+            }
+            inTensor.data().int8().put(q, 0, q.length);
+        } else {
+            FloatPointer in = interpreter.typed_input_tensor_float(0);
+            in.put(input, 0, input.length);
+        }
         check(interpreter.Invoke(), "Invoke");
-        long bytes = tensorflowlite.TfLiteTensorByteSize(interpreter.output_tensor(0));
+        TfLiteTensor outTensor = interpreter.output_tensor(0);
+        long bytes = tensorflowlite.TfLiteTensorByteSize(outTensor);
+        if (outTensor.type() == tensorflowlite.kTfLiteInt8) {
+            TfLiteQuantizationParams p = outTensor.params();
+            byte[] q = new byte[(int) bytes];
+            outTensor.data().int8().get(q);
+            float[] out = new float[q.length];
+            for (int i = 0; i < q.length; i++) {
+                out[i] = (q[i] - p.zero_point()) * p.scale();
+            }
+            return out;
+        }
         float[] out = new float[(int) (bytes / 4)];
         interpreter.typed_output_tensor_float(0).get(out);
         return out;
+    }
+
+    /** {@code round(x / scale) + zeroPoint}, clamped to int8 (TFLite's QUANTIZE, round half away from zero). */
+    static byte quantize(float x, float scale, int zeroPoint) {
+        double v = (double) x / scale;
+        long q = (long) (Math.signum(v) * Math.floor(Math.abs(v) + 0.5)) + zeroPoint;
+        return (byte) Math.max(-128, Math.min(127, q));
+    }
+
+    /** Whether the model takes int8 (a full-integer model with int8 I/O). */
+    public boolean int8Input() {
+        return interpreter.input_tensor(0).type() == tensorflowlite.kTfLiteInt8;
     }
 
     private static void check(int status, String what) {

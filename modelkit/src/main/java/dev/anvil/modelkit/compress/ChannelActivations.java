@@ -22,9 +22,10 @@ import java.util.Set;
 
 /**
  * The mean absolute activation of each channel (axis 1: Conv's NCHW channels, Gemm's neurons) of some
- * intermediate tensors, measured by running a copy of the model in ONNX Runtime with those tensors added as graph
- * outputs over the first {@code samples} samples of a dataset (at most {@link #MAX_SAMPLES}). The samples are read
- * in order and summed in double precision, so the same model and dataset give the same figures.
+ * intermediate tensors, and the signed mean of each of their elements (what a removed channel's consumer is owed in
+ * its bias), measured by running a copy of the model in ONNX Runtime with those tensors added as graph outputs over
+ * the first {@code samples} samples of a dataset (at most {@link #MAX_SAMPLES}). The samples are read in order and
+ * summed in double precision, so the same model and dataset give the same figures.
  */
 public final class ChannelActivations {
     /** More samples than this add little to a per-channel mean and cost a full inference each. */
@@ -46,12 +47,16 @@ public final class ChannelActivations {
         this.samples = samples;
     }
 
-    /** What was measured: per tensor, the mean |a| of each channel, and the samples it was measured on. */
-    public record Measured(Map<String, double[]> meanAbs, long samples) {}
+    /**
+     * What was measured, per tensor: the mean |a| of each channel, and the signed mean of each element of one sample
+     * (channel-major: {@code [channels × the rest]}, e.g. C·H·W for NCHW), over the samples it was measured on.
+     */
+    public record Measured(Map<String, double[]> meanAbs, Map<String, double[]> mean, long samples) {}
 
     /** Measures {@code tensors} of {@code model} (not modified). */
     public Measured measure(OnnxModel model, Set<String> tensors) throws IOException, OrtException {
         Map<String, double[]> sums = new LinkedHashMap<>();
+        Map<String, double[]> elementSums = new LinkedHashMap<>();
         Map<String, Long> counts = new LinkedHashMap<>();
         long done = 0;
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
@@ -62,7 +67,7 @@ public final class ChannelActivations {
                 try (DatasetFeed.Batch batch = feed.next(); OrtSession.Result result = batch.run(session, wanted)) {
                     for (Map.Entry<String, OnnxValue> out : result) {
                         if (tensors.contains(out.getKey()) && out.getValue() instanceof OnnxTensor tensor) {
-                            add(out.getKey(), tensor, sums, counts);
+                            add(out.getKey(), tensor, sums, elementSums, counts);
                         }
                     }
                 }
@@ -70,6 +75,7 @@ public final class ChannelActivations {
             }
         }
         Map<String, double[]> means = new LinkedHashMap<>();
+        Map<String, double[]> elementMeans = new LinkedHashMap<>();
         for (String t : tensors) {
             double[] sum = sums.get(t);
             if (sum == null) {
@@ -81,11 +87,19 @@ public final class ChannelActivations {
                 mean[c] = sum[c] / n;
             }
             means.put(t, mean);
+            double[] elements = elementSums.get(t);
+            double rows = n / (elements.length / sum.length); // the samples
+            double[] elementMean = new double[elements.length];
+            for (int i = 0; i < elements.length; i++) {
+                elementMean[i] = elements[i] / rows;
+            }
+            elementMeans.put(t, elementMean);
         }
-        return new Measured(means, done);
+        return new Measured(means, elementMeans, done);
     }
 
-    private static void add(String name, OnnxTensor tensor, Map<String, double[]> sums, Map<String, Long> counts) {
+    private static void add(String name, OnnxTensor tensor, Map<String, double[]> sums,
+            Map<String, double[]> elementSums, Map<String, Long> counts) {
         long[] shape = tensor.getInfo().getShape();
         if (shape.length < 2) {
             throw new IllegalArgumentException("tensor '" + name + "' has shape " + java.util.Arrays.toString(shape)
@@ -101,6 +115,12 @@ public final class ChannelActivations {
             throw new IllegalArgumentException("tensor '" + name + "' changed from " + sum.length + " to " + channels
                     + " channels between batches");
         }
+        int perSample = (int) (channels * inner);
+        double[] elementSum = elementSums.computeIfAbsent(name, k -> new double[perSample]);
+        if (elementSum.length != perSample) {
+            throw new IllegalArgumentException("tensor '" + name + "' changed from " + elementSum.length + " to "
+                    + perSample + " values per sample between batches");
+        }
         FloatBuffer values = tensor.getFloatBuffer();
         int n = values.remaining();
         for (int i = 0; i < n; i++) {
@@ -110,6 +130,7 @@ public final class ChannelActivations {
                         + " importance needs data that keeps the model finite");
             }
             sum[(int) ((i / inner) % channels)] += Math.abs(v);
+            elementSum[i % perSample] += v;
         }
         counts.merge(name, n / (long) channels, Long::sum);
     }

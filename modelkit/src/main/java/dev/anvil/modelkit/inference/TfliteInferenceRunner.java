@@ -98,8 +98,9 @@ public final class TfliteInferenceRunner implements InferenceRunner {
 
     /**
      * Runs the batch whole, or sample by sample when the interpreter cannot be resized to it: a .tflite whose batch is
-     * free in its signature may still refuse a larger batch (the XNNPACK delegate fails to reshape cnn_mnist's graph
-     * to batch 32), and the dataset's batch is then served as a client of that model would get it served, one
+     * free in its signature may still refuse a larger batch (a file whose RESHAPE holds a fixed batch of 1, as
+     * Anvil's converter wrote cnn_mnist's before it kept the batch free through every op), and the dataset's batch is
+     * then served as a client of that model would get it served, one
      * invocation per sample, with the outputs stacked on axis 0.
      */
     private List<TfliteModel.Value> invoke(List<ByteBuffer> data, List<int[]> shapes, int samples) {

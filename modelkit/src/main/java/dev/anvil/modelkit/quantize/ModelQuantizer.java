@@ -41,6 +41,19 @@ public final class ModelQuantizer {
         return QuantizationPlanner.plan(model, options);
     }
 
+    /**
+     * The tensors a static calibration measures, and so the published table holds: the plan's activations (what ONNX
+     * INT8 uses) and those a full-integer TFLite compile of the same model reads
+     * ({@link dev.anvil.modelkit.compile.TfliteConverter#int8RangeTensors}: ADD/MUL/LEAKY_RELU/HARD_SWISH outputs,
+     * folded BatchNormalization outputs, ...), so one table serves both. The extra tensors are measured on their own
+     * and never used by the ONNX rewrite, which reads only {@link QuantizationPlan#activationTensors()}.
+     */
+    public static Set<String> calibrationTensors(OnnxModel model, QuantizationPlan plan) {
+        Set<String> out = new java.util.LinkedHashSet<>(plan.activationTensors());
+        out.addAll(dev.anvil.modelkit.compile.TfliteConverter.int8RangeTensors(model));
+        return out;
+    }
+
     /** Tensors whose per-channel ranges calibration must keep for activation smoothing. */
     public static Set<String> smoothingCandidates(OnnxModel model, QuantizationPlan plan, QuantizeOptions options) {
         return ActivationSmoothing.candidates(model, plan, options);

@@ -44,7 +44,8 @@ public final class CnnMnistInt8Fixture {
         QuantizationPlan plan = ModelQuantizer.plan(model, options);
         try (DatasetReader reader = DatasetReader.open(calibration)) {
             table = new Calibrator(OrtEnvironment.getEnvironment()).calibrate(model, "cnn_mnist_13",
-                    plan.activationTensors(), reader, options, Optional.empty(), (done, total, state) -> {}).table();
+                    ModelQuantizer.calibrationTensors(model, plan), reader, options, Optional.empty(),
+                    (done, total, state) -> {}).table();
         }
         Dataset eval;
         try (DatasetReader reader = DatasetReader.open(evaluation)) {

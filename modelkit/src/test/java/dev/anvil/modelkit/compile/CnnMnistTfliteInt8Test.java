@@ -54,10 +54,13 @@ class CnnMnistTfliteInt8Test {
         assertThat(rep.samples()).isEqualTo(9744);
         assertThat(rep.referenceAccuracy()).isGreaterThan(0.985);
         assertThat(rep.accuracyDropPoints()).isLessThanOrEqualTo(0.5);
-        // the issue asks for 30 %: the int8 weights are 24.6 % of the float32 file, but TFLite's per-channel metadata
-        // (a float scale and an int64 zero point per output channel, for weights and biases: ~3 KB here) and the
-        // graph itself add ~6 % on a 22k-parameter model; measured 30.6 % (docs/compile.md)
-        assertThat(ratio).isLessThanOrEqualTo(0.315);
+        // the issue asks for 30 %: the int8 weights are 24.6 % of the float32 file; the per-channel parameters and the
+        // graph add the rest, with identical quantisation vectors written once (TflitePacker); measured 29.4 %
+        assertThat(ratio).isLessThanOrEqualTo(0.30);
+        // tensors that share one quantisation table or vector pass TFLite's flatbuffer verifier
+        try (dev.anvil.modelkit.tflite.TfliteModel verified = dev.anvil.modelkit.tflite.TfliteModel.open(out, 1)) {
+            assertThat(verified.inputs()).hasSize(1);
+        }
         // float I/O: one QUANTIZE at the input, one DEQUANTIZE at the output; the four RELUs fused into the layers
         // (the two after Conv → MaxPool moved before the MaxPool, with which they commute)
         assertThat(r.tfliteOps()).containsEntry("QUANTIZE", 1).containsEntry("DEQUANTIZE", 1)
@@ -94,6 +97,96 @@ class CnnMnistTfliteInt8Test {
         }
         assertThat(weights).isEqualTo(4);
         assertThat(biases).isEqualTo(4);
+    }
+
+    @Test
+    void int8InputsAndOutputsCarryTheirScaleAndZeroPointAndVerifyLikeFloatIo() throws Exception {
+        TfliteConverter.Result r = TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table,
+                TfliteConverter.Io.INT8);
+        Path out = dir.resolve("cnn_mnist_int8_io.tflite");
+        Files.write(out, r.flatbuffer());
+        // no QUANTIZE / DEQUANTIZE at the edges: the caller quantises
+        assertThat(r.tfliteOps()).doesNotContainKeys("QUANTIZE", "DEQUANTIZE").containsEntry("CONV_2D", 2);
+        ModelT m = Model.getRootAsModel(ByteBuffer.wrap(r.flatbuffer())).unpack();
+        TensorT in = m.getSubgraphs()[0].getTensors()[m.getSubgraphs()[0].getInputs()[0]];
+        TensorT outT = m.getSubgraphs()[0].getTensors()[m.getSubgraphs()[0].getOutputs()[0]];
+        assertThat(in.getName()).isEqualTo("input_image");
+        assertThat(in.getType()).isEqualTo(TensorType.INT8);
+        assertThat(outT.getName()).isEqualTo("output_probs");
+        assertThat(outT.getType()).isEqualTo(TensorType.INT8);
+        // what the report gives a caller is what the file holds
+        assertThat(r.io()).hasSize(2);
+        TfliteConverter.IoTensor input = r.io().get(0);
+        TfliteConverter.IoTensor output = r.io().get(1);
+        assertThat(input.role()).isEqualTo("input");
+        assertThat(input.type()).isEqualTo("int8");
+        assertThat(input.shape()).containsExactly(1, 1, 28, 28);
+        assertThat(input.scale()).isEqualTo(in.getQuantization().getScale()[0]);
+        assertThat(input.zeroPoint()).isEqualTo(in.getQuantization().getZeroPoint()[0]);
+        // raw pixels 0..255 calibrated to [0, 255]: one level per grey value, so quantising the images loses nothing
+        assertThat(input.scale()).isCloseTo(1f, org.assertj.core.data.Offset.offset(0.01f));
+        assertThat(output.role()).isEqualTo("output");
+        assertThat(output.scale()).isEqualTo(16f / 256);
+        assertThat(output.zeroPoint()).isEqualTo(127L);
+
+        // the verifier quantises the images with the input's parameters and dequantises the output
+        TfliteVerifier.Report rep = TfliteVerifier.compare(fx.float13, out, fx.images, new int[] {1, 1, 28, 28},
+                fx.labels);
+        Path floatIo = dir.resolve("cnn_mnist_int8_float_io.tflite");
+        Files.write(floatIo, TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table).flatbuffer());
+        TfliteVerifier.Report floatRep = TfliteVerifier.compare(fx.float13, floatIo, fx.images,
+                new int[] {1, 1, 28, 28}, fx.labels);
+        System.out.printf("cnn_mnist tflite int8, int8 io: size %d B (float io %d B), input scale %s zero point %d,"
+                + " output scale %s zero point %d, samples %d, accuracy %.4f (float io %.4f), agreement %.4f (float io"
+                + " %.4f)%n", Files.size(out), Files.size(floatIo), input.scale(), input.zeroPoint(), output.scale(),
+                output.zeroPoint(), rep.samples(), rep.candidateAccuracy(), floatRep.candidateAccuracy(),
+                rep.top1Agreement(), floatRep.top1Agreement());
+        assertThat(rep.samples()).isEqualTo(9744);
+        assertThat(rep.accuracyDropPoints()).isLessThanOrEqualTo(0.5);
+        // the same int8 graph inside: QUANTIZE in the graph and the caller's quantisation give the same top-1s
+        assertThat(rep.top1Agreement()).isCloseTo(floatRep.top1Agreement(), org.assertj.core.data.Offset.offset(0.001));
+        assertThat(Files.size(out)).isLessThan(Files.size(floatIo));
+    }
+
+    @Test
+    void floatIoIsTheDefaultAndSaysSo() throws Exception {
+        TfliteConverter.Result r = TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table);
+        assertThat(r.io()).extracting(TfliteConverter.IoTensor::type).containsOnly("float32");
+        assertThat(r.io()).extracting(TfliteConverter.IoTensor::scale).containsOnlyNulls();
+        assertThat(r.io()).extracting(TfliteConverter.IoTensor::name).containsExactly("input_image", "output_probs");
+    }
+
+    @Test
+    void theInterpreterResizedToABatchOf32GivesTheBatchOneOutputs() throws Exception {
+        // the batch is free (-1) through every op, RESHAPE's shape included: before, RESHAPE held [1, 320] and the
+        // interpreter (XNNPACK) refused to resize cnn_mnist beyond batch 1
+        int batch = 32;
+        float[] x = new float[batch * 784];
+        for (int s = 0; s < batch; s++) {
+            System.arraycopy(fx.images.get(s), 0, x, s * 784, 784);
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("float32", TfliteConverter.convert(OnnxModel.read(fx.float13), TfliteConverter.Precision.FLOAT32)
+                .flatbuffer());
+        files.put("int8", TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table).flatbuffer());
+        files.put("int8 io", TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table, TfliteConverter.Io.INT8)
+                .flatbuffer());
+        for (Map.Entry<String, byte[]> e : files.entrySet()) {
+            Path f = dir.resolve("batch_" + e.getKey().replace(' ', '_') + ".tflite");
+            Files.write(f, e.getValue());
+            try (TfliteRunner runner = new TfliteRunner(f, 1)) {
+                float[] batched = runner.run(x, new int[] {batch, 1, 28, 28});
+                assertThat(batched).as(e.getKey()).hasSize(batch * 10);
+                for (int s = 0; s < batch; s++) {
+                    float[] one = runner.run(fx.images.get(s), new int[] {1, 1, 28, 28});
+                    for (int k = 0; k < 10; k++) {
+                        assertThat(batched[s * 10 + k]).as("%s sample %d class %d", e.getKey(), s, k)
+                                .isCloseTo(one[k], org.assertj.core.data.Offset.offset(1e-3f * Math.max(1,
+                                        Math.abs(one[k]))));
+                    }
+                }
+            }
+        }
     }
 
     @Test

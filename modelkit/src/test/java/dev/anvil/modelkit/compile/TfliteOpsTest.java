@@ -257,7 +257,7 @@ class TfliteOpsTest {
         return samples;
     }
 
-    // ---- helpers
+    // ---- helpers (the static ONNX builders are shared with the other compile tests)
 
     private TfliteConverter.Result check(GraphProto.Builder g, int opset, int[] inputShape) throws Exception {
         Path onnx = dir.resolve(g.getName() + ".onnx");
@@ -285,12 +285,12 @@ class TfliteOpsTest {
         return r;
     }
 
-    private static ModelProto model(GraphProto.Builder g, int opset) {
+    static ModelProto model(GraphProto.Builder g, int opset) {
         return ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).setGraph(g).build();
     }
 
-    private static NodeProto node(String op, List<String> in, String out, AttributeProto... attrs) {
+    static NodeProto node(String op, List<String> in, String out, AttributeProto... attrs) {
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(op + "_" + out).addAllInput(in)
                 .addOutput(out);
         for (AttributeProto a : attrs) {
@@ -299,7 +299,7 @@ class TfliteOpsTest {
         return n.build();
     }
 
-    private static ValueInfoProto value(String name, long... dims) {
+    static ValueInfoProto value(String name, long... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
         for (long d : dims) {
             shape.addDim(d < 0 ? TensorShapeProto.Dimension.newBuilder().setDimParam("batch")
@@ -325,15 +325,15 @@ class TfliteOpsTest {
         return Tensors.floats(name, dims, v);
     }
 
-    private static AttributeProto i(String name, long v) {
+    static AttributeProto i(String name, long v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeType.INT).setI(v).build();
     }
 
-    private static AttributeProto f(String name, float v) {
+    static AttributeProto f(String name, float v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeType.FLOAT).setF(v).build();
     }
 
-    private static AttributeProto ints(String name, long... v) {
+    static AttributeProto ints(String name, long... v) {
         AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeType.INTS);
         for (long x : v) {
             a.addInts(x);

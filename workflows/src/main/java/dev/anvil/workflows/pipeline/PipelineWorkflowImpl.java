@@ -58,12 +58,14 @@ import java.util.Set;
  * <p>Walks the task DAG: every task whose upstream tasks allow it (by its trigger rule) starts at once,
  * up to the plan's parallelism; tasks whose trigger rule says they cannot run end as skipped or
  * upstream_failed. Retries, back-off and timeouts are Temporal's, from each task's options. State
- * changes go to PostgreSQL through activities; the query reports them live.
+ * changes go to PostgreSQL: a task's attempts from its own {@code RunTask} activity, the run's state and tasks that
+ * end without running through local activities; the query reports them live.
  */
 public class PipelineWorkflowImpl implements PipelineWorkflow {
 
-    private final RunStateActivities runState = Workflow.newActivityStub(RunStateActivities.class, StateWrites.OPTIONS);
-    private final TaskActivities recorder = Workflow.newActivityStub(TaskActivities.class, StateWrites.OPTIONS);
+    /** Run and task state writes; local activities from {@link #LOCAL_STATE_WRITES} on, chosen as the run starts. */
+    private RunStateActivities runState;
+    private TaskActivities recorder;
 
     private final ApprovalActivities approvalRecords = Workflow.newActivityStub(ApprovalActivities.class, StateWrites.OPTIONS);
 
@@ -78,6 +80,13 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
      * the task as one {@code RunTask} activity that started the rollout and polled it; they replay that way.
      */
     static final String CANARY_AS_CHILD = "canary-as-child-workflow";
+    /**
+     * Change id: the run's and tasks' state writes ({@code runStarted}, {@code runFinished}, {@code recordTaskState})
+     * run as local activities (version 1), inside the workflow task that asks for them: no activity task on the
+     * queue and no second workflow task for each result. Runs recorded before it ran them as ordinary activities;
+     * they replay that way.
+     */
+    static final String LOCAL_STATE_WRITES = "local-state-writes";
 
     private final Map<String, TaskState> states = new LinkedHashMap<>();
     /** Approvals waiting for decisions, by task id. */
@@ -103,6 +112,13 @@ public class PipelineWorkflowImpl implements PipelineWorkflow {
         }
         List<Promise<Void>> records = new ArrayList<>();
         Map<String, Promise<TaskResult>> running = new LinkedHashMap<>();
+        if (Workflow.getVersion(LOCAL_STATE_WRITES, Workflow.DEFAULT_VERSION, 1) == 1) {
+            runState = Workflow.newLocalActivityStub(RunStateActivities.class, StateWrites.LOCAL_OPTIONS);
+            recorder = Workflow.newLocalActivityStub(TaskActivities.class, StateWrites.LOCAL_OPTIONS);
+        } else {
+            runState = Workflow.newActivityStub(RunStateActivities.class, StateWrites.OPTIONS);
+            recorder = Workflow.newActivityStub(TaskActivities.class, StateWrites.OPTIONS);
+        }
         try {
             runState.runStarted(runId);
             status = "running";

@@ -66,6 +66,11 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * started the rollout and polled it), recorded at commit 3f03a26, before a canary task ran its rollout as a child
  * workflow behind {@code Workflow.getVersion("canary-as-child-workflow")}. {@value #CANARY_CHILD} is the same
  * pipeline today: the version marker, the admitting activity, the child rollout, the activity that records the end.
+ *
+ * <p>{@value #FAN_OUT_STATE_ACTIVITIES} and {@value #CANCELLED_STATE_ACTIVITIES} are frozen copies of
+ * {@value #FAN_OUT} and {@value #CANCELLED} recorded at commit e3881f7, before {@code Workflow.getVersion("local-state-writes")}:
+ * {@code RunStarted}, {@code RecordTaskState} and {@code RunFinished} ran as ordinary activities, each with its own
+ * workflow task. Today's recordings run them as local activities (markers in the history).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PipelineWorkflowReplayTest {
@@ -77,6 +82,8 @@ class PipelineWorkflowReplayTest {
     static final String APPROVAL = "pipeline-approval";
     static final String CANARY_ACTIVITY = "pipeline-canary-activity";
     static final String CANARY_CHILD = "pipeline-canary-child";
+    static final String FAN_OUT_STATE_ACTIVITIES = "pipeline-fan-out-state-activities";
+    static final String CANCELLED_STATE_ACTIVITIES = "pipeline-cancelled-state-activities";
 
     @Test
     void recordedRunsEndAsTheirScenariosSay() {
@@ -117,7 +124,37 @@ class PipelineWorkflowReplayTest {
                         .equals("rollout-" + CANARY_CHILD + "-rollout"))
                 .filteredOn(e -> e.hasActivityTaskScheduledEventAttributes())
                 .extracting(e -> e.getActivityTaskScheduledEventAttributes().getActivityType().getName())
-                .containsExactly("RunStarted", "RunTask", "CanaryPrepare", "CanaryFinish", "RunFinished");
+                .containsExactly("RunTask", "CanaryPrepare", "CanaryFinish");
+        // state writes: ordinary activities before local-state-writes, local activities (markers) since
+        assertThat(statuses(recordedResult(FAN_OUT_STATE_ACTIVITIES))).contains("train_b=failed", "join=upstream_failed",
+                "rollback=skipped");
+        assertThat(scheduledActivities(FAN_OUT_STATE_ACTIVITIES)).contains("RunStarted", "RecordTaskState", "RunFinished");
+        assertThat(lastEventType(CANCELLED_STATE_ACTIVITIES)).isEqualTo(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED);
+        assertThat(scheduledActivities(CANCELLED_STATE_ACTIVITIES)).contains("RunStarted", "RecordTaskState", "RunFinished");
+        for (String name : List.of(FAN_OUT, CANCELLED, RETRIES, APPROVAL, CANARY_CHILD)) {
+            assertThat(scheduledActivities(name)).as(name).doesNotContain("RunStarted", "RecordTaskState", "RunFinished");
+            assertThat(localActivities(name)).as(name).contains("RunStarted", "RunFinished");
+        }
+        assertThat(localActivities(FAN_OUT)).contains("RecordTaskState");
+        assertThat(localActivities(CANCELLED)).contains("RecordTaskState");
+    }
+
+    private static List<String> scheduledActivities(String name) {
+        return RecordedHistories.load(name).getEvents().stream()
+                .filter(e -> e.hasActivityTaskScheduledEventAttributes())
+                .map(e -> e.getActivityTaskScheduledEventAttributes().getActivityType().getName())
+                .toList();
+    }
+
+    /** The activity types of the local activity markers in a history. */
+    private static List<String> localActivities(String name) {
+        return RecordedHistories.load(name).getEvents().stream()
+                .filter(e -> e.hasMarkerRecordedEventAttributes()
+                        && e.getMarkerRecordedEventAttributes().getMarkerName().equals("LocalActivity"))
+                .map(e -> e.getMarkerRecordedEventAttributes().getDetailsMap().get("type"))
+                .map(p -> DefaultDataConverter.newDefaultInstance()
+                        .fromPayloads(0, Optional.of(p), String.class, String.class))
+                .toList();
     }
 
     @Test

@@ -139,8 +139,10 @@ public final class PipelineOverheadBench {
                 new RunStateActivitiesImpl(runs));
         factory.start();
         String mode = cache == 0
-                ? "workflow cache 0, sticky schedule-to-start timeout 0 (Anvil's local mode: every workflow task replays history)"
-                : "workflow cache " + cache + ", sticky queues on (SDK default timeout)";
+                ? "workflow cache 0, sticky schedule-to-start timeout 0 (ANVIL_WORKER_WORKFLOW_CACHE_SIZE=0: every workflow"
+                        + " task replays history)"
+                : "workflow cache " + cache + ", sticky queues on (SDK default timeout; Anvil's default, local mode"
+                        + " included)";
         System.out.printf(Locale.ROOT, "== worker: %s; max 8 concurrent activities; Temporal at %s%n", mode, target);
         try {
             if (config.warmup() > 0) {
@@ -302,7 +304,7 @@ public final class PipelineOverheadBench {
         row("  fan-out t1..t8 (after t0)", fanOutGaps);
         row("  fan-in t9 (after last of t1..t8)", fanInGaps);
         row("first task: client start -> t0", firstTask);
-        System.out.println("  (first task includes starting the workflow and its runStarted activity;"
+        System.out.println("  (first task includes starting the workflow and its runStarted local activity;"
                 + " client clock vs PostgreSQL clock, same host)");
         System.out.printf(Locale.ROOT, "  %-34s %6d %8.1f %8.1f %8.1f %8.1f%n", "noop task itself (start->finish)",
                 taskDurations.size(), pct(taskDurations, 50), pct(taskDurations, 95), pct(taskDurations, 99),
@@ -324,6 +326,10 @@ public final class PipelineOverheadBench {
                         + " bench client and the PostgreSQL client side; PostgreSQL runs in separate processes"
                         + " (next line)%n",
                 jvmCores * 100, jvmCores * 100 / cpus, cpus);
+        // CPU time per task moves less than latency when other processes share the machine
+        System.out.printf(Locale.ROOT, "CPU time per task, bench JVM: %.2f ms (process CPU time over the measured phase /"
+                        + " %d tasks)%n",
+                (after.processCpuNanos() - before.processCpuNanos()) / 1e6 / (runs * TASKS), runs * TASKS);
         double pgCores = -1;
         if (before.pgTicks() >= 0 && after.pgTicks() >= 0) {
             pgCores = (after.pgTicks() - before.pgTicks()) / ProcCpu.TICKS_PER_SECOND / (wallNanos / 1e9);

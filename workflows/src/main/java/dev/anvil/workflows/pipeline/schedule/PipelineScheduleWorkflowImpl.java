@@ -23,7 +23,7 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
     /** Ticks fired by one execution before it continues as new with the same state (at most; see ScheduleConfig). */
     static final int TICKS_PER_EXECUTION = 100;
     /** A catch-up never starts more runs than this at once; older missed ticks are left out, and logged. */
-    static final int MAX_CATCHUP_TICKS = 1000;
+    public static final int MAX_CATCHUP_TICKS = 1000;
     /**
      * Change id: an execution stops firing queued trigger-now and backfill ticks at its tick budget
      * and continues as new with the rest queued in its input. Executions recorded before this change
