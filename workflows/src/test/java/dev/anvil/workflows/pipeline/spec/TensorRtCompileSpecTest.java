@@ -41,6 +41,19 @@ class TensorRtCompileSpecTest {
     }
 
     @Test
+    void aRouteToAnUnknownQueueIsRefused() {
+        OperatorDescriptor d = new OperatorDescriptor("x", TaskQueues.CPU, Map.of(), true);
+        assertThatThrownBy(() -> d.withQueueWhen("target", "tpu", "anvil-tpu", "TPUs", false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("queue route target=tpu: unknown task queue 'anvil-tpu'");
+        OperatorDescriptor routed = d.withQueueWhen("target", "gpu", TaskQueues.GPU, "GPUs", false)
+                .withHeartbeatTimeout(java.time.Duration.ofSeconds(30));
+        // the route survives the other with* builders
+        assertThat(routed.queueFor(Map.of("target", "gpu"))).isEqualTo(TaskQueues.GPU);
+        assertThat(routed.queueFor(Map.of())).isEqualTo(TaskQueues.CPU);
+    }
+
+    @Test
     void aTensorrtCompileNamingTheCpuQueueIsRefused() {
         assertThatThrownBy(() -> TestSpecs.load("""
                 pipeline: wrong-queue
