@@ -7,6 +7,10 @@ import dev.anvil.activities.operators.Operator;
 import dev.anvil.activities.operators.TaskContext;
 import dev.anvil.modelkit.compile.TfliteConverter;
 import dev.anvil.modelkit.compile.TfliteVerifier;
+import dev.anvil.modelkit.compile.tensorrt.GpuDevice;
+import dev.anvil.modelkit.compile.tensorrt.JavaCppTensorRt;
+import dev.anvil.modelkit.compile.tensorrt.TensorRtBackend;
+import dev.anvil.modelkit.compile.tensorrt.TensorRtRuntime;
 import dev.anvil.modelkit.datasets.Dataset;
 import dev.anvil.modelkit.datasets.DatasetFormatException;
 import dev.anvil.modelkit.datasets.DatasetReader;
@@ -24,11 +28,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * {@code compile}: an ONNX model to an edge/GPU runtime format. {@code target: tflite} converts on this worker
  * ({@link TfliteConverter}), optionally runs the .tflite in the TFLite interpreter on {@code dataset} against ONNX
- * Runtime FP32, and publishes it as {@value #TFLITE_MEDIA_TYPE}. {@code target: tensorrt} is refused in this build.
+ * Runtime FP32, and publishes it as {@value #TFLITE_MEDIA_TYPE}. {@code target: tensorrt} builds a TensorRT engine
+ * on a GPU worker ({@link TensorRtCompile}).
  * An op the converter cannot take fails the task (not retried) before anything else is fetched or published.
  *
  * <p>{@code precision: int8} writes a full-integer model from {@code with.calibration_table}, the table a
@@ -37,16 +44,26 @@ import java.util.Map;
  */
 public final class CompileOperator implements Operator {
     public static final String TFLITE_MEDIA_TYPE = "application/vnd.tflite";
-    static final String TENSORRT_REFUSAL =
-            "TensorRT compilation runs on GPU workers (anvil-gpu queue); not available in this build";
 
     /** What a heartbeat carries. */
     public record Heartbeat(String phase) {}
 
     private final ArtifactIO artifacts;
+    private final TensorRtCompile tensorrt;
 
+    /** This worker's compiler: TensorRT as {@link TensorRtRuntime#detect()} finds it (or the reason it is not here). */
     public CompileOperator(ArtifactIO artifacts) {
+        this(artifacts, TensorRtRuntime::detect, device -> new JavaCppTensorRt());
+    }
+
+    /**
+     * @param availability whether TensorRT runs on this worker, and on which device
+     * @param backends     the TensorRT for that device (the real one, or a stand-in in tests)
+     */
+    public CompileOperator(ArtifactIO artifacts, Supplier<TensorRtRuntime.Availability> availability,
+            Function<GpuDevice, TensorRtBackend> backends) {
         this.artifacts = artifacts;
+        this.tensorrt = new TensorRtCompile(this, artifacts, availability, backends);
     }
 
     @Override
@@ -58,6 +75,9 @@ public final class CompileOperator implements Operator {
     public Map<String, Object> run(TaskContext context, Map<String, Object> with) throws Exception {
         List<Path> temporary = new ArrayList<>();
         try {
+            if ("tensorrt".equals(with.get("target"))) {
+                return tensorrt.run(context, with, temporary);
+            }
             Options options = Options.parse(with);
             ArtifactRef modelRef = artifacts.resolve(name(), with, "model");
             artifacts.used(context, modelRef, "model");
@@ -119,6 +139,19 @@ public final class CompileOperator implements Operator {
 
     private Map<String, Object> verify(TaskContext context, Map<String, Object> with, Path onnx, Path tflite,
             int limit, List<Path> temporary) throws IOException, OrtException {
+        Samples v = samples(context, with, limit, temporary);
+        TfliteVerifier.Report r = TfliteVerifier.compare(onnx, tflite, v.samples(), v.shape(), v.labels());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("runtime", "tflite interpreter (bytedeco tensorflow-lite 2.21.0) vs onnxruntime fp32");
+        putComparison(out, r, v.labels() != null);
+        return out;
+    }
+
+    /** Batch-1 samples of a one-input dataset, at most {@code limit} (0: all), with labels when it has them. */
+    record Samples(List<float[]> samples, int[] shape, int[] labels) {}
+
+    Samples samples(TaskContext context, Map<String, Object> with, int limit, List<Path> temporary)
+            throws IOException {
         ArtifactRef datasetRef = artifacts.resolve(name(), with, "dataset");
         artifacts.used(context, datasetRef, "evaluation_dataset");
         Path datasetFile = artifacts.fetch(datasetRef, ".zip");
@@ -155,26 +188,26 @@ public final class CompileOperator implements Operator {
             }
             return out;
         }).orElse(null);
-        TfliteVerifier.Report r = TfliteVerifier.compare(onnx, tflite, samples, one, labels);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("runtime", "tflite interpreter (bytedeco tensorflow-lite 2.21.0) vs onnxruntime fp32");
+        return new Samples(samples, one, labels);
+    }
+
+    static void putComparison(Map<String, Object> out, TfliteVerifier.Report r, boolean labelled) {
         out.put("samples", r.samples());
         out.put("top1_agreement", round(r.top1Agreement()));
         out.put("max_abs_error", r.maxAbsError());
         out.put("max_abs_error_probabilities", r.maxAbsErrorProbabilities());
-        if (labels != null) {
+        if (labelled) {
             out.put("accuracy", round(r.candidateAccuracy()));
             out.put("reference_accuracy", round(r.referenceAccuracy()));
             out.put("accuracy_drop_points", round(r.accuracyDropPoints()));
         }
-        return out;
     }
 
     /**
      * The table as the quantize operator published it. It is matched to the model by tensor names (checked at
      * conversion): a table measured on the same graph in another file (e.g. before a metadata-only change) fits.
      */
-    private CalibrationTable loadTable(ArtifactRef ref) throws IOException {
+    CalibrationTable loadTable(ArtifactRef ref) throws IOException {
         CalibrationTable table;
         try {
             table = artifacts.loadScratch(ref, CalibrationTable.class);
@@ -216,7 +249,7 @@ public final class CompileOperator implements Operator {
         return out;
     }
 
-    private static double round(double v) {
+    static double round(double v) {
         return Math.round(v * 1e6) / 1e6;
     }
 
@@ -224,11 +257,14 @@ public final class CompileOperator implements Operator {
     record Options(TfliteConverter.Precision precision, String precisionName, int samples, TfliteConverter.Io io) {
         static Options parse(Map<String, Object> with) {
             String target = String.valueOf(with.getOrDefault("target", "tflite"));
-            if (target.equals("tensorrt")) {
-                throw new IllegalArgumentException(TENSORRT_REFUSAL);
-            }
             if (!target.equals("tflite")) {
                 throw new IllegalArgumentException("target must be tflite or tensorrt, got " + target);
+            }
+            for (String key : TensorRtCompile.TENSORRT_ONLY) {
+                if (with.get(key) != null) {
+                    throw new IllegalArgumentException("with." + key + " applies to target tensorrt only; remove it"
+                            + " for target tflite");
+                }
             }
             String precision = String.valueOf(with.getOrDefault("precision", "float32"));
             TfliteConverter.Precision p = switch (precision) {

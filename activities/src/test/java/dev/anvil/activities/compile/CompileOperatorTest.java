@@ -237,12 +237,26 @@ class CompileOperatorTest {
     }
 
     @Test
-    void tensorrtIsRefusedWithTheGpuQueueReason() {
+    void tensorrtOnAWorkerWithoutTensorRtIsRefusedWithTheDetectedReason() {
+        // this machine has no GPU and the default build no TensorRT natives: the operator says so, publishes nothing
+        org.junit.jupiter.api.Assumptions.assumeFalse(
+                dev.anvil.modelkit.compile.tensorrt.TensorRtRuntime.detect().available(), "TensorRT loads here");
         Attempt attempt = new Attempt();
-        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model, "target", "tensorrt")))
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model, "target", "tensorrt",
+                "dataset", evaluation)))
                 .isInstanceOf(InvalidTaskInputException.class)
-                .hasMessageContaining("TensorRT compilation runs on GPU workers (anvil-gpu queue); not available in"
-                        + " this build");
-        assertThat(attempt.edges()).noneMatch(e -> e.relation() == Relation.GENERATED);
+                .hasMessageContaining("TensorRT is unavailable on this worker: "
+                        + dev.anvil.modelkit.compile.tensorrt.TensorRtRuntime.detect().reason());
+        assertThat(attempt.edges()).isEmpty();
+    }
+
+    @Test
+    void tensorrtOnlyFieldsAreRefusedForTflite() {
+        Attempt attempt = new Attempt();
+        assertThatThrownBy(() -> new CompileOperator(io).run(attempt, Map.of("model", model, "target", "tflite",
+                "shapes", Map.of("input_image", List.of(1, 1, 28, 28)))))
+                .isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("with.shapes applies to target tensorrt only");
+        assertThat(attempt.edges()).isEmpty();
     }
 }

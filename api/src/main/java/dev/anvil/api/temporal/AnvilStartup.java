@@ -105,9 +105,10 @@ public class AnvilStartup {
 
     void start(@Observes StartupEvent event) {
         // a bad ANVIL_WORKER_QUEUES or ANVIL_WORKER_MAX_ACTIVITIES stops the process before it touches anything;
-        // GPU detection runs once, here
+        // GPU and TensorRT detection run once, here
         WorkerQueues queues = config.worker().enabled()
-                ? WorkerQueues.choose(config.worker().queues(), GpuProbe.system()) : null;
+                ? WorkerQueues.choose(config.worker().queues(), GpuProbe.system(),
+                        dev.anvil.modelkit.compile.tensorrt.TensorRtRuntime::detect) : null;
         if (queues != null) {
             WorkerQueues.checkMaxActivities(config.worker().maxActivities());
         }

@@ -1,16 +1,20 @@
 package dev.anvil.api.temporal;
 
+import dev.anvil.modelkit.compile.tensorrt.TensorRtRuntime;
 import dev.anvil.workflows.TaskQueues;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Which task queues this process polls, and why (for the start-up log). ANVIL_WORKER_QUEUES decides when set;
  * unset, a worker polls anvil-cpu, and anvil-gpu as well where it finds a GPU, so a GPU task never lands on a
- * worker that cannot run it.
+ * worker that cannot run it. Either way anvil-gpu is polled only where TensorRT loads (detected once): where it
+ * does not, the queue is left out with the reason, and a worker configured for anvil-gpu alone does not start.
+ * Tasks on anvil-gpu then wait and fail with {@link TaskQueues#unpolledMessage}.
  *
  * @param queues the queues to poll, in {@link TaskQueues#ALL} order
  * @param why    how they were chosen, in words
@@ -24,19 +28,42 @@ public record WorkerQueues(List<String> queues, String why) {
     /**
      * @param configured ANVIL_WORKER_QUEUES, if set
      * @param gpu        asked only when {@code configured} is empty
-     * @throws IllegalArgumentException naming the unknown queue and the known ones, or an empty list
+     * @param tensorrt   whether TensorRT loads here; asked only when anvil-gpu would be polled
+     * @throws IllegalArgumentException naming the unknown queue and the known ones, or an empty list, or when
+     *                                  anvil-gpu alone is configured and TensorRT cannot load (with the reason)
      */
-    public static WorkerQueues choose(Optional<String> configured, GpuProbe gpu) {
+    public static WorkerQueues choose(Optional<String> configured, GpuProbe gpu,
+            Supplier<TensorRtRuntime.Availability> tensorrt) {
         if (configured.isPresent()) {
             List<String> queues = parse(configured.get());
-            return new WorkerQueues(queues, QUEUES_VAR + "=" + configured.get().trim());
+            String why = QUEUES_VAR + "=" + configured.get().trim();
+            if (!queues.contains(TaskQueues.GPU)) {
+                return new WorkerQueues(queues, why);
+            }
+            TensorRtRuntime.Availability trt = tensorrt.get();
+            if (trt.available()) {
+                return new WorkerQueues(queues, why + "; " + trt.reason());
+            }
+            List<String> rest = queues.stream().filter(q -> !q.equals(TaskQueues.GPU)).toList();
+            if (rest.isEmpty()) {
+                throw new IllegalArgumentException(QUEUES_VAR + "=" + configured.get().trim() + ", but TensorRT cannot"
+                        + " run here: " + trt.reason() + ". This GPU worker does not start; tasks on " + TaskQueues.GPU
+                        + " wait for a worker where TensorRT loads (see docs/compile.md)");
+            }
+            return new WorkerQueues(rest, why + "; " + TaskQueues.GPU + " left out: TensorRT cannot run here ("
+                    + trt.reason() + ")");
         }
         Optional<String> found = gpu.find();
-        return found.isPresent()
-                ? new WorkerQueues(TaskQueues.ALL, "GPU found (" + found.get() + ")")
-                : new WorkerQueues(List.of(TaskQueues.CPU), "no GPU found (no CUDA_VISIBLE_DEVICES, /dev/nvidia0 or "
-                        + "nvidia-smi -L); set " + QUEUES_VAR + "=" + TaskQueues.CPU + "," + TaskQueues.GPU + " to poll "
-                        + TaskQueues.GPU + " anyway");
+        if (found.isEmpty()) {
+            return new WorkerQueues(List.of(TaskQueues.CPU), "no GPU found (no CUDA_VISIBLE_DEVICES, /dev/nvidia0 or "
+                    + "nvidia-smi -L); set " + QUEUES_VAR + "=" + TaskQueues.CPU + "," + TaskQueues.GPU + " to poll "
+                    + TaskQueues.GPU + " anyway");
+        }
+        TensorRtRuntime.Availability trt = tensorrt.get();
+        return trt.available()
+                ? new WorkerQueues(TaskQueues.ALL, "GPU found (" + found.get() + "); " + trt.reason())
+                : new WorkerQueues(List.of(TaskQueues.CPU), "GPU found (" + found.get() + ") but TensorRT cannot run"
+                        + " here (" + trt.reason() + "), so " + TaskQueues.GPU + " is not polled");
     }
 
     static List<String> parse(String text) {

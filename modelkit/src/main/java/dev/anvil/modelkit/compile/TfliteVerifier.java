@@ -24,6 +24,12 @@ public final class TfliteVerifier {
         }
     }
 
+    /** A compiled model under test: output 0 (flattened) for one batch-1 sample in the ONNX layout. */
+    @FunctionalInterface
+    public interface Candidate {
+        float[] run(float[] sample, int[] shape) throws Exception;
+    }
+
     private TfliteVerifier() {}
 
     /**
@@ -33,6 +39,17 @@ public final class TfliteVerifier {
      */
     public static Report compare(Path onnx, Path tflite, List<float[]> samples, int[] shape, int[] labels)
             throws OrtException, java.io.IOException {
+        try (TfliteRunner runner = new TfliteRunner(tflite, 1)) {
+            return compare(onnx, runner::run, "TFLite", samples, shape, labels);
+        }
+    }
+
+    /**
+     * The same comparison against any runtime ({@code candidate}, named {@code runtime} in messages), e.g. a
+     * TensorRT engine.
+     */
+    public static Report compare(Path onnx, Candidate candidate, String runtime, List<float[]> samples, int[] shape,
+            int[] labels) throws OrtException, java.io.IOException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] dims = new long[shape.length];
         for (int i = 0; i < shape.length; i++) {
@@ -43,8 +60,7 @@ public final class TfliteVerifier {
         boolean logProbs = outputIsLogSoftmax(onnx);
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
-            try (OrtSession session = dev.anvil.modelkit.onnx.OrtSessions.open(env, onnx, opts);
-                    TfliteRunner runner = new TfliteRunner(tflite, 1)) {
+            try (OrtSession session = dev.anvil.modelkit.onnx.OrtSessions.open(env, onnx, opts)) {
                 String input = session.getInputNames().iterator().next();
                 for (int s = 0; s < samples.size(); s++) {
                     float[] x = samples.get(s);
@@ -53,10 +69,17 @@ public final class TfliteVerifier {
                             OrtSession.Result r = session.run(Map.of(input, t))) {
                         ref = flatten(r.get(0).getValue());
                     }
-                    float[] cand = runner.run(x, shape);
+                    float[] cand;
+                    try {
+                        cand = candidate.run(x, shape);
+                    } catch (OrtException | java.io.IOException | RuntimeException e) {
+                        throw e;
+                    } catch (Exception e) {
+                        throw new IllegalStateException(runtime + " failed on sample " + s + ": " + e.getMessage(), e);
+                    }
                     if (cand.length != ref.length) {
-                        throw new IllegalStateException("the TFLite output has " + cand.length + " values, ONNX "
-                                + ref.length);
+                        throw new IllegalStateException("the " + runtime + " output has " + cand.length
+                                + " values, ONNX " + ref.length);
                     }
                     for (int i = 0; i < ref.length; i++) {
                         maxAbs = Math.max(maxAbs, Math.abs(ref[i] - cand[i]));

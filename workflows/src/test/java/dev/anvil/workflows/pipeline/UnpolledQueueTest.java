@@ -6,6 +6,9 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.withSettings;
 
 import dev.anvil.workflows.TaskQueues;
+import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
+import dev.anvil.workflows.pipeline.spec.PipelineSpec;
+import dev.anvil.workflows.pipeline.spec.SpecLoader;
 import dev.anvil.workflows.runs.RunStateActivities;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
@@ -54,6 +57,35 @@ class UnpolledQueueTest {
         assertThat(error).contains("task queue 'anvil-gpu'", "within 3s", "schedule-to-start",
                 "ANVIL_WORKER_QUEUES=anvil-gpu", "java -jar", "anvil-worker-gpu");
         // the timeout is not retried: the attempt never started
+        assertThat(tasks.attempts.get("trt")).isNull();
+    }
+
+    @Test
+    void aTensorrtCompileWithoutAGpuWorkerFailsWithTheUnpolledQueueMessage(TestWorkflowEnvironment env, Worker worker)
+            throws Exception {
+        worker.registerActivitiesImplementations(tasks, runs);
+        env.start();
+        // planned from a spec as the API plans it: the compile descriptor routes target tensorrt to anvil-gpu, where
+        // nothing polls (no GPU, or TensorRT failed to load and the worker left the queue out)
+        PipelineSpec spec = SpecLoader.load("""
+                pipeline: trt
+                params: {model: m, evaluation: e}
+                tasks:
+                  trt: {operator: compile, with: {model: "${params.model}", target: tensorrt,
+                                                  dataset: "${params.evaluation}"}}
+                """, OperatorRegistry.builtIns(), java.util.Set.of());
+        PipelinePlan plan = PlanBuilder.plan(spec, 1, OperatorRegistry.builtIns(), Map.of(), "tester")
+                .withScheduleToStartTimeout(Duration.ofSeconds(2));
+        assertThat(plan.tasks().get(0).queue()).isEqualTo(TaskQueues.GPU);
+        PipelineWorkflow wf = env.getWorkflowClient().newWorkflowStub(PipelineWorkflow.class,
+                WorkflowOptions.newBuilder().setWorkflowId("unpolled-trt").setTaskQueue(worker.getTaskQueue()).build());
+        WorkflowClient.start(wf::run, plan);
+
+        RunState state = io.temporal.client.WorkflowStub.fromTyped(wf).getResult(RunState.class);
+
+        assertThat(state.status()).isEqualTo("failed");
+        assertThat(state.tasks().get(0).error()).isEqualTo(TaskQueues.unpolledMessage(TaskQueues.GPU,
+                Duration.ofSeconds(2)));
         assertThat(tasks.attempts.get("trt")).isNull();
     }
 

@@ -84,12 +84,15 @@ public final class BuiltInOperators {
 
     /**
      * Compiles an ONNX model for a runtime: {@code target: tflite} (float32, float16 weights, or full-integer int8
-     * from a quantize task's {@code calibration_table}), verified in the
-     * TFLite interpreter against ONNX Runtime FP32 when {@code dataset} is given. {@code tensorrt} is refused in this
-     * build (GPU workers). Deterministic: the same model and options give the same bytes.
+     * from a quantize task's {@code calibration_table}) on a CPU worker, verified in the TFLite interpreter against
+     * ONNX Runtime FP32 when {@code dataset} is given; {@code target: tensorrt} builds a TensorRT engine on a GPU
+     * worker ({@value TaskQueues#GPU}: the descriptor routes it there), verified on {@code dataset} before anything
+     * is published. TFLite is deterministic (the same model and options give the same bytes) and cached; a TensorRT
+     * build times kernels on the GPU it runs on, so its engine is not, and is never reused from the cache.
      */
     public static final OperatorDescriptor COMPILE = operator("compile", TaskQueues.CPU, true)
-            .withHeartbeatTimeout(WORKER_HEARTBEAT);
+            .withHeartbeatTimeout(WORKER_HEARTBEAT)
+            .withQueueWhen("target", "tensorrt", TaskQueues.GPU, "TensorRT engines are built on GPU workers", false);
 
     /**
      * Bundles a model for a device: one zip with the model in its target format (tflite or onnx), the labels and a

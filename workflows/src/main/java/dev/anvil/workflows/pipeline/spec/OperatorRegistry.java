@@ -13,16 +13,21 @@ public interface OperatorRegistry {
     /** Every operator name, sorted, for error messages and the API. */
     List<String> names();
 
-    /** The queue {@code task} runs on: its own (or default_args') if given, else its operator's. */
+    /**
+     * The queue {@code task} runs on: the one its {@code with} requires (compile's {@code target: tensorrt}: the GPU
+     * queue), else its own (or default_args') if given, else its operator's. A task naming another queue than the one
+     * its {@code with} requires is refused by {@link SpecValidator} before it gets here.
+     */
     default String queueFor(TaskSpec task) {
-        return task.queue().orElseGet(() -> find(task.operator())
-                .map(OperatorDescriptor::taskQueue)
-                .orElseThrow(() -> new IllegalArgumentException("unknown operator '" + task.operator() + "'")));
+        OperatorDescriptor op = find(task.operator())
+                .orElseThrow(() -> new IllegalArgumentException("unknown operator '" + task.operator() + "'"));
+        return op.routeFor(task.with()).map(OperatorDescriptor.QueueRoute::queue)
+                .or(task::queue).orElse(op.taskQueue());
     }
 
     /** Whether {@code task}'s result may be reused: the spec allows it and the operator is deterministic. */
     default boolean cacheable(TaskSpec task) {
-        return task.cache() && find(task.operator()).map(OperatorDescriptor::deterministic).orElse(false);
+        return task.cache() && find(task.operator()).map(op -> op.deterministicFor(task.with())).orElse(false);
     }
 
     /** @throws IllegalArgumentException if two descriptors share a name, or a {@code with} schema is not valid JSON Schema */

@@ -42,9 +42,20 @@ public final class SpecValidator {
         }
         String path = "tasks." + task.id();
         registry.find(task.operator()).ifPresentOrElse(
-                op -> errors.addAll(WithValidator.validate(op, task.with(), path + ".with")),
+                op -> {
+                    errors.addAll(WithValidator.validate(op, task.with(), path + ".with"));
+                    checkQueue(task, op, errors);
+                },
                 () -> errors.add(new SpecError(path + ".operator", "unknown operator '" + task.operator()
                         + "'; known operators: " + String.join(", ", registry.names()))));
+    }
+
+    /** A task whose {@code with} needs a queue (a GPU worker) may not name another one, itself or by default_args. */
+    private static void checkQueue(TaskSpec task, OperatorDescriptor op, List<SpecError> errors) {
+        op.routeFor(task.with()).ifPresent(route -> task.queue().filter(q -> !q.equals(route.queue())).ifPresent(q ->
+                errors.add(new SpecError("tasks." + task.id() + ".queue", "'" + q + "' cannot run " + op.name()
+                        + " with " + route.field() + ": " + route.value() + ", which runs on " + route.queue() + " ("
+                        + route.why() + "); remove queue (here and in default_args) or set it to " + route.queue()))));
     }
 
     private static void checkUpstream(TaskSpec task, PipelineSpec spec, List<SpecError> errors) {
