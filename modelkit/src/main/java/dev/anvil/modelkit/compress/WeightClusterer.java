@@ -14,7 +14,9 @@ import java.util.List;
  * are clustered by k-means into k = 2^b shared values. The file keeps a uint8 index per weight and a float
  * codebook; at load a Cast and a Gather rebuild the float weight (ONNX Runtime folds them into a constant,
  * so inference runs at float speed and the file is about 4× smaller). Per channel, each output channel has
- * its own codebook and an Add of per-channel offsets picks it out of the concatenated codebooks.
+ * its own codebook and an Add of per-channel offsets picks it out of the concatenated codebooks. With packing, the
+ * indices of all layers of one width b are kept as one b-bit stream and unpacked at load ({@link #writeStream}),
+ * so an index costs b bits instead of 8.
  */
 public final class WeightClusterer {
 
