@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compression (prune, cluster, lowrank, structured pruning, and their recipes with INT8) against quantize
+# Compression (prune, cluster — one index per byte and packed b-bit with per-layer bits —, lowrank, structured
+# pruning, and their recipes with INT8) against quantize
 # alone on cnn_mnist: size on disk (raw and gzipped), top-1 on the 9,744 held-out MNIST images, latency p50
 # at batch 1 and 32 on one thread; then all-MiniLM-L6-v2's low-rank curve (parameters vs mean and min cosine),
 # plain SVD against activation-aware (whitened) SVD and embedding-table factorisation.

@@ -32,7 +32,8 @@ public final class ClusterOperator extends CompressionOperator {
         ClusterOptions options = new ClusterOptions(With.integer(with, "bits", 4),
                 ClusterOptions.Init.parse(With.string(with, "init", "linear")), With.integer(with, "seed", 0),
                 With.bool(with, "per_channel", false), With.integer(with, "iterations", 50), With.names(with, "skip"),
-                With.bool(with, "uniform", false), With.bool(with, "pack_indices", false));
+                With.bool(with, "uniform", false), With.bool(with, "pack_indices", false), bitsByLayer(with),
+                With.bool(with, "zero_centroid", false));
         return (model, context) -> {
             ClusterReport report = WeightClusterer.cluster(model, options);
             Map<String, Object> out = new LinkedHashMap<>();
@@ -41,9 +42,26 @@ public final class ClusterOperator extends CompressionOperator {
             out.put("init", With.string(with, "init", "linear"));
             out.put("per_channel", options.perChannel());
             out.put("uniform", options.uniform());
+            out.put("pack_indices", options.pack());
+            if (!options.layerBits().isEmpty()) {
+                out.put("layer_bits", new java.util.TreeMap<>(options.layerBits()));
+            }
+            out.put("zero_centroid", options.zeroCentroid());
             out.putAll(rows(report));
             return out;
         };
+    }
+
+    /** {@code layers: {name: bits}}: the index width of those layers, overriding {@code bits}. */
+    private static Map<String, Integer> bitsByLayer(Map<String, Object> with) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        With.numbersByLayer(with, "layers").forEach((name, v) -> {
+            if (v != Math.rint(v)) {
+                throw new IllegalArgumentException("layers." + name + " must be a whole number of bits (2 to 8), got " + v);
+            }
+            out.put(name, v.intValue());
+        });
+        return out;
     }
 
     /**
@@ -52,7 +70,7 @@ public final class ClusterOperator extends CompressionOperator {
      * ({@code centroids: refit}). The options that make a clustering of their own are refused beside it.
      */
     private Rewrite codebookFrom(Map<String, Object> with) {
-        for (String key : List.of("bits", "init", "seed", "per_channel", "iterations", "skip")) {
+        for (String key : List.of("bits", "init", "seed", "per_channel", "iterations", "skip", "layers", "zero_centroid")) {
             if (with.get(key) != null) {
                 throw new IllegalArgumentException("codebook_from re-imposes an earlier clustering, so " + key
                         + " has no meaning beside it; leave " + key + " out");
@@ -91,6 +109,9 @@ public final class ClusterOperator extends CompressionOperator {
             row.put("mean_squared_error", l.meanSquaredError());
             row.put("storage", l.storage());
             row.put("packed_indices", l.packedIndices());
+            if (l.leftAlone() == null) {
+                row.put("bits", l.bits());
+            }
             if (l.leftAlone() != null) {
                 row.put("left_alone", l.leftAlone());
             }

@@ -227,4 +227,25 @@ class CompressionOperatorsTest {
                 Map.of("model", model, "uniform", "yes"))).isInstanceOf(InvalidTaskInputException.class)
                 .hasMessageContaining("uniform must be true or false");
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void clusterTakesBitsPerLayer() throws Exception {
+        Map<String, Object> out = new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(attempt("cluster"),
+                Map.of("model", model, "bits", 4, "layers", Map.of("Gemm", 2), "pack_indices", true));
+        Map<String, Object> report = (Map<String, Object>) out.get("report");
+        assertThat(report.get("layer_bits")).isEqualTo(Map.of("Gemm", 2));
+        assertThat((List<Map<String, Object>>) report.get("layers")).filteredOn(l -> l.get("left_alone") == null)
+                .extracting(l -> l.get("name") + " " + l.get("bits"))
+                .containsExactly("Conv 4", "Conv_1 4", "Gemm 2", "Gemm_1 4");
+        assertThat((double) report.get("size_ratio")).isLessThan(0.13);
+        for (Object bad : List.of(1, 9)) {
+            assertThatThrownBy(() -> new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(attempt("cluster"),
+                    Map.of("model", model, "layers", Map.of("Gemm", bad)))).isInstanceOf(InvalidTaskInputException.class)
+                    .hasMessageContaining("bits of layer 'Gemm' must be 2 to 8");
+        }
+        assertThatThrownBy(() -> new ClusterOperator(io, OrtEnvironment.getEnvironment()).run(attempt("cluster"),
+                Map.of("model", model, "layers", Map.of("Gemm", 2.5)))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("layers.Gemm must be a whole number of bits");
+    }
 }

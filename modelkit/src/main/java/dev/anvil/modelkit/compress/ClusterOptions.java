@@ -1,5 +1,6 @@
 package dev.anvil.modelkit.compress;
 
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -13,11 +14,14 @@ import java.util.Set;
  * @param skip       layers left as they are
  * @param uniform    an evenly spaced codebook (min to max, no k-means), stored as indices, scale
  *                   and zero point, rebuilt as (q - zero point) × scale by Cast, Sub and Mul
- * @param pack       at bits 4 and below, two indices per byte (unpacked at load); false (the default of the
- *                   short constructor) keeps one per byte, the form SharedWeights reads back
+ * @param pack       below 8 bits, b-bit indices packed into a bit stream (8 indices in b bytes), unpacked at
+ *                   load by standard operators; false keeps one index per byte
+ * @param layerBits  index width per layer, overriding {@code bits} for the layers named
+ * @param zeroCentroid where a tensor (or channel) holds exact zeros (pruned weights), one shared value is
+ *                   fixed at 0 and k-means fits the other 2^b - 1 to the non-zero weights, so zeros stay zeros
  */
 public record ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip,
-        boolean uniform, boolean pack) {
+        boolean uniform, boolean pack, Map<String, Integer> layerBits, boolean zeroCentroid) {
     /** How centroids start: evenly between the minimum and the maximum (Deep Compression's choice) or k-means++. */
     public enum Init {
         LINEAR, KMEANS_PP;
@@ -36,6 +40,16 @@ public record ClusterOptions(int bits, Init init, long seed, boolean perChannel,
             throw new IllegalArgumentException("bits must be 2 to 8 (k = 2^bits shared values, stored as uint8 indices),"
                     + " got " + bits);
         }
+        layerBits = Map.copyOf(layerBits);
+        for (Map.Entry<String, Integer> e : new java.util.TreeMap<>(layerBits).entrySet()) {
+            if (e.getValue() < 2 || e.getValue() > 8) {
+                throw new IllegalArgumentException("bits of layer '" + e.getKey() + "' must be 2 to 8 (k = 2^bits shared"
+                        + " values), got " + e.getValue());
+            }
+            if (skip.contains(e.getKey())) {
+                throw new IllegalArgumentException("layer '" + e.getKey() + "' is both skipped and given bits; choose one");
+            }
+        }
         if (iterations < 1) {
             throw new IllegalArgumentException("iterations must be at least 1, got " + iterations);
         }
@@ -47,11 +61,22 @@ public record ClusterOptions(int bits, Init init, long seed, boolean perChannel,
         this(bits, init, seed, perChannel, iterations, skip, false, false);
     }
 
+    /** The settings without per-layer bits or a fixed zero. */
+    public ClusterOptions(int bits, Init init, long seed, boolean perChannel, int iterations, Set<String> skip,
+            boolean uniform, boolean pack) {
+        this(bits, init, seed, perChannel, iterations, skip, uniform, pack, Map.of(), false);
+    }
+
     public static ClusterOptions of(int bits) {
         return new ClusterOptions(bits, Init.LINEAR, 0, false, 50, Set.of());
     }
 
     public int clusters() {
         return 1 << bits;
+    }
+
+    /** The index width of one layer: its {@code layerBits} entry, else {@code bits}. */
+    public int bitsOf(String layer) {
+        return layerBits.getOrDefault(layer, bits);
     }
 }

@@ -14,16 +14,12 @@ public record ClusterReport(List<Layer> layers, int bits, long weightBytesBefore
      * @param leftAlone       why the layer was not clustered, or null
      * @param storage         how the file keeps it: {@link #GATHER} (float codebook), {@link #SCALE_ZERO_POINT}
      *                        (uniform codebook), or {@link #FLOAT} when left alone
-     * @param packedIndices   two 4-bit indices per byte (bits at most 4), unpacked at load
+     * @param packedIndices   b-bit indices packed into a bit stream (8 indices in b bytes), unpacked at load
+     * @param bits            the layer's index width b (32 when left alone as float)
      */
     public record Layer(String name, String opType, long params, int clusters, long bytesBefore, long bytesAfter,
             double storedBitsPerWeight, double meanSquaredError, String leftAlone, String storage,
-            boolean packedIndices) {
-        public Layer(String name, String opType, long params, int clusters, long bytesBefore, long bytesAfter,
-                double storedBitsPerWeight, double meanSquaredError, String leftAlone) {
-            this(name, opType, params, clusters, bytesBefore, bytesAfter, storedBitsPerWeight, meanSquaredError,
-                    leftAlone, leftAlone == null ? GATHER : FLOAT, false);
-        }
+            boolean packedIndices, int bits) {
     }
 
     /** Indices into a float codebook, rebuilt by Gather. */

@@ -1,22 +1,35 @@
 package dev.anvil.modelkit.compress;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.TensorProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.TypeProto;
+import dev.anvil.modelkit.onnx.proto.OnnxMl.ValueInfoProto;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Reads back the weights {@link WeightClusterer} stored as shared values: a layer whose weight input is
- * {@code Gather(codebook, Cast(uint8 indices) [+ channel offsets])}, all initializers. Other rewrites (the
- * quantiser, pruning) see only float initializers, so {@link #unfold} turns such weights back into one (the
- * same values, so the model computes the same thing), and {@code codebook_from} reads a clustering from here
- * to impose it again after fine-tuning.
+ * Reads back the weights {@link WeightClusterer} stored as shared values, in every form it writes: a layer whose
+ * weight input is {@code Gather(codebook, indices [+ channel offsets])} or, for an evenly spaced codebook,
+ * {@code Mul(Sub(Cast<float>(indices), zero point), scale)}, where the indices are a uint8 initializer (one per
+ * byte, possibly through a Cast) or the output of a load-time unpacking of packed indices (any chain of
+ * standard operators over initializers only, which is evaluated here in ONNX Runtime exactly as at load). Other
+ * rewrites (the quantiser, pruning) see only float initializers, so {@link #unfold} turns such weights back into
+ * one (the same values, so the model computes the same thing), and {@code codebook_from} reads a clustering from
+ * here to impose it again after fine-tuning.
  */
 public final class SharedWeights {
     /**
@@ -25,6 +38,7 @@ public final class SharedWeights {
      * @param indices per weight, the position in {@code codebook} (channel offsets already added)
      * @param clusters the codebook size per channel (k)
      * @param channels how many codebooks are concatenated in {@code codebook} (1: per tensor)
+     * @param nodes the nodes that rebuild the weight, consumers before producers
      */
     public record Shared(String layer, String opType, long[] dims, float[] codebook, int[] indices, int clusters,
             int channels, List<String> nodes) {
@@ -38,6 +52,10 @@ public final class SharedWeights {
         }
     }
 
+    /** Operators an index unpacking may use (what {@link WeightClusterer} writes, now or before). */
+    private static final Set<String> UNPACKING_OPS = Set.of("Cast", "Reshape", "Mul", "Div", "Sub", "Add", "ReduceSum",
+            "Slice", "Concat", "Mod", "Split");
+
     private SharedWeights() {}
 
     /** The model's shared weights by layer name, in graph order; names unnamed nodes as {@link WeightLayers} does. */
@@ -50,42 +68,59 @@ public final class SharedWeights {
             if (!WeightLayers.OP_TYPES.contains(node.getOpType()) || node.getInputCount() < 2) {
                 continue;
             }
-            read(graph, init, node).ifPresent(s -> out.put(s.layer(), s));
+            read(model, init, node).ifPresent(s -> out.put(s.layer(), s));
         }
         return out;
     }
 
-    private static Optional<Shared> read(OnnxGraph graph, Map<String, TensorProto> init, NodeProto layer) {
-        Optional<NodeProto> gather = graph.producer(layer.getInput(1)).filter(n -> n.getOpType().equals("Gather"));
-        if (gather.isEmpty() || gather.get().getInputCount() != 2 || !init.containsKey(gather.get().getInput(0))
-                || WeightLayers.intAttr(gather.get(), "axis", 0) != 0) {
+    /** Integer indices of some shape, read from an initializer or evaluated from the chain that unpacks them. */
+    private record Indices(long[] dims, long[] values) {}
+
+    private static Optional<Shared> read(OnnxModel model, Map<String, TensorProto> init, NodeProto layer) {
+        OnnxGraph graph = model.graph();
+        NodeProto rebuild = graph.producer(layer.getInput(1)).orElse(null);
+        if (rebuild == null || init.containsKey(layer.getInput(1))) {
             return Optional.empty();
         }
-        TensorProto book = init.get(gather.get().getInput(0));
+        if (rebuild.getOpType().equals("Gather")) {
+            return gather(model, init, layer, rebuild);
+        }
+        if (rebuild.getOpType().equals("Mul")) {
+            return scaleZeroPoint(model, init, layer, rebuild);
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Shared> gather(OnnxModel model, Map<String, TensorProto> init, NodeProto layer,
+            NodeProto gather) {
+        OnnxGraph graph = model.graph();
+        if (gather.getInputCount() != 2 || !init.containsKey(gather.getInput(0))
+                || WeightLayers.intAttr(gather, "axis", 0) != 0) {
+            return Optional.empty();
+        }
+        TensorProto book = init.get(gather.getInput(0));
         if (book.getDataType() != TensorProto.DataType.FLOAT_VALUE || Tensors.dims(book).length != 1) {
             return Optional.empty();
         }
-        List<String> nodes = new ArrayList<>(List.of(gather.get().getName()));
-        NodeProto source = graph.producer(gather.get().getInput(1)).orElse(null);
+        String indexTensor = gather.getInput(1);
         int[] offsets = null;
         long[] offsetDims = null;
+        NodeProto source = graph.producer(indexTensor).orElse(null);
         if (source != null && source.getOpType().equals("Add") && init.containsKey(source.getInput(1))) {
             TensorProto off = init.get(source.getInput(1));
             offsets = toInts(Tensors.toLongs(off));
             offsetDims = Tensors.dims(off);
-            nodes.add(source.getName());
-            source = graph.producer(source.getInput(0)).orElse(null);
+            indexTensor = source.getInput(0);
         }
-        if (source == null || !source.getOpType().equals("Cast") || !init.containsKey(source.getInput(0))) {
+        if (init.containsKey(indexTensor)) {
+            return Optional.empty(); // the indices come through a Cast (or an unpacking), never straight from a file
+        }
+        Optional<Indices> read = indices(model, init, indexTensor);
+        if (read.isEmpty()) {
             return Optional.empty();
         }
-        TensorProto idx = init.get(source.getInput(0));
-        if (idx.getDataType() != TensorProto.DataType.UINT8_VALUE) {
-            return Optional.empty();
-        }
-        nodes.add(source.getName());
-        long[] dims = Tensors.dims(idx);
-        int[] indices = toInts(Tensors.toLongs(idx));
+        long[] dims = read.get().dims();
+        int[] indices = toInts(read.get().values());
         if (offsets != null) {
             if (offsetDims.length != dims.length) {
                 return Optional.empty();
@@ -102,12 +137,190 @@ public final class SharedWeights {
         }
         int channels = offsets == null ? 1 : offsets.length;
         return Optional.of(new Shared(layer.getName(), layer.getOpType(), dims, codebook, indices,
-                codebook.length / channels, channels, List.copyOf(nodes)));
+                codebook.length / channels, channels, rebuildNodes(graph, layer.getInput(1))));
+    }
+
+    /** (Cast&lt;float&gt;(q) - zero point) × scale, per tensor or per channel: an evenly spaced codebook. */
+    private static Optional<Shared> scaleZeroPoint(OnnxModel model, Map<String, TensorProto> init, NodeProto layer,
+            NodeProto mul) {
+        OnnxGraph graph = model.graph();
+        if (mul.getInputCount() != 2 || !init.containsKey(mul.getInput(1))) {
+            return Optional.empty();
+        }
+        NodeProto sub = graph.producer(mul.getInput(0)).orElse(null);
+        if (sub == null || !sub.getOpType().equals("Sub") || sub.getInputCount() != 2
+                || !init.containsKey(sub.getInput(1))) {
+            return Optional.empty();
+        }
+        NodeProto cast = graph.producer(sub.getInput(0)).orElse(null);
+        if (cast == null || !cast.getOpType().equals("Cast")
+                || WeightLayers.intAttr(cast, "to", 0) != TensorProto.DataType.FLOAT_VALUE) {
+            return Optional.empty();
+        }
+        TensorProto scaleT = init.get(mul.getInput(1));
+        TensorProto zeroT = init.get(sub.getInput(1));
+        if (scaleT.getDataType() != TensorProto.DataType.FLOAT_VALUE
+                || zeroT.getDataType() != TensorProto.DataType.FLOAT_VALUE
+                || !Arrays.equals(Tensors.dims(scaleT), Tensors.dims(zeroT))) {
+            return Optional.empty();
+        }
+        String q = cast.getInput(0);
+        Optional<Indices> read = init.containsKey(q) && init.get(q).getDataType() == TensorProto.DataType.UINT8_VALUE
+                ? Optional.of(new Indices(Tensors.dims(init.get(q)), Tensors.toLongs(init.get(q))))
+                : init.containsKey(q) ? Optional.empty() : indices(model, init, q);
+        if (read.isEmpty()) {
+            return Optional.empty();
+        }
+        long[] dims = read.get().dims();
+        long[] q64 = read.get().values();
+        float[] scale = Tensors.toFloats(scaleT);
+        float[] zero = Tensors.toFloats(zeroT);
+        long[] paramDims = Tensors.dims(scaleT);
+        if (paramDims.length != 0 && paramDims.length != dims.length) {
+            return Optional.empty();
+        }
+        long max = 0;
+        for (long v : q64) {
+            if (v < 0 || v > 255) {
+                return Optional.empty();
+            }
+            max = Math.max(max, v);
+        }
+        int k = 2;
+        while (k < max + 1) {
+            k *= 2;
+        }
+        int channels = scale.length;
+        float[] codebook = new float[channels * k];
+        for (int c = 0; c < channels; c++) {
+            for (int j = 0; j < k; j++) {
+                codebook[c * k + j] = ((float) j - zero[c]) * scale[c]; // as Cast, Sub and Mul compute it in float
+            }
+        }
+        int[] indices = new int[q64.length];
+        for (int i = 0; i < indices.length; i++) {
+            int c = paramDims.length == 0 ? 0 : broadcastIndex(i, dims, paramDims);
+            indices[i] = (int) q64[i] + c * k;
+        }
+        return Optional.of(new Shared(layer.getName(), layer.getOpType(), dims, codebook, indices, k, channels,
+                rebuildNodes(graph, layer.getInput(1))));
+    }
+
+    /**
+     * The integer indices {@code tensor} holds at load: Cast of a uint8 initializer, read here, or any chain of
+     * {@link #UNPACKING_OPS} over initializers only with one Cast to an integer type, run in ONNX Runtime.
+     */
+    private static Optional<Indices> indices(OnnxModel model, Map<String, TensorProto> init, String tensor) {
+        OnnxGraph graph = model.graph();
+        NodeProto source = graph.producer(tensor).orElse(null);
+        if (source == null) {
+            return Optional.empty();
+        }
+        if (source.getOpType().equals("Cast") && init.containsKey(source.getInput(0))) {
+            TensorProto idx = init.get(source.getInput(0));
+            if (idx.getDataType() != TensorProto.DataType.UINT8_VALUE) {
+                return Optional.empty();
+            }
+            return Optional.of(new Indices(Tensors.dims(idx), Tensors.toLongs(idx)));
+        }
+        List<NodeProto> chain = new ArrayList<>();
+        Set<String> leaves = new java.util.LinkedHashSet<>();
+        if (!ancestors(graph, init, tensor, chain, leaves)) {
+            return Optional.empty();
+        }
+        List<NodeProto> casts = chain.stream().filter(n -> n.getOpType().equals("Cast")).toList();
+        if (casts.size() != 1 || leaves.stream().noneMatch(l -> init.get(l).getDataType()
+                == TensorProto.DataType.UINT8_VALUE)) {
+            return Optional.empty();
+        }
+        int type = (int) WeightLayers.intAttr(casts.get(0), "to", 0);
+        if (type != TensorProto.DataType.INT32_VALUE && type != TensorProto.DataType.INT64_VALUE) {
+            return Optional.empty();
+        }
+        return evaluate(model, init, chain, leaves, tensor, type);
+    }
+
+    /** Collects the nodes producing {@code tensor}; false when anything but an initializer or such a node feeds it. */
+    private static boolean ancestors(OnnxGraph graph, Map<String, TensorProto> init, String tensor, List<NodeProto> chain,
+            Set<String> leaves) {
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(tensor));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            String t = todo.pop();
+            if (t.isEmpty() || !seen.add(t)) {
+                continue;
+            }
+            if (init.containsKey(t)) {
+                leaves.add(t);
+                continue;
+            }
+            NodeProto n = graph.producer(t).orElse(null);
+            if (n == null || !UNPACKING_OPS.contains(n.getOpType()) || chain.size() > 64) {
+                return false;
+            }
+            if (!chain.contains(n)) {
+                chain.add(n);
+            }
+            n.getInputList().forEach(todo::push);
+        }
+        return true;
+    }
+
+    /** Runs the unpacking chain alone in ONNX Runtime (basic optimisation, as at load) and reads its output. */
+    private static Optional<Indices> evaluate(OnnxModel model, Map<String, TensorProto> init, List<NodeProto> chain,
+            Set<String> leaves, String tensor, int type) {
+        List<NodeProto> ordered = model.graph().nodes().stream().filter(chain::contains).toList();
+        GraphProto.Builder g = GraphProto.newBuilder().setName("unpack");
+        ordered.forEach(g::addNode);
+        leaves.forEach(l -> g.addInitializer(init.get(l)));
+        g.addOutput(ValueInfoProto.newBuilder().setName(tensor).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(type))));
+        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(model.proto().getIrVersion())
+                .addAllOpsetImport(model.proto().getOpsetImportList()).setGraph(g);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
+            try (OrtSession session = env.createSession(m.build().toByteArray(), so);
+                    OrtSession.Result r = session.run(Map.of())) {
+                OnnxTensor out = (OnnxTensor) r.get(0);
+                long[] dims = out.getInfo().getShape();
+                long[] values = new long[Math.toIntExact(Tensors.elementCount(dims))];
+                if (type == TensorProto.DataType.INT64_VALUE) {
+                    out.getLongBuffer().get(values);
+                } else {
+                    java.nio.IntBuffer ints = out.getIntBuffer();
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = ints.get(i);
+                    }
+                }
+                return Optional.of(new Indices(dims, values));
+            }
+        } catch (OrtException e) {
+            return Optional.empty(); // not an unpacking ONNX Runtime can run: not a shared weight
+        }
+    }
+
+    /** The nodes between the weight and the initializers it is rebuilt from, consumers first. */
+    private static List<String> rebuildNodes(OnnxGraph graph, String weight) {
+        Set<String> names = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(weight));
+        while (!todo.isEmpty()) {
+            String t = todo.pop();
+            graph.producer(t).ifPresent(n -> {
+                if (names.add(n.getName())) {
+                    n.getInputList().forEach(todo::push);
+                }
+            });
+        }
+        List<String> ordered = new ArrayList<>(graph.nodes().stream().map(NodeProto::getName).filter(names::contains)
+                .toList());
+        java.util.Collections.reverse(ordered);
+        return List.copyOf(ordered);
     }
 
     /**
      * Replaces every shared weight by a float initializer holding the values the graph rebuilt, and drops the
-     * Cast/Add/Gather that rebuilt it; returns the layers so unfolded. The model computes exactly what it did.
+     * nodes that rebuilt it; returns the layers so unfolded. The model computes exactly what it did.
      */
     public static List<String> unfold(OnnxModel model) {
         Map<String, Shared> shared = of(model);

@@ -14,7 +14,9 @@ import java.util.List;
  * are clustered by k-means into k = 2^b shared values. The file keeps a uint8 index per weight and a float
  * codebook; at load a Cast and a Gather rebuild the float weight (ONNX Runtime folds them into a constant,
  * so inference runs at float speed and the file is about 4× smaller). Per channel, each output channel has
- * its own codebook and an Add of per-channel offsets picks it out of the concatenated codebooks.
+ * its own codebook and an Add of per-channel offsets picks it out of the concatenated codebooks. With packing, the
+ * indices of all layers of one width b are kept as one b-bit stream and unpacked at load ({@link #writeStream}),
+ * so an index costs b bits instead of 8.
  */
 public final class WeightClusterer {
 
@@ -24,25 +26,32 @@ public final class WeightClusterer {
     public static ClusterReport cluster(OnnxModel model, ClusterOptions options) {
         List<WeightLayers.Layer> layers = WeightLayers.of(model);
         WeightLayers.requireKnown(layers, options.skip(), "skip");
+        WeightLayers.requireKnown(layers, options.layerBits().keySet(), "layers");
         OnnxGraph graph = model.graph();
         List<ClusterReport.Layer> rows = new ArrayList<>();
         long before = 0;
         long after = 0;
-        int k = options.clusters();
+        long opset = opset(model);
+        // packed layers: their indices, by bit width, written as one stream per width after the loop
+        java.util.Map<Integer, List<Packed>> streams = new java.util.TreeMap<>();
         for (WeightLayers.Layer layer : layers) {
+            int bits = options.bitsOf(layer.name());
+            int k = 1 << bits;
+            boolean packed = options.pack() && bits < 8 && opset >= 7;
             long n = layer.params();
             long floatBytes = 4 * n;
             before += floatBytes;
             NodeProto node = graph.nodes().stream().filter(x -> x.getName().equals(layer.name())).findFirst().orElseThrow();
             int axis = channelAxis(node, layer.dims().length);
             int channels = options.perChannel() ? (int) layer.dims()[axis] : 1;
-            long clusteredBytes = n + 4L * k * channels + (channels > 1 ? 4L * channels : 0); // unpacked, Gather
+            long indexBytes = packed ? bits * ((n + 7) / 8) : n;
+            long clusteredBytes = indexBytes + 4L * k * channels + (channels > 1 ? 4L * channels : 0); // Gather
             String leftAlone = options.skip().contains(layer.name()) ? "skipped"
                     : clusteredBytes >= floatBytes ? "too small: indices and codebook would not be smaller" : null;
             if (leftAlone != null) {
-                after += floatBytes;
+                after += floatBytes; // (clustered layers are added up once their streams are written)
                 rows.add(new ClusterReport.Layer(layer.name(), layer.opType(), n, 0, floatBytes, floatBytes, 32, 0,
-                        leftAlone));
+                        leftAlone, ClusterReport.FLOAT, false, 32));
                 continue;
             }
             float[] w = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
@@ -59,7 +68,7 @@ public final class WeightClusterer {
                     grids[c] = Grid.spanning(slice, k);
                     centroids = grids[c].values(k);
                 } else {
-                    centroids = KMeans1d.fit(slice, k, options.init(), options.seed() + c, options.iterations());
+                    centroids = fit(slice, k, options, c);
                     grids[c] = Grid.of(centroids);
                     if (grids[c] != null) {
                         centroids = grids[c].values(centroids.length); // what (q - zero point) × scale rebuilds, bit for bit
@@ -77,21 +86,39 @@ public final class WeightClusterer {
                     squaredError += d * d;
                 }
             }
-            long opset = opset(model);
             boolean dequantize = Arrays.stream(grids).allMatch(g -> g != null) && opset >= 7;
-            boolean packed = options.pack() && options.bits() <= 4 && opset >= 7;
+            String packedIndices = packed ? graph.uniqueName(layer.weight() + "_q") : null;
             long stored = rewrite(model, node.getName(), layer, indices, codebooks, channels, axis, k,
-                    dequantize ? grids : null, packed);
-            after += stored;
+                    dequantize ? grids : null, packedIndices);
+            if (packed) {
+                streams.computeIfAbsent(bits, b -> new ArrayList<>()).add(new Packed(rows.size(), packedIndices,
+                        layer.dims(), indices));
+            }
             rows.add(new ClusterReport.Layer(layer.name(), layer.opType(), n, used, floatBytes, stored,
                     8.0 * stored / n, squaredError / n, null,
-                    dequantize ? ClusterReport.SCALE_ZERO_POINT : ClusterReport.GATHER, packed));
+                    dequantize ? ClusterReport.SCALE_ZERO_POINT : ClusterReport.GATHER, packed, bits));
+        }
+        for (java.util.Map.Entry<Integer, List<Packed>> e : streams.entrySet()) {
+            long[] shares = writeStream(model, e.getKey(), e.getValue(), opset);
+            for (int j = 0; j < shares.length; j++) {
+                int row = e.getValue().get(j).row();
+                ClusterReport.Layer l = rows.get(row);
+                long bytes = l.bytesAfter() + shares[j];
+                rows.set(row, new ClusterReport.Layer(l.name(), l.opType(), l.params(), l.clusters(), l.bytesBefore(),
+                        bytes, 8.0 * bytes / l.params(), l.meanSquaredError(), null, l.storage(), true, l.bits()));
+            }
+        }
+        for (ClusterReport.Layer l : rows) {
+            after += l.leftAlone() == null ? l.bytesAfter() : 0;
         }
         graph.removeUnusedInitializers();
         graph.sortTopologically();
-        model.putMetadata("anvil.clustering", (options.uniform() ? "uniform " : "k-means ") + k + " (" + options.bits()
+        model.putMetadata("anvil.clustering", (options.uniform() ? "uniform " : "k-means ") + options.clusters() + " ("
+                + options.bits()
                 + " bits), " + (options.uniform() ? "min to max" : options.init().name().toLowerCase())
-                + (options.perChannel() ? ", per channel" : ", per tensor") + ", seed " + options.seed());
+                + (options.perChannel() ? ", per channel" : ", per tensor") + ", seed " + options.seed()
+                + (options.layerBits().isEmpty() ? "" : ", bits by layer " + new java.util.TreeMap<>(options.layerBits()))
+                + (options.zeroCentroid() ? ", zero kept as a shared value" : "") + (options.pack() ? ", packed" : ""));
         return new ClusterReport(rows, options.bits(), before, after);
     }
 
@@ -107,8 +134,8 @@ public final class WeightClusterer {
     public static ClusterReport applyCodebook(OnnxModel model, OnnxModel reference, boolean refit) {
         java.util.Map<String, SharedWeights.Shared> shared = SharedWeights.of(reference);
         if (shared.isEmpty()) {
-            throw new IllegalArgumentException("the codebook_from model has no clustered weights (Gather of a codebook by"
-                    + " uint8 indices); give the output of a cluster task");
+            throw new IllegalArgumentException("the codebook_from model has no clustered weights (Gather of a codebook, or"
+                    + " a scale and zero point, by uint8 or packed indices); give the output of a cluster task");
         }
         SharedWeights.unfold(model);
         List<WeightLayers.Layer> layers = WeightLayers.of(model);
@@ -153,13 +180,14 @@ public final class WeightClusterer {
             }
             NodeProto node = graph.nodes().stream().filter(x -> x.getName().equals(layer.name())).findFirst().orElseThrow();
             int axis = channelAxis(node, layer.dims().length);
-            long bytes = rewrite(model, node.getName(), layer, local, book, s.channels(), axis, s.clusters(), null, false);
+            long bytes = rewrite(model, node.getName(), layer, local, book, s.channels(), axis, s.clusters(), null, null);
             long n = layer.params();
             before += 4 * n;
             after += bytes;
             bits = Math.max(bits, 32 - Integer.numberOfLeadingZeros(s.clusters() - 1));
             rows.add(new ClusterReport.Layer(layer.name(), layer.opType(), n, s.clusters(), 4 * n, bytes,
-                    8.0 * bytes / n, squaredError / n, null));
+                    8.0 * bytes / n, squaredError / n, null, ClusterReport.GATHER, false,
+                    32 - Integer.numberOfLeadingZeros(s.clusters() - 1)));
         }
         graph.removeUnusedInitializers();
         graph.sortTopologically();
@@ -239,9 +267,54 @@ public final class WeightClusterer {
         return rank - 1;
     }
 
-    /** Rewrites the layer's weight and returns the bytes its new initializers take in the file. */
+    /**
+     * k-means centroids (ascending) of one tensor or channel; with {@code zeroCentroid} and exact zeros among the
+     * weights, 0 is one of them and the other k - 1 are fitted to the non-zero weights.
+     */
+    private static float[] fit(float[] slice, int k, ClusterOptions options, int c) {
+        int zeros = 0;
+        for (float v : slice) {
+            zeros += v == 0f ? 1 : 0;
+        }
+        if (!options.zeroCentroid() || zeros == 0 || zeros == slice.length) {
+            return KMeans1d.fit(slice, k, options.init(), options.seed() + c, options.iterations());
+        }
+        float[] nonZero = new float[slice.length - zeros];
+        int j = 0;
+        for (float v : slice) {
+            if (v != 0f) {
+                nonZero[j++] = v;
+            }
+        }
+        float[] fitted = KMeans1d.fit(nonZero, k - 1, options.init(), options.seed() + c, options.iterations());
+        float[] all = Arrays.copyOf(fitted, fitted.length + 1);
+        all[fitted.length] = 0f;
+        Arrays.sort(all);
+        return distinct(all); // a fitted centroid of exactly 0 would repeat the fixed one
+    }
+
+    private static float[] distinct(float[] sorted) {
+        float[] out = new float[sorted.length];
+        int n = 0;
+        for (float v : sorted) {
+            if (n == 0 || Float.compare(out[n - 1], v) != 0) {
+                out[n++] = v;
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    /** A packed layer's indices, waiting for its bit width's stream: {@code tensor} is where they are unpacked to. */
+    private record Packed(int row, String tensor, long[] dims, byte[] indices) {}
+
+    /**
+     * Rewrites the layer's weight and returns the bytes its new initializers take in the file; with
+     * {@code packedIndices} the indices are not stored here but read from that (int64) tensor, which
+     * {@link #writeStream} produces, else they are one uint8 per weight.
+     */
     private static long rewrite(OnnxModel model, String nodeName, WeightLayers.Layer layer, byte[] indices,
-            float[] codebooks, int channels, int axis, int k, Grid[] grids, boolean packed) {
+            float[] codebooks, int channels, int axis, int k, Grid[] grids, String packedIndices) {
+        boolean packed = packedIndices != null;
         OnnxGraph graph = model.graph();
         String base = layer.weight();
         List<TensorProto> added = new ArrayList<>();
@@ -249,13 +322,9 @@ public final class WeightClusterer {
             WeightLayers.addInitializer(model, t);
             added.add(t);
         };
-        String idx = graph.uniqueName(base + "_cluster_idx");
-        String idx32 = graph.uniqueName(base + "_cluster_idx32");
-        if (packed) {
-            add.accept(Tensors.bytes(idx, TensorProto.DataType.UINT8, new long[] {(indices.length + 1) / 2},
-                    pack(indices)));
-            unpack(graph, add, base, idx, idx32, indices.length, layer.dims(), opset(model));
-        } else {
+        String idx = packed ? null : graph.uniqueName(base + "_cluster_idx");
+        String idx32 = packed ? packedIndices : graph.uniqueName(base + "_cluster_idx32");
+        if (!packed) {
             add.accept(Tensors.bytes(idx, TensorProto.DataType.UINT8, layer.dims(), indices));
             if (grids == null) {
                 cast(graph, base, idx, idx32, TensorProto.DataType.INT32_VALUE);
@@ -265,7 +334,7 @@ public final class WeightClusterer {
         if (grids != null) {
             // (q - zero point) × scale in float operators, which ONNX Runtime folds into a float constant; a
             // DequantizeLinear here would be taken for a quantised model and requantised (see docs/compression.md)
-            String q = graph.uniqueName(base + "_cluster_q");
+            String q = graph.uniqueName(base + (packed ? "_qf" : "_cluster_q"));
             cast(graph, base, packed ? idx32 : idx, q, TensorProto.DataType.FLOAT_VALUE);
             float[] scales = new float[channels];
             float[] zeroPoints = new float[channels];
@@ -279,14 +348,16 @@ public final class WeightClusterer {
                 Arrays.fill(paramDims, 1);
                 paramDims[axis] = channels;
             }
-            String scale = graph.uniqueName(base + "_cluster_scale");
-            String zeroPoint = graph.uniqueName(base + "_cluster_zero_point");
+            String scale = graph.uniqueName(base + (packed ? "_scale" : "_cluster_scale"));
+            String zeroPoint = graph.uniqueName(base + (packed ? "_zp" : "_cluster_zero_point"));
             add.accept(Tensors.floats(scale, paramDims, scales));
             add.accept(Tensors.floats(zeroPoint, paramDims, zeroPoints));
-            String centred = graph.uniqueName(base + "_cluster_centred");
-            graph.addNode(NodeProto.newBuilder().setOpType("Sub").setName(graph.uniqueName(base + "_cluster_Sub"))
+            String centred = graph.uniqueName(base + (packed ? "_c" : "_cluster_centred"));
+            graph.addNode(NodeProto.newBuilder().setOpType("Sub")
+                    .setName(packed ? centred : graph.uniqueName(base + "_cluster_Sub"))
                     .addInput(q).addInput(zeroPoint).addOutput(centred).build());
-            graph.addNode(NodeProto.newBuilder().setOpType("Mul").setName(graph.uniqueName(base + "_cluster_Mul"))
+            graph.addNode(NodeProto.newBuilder().setOpType("Mul")
+                    .setName(packed ? rebuilt : graph.uniqueName(base + "_cluster_Mul"))
                     .addInput(centred).addInput(scale).addOutput(rebuilt).build());
         } else {
             String book = graph.uniqueName(base + "_codebook");
@@ -301,86 +372,196 @@ public final class WeightClusterer {
                     offsets[c] = c * k;
                 }
                 String off = graph.uniqueName(base + "_codebook_offsets");
-                add.accept(Tensors.int32s(off, offsetDims, offsets));
-                gatherIndices = graph.uniqueName(base + "_cluster_idx_global");
-                graph.addNode(NodeProto.newBuilder().setOpType("Add").setName(graph.uniqueName(base + "_cluster_Add"))
+                if (packed) { // the unpacked indices are int64
+                    add.accept(Tensors.int64s(off, offsetDims, Arrays.stream(offsets).asLongStream().toArray()));
+                } else {
+                    add.accept(Tensors.int32s(off, offsetDims, offsets));
+                }
+                gatherIndices = graph.uniqueName(base + (packed ? "_g" : "_cluster_idx_global"));
+                graph.addNode(NodeProto.newBuilder().setOpType("Add")
+                        .setName(packed ? gatherIndices : graph.uniqueName(base + "_cluster_Add"))
                         .addInput(idx32).addInput(off).addOutput(gatherIndices).build());
             }
-            graph.addNode(NodeProto.newBuilder().setOpType("Gather").setName(graph.uniqueName(base + "_cluster_Gather"))
+            graph.addNode(NodeProto.newBuilder().setOpType("Gather")
+                    .setName(packed ? rebuilt : graph.uniqueName(base + "_cluster_Gather"))
                     .addInput(book).addInput(gatherIndices).addOutput(rebuilt).build());
         }
         WeightLayers.nodeBuilder(graph, nodeName).setInput(1, rebuilt);
         return added.stream().mapToLong(Tensors::storedBytes).sum();
     }
 
-    /** Two 4-bit indices per byte, the even element in the low nibble (ONNX's INT4/UINT4 order). */
-    static byte[] pack(byte[] indices) {
-        byte[] packed = new byte[(indices.length + 1) / 2];
+    /**
+     * The indices as a b-bit stream, least significant bit first: index i occupies bits b·i … b·i + b - 1, bit j of
+     * the stream is bit j % 8 of byte j / 8 (at b = 4 the even index is the low nibble, ONNX's INT4/UINT4 order).
+     * The stream is padded to whole groups of 8 indices (b bytes each), the unit the load-time unpacking reads.
+     */
+    static byte[] pack(byte[] indices, int bits) {
+        byte[] packed = new byte[bits * ((indices.length + 7) / 8)];
         for (int i = 0; i < indices.length; i++) {
-            packed[i / 2] |= (byte) ((indices[i] & 0x0f) << (4 * (i % 2)));
+            int v = indices[i] & 0xff;
+            if (v >> bits != 0) {
+                throw new IllegalArgumentException("index " + v + " does not fit in " + bits + " bits");
+            }
+            for (int j = 0; j < bits; j++) {
+                long bit = (long) bits * i + j;
+                packed[(int) (bit / 8)] |= (byte) (((v >> j) & 1) << (bit % 8));
+            }
         }
         return packed;
     }
 
-    /**
-     * The load-time unpacking: Cast to int32, high = p div 16, low = p - 16 high (opset 7; Mod and the
-     * bitwise operators need 10 and 18), interleaved by Concat of
-     * [m, 1] columns, flattened, cut to n when n is odd, and shaped as the weight (int32 indices).
-     */
-    private static void unpack(OnnxGraph graph, java.util.function.Consumer<TensorProto> add, String base,
-            String packed, String out, int n, long[] dims, long opset) {
-        long m = (n + 1) / 2;
-        String p = graph.uniqueName(base + "_cluster_packed32");
-        cast(graph, base, packed, p, TensorProto.DataType.INT32_VALUE);
-        String sixteen = graph.uniqueName(base + "_cluster_16");
-        add.accept(Tensors.int32s(sixteen, new long[0], new int[] {16}));
-        String column = graph.uniqueName(base + "_cluster_column");
-        add.accept(Tensors.int64s(column, new long[] {2}, new long[] {m, 1}));
-        String high = graph.uniqueName(base + "_cluster_high");
-        String highTimes16 = graph.uniqueName(base + "_cluster_high16");
-        String low = graph.uniqueName(base + "_cluster_low");
-        graph.addNode(NodeProto.newBuilder().setOpType("Div").setName(graph.uniqueName(base + "_cluster_Div"))
-                .addInput(p).addInput(sixteen).addOutput(high).build());
-        graph.addNode(NodeProto.newBuilder().setOpType("Mul").setName(graph.uniqueName(base + "_cluster_Mul"))
-                .addInput(high).addInput(sixteen).addOutput(highTimes16).build());
-        graph.addNode(NodeProto.newBuilder().setOpType("Sub").setName(graph.uniqueName(base + "_cluster_Sub"))
-                .addInput(p).addInput(highTimes16).addOutput(low).build());
-        String[] halves = new String[2];
-        for (int h = 0; h < 2; h++) {
-            String half = h == 0 ? low : high;
-            halves[h] = graph.uniqueName(half + "_column");
-            graph.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(graph.uniqueName(base + "_cluster_Reshape"))
-                    .addInput(half).addInput(column).addOutput(halves[h]).build());
-        }
-        String pairs = graph.uniqueName(base + "_cluster_pairs");
-        graph.addNode(NodeProto.newBuilder().setOpType("Concat").setName(graph.uniqueName(base + "_cluster_Concat"))
-                .addInput(halves[0]).addInput(halves[1]).addOutput(pairs).addAttribute(WeightLayers.intAttr("axis", 1))
-                .build());
-        String flat = pairs;
-        if (n % 2 == 1) {
-            String whole = graph.uniqueName(base + "_cluster_flat");
-            String flatShape = graph.uniqueName(base + "_cluster_flat_shape");
-            add.accept(Tensors.int64s(flatShape, new long[] {1}, new long[] {2 * m}));
-            graph.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(graph.uniqueName(base + "_cluster_Reshape"))
-                    .addInput(pairs).addInput(flatShape).addOutput(whole).build());
-            flat = graph.uniqueName(base + "_cluster_cut");
-            NodeProto.Builder slice = NodeProto.newBuilder().setOpType("Slice")
-                    .setName(graph.uniqueName(base + "_cluster_Slice")).addInput(whole).addOutput(flat);
-            if (opset >= 10) {
-                String starts = graph.uniqueName(base + "_cluster_start");
-                String ends = graph.uniqueName(base + "_cluster_end");
-                add.accept(Tensors.int64s(starts, new long[] {1}, new long[] {0}));
-                add.accept(Tensors.int64s(ends, new long[] {1}, new long[] {n}));
-                slice.addInput(starts).addInput(ends);
-            } else {
-                slice.addAttribute(ints("starts", 0)).addAttribute(ints("ends", n));
+    /** Reads n b-bit indices back from {@link #pack}'s stream. */
+    static int[] unpack(byte[] stream, int bits, int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            int v = 0;
+            for (int j = 0; j < bits; j++) {
+                long bit = (long) bits * i + j;
+                v |= ((stream[(int) (bit / 8)] >> (bit % 8)) & 1) << j;
             }
-            graph.addNode(slice.build());
+            out[i] = v;
         }
-        String shape = graph.uniqueName(base + "_cluster_shape");
-        add.accept(Tensors.int64s(shape, new long[] {dims.length}, dims));
-        graph.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(graph.uniqueName(base + "_cluster_Reshape"))
-                .addInput(flat).addInput(shape).addOutput(out).build());
+        return out;
+    }
+
+    /**
+     * Writes the indices of every layer packed at {@code bits} as one b-bit stream (uint8 initializer [g, b]: g
+     * groups of 8 indices, see {@link #pack}) and the load-time unpacking, with operators that ONNX Runtime's CPU
+     * provider runs on int64 and that exist at opset 7 (BitShift needs opset 11, BitwiseAnd 18): Cast to int64,
+     * Mul by 256^j and ReduceSum over each row into one 8b-bit word (at most 56 bits), Div by 2^(b·i) for
+     * i = 0 … 7 ([g, 8]), the low b bits by Mod 2^b (opset 10; below it x - 2^b · (x div 2^b)), Reshape to
+     * [8g], Split into the layers' counts (and the padding), and a Reshape per layer to its weight's shape. All
+     * inputs are initializers, so ONNX Runtime folds the chain into constants at load. One stream per width keeps
+     * the file small: the unpacking is written once, not once per layer, and its names are short (the stream is
+     * {@code q<b>}, its steps {@code q<b>_<letter>}; a layer's indices {@code <weight>_q}). Returns each
+     * layer's bytes in the file (its share of the stream and its shape; the first layer also carries the
+     * unpacking's constants).
+     */
+    private static long[] writeStream(OnnxModel model, int bits, List<Packed> layers, long opset) {
+        OnnxGraph graph = model.graph();
+        List<TensorProto> common = new ArrayList<>();
+        java.util.function.Consumer<TensorProto> add = t -> {
+            WeightLayers.addInitializer(model, t);
+            common.add(t);
+        };
+        int total = 0;
+        for (Packed l : layers) {
+            total += l.indices().length;
+        }
+        byte[] all = new byte[total];
+        int at = 0;
+        for (Packed l : layers) {
+            System.arraycopy(l.indices(), 0, all, at, l.indices().length);
+            at += l.indices().length;
+        }
+        long g = (total + 7) / 8;
+        String p = "q" + bits;
+        String stream = graph.uniqueName(p);
+        WeightLayers.addInitializer(model, Tensors.bytes(stream, TensorProto.DataType.UINT8, new long[] {g, bits},
+                pack(all, bits)));
+        String wide = node(graph, "Cast", p + "_i", List.of(stream),
+                b -> b.addAttribute(WeightLayers.intAttr("to", TensorProto.DataType.INT64_VALUE)));
+        long[] byteWeights = new long[bits];
+        for (int j = 0; j < bits; j++) {
+            byteWeights[j] = 1L << (8 * j);
+        }
+        String byteWeight = graph.uniqueName(p + "_B");
+        add.accept(Tensors.int64s(byteWeight, new long[] {bits}, byteWeights));
+        String weighted = node(graph, "Mul", p + "_m", List.of(wide, byteWeight), b -> { });
+        List<String> sumInputs = new ArrayList<>(List.of(weighted));
+        if (opset >= 13) {
+            String axes = graph.uniqueName(p + "_A");
+            add.accept(Tensors.int64s(axes, new long[] {1}, new long[] {1}));
+            sumInputs.add(axes);
+        }
+        String word = node(graph, "ReduceSum", p + "_s", sumInputs, b -> {
+            b.addAttribute(WeightLayers.intAttr("keepdims", 1));
+            if (opset < 13) {
+                b.addAttribute(ints("axes", 1));
+            }
+        });
+        long[] shifts = new long[8];
+        for (int i = 0; i < 8; i++) {
+            shifts[i] = 1L << (bits * i);
+        }
+        String shift = graph.uniqueName(p + "_P");
+        add.accept(Tensors.int64s(shift, new long[] {8}, shifts));
+        String shifted = node(graph, "Div", p + "_d", List.of(word, shift), b -> { });
+        String levels = graph.uniqueName(p + "_K");
+        add.accept(Tensors.int64s(levels, new long[0], new long[] {1L << bits}));
+        String low;
+        if (opset >= 10) {
+            low = node(graph, "Mod", p + "_r", List.of(shifted, levels), b -> { });
+        } else {
+            String above = node(graph, "Div", p + "_h", List.of(shifted, levels), b -> { });
+            String aboveScaled = node(graph, "Mul", p + "_k", List.of(above, levels), b -> { });
+            low = node(graph, "Sub", p + "_r", List.of(shifted, aboveScaled), b -> { });
+        }
+        String flatShape = graph.uniqueName(p + "_N");
+        add.accept(Tensors.int64s(flatShape, new long[] {1}, new long[] {8 * g}));
+        String flat = node(graph, "Reshape", p + "_f", List.of(low, flatShape), b -> { });
+        long[] counts = new long[layers.size() + (8 * g > total ? 1 : 0)];
+        for (int j = 0; j < layers.size(); j++) {
+            counts[j] = layers.get(j).indices().length;
+        }
+        if (counts.length > layers.size()) {
+            counts[layers.size()] = 8 * g - total; // the padding of the last group, read by nothing
+        }
+        List<String> pieces = new ArrayList<>();
+        for (Packed l : layers) {
+            pieces.add(graph.uniqueName(l.tensor() + "_f"));
+        }
+        if (counts.length > layers.size()) {
+            pieces.add(graph.uniqueName(p + "_p"));
+        }
+        if (counts.length == 1) {
+            pieces.set(0, flat); // one layer, no padding: nothing to split
+        } else {
+            NodeProto.Builder split = NodeProto.newBuilder().setOpType("Split").setName(graph.uniqueName(p + "_t"))
+                    .addInput(flat).addAttribute(WeightLayers.intAttr("axis", 0));
+            if (opset >= 13) {
+                String sizes = graph.uniqueName(p + "_S");
+                add.accept(Tensors.int64s(sizes, new long[] {counts.length}, counts));
+                split.addInput(sizes);
+            } else {
+                dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto.Builder a = dev.anvil.modelkit.onnx.proto.OnnxMl
+                        .AttributeProto.newBuilder().setName("split")
+                        .setType(dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto.AttributeType.INTS);
+                for (long c : counts) {
+                    a.addInts(c);
+                }
+                split.addAttribute(a);
+            }
+            pieces.forEach(split::addOutput);
+            graph.addNode(split.build());
+        }
+        long[] bytes = new long[layers.size()];
+        long streamBytes = bits * g;
+        long assigned = 0;
+        for (int j = 0; j < layers.size(); j++) {
+            Packed l = layers.get(j);
+            String shape = graph.uniqueName(l.tensor() + "_s");
+            TensorProto shapeT = Tensors.int64s(shape, new long[] {l.dims().length}, l.dims());
+            WeightLayers.addInitializer(model, shapeT);
+            graph.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(l.tensor()).addInput(pieces.get(j))
+                    .addInput(shape).addOutput(l.tensor()).build());
+            long share = j == layers.size() - 1 ? streamBytes - assigned
+                    : (long) Math.ceil((double) streamBytes * l.indices().length / total);
+            assigned += share;
+            bytes[j] = share + Tensors.storedBytes(shapeT);
+        }
+        bytes[0] += common.stream().mapToLong(Tensors::storedBytes).sum();
+        return bytes;
+    }
+
+    /** Adds a node named as its one output, {@code name} made unique, and returns that output. */
+    private static String node(OnnxGraph graph, String op, String name, List<String> inputs,
+            java.util.function.Consumer<NodeProto.Builder> attributes) {
+        String out = graph.uniqueName(name);
+        NodeProto.Builder b = NodeProto.newBuilder().setOpType(op).setName(out).addAllInput(inputs).addOutput(out);
+        attributes.accept(b);
+        graph.addNode(b.build());
+        return out;
     }
 
     private static dev.anvil.modelkit.onnx.proto.OnnxMl.AttributeProto ints(String name, long value) {

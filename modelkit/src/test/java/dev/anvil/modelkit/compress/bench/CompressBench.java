@@ -98,6 +98,17 @@ public final class CompressBench {
                 m -> WeightClusterer.cluster(m, ClusterOptions.of(2))));
         v.put("prune 50% -> cluster 4 bit", rewrite(v.get("prune 50%"), dir.resolve("prune50-cluster4.onnx"),
                 m -> WeightClusterer.cluster(m, ClusterOptions.of(4))));
+        v.put("prune 50% -> cluster 4 bit, packed, 0 kept", rewrite(v.get("prune 50%"), dir.resolve("prune50-cluster4p.onnx"),
+                m -> WeightClusterer.cluster(m, new ClusterOptions(4, ClusterOptions.Init.LINEAR, 0, false, 50, Set.of(),
+                        false, true, Map.of(), true))));
+        v.put("cluster 4 bit, packed", rewrite(fp32, dir.resolve("cluster4p.onnx"),
+                m -> WeightClusterer.cluster(m, packed(4, Map.of()))));
+        v.put("cluster 3 bit, packed", rewrite(fp32, dir.resolve("cluster3p.onnx"),
+                m -> WeightClusterer.cluster(m, packed(3, Map.of()))));
+        v.put("cluster 4 bit, Gemm 2, packed", rewrite(fp32, dir.resolve("cluster4g2p.onnx"),
+                m -> WeightClusterer.cluster(m, packed(4, Map.of("Gemm", 2)))));
+        v.put("cluster 3 bit, Gemm 2, packed", rewrite(fp32, dir.resolve("cluster3g2p.onnx"),
+                m -> WeightClusterer.cluster(m, packed(3, Map.of("Gemm", 2)))));
         v.put("lowrank params 0.5", rewrite(fp32, dir.resolve("lowrank50.onnx"),
                 m -> LowRankFactorizer.factorize(m, LowRankOptions.paramRatio(0.5))));
         v.put("structured 25%", rewrite(fp32, dir.resolve("struct25.onnx"),
@@ -106,7 +117,7 @@ public final class CompressBench {
         v.put("structured 50%", rewrite(fp32, dir.resolve("struct50.onnx"),
                 m -> StructuredPruner.prune(m, new StructuredPruner.Options(0.5, Map.of(), Set.of(), false))));
         long fp32Size = Files.size(fp32);
-        System.out.printf("%-28s %9s %7s %9s %7s %9s %8s %10s %10s%n", "model", "size B", "x smaller", "gzip B",
+        System.out.printf("%-32s %9s %7s %9s %7s %9s %8s %10s %10s%n", "model", "size B", "x smaller", "gzip B",
                 "x (gz)", "top-1 %", "drop pt", "p50 b1 ms", "p50 b32 ms");
         long fp32Gz = gzipSize(fp32);
         for (Map.Entry<String, Path> e : v.entrySet()) {
@@ -116,7 +127,7 @@ public final class CompressBench {
             long gz = gzipSize(e.getValue());
             double b1 = p50(e.getValue(), eval, 1, 2000);
             double b32 = p50(e.getValue(), eval, 32, 300);
-            System.out.printf("%-28s %,9d %7.2fx %,9d %6.2fx %9.2f %8.2f %10.4f %10.4f%n", e.getKey(), size,
+            System.out.printf("%-32s %,9d %7.2fx %,9d %6.2fx %9.2f %8.2f %10.4f %10.4f%n", e.getKey(), size,
                     (double) fp32Size / size, gz, (double) fp32Gz / gz, 100 * c.candidateAccuracy(),
                     100 * (c.referenceAccuracy() - c.candidateAccuracy()), b1, b32);
         }
@@ -222,6 +233,11 @@ public final class CompressBench {
         System.out.printf("%-34s %6s %,12d %,12d %,12d %7.1f%% %7.1f%% %10.4f %10.4f%n", label, ratio,
                 report.paramsBefore(), report.paramsAfter(), report.modelParamsAfter(), 100 * report.modelParamRatio(),
                 100.0 * Files.size(out) / Files.size(fp32), c.meanCosine(), c.minCosine());
+    }
+
+    /** k-means (linear init) per tensor, indices packed, with per-layer bits. */
+    private static ClusterOptions packed(int bits, Map<String, Integer> layerBits) {
+        return new ClusterOptions(bits, ClusterOptions.Init.LINEAR, 0, false, 50, Set.of(), false, true, layerBits, false);
     }
 
     private static Path rewrite(Path in, Path out, Consumer<OnnxModel> how) throws Exception {
