@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.anvil.modelkit.onnx.OnnxGraph;
 import dev.anvil.modelkit.onnx.OnnxModel;
+import dev.anvil.modelkit.onnx.OrtSessions;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
@@ -280,7 +281,7 @@ public final class SharedWeights {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
-            try (OrtSession session = env.createSession(m.build().toByteArray(), so);
+            try (OrtSession session = OrtSessions.open(env, m.build(), so);
                     OrtSession.Result r = session.run(Map.of())) {
                 OnnxTensor out = (OnnxTensor) r.get(0);
                 long[] dims = out.getInfo().getShape();
