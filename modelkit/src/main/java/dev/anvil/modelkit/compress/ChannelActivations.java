@@ -60,7 +60,7 @@ public final class ChannelActivations {
         Map<String, Long> counts = new LinkedHashMap<>();
         long done = 0;
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                OrtSession session = OrtSessions.open(env, exposeOutputs(model, tensors), so);
+                OrtSession session = OrtSessions.open(env, model.withFloatOutputs(tensors), so);
                 DatasetFeed feed = DatasetFeed.open(env, session, dataset, BATCH, samples)) {
             Set<String> wanted = new LinkedHashSet<>(tensors);
             while (feed.hasNext()) {
@@ -135,17 +135,4 @@ public final class ChannelActivations {
         counts.merge(name, n / (long) channels, Long::sum);
     }
 
-    /** The model with {@code tensors} added as float graph outputs (shape left to inference). */
-    private static ModelProto exposeOutputs(OnnxModel model, Set<String> tensors) {
-        var proto = model.build().toBuilder();
-        Set<String> existing = new LinkedHashSet<>();
-        proto.getGraph().getOutputList().forEach(v -> existing.add(v.getName()));
-        for (String t : tensors) {
-            if (!existing.contains(t)) {
-                proto.getGraphBuilder().addOutput(ValueInfoProto.newBuilder().setName(t).setType(TypeProto.newBuilder()
-                        .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
-            }
-        }
-        return proto.build();
-    }
 }

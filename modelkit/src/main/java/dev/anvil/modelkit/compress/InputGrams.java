@@ -57,7 +57,7 @@ public final class InputGrams {
         Map<String, Integer> widths = new LinkedHashMap<>();
         Map<String, Long> rows = new LinkedHashMap<>();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                OrtSession session = OrtSessions.open(env, exposeOutputs(model, tensors), so);
+                OrtSession session = OrtSessions.open(env, model.withFloatOutputs(tensors), so);
                 DatasetFeed feed = DatasetFeed.open(env, session, dataset, BATCH, samples)) {
             Set<String> wanted = new LinkedHashSet<>(tensors);
             while (feed.hasNext()) {
@@ -163,17 +163,4 @@ public final class InputGrams {
         }
     }
 
-    /** The model with {@code tensors} added as float graph outputs (shape left to inference). */
-    static ModelProto exposeOutputs(OnnxModel model, Set<String> tensors) {
-        var proto = model.build().toBuilder();
-        Set<String> existing = new LinkedHashSet<>();
-        proto.getGraph().getOutputList().forEach(v -> existing.add(v.getName()));
-        for (String t : tensors) {
-            if (!existing.contains(t)) {
-                proto.getGraphBuilder().addOutput(ValueInfoProto.newBuilder().setName(t).setType(TypeProto.newBuilder()
-                        .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
-            }
-        }
-        return proto.build();
-    }
 }

@@ -3,6 +3,7 @@ package dev.anvil.modelkit.onnx;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
+import dev.anvil.modelkit.onnx.proto.OnnxMl;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.OperatorSetIdProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.StringStringEntryProto;
@@ -162,6 +163,25 @@ public final class OnnxModel {
 
     public byte[] toBytes() {
         return build().toByteArray();
+    }
+
+    /**
+     * This model with {@code tensors} added as graph outputs, typed float with the shape left to inference, so a
+     * session returns intermediate values (calibration, activation statistics); outputs it already has are not
+     * added again. The model itself is unchanged.
+     */
+    public ModelProto withFloatOutputs(java.util.Set<String> tensors) {
+        ModelProto.Builder copy = build().toBuilder();
+        java.util.Set<String> existing = new java.util.HashSet<>();
+        copy.getGraph().getOutputList().forEach(v -> existing.add(v.getName()));
+        for (String t : tensors) {
+            if (existing.add(t)) {
+                copy.getGraphBuilder().addOutput(OnnxMl.ValueInfoProto.newBuilder().setName(t)
+                        .setType(OnnxMl.TypeProto.newBuilder().setTensorType(OnnxMl.TypeProto.Tensor.newBuilder()
+                                .setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE))));
+            }
+        }
+        return copy.build();
     }
 
     /** Writes the model as one file, every tensor inline. */

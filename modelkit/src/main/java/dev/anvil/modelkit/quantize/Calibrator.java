@@ -83,7 +83,7 @@ public final class Calibrator {
             DatasetReader dataset, QuantizeOptions options, Optional<State> resume, Progress progress)
             throws OrtException, IOException {
         long started = System.nanoTime();
-        ModelProto augmented = exposeOutputs(model, tensors);
+        ModelProto augmented = model.withFloatOutputs(tensors);
         int bins = options.method() == CalibrationMethod.MINMAX ? 0 : TensorStats.DEFAULT_BINS;
         Map<String, TensorStats> stats = new LinkedHashMap<>();
         for (String t : tensors) {
@@ -165,19 +165,6 @@ public final class Calibrator {
                 ranges);
     }
 
-    /** The model with {@code tensors} added as graph outputs (typed float, shape left to inference). */
-    static ModelProto exposeOutputs(OnnxModel model, Set<String> tensors) {
-        var proto = model.build().toBuilder();
-        Set<String> existing = new LinkedHashSet<>();
-        proto.getGraph().getOutputList().forEach(v -> existing.add(v.getName()));
-        for (String t : tensors) {
-            if (!existing.contains(t)) {
-                proto.getGraphBuilder().addOutput(ValueInfoProto.newBuilder().setName(t).setType(TypeProto.newBuilder()
-                        .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
-            }
-        }
-        return proto.build();
-    }
 
     /**
      * Output tensors that ONNX Runtime writes into on every full batch, so calibration reads intermediate

@@ -116,7 +116,7 @@ class CalibratorTest {
         Set<String> wanted = new LinkedHashSet<>(tensors);
         List<Boolean> inPlace = new ArrayList<>();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                OrtSession session = ENV.createSession(Calibrator.exposeOutputs(model, tensors).toByteArray(), so);
+                OrtSession session = ENV.createSession(model.withFloatOutputs(tensors).toByteArray(), so);
                 DatasetReader reader = DatasetReader.open(data);
                 DatasetFeed feed = DatasetFeed.open(ENV, session, reader, batchSize, 0);
                 Calibrator.OutputBuffers buffers = new Calibrator.OutputBuffers(ENV)) {
@@ -163,7 +163,7 @@ class CalibratorTest {
         Map<String, TensorStats> reference = new LinkedHashMap<>();
         tensors.forEach(t -> reference.put(t, new TensorStats(TensorStats.DEFAULT_BINS)));
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-                OrtSession session = ENV.createSession(Calibrator.exposeOutputs(cnn, tensors).toByteArray(), so);
+                OrtSession session = ENV.createSession(cnn.withFloatOutputs(tensors).toByteArray(), so);
                 DatasetReader reader = DatasetReader.open(images);
                 DatasetFeed feed = DatasetFeed.open(ENV, session, reader, 32, 0)) {
             while (feed.hasNext()) {
