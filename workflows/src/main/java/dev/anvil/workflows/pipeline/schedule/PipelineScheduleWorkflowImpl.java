@@ -31,17 +31,21 @@ public class PipelineScheduleWorkflowImpl implements PipelineScheduleWorkflow {
      */
     static final String CARRY_PENDING_RUNS = "carry-pending-runs";
 
-    // Starting a run is a database write and a Temporal call; both recover from hiccups, so retry long.
-    private final ScheduleActivities activities = Workflow.newActivityStub(ScheduleActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofSeconds(30))
-                    .setRetryOptions(RetryOptions.newBuilder()
-                            .setInitialInterval(Duration.ofSeconds(1))
-                            .setBackoffCoefficient(2)
-                            .setMaximumInterval(Duration.ofMinutes(5))
-                            .setMaximumAttempts(50)
-                            .build())
-                    .build());
+    /**
+     * Starting a run is a database write and a Temporal call; both recover from hiccups, so retry long. Also the
+     * options of {@link ScheduledTickWorkflowImpl}, which starts a Temporal Schedule's ticks the same way.
+     */
+    static final ActivityOptions START_RUN_OPTIONS = ActivityOptions.newBuilder()
+            .setStartToCloseTimeout(Duration.ofSeconds(30))
+            .setRetryOptions(RetryOptions.newBuilder()
+                    .setInitialInterval(Duration.ofSeconds(1))
+                    .setBackoffCoefficient(2)
+                    .setMaximumInterval(Duration.ofMinutes(5))
+                    .setMaximumAttempts(50)
+                    .build())
+            .build();
+
+    private final ScheduleActivities activities = Workflow.newActivityStub(ScheduleActivities.class, START_RUN_OPTIONS);
 
     /** The schedule; its own pendingRuns stay empty, the queue is {@link #manual}. */
     private ScheduleConfig config;

@@ -1,12 +1,9 @@
 package dev.anvil.workflows.pipeline.schedule;
 
-import io.temporal.activity.ActivityOptions;
-import io.temporal.common.RetryOptions;
+import dev.anvil.workflows.pipeline.spec.Schedule;
 import io.temporal.common.SearchAttributeKey;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.workflow.Workflow;
-import java.time.Duration;
-import dev.anvil.workflows.pipeline.spec.Schedule;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -21,18 +18,8 @@ public class ScheduledTickWorkflowImpl implements ScheduledTickWorkflow {
     private static final SearchAttributeKey<OffsetDateTime> SCHEDULED_AT =
             SearchAttributeKey.forOffsetDateTime(SCHEDULED_START_TIME);
 
-    // the same retries as PipelineScheduleWorkflowImpl: starting a run is a database write and a Temporal
-    // call, both recover from hiccups
     private final ScheduleActivities activities = Workflow.newActivityStub(ScheduleActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofSeconds(30))
-                    .setRetryOptions(RetryOptions.newBuilder()
-                            .setInitialInterval(Duration.ofSeconds(1))
-                            .setBackoffCoefficient(2)
-                            .setMaximumInterval(Duration.ofMinutes(5))
-                            .setMaximumAttempts(50)
-                            .build())
-                    .build());
+            PipelineScheduleWorkflowImpl.START_RUN_OPTIONS);
 
     @Override
     public String run(ScheduledTick input) {
