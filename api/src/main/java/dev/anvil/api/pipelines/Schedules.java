@@ -43,12 +43,11 @@ public class Schedules {
     public synchronized String choose() {
         if (backend == null) {
             String setting = config.schedules().backend();
-            boolean timerAsked = "timer".equalsIgnoreCase(setting.strip());
-            ScheduleSupportProbe.Result probe = timerAsked
-                    ? new ScheduleSupportProbe.Result(ScheduleSupportProbe.Support.UNKNOWN, "not asked")
-                    : ScheduleSupportProbe.probe(stubs, config.temporal().namespace(), config.temporal().target());
+            // asked even when the setting is timer: a service with Schedules may hold ones an earlier process made
+            ScheduleSupportProbe.Result probe =
+                    ScheduleSupportProbe.probe(stubs, config.temporal().namespace(), config.temporal().target());
             ScheduleBackendChoice choice = ScheduleBackendChoice.choose(setting, probe);
-            backend = create(choice.backend(), client, stubs, config.temporal().namespace());
+            backend = create(choice.backend(), probe.support(), client, stubs, config.temporal().namespace());
             LOG.infof("pipeline schedules: %s (%s)", choice.backend().equals(TemporalScheduleBackend.NAME)
                     ? "Temporal Schedules" : "durable-timer scheduler workflows", choice.why());
         }
@@ -60,15 +59,25 @@ public class Schedules {
         backend = chosen;
     }
 
-    /** The backend of that name; package-private for the test of the choice. */
-    static ScheduleBackend create(String name, WorkflowClient client, WorkflowServiceStubs stubs, String namespace) {
-        TimerScheduleBackend timer = new TimerScheduleBackend(client);
+    /**
+     * The backend of that name; package-private for the test of the choice. The timers on a service that has
+     * Schedules also delete a pipeline's Temporal Schedule left from a process that used them, so that a tick
+     * does not fire twice after a switch back to timers.
+     */
+    static ScheduleBackend create(String name, ScheduleSupportProbe.Support support, WorkflowClient client,
+                                  WorkflowServiceStubs stubs, String namespace) {
         if (name.equals(TemporalScheduleBackend.NAME)) {
-            ScheduleClient scheduleClient = ScheduleClient.newInstance(stubs, ScheduleClientOptions.newBuilder()
-                    .setNamespace(namespace).build());
-            return new TemporalScheduleBackend(scheduleClient, timer, Clock.systemUTC());
+            return new TemporalScheduleBackend(scheduleClient(stubs, namespace), new TimerScheduleBackend(client),
+                    Clock.systemUTC());
         }
-        return timer;
+        if (support == ScheduleSupportProbe.Support.AVAILABLE) {
+            return new TimerScheduleBackend(client, scheduleClient(stubs, namespace));
+        }
+        return new TimerScheduleBackend(client);
+    }
+
+    private static ScheduleClient scheduleClient(WorkflowServiceStubs stubs, String namespace) {
+        return ScheduleClient.newInstance(stubs, ScheduleClientOptions.newBuilder().setNamespace(namespace).build());
     }
 
     /** "temporal" or "timer": the backend in use (health data, logs). */

@@ -123,13 +123,20 @@ class TemporalScheduleBackend implements ScheduleBackend {
     }
 
     private void delete(String pipeline) {
+        delete(schedules, pipeline);
+    }
+
+    /** Deletes the pipeline's Temporal Schedule. @return false when it has none */
+    static boolean delete(ScheduleClient schedules, String pipeline) {
         try {
-            handle(pipeline).delete();
+            schedules.getHandle(TemporalSchedulePlan.scheduleId(pipeline)).delete();
             LOG.infof("deleted the Temporal Schedule of '%s'", pipeline);
+            return true;
         } catch (ScheduleException e) {
             if (!notFound(e)) {
                 throw e;
             }
+            return false;
         }
     }
 

@@ -9,7 +9,9 @@ import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
+import io.temporal.client.schedules.ScheduleClient;
 import java.util.OptionalInt;
+import org.jboss.logging.Logger;
 
 /**
  * One {@link PipelineScheduleWorkflow} per scheduled pipeline, firing on durable timers: started when a spec
@@ -18,11 +20,24 @@ import java.util.OptionalInt;
  */
 class TimerScheduleBackend implements ScheduleBackend {
     static final String NAME = "timer";
+    private static final Logger LOG = Logger.getLogger(TimerScheduleBackend.class);
 
     private final WorkflowClient client;
+    /** On a service with Schedules: where a Temporal Schedule left by an earlier process is deleted; else null. */
+    private final ScheduleClient leftovers;
 
     TimerScheduleBackend(WorkflowClient client) {
+        this(client, null);
+    }
+
+    /**
+     * @param leftovers on a service that has Schedules, its schedule client: {@link #ensure} first deletes the
+     *                  pipeline's Temporal Schedule, which a process that used them left (each tick would fire
+     *                  twice, on the schedule and on the timers)
+     */
+    TimerScheduleBackend(WorkflowClient client, ScheduleClient leftovers) {
         this.client = client;
+        this.leftovers = leftovers;
     }
 
     @Override
@@ -32,6 +47,10 @@ class TimerScheduleBackend implements ScheduleBackend {
 
     @Override
     public void ensure(PipelineSpec spec, boolean paused) {
+        if (leftovers != null && TemporalScheduleBackend.delete(leftovers, spec.name())) {
+            LOG.infof("'%s' is scheduled on durable timers now; its Temporal Schedule (from a process that used"
+                    + " Temporal Schedules) was deleted so that a tick fires once", spec.name());
+        }
         if (spec.schedule().isEmpty()) {
             stop(spec.name());
             return;
