@@ -101,6 +101,7 @@ public final class CompressOperator implements Operator {
                 throw new IllegalArgumentException("scope must be global or per_layer, got '" + scope + "'");
             }
             Set<String> skip = With.names(with, "skip");
+            boolean pack = With.bool(with, "pack_indices", false);
             if (!(with.get("evaluation") instanceof Map<?, ?> evaluation)) {
                 throw new IllegalArgumentException("needs with.evaluation: {dataset: ...}, the data every point is"
                         + " measured on against the input model");
@@ -129,7 +130,7 @@ public final class CompressOperator implements Operator {
             for (Grid.Point point : points) {
                 context.heartbeat(new CompressionOperator.Heartbeat("point " + point.label(), tried.size(), points.size()));
                 OnnxModel model = OnnxModel.read(modelFile);
-                apply(model, point, scope.equals("global"), skip);
+                apply(model, point, scope.equals("global"), skip, pack);
                 Path file = Files.createTempFile("anvil-compress-", ".onnx");
                 temporary.add(file);
                 model.write(file);
@@ -155,6 +156,7 @@ public final class CompressOperator implements Operator {
             report.put("quality_metric", metric);
             report.put("constraints", Map.of("max_drop", maxDrop, "max_size_ratio", maxSizeRatio));
             report.put("prefer", prefer.name().toLowerCase());
+            report.put("pack_indices", pack);
             report.put("samples", best.figures.samples());
             Map<String, Object> input = new LinkedHashMap<>();
             input.put("size", modelRef.size());
@@ -198,7 +200,7 @@ public final class CompressOperator implements Operator {
     }
 
     /** Low rank first (on the float weights), then pruning (of the factors too), then weight sharing of what is left. */
-    private static void apply(OnnxModel model, Grid.Point p, boolean global, Set<String> skip) {
+    private static void apply(OnnxModel model, Grid.Point p, boolean global, Set<String> skip, boolean pack) {
         if (p.rank() < 1) {
             LowRankFactorizer.factorize(model, new LowRankOptions(null, p.rank(), Map.of(), skip));
         }
@@ -206,7 +208,8 @@ public final class CompressOperator implements Operator {
             MagnitudePruner.prune(model, new PruneOptions(p.sparsity(), global, Map.of(), skip));
         }
         if (p.bits() != Grid.FLOAT_BITS) {
-            WeightClusterer.cluster(model, new ClusterOptions(p.bits(), ClusterOptions.Init.LINEAR, 0, false, 50, skip));
+            WeightClusterer.cluster(model, new ClusterOptions(p.bits(), ClusterOptions.Init.LINEAR, 0, false, 50, skip,
+                    false, pack));
         }
     }
 

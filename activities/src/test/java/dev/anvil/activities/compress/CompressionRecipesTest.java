@@ -281,6 +281,33 @@ class CompressionRecipesTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void packedIndicesMakeTheGridsClusterPointsSmallerWithTheSameAccuracy() throws Exception {
+        Map<String, Object> with = Map.of("model", fixture.model, "grid", Map.of("bits", List.of(3, 4)),
+                "evaluation", Map.of("dataset", fixture.evaluation), "max_drop", 5);
+        Map<String, Object> plain = report(operators.get("compress").run(fixture.attempt("compress-plain"), with));
+        Map<String, Object> packedWith = new LinkedHashMap<>(with);
+        packedWith.put("pack_indices", true);
+        Map<String, Object> packed = report(operators.get("compress").run(fixture.attempt("compress-packed"), packedWith));
+
+        assertThat(plain.get("pack_indices")).isEqualTo(false);
+        assertThat(packed.get("pack_indices")).isEqualTo(true);
+        List<Map<String, Object>> before = (List<Map<String, Object>>) plain.get("points");
+        List<Map<String, Object>> after = (List<Map<String, Object>>) packed.get("points");
+        assertThat(after).hasSameSizeAs(before);
+        for (int i = 0; i < before.size(); i++) {
+            Map<String, Object> b = before.get(i);
+            Map<String, Object> a = after.get(i);
+            System.out.printf("compress bits %s: %s B unpacked, %s B packed, top-1 %s / %s%n", b.get("bits"),
+                    b.get("size"), a.get("size"), b.get("accuracy"), a.get("accuracy"));
+            assertThat(((Number) a.get("size")).longValue()).as("bits " + b.get("bits"))
+                    .isLessThan(((Number) b.get("size")).longValue());
+            // the same indices and codebooks, stored differently: the model computes the same
+            assertThat(a.get("accuracy")).isEqualTo(b.get("accuracy"));
+        }
+    }
+
+    @Test
     void noPointWithinTheConstraintsFailsNamingTheBestAndPublishesNothing() throws Exception {
         CompressFixture.Attempt attempt = fixture.attempt("compress");
         assertThatThrownBy(() -> operators.get("compress").run(attempt, Map.of("model", fixture.model,
