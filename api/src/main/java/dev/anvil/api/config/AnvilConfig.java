@@ -100,8 +100,18 @@ public interface AnvilConfig {
     }
 
     interface Temporal {
+        /**
+         * The Temporal frontend, host:port; or {@code embedded}: the Java dev server inside this process, reached
+         * in-process (see README "Local mode: what it survives").
+         */
         @WithDefault("127.0.0.1:7233")
         String target();
+
+        /**
+         * With target {@code embedded}: also listen on this loopback host:port, so that worker-only processes on
+         * this machine can join (ANVIL_TEMPORAL_EMBEDDED_LISTEN); unset, only this process reaches it.
+         */
+        Optional<String> embeddedListen();
 
         @WithDefault("default")
         String namespace();

@@ -14,14 +14,22 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Temporal SDK's client objects as CDI beans. The stubs connect lazily, so the API starts while
  * Temporal is still coming up; readiness reports it until it answers. API and worker share them, so
- * ANVIL_TEMPORAL_TLS_* give both the client certificate.
+ * ANVIL_TEMPORAL_TLS_* give both the client certificate. With ANVIL_TEMPORAL_TARGET=embedded they reach
+ * the dev server this process starts ({@link EmbeddedTemporal}) in-process.
  */
 @ApplicationScoped
 public class TemporalClients {
+    private volatile EmbeddedTemporal embedded;
 
     @Produces
     @Singleton
     WorkflowServiceStubs stubs(AnvilConfig config) {
+        if (EmbeddedTemporal.wanted(config.temporal())) {
+            embedded = EmbeddedTemporal.start(config.temporal());
+            return WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
+                    .setChannel(embedded.channel())
+                    .build());
+        }
         WorkflowServiceStubsOptions.Builder options = WorkflowServiceStubsOptions.newBuilder()
                 .setTarget(config.temporal().target());
         // mutual TLS where the cluster asks for it (production); the local dev server speaks plain gRPC
@@ -42,5 +50,8 @@ public class TemporalClients {
     void close(@Disposes WorkflowServiceStubs stubs) throws InterruptedException {
         stubs.shutdown();
         stubs.awaitTermination(5, TimeUnit.SECONDS);
+        if (embedded != null) {
+            embedded.close();
+        }
     }
 }

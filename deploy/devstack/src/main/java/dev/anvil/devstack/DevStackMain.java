@@ -48,7 +48,9 @@ public final class DevStackMain {
 
         System.out.println("anvil devstack: ready");
         System.out.println("  Temporal (gRPC)   " + stack.temporalTarget()
-                + (config.externalTemporal().isPresent() ? "  (external)" : "  (in-memory dev server)"));
+                + (config.externalTemporal().filter("embedded"::equalsIgnoreCase).isPresent()
+                        ? "  (inside Anvil's own process)"
+                        : config.externalTemporal().isPresent() ? "  (external)" : "  (in-memory dev server)"));
         System.out.println("  S3                " + stack.s3Endpoint()
                 + (config.externalS3().isPresent() ? "  (external)" : "  (objects in " + config.home().resolve("objects") + ")"));
         System.out.println("  PostgreSQL (JDBC) " + stack.jdbcUrl()

@@ -67,6 +67,11 @@ public final class LocalStack implements Closeable {
         return config.externalDb().orElseGet(() -> postgres.jdbcUrl(config.database()));
     }
 
+    /** The Temporal dev server, when this stack started one (also reachable in-process). */
+    public Optional<TemporalDevServer> temporalServer() {
+        return Optional.ofNullable(temporal);
+    }
+
     /** The embedded PostgreSQL server, when this stack started one. */
     public Optional<PostgresServer> postgres() {
         return Optional.ofNullable(postgres);

@@ -12,6 +12,7 @@ import dev.anvil.db.LineageStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedLocalStack;
+import dev.anvil.devstack.TemporalDevServer;
 import dev.anvil.workflows.pipeline.PipelinePlan;
 import dev.anvil.workflows.pipeline.PipelineWorkflow;
 import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
@@ -72,7 +73,10 @@ public final class PipelineOverheadBench {
         }
     }
 
-    private record Config(int runs, int concurrency, int warmup, List<Integer> caches, int pool) {}
+    private record Config(int runs, int concurrency, int warmup, List<Integer> caches, List<String> transports, int pool) {}
+
+    /** How the worker and the bench's client reach the dev server: gRPC on its TCP port, or in this JVM. */
+    private static final List<String> TRANSPORTS = List.of("tcp", "in-process");
 
     /** One measured run: what the client saw, and the task runs PostgreSQL recorded. */
     private record RunResult(String runId, boolean chain, Instant submitted, Instant finished, String status) {}
@@ -84,7 +88,15 @@ public final class PipelineOverheadBench {
                 intSetting(null, "ANVIL_BENCH_WARMUP", 10, 0),
                 Arrays.stream(System.getenv().getOrDefault("ANVIL_BENCH_CACHE", "0,600").split(","))
                         .map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt).toList(),
+                Arrays.stream(System.getenv().getOrDefault("ANVIL_BENCH_TRANSPORT", "tcp,in-process").split(","))
+                        .map(String::trim).filter(s -> !s.isEmpty()).toList(),
                 intSetting(null, "ANVIL_BENCH_POOL", 16, 0));
+        for (String transport : config.transports()) {
+            if (!TRANSPORTS.contains(transport)) {
+                throw new IllegalArgumentException("ANVIL_BENCH_TRANSPORT takes tcp and/or in-process (comma-separated),"
+                        + " got '" + transport + "'");
+            }
+        }
         int cpus = Runtime.getRuntime().availableProcessors();
         System.out.printf(Locale.ROOT, "pipeline-overhead bench: %d runs of a %d-task noop pipeline (%d chain t0->...->t9,"
                         + " %d fan-out/fan-in t0->{t1..t8}->t9), %d in flight, %d warm-up run(s) not counted;"
@@ -102,27 +114,36 @@ public final class PipelineOverheadBench {
         }
         System.out.println("starting the local stack (Temporal dev server, S3 server, embedded PostgreSQL)...");
         LocalStack stack = SharedLocalStack.get();
-        WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(
-                WorkflowServiceStubsOptions.newBuilder().setTarget(stack.temporalTarget()).build());
-        WorkflowClient client = WorkflowClient.newInstance(stubs);
         boolean first = true;
-        for (int cache : config.caches()) {
-            if (!first) {
-                System.out.println();
+        for (String transport : config.transports()) {
+            // in-process: the client and worker reach the dev server inside this JVM, as ANVIL_TEMPORAL_TARGET=embedded
+            boolean inProcess = transport.equals("in-process");
+            TemporalDevServer server = stack.temporalServer().orElseThrow(() -> new IllegalStateException(
+                    "the bench needs the local stack's own Temporal dev server, not an external one"));
+            WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(inProcess
+                    ? WorkflowServiceStubsOptions.newBuilder().setChannel(server.inProcessChannel()).build()
+                    : WorkflowServiceStubsOptions.newBuilder().setTarget(stack.temporalTarget()).build());
+            WorkflowClient client = WorkflowClient.newInstance(stubs);
+            String where = inProcess ? "in this JVM, in-process transport (as ANVIL_TEMPORAL_TARGET=embedded)"
+                    : "gRPC over TCP to " + stack.temporalTarget() + " (as the local stack, ./anvil up)";
+            for (int cache : config.caches()) {
+                if (!first) {
+                    System.out.println();
+                }
+                first = false;
+                PGSimpleDataSource raw = new PGSimpleDataSource();
+                String url = SharedLocalStack.freshDatabase("bench_overhead");
+                raw.setURL(url);
+                raw.setUser(stack.config().dbUser());
+                raw.setPassword(stack.config().dbPassword());
+                Migrations.migrate(raw);
+                try (PooledDataSource pooled = new PooledDataSource(raw, Math.max(1, config.pool()))) {
+                    DataSource db = config.pool() == 0 ? raw : pooled;
+                    measure(config, cache, client, db, url.substring(url.lastIndexOf('/') + 1), where);
+                }
             }
-            first = false;
-            PGSimpleDataSource raw = new PGSimpleDataSource();
-            String url = SharedLocalStack.freshDatabase("bench_overhead");
-            raw.setURL(url);
-            raw.setUser(stack.config().dbUser());
-            raw.setPassword(stack.config().dbPassword());
-            Migrations.migrate(raw);
-            try (PooledDataSource pooled = new PooledDataSource(raw, Math.max(1, config.pool()))) {
-                DataSource db = config.pool() == 0 ? raw : pooled;
-                measure(config, cache, client, db, url.substring(url.lastIndexOf('/') + 1), stack.temporalTarget());
-            }
+            stubs.shutdownNow();
         }
-        stubs.shutdownNow();
     }
 
     private static void measure(Config config, int cache, WorkflowClient client, DataSource db, String database,
@@ -143,7 +164,7 @@ public final class PipelineOverheadBench {
                         + " task replays history)"
                 : "workflow cache " + cache + ", sticky queues on (SDK default timeout; Anvil's default, local mode"
                         + " included)";
-        System.out.printf(Locale.ROOT, "== worker: %s; max 8 concurrent activities; Temporal at %s%n", mode, target);
+        System.out.printf(Locale.ROOT, "== worker: %s; max 8 concurrent activities; Temporal: %s%n", mode, target);
         try {
             if (config.warmup() > 0) {
                 List<RunResult> warm = runAll(config.warmup(), config.concurrency(), client, runs, queue);

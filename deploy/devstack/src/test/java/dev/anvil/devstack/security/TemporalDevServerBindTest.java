@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.anvil.devstack.Ports;
 import dev.anvil.devstack.TemporalDevServer;
+import io.grpc.ManagedChannel;
+import io.temporal.api.workflowservice.v1.GetSystemInfoRequest;
+import io.temporal.api.workflowservice.v1.WorkflowServiceGrpc;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -39,6 +42,34 @@ class TemporalDevServerBindTest {
                     remote.connect(new InetSocketAddress(external.get(), port), 2000);
                 }
             }).as("the port on " + external.get().getHostAddress()).isInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
+    void anInProcessServerListensOnlyWhereToldAndOnlyOnLoopback() throws Exception {
+        try (TemporalDevServer server = TemporalDevServer.startInProcess(Optional.empty(), "ANVIL_X_LISTEN")) {
+            assertThat(server.address()).isEmpty();
+            assertThatThrownBy(server::target).hasMessageContaining("no TCP address");
+            ManagedChannel channel = server.inProcessChannel();
+            try {
+                assertThat(WorkflowServiceGrpc.newBlockingStub(channel)
+                        .getSystemInfo(GetSystemInfoRequest.getDefaultInstance()).hasCapabilities()).isTrue();
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+        assertThatThrownBy(() -> TemporalDevServer.startInProcess(Optional.of("0.0.0.0:7233"), "ANVIL_X_LISTEN"))
+                .hasMessageContaining("ANVIL_X_LISTEN must be a loopback address")
+                .hasMessageContaining("no authentication");
+        for (String bad : new String[] {"127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000", ":7233"}) {
+            assertThatThrownBy(() -> TemporalDevServer.startInProcess(Optional.of(bad), "ANVIL_X_LISTEN"))
+                    .as(bad).hasMessageContaining("ANVIL_X_LISTEN must be host:port");
+        }
+        int port = Ports.ephemeral();
+        try (TemporalDevServer first = TemporalDevServer.startInProcess(Optional.of("127.0.0.1:" + port), "ANVIL_X_LISTEN")) {
+            assertThat(first.address()).contains("127.0.0.1:" + port);
+            assertThatThrownBy(() -> TemporalDevServer.startInProcess(Optional.of("127.0.0.1:" + port), "ANVIL_X_LISTEN"))
+                    .hasMessageContaining("already in use").hasMessageContaining("ANVIL_X_LISTEN=");
         }
     }
 
