@@ -19,6 +19,7 @@ import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
 import dev.anvil.workflows.pipeline.spec.SpecException;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
+import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
@@ -157,11 +158,18 @@ public class RunLauncher {
     }
 
     private void startWorkflow(String runId, PipelinePlan plan) {
-        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
+        startWorkflow(runId, plan, null);
+    }
+
+    private void startWorkflow(String runId, PipelinePlan plan, WorkflowIdReusePolicy reuse) {
+        WorkflowOptions.Builder options = WorkflowOptions.newBuilder()
                 .setWorkflowId(runId)
                 .setTaskQueue(TaskQueues.CPU)
-                .setWorkflowExecutionTimeout(RUN_TIMEOUT)
-                .build());
+                .setWorkflowExecutionTimeout(RUN_TIMEOUT);
+        if (reuse != null) {
+            options.setWorkflowIdReusePolicy(reuse);
+        }
+        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, options.build());
         try {
             WorkflowClient.start(workflow::run, plan);
         } catch (WorkflowExecutionAlreadyStarted e) {
@@ -186,6 +194,20 @@ public class RunLauncher {
             for (RunAdmissionStore.Waiting w : admissions.admit(pipeline, currentLimit(pipeline))) {
                 startAdmitted(w, started);
             }
+        }
+        return started;
+    }
+
+    /** As {@link #admitWaiting()}, for one pipeline: what a run of it that just ended calls. */
+    public List<String> admitWaiting(String pipeline) {
+        List<String> started = new ArrayList<>();
+        for (RunAdmissionStore.Waiting w : admissions.admittedNotStarted()) {
+            if (w.pipeline().equals(pipeline)) {
+                startAdmitted(w, started);
+            }
+        }
+        for (RunAdmissionStore.Waiting w : admissions.admit(pipeline, currentLimit(pipeline))) {
+            startAdmitted(w, started);
         }
         return started;
     }
@@ -218,7 +240,9 @@ public class RunLauncher {
             PipelinePlan plan = PlanBuilder.plan(spec, version.version(), operators, params, run.submittedBy())
                     .withLogicalDate(w.logicalDate())
                     .withScheduleToStartTimeout(scheduleToStartTimeout);
-            startWorkflow(w.runId(), w.cache() ? plan : plan.withoutCache());
+            // never a second execution: another process may have started this run, and it may have ended already
+            startWorkflow(w.runId(), w.cache() ? plan : plan.withoutCache(),
+                    WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE);
         } catch (SpecException | NoSuchElementException | IllegalArgumentException bad) {
             // retrying will not help: the run ends with the reason instead of holding its slot
             runs.markFailed(w.runId(), "could not start after waiting for a slot: " + bad.getMessage());

@@ -161,6 +161,38 @@ class MaxActiveRunsTest {
         assertThat(workflowExists("retrain-2")).isTrue();
     }
 
+    @Test
+    void anAdmissionACrashInterruptedIsStartedLaterAndNeverTwice() throws Exception {
+        launcher.start("retrain", "retrain-1", Map.of(), "bo", null);
+        launcher.start("retrain", "retrain-2", Map.of(), "bo", null);
+        stores.runs().updateStatus("retrain-1", "success");
+        // a process admitted retrain-2 and died before starting its workflow
+        assertThat(admissions.admit("retrain", 1)).extracting(RunAdmissionStore.Waiting::runId)
+                .containsExactly("retrain-2");
+        assertThat(workflowExists("retrain-2")).isFalse();
+
+        assertThat(launcher.admitWaiting()).containsExactly("retrain-2");
+        assertThat(workflowExists("retrain-2")).isTrue();
+
+        // its workflow ends while a second process still holds the admission: that one starts nothing new
+        temporal.getWorkflowClient().newUntypedWorkflowStub("retrain-2").terminate("test");
+        try (var c = stores.db().getConnection(); var st = c.createStatement()) {
+            st.execute("INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, admitted_at)"
+                    + " VALUES ('retrain-2', 'retrain', 1, now())");
+        }
+        launcher.admitWaiting("retrain");
+        assertThat(status("retrain-2"))
+                .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
+        assertThat(admissions.find("retrain-2")).isEmpty();
+    }
+
+    private io.temporal.api.enums.v1.WorkflowExecutionStatus status(String id) {
+        return temporal.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
+                DescribeWorkflowExecutionRequest.newBuilder().setNamespace(temporal.getNamespace())
+                        .setExecution(WorkflowExecution.newBuilder().setWorkflowId(id)).build())
+                .getWorkflowExecutionInfo().getStatus();
+    }
+
     private PipelinePlan startInput(String runId) {
         var history = temporal.getWorkflowClient().fetchHistory(runId);
         var payloads = history.getEvents().get(0).getWorkflowExecutionStartedEventAttributes().getInput();
