@@ -219,6 +219,20 @@ CREATE TABLE pipeline_run_notes (
     CONSTRAINT pipeline_run_notes_run_id_fkey FOREIGN KEY (run_id) REFERENCES pipeline_runs(id)
 );
 
+CREATE TABLE pipeline_run_waits (
+    run_id text NOT NULL,
+    pipeline text NOT NULL,
+    max_active_runs integer NOT NULL,
+    logical_date text,
+    use_cache boolean NOT NULL DEFAULT true,
+    queued_at timestamp with time zone NOT NULL DEFAULT now(),
+    admitted_at timestamp with time zone,
+    CONSTRAINT pipeline_run_waits_max_active_runs_check CHECK ((max_active_runs >= 1)),
+    CONSTRAINT pipeline_run_waits_pkey PRIMARY KEY (run_id),
+    CONSTRAINT pipeline_run_waits_run_id_fkey FOREIGN KEY (run_id) REFERENCES pipeline_runs(id)
+);
+CREATE INDEX pipeline_run_waits_pipeline_idx ON public.pipeline_run_waits USING btree (pipeline, queued_at, run_id);
+
 CREATE TABLE pipeline_runs (
     id text NOT NULL,
     pipeline text NOT NULL,

@@ -36,6 +36,7 @@ class HealthAndDocsTest {
             dev.anvil.api.auth.AuditResource.class,
             dev.anvil.api.provenance.ProvenanceResource.class,
             dev.anvil.api.serving.EndpointResource.class,
+            dev.anvil.api.serving.EndpointDriftResource.class,
             dev.anvil.api.serving.RolloutResource.class,
             dev.anvil.api.webhooks.WebhookResource.class};
 

@@ -125,16 +125,16 @@ class OpenApiDocumentTest {
 
     /**
      * The JSON columns the API writes as JSON values (JsonColumns: metricsJson, parametersJson, paramsJson,
-     * detailsJson, analysisJson) are objects in the document too, never strings, wherever their types appear.
+     * detailsJson, analysisJson, reportJson) are objects in the document too, never strings, wherever their types appear.
      */
     @Test
     void jsonColumnsAreObjectsNotStrings() throws Exception {
         JsonNode schemas = document().path("components").path("schemas");
         java.util.Map<Class<?>, List<String>> columns = dev.anvil.api.wiring.JsonColumns.fields();
         assertThat(columns.keySet()).extracting(Class::getSimpleName)
-                .containsExactly("AuditEntry", "PipelineRun", "Rollout", "TaskRun");
+                .containsExactly("AuditEntry", "DriftReport", "PipelineRun", "Rollout", "TaskRun");
         assertThat(columns.values().stream().flatMap(List::stream))
-                .contains("metricsJson", "parametersJson", "paramsJson", "detailsJson", "analysisJson");
+                .contains("metricsJson", "parametersJson", "paramsJson", "detailsJson", "analysisJson", "reportJson");
         columns.forEach((type, fields) -> {
             JsonNode properties = schemas.path(type.getSimpleName()).path("properties");
             assertThat(properties.isObject()).as(type.getSimpleName() + " is in the document").isTrue();

@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "endpoints", description = "Serving endpoints: which model versions serve, with their weights.",
-        subcommands = {EndpointsCommand.List.class, EndpointsCommand.Get.class, EndpointsCommand.Put.class})
+        subcommands = {EndpointsCommand.List.class, EndpointsCommand.Get.class, EndpointsCommand.Put.class,
+                EndpointsCommand.Drift.class})
 public class EndpointsCommand extends GroupCommand {
 
     @Command(name = "list", description = "Every endpoint with its stable and canary versions.")
@@ -62,6 +63,30 @@ public class EndpointsCommand extends GroupCommand {
             if (isPublic != null) body.put("public", isPublic);
             if (breakGlass != null) body.putObject("break_glass").put("reason", breakGlass);
             output.object(out(), api().put("/api/endpoints/" + segment(name), body));
+        }
+    }
+
+    @Command(name = "drift", description = "The endpoint's drift reports, newest first, a page at a time; with "
+            + "--report ID, that one report in full.")
+    static class Drift extends ApiCommand {
+        @Parameters(paramLabel = "NAME") String name;
+        @Option(names = "--report", paramLabel = "ID", description = "one report (its id from the list)") Long report;
+        @Option(names = "--limit", defaultValue = "50", description = "reports per page, 1..1000 (default 50)") int limit;
+        @Option(names = "--page", defaultValue = "0", description = "page number from 0") int page;
+        @Mixin Output output;
+
+        @Override
+        protected void run() {
+            String base = "/api/endpoints/" + segment(name) + "/drift";
+            if (report != null) {
+                output.object(out(), api().get(base + "/" + report));
+                return;
+            }
+            java.util.Map<String, Object> q = new java.util.LinkedHashMap<>();
+            q.put("limit", limit);
+            q.put("page", page);
+            output.list(out(), api().get(base + ApiClient.query(q)), "id", "version", "referenceDataset",
+                    "referenceVersion", "drifted", "movedFeatures", "runId", "createdAt");
         }
     }
 }

@@ -547,6 +547,24 @@ class CliTest {
     }
 
     @Test
+    void endpointsDriftListsAPageOrShowsOneReport() {
+        stub.on("GET /api/endpoints/digits/drift", 200, "[{\"id\":7,\"version\":2,\"referenceDataset\":\"digits-train\","
+                + "\"referenceVersion\":1,\"drifted\":true,\"movedFeatures\":[\"x[3]\"],\"runId\":\"r9\"}]");
+        stub.on("GET /api/endpoints/digits/drift/7", 200, "{\"id\":7,\"drifted\":true,\"reportJson\":{\"features\":[]}}");
+
+        CliRunner.Result list = cli.run("endpoints", "drift", "digits", "--limit", "10", "--page", "2");
+        assertThat(list.code()).as(list.err()).isZero();
+        assertThat(stub.last().uri()).isEqualTo("/api/endpoints/digits/drift?limit=10&page=2");
+        assertThat(list.out()).contains("digits-train").contains("r9");
+
+        CliRunner.Result one = cli.run("endpoints", "drift", "digits", "--report", "7", "--output", "json");
+        assertThat(one.code()).as(one.err()).isZero();
+        assertThat(stub.last().uri()).isEqualTo("/api/endpoints/digits/drift/7");
+        assertThat(one.out()).contains("\"reportJson\"");
+        assertThat(cli.run("endpoints", "drift").code()).isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
     void completionPrintsABashScript() {
         CliRunner.Result r = cli.run("completion", "bash");
 

@@ -70,8 +70,23 @@ public final class DriftReportStore {
 
     /** The endpoint's newest reports first. */
     public List<DriftReport> list(String endpoint, int limit) {
-        return jdbc.query(TABLE, "list", SELECT + " WHERE endpoint = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-                DriftReportStore::map, endpoint, limit);
+        return list(endpoint, limit, 0);
+    }
+
+    /**
+     * The endpoint's reports, newest first, a page at a time.
+     *
+     * @param offset reports to skip (page * limit)
+     */
+    public List<DriftReport> list(String endpoint, int limit, int offset) {
+        if (limit < 1) {
+            throw DataAccessException.badInput(TABLE, "list", "limit " + limit + " must be at least 1");
+        }
+        if (offset < 0) {
+            throw DataAccessException.badInput(TABLE, "list", "offset " + offset + " must not be negative");
+        }
+        return jdbc.query(TABLE, "list", SELECT + " WHERE endpoint = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                DriftReportStore::map, endpoint, limit, offset);
     }
 
     private static DriftReport map(ResultSet rs) throws SQLException {

@@ -89,11 +89,16 @@ public final class PipelineRunStore {
         });
     }
 
-    /** Every run in a status, oldest first; start-up reconciliation reads the "running" ones. */
+    /**
+     * Every run in a status that has (or is about to have) a workflow, oldest first; reconciliation squares them
+     * with Temporal. Runs waiting for a slot of their pipeline's max_active_runs ({@link RunAdmissionStore}) have
+     * no workflow yet and are left out.
+     */
     public List<PipelineRun> listByStatus(String status) {
         Validate.oneOf(TABLE, "list by status", "status", status, PipelineRun.STATUSES);
         return jdbc.query(TABLE, "list by status",
-                "SELECT " + COLUMNS + " FROM pipeline_runs WHERE status = ? ORDER BY created_at, id",
+                "SELECT " + COLUMNS + " FROM pipeline_runs r WHERE status = ? AND NOT EXISTS (SELECT 1 FROM"
+                        + " pipeline_run_waits w WHERE w.run_id = r.id AND w.admitted_at IS NULL) ORDER BY created_at, id",
                 PipelineRunStore::map, status);
     }
 
@@ -132,7 +137,7 @@ public final class PipelineRunStore {
         });
     }
 
-    private static Optional<PipelineRun> find(Connection c, String id) throws SQLException {
+    static Optional<PipelineRun> find(Connection c, String id) throws SQLException {
         return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM pipeline_runs WHERE id = ?", PipelineRunStore::map, id);
     }
 

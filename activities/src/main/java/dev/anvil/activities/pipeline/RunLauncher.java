@@ -6,6 +6,7 @@ import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.PipelineVersion;
+import dev.anvil.db.RunAdmissionStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.workflows.TaskQueues;
@@ -18,22 +19,31 @@ import dev.anvil.workflows.pipeline.spec.OperatorRegistry;
 import dev.anvil.workflows.pipeline.spec.PipelineSpec;
 import dev.anvil.workflows.pipeline.spec.SpecException;
 import dev.anvil.workflows.pipeline.spec.SpecLoader;
+import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowOptions;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.NoSuchElementException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts a run of a registered pipeline: loads its newest version, builds the plan, records the run
- * in PostgreSQL, then starts its workflow. Used by the REST API and by schedules alike.
+ * in PostgreSQL, then starts its workflow. Used by the REST API, schedules and event triggers alike.
+ * A pipeline with {@code max_active_runs} at its limit gets the run recorded queued without a workflow
+ * ({@link RunAdmissionStore}); {@link #admitWaiting} starts such runs when slots free.
  */
 public class RunLauncher {
+    private static final Logger LOG = LoggerFactory.getLogger(RunLauncher.class);
     /** A bound on a whole run, so a forgotten run does not wait forever. */
     static final Duration RUN_TIMEOUT = Duration.ofDays(7);
     /** How long a task waits on its queue for a worker unless told otherwise (ANVIL_SCHEDULE_TO_START_TIMEOUT). */
@@ -41,30 +51,45 @@ public class RunLauncher {
 
     private final PipelineStore pipelines;
     private final PipelineRunStore runs;
+    private final RunAdmissionStore admissions;
     private final TaskRunStore taskRuns;
     private final WorkflowClient client;
     private final OperatorRegistry operators;
     private final ObjectMapper json;
     private final Duration scheduleToStartTimeout;
 
-    public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
-                       OperatorRegistry operators, ObjectMapper json) {
-        this(pipelines, runs, taskRuns, client, operators, json, DEFAULT_SCHEDULE_TO_START_TIMEOUT);
+    public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, RunAdmissionStore admissions,
+                       TaskRunStore taskRuns, WorkflowClient client, OperatorRegistry operators, ObjectMapper json) {
+        this(pipelines, runs, admissions, taskRuns, client, operators, json, DEFAULT_SCHEDULE_TO_START_TIMEOUT);
     }
 
     /** @param scheduleToStartTimeout how long each task of a run may wait for a worker on its queue; 0: no limit */
-    public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
-                       OperatorRegistry operators, ObjectMapper json, Duration scheduleToStartTimeout) {
+    public RunLauncher(PipelineStore pipelines, PipelineRunStore runs, RunAdmissionStore admissions,
+                       TaskRunStore taskRuns, WorkflowClient client, OperatorRegistry operators, ObjectMapper json,
+                       Duration scheduleToStartTimeout) {
         this.scheduleToStartTimeout = scheduleToStartTimeout;
         this.pipelines = pipelines;
         this.runs = runs;
+        this.admissions = admissions;
         this.taskRuns = taskRuns;
         this.client = client;
         this.operators = operators;
         this.json = json;
     }
 
-    public record Started(String runId, int version) {}
+    /**
+     * @param waitingFor null when the run's workflow started; otherwise the pipeline's {@code max_active_runs}
+     *                   it found reached: the run is queued and starts when a slot frees
+     */
+    public record Started(String runId, int version, Integer waitingFor) {
+        public Started(String runId, int version) {
+            this(runId, version, null);
+        }
+
+        public boolean waiting() {
+            return waitingFor != null;
+        }
+    }
 
     /**
      * @param runId       the run's id; starting the same id twice starts one run (schedules rely on it)
@@ -117,18 +142,114 @@ public class RunLauncher {
         if (!cache) {
             plan = plan.withoutCache();
         }
-        runs.create(runId, pipeline, latest.version(), toJson(plan.params()), submittedBy);
-        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
+        if (spec.maxActiveRuns() == null) {
+            runs.create(runId, pipeline, latest.version(), toJson(plan.params()), submittedBy);
+        } else {
+            RunAdmissionStore.Admission admission = admissions.create(runId, pipeline, latest.version(),
+                    toJson(plan.params()), submittedBy, spec.maxActiveRuns(), logicalDate, cache);
+            if (!admission.admitted()) {
+                LOG.info("run {} of pipeline '{}' waits: {} of max_active_runs {} active", runId, pipeline,
+                        admission.active(), spec.maxActiveRuns());
+                return new Started(runId, latest.version(), spec.maxActiveRuns());
+            }
+        }
+        startWorkflow(runId, plan);
+        return new Started(runId, latest.version());
+    }
+
+    private void startWorkflow(String runId, PipelinePlan plan) {
+        startWorkflow(runId, plan, null);
+    }
+
+    private void startWorkflow(String runId, PipelinePlan plan, WorkflowIdReusePolicy reuse) {
+        WorkflowOptions.Builder options = WorkflowOptions.newBuilder()
                 .setWorkflowId(runId)
                 .setTaskQueue(TaskQueues.CPU)
-                .setWorkflowExecutionTimeout(RUN_TIMEOUT)
-                .build());
+                .setWorkflowExecutionTimeout(RUN_TIMEOUT);
+        if (reuse != null) {
+            options.setWorkflowIdReusePolicy(reuse);
+        }
+        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, options.build());
         try {
             WorkflowClient.start(workflow::run, plan);
         } catch (WorkflowExecutionAlreadyStarted e) {
             // a retried start: the run is already going
         }
-        return new Started(runId, latest.version());
+    }
+
+    /**
+     * Starts the runs that wait for a slot and now have one, oldest first, under each pipeline's newest
+     * {@code max_active_runs} (a spec without it lets every waiting run start); first, runs admitted before
+     * whose start was not confirmed (a process died in between). Safe to call from several processes at once:
+     * admission happens under the pipeline's lock, and a start of a run already going is a no-op.
+     *
+     * @return the ids of the runs started
+     */
+    public List<String> admitWaiting() {
+        List<String> started = new ArrayList<>();
+        for (RunAdmissionStore.Waiting w : admissions.admittedNotStarted()) {
+            startAdmitted(w, started);
+        }
+        for (String pipeline : admissions.pipelinesWithWaiting()) {
+            for (RunAdmissionStore.Waiting w : admissions.admit(pipeline, currentLimit(pipeline))) {
+                startAdmitted(w, started);
+            }
+        }
+        return started;
+    }
+
+    /** As {@link #admitWaiting()}, for one pipeline: what a run of it that just ended calls. */
+    public List<String> admitWaiting(String pipeline) {
+        List<String> started = new ArrayList<>();
+        for (RunAdmissionStore.Waiting w : admissions.admittedNotStarted()) {
+            if (w.pipeline().equals(pipeline)) {
+                startAdmitted(w, started);
+            }
+        }
+        for (RunAdmissionStore.Waiting w : admissions.admit(pipeline, currentLimit(pipeline))) {
+            startAdmitted(w, started);
+        }
+        return started;
+    }
+
+    /** The newest spec's bound; a spec that no longer reads keeps the bound the run was queued under. */
+    private Integer currentLimit(String pipeline) {
+        Optional<PipelineVersion> latest = pipelines.latest(pipeline);
+        if (latest.isEmpty()) {
+            return null; // the pipeline went: let its runs start, and fail there with the reason
+        }
+        try {
+            return SpecLoader.load(latest.get().spec(), operators, Set.of()).maxActiveRuns();
+        } catch (SpecException | RuntimeException e) {
+            return admissions.queuedLimit(pipeline).orElse(null);
+        }
+    }
+
+    private void startAdmitted(RunAdmissionStore.Waiting w, List<String> started) {
+        PipelineRun run = runs.find(w.runId()).orElse(null);
+        if (run == null || run.isTerminal()) {
+            admissions.started(w.runId()); // cancelled or closed meanwhile: nothing to start
+            return;
+        }
+        try {
+            PipelineVersion version = pipelines.find(run.pipeline(), run.pipelineVersion()).orElseThrow(
+                    () -> new NoSuchElementException("version " + run.pipelineVersion() + " of pipeline '"
+                            + run.pipeline() + "' is no longer registered"));
+            Map<String, Object> params = StoredJson.read(json, run.paramsJson());
+            PipelineSpec spec = SpecLoader.load(version.spec(), operators, params.keySet());
+            PipelinePlan plan = PlanBuilder.plan(spec, version.version(), operators, params, run.submittedBy())
+                    .withLogicalDate(w.logicalDate())
+                    .withScheduleToStartTimeout(scheduleToStartTimeout);
+            // never a second execution: another process may have started this run, and it may have ended already
+            startWorkflow(w.runId(), w.cache() ? plan : plan.withoutCache(),
+                    WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE);
+        } catch (SpecException | NoSuchElementException | IllegalArgumentException bad) {
+            // retrying will not help: the run ends with the reason instead of holding its slot
+            runs.markFailed(w.runId(), "could not start after waiting for a slot: " + bad.getMessage());
+            LOG.warn("run {} could not start after waiting for a slot: {}", w.runId(), bad.getMessage());
+        }
+        admissions.started(w.runId());
+        started.add(w.runId());
     }
 
     /**

@@ -70,7 +70,7 @@ class DriftOperatorTest {
         pipelines = new PipelineStore(stores.db());
         temporal = TestWorkflowEnvironment.newInstance(); // only its client: runs are queued, none runs
         EventTriggers triggers = new EventTriggers(pipelines, OperatorRegistry.builtIns(), events,
-                new RunLauncher(pipelines, stores.runs(), stores.taskRuns(), temporal.getWorkflowClient(),
+                new RunLauncher(pipelines, stores.runs(), new dev.anvil.db.RunAdmissionStore(stores.db()), stores.taskRuns(), temporal.getWorkflowClient(),
                         OperatorRegistry.builtIns(), JSON));
         ArtifactIO io = new ArtifactIO(stores.objects(), stores.artifacts(), stores.lineage(), JSON,
                 null, datasets);

@@ -40,7 +40,7 @@ class ScheduledRunRequesterTest {
         pipelines = new PipelineStore(stores.db());
         // only the client is used: the runs are recorded and their workflows queued, none runs
         temporal = TestWorkflowEnvironment.newInstance();
-        activities = new ScheduleActivitiesImpl(new RunLauncher(pipelines, stores.runs(), stores.taskRuns(),
+        activities = new ScheduleActivitiesImpl(new RunLauncher(pipelines, stores.runs(), new dev.anvil.db.RunAdmissionStore(stores.db()), stores.taskRuns(),
                 temporal.getWorkflowClient(), OperatorRegistry.builtIns(), new ObjectMapper()));
     }
 

@@ -98,7 +98,7 @@ final class AirflowViews {
         m.put("timetable_description", schedule.map(s -> "Anvil schedule " + s.expression()).orElse(null));
         m.put("tags", List.of());
         m.put("max_active_tasks", 16);
-        m.put("max_active_runs", null);
+        m.put("max_active_runs", spec.map(PipelineSpec::maxActiveRuns).orElse(null)); // null: no bound
         m.put("max_consecutive_failed_dag_runs", 0);
         m.put("has_task_concurrency_limits", false);
         m.put("has_import_errors", spec.isEmpty());

@@ -157,7 +157,9 @@ public class PipelineResource {
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RunRequest.class),
             examples = @ExampleObject(name = "params", value = "{\"params\": {\"model\": \"<sha256>\"}, \"cache\": true}")))
-    @APIResponse(responseCode = "201", description = "the run started (run, pipeline, version, status); Location is the run")
+    @APIResponse(responseCode = "201", description = "the run started (run, pipeline, version, status); Location is the run."
+            + " With the pipeline's max_active_runs reached, the run stays queued and waiting says why; it starts when"
+            + " an active run ends")
     @APIResponse(responseCode = "400", description = "the body is not valid JSON")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
@@ -180,9 +182,13 @@ public class PipelineResource {
         }
         trail.record("run.started", "run:" + started.runId(), "pipeline", name, "version", started.version(),
                 "cache", request == null || request.cache() == null || request.cache());
-        return Response.created(URI.create("/api/runs/" + started.runId()))
-                .entity(Map.of("run", started.runId(), "pipeline", name, "version", started.version(), "status", "queued"))
-                .build();
+        Map<String, Object> body = new java.util.LinkedHashMap<>(Map.of("run", started.runId(), "pipeline", name,
+                "version", started.version(), "status", "queued"));
+        if (started.waiting()) {
+            body.put("waiting", "max_active_runs " + started.waitingFor() + " reached; the run starts when an active"
+                    + " run of '" + name + "' ends");
+        }
+        return Response.created(URI.create("/api/runs/" + started.runId())).entity(body).build();
     }
 
     @POST

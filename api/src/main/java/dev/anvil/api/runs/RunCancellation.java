@@ -18,6 +18,7 @@ import java.util.List;
 @ApplicationScoped
 public class RunCancellation {
     @Inject PipelineRunStore runs;
+    @Inject dev.anvil.db.RunAdmissionStore admissions;
     @Inject WorkflowClient client;
     @Inject AuditTrail trail;
 
@@ -30,6 +31,11 @@ public class RunCancellation {
         if (run.isTerminal()) {
             throw new ProblemException(409, "Conflict", "run '" + id + "' already ended as " + run.status()
                     + "; only queued or running runs can be cancelled", List.of());
+        }
+        if (admissions.cancelWaiting(id)) {
+            // it waited for a slot (max_active_runs): no workflow started, so none to cancel
+            trail.record("run.cancelled", "run:" + id);
+            return;
         }
         try {
             client.newUntypedWorkflowStub(id).cancel();

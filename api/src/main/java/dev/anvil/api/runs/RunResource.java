@@ -49,6 +49,7 @@ public class RunResource {
     @Inject RunLauncher launcher;
     @Inject RunCancellation cancellation;
     @Inject dev.anvil.db.TriggerEventStore triggerEvents;
+    @Inject dev.anvil.db.RunAdmissionStore admissions;
 
     /** Newest first; {@code state} is accepted as an alias of {@code status}, as in Airflow. */
     @GET
@@ -149,14 +150,19 @@ public class RunResource {
     @Path("/{id}")
     @Operation(summary = "One run with its task runs", description = "Every task attempt: status, timings, "
             + "parameters, metrics, errors; and what started the run (trigger.kind: manual, schedule, drift or dataset,"
-            + " with the event for the last two).")
+            + " with the event for the last two); waiting says why a queued run has not started (its pipeline's"
+            + " max_active_runs reached), null otherwise.")
     @APIResponse(responseCode = "200", description = "run and tasks", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RunWithTasks.class)))
     @APIResponse(responseCode = "404", description = "no run with this id")
     public RunWithTasks get(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         List<TaskRun> tasks = taskRuns.listByRun(id);
-        return new RunWithTasks(run, tasks, trigger(run));
+        String waiting = admissions.find(id).filter(w -> w.admittedAt() == null && !run.isTerminal())
+                .map(w -> "waits for a slot: max_active_runs " + w.maxActiveRuns() + " of pipeline '" + w.pipeline()
+                        + "' reached when it was queued; it starts when an active run ends")
+                .orElse(null);
+        return new RunWithTasks(run, tasks, trigger(run), waiting);
     }
 
     /** What started the run: the event (drift, dataset) recorded for it, else its schedule tick or a person. */
@@ -176,9 +182,10 @@ public class RunResource {
     }
 
     /**
-     * A run, every attempt of each of its tasks (oldest first), and what started it ({@code kind}: manual,
-     * schedule, drift or dataset; {@code subject}, {@code event} and {@code at} for the last two).
+     * A run, every attempt of each of its tasks (oldest first), what started it ({@code kind}: manual,
+     * schedule, drift or dataset; {@code subject}, {@code event} and {@code at} for the last two), and, for a
+     * queued run held back by its pipeline's {@code max_active_runs}, why it waits (null otherwise).
      */
-    public record RunWithTasks(PipelineRun run, List<TaskRun> tasks, Map<String, Object> trigger) {
+    public record RunWithTasks(PipelineRun run, List<TaskRun> tasks, Map<String, Object> trigger, String waiting) {
     }
 }

@@ -153,6 +153,16 @@ public class AnvilStartup {
         } catch (RuntimeException e) {
             LOG.warnf("could not reconcile runs with Temporal at %s: %s", config.temporal().target(), e.getMessage());
         }
+        try {
+            // runs that waited for a slot (max_active_runs) whose end nobody reported in time, or whose
+            // admission a crash interrupted
+            java.util.List<String> admitted = launcher.admitWaiting();
+            if (!admitted.isEmpty()) {
+                LOG.infof("started runs that waited for a slot: %s", admitted);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("could not start runs waiting for a slot: %s", e.getMessage());
+        }
     }
 
     /** Debris of a crash elsewhere (another pod, a worker killed mid-run) is closed within the interval. */
@@ -239,7 +249,7 @@ public class AnvilStartup {
         return new Object[] {
                 new TaskActivitiesImpl(operators, taskRuns, lineage, json, taskLogs),
                 new ScheduleActivitiesImpl(launcher),
-                new RunStateActivitiesImpl(runs),
+                new RunStateActivitiesImpl(runs, launcher::admitWaiting),
                 new RolloutActivitiesImpl(endpoints, servingSessions, servingCounts, registry, rollouts, audit, lineage,
                         json, config.gateway().loadWait(), reportsFresh(), admission),
                 new ApprovalActivitiesImpl(approvals, taskRuns, audit, submittedDecisions),

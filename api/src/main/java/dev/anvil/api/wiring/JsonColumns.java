@@ -3,6 +3,7 @@ package dev.anvil.api.wiring;
 import com.fasterxml.jackson.annotation.JsonRawValue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.anvil.db.AuditEntry;
+import dev.anvil.db.DriftReport;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.Rollout;
 import dev.anvil.db.TaskRun;
@@ -29,7 +30,8 @@ public class JsonColumns implements ObjectMapperCustomizer {
             TaskRun.class, TaskRunJson.class,
             PipelineRun.class, PipelineRunJson.class,
             AuditEntry.class, AuditEntryJson.class,
-            Rollout.class, RolloutJson.class);
+            Rollout.class, RolloutJson.class,
+            DriftReport.class, DriftReportJson.class);
 
     @Override
     public void customize(ObjectMapper mapper) {
@@ -63,6 +65,11 @@ public class JsonColumns implements ObjectMapperCustomizer {
     interface AuditEntryJson {
         @JsonRawValue
         String detailsJson();
+    }
+
+    interface DriftReportJson {
+        @JsonRawValue
+        String reportJson();
     }
 
     interface RolloutJson {

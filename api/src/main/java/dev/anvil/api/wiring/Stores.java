@@ -12,6 +12,7 @@ import dev.anvil.db.EndpointStore;
 import dev.anvil.db.LineageStore;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.RunAdmissionStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.RolloutStore;
 import dev.anvil.db.ServingCountsStore;
@@ -133,9 +134,16 @@ public class Stores {
 
     @Produces
     @Singleton
-    RunLauncher runLauncher(PipelineStore pipelines, PipelineRunStore runs, TaskRunStore taskRuns, WorkflowClient client,
-                            ObjectMapper json, dev.anvil.api.config.AnvilConfig config) {
-        return new RunLauncher(pipelines, runs, taskRuns, client, OperatorRegistry.builtIns(), json,
+    RunAdmissionStore admissions(AgroalDataSource ds) {
+        return new RunAdmissionStore(ds);
+    }
+
+    @Produces
+    @Singleton
+    RunLauncher runLauncher(PipelineStore pipelines, PipelineRunStore runs, RunAdmissionStore admissions,
+                            TaskRunStore taskRuns, WorkflowClient client, ObjectMapper json,
+                            dev.anvil.api.config.AnvilConfig config) {
+        return new RunLauncher(pipelines, runs, admissions, taskRuns, client, OperatorRegistry.builtIns(), json,
                 config.scheduleToStartTimeout());
     }
 

@@ -40,6 +40,7 @@ class AirflowDagsApiTest {
         AirflowFixtures.register("afdag-gamma", """
                 description: a scheduled one
                 schedule: "@daily"
+                max_active_runs: 3
                 default_args: {retries: 2, retry_delay: 90s}
                 tasks:
                   extract:   {operator: noop}
@@ -90,7 +91,10 @@ class AirflowDagsApiTest {
     void getAndDetailsAndTasksConform() {
         conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afdag-gamma").then().statusCode(200), "DAG")
                 .body("dag_id", equalTo("afdag-gamma")).body("description", equalTo("a scheduled one"))
-                .body("is_paused", equalTo(false)).body("has_import_errors", equalTo(false));
+                .body("is_paused", equalTo(false)).body("has_import_errors", equalTo(false))
+                .body("max_active_runs", equalTo(3));
+        as(TestTokens.VIEWER).get("/api/v2/dags/afdag-alpha").then().statusCode(200)
+                .body("max_active_runs", nullValue()); // no bound in its spec
         conforms(as(TestTokens.VIEWER).get("/api/v2/dags/afdag-gamma/details").then().statusCode(200), "DAGDetails")
                 .body("latest_dag_version.version_number", equalTo(1)).body("timezone", equalTo("UTC"))
                 .body("default_args.retries", equalTo(2));

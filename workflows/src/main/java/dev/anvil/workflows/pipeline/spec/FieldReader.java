@@ -80,6 +80,23 @@ final class FieldReader {
         return Optional.of(node.intValue());
     }
 
+    /** A whole number of runs, 1 or more; absent means no bound. */
+    Optional<Integer> maxActiveRuns(JsonNode node, String path) {
+        if (absent(node)) {
+            return Optional.empty();
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+            error(path, "must be a whole number of runs (1 or more), got " + describe(node)
+                    + "; leave it out for no bound");
+            return Optional.empty();
+        }
+        if (node.intValue() < 1) {
+            error(path, "must be 1 or more, got " + node.intValue() + "; leave it out for no bound");
+            return Optional.empty();
+        }
+        return Optional.of(node.intValue());
+    }
+
     /** A duration string, or a whole number of seconds; {@code positive} rejects zero. */
     Optional<Duration> duration(JsonNode node, String path, boolean positive) {
         if (absent(node)) {

@@ -39,7 +39,8 @@ public final class SpecParser {
     public static final List<String> QUEUES = TaskQueues.ALL;
 
     static final List<String> TOP_FIELDS =
-            List.of("pipeline", "description", "schedule", "catchup", "params", "default_args", "tasks");
+            List.of("pipeline", "description", "schedule", "catchup", "max_active_runs", "params", "default_args",
+                    "tasks");
     static final List<String> DEFAULT_ARG_FIELDS =
             List.of("retries", "retry_delay", "execution_timeout", "trigger_rule", "queue", "cache");
     static final List<String> TASK_FIELDS = List.of("operator", "upstream", "dependencies", "trigger_rule",
@@ -186,7 +187,8 @@ public final class SpecParser {
                 r.object(root.get("params"), "params", "{calibration_samples: 256}").orElse(Map.of()),
                 defaults,
                 readTasks(root.get("tasks"), defaults, r),
-                mapping ? readTriggers(schedule.get("on"), r) : List.of());
+                mapping ? readTriggers(schedule.get("on"), r) : List.of(),
+                r.maxActiveRuns(root.get("max_active_runs"), "max_active_runs").orElse(null));
     }
 
     private static void checkName(String name, FieldReader r) {

@@ -137,6 +137,22 @@ class ExampleSpecsTest {
                 TestSpecs.errors(spec));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "-1", "two", "1.5"})
+    void publishedSchemaRefusesMaxActiveRunsWhereTheParserDoes(String value) {
+        String spec = """
+                pipeline: p
+                max_active_runs: %s
+                tasks:
+                  a: {operator: noop}
+                """.formatted(value);
+
+        assertThat(WithValidator.validate(publishedSchema(), yaml(spec), "")).extracting(SpecError::path)
+                .containsExactly("max_active_runs");
+        assertThat(TestSpecs.errors(spec)).extracting(SpecError::path).containsExactly("max_active_runs");
+        assertThat(WithValidator.validate(publishedSchema(), yaml(spec.replace(value, "3")), "")).isEmpty();
+    }
+
     private static com.networknt.schema.Schema publishedSchema() {
         return WithValidator.compile(TestSpecs.resource(BuiltInOperators.PIPELINE_SCHEMA));
     }

@@ -204,7 +204,7 @@ class SpecParserTest {
                 tasks: {a: {operator: noop, retry: 3}}
                 """)).containsExactly(
                 new SpecError("start_date", "unknown field 'start_date' in the pipeline; allowed fields: pipeline,"
-                        + " description, schedule, catchup, params, default_args, tasks"),
+                        + " description, schedule, catchup, max_active_runs, params, default_args, tasks"),
                 new SpecError("default_args.owner", "unknown field 'owner' in default_args; allowed fields: retries,"
                         + " retry_delay, execution_timeout, trigger_rule, queue, cache"),
                 new SpecError("tasks.a.retry", "unknown field 'retry' in task 'a'; allowed fields: operator, upstream,"
@@ -250,6 +250,40 @@ class SpecParserTest {
                 """)).containsExactly(
                 new SpecError("tasks.a.retries", "must be a whole number of retries (0 or more), got 1.5"),
                 new SpecError("tasks.b.dependencies", "'dependencies' is another name for 'upstream'; use only one of them"));
+    }
+
+    @Test
+    void readsMaxActiveRunsAndLeavesItUnboundWhenAbsent() throws SpecException {
+        PipelineSpec bounded = SpecParser.parse("""
+                pipeline: p
+                max_active_runs: 2
+                tasks:
+                  a: {operator: noop}
+                """);
+        PipelineSpec unbounded = SpecParser.parse("""
+                pipeline: p
+                tasks:
+                  a: {operator: noop}
+                """);
+
+        assertThat(bounded.maxActiveRuns()).isEqualTo(2);
+        assertThat(unbounded.maxActiveRuns()).isNull();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "0      | must be 1 or more, got 0; leave it out for no bound",
+            "-1     | must be 1 or more, got -1; leave it out for no bound",
+            "two    | must be a whole number of runs (1 or more), got 'two'; leave it out for no bound",
+            "1.5    | must be a whole number of runs (1 or more), got 1.5; leave it out for no bound",
+            "[1]    | must be a whole number of runs (1 or more), got a list; leave it out for no bound"})
+    void rejectsMaxActiveRunsThatIsNotAWholeNumberOfOneOrMore(String value, String message) {
+        assertThat(errors("""
+                pipeline: p
+                max_active_runs: %s
+                tasks:
+                  a: {operator: noop}
+                """.formatted(value))).containsExactly(new SpecError("max_active_runs", message));
     }
 
     @Test
