@@ -42,9 +42,11 @@ public class RunWatcher {
             if (ctx.tty()) {
                 redraw(out, res.path("run"), latest);
             } else {
-                if (!status.equals(seenRunStatus)) {
+                // a run that starts reads before its tasks; one that ended, after them, as it happened
+                boolean runChanged = !status.equals(seenRunStatus);
+                seenRunStatus = status;
+                if (runChanged && !TERMINAL.contains(status)) {
                     out.println(now() + "  run " + runId + " " + status);
-                    seenRunStatus = status;
                 }
                 for (Map.Entry<String, JsonNode> e : latest.entrySet()) {
                     String state = e.getValue().path("status").asText() + " (attempt " + e.getValue().path("attempt").asInt() + ")";
@@ -52,6 +54,9 @@ public class RunWatcher {
                         String error = e.getValue().path("error").asText("");
                         out.println(now() + "  " + e.getKey() + " " + state + (error.isEmpty() ? "" : ": " + firstLine(error)));
                     }
+                }
+                if (runChanged && TERMINAL.contains(status)) {
+                    out.println(now() + "  run " + runId + " " + status);
                 }
             }
             out.flush();

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -273,6 +274,20 @@ class CliTest {
         assertThat(r.out()).contains("inspect failed (attempt 1): bad model\n").contains("run r1 ended failed")
                 .doesNotContain("\033[");
         assertThat(stub.requests).hasSize(3);
+    }
+
+    @Test
+    void watchPrintsTheRunsEndAfterTheTaskChangesSeenWithIt() {
+        stub.on("GET /api/runs/r1", 200, runJson("running", "[" + task("a", 1, "running", null) + "]"));
+        stub.on("GET /api/runs/r1", 200, runJson("success", "[" + task("a", 1, "success", null) + ","
+                + task("b", 1, "success", null) + "]"));
+
+        CliRunner.Result r = cli.run("runs", "watch", "r1", "--interval", "0.01");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> events = r.out().lines().map(l -> l.replaceFirst("^\\d\\d:\\d\\d:\\d\\d  ", "")).toList();
+        assertThat(events).containsExactly("run r1 running", "a running (attempt 1)", "a success (attempt 1)",
+                "b success (attempt 1)", "run r1 success", "run r1 ended success");
     }
 
     @Test

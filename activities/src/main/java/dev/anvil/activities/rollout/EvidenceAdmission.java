@@ -23,7 +23,8 @@ import java.time.Duration;
 /**
  * Production needs evidence: a rollout that gathers some ({@link CanarySpec#noEvidence}), of a candidate
  * whose provenance chain holds in Anvil's records ({@link ProvenanceChain}), unless an admin broke glass;
- * and, glass broken or not, a candidate with the inputs and outputs the endpoint serves now.
+ * and, glass broken or not, a candidate with the inputs and outputs the endpoint serves now that is not
+ * already its stable version.
  */
 public final class EvidenceAdmission implements RolloutAdmission {
     private final EndpointStore endpoints;
@@ -70,7 +71,14 @@ public final class EvidenceAdmission implements RolloutAdmission {
                 () -> new IllegalStateException("endpoint '" + r.endpoint() + "' serves version "
                         + endpoint.stableVersion() + " of '" + endpoint.model() + "', which the registry lacks"));
         if (stable.artifactSha256().equals(candidate.sha256())) {
-            return; // the rollout's first activity says that the candidate already serves
+            if (!endpoint.hasCanary()) {
+                // refused before a rollout starts, so the caller hears it instead of a rollout that fails at once
+                throw new RolloutRefused(409, "model", "the candidate " + candidate.sha256() + " is version "
+                        + endpoint.stableVersion() + " of '" + endpoint.model() + "', which endpoint '" + r.endpoint()
+                        + "' already serves as stable; roll out a model that differs from it (a pipeline run with the"
+                        + " same inputs builds the same bytes)");
+            }
+            return; // beside a canary, the rollout's first activity decides
         }
         requireSameSignature(r.endpoint(), "version " + endpoint.stableVersion(), stable.artifactSha256(), candidate,
                 "model", "roll it out on an endpoint of its own");

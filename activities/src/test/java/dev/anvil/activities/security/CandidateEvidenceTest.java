@@ -169,6 +169,17 @@ class CandidateEvidenceTest {
     }
 
     @Test
+    void theVersionTheEndpointAlreadyServesAsStableIsRefusedBeforeARolloutStarts() {
+        assertThatThrownBy(() -> admission.admit(request(stable.sha256(), 60), true))
+                .isInstanceOf(RolloutRefused.class)
+                .hasMessage("the candidate " + stable.sha256() + " is version 1 of 'digits', which endpoint 'digits'"
+                        + " already serves as stable; roll out a model that differs from it (a pipeline run with the"
+                        + " same inputs builds the same bytes)")
+                .satisfies(e -> assertThat(((RolloutRefused) e).status()).isEqualTo(409))
+                .satisfies(e -> assertThat(((RolloutRefused) e).field()).isEqualTo("model"));
+    }
+
+    @Test
     void aChangeByHandIsJudgedByTheSameChainAndSignature() throws Exception {
         ArtifactRef uploaded = stores.upload(variant("by-hand", 28), ArtifactIO.ONNX_MEDIA_TYPE);
         assertThatThrownBy(() -> admission.admitArtifact("digits", uploaded.sha256(), stable.sha256(), false))

@@ -86,7 +86,8 @@ public class RolloutResource {
             + " without being an admin, or the candidate lacks the evidence production needs (a signed attestation,"
             + " its run's passed gate and approval; the problem names what is missing)")
     @APIResponse(responseCode = "409", description = "no such endpoint or candidate artifact, or the candidate's"
-            + " inputs and outputs differ from what the endpoint serves (the problem names both signatures)")
+            + " inputs and outputs differ from what the endpoint serves (the problem names both signatures), or the"
+            + " candidate is the version the endpoint already serves as stable")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response start(Map<String, Object> body) {
         CanaryRequest request;
