@@ -9,6 +9,8 @@ import dev.anvil.modelkit.compress.InputGrams;
 import dev.anvil.modelkit.compress.LowRankFactorizer;
 import dev.anvil.modelkit.compress.LowRankOptions;
 import dev.anvil.modelkit.compress.LowRankReport;
+import dev.anvil.modelkit.compress.SequentialRefinement;
+import dev.anvil.modelkit.compress.TokenCounts;
 import dev.anvil.modelkit.datasets.DatasetReader;
 import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.OrtErrors;
@@ -61,9 +63,21 @@ public final class LowRankOperator extends CompressionOperator {
             default -> throw new IllegalArgumentException("allocation must be energy or error, got "
                     + with.get("allocation"));
         };
+        LowRankOptions.Refinement refinement = switch (With.string(with, "refine", "none")) {
+            case "none" -> LowRankOptions.Refinement.NONE;
+            case "sequential" -> LowRankOptions.Refinement.SEQUENTIAL;
+            default -> throw new IllegalArgumentException("refine must be none or sequential, got " + with.get("refine"));
+        };
+        LowRankOptions.EmbeddingWeights embeddingWeights = switch (With.string(with, "embedding_weights", "uniform")) {
+            case "uniform" -> LowRankOptions.EmbeddingWeights.UNIFORM;
+            case "token_frequency" -> LowRankOptions.EmbeddingWeights.TOKEN_FREQUENCY;
+            default -> throw new IllegalArgumentException("embedding_weights must be uniform or token_frequency, got "
+                    + with.get("embedding_weights"));
+        };
         LowRankOptions options = new LowRankOptions(With.number(with, "energy"), With.number(with, "param_ratio"), ranks,
-                With.names(with, "skip"), method, allocation, With.bool(with, "embeddings", false));
-        Map<String, Object> calibration = calibration(with, method);
+                With.names(with, "skip"), method, allocation, With.bool(with, "embeddings", false), refinement,
+                embeddingWeights, With.number(with, "frequency_floor"));
+        Map<String, Object> calibration = calibration(with, options);
         int samples = calibration == null ? 0 : calibrationSamples(calibration);
         return (model, context) -> {
             LowRankFactorizer.Progress progress =
@@ -73,13 +87,37 @@ public final class LowRankOperator extends CompressionOperator {
             if (calibration == null) {
                 report = LowRankFactorizer.factorize(model, options, progress);
             } else {
-                Map<String, InputGrams.Gram> grams = grams(model, context, options, calibration, samples);
-                rows = grams.values().stream().mapToLong(InputGrams.Gram::rows).max().orElse(0);
-                report = LowRankFactorizer.factorize(model, options, progress, grams);
+                Path file = dataset(context, calibration, "calibration_dataset");
+                try {
+                    Map<String, InputGrams.Gram> grams = method == LowRankOptions.Method.ACTIVATION_AWARE
+                            ? grams(model, context, options, file, samples) : null;
+                    rows = grams == null ? 0 : grams.values().stream().mapToLong(InputGrams.Gram::rows).max().orElse(0);
+                    Map<String, long[]> counts = null;
+                    if (embeddingWeights == LowRankOptions.EmbeddingWeights.TOKEN_FREQUENCY) {
+                        try (DatasetReader reader = DatasetReader.open(file)) {
+                            counts = TokenCounts.count(reader, LowRankFactorizer.tokenCountInputs(model, options), samples);
+                        }
+                    }
+                    LowRankFactorizer.Analysis analysis = LowRankFactorizer.analyse(model, options, grams, counts,
+                            progress);
+                    report = refinement == LowRankOptions.Refinement.SEQUENTIAL
+                            ? refine(model, context, options, analysis, file, samples)
+                            : LowRankFactorizer.apply(model, options, analysis);
+                } finally {
+                    Files.deleteIfExists(file);
+                }
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("method", method == LowRankOptions.Method.SVD ? "svd" : "activation_aware");
             out.put("allocation", allocation == LowRankOptions.Allocation.ENERGY ? "energy" : "error");
+            out.put("refine", refinement == LowRankOptions.Refinement.NONE ? "none" : "sequential");
+            if (options.embeddings()) {
+                out.put("embedding_weights", embeddingWeights == LowRankOptions.EmbeddingWeights.UNIFORM ? "uniform"
+                        : "token_frequency");
+                if (options.frequencyFloor() != null) {
+                    out.put("frequency_floor", options.frequencyFloor());
+                }
+            }
             if (calibration != null) {
                 out.put("calibration_samples", samples);
                 out.put("calibration_rows", rows);
@@ -114,19 +152,25 @@ public final class LowRankOperator extends CompressionOperator {
         };
     }
 
-    /** {@code with.calibration}, checked: activation-aware factorisation needs its dataset, plain SVD reads none. */
-    private static Map<String, Object> calibration(Map<String, Object> with, LowRankOptions.Method method) {
+    /**
+     * {@code with.calibration}, checked: activation-aware factorisation (and sequential refinement) and token-frequency
+     * weights need its dataset, plain SVD with uniform embedding rows reads none.
+     */
+    private static Map<String, Object> calibration(Map<String, Object> with, LowRankOptions options) {
         Object value = with.get("calibration");
-        if (method == LowRankOptions.Method.SVD) {
+        boolean tokens = options.embeddingWeights() == LowRankOptions.EmbeddingWeights.TOKEN_FREQUENCY;
+        if (options.method() == LowRankOptions.Method.SVD && !tokens) {
             if (value != null) {
-                throw new IllegalArgumentException("calibration is read only by method: activation_aware; leave it out"
-                        + " or set method: activation_aware");
+                throw new IllegalArgumentException("calibration is read only by method: activation_aware and"
+                        + " embedding_weights: token_frequency; leave it out or set one of them");
             }
             return null;
         }
         if (!(value instanceof Map<?, ?> map) || map.get("dataset") == null) {
-            throw new IllegalArgumentException("method: activation_aware weighs each layer by its inputs on a dataset:"
-                    + " give with.calibration.dataset (a dataset artifact, as evaluation takes)");
+            throw new IllegalArgumentException((tokens && options.method() == LowRankOptions.Method.SVD
+                    ? "embedding_weights: token_frequency counts the ids of a dataset"
+                    : "method: activation_aware weighs each layer by its inputs on a dataset")
+                    + ": give with.calibration.dataset (a dataset artifact, as evaluation takes)");
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> spec = (Map<String, Object>) map;
@@ -144,19 +188,30 @@ public final class LowRankOperator extends CompressionOperator {
     }
 
     private Map<String, InputGrams.Gram> grams(OnnxModel model, TaskContext context, LowRankOptions options,
-            Map<String, Object> calibration, int samples) throws IOException, OrtException {
-        Path file = dataset(context, calibration, "calibration_dataset");
+            Path file, int samples) throws IOException, OrtException {
         context.heartbeat(new Heartbeat("calibration", 0, samples));
         try (DatasetReader reader = DatasetReader.open(file)) {
             return InputGrams.measure(env(), model, LowRankFactorizer.calibrationInputs(model, options), reader, samples);
         } catch (OrtException e) {
-            if (OrtErrors.isModelError(e)) {
-                throw new InvalidTaskInputException(name() + ": ONNX Runtime cannot run the model on the calibration"
-                        + " dataset to measure the layers' inputs: " + e.getMessage(), e);
-            }
-            throw e;
-        } finally {
-            Files.deleteIfExists(file);
+            throw modelError(e, "measure the layers' inputs");
         }
+    }
+
+    private LowRankReport refine(OnnxModel model, TaskContext context, LowRankOptions options,
+            LowRankFactorizer.Analysis analysis, Path file, int samples) throws IOException, OrtException {
+        try {
+            return SequentialRefinement.apply(env(), model, options, analysis, file, samples,
+                    (done, total) -> context.heartbeat(new Heartbeat("sequential refit", done, total)));
+        } catch (OrtException e) {
+            throw modelError(e, "refit the layers in order");
+        }
+    }
+
+    private OrtException modelError(OrtException e, String what) {
+        if (OrtErrors.isModelError(e)) {
+            throw new InvalidTaskInputException(name() + ": ONNX Runtime cannot run the model on the calibration"
+                    + " dataset to " + what + ": " + e.getMessage(), e);
+        }
+        return e;
     }
 }

@@ -113,6 +113,27 @@ class CompressionOperatorsTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void sequentialRefinementRefitsEachGemmOnTheFactorisedModel() throws Exception {
+        Map<String, Object> with = new LinkedHashMap<>(Map.of("model", model, "param_ratio", 0.3,
+                "method", "activation_aware", "refine", "sequential",
+                "calibration", Map.of("dataset", fixture.calibration, "samples", 256),
+                "evaluation", Map.of("dataset", evaluation)));
+        CompressFixture.Attempt attempt = attempt("lowrank");
+        Map<String, Object> out = new LowRankOperator(io, OrtEnvironment.getEnvironment()).run(attempt, with);
+        Map<String, Object> report = (Map<String, Object>) out.get("report");
+        assertThat(report.get("refine")).isEqualTo("sequential");
+        assertThat((double) report.get("param_ratio")).isLessThanOrEqualTo(0.3);
+        assertThat((List<Map<String, Object>>) report.get("layers")).filteredOn(l -> l.get("method") != null)
+                .extracting(l -> l.get("name") + " " + l.get("method"))
+                .containsExactly("Gemm activation_aware, sequential", "Gemm_1 activation_aware, sequential");
+        assertThat(attempt.edges()).extracting(e -> e.relation() + "/" + e.role() + "/" + e.artifactSha256())
+                .contains("USED/calibration_dataset/" + fixture.calibration);
+        System.out.printf("cnn_mnist lowrank param_ratio 0.3 activation_aware, refine sequential, 2,000 images:"
+                + " accuracy %.4f%n", (Double) ((Map<String, Object>) report.get("evaluation")).get("accuracy"));
+    }
+
+    @Test
     void activationAwareLowRankNeedsACalibrationDataset() {
         LowRankOperator lowrank = new LowRankOperator(io, OrtEnvironment.getEnvironment());
         assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "param_ratio", 0.5,
@@ -131,6 +152,25 @@ class CompressionOperatorsTest {
         assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "energy", 0.9,
                 "allocation", "error"))).isInstanceOf(InvalidTaskInputException.class)
                 .hasMessageContaining("allocation: error").hasMessageContaining("param_ratio");
+        assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "param_ratio", 0.5,
+                "refine", "sequential"))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("refine: sequential").hasMessageContaining("method: activation_aware");
+        assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "param_ratio", 0.5,
+                "refine", "backwards"))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("refine must be none or sequential");
+        assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "param_ratio", 0.5,
+                "embedding_weights", "idf"))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("embedding_weights must be uniform or token_frequency");
+        assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "param_ratio", 0.5,
+                "embedding_weights", "token_frequency"))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("embeddings: true");
+        assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "param_ratio", 0.5,
+                "embeddings", true, "embedding_weights", "token_frequency"))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("token_frequency counts the ids").hasMessageContaining("with.calibration.dataset");
+        assertThatThrownBy(() -> lowrank.run(attempt("lowrank"), Map.of("model", model, "param_ratio", 0.5,
+                "embeddings", true, "embedding_weights", "token_frequency", "frequency_floor", 0,
+                "calibration", Map.of("dataset", fixture.calibration)))).isInstanceOf(InvalidTaskInputException.class)
+                .hasMessageContaining("frequency_floor must be a finite number above 0");
     }
 
     @Test

@@ -88,7 +88,7 @@ public final class InputGrams {
         return grams;
     }
 
-    private static long[] mask(DatasetFeed.Batch batch) {
+    static long[] mask(DatasetFeed.Batch batch) {
         OnnxTensor m = batch.inputs().get(ATTENTION_MASK);
         if (m == null || m.getInfo().getShape().length != 2 || m.getInfo().type != ai.onnxruntime.OnnxJavaType.INT64) {
             return null;

@@ -39,16 +39,13 @@ public final class LowRankFactorizer {
 
     /**
      * A factorisable layer with its weight as multiplied (alpha and transB applied; an embedding table as it is)
-     * and the spectrum that is truncated: of W, or with whitening of Lᵀ·W where XᵀX + δI = L·Lᵀ.
+     * and the spectrum that is truncated: of W, or with whitening of Lᵀ·W where XᵀX + δI = L·Lᵀ, or for an
+     * embedding table weighed by token frequency of D^½·E (D the rows' weights, {@code rowScale} = D^½'s diagonal).
      */
-    private record Candidate(WeightLayers.Layer layer, NodeProto node, int rows, int columns, JacobiSvd.Result svd,
-            double[] cholesky) {
+    record Candidate(WeightLayers.Layer layer, NodeProto node, int rows, int columns, JacobiSvd.Result svd,
+            double[] cholesky, double[] rowScale, String method) {
         long params() {
             return (long) rows * columns;
-        }
-
-        String method() {
-            return cholesky == null ? "svd" : "activation_aware";
         }
 
         /** The smallest rank keeping {@code energy} of Σσ². */
@@ -97,13 +94,17 @@ public final class LowRankFactorizer {
      */
     public static final class Analysis {
         private final LowRankOptions.Method method;
+        private final LowRankOptions.EmbeddingWeights embeddingWeights;
+        private final Double frequencyFloor;
         private final List<Candidate> candidates;
         private final List<LowRankReport.Layer> notEligible;
         private final double seconds;
 
-        private Analysis(LowRankOptions.Method method, List<Candidate> candidates, List<LowRankReport.Layer> notEligible,
+        private Analysis(LowRankOptions options, List<Candidate> candidates, List<LowRankReport.Layer> notEligible,
                 double seconds) {
-            this.method = method;
+            this.method = options.method();
+            this.embeddingWeights = options.embeddingWeights();
+            this.frequencyFloor = options.frequencyFloor();
             this.candidates = candidates;
             this.notEligible = notEligible;
             this.seconds = seconds;
@@ -227,13 +228,47 @@ public final class LowRankFactorizer {
         return tables;
     }
 
+    /**
+     * The model inputs holding the ids of the embedding tables that {@code embedding_weights: token_frequency} weighs,
+     * with the rows of the smallest table each indexes: a Gather's ids (input 1) that are a graph input. Tables read
+     * through computed ids (positions) are left out and factorised with every row alike.
+     */
+    public static Map<String, Integer> tokenCountInputs(OnnxModel model, LowRankOptions options) {
+        Map<String, Integer> inputs = new LinkedHashMap<>();
+        if (options.embeddingWeights() != LowRankOptions.EmbeddingWeights.TOKEN_FREQUENCY) {
+            return inputs;
+        }
+        Set<String> graphInputs = new LinkedHashSet<>();
+        model.graph().proto().getInputList().forEach(v -> graphInputs.add(v.getName()));
+        for (Eligible e : eligible(model, options).eligible) {
+            if (e.node().getOpType().equals("Gather") && graphInputs.contains(e.node().getInput(1))) {
+                inputs.merge(e.node().getInput(1), (int) e.layer().dims()[0], Math::min);
+            }
+        }
+        return inputs;
+    }
+
     /** Decomposes every factorisable layer (whitened where the options say so). */
     public static Analysis analyse(OnnxModel model, LowRankOptions options, Map<String, InputGrams.Gram> grams,
             Progress progress) {
+        return analyse(model, options, grams, null, progress);
+    }
+
+    /**
+     * Decomposes every factorisable layer (whitened where the options say so; embedding tables weighed by
+     * {@code tokenCounts}, {@link TokenCounts} of {@link #tokenCountInputs}, with token frequency).
+     */
+    public static Analysis analyse(OnnxModel model, LowRankOptions options, Map<String, InputGrams.Gram> grams,
+            Map<String, long[]> tokenCounts, Progress progress) {
         long started = System.nanoTime();
         if (options.method() == LowRankOptions.Method.ACTIVATION_AWARE && grams == null) {
             throw new IllegalArgumentException("method activation_aware weighs each layer by its calibration inputs:"
                     + " give a calibration dataset");
+        }
+        Map<String, Integer> weighted = tokenCountInputs(model, options);
+        if (options.embeddingWeights() == LowRankOptions.EmbeddingWeights.TOKEN_FREQUENCY && tokenCounts == null) {
+            throw new IllegalArgumentException("embedding_weights: token_frequency weighs each table's rows by how often"
+                    + " the calibration data holds their ids: give a calibration dataset");
         }
         Layers layers = eligible(model, options);
         OnnxGraph graph = model.graph();
@@ -247,10 +282,33 @@ public final class LowRankFactorizer {
                             + "' of layer '" + e.layer().name() + "'");
                 }
             }
-            candidates.add(candidate(graph, e.layer(), e.node(), gram));
+            double[] rowWeights = null;
+            if (e.node().getOpType().equals("Gather") && weighted.containsKey(e.node().getInput(1))) {
+                rowWeights = rowWeights(e, tokenCounts.get(e.node().getInput(1)), options.frequencyFloor());
+            }
+            candidates.add(candidate(graph, e.layer(), e.node(), gram, rowWeights));
             progress.layerDone(candidates.size(), layers.eligible.size());
         }
-        return new Analysis(options.method(), candidates, layers.notEligible, (System.nanoTime() - started) / 1e9);
+        return new Analysis(options, candidates, layers.notEligible, (System.nanoTime() - started) / 1e9);
+    }
+
+    /** count + floor per row of the table. */
+    private static double[] rowWeights(Eligible e, long[] counts, double floor) {
+        int vocabulary = (int) e.layer().dims()[0];
+        if (counts == null || counts.length != vocabulary) {
+            throw new IllegalArgumentException("no token counts of " + vocabulary + " ids for input '"
+                    + e.node().getInput(1) + "' of embedding table '" + e.layer().name() + "'"
+                    + (counts == null ? "" : " (got " + counts.length + ")"));
+        }
+        double[] w = new double[vocabulary];
+        for (int i = 0; i < vocabulary; i++) {
+            if (counts[i] < 0) {
+                throw new IllegalArgumentException("token count of id " + i + " for '" + e.layer().name()
+                        + "' is negative: " + counts[i]);
+            }
+            w[i] = counts[i] + floor;
+        }
+        return w;
     }
 
     /**
@@ -258,9 +316,40 @@ public final class LowRankFactorizer {
      * must have the analysis' method; they may leave out embeddings or skip more layers than it did.
      */
     public static LowRankReport apply(OnnxModel model, LowRankOptions options, Analysis analysis) {
+        if (options.refinement() == LowRankOptions.Refinement.SEQUENTIAL) {
+            throw new IllegalArgumentException("refine: sequential runs the calibration dataset through the model as it"
+                    + " is factorised, not only its statistics: use SequentialRefinement.apply");
+        }
+        try {
+            return apply(model, options, analysis, null);
+        } catch (java.io.IOException | ai.onnxruntime.OrtException e) {
+            throw new IllegalStateException("no stage refit was asked for, yet one failed", e);
+        }
+    }
+
+    /** Refits the layers of one stage (the layers reading one tensor) on the model as factorised so far. */
+    interface StageFit {
+        List<Candidate> fit(OnnxModel current, List<Candidate> stage, Map<String, Integer> ranks)
+                throws java.io.IOException, ai.onnxruntime.OrtException;
+    }
+
+    /**
+     * Rewrites at the options' ranks; with {@code refit}, the whitened Gemm/MatMul layers that are factorised go in
+     * stages by their input tensor in graph order, each refitted on the model rewritten so far (every other layer —
+     * embedding tables, 1×1 convolutions — is rewritten first, so the refits see its error too).
+     */
+    static LowRankReport apply(OnnxModel model, LowRankOptions options, Analysis analysis, StageFit refit)
+            throws java.io.IOException, ai.onnxruntime.OrtException {
         if (options.method() != analysis.method) {
             throw new IllegalArgumentException("the analysis was made with method " + analysis.method
                     + ", not " + options.method());
+        }
+        if (options.embeddings() && (options.embeddingWeights() != analysis.embeddingWeights
+                || !java.util.Objects.equals(options.frequencyFloor(), analysis.frequencyFloor))) {
+            throw new IllegalArgumentException("the analysis weighed embedding rows " + analysis.embeddingWeights
+                    + (analysis.frequencyFloor == null ? "" : " (floor " + analysis.frequencyFloor + ")")
+                    + ", not " + options.embeddingWeights()
+                    + (options.frequencyFloor() == null ? "" : " (floor " + options.frequencyFloor() + ")"));
         }
         OnnxGraph graph = model.graph();
         graph.nameNodes();
@@ -270,24 +359,49 @@ public final class LowRankFactorizer {
                 .filter(c -> options.embeddings() || !c.node().getOpType().equals("Gather"))
                 .filter(c -> !options.skip().contains(c.layer().name())).toList();
         Map<String, Integer> ranks = chooseRanks(candidates, options);
+        Map<String, LowRankReport.Layer> byName = new LinkedHashMap<>();
+        List<List<Candidate>> stages = new ArrayList<>();
+        List<Candidate> first = new ArrayList<>();
+        if (refit == null) {
+            first.addAll(candidates);
+        } else {
+            Map<String, List<Candidate>> byInput = new LinkedHashMap<>();
+            for (Candidate c : candidates) {
+                if (c.cholesky() != null && c.saves(ranks.get(c.layer().name()))) {
+                    byInput.computeIfAbsent(c.node().getInput(0), k -> new ArrayList<>()).add(c);
+                } else {
+                    first.add(c);
+                }
+            }
+            // a stage's input is produced before any later stage's (graph order is topological)
+            graph.sortTopologically();
+            Map<String, Integer> producedAt = new LinkedHashMap<>();
+            List<NodeProto> nodes = graph.nodes();
+            for (int i = 0; i < nodes.size(); i++) {
+                for (String out : nodes.get(i).getOutputList()) {
+                    producedAt.put(out, i);
+                }
+            }
+            stages.addAll(byInput.values());
+            stages.sort(java.util.Comparator.comparingInt(s -> producedAt.getOrDefault(s.get(0).node().getInput(0), -1)));
+        }
+        for (Candidate c : first) {
+            byName.put(c.layer().name(), rewriteOrLeave(model, c, ranks.get(c.layer().name())));
+        }
+        for (List<Candidate> stage : stages) {
+            graph.sortTopologically();
+            for (Candidate c : refit.fit(model, stage, ranks)) {
+                byName.put(c.layer().name(), rewriteOrLeave(model, c, ranks.get(c.layer().name())));
+            }
+        }
         List<LowRankReport.Layer> rows = new ArrayList<>();
         long before = 0;
         long after = 0;
         for (Candidate c : candidates) {
-            int rank = ranks.get(c.layer().name());
-            before += c.params();
-            if (!c.saves(rank)) {
-                after += c.params();
-                rows.add(new LowRankReport.Layer(c.layer().name(), c.node().getOpType(), c.rows(), c.columns(), rank,
-                        c.svd().p(), c.params(), c.params(), c.energyAt(rank), "rank " + rank + " would not save parameters"
-                        + " (needs rank below " + divCeil(c.params(), c.rows() + c.columns()) + ")", c.method()));
-                continue;
-            }
-            rewrite(model, c, rank);
-            long p = (long) rank * (c.rows() + c.columns());
-            after += p;
-            rows.add(new LowRankReport.Layer(c.layer().name(), c.node().getOpType(), c.rows(), c.columns(), rank,
-                    c.svd().p(), c.params(), p, c.energyAt(rank), null, c.method()));
+            LowRankReport.Layer row = byName.get(c.layer().name());
+            before += row.paramsBefore();
+            after += row.paramsAfter();
+            rows.add(row);
         }
         rows.addAll(analysis.notEligible);
         graph.removeUnusedInitializers();
@@ -296,8 +410,22 @@ public final class LowRankFactorizer {
                 : options.paramRatio() != null ? "param_ratio " + options.paramRatio() : "ranks " + options.ranks())
                 + (options.method() == LowRankOptions.Method.SVD ? "" : ", activation_aware")
                 + (options.allocation() == LowRankOptions.Allocation.ENERGY ? "" : ", allocation error")
-                + (options.embeddings() ? ", embeddings" : ""));
+                + (options.embeddings() ? ", embeddings" : "")
+                + (options.embeddings() && options.embeddingWeights() == LowRankOptions.EmbeddingWeights.TOKEN_FREQUENCY
+                        ? ", token_frequency floor " + options.frequencyFloor() : "")
+                + (refit == null ? "" : ", refine sequential"));
         return new LowRankReport(rows, before, after, modelBefore, initializerElements(graph));
+    }
+
+    private static LowRankReport.Layer rewriteOrLeave(OnnxModel model, Candidate c, int rank) {
+        if (!c.saves(rank)) {
+            return new LowRankReport.Layer(c.layer().name(), c.node().getOpType(), c.rows(), c.columns(), rank,
+                    c.svd().p(), c.params(), c.params(), c.energyAt(rank), "rank " + rank + " would not save parameters"
+                    + " (needs rank below " + divCeil(c.params(), c.rows() + c.columns()) + ")", c.method());
+        }
+        rewrite(model, c, rank);
+        return new LowRankReport.Layer(c.layer().name(), c.node().getOpType(), c.rows(), c.columns(), rank,
+                c.svd().p(), c.params(), (long) rank * (c.rows() + c.columns()), c.energyAt(rank), null, c.method());
     }
 
     private static long initializerElements(OnnxGraph graph) {
@@ -325,36 +453,16 @@ public final class LowRankFactorizer {
         return true;
     }
 
-    private static Candidate candidate(OnnxGraph graph, WeightLayers.Layer layer, NodeProto node, InputGrams.Gram gram) {
+    /** A Gemm/MatMul weight as multiplied (alpha and transB applied), rows × columns, row-major. */
+    static double[] weightMatrix(OnnxGraph graph, WeightLayers.Layer layer, NodeProto node) {
         float[] raw = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
-        if (node.getOpType().equals("Conv")) { // W[out, in, 1…] as x·W: rows = in, columns = out
-            int out = (int) layer.dims()[0];
-            int in = (int) layer.dims()[1];
-            double[] w = new double[in * out];
-            for (int o = 0; o < out; o++) {
-                for (int i = 0; i < in; i++) {
-                    w[i * out + o] = raw[o * in + i];
-                }
-            }
-            return new Candidate(layer, node, in, out, JacobiSvd.of(w, in, out), null);
-        }
-        if (node.getOpType().equals("Gather")) { // the table as it is: vocabulary × width
-            int rows = (int) layer.dims()[0];
-            int columns = (int) layer.dims()[1];
-            double[] w = new double[rows * columns];
-            for (int i = 0; i < w.length; i++) {
-                w[i] = raw[i];
-            }
-            return new Candidate(layer, node, rows, columns, JacobiSvd.of(w, rows, columns), null);
-        }
         int d0 = (int) layer.dims()[0];
         int d1 = (int) layer.dims()[1];
         boolean gemm = node.getOpType().equals("Gemm");
         boolean transB = gemm && WeightLayers.intAttr(node, "transB", 0) == 1;
         double alpha = gemm ? WeightLayers.floatAttr(node, "alpha", 1f) : 1;
-        int rows = transB ? d1 : d0;
         int columns = transB ? d0 : d1;
-        double[] w = new double[rows * columns];
+        double[] w = new double[d0 * d1];
         for (int i = 0; i < d0; i++) {
             for (int j = 0; j < d1; j++) {
                 double v = alpha * raw[i * d1 + j];
@@ -365,8 +473,51 @@ public final class LowRankFactorizer {
                 }
             }
         }
+        return w;
+    }
+
+    private static Candidate candidate(OnnxGraph graph, WeightLayers.Layer layer, NodeProto node, InputGrams.Gram gram,
+            double[] rowWeights) {
+        if (node.getOpType().equals("Conv")) { // W[out, in, 1…] as x·W: rows = in, columns = out
+            float[] raw = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
+            int out = (int) layer.dims()[0];
+            int in = (int) layer.dims()[1];
+            double[] w = new double[in * out];
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    w[i * out + o] = raw[o * in + i];
+                }
+            }
+            return new Candidate(layer, node, in, out, JacobiSvd.of(w, in, out), null, null, "svd");
+        }
+        if (node.getOpType().equals("Gather")) { // the table as it is: vocabulary × width
+            float[] raw = Tensors.toFloats(graph.initializer(layer.weight()).orElseThrow());
+            int rows = (int) layer.dims()[0];
+            int columns = (int) layer.dims()[1];
+            double[] w = new double[rows * columns];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = raw[i];
+            }
+            if (rowWeights == null) {
+                return new Candidate(layer, node, rows, columns, JacobiSvd.of(w, rows, columns), null, null, "svd");
+            }
+            // weighted PCA: the right singular vectors of D^½·E span the subspace minimising Σ dᵢ‖eᵢ − ê‖²
+            double[] scale = new double[rows];
+            for (int i = 0; i < rows; i++) {
+                scale[i] = Math.sqrt(rowWeights[i]);
+                for (int j = 0; j < columns; j++) {
+                    w[i * columns + j] *= scale[i];
+                }
+            }
+            return new Candidate(layer, node, rows, columns, JacobiSvd.of(w, rows, columns), null, scale,
+                    "token_frequency");
+        }
+        double[] w = weightMatrix(graph, layer, node);
+        boolean transB = node.getOpType().equals("Gemm") && WeightLayers.intAttr(node, "transB", 0) == 1;
+        int rows = (int) layer.dims()[transB ? 1 : 0];
+        int columns = (int) layer.dims()[transB ? 0 : 1];
         if (gram == null) {
-            return new Candidate(layer, node, rows, columns, JacobiSvd.of(w, rows, columns), null);
+            return new Candidate(layer, node, rows, columns, JacobiSvd.of(w, rows, columns), null, null, "svd");
         }
         if (gram.d() != rows) {
             throw new IllegalArgumentException("the calibration input '" + node.getInput(0) + "' of layer '"
@@ -379,10 +530,10 @@ public final class LowRankFactorizer {
         }
         double[] l = Whitening.cholesky(gram.g(), rows, DAMPING);
         return new Candidate(layer, node, rows, columns, JacobiSvd.of(Whitening.ltTimes(l, w, rows, columns), rows,
-                columns), l);
+                columns), l, null, "activation_aware");
     }
 
-    private static Map<String, Integer> chooseRanks(List<Candidate> candidates, LowRankOptions options) {
+    static Map<String, Integer> chooseRanks(List<Candidate> candidates, LowRankOptions options) {
         Map<String, Integer> ranks = new LinkedHashMap<>();
         for (Candidate c : candidates) {
             Integer explicit = options.ranks().get(c.layer().name());
@@ -508,7 +659,7 @@ public final class LowRankFactorizer {
         return total;
     }
 
-    private static void rewrite(OnnxModel model, Candidate c, int rank) {
+    static void rewrite(OnnxModel model, Candidate c, int rank) {
         OnnxGraph graph = model.graph();
         JacobiSvd.Result svd = c.svd();
         int p = svd.p();
@@ -521,6 +672,13 @@ public final class LowRankFactorizer {
         }
         if (c.cholesky() != null) { // Lᵀ·W ≈ U_r·Σ_r·V_rᵀ, so W ≈ L⁻ᵀ·U_r·Σ_r · V_rᵀ
             y = Whitening.ltSolve(c.cholesky(), y, c.rows(), rank);
+        }
+        if (c.rowScale() != null) { // D^½·E ≈ U_r·Σ_r·V_rᵀ, and D^-½·U_r·Σ_r = E·V_r: each row's projection
+            for (int i = 0; i < c.rows(); i++) {
+                for (int r = 0; r < rank; r++) {
+                    y[i * rank + r] /= c.rowScale()[i];
+                }
+            }
         }
         for (int i = 0; i < y.length; i++) {
             pf[i] = (float) y[i];

@@ -15,8 +15,10 @@ public record LowRankReport(List<Layer> layers, long paramsBefore, long paramsAf
      * P (rows × rank) · Q (rank × columns), or was left alone with the reason.
      *
      * @param energyKept Σσ² kept / Σσ² at that rank (of the whitened spectrum when {@code method} is
-     *                   activation_aware)
-     * @param method     {@code svd} or {@code activation_aware}; null when the layer is not factorisable
+     *                   activation_aware, of L'ᵀ·W* when sequential, of D^½·E when token_frequency)
+     * @param method     {@code svd}, {@code activation_aware}, {@code activation_aware, sequential} (refitted on the
+     *                   partly factorised model) or {@code token_frequency} (an embedding table weighed by its ids'
+     *                   counts); null when the layer is not factorisable
      */
     public record Layer(String name, String opType, int rows, int columns, int rank, int fullRank, long paramsBefore,
             long paramsAfter, double energyKept, String leftAlone, String method) {}

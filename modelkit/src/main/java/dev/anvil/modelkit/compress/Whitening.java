@@ -99,4 +99,46 @@ final class Whitening {
         }
         return p;
     }
+
+    /** Y with L·Y = M (M n×m), by forward substitution: Y[i] = (M[i] − Σ_{k<i} L[i][k]·Y[k]) / L[i][i]. */
+    static double[] lSolve(double[] l, double[] m, int n, int cols) {
+        double[] y = m.clone();
+        for (int i = 0; i < n; i++) {
+            int yi = i * cols;
+            for (int k = 0; k < i; k++) {
+                double a = l[i * n + k];
+                if (a == 0) {
+                    continue;
+                }
+                int yk = k * cols;
+                for (int j = 0; j < cols; j++) {
+                    y[yi + j] -= a * y[yk + j];
+                }
+            }
+            double d = l[i * n + i];
+            for (int j = 0; j < cols; j++) {
+                y[yi + j] /= d;
+            }
+        }
+        return y;
+    }
+
+    /** A·B for A (n×k) and B (k×m), row-major. */
+    static double[] times(double[] a, double[] b, int n, int k, int m) {
+        double[] out = new double[n * m];
+        for (int i = 0; i < n; i++) {
+            int oi = i * m;
+            for (int p = 0; p < k; p++) {
+                double v = a[i * k + p];
+                if (v == 0) {
+                    continue;
+                }
+                int bp = p * m;
+                for (int j = 0; j < m; j++) {
+                    out[oi + j] += v * b[bp + j];
+                }
+            }
+        }
+        return out;
+    }
 }

@@ -149,63 +149,142 @@ public final class CompressBench {
             all = r.readAll();
         }
         Path eval = dir.resolve("spam-eval.zip");
-        DatasetWriter.write(eval, all.split(texts).get(0));
+        // ANVIL_BENCH_EVAL_SKIP: another slice of the held-out texts, to check a choice made on the first one
+        int skip = Integer.parseInt(env("ANVIL_BENCH_EVAL_SKIP", "0"));
+        DatasetWriter.write(eval, (skip > 0 ? all.split(skip).get(1) : all).split(texts).get(0));
         Path calibration = dir.resolve("spam-calibration.zip");
         int calTexts = Integer.parseInt(env("ANVIL_BENCH_CAL_TEXTS", "128"));
         try (DatasetReader r = DatasetReader.open(cal)) {
             DatasetWriter.write(calibration, r.readAll().split(calTexts).get(0));
         }
+        if (env("ANVIL_BENCH_EVAL_ON", "held-out").equals("calibration")) {
+            // a diagnostic: how well the factorised model fits the texts it was fitted on, not a held-out figure
+            System.out.println("evaluated on the " + calTexts + " calibration texts themselves, not on held-out texts");
+            eval = calibration;
+        }
+        // token frequencies for words-freq rows: the first texts of the same calibration split, never the held-out ones
+        int freqTexts = Integer.parseInt(env("ANVIL_BENCH_FREQ_TEXTS", String.valueOf(calTexts)));
         OnnxModel original = OnnxModel.read(fp32);
         long modelParams = 0;
         for (var t : original.graph().initializers().values()) {
             modelParams += dev.anvil.modelkit.onnx.Tensors.elementCount(dev.anvil.modelkit.onnx.Tensors.dims(t));
         }
         System.out.printf("model: %,d parameters (every initializer); %d calibration texts (the importer's 256-text"
-                + " split, disjoint from the %d evaluation texts)%n", modelParams, calTexts, texts);
+                + " split, disjoint from the %d evaluation texts, held-out texts %d to %d)%n", modelParams, calTexts, texts,
+                skip, skip + texts - 1);
         LowRankOptions svd = LowRankOptions.paramRatio(0.8);
         LowRankOptions aware = svd.withMethod(LowRankOptions.Method.ACTIVATION_AWARE);
-        long started = System.nanoTime();
-        Map<String, InputGrams.Gram> grams;
-        try (DatasetReader r = DatasetReader.open(calibration)) {
-            OnnxModel m = OnnxModel.read(fp32);
-            grams = InputGrams.measure(ENV, m, LowRankFactorizer.calibrationInputs(m, aware), r, calTexts);
-        }
-        long rows = grams.values().iterator().next().rows();
-        System.out.printf("calibration: XᵀX of %d layer inputs over %,d token rows in %.1f s%n", grams.size(), rows,
-                (System.nanoTime() - started) / 1e9);
-        System.out.printf("%-34s %6s %12s %12s %12s %8s %8s %10s %10s%n", "method", "ratio", "layer params",
-                "after", "model after", "model %", "file %", "mean cos", "min cos");
-        // two analyses serve every row: plain SVD of the MatMuls, and activation-aware of the MatMuls (plus plain SVD
-        // of the embedding tables when a row needs them; rows without embeddings leave those out)
+        // the analyses the rows need: plain SVD of the MatMuls, activation-aware of the MatMuls (plus plain SVD of the
+        // embedding tables for embed-error; rows without embeddings leave those out), and for the words rows the
+        // embedding tables alone (every MatMul skipped), uniform or weighed by token frequency
         String rowList = env("ANVIL_BENCH_LOWRANK_ROWS",
                 "svd:0.8,aware:0.8,aware-error:0.9,aware-error:0.8,aware-error:0.7,embed-error:0.8,words:224");
+        boolean needsWhitened = rowList.contains("aware") || rowList.contains("seq-error:")
+                || rowList.contains("embed-error:");
+        Map<String, InputGrams.Gram> grams = null;
+        if (needsWhitened) {
+            long started = System.nanoTime();
+            try (DatasetReader r = DatasetReader.open(calibration)) {
+                OnnxModel m = OnnxModel.read(fp32);
+                grams = InputGrams.measure(ENV, m, LowRankFactorizer.calibrationInputs(m, aware), r, calTexts);
+            }
+            long rows = grams.values().iterator().next().rows();
+            System.out.printf("calibration: XᵀX of %d layer inputs over %,d token rows in %.1f s%n", grams.size(), rows,
+                    (System.nanoTime() - started) / 1e9);
+        }
+        System.out.printf("%-34s %6s %12s %12s %12s %8s %8s %10s %10s%n", "method", "ratio", "layer params",
+                "after", "model after", "model %", "file %", "mean cos", "min cos");
         LowRankFactorizer.Analysis plain = null;
         if (rowList.contains("svd:")) {
             plain = LowRankFactorizer.analyse(OnnxModel.read(fp32), svd, null, (d, t) -> {});
             System.out.printf("svd: decompositions %.1f s%n", plain.seconds());
         }
-        boolean tables = rowList.contains("embed-error:") || rowList.contains("words:");
+        boolean tables = rowList.contains("embed-error:");
         LowRankOptions awareAll = aware.withEmbeddings(true);
-        LowRankFactorizer.Analysis whitened = LowRankFactorizer.analyse(OnnxModel.read(fp32), tables ? awareAll : aware,
-                grams, (d, t) -> {});
-        System.out.printf("activation_aware%s: whitening and decompositions %.1f s%n",
-                tables ? " (+ embedding tables by svd)" : "", whitened.seconds());
+        LowRankFactorizer.Analysis whitened = null;
+        if (needsWhitened) {
+            whitened = LowRankFactorizer.analyse(OnnxModel.read(fp32), tables ? awareAll : aware, grams, (d, t) -> {});
+            System.out.printf("activation_aware%s: whitening and decompositions %.1f s%n",
+                    tables ? " (+ embedding tables by svd)" : "", whitened.seconds());
+        }
         String words = null;
         long most = 0;
+        Set<String> matmuls = new java.util.LinkedHashSet<>();
         OnnxModel probe = OnnxModel.read(fp32);
+        probe.graph().nameNodes();
         var initializers = probe.graph().initializers();
         for (var n : probe.graph().nodes()) {
-            if (whitened.layers("Gather").contains(n.getName()) && initializers.get(n.getInput(0)).getDims(0) > most) {
+            if (n.getOpType().equals("Gather") && initializers.containsKey(n.getInput(0))
+                    && initializers.get(n.getInput(0)).getDims(0) > most) {
                 most = initializers.get(n.getInput(0)).getDims(0);
                 words = n.getName();
             }
+            if ((n.getOpType().equals("MatMul") || n.getOpType().equals("Gemm")) && n.getInputCount() > 1
+                    && initializers.containsKey(n.getInput(1))) {
+                matmuls.add(n.getName());
+            }
         }
+        LowRankFactorizer.Analysis uniformTables = null;
         LowRankOptions.Allocation byError = LowRankOptions.Allocation.ERROR;
+        Map<Double, LowRankFactorizer.Analysis> byFloor = new LinkedHashMap<>();
         for (String row : rowList.split(",")) {
             String[] kv = row.split(":");
             String what = kv[0];
             String v = kv[1];
             switch (what) {
+                case "seq-error" -> {
+                    LowRankOptions o = aware.withAllocation(byError).withParamRatio(Double.parseDouble(v))
+                            .withRefinement(LowRankOptions.Refinement.SEQUENTIAL);
+                    long t0 = System.nanoTime();
+                    OnnxModel model = OnnxModel.read(fp32);
+                    LowRankReport report = dev.anvil.modelkit.compress.SequentialRefinement.apply(ENV, model, o,
+                            whitened, calibration, calTexts, (d, t) -> {});
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    miniLmRow(dir, fp32, eval, "aware-error, sequential refit", v, model, report);
+                    System.out.printf("  (sequential refit %.1f s)%n", seconds);
+                }
+                case "words-freq" -> { // RANK or RANK/FLOOR
+                    String[] rf = v.split("/");
+                    double floor = rf.length > 1 ? Double.parseDouble(rf[1])
+                            : Double.parseDouble(env("ANVIL_BENCH_FREQ_FLOOR", "1"));
+                    LowRankOptions o = new LowRankOptions(null, null, Map.of(words, Integer.parseInt(rf[0])), matmuls,
+                            LowRankOptions.Method.SVD, LowRankOptions.Allocation.ENERGY, true,
+                            LowRankOptions.Refinement.NONE, LowRankOptions.EmbeddingWeights.TOKEN_FREQUENCY, floor);
+                    LowRankFactorizer.Analysis weighted = byFloor.get(floor);
+                    if (weighted == null) {
+                        OnnxModel m = OnnxModel.read(fp32);
+                        Map<String, long[]> counts;
+                        try (DatasetReader r = DatasetReader.open(cal)) {
+                            counts = dev.anvil.modelkit.compress.TokenCounts.count(r,
+                                    LowRankFactorizer.tokenCountInputs(m, o), freqTexts);
+                        }
+                        Map<String, long[]> held;
+                        try (DatasetReader r = DatasetReader.open(eval)) {
+                            held = dev.anvil.modelkit.compress.TokenCounts.count(r,
+                                    LowRankFactorizer.tokenCountInputs(m, o), texts);
+                        }
+                        for (var e : counts.entrySet()) {
+                            long seen = Arrays.stream(e.getValue()).filter(c -> c > 0).count();
+                            long total = Arrays.stream(e.getValue()).sum();
+                            long[] h = held.get(e.getKey());
+                            long heldTotal = Arrays.stream(h).sum();
+                            long heldUnseen = 0;
+                            for (int i = 0; i < h.length; i++) {
+                                heldUnseen += e.getValue()[i] == 0 ? h[i] : 0;
+                            }
+                            // how far the held-out texts lean on ids the frequencies never saw
+                            System.out.printf("token counts of %s over %d calibration texts: %,d tokens, %,d distinct"
+                                    + " of %,d; held-out texts: %,d tokens, %.1f %% of them with an id never counted%n",
+                                    e.getKey(), freqTexts, total, seen, e.getValue().length, heldTotal,
+                                    100.0 * heldUnseen / Math.max(1, heldTotal));
+                        }
+                        weighted = LowRankFactorizer.analyse(m, o, null, counts, (d, t) -> {});
+                        byFloor.put(floor, weighted);
+                        System.out.printf("token_frequency floor %s: decompositions %.1f s%n", floor, weighted.seconds());
+                    }
+                    miniLmRow(dir, fp32, eval, "word embeddings, token freq floor " + floor, rf[0], o,
+                            weighted);
+                }
                 case "svd" -> miniLmRow(dir, fp32, eval, "svd, common energy", v, svd.withParamRatio(Double.parseDouble(v)),
                         plain);
                 case "aware" -> miniLmRow(dir, fp32, eval, "activation_aware, common energy", v,
@@ -214,9 +293,15 @@ public final class CompressBench {
                         aware.withAllocation(byError).withParamRatio(Double.parseDouble(v)), whitened);
                 case "embed-error" -> miniLmRow(dir, fp32, eval, "+ embeddings, allocation error", v,
                         awareAll.withAllocation(byError).withParamRatio(Double.parseDouble(v)), whitened);
-                case "words" -> miniLmRow(dir, fp32, eval, "word embeddings alone, rank", v,
-                        new LowRankOptions(null, null, Map.of(words, Integer.parseInt(v)), Set.of(),
-                                LowRankOptions.Method.ACTIVATION_AWARE, LowRankOptions.Allocation.ENERGY, true), whitened);
+                case "words" -> {
+                    LowRankOptions o = new LowRankOptions(null, null, Map.of(words, Integer.parseInt(v)), matmuls,
+                            LowRankOptions.Method.SVD, LowRankOptions.Allocation.ENERGY, true);
+                    if (uniformTables == null) {
+                        uniformTables = LowRankFactorizer.analyse(OnnxModel.read(fp32), o, null, (d, t) -> {});
+                        System.out.printf("embedding tables (uniform): decompositions %.1f s%n", uniformTables.seconds());
+                    }
+                    miniLmRow(dir, fp32, eval, "word embeddings alone, rank", v, o, uniformTables);
+                }
                 default -> throw new IllegalArgumentException("ANVIL_BENCH_LOWRANK_ROWS: unknown row " + row);
             }
         }
@@ -225,7 +310,11 @@ public final class CompressBench {
     private static void miniLmRow(Path dir, Path fp32, Path eval, String label, String ratio, LowRankOptions o,
             LowRankFactorizer.Analysis analysis) throws Exception {
         OnnxModel model = OnnxModel.read(fp32);
-        LowRankReport report = LowRankFactorizer.apply(model, o, analysis);
+        miniLmRow(dir, fp32, eval, label, ratio, model, LowRankFactorizer.apply(model, o, analysis));
+    }
+
+    private static void miniLmRow(Path dir, Path fp32, Path eval, String label, String ratio, OnnxModel model,
+            LowRankReport report) throws Exception {
         Path out = dir.resolve("minilm-lowrank.onnx");
         model.write(out);
         ModelComparator.Comparison c = new ModelComparator(ENV).compare(out, fp32, eval, ModelComparator.Pooling.MEAN,

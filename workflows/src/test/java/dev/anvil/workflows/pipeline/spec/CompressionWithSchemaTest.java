@@ -44,6 +44,16 @@ class CompressionWithSchemaTest {
         assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
                 "method", "activation_aware", "calibration", Map.of("dataset", SHA, "samples", 5000)), "with"))
                 .extracting(SpecError::path).containsExactly("with.calibration.samples");
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "method", "activation_aware", "refine", "sequential", "embeddings", true,
+                "embedding_weights", "token_frequency", "frequency_floor", 0.1,
+                "calibration", Map.of("dataset", SHA, "samples", 64)), "with")).isEmpty();
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "refine", "backwards"), "with")).extracting(SpecError::path).containsExactly("with.refine");
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "embedding_weights", "idf"), "with")).extracting(SpecError::path).containsExactly("with.embedding_weights");
+        assertThat(WithValidator.validate(BuiltInOperators.LOWRANK, Map.of("model", SHA, "param_ratio", 0.8,
+                "frequency_floor", 0), "with")).extracting(SpecError::path).containsExactly("with.frequency_floor");
     }
 
     @Test
