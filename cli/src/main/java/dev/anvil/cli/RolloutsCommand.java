@@ -130,10 +130,11 @@ public class RolloutsCommand extends GroupCommand {
 
         /**
          * The live step counted from 1, as the UI's rollout page and the docs count ("step 1 of 4"); the API's
-         * {@code live.step} is the index of the current weight in {@code steps}, from 0.
+         * {@code live.step} is the index of the current weight in {@code steps}, from 0, and one past the last
+         * while a rollout whose every step passed promotes: that reads as the last step.
          */
         static int stepNumber(JsonNode live) {
-            return live.path("step").asInt() + 1;
+            return Math.min(live.path("step").asInt() + 1, live.path("steps").asInt());
         }
     }
 

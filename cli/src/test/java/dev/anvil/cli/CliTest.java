@@ -570,6 +570,20 @@ class CliTest {
     }
 
     @Test
+    void rolloutsWatchShowsAPromotingRolloutAtItsLastStep() {
+        // every step passed: while it promotes, the workflow's index is one past the last weight
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
+                + "\"live\":{\"state\":\"promoting\",\"weight\":100,\"step\":3,\"steps\":3}}");
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"promoted\"}}");
+
+        CliRunner.Result r = cli.run("rollouts", "watch", "ro1", "--interval", "0.01");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("rollout ro1 promoting  step 3/3  canary weight 100%").doesNotContain("step 4/")
+                .contains("rollout ro1 promoted");
+    }
+
+    @Test
     void endpointsPutSendsTheVersionChoice() {
         stub.on("PUT /api/endpoints/digits", 201, "{\"name\":\"digits\",\"stable\":{\"version\":1}}");
 
