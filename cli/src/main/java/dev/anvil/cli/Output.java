@@ -66,8 +66,7 @@ public class Output {
         List<String[]> lines = new ArrayList<>();
         String[] header = new String[columns.length];
         for (int i = 0; i < columns.length; i++) {
-            String name = columns[i].contains(".") ? columns[i].substring(columns[i].lastIndexOf('.') + 1) : columns[i];
-            header[i] = snakeUpper(name);
+            header[i] = header(columns[i]);
         }
         lines.add(header);
         for (JsonNode row : rows) {
@@ -92,6 +91,14 @@ public class Output {
             sb.append(l.toString().stripTrailing()).append('\n');
         }
         return sb.toString();
+    }
+
+    /**
+     * A column's header: its path in upper snake case, a dotted path whole ({@code canary.version} reads
+     * CANARY_VERSION), so two versions of different things never share a header.
+     */
+    static String header(String column) {
+        return snakeUpper(column).replace('.', '_');
     }
 
     static String keyValues(JsonNode node, String... fields) {

@@ -112,7 +112,7 @@ public class RolloutsCommand extends GroupCommand {
                 JsonNode live = res.path("live");
                 String state = live.isObject() ? live.path("state").asText() : res.path("rollout").path("state").asText("?");
                 String line = "rollout " + id + " " + state + (live.isObject()
-                        ? "  step " + live.path("step").asInt() + "/" + live.path("steps").asInt() + "  canary weight "
+                        ? "  step " + stepNumber(live) + "/" + live.path("steps").asInt() + "  canary weight "
                         + live.path("weight").asInt() + "%" + (live.path("pausedReason").isTextual()
                         ? "  paused: " + live.path("pausedReason").asText() : "") : "");
                 if (!line.equals(last)) {
@@ -126,6 +126,15 @@ public class RolloutsCommand extends GroupCommand {
                 }
                 Thread.sleep(options.intervalMillis());
             }
+        }
+
+        /**
+         * The live step counted from 1, as the UI's rollout page and the docs count ("step 1 of 4"); the API's
+         * {@code live.step} is the index of the current weight in {@code steps}, from 0, and one past the last
+         * while a rollout whose every step passed promotes: that reads as the last step.
+         */
+        static int stepNumber(JsonNode live) {
+            return Math.min(live.path("step").asInt() + 1, live.path("steps").asInt());
         }
     }
 

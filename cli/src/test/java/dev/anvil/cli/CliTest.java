@@ -479,7 +479,7 @@ class CliTest {
         assertThat(cli.run("tokens", "revoke", "abc").code()).isZero();
         assertThat(stub.last().method()).isEqualTo("DELETE");
 
-        assertThat(cli.run("endpoints", "list").out()).contains("digits").contains("VERSION");
+        assertThat(cli.run("endpoints", "list").out()).contains("digits").contains("STABLE_VERSION");
 
         assertThat(cli.run("rollouts", "pause", "ro1", "--reason", "alarm").out()).contains("paused");
         assertThat(stub.last().text()).isEqualTo("{\"reason\":\"alarm\"}");
@@ -534,18 +534,53 @@ class CliTest {
     }
 
     @Test
-    void rolloutsWatchFollowsTheLiveStateUntilItEnds() {
+    void endpointsListHeadsTheStableAndCanaryColumnsApart() {
+        stub.on("GET /api/endpoints", 200, "[{\"name\":\"digits\",\"model\":\"m\",\"stable\":{\"version\":1,"
+                + "\"artifact\":\"s1\"},\"canary\":{\"version\":2,\"artifact\":\"s2\",\"weight\":5},\"public\":false,"
+                + "\"updatedAt\":\"t1\"},{\"name\":\"iris\",\"model\":\"i\",\"stable\":{\"version\":3,\"artifact\":\"s3\"},"
+                + "\"canary\":null,\"public\":true,\"updatedAt\":\"t2\"}]");
+
+        CliRunner.Result r = cli.run("endpoints", "list");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("""
+                NAME    MODEL  STABLE_VERSION  STABLE_ARTIFACT  CANARY_VERSION  CANARY_WEIGHT  PUBLIC  UPDATED_AT
+                digits  m      1               s1               2               5              false   t1
+                iris    i      3               s3               -               -              true    t2
+                """);
+    }
+
+    @Test
+    void rolloutsWatchCountsStepsFromOneAsTheUiDoes() {
+        // the API's live.step is the index of the current weight in steps: 0 for the first of three
         stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
-                + "\"live\":{\"state\":\"running\",\"weight\":5,\"step\":1,\"steps\":3}}");
+                + "\"live\":{\"state\":\"running\",\"weight\":5,\"step\":0,\"steps\":3}}");
         stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
-                + "\"live\":{\"state\":\"running\",\"weight\":50,\"step\":2,\"steps\":3}}");
+                + "\"live\":{\"state\":\"running\",\"weight\":50,\"step\":1,\"steps\":3}}");
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
+                + "\"live\":{\"state\":\"running\",\"weight\":100,\"step\":2,\"steps\":3}}");
         stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"rolled_back\"}}");
 
         CliRunner.Result r = cli.run("rollouts", "watch", "ro1", "--interval", "0.01");
 
         assertThat(r.code()).isEqualTo(ExitCodes.RUN_FAILED);
         assertThat(r.out()).contains("step 1/3  canary weight 5%").contains("step 2/3  canary weight 50%")
+                .contains("step 3/3  canary weight 100%").doesNotContain("step 0/").doesNotContain("step 4/")
                 .contains("rollout ro1 rolled_back");
+    }
+
+    @Test
+    void rolloutsWatchShowsAPromotingRolloutAtItsLastStep() {
+        // every step passed: while it promotes, the workflow's index is one past the last weight
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"running\"},"
+                + "\"live\":{\"state\":\"promoting\",\"weight\":100,\"step\":3,\"steps\":3}}");
+        stub.on("GET /api/rollouts/ro1", 200, "{\"rollout\":{\"id\":\"ro1\",\"state\":\"promoted\"}}");
+
+        CliRunner.Result r = cli.run("rollouts", "watch", "ro1", "--interval", "0.01");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("rollout ro1 promoting  step 3/3  canary weight 100%").doesNotContain("step 4/")
+                .contains("rollout ro1 promoted");
     }
 
     @Test

@@ -158,10 +158,7 @@ public class RunResource {
     public RunWithTasks get(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id) {
         PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         List<TaskRun> tasks = taskRuns.listByRun(id);
-        String waiting = admissions.find(id).filter(w -> w.admittedAt() == null && !run.isTerminal())
-                .map(w -> "waits for a slot: max_active_runs " + w.maxActiveRuns() + " of pipeline '" + w.pipeline()
-                        + "' reached when it was queued; it starts when an active run ends")
-                .orElse(null);
+        String waiting = RunWaiting.reason(run, admissions.find(id));
         return new RunWithTasks(run, tasks, trigger(run), waiting);
     }
 

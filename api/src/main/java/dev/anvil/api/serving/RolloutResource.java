@@ -163,7 +163,8 @@ public class RolloutResource {
             description = "rollout: state, weight, latest analysis; windows: every analysed window, oldest first, one"
                     + " entry per version compared (role canary or stable) with its requests, errors, error rate and"
                     + " p95 latency (null when the version served nothing in the window), the window's verdict,"
-                    + " reason and time; live: the workflow's status while it runs.")
+                    + " reason and time; live: the workflow's status while it runs (step: the index of the current"
+                    + " weight in steps, from 0; steps: how many there are).")
     @APIResponse(responseCode = "200", description = "rollout, windows and, while it runs, live", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RolloutView.class)))
     @APIResponse(responseCode = "404", description = "no rollout with this id")

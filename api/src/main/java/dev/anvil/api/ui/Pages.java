@@ -41,10 +41,14 @@ final class Pages {
     /** The approval page's per-output comparison metrics alone (the {@code outputs} fragment of approval.html). */
     static native TemplateInstance approval$outputs(Comparison comparison);
 
-    static native TemplateInstance runs(Frame frame, List<PipelineRun> runs);
+    static native TemplateInstance runs(Frame frame, List<RunRow> runs);
 
-    /** {@code fronts}: the Pareto front of each compress task that succeeded (none: no section); {@code lossCurves}: the training loss of each task whose latest try recorded one. */
-    static native TemplateInstance run(Frame frame, PipelineRun run, List<Approval> approvals, RunGraph graph,
+    /**
+     * {@code waiting}: why a queued run has not started (its pipeline's max_active_runs reached), null when it does
+     * not wait; {@code fronts}: the Pareto front of each compress task that succeeded (none: no section);
+     * {@code lossCurves}: the training loss of each task whose latest try recorded one.
+     */
+    static native TemplateInstance run(Frame frame, PipelineRun run, String waiting, List<Approval> approvals, RunGraph graph,
                                        List<Attempt> attempts, List<ParetoChart> fronts, List<LossCurve> lossCurves);
 
     /** {@code query}: the search as given ("" for none). */
@@ -56,6 +60,10 @@ final class Pages {
                                             List<String> states);
 
     static native TemplateInstance rollout(Frame frame, RolloutPage page);
+
+    /** A row of the runs list: the run and, while it waits for a slot (max_active_runs), why in a few words. */
+    record RunRow(PipelineRun run, String waiting) {
+    }
 
     /** A row of the approvals list: the approval and the pipeline of its run. */
     record ApprovalRow(Approval approval, String pipeline) {

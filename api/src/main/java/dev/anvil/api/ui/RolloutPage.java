@@ -37,9 +37,12 @@ record RolloutPage(Rollout rollout, RolloutStatus live, List<Window> windows, Li
         }
     }
 
-    /** The live step counted from 1, as people count (the workflow counts from 0). */
+    /**
+     * The live step counted from 1, as people count (the workflow counts from 0, and once every step passed, while
+     * it promotes, its index is one past the last: that reads as the last step, not "step 4 of 3").
+     */
     public int stepNumber() {
-        return live == null ? 0 : live.step() + 1;
+        return live == null ? 0 : Math.min(live.step() + 1, live.steps());
     }
 
     public boolean finished() {

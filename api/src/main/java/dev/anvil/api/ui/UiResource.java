@@ -8,6 +8,7 @@ import dev.anvil.api.auth.CurrentCaller;
 import dev.anvil.api.auth.OidcTenants;
 import dev.anvil.api.auth.Role;
 import dev.anvil.api.problem.ProblemException;
+import dev.anvil.api.runs.RunWaiting;
 import dev.anvil.api.serving.RolloutControls;
 import dev.anvil.workflows.rollout.RolloutStatus;
 import dev.anvil.activities.rollout.ProvenanceChain;
@@ -23,6 +24,7 @@ import dev.anvil.db.ModelAlias;
 import dev.anvil.db.ModelRegistryStore;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
+import dev.anvil.db.RunAdmissionStore;
 import dev.anvil.db.PipelineStore;
 import dev.anvil.db.Rollout;
 import dev.anvil.db.RolloutStore;
@@ -78,6 +80,7 @@ public class UiResource {
     @Inject ApprovalDecisions decisions;
     @Inject PipelineRunStore runs;
     @Inject TaskRunStore taskRuns;
+    @Inject RunAdmissionStore admissions;
     @Inject PipelineStore pipelines;
     @Inject LineageStore lineage;
     @Inject ModelRegistryStore registry;
@@ -257,7 +260,11 @@ public class UiResource {
         if (who.isEmpty()) {
             return toLogin();
         }
-        return Response.ok(Pages.runs(frame("Runs", who.get()), runs.list(null, null, 100, 0))).build();
+        java.util.Set<String> waiting = admissions.waitingRunIds();
+        List<Pages.RunRow> rows = runs.list(null, null, 100, 0).stream()
+                .map(r -> new Pages.RunRow(r, waiting.contains(r.id()) ? RunWaiting.brief(r, admissions.find(r.id())) : null))
+                .toList();
+        return Response.ok(Pages.runs(frame("Runs", who.get()), rows)).build();
     }
 
     @GET
@@ -275,8 +282,9 @@ public class UiResource {
         Map<String, TaskRun> latest = Evidence.latestAttempts(all);
         RunGraph graph = RunGraph.of(run.get(), latest, pipelines);
         List<Pages.Attempt> attempts = all.stream().map(t -> Pages.Attempt.of(run.get(), t)).toList();
-        return Response.ok(Pages.run(frame("Run " + id, who.get()), run.get(), approvals.listByRun(id), graph, attempts,
-                ParetoChart.of(latest, json), LossCurve.of(latest.values(), json))).build();
+        String waiting = RunWaiting.reason(run.get(), admissions.find(id));
+        return Response.ok(Pages.run(frame("Run " + id, who.get()), run.get(), waiting, approvals.listByRun(id), graph,
+                attempts, ParetoChart.of(latest, json), LossCurve.of(latest.values(), json))).build();
     }
 
     /** Registered models and their versions, each with where it serves; {@code q} keeps the names containing it. */

@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The rollout page's windows chart data, from the recorded windows alone (no application needed). */
+/**
+ * The rollout page's windows chart data and step number, from the recorded windows and the live status alone (no
+ * application needed).
+ */
 class RolloutPageTest {
     private static final Instant AT = Instant.parse("2026-12-07T01:00:00Z");
 
@@ -47,5 +50,21 @@ class RolloutPageTest {
         assertThat(series.get(0).get("p95Ms")).isEqualTo(Arrays.asList(1.0, null));
         assertThat(series.get(1).get("p95Ms")).isEqualTo(Arrays.asList(null, 1.2));
         assertThat(RolloutPage.chartData(List.of()).get("windows")).isEqualTo(List.of());
+    }
+
+    @Test
+    void theLiveStepCountsFromOneAndAPromotingRolloutStaysAtItsLastStep() {
+        assertThat(stepNumber(0, 3)).isEqualTo(1);
+        assertThat(stepNumber(2, 3)).isEqualTo(3);
+        // every step passed: while it promotes, the workflow's index is one past the last weight
+        assertThat(stepNumber(3, 3)).isEqualTo(3);
+        assertThat(new RolloutPage(null, null, List.of(), List.of(), null, List.of(), false, null, null).stepNumber())
+                .as("no live status").isZero();
+    }
+
+    private static int stepNumber(int step, int steps) {
+        dev.anvil.workflows.rollout.RolloutStatus live = new dev.anvil.workflows.rollout.RolloutStatus("running", 50,
+                step, steps, 0, null, List.of());
+        return new RolloutPage(null, live, List.of(), List.of(), null, List.of(), false, null, null).stepNumber();
     }
 }
