@@ -3,6 +3,7 @@ package dev.anvil.api.temporal;
 import dev.anvil.api.config.AnvilConfig;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
+import io.temporal.serviceclient.GrpcCompression;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -28,6 +29,8 @@ public class TemporalClients {
             embedded = EmbeddedTemporal.start(config.temporal());
             return WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
                     .setChannel(embedded.channel())
+                    // the SDK gzips every message by default; in-process that is CPU for nothing
+                    .setGrpcCompression(GrpcCompression.NONE)
                     .build());
         }
         WorkflowServiceStubsOptions.Builder options = WorkflowServiceStubsOptions.newBuilder()

@@ -22,6 +22,7 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.GrpcCompression;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
@@ -121,7 +122,9 @@ public final class PipelineOverheadBench {
             TemporalDevServer server = stack.temporalServer().orElseThrow(() -> new IllegalStateException(
                     "the bench needs the local stack's own Temporal dev server, not an external one"));
             WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(inProcess
-                    ? WorkflowServiceStubsOptions.newBuilder().setChannel(server.inProcessChannel()).build()
+                    // as EmbeddedTemporal in the api module: nothing to gain from compressing messages that stay in the JVM
+                    ? WorkflowServiceStubsOptions.newBuilder().setChannel(server.inProcessChannel())
+                            .setGrpcCompression(GrpcCompression.NONE).build()
                     : WorkflowServiceStubsOptions.newBuilder().setTarget(stack.temporalTarget()).build());
             WorkflowClient client = WorkflowClient.newInstance(stubs);
             String where = inProcess ? "in this JVM, in-process transport (as ANVIL_TEMPORAL_TARGET=embedded)"
