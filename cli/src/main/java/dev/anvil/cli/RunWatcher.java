@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * {@code anvil runs watch}: polls a run until it ends. On a terminal the task table is redrawn in place; otherwise
@@ -35,18 +36,23 @@ public class RunWatcher {
         PrintWriter out = ctx.out();
         Map<String, String> seen = new LinkedHashMap<>();
         String seenRunStatus = null;
+        String seenWaiting = null;
         while (true) {
             JsonNode res = api.get("/api/runs/" + segment(runId));
             String status = res.path("run").path("status").asText("?");
+            String waiting = RunsCommand.waiting(res);
             Map<String, JsonNode> latest = latestAttempts(res.path("tasks"));
             if (ctx.tty()) {
-                redraw(out, res.path("run"), latest);
+                redraw(out, res.path("run"), waiting, latest);
             } else {
                 // a run that starts reads before its tasks; one that ended, after them, as it happened
-                boolean runChanged = !status.equals(seenRunStatus);
+                boolean waitEnded = seenWaiting != null && waiting == null;
+                boolean runChanged = !status.equals(seenRunStatus) || !Objects.equals(waiting, seenWaiting);
                 seenRunStatus = status;
+                seenWaiting = waiting;
                 if (runChanged && !TERMINAL.contains(status)) {
-                    out.println(now() + "  run " + runId + " " + status);
+                    out.println(now() + "  run " + runId + " " + status + (waiting != null ? ": " + waiting
+                            : waitEnded ? ": no longer waiting, a slot freed" : ""));
                 }
                 for (Map.Entry<String, JsonNode> e : latest.entrySet()) {
                     String state = e.getValue().path("status").asText() + " (attempt " + e.getValue().path("attempt").asInt() + ")";
@@ -88,9 +94,12 @@ public class RunWatcher {
         return latest;
     }
 
-    private void redraw(PrintWriter out, JsonNode run, Map<String, JsonNode> latest) {
+    private void redraw(PrintWriter out, JsonNode run, String waiting, Map<String, JsonNode> latest) {
         List<String> lines = new ArrayList<>();
         lines.add("run " + run.path("id").asText() + "  " + run.path("status").asText() + "   (" + now() + ")");
+        if (waiting != null) {
+            lines.add(waiting);
+        }
         var rows = ApiClient.JSON.createArrayNode();
         latest.values().forEach(rows::add);
         Output.table(rows, "taskId", "attempt", "status", "startedAt", "finishedAt", "error").lines().forEach(lines::add);

@@ -18,6 +18,15 @@ public class RunsCommand extends GroupCommand {
 
     static final String[] TASK_COLUMNS = {"taskId", "attempt", "operator", "status", "startedAt", "finishedAt", "error"};
 
+    /**
+     * Why a queued run has not started ({@code GET /api/runs/{id}}'s {@code waiting}: its pipeline's
+     * {@code max_active_runs} reached), or null when it does not wait.
+     */
+    static String waiting(JsonNode res) {
+        JsonNode waiting = res.path("waiting");
+        return waiting.isTextual() && !waiting.asText().isBlank() ? waiting.asText() : null;
+    }
+
     /** How often a live view asks the server. */
     public static class WatchOptions {
         @Option(names = "--interval", paramLabel = "SECONDS", defaultValue = "2",
@@ -64,10 +73,26 @@ public class RunsCommand extends GroupCommand {
                 output.structured(out(), res);
                 return;
             }
-            out().print(Output.keyValues(res.path("run"), "id", "pipeline", "pipelineVersion", "status",
-                    "submittedBy", "createdAt", "startedAt", "finishedAt", "error"));
+            out().print(Output.keyValues(runFields(res), runFieldNames(res)));
             out().println();
             out().print(Output.table(res.path("tasks"), TASK_COLUMNS));
+        }
+
+        /** The run's fields, with the answer's {@code waiting} beside them when the run waits for a slot. */
+        static JsonNode runFields(JsonNode res) {
+            String waiting = waiting(res);
+            if (waiting == null || !res.path("run").isObject()) {
+                return res.path("run");
+            }
+            return ((ObjectNode) res.path("run").deepCopy()).put("waiting", waiting);
+        }
+
+        static String[] runFieldNames(JsonNode res) {
+            return waiting(res) == null
+                    ? new String[] {"id", "pipeline", "pipelineVersion", "status", "submittedBy", "createdAt",
+                            "startedAt", "finishedAt", "error"}
+                    : new String[] {"id", "pipeline", "pipelineVersion", "status", "waiting", "submittedBy",
+                            "createdAt", "startedAt", "finishedAt", "error"};
         }
     }
 

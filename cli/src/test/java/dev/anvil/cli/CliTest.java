@@ -261,6 +261,79 @@ class CliTest {
                 .contains("TASK_ID  ATTEMPT").contains("up_for_retry").contains("boom again");
     }
 
+    static final String WAITING = "waits for a slot: max_active_runs 1 of pipeline 'p' reached when it was queued;"
+            + " it starts when an active run ends";
+
+    @Test
+    void runsGetSaysWhyAQueuedRunWaitsBesideItsStatus() {
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("queued", "[]", "\"" + WAITING + "\""));
+
+        CliRunner.Result r = cli.run("runs", "get", "r1");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).containsSequence("status:          queued", "waiting:         " + WAITING);
+        assertThat(cli.run("runs", "get", "r1", "--output", "json").out()).contains("\"waiting\" : \"waits for a slot");
+    }
+
+    @Test
+    void runsGetShowsNoWaitingLineForARunThatDoesNotWait() {
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("queued", "[]", "null"));
+        stub.on("GET /api/runs/r2", 200, waitingRunJson("running", "[]", "\"\""));
+        stub.on("GET /api/runs/r3", 200, waitingRunJson("queued", "[]", "{\"unexpected\":1}"));
+
+        for (String run : List.of("r1", "r2", "r3")) {
+            CliRunner.Result r = cli.run("runs", "get", run);
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).as(run).contains("status:").doesNotContain("waiting");
+        }
+    }
+
+    @Test
+    void watchSaysOnceWhyARunWaitsAndWhenItsWaitEnds() {
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("queued", "[]", "\"" + WAITING + "\""));
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("queued", "[]", "\"" + WAITING + "\""));
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("queued", "[]", "null"));
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("running", "[" + task("a", 1, "running", null) + "]", "null"));
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("success", "[" + task("a", 1, "success", null) + "]", "null"));
+
+        CliRunner.Result r = cli.run("runs", "watch", "r1", "--interval", "0.01");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> events = r.out().lines().map(l -> l.replaceFirst("^\\d\\d:\\d\\d:\\d\\d  ", "")).toList();
+        assertThat(events).containsExactly("run r1 queued: " + WAITING, "run r1 queued: no longer waiting, a slot freed",
+                "run r1 running", "a running (attempt 1)", "a success (attempt 1)", "run r1 success",
+                "run r1 ended success");
+        assertThat(stub.requests).hasSize(5);
+    }
+
+    @Test
+    void watchOfAWaitingRunThatIsCancelledEndsWith4() {
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("queued", "[]", "\"" + WAITING + "\""));
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("cancelled", "[]", "null"));
+
+        CliRunner.Result r = cli.run("runs", "watch", "r1", "--interval", "0.01");
+
+        assertThat(r.code()).isEqualTo(ExitCodes.RUN_FAILED);
+        List<String> events = r.out().lines().map(l -> l.replaceFirst("^\\d\\d:\\d\\d:\\d\\d  ", "")).toList();
+        assertThat(events).containsExactly("run r1 queued: " + WAITING, "run r1 cancelled", "run r1 ended cancelled");
+    }
+
+    @Test
+    void watchOnATerminalShowsTheWaitUnderTheRunWhileItLasts() {
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("queued", "[]", "\"" + WAITING + "\""));
+        stub.on("GET /api/runs/r1", 200, waitingRunJson("success", "[" + task("a", 1, "success", null) + "]", "null"));
+        cli.tty = true;
+
+        CliRunner.Result r = cli.run("runs", "watch", "r1", "--interval", "0.01");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        String[] drawings = r.out().split("\033\\[\\d+A", -1);
+        assertThat(drawings).hasSize(2);
+        assertThat(drawings[0]).contains("run r1  queued").contains("\033[2K" + WAITING + "\n");
+        assertThat(drawings[1]).contains("run r1  success").doesNotContain("waits for a slot");
+    }
+
     @Test
     void watchPrintsALinePerChangeOffATerminalAndExits4WhenTheRunFails() {
         stub.on("GET /api/runs/r1", 200, runJson("running", "[" + task("inspect", 1, "running", null) + "]"));
@@ -624,6 +697,11 @@ class CliTest {
 
     private static String runJson(String status, String tasks) {
         return "{\"run\":{\"id\":\"r1\",\"pipeline\":\"p\",\"status\":\"" + status + "\"},\"tasks\":" + tasks + "}";
+    }
+
+    private static String waitingRunJson(String status, String tasks, String waiting) {
+        return "{\"run\":{\"id\":\"r1\",\"pipeline\":\"p\",\"status\":\"" + status + "\"},\"tasks\":" + tasks
+                + ",\"waiting\":" + waiting + "}";
     }
 
     private static String task(String id, int attempt, String status, String error) {
