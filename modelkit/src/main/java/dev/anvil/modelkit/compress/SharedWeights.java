@@ -42,9 +42,12 @@ public final class SharedWeights {
      * @param nodes the nodes that rebuild the weight, consumers before producers
      * @param packedBits the width b of the packed bit stream the indices are unpacked from at load, or 0 when they
      *                   are stored one per byte
+     * @param scales per codebook, the scale of an evenly spaced codebook kept as a scale and zero point; null for a
+     *               float codebook (Gather)
+     * @param zeroPoints per codebook, the zero point beside {@code scales}; null for a float codebook
      */
     public record Shared(String layer, String opType, long[] dims, float[] codebook, int[] indices, int clusters,
-            int channels, List<String> nodes, int packedBits) {
+            int channels, List<String> nodes, int packedBits, float[] scales, float[] zeroPoints) {
         /** Whether the file keeps the indices as a b-bit stream rather than one per byte. */
         public boolean packed() {
             return packedBits > 0;
@@ -148,7 +151,8 @@ public final class SharedWeights {
         }
         int channels = offsets == null ? 1 : offsets.length;
         return Optional.of(new Shared(layer.getName(), layer.getOpType(), dims, codebook, indices,
-                codebook.length / channels, channels, rebuildNodes(graph, layer.getInput(1)), read.get().packedBits()));
+                codebook.length / channels, channels, rebuildNodes(graph, layer.getInput(1)), read.get().packedBits(),
+                null, null));
     }
 
     /** (Cast&lt;float&gt;(q) - zero point) × scale, per tensor or per channel: an evenly spaced codebook. */
@@ -214,7 +218,7 @@ public final class SharedWeights {
             indices[i] = (int) q64[i] + c * k;
         }
         return Optional.of(new Shared(layer.getName(), layer.getOpType(), dims, codebook, indices, k, channels,
-                rebuildNodes(graph, layer.getInput(1)), read.get().packedBits()));
+                rebuildNodes(graph, layer.getInput(1)), read.get().packedBits(), scale, zero));
     }
 
     /**

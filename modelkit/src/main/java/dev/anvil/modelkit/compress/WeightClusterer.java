@@ -120,7 +120,8 @@ public final class WeightClusterer {
      * mean of the weights the fine-tuning left in its cluster (Deep Compression's centroid update). A model whose
      * weights are themselves shared is unfolded first. Layers are matched by name and must have the reference's shape.
      * The reference's index storage is kept: a layer whose indices it packed at b bits is packed at b bits again, in
-     * one stream per width as {@link #cluster} writes it, and a layer it kept one index per byte stays so.
+     * one stream per width as {@link #cluster} writes it, and a layer it kept one index per byte stays so; with the
+     * codebook kept, one the reference stored as a scale and zero point is stored so again.
      *
      * @throws IllegalArgumentException when the reference shares no weight, or a layer is missing or reshaped
      */
@@ -183,8 +184,10 @@ public final class WeightClusterer {
             boolean packed = s.packedBits() >= 2 && s.packedBits() <= 7 && opset >= 7;
             int layerBits = packed ? s.packedBits() : 32 - Integer.numberOfLeadingZeros(s.clusters() - 1);
             String packedIndices = packed ? graph.uniqueName(layer.weight() + "_q") : null;
-            long bytes = rewrite(model, node.getName(), layer, local, book, s.channels(), axis, s.clusters(), null,
-                    packedIndices);
+            Grid[] grids = refit ? null : grids(s); // refitted values are no longer evenly spaced
+            boolean dequantize = grids != null && opset >= 7;
+            long bytes = rewrite(model, node.getName(), layer, local, book, s.channels(), axis, s.clusters(),
+                    dequantize ? grids : null, packedIndices);
             if (packed) {
                 streams.computeIfAbsent(layerBits, b -> new ArrayList<>()).add(new Packed(rows.size(), packedIndices,
                         layer.dims(), local));
@@ -193,7 +196,8 @@ public final class WeightClusterer {
             before += 4 * n;
             bits = Math.max(bits, layerBits);
             rows.add(new ClusterReport.Layer(layer.name(), layer.opType(), n, s.clusters(), 4 * n, bytes,
-                    8.0 * bytes / n, squaredError / n, null, ClusterReport.GATHER, packed, layerBits));
+                    8.0 * bytes / n, squaredError / n, null,
+                    dequantize ? ClusterReport.SCALE_ZERO_POINT : ClusterReport.GATHER, packed, layerBits));
         }
         addStreams(model, streams, rows, opset);
         for (ClusterReport.Layer l : rows) {
@@ -313,6 +317,25 @@ public final class WeightClusterer {
             }
         }
         return Arrays.copyOf(out, n);
+    }
+
+    /**
+     * The reference layer's scale and zero point per codebook, when it kept an evenly spaced codebook so (the zero
+     * points whole numbers, as {@link #cluster} writes them); else null.
+     */
+    private static Grid[] grids(SharedWeights.Shared s) {
+        if (s.scales() == null || s.scales().length != s.channels()) {
+            return null;
+        }
+        Grid[] grids = new Grid[s.channels()];
+        for (int c = 0; c < grids.length; c++) {
+            float zp = s.zeroPoints()[c];
+            if (zp != Math.rint(zp) || zp < 0 || zp > 255) {
+                return null;
+            }
+            grids[c] = new Grid(s.scales()[c], (int) zp);
+        }
+        return grids;
     }
 
     /** Writes one stream per width and adds each packed layer's share of it to its report row. */

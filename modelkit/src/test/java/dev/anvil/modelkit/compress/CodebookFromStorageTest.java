@@ -105,12 +105,20 @@ class CodebookFromStorageTest {
             if (r.packed()) {
                 assertThat(row.bits()).as(what + ": " + row.name()).isEqualTo(r.packedBits());
             }
+            // a scale and zero point stay so while the codebook is kept; refitted values are a float codebook
+            boolean grid = r.scales() != null && !refit;
+            assertThat(row.storage()).as(what + ": " + row.name())
+                    .isEqualTo(grid ? ClusterReport.SCALE_ZERO_POINT : ClusterReport.GATHER);
+            assertThat(o.scales() != null).as(what + ": " + row.name()).isEqualTo(grid);
             assertThat(o.indices()).as(what + ": " + row.name()).isEqualTo(r.indices());
             assertThat(o.channels()).as(what + ": " + row.name()).isEqualTo(r.channels());
         }
         assertThat(streams(tuned)).as(what).isEqualTo(streams(reference));
         assertThat(report.layers().stream().mapToLong(ClusterReport.Layer::bytesAfter).sum()).as(what)
                 .isEqualTo(report.weightBytesAfter());
+        if (refit && ref.values().stream().anyMatch(r -> r.scales() != null)) {
+            return tuned; // a float codebook in place of a scale and zero point: another size
+        }
         // the same initializers, nodes and names: only the clustering note in the metadata differs
         assertThat(sizeWithoutNote(tuned)).as(what + ": file size apart from the note").isEqualTo(sizeWithoutNote(reference));
         long noteDifference = note(tuned).getBytes(java.nio.charset.StandardCharsets.UTF_8).length
@@ -183,6 +191,27 @@ class CodebookFromStorageTest {
                     .hasSize(3);
             assertThat(CompressTestModels.run(kept, X, 5, 16)).as(what)
                     .containsExactly(CompressTestModels.run(reference, X, 5, 16));
+        }
+    }
+
+    @Test
+    void uniformCodebooksKeepTheirScaleAndZeroPointPackedOrNot() throws Exception {
+        for (boolean pack : new boolean[] {true, false}) {
+            for (boolean perChannel : new boolean[] {false, true}) {
+                String what = "uniform" + (pack ? ", packed" : ", unpacked") + (perChannel ? ", per channel" : ", per tensor");
+                OnnxModel reference = chain(13);
+                ClusterReport clustered = WeightClusterer.cluster(reference, new ClusterOptions(perChannel ? 2 : 3,
+                        ClusterOptions.Init.LINEAR, 0, perChannel, 30, Set.of(), true, pack, Map.of(), false));
+                assertThat(clustered.layers()).as(what).allSatisfy(l -> {
+                    assertThat(l.storage()).isEqualTo(ClusterReport.SCALE_ZERO_POINT);
+                    assertThat(l.packedIndices()).isEqualTo(pack);
+                });
+                OnnxModel kept = imposeAndCheck(reference, fineTuned(reference), false, what + ", keep");
+                assertThat(CompressTestModels.run(kept, X, 5, 16)).as(what)
+                        .containsExactly(CompressTestModels.run(reference, X, 5, 16));
+                OnnxModel refit = imposeAndCheck(reference, fineTuned(reference), true, what + ", refit");
+                assertThat(SharedWeights.of(refit).values()).as(what).allSatisfy(s -> assertThat(s.packed()).isEqualTo(pack));
+            }
         }
     }
 
