@@ -67,13 +67,21 @@ public final class ClusterOperator extends CompressionOperator {
     /**
      * {@code codebook_from}: that model's clustering (an earlier cluster's output) imposed again, e.g. after
      * fine-tuning: the same indices, and its shared values kept ({@code centroids: keep}) or refitted to the weights
-     * ({@code centroids: refit}). The options that make a clustering of their own are refused beside it.
+     * ({@code centroids: refit}), stored as that model stored them (b-bit packed indices where it packed them). The
+     * options that make a clustering or a storage of their own are refused beside it.
      */
     private Rewrite codebookFrom(Map<String, Object> with) {
         for (String key : List.of("bits", "init", "seed", "per_channel", "iterations", "skip", "layers", "zero_centroid")) {
             if (with.get(key) != null) {
                 throw new IllegalArgumentException("codebook_from re-imposes an earlier clustering, so " + key
                         + " has no meaning beside it; leave " + key + " out");
+            }
+        }
+        for (String key : List.of("pack_indices", "uniform")) {
+            if (with.get(key) != null) {
+                throw new IllegalArgumentException("codebook_from stores the indices and codebook as the codebook_from"
+                        + " model stores them (packed where it packed them), so " + key + " has no meaning beside it;"
+                        + " leave " + key + " out");
             }
         }
         String centroids = With.string(with, "centroids", "keep");
@@ -87,6 +95,7 @@ public final class ClusterOperator extends CompressionOperator {
             out.put("codebook_from", true);
             out.put("centroids", centroids);
             out.put("bits", report.bits());
+            out.put("pack_indices", report.layers().stream().anyMatch(ClusterReport.Layer::packedIndices));
             out.putAll(rows(report));
             return out;
         };

@@ -209,8 +209,46 @@ class CompressionRecipesTest {
             assertThat(after.get(layer).indices()).isEqualTo(before.get(layer).indices());
             assertThat(after.get(layer).codebook()).isEqualTo(before.get(layer).codebook());
         }
-        assertThat(report(again)).containsEntry("codebook_from", true).containsEntry("centroids", "keep");
+        assertThat(report(again)).containsEntry("codebook_from", true).containsEntry("centroids", "keep")
+                .containsEntry("pack_indices", false);
+        assertThat(after.values()).allSatisfy(s -> assertThat(s.packed()).isFalse());
         assertThat(SharedWeights.of(model(tuned))).as("the stand-in trainer exported float weights").isEmpty();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void clusterCodebookFromKeepsAPackedReferencePackedPerLayer() throws Exception {
+        Operator cluster = operators.get("cluster");
+        Map<String, Object> first = cluster.run(fixture.attempt("cluster"), Map.of("model", fixture.model, "bits", 4,
+                "pack_indices", true, "layers", Map.of("Gemm", 2)));
+        Map<String, Object> tuned = operators.get("command").run(fixture.attempt("finetune"),
+                Map.of("inputs", Map.of("model", first.get("model"))));
+        Map<String, Object> again = cluster.run(fixture.attempt("recluster"), Map.of("model", tuned.get("model"),
+                "codebook_from", first.get("model")));
+
+        Map<String, SharedWeights.Shared> before = SharedWeights.of(model(first));
+        Map<String, SharedWeights.Shared> after = SharedWeights.of(model(again));
+        assertThat(after.keySet()).containsExactlyElementsOf(before.keySet()).hasSize(4);
+        for (String layer : before.keySet()) {
+            assertThat(before.get(layer).packed()).as(layer).isTrue();
+            assertThat(after.get(layer).packedBits()).as(layer).isEqualTo(before.get(layer).packedBits());
+            assertThat(after.get(layer).indices()).as(layer).isEqualTo(before.get(layer).indices());
+        }
+        assertThat(before.get("Gemm").packedBits()).isEqualTo(2);
+        Map<String, Object> report = report(again);
+        assertThat(report).containsEntry("codebook_from", true).containsEntry("pack_indices", true);
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) report.get("layers");
+        assertThat(rows).allSatisfy(r -> assertThat(r).containsEntry("packed_indices", true));
+        assertThat(rows).filteredOn(r -> r.get("name").equals("Gemm")).singleElement()
+                .satisfies(r -> assertThat(r).containsEntry("bits", 2));
+        long referenceSize = model(first).toBytes().length;
+        long size = model(again).toBytes().length;
+        // the same initializers and nodes; only the clustering note in the metadata differs in length
+        assertThat(size).isBetween(referenceSize, referenceSize + 64);
+        assertThat(size).isLessThan(model(tuned).toBytes().length / 5);
+        assertThatThrownBy(() -> cluster.run(fixture.attempt("k"), Map.of("model", tuned.get("model"),
+                "codebook_from", first.get("model"), "pack_indices", true)))
+                .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("leave pack_indices out");
     }
 
     @Test

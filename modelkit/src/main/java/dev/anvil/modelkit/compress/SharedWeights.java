@@ -40,9 +40,19 @@ public final class SharedWeights {
      * @param clusters the codebook size per channel (k)
      * @param channels how many codebooks are concatenated in {@code codebook} (1: per tensor)
      * @param nodes the nodes that rebuild the weight, consumers before producers
+     * @param packedBits the width b of the packed bit stream the indices are unpacked from at load, or 0 when they
+     *                   are stored one per byte
+     * @param scales per codebook, the scale of an evenly spaced codebook kept as a scale and zero point; null for a
+     *               float codebook (Gather)
+     * @param zeroPoints per codebook, the zero point beside {@code scales}; null for a float codebook
      */
     public record Shared(String layer, String opType, long[] dims, float[] codebook, int[] indices, int clusters,
-            int channels, List<String> nodes) {
+            int channels, List<String> nodes, int packedBits, float[] scales, float[] zeroPoints) {
+        /** Whether the file keeps the indices as a b-bit stream rather than one per byte. */
+        public boolean packed() {
+            return packedBits > 0;
+        }
+
         /** The float weight the graph rebuilds at load. */
         public float[] values() {
             float[] w = new float[indices.length];
@@ -74,8 +84,11 @@ public final class SharedWeights {
         return out;
     }
 
-    /** Integer indices of some shape, read from an initializer or evaluated from the chain that unpacks them. */
-    private record Indices(long[] dims, long[] values) {}
+    /**
+     * Integer indices of some shape, read from an initializer or evaluated from the chain that unpacks them
+     * ({@code packedBits} the stream's width, 0 for one index per byte).
+     */
+    private record Indices(long[] dims, long[] values, int packedBits) {}
 
     private static Optional<Shared> read(OnnxModel model, Map<String, TensorProto> init, NodeProto layer) {
         OnnxGraph graph = model.graph();
@@ -138,7 +151,8 @@ public final class SharedWeights {
         }
         int channels = offsets == null ? 1 : offsets.length;
         return Optional.of(new Shared(layer.getName(), layer.getOpType(), dims, codebook, indices,
-                codebook.length / channels, channels, rebuildNodes(graph, layer.getInput(1))));
+                codebook.length / channels, channels, rebuildNodes(graph, layer.getInput(1)), read.get().packedBits(),
+                null, null));
     }
 
     /** (Cast&lt;float&gt;(q) - zero point) × scale, per tensor or per channel: an evenly spaced codebook. */
@@ -167,7 +181,7 @@ public final class SharedWeights {
         }
         String q = cast.getInput(0);
         Optional<Indices> read = init.containsKey(q) && init.get(q).getDataType() == TensorProto.DataType.UINT8_VALUE
-                ? Optional.of(new Indices(Tensors.dims(init.get(q)), Tensors.toLongs(init.get(q))))
+                ? Optional.of(new Indices(Tensors.dims(init.get(q)), Tensors.toLongs(init.get(q)), 0))
                 : init.containsKey(q) ? Optional.empty() : indices(model, init, q);
         if (read.isEmpty()) {
             return Optional.empty();
@@ -204,7 +218,7 @@ public final class SharedWeights {
             indices[i] = (int) q64[i] + c * k;
         }
         return Optional.of(new Shared(layer.getName(), layer.getOpType(), dims, codebook, indices, k, channels,
-                rebuildNodes(graph, layer.getInput(1))));
+                rebuildNodes(graph, layer.getInput(1)), read.get().packedBits(), scale, zero));
     }
 
     /**
@@ -222,7 +236,7 @@ public final class SharedWeights {
             if (idx.getDataType() != TensorProto.DataType.UINT8_VALUE) {
                 return Optional.empty();
             }
-            return Optional.of(new Indices(Tensors.dims(idx), Tensors.toLongs(idx)));
+            return Optional.of(new Indices(Tensors.dims(idx), Tensors.toLongs(idx), 0));
         }
         List<NodeProto> chain = new ArrayList<>();
         Set<String> leaves = new java.util.LinkedHashSet<>();
@@ -238,7 +252,25 @@ public final class SharedWeights {
         if (type != TensorProto.DataType.INT32_VALUE && type != TensorProto.DataType.INT64_VALUE) {
             return Optional.empty();
         }
-        return evaluate(model, init, chain, leaves, tensor, type);
+        return evaluate(model, init, chain, leaves, tensor, type)
+                .map(read -> new Indices(read.dims(), read.values(), streamBits(init, leaves, read.values())));
+    }
+
+    /**
+     * The width b of a packed stream: {@link WeightClusterer}'s stream is a uint8 [g, b] initializer (8 indices in
+     * b bytes); for another unpacking (the earlier per-layer nibbles), the fewest bits that hold the largest index.
+     */
+    private static int streamBits(Map<String, TensorProto> init, Set<String> leaves, long[] values) {
+        for (String leaf : leaves) {
+            TensorProto t = init.get(leaf);
+            long[] dims = Tensors.dims(t);
+            if (t.getDataType() == TensorProto.DataType.UINT8_VALUE && dims.length == 2 && dims[1] >= 2
+                    && dims[1] <= 7) {
+                return (int) dims[1];
+            }
+        }
+        long max = Arrays.stream(values).max().orElse(0);
+        return Math.max(2, 64 - Long.numberOfLeadingZeros(max));
     }
 
     /** Collects the nodes producing {@code tensor}; false when anything but an initializer or such a node feeds it. */
@@ -294,7 +326,7 @@ public final class SharedWeights {
                         values[i] = ints.get(i);
                     }
                 }
-                return Optional.of(new Indices(dims, values));
+                return Optional.of(new Indices(dims, values, 0));
             }
         } catch (OrtException e) {
             return Optional.empty(); // not an unpacking ONNX Runtime can run: not a shared weight

@@ -98,16 +98,7 @@ public final class WeightClusterer {
                     8.0 * stored / n, squaredError / n, null,
                     dequantize ? ClusterReport.SCALE_ZERO_POINT : ClusterReport.GATHER, packed, bits));
         }
-        for (java.util.Map.Entry<Integer, List<Packed>> e : streams.entrySet()) {
-            long[] shares = writeStream(model, e.getKey(), e.getValue(), opset);
-            for (int j = 0; j < shares.length; j++) {
-                int row = e.getValue().get(j).row();
-                ClusterReport.Layer l = rows.get(row);
-                long bytes = l.bytesAfter() + shares[j];
-                rows.set(row, new ClusterReport.Layer(l.name(), l.opType(), l.params(), l.clusters(), l.bytesBefore(),
-                        bytes, 8.0 * bytes / l.params(), l.meanSquaredError(), null, l.storage(), true, l.bits()));
-            }
-        }
+        addStreams(model, streams, rows, opset);
         for (ClusterReport.Layer l : rows) {
             after += l.leftAlone() == null ? l.bytesAfter() : 0;
         }
@@ -128,6 +119,9 @@ public final class WeightClusterer {
      * ({@code refit} false: the model rebuilds exactly the reference's weights) or refitted, each shared value the
      * mean of the weights the fine-tuning left in its cluster (Deep Compression's centroid update). A model whose
      * weights are themselves shared is unfolded first. Layers are matched by name and must have the reference's shape.
+     * The reference's index storage is kept: a layer whose indices it packed at b bits is packed at b bits again, in
+     * one stream per width as {@link #cluster} writes it, and a layer it kept one index per byte stays so; with the
+     * codebook kept, one the reference stored as a scale and zero point is stored so again.
      *
      * @throws IllegalArgumentException when the reference shares no weight, or a layer is missing or reshaped
      */
@@ -138,6 +132,9 @@ public final class WeightClusterer {
                     + " a scale and zero point, by uint8 or packed indices); give the output of a cluster task");
         }
         SharedWeights.unfold(model);
+        // the unfolded rebuilds' names (the stream q<b>, <weight>_q, ...) are free again: reusing them keeps the
+        // file the size of the reference's
+        model.graph().forgetRemovedNames();
         List<WeightLayers.Layer> layers = WeightLayers.of(model);
         java.util.Map<String, WeightLayers.Layer> byName = new java.util.LinkedHashMap<>();
         layers.forEach(l -> byName.put(l.name(), l));
@@ -146,6 +143,8 @@ public final class WeightClusterer {
         long before = 0;
         long after = 0;
         int bits = 0;
+        long opset = opset(model);
+        java.util.Map<Integer, List<Packed>> streams = new java.util.TreeMap<>();
         for (SharedWeights.Shared s : shared.values()) {
             WeightLayers.Layer layer = byName.get(s.layer());
             if (layer == null) {
@@ -180,19 +179,35 @@ public final class WeightClusterer {
             }
             NodeProto node = graph.nodes().stream().filter(x -> x.getName().equals(layer.name())).findFirst().orElseThrow();
             int axis = channelAxis(node, layer.dims().length);
-            long bytes = rewrite(model, node.getName(), layer, local, book, s.channels(), axis, s.clusters(), null, null);
+            // the reference's storage is kept: a layer it packed at b bits goes into this model's b-bit stream, in
+            // the reference's layer order, so the file is as small as the reference's
+            boolean packed = s.packedBits() >= 2 && s.packedBits() <= 7 && opset >= 7;
+            int layerBits = packed ? s.packedBits() : 32 - Integer.numberOfLeadingZeros(s.clusters() - 1);
+            String packedIndices = packed ? graph.uniqueName(layer.weight() + "_q") : null;
+            Grid[] grids = refit ? null : grids(s); // refitted values are no longer evenly spaced
+            boolean dequantize = grids != null && opset >= 7;
+            long bytes = rewrite(model, node.getName(), layer, local, book, s.channels(), axis, s.clusters(),
+                    dequantize ? grids : null, packedIndices);
+            if (packed) {
+                streams.computeIfAbsent(layerBits, b -> new ArrayList<>()).add(new Packed(rows.size(), packedIndices,
+                        layer.dims(), local));
+            }
             long n = layer.params();
             before += 4 * n;
-            after += bytes;
-            bits = Math.max(bits, 32 - Integer.numberOfLeadingZeros(s.clusters() - 1));
+            bits = Math.max(bits, layerBits);
             rows.add(new ClusterReport.Layer(layer.name(), layer.opType(), n, s.clusters(), 4 * n, bytes,
-                    8.0 * bytes / n, squaredError / n, null, ClusterReport.GATHER, false,
-                    32 - Integer.numberOfLeadingZeros(s.clusters() - 1)));
+                    8.0 * bytes / n, squaredError / n, null,
+                    dequantize ? ClusterReport.SCALE_ZERO_POINT : ClusterReport.GATHER, packed, layerBits));
+        }
+        addStreams(model, streams, rows, opset);
+        for (ClusterReport.Layer l : rows) {
+            after += l.bytesAfter();
         }
         graph.removeUnusedInitializers();
         graph.sortTopologically();
         model.putMetadata("anvil.clustering", "codebook and indices of an earlier clustering"
-                + (refit ? ", shared values refitted to the weights" : ", shared values kept"));
+                + (refit ? ", shared values refitted to the weights" : ", shared values kept")
+                + (streams.isEmpty() ? "" : ", packed as the earlier one was"));
         return new ClusterReport(rows, bits, before, after);
     }
 
@@ -302,6 +317,40 @@ public final class WeightClusterer {
             }
         }
         return Arrays.copyOf(out, n);
+    }
+
+    /**
+     * The reference layer's scale and zero point per codebook, when it kept an evenly spaced codebook so (the zero
+     * points whole numbers, as {@link #cluster} writes them); else null.
+     */
+    private static Grid[] grids(SharedWeights.Shared s) {
+        if (s.scales() == null || s.scales().length != s.channels()) {
+            return null;
+        }
+        Grid[] grids = new Grid[s.channels()];
+        for (int c = 0; c < grids.length; c++) {
+            float zp = s.zeroPoints()[c];
+            if (zp != Math.rint(zp) || zp < 0 || zp > 255) {
+                return null;
+            }
+            grids[c] = new Grid(s.scales()[c], (int) zp);
+        }
+        return grids;
+    }
+
+    /** Writes one stream per width and adds each packed layer's share of it to its report row. */
+    private static void addStreams(OnnxModel model, java.util.Map<Integer, List<Packed>> streams,
+            List<ClusterReport.Layer> rows, long opset) {
+        for (java.util.Map.Entry<Integer, List<Packed>> e : streams.entrySet()) {
+            long[] shares = writeStream(model, e.getKey(), e.getValue(), opset);
+            for (int j = 0; j < shares.length; j++) {
+                int row = e.getValue().get(j).row();
+                ClusterReport.Layer l = rows.get(row);
+                long bytes = l.bytesAfter() + shares[j];
+                rows.set(row, new ClusterReport.Layer(l.name(), l.opType(), l.params(), l.clusters(), l.bytesBefore(),
+                        bytes, 8.0 * bytes / l.params(), l.meanSquaredError(), null, l.storage(), true, l.bits()));
+            }
+        }
     }
 
     /** A packed layer's indices, waiting for its bit width's stream: {@code tensor} is where they are unpacked to. */

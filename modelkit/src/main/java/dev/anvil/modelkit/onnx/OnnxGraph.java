@@ -155,6 +155,16 @@ public final class OnnxGraph {
         return candidate;
     }
 
+    /**
+     * Frees for {@link #uniqueName} the names of nodes and tensors removed since they were collected, so that a
+     * rewrite after a removal picks the names a fresh read of the model would. Call it only when every name handed
+     * out is in the graph already.
+     */
+    public void forgetRemovedNames() {
+        usedNames.clear();
+        namesCollected = false;
+    }
+
     private void reserve(String name) {
         collectNames();
         usedNames.add(name);
