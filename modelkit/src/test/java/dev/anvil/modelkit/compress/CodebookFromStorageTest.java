@@ -7,11 +7,9 @@ import dev.anvil.modelkit.onnx.OnnxModel;
 import dev.anvil.modelkit.onnx.Tensors;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.GraphProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.ModelProto;
-import dev.anvil.modelkit.onnx.proto.OnnxMl.NodeProto;
 import dev.anvil.modelkit.onnx.proto.OnnxMl.StringStringEntryProto;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
@@ -33,28 +31,12 @@ class CodebookFromStorageTest {
     }
 
     private static float[] weights(int n, long seed) {
-        Random r = new Random(seed);
-        float[] w = new float[n];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = (float) r.nextGaussian();
-        }
-        return w;
+        return CompressTestModels.gaussian(n, seed);
     }
 
     /** x[b,16] → MatMul a [16,24] → Relu → MatMul b [24,21] → Gemm c [21,6]: 3 layers, counts not multiples of 8. */
     private static OnnxModel chain(int opset) {
-        GraphProto.Builder g = GraphProto.newBuilder().setName("chain")
-                .addInput(CompressTestModels.value("x", -1, 16)).addOutput(CompressTestModels.value("y", -1, 6))
-                .addInitializer(Tensors.floats("A", new long[] {16, 24}, weights(16 * 24, 11)))
-                .addInitializer(Tensors.floats("B", new long[] {24, 21}, weights(24 * 21, 12)))
-                .addInitializer(Tensors.floats("C", new long[] {21, 6}, weights(21 * 6, 13)))
-                .addInitializer(Tensors.floats("c", new long[] {6}, weights(6, 14)))
-                .addNode(NodeProto.newBuilder().setOpType("MatMul").setName("a").addInput("x").addInput("A").addOutput("h"))
-                .addNode(NodeProto.newBuilder().setOpType("Relu").setName("relu").addInput("h").addOutput("r"))
-                .addNode(NodeProto.newBuilder().setOpType("MatMul").setName("b").addInput("r").addInput("B").addOutput("s"))
-                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("c").addInput("s").addInput("C").addInput("c")
-                        .addOutput("y"));
-        return CompressTestModels.model(g, opset);
+        return CompressTestModels.threeLayerChain(opset, 10);
     }
 
     /** The reference's float weights, moved as a trainer would (every weight, by a different amount), as read from its file. */

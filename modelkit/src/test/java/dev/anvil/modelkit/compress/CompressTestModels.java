@@ -86,6 +86,35 @@ public final class CompressTestModels {
         return base;
     }
 
+    /** Gaussian weights, deterministic by seed. */
+    static float[] gaussian(int n, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] w = new float[n];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextGaussian();
+        }
+        return w;
+    }
+
+    /**
+     * x[b,16] → MatMul a [16,24] → Relu → MatMul b [24,21] → Gemm c [21,6] (with bias): 3 layers whose weight counts
+     * are not multiples of 8, the weights Gaussian with seeds {@code seed + 1} … {@code seed + 4}.
+     */
+    static OnnxModel threeLayerChain(int opset, long seed) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("chain")
+                .addInput(value("x", -1, 16)).addOutput(value("y", -1, 6))
+                .addInitializer(Tensors.floats("A", new long[] {16, 24}, gaussian(16 * 24, seed + 1)))
+                .addInitializer(Tensors.floats("B", new long[] {24, 21}, gaussian(24 * 21, seed + 2)))
+                .addInitializer(Tensors.floats("C", new long[] {21, 6}, gaussian(21 * 6, seed + 3)))
+                .addInitializer(Tensors.floats("c", new long[] {6}, gaussian(6, seed + 4)))
+                .addNode(NodeProto.newBuilder().setOpType("MatMul").setName("a").addInput("x").addInput("A").addOutput("h"))
+                .addNode(NodeProto.newBuilder().setOpType("Relu").setName("relu").addInput("h").addOutput("r"))
+                .addNode(NodeProto.newBuilder().setOpType("MatMul").setName("b").addInput("r").addInput("B").addOutput("s"))
+                .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("c").addInput("s").addInput("C").addInput("c")
+                        .addOutput("y"));
+        return model(g, opset);
+    }
+
     static OnnxModel model(GraphProto.Builder g, int opset) {
         return OnnxModel.of(ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).setGraph(g).build());
