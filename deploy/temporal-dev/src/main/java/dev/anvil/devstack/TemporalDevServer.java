@@ -3,6 +3,7 @@ package dev.anvil.devstack;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -104,14 +105,13 @@ public final class TemporalDevServer implements Closeable {
         String inProcessName = "anvil-temporal-" + UUID.randomUUID();
         List<Server> servers = new ArrayList<>();
         try {
+            List<ServerInterceptor> fixes = List.of(new StableStickyQueues());
             InProcessServerBuilder inProcess = InProcessServerBuilder.forName(inProcessName);
-            GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), inProcess,
-                    List.of(new StableStickyQueues()));
+            GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), inProcess, fixes);
             servers.add(inProcess.build().start());
             if (address.isPresent()) {
                 NettyServerBuilder tcp = NettyServerBuilder.forAddress(address.get(), InsecureServerCredentials.create());
-                GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), tcp,
-                        List.of(new StableStickyQueues()));
+                GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), tcp, fixes);
                 servers.add(tcp.build().start());
             }
             return new TemporalDevServer(services, servers, Optional.ofNullable(target), inProcessName);

@@ -13,6 +13,7 @@ import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.LocalStack;
 import dev.anvil.devstack.SharedLocalStack;
 import dev.anvil.devstack.TemporalDevServer;
+import io.grpc.ManagedChannel;
 import dev.anvil.workflows.pipeline.PipelinePlan;
 import dev.anvil.workflows.pipeline.PipelineWorkflow;
 import dev.anvil.workflows.pipeline.PipelineWorkflowImpl;
@@ -119,11 +120,9 @@ public final class PipelineOverheadBench {
         for (String transport : config.transports()) {
             // in-process: the client and worker reach the dev server inside this JVM, as ANVIL_TEMPORAL_TARGET=embedded
             boolean inProcess = transport.equals("in-process");
-            TemporalDevServer server = stack.temporalServer().orElseThrow(() -> new IllegalStateException(
-                    "the bench needs the local stack's own Temporal dev server, not an external one"));
             WorkflowServiceStubs stubs = WorkflowServiceStubs.newServiceStubs(inProcess
                     // as EmbeddedTemporal in the api module: nothing to gain from compressing messages that stay in the JVM
-                    ? WorkflowServiceStubsOptions.newBuilder().setChannel(server.inProcessChannel())
+                    ? WorkflowServiceStubsOptions.newBuilder().setChannel(inProcessChannel(stack))
                             .setGrpcCompression(GrpcCompression.NONE).build()
                     : WorkflowServiceStubsOptions.newBuilder().setTarget(stack.temporalTarget()).build());
             WorkflowClient client = WorkflowClient.newInstance(stubs);
@@ -147,6 +146,12 @@ public final class PipelineOverheadBench {
             }
             stubs.shutdownNow();
         }
+    }
+
+    /** A channel to the local stack's own dev server inside this JVM; an external Temporal has none. */
+    private static ManagedChannel inProcessChannel(LocalStack stack) {
+        return stack.temporalServer().map(TemporalDevServer::inProcessChannel).orElseThrow(() -> new IllegalStateException(
+                "ANVIL_BENCH_TRANSPORT=in-process needs the local stack's own Temporal dev server, not an external one"));
     }
 
     private static void measure(Config config, int cache, WorkflowClient client, DataSource db, String database,
