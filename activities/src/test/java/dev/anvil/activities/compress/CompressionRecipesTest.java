@@ -191,16 +191,28 @@ class CompressionRecipesTest {
         assertThat(int8Weights(model(out.get("quantize")))).isNotEmpty();
     }
 
-    @Test
-    @SuppressWarnings("unchecked")
-    void clusterCodebookFromRestoresIndicesAndCodebookAfterFineTuning() throws Exception {
+    /** The three results of cluster (with {@code clusterWith}), the stand-in trainer, and cluster with codebook_from. */
+    private record Reclustered(Map<String, Object> first, Map<String, Object> tuned, Map<String, Object> again) {}
+
+    private Reclustered clusterFineTuneRecluster(Map<String, Object> clusterWith) throws Exception {
         Operator cluster = operators.get("cluster");
-        Map<String, Object> first = cluster.run(fixture.attempt("cluster"), Map.of("model", fixture.model, "bits", 4,
-                "per_channel", true));
+        Map<String, Object> with = new java.util.HashMap<>(clusterWith);
+        with.put("model", fixture.model);
+        Map<String, Object> first = cluster.run(fixture.attempt("cluster"), with);
         Map<String, Object> tuned = operators.get("command").run(fixture.attempt("finetune"),
                 Map.of("inputs", Map.of("model", first.get("model"))));
         Map<String, Object> again = cluster.run(fixture.attempt("recluster"), Map.of("model", tuned.get("model"),
                 "codebook_from", first.get("model")));
+        return new Reclustered(first, tuned, again);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void clusterCodebookFromRestoresIndicesAndCodebookAfterFineTuning() throws Exception {
+        Reclustered run = clusterFineTuneRecluster(Map.of("bits", 4, "per_channel", true));
+        Map<String, Object> first = run.first();
+        Map<String, Object> tuned = run.tuned();
+        Map<String, Object> again = run.again();
 
         Map<String, SharedWeights.Shared> before = SharedWeights.of(model(first));
         Map<String, SharedWeights.Shared> after = SharedWeights.of(model(again));
@@ -218,13 +230,10 @@ class CompressionRecipesTest {
     @Test
     @SuppressWarnings("unchecked")
     void clusterCodebookFromKeepsAPackedReferencePackedPerLayer() throws Exception {
-        Operator cluster = operators.get("cluster");
-        Map<String, Object> first = cluster.run(fixture.attempt("cluster"), Map.of("model", fixture.model, "bits", 4,
-                "pack_indices", true, "layers", Map.of("Gemm", 2)));
-        Map<String, Object> tuned = operators.get("command").run(fixture.attempt("finetune"),
-                Map.of("inputs", Map.of("model", first.get("model"))));
-        Map<String, Object> again = cluster.run(fixture.attempt("recluster"), Map.of("model", tuned.get("model"),
-                "codebook_from", first.get("model")));
+        Reclustered run = clusterFineTuneRecluster(Map.of("bits", 4, "pack_indices", true, "layers", Map.of("Gemm", 2)));
+        Map<String, Object> first = run.first();
+        Map<String, Object> tuned = run.tuned();
+        Map<String, Object> again = run.again();
 
         Map<String, SharedWeights.Shared> before = SharedWeights.of(model(first));
         Map<String, SharedWeights.Shared> after = SharedWeights.of(model(again));
@@ -246,7 +255,7 @@ class CompressionRecipesTest {
         // the same initializers and nodes; only the clustering note in the metadata differs in length
         assertThat(size).isBetween(referenceSize, referenceSize + 64);
         assertThat(size).isLessThan(model(tuned).toBytes().length / 5);
-        assertThatThrownBy(() -> cluster.run(fixture.attempt("k"), Map.of("model", tuned.get("model"),
+        assertThatThrownBy(() -> operators.get("cluster").run(fixture.attempt("k"), Map.of("model", tuned.get("model"),
                 "codebook_from", first.get("model"), "pack_indices", true)))
                 .isInstanceOf(InvalidTaskInputException.class).hasMessageContaining("leave pack_indices out");
     }
