@@ -7,6 +7,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.temporal.internal.testservice.EagerActivityQueues;
 import io.temporal.internal.testservice.GRPCServerHelper;
 import io.temporal.internal.testservice.TestServicesStarter;
 import java.io.Closeable;
@@ -105,7 +106,10 @@ public final class TemporalDevServer implements Closeable {
         String inProcessName = "anvil-temporal-" + UUID.randomUUID();
         List<Server> servers = new ArrayList<>();
         try {
-            List<ServerInterceptor> fixes = List.of(new StableStickyQueues());
+            List<ServerInterceptor> fixes = new ArrayList<>(List.of(new StableStickyQueues()));
+            if (EagerActivityQueues.install(services)) {
+                fixes.add(new EagerActivityDispatch(services.getWorkflowService()));
+            }
             InProcessServerBuilder inProcess = InProcessServerBuilder.forName(inProcessName);
             GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), inProcess, fixes);
             servers.add(inProcess.build().start());
