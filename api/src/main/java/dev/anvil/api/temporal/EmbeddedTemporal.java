@@ -41,9 +41,15 @@ final class EmbeddedTemporal implements AutoCloseable {
         }
         TemporalDevServer server = TemporalDevServer.startInProcess(temporal.embeddedListen(),
                 "ANVIL_TEMPORAL_EMBEDDED_LISTEN");
-        LOG.infof("Temporal: the embedded dev server (in memory: runs in flight end with this process)%s",
-                server.address().map(a -> ", also on " + a).orElse(""));
+        LOG.infof("Temporal: the embedded dev server (in memory: runs in flight end with this process)%s; eager "
+                        + "activity dispatch %s", server.address().map(a -> ", also on " + a).orElse(""),
+                server.eagerActivityDispatch() ? "on" : "off (this temporal-test-server version is built otherwise)");
         return new EmbeddedTemporal(server);
+    }
+
+    /** Whether the server dispatches activities eagerly (TemporalDevServer#eagerActivityDispatch). */
+    boolean eagerActivityDispatch() {
+        return server.eagerActivityDispatch();
     }
 
     ManagedChannel channel() {

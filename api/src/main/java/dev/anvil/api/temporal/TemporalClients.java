@@ -10,6 +10,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,6 +41,11 @@ public class TemporalClients {
         config.temporal().tls().serverName().ifPresent(name ->
                 options.setChannelInitializer(channel -> channel.overrideAuthority(name)));
         return WorkflowServiceStubs.newServiceStubs(options.build());
+    }
+
+    /** The embedded dev server, once the stubs were made with ANVIL_TEMPORAL_TARGET=embedded. */
+    Optional<EmbeddedTemporal> embedded() {
+        return Optional.ofNullable(embedded);
     }
 
     @Produces

@@ -19,6 +19,7 @@ import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import jakarta.inject.Inject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +40,9 @@ class EmbeddedTemporalTest {
                     "anvil.temporal.embedded-listen", "127.0.0.1:" + PORT);
         }
     }
+
+    @Inject
+    TemporalClients clients;
 
     @BeforeEach
     void signIn() {
@@ -63,6 +67,9 @@ class EmbeddedTemporalTest {
                 .then().statusCode(201).extract().path("run");
 
         JsonPath run = ApprovedCandidates.awaitEnd(runId);
+        assertThat(clients.embedded()).as("the embedded server was started").isPresent();
+        assertThat(clients.embedded().get().eagerActivityDispatch())
+                .as("eager activity dispatch installed inside Quarkus's class loaders").isTrue();
         assertThat(run.getString("run.status")).isEqualTo("success");
         assertThat(run.getList("tasks.taskId")).containsExactly("a", "b", "c");
         assertThat(run.getList("tasks.status")).containsOnly("success");

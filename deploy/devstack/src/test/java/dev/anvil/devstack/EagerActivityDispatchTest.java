@@ -210,14 +210,14 @@ class EagerActivityDispatchTest {
         var execution = WorkflowClient.start(chain::run, queue, 1, false);
         assertThat(started.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(dying.counts().eager.get()).isEqualTo(1);
-        dying.factory().shutdownNow(); // the worker holding the eagerly started task goes away
+        // the worker holding the eagerly started task goes away: its connection first, so nothing it does is reported
+        dying.stubs().shutdownNow();
+        dying.factory().shutdownNow();
         try (Setup survivor = worker(queue, input -> "retried:" + input)) {
             String result = survivor.client().newUntypedWorkflowStub(execution.getWorkflowId())
                     .getResult(String.class);
             assertThat(result).isEqualTo("retried:s0");
             assertThat(survivor.counts().polled.get()).isEqualTo(1);
-        } finally {
-            dying.stubs().shutdownNow();
         }
     }
 }

@@ -12,7 +12,6 @@ import io.temporal.api.workflowservice.v1.PollActivityTaskQueueResponse;
 import io.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest;
 import io.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse;
 import io.temporal.api.workflowservice.v1.WorkflowServiceGrpc;
-import io.temporal.internal.testservice.EagerActivityQueues;
 import io.temporal.internal.testservice.TestWorkflowService;
 import java.util.List;
 
@@ -33,9 +32,11 @@ final class EagerActivityDispatch implements ServerInterceptor {
             WorkflowServiceGrpc.getRespondWorkflowTaskCompletedMethod().getFullMethodName();
 
     private final TestWorkflowService service;
+    private final EagerActivityQueues queues;
 
-    EagerActivityDispatch(TestWorkflowService service) {
+    EagerActivityDispatch(TestWorkflowService service, EagerActivityQueues queues) {
         this.service = service;
+        this.queues = queues;
     }
 
     @Override
@@ -62,7 +63,7 @@ final class EagerActivityDispatch implements ServerInterceptor {
                     super.onHalfClose();
                     return;
                 }
-                try (EagerActivityQueues.Capture capture = EagerActivityQueues.open(request.getNamespace(),
+                try (EagerActivityQueues.Capture capture = queues.open(request.getNamespace(),
                         eagerQueue(request), eager)) {
                     completion.capture = capture;
                     super.onHalfClose();

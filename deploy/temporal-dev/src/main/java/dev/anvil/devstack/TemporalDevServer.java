@@ -7,7 +7,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.temporal.internal.testservice.EagerActivityQueues;
 import io.temporal.internal.testservice.GRPCServerHelper;
 import io.temporal.internal.testservice.TestServicesStarter;
 import java.io.Closeable;
@@ -35,7 +34,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Two of its defects are worked around here: a dead worker's sticky queue is never given back
  * ({@link StableStickyQueues} names sticky queues after their shared queue, so the restarted worker polls
  * it), and its clock keeps a record of every lock it ever took, which each request scans
- * ({@link BoundedLockEvents}).
+ * ({@link BoundedLockEvents}). It also dispatches activities eagerly, as a real Temporal server does
+ * ({@link EagerActivityDispatch}): an activity a worker schedules on its own queue comes in the reply to its
+ * workflow task completion instead of through a poll.
  *
  * <p>Every server also answers in-process ({@link #inProcessChannel()}): a client in the same JVM skips
  * HTTP/2 framing, the socket and protobuf encoding, which is most of what a task costs on a small machine
@@ -46,13 +47,15 @@ public final class TemporalDevServer implements Closeable {
     private final List<Server> servers;
     private final Optional<String> target;
     private final String inProcessName;
+    private final boolean eagerActivities;
 
     private TemporalDevServer(TestServicesStarter services, List<Server> servers, Optional<String> target,
-                              String inProcessName) {
+                              String inProcessName, boolean eagerActivities) {
         this.services = services;
         this.servers = servers;
         this.target = target;
         this.inProcessName = inProcessName;
+        this.eagerActivities = eagerActivities;
     }
 
     /** A server on host:port (checked free first), also reachable in-process. */
@@ -107,9 +110,8 @@ public final class TemporalDevServer implements Closeable {
         List<Server> servers = new ArrayList<>();
         try {
             List<ServerInterceptor> fixes = new ArrayList<>(List.of(new StableStickyQueues()));
-            if (EagerActivityQueues.install(services)) {
-                fixes.add(new EagerActivityDispatch(services.getWorkflowService()));
-            }
+            Optional<EagerActivityQueues> eager = EagerActivityQueues.install(services);
+            eager.ifPresent(queues -> fixes.add(new EagerActivityDispatch(services.getWorkflowService(), queues)));
             InProcessServerBuilder inProcess = InProcessServerBuilder.forName(inProcessName);
             GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), inProcess, fixes);
             servers.add(inProcess.build().start());
@@ -118,7 +120,8 @@ public final class TemporalDevServer implements Closeable {
                 GRPCServerHelper.registerServicesAndHealthChecks(services.getServices(), tcp, fixes);
                 servers.add(tcp.build().start());
             }
-            return new TemporalDevServer(services, servers, Optional.ofNullable(target), inProcessName);
+            return new TemporalDevServer(services, servers, Optional.ofNullable(target), inProcessName,
+                    eager.isPresent());
         } catch (IOException e) {
             servers.forEach(Server::shutdownNow);
             services.close();
@@ -130,6 +133,14 @@ public final class TemporalDevServer implements Closeable {
     /** host:port for WorkflowServiceStubsOptions.setTarget; fails for a server started in-process only. */
     public String target() {
         return target.orElseThrow(() -> new IllegalStateException("this Temporal dev server has no TCP address"));
+    }
+
+    /**
+     * Whether activity tasks a worker asks for come in its workflow task completion's reply
+     * ({@link EagerActivityDispatch}); false where this temporal-test-server version is built otherwise.
+     */
+    public boolean eagerActivityDispatch() {
+        return eagerActivities;
     }
 
     /** host:port where other processes reach it, if it listens on one. */
