@@ -149,24 +149,24 @@ final class EagerActivityQueues {
             List<PollActivityTaskQueueResponse> started = new ArrayList<>();
             while (!kept.isEmpty()) {
                 Kept task = kept.remove(0);
+                Reply reply = new Reply();
                 try {
                     dispatchTasks = newQueue.newInstance();
-                } catch (ReflectiveOperationException e) {
-                    task.offer();
-                    continue;
+                    invoke(add, dispatchTasks, task.value(), task.priority());
+                    service.pollActivityTaskQueue(PollActivityTaskQueueRequest.newBuilder()
+                            .setNamespace(namespace)
+                            .setTaskQueue(TaskQueue.newBuilder().setName(dispatchQueue))
+                            .setIdentity(identity)
+                            .build(), reply);
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    reply.error = e;
+                } finally {
+                    dispatchTasks = null;
                 }
-                invoke(add, dispatchTasks, task.value(), task.priority());
-                Reply reply = new Reply();
-                service.pollActivityTaskQueue(PollActivityTaskQueueRequest.newBuilder()
-                        .setNamespace(namespace)
-                        .setTaskQueue(TaskQueue.newBuilder().setName(dispatchQueue))
-                        .setIdentity(identity)
-                        .build(), reply);
-                dispatchTasks = null;
-                if (reply.error != null) {
-                    task.offer(); // not started: pollers get it as before
-                } else if (reply.task != null && !reply.task.getTaskToken().isEmpty()) {
+                if (reply.task != null && !reply.task.getTaskToken().isEmpty()) {
                     started.add(reply.task);
+                } else if (reply.error != null) {
+                    task.offer(); // not started: pollers get it as before
                 }
             }
             return started;
