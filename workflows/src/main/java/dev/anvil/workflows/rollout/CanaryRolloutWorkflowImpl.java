@@ -208,6 +208,7 @@ public class CanaryRolloutWorkflowImpl implements CanaryRolloutWorkflow {
     @Override
     public RolloutStatus resume(RolloutControl control) {
         state = RUNNING;
+        pausedReason = null; // the answer is the state after the resume (the main loop clears it again, replay-safe)
         return status();
     }
 

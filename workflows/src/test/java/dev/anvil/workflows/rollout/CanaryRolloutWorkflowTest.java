@@ -102,10 +102,13 @@ class CanaryRolloutWorkflowTest {
         env.sleep(INTERVAL.multipliedBy(2).plusMinutes(5));
         assertThat(rollout.status().weight()).isEqualTo(50);
 
-        assertThat(rollout.pause(new RolloutControl("bob", "looking at a dashboard")).state()).isEqualTo("paused");
+        assertThat(rollout.pause(new RolloutControl("bob", "looking at a dashboard")).pausedReason())
+                .isEqualTo("paused by bob: looking at a dashboard");
         env.sleep(INTERVAL.multipliedBy(6));
         assertThat(rollout.status().weight()).isEqualTo(50); // a paused rollout does not step on
-        assertThat(rollout.resume(new RolloutControl("bob", null)).state()).isEqualTo("running");
+        RolloutStatus resumed = rollout.resume(new RolloutControl("bob", null));
+        assertThat(resumed.state()).isEqualTo("running");
+        assertThat(resumed.pausedReason()).as("the answer is the state after the resume").isNull();
         rollout.abort(new RolloutControl("bob", "dashboard shows odd answers for class 7"));
 
         CanaryResult result = result(rollout);
