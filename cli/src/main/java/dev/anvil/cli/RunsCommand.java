@@ -200,7 +200,8 @@ public class RunsCommand extends GroupCommand {
                 body.put("from", from);
             }
             JsonNode res = api().post("/api/runs/" + segment(id) + "/retry", body);
-            out().println("run " + id + " " + res.path("status").asText("retrying"));
+            out().println("run " + id + " " + res.path("status").asText("retrying")
+                    + (res.hasNonNull("waiting") ? " (" + res.path("waiting").asText() + ")" : ""));
         }
     }
 }

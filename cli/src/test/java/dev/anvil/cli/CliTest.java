@@ -198,6 +198,23 @@ class CliTest {
     }
 
     @Test
+    void triggerAndRetrySayWhenTheRunWaitsForASlot() {
+        stub.on("POST /api/pipelines/retrain/runs", 201, "{\"run\":\"retrain-2\",\"status\":\"queued\","
+                + "\"waiting\":\"max_active_runs 1 reached; the run starts when an active run of 'retrain' ends\"}");
+        CliRunner.Result r = cli.run("pipelines", "trigger", "retrain");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("run retrain-2 queued (max_active_runs 1 reached; the run starts when an active"
+                + " run of 'retrain' ends)\n");
+
+        stub.on("POST /api/runs/retrain-1/retry", 202, "{\"run\":\"retrain-1\",\"status\":\"queued\","
+                + "\"waiting\":\"max_active_runs 1 reached; the retry starts when an active run of 'retrain' ends\"}");
+        CliRunner.Result retried = cli.run("runs", "retry", "retrain-1");
+        assertThat(retried.code()).as(retried.err()).isZero();
+        assertThat(retried.out()).isEqualTo("run retrain-1 queued (max_active_runs 1 reached; the retry starts when an"
+                + " active run of 'retrain' ends)\n");
+    }
+
+    @Test
     void pauseUnpauseAndListHitTheirEndpoints() {
         stub.on("POST /api/pipelines/p/pause", 200, "{\"name\":\"p\",\"paused\":true}");
         stub.on("POST /api/pipelines/p/unpause", 200, "{\"name\":\"p\",\"paused\":false}");

@@ -76,17 +76,20 @@ public final class PipelineRunStore {
      * way out of a terminal state, so that a retry stays the same run with its history.
      */
     public PipelineRun reopen(String id) {
-        return jdbc.inTransaction(TABLE, "reopen", c -> {
-            PipelineRun current = Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM pipeline_runs WHERE id = ? FOR UPDATE",
-                    PipelineRunStore::map, id)
-                    .orElseThrow(() -> DataAccessException.badInput(TABLE, "reopen", "no pipeline run with id '" + id + "'"));
-            if (!current.status().equals("failed") && !current.status().equals("cancelled")) {
-                throw DataAccessException.badInput(TABLE, "reopen", "run '" + id + "' is " + current.status()
-                        + "; only failed or cancelled runs can be retried");
-            }
-            Jdbc.update(c, "UPDATE pipeline_runs SET status = 'queued', finished_at = NULL, error = NULL WHERE id = ?", id);
-            return find(c, id).orElseThrow();
-        });
+        return jdbc.inTransaction(TABLE, "reopen", c -> reopen(c, id));
+    }
+
+    /** As {@link #reopen(String)}, inside the caller's transaction. */
+    static PipelineRun reopen(Connection c, String id) throws SQLException {
+        PipelineRun current = Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM pipeline_runs WHERE id = ? FOR UPDATE",
+                PipelineRunStore::map, id)
+                .orElseThrow(() -> DataAccessException.badInput(TABLE, "reopen", "no pipeline run with id '" + id + "'"));
+        if (!current.status().equals("failed") && !current.status().equals("cancelled")) {
+            throw DataAccessException.badInput(TABLE, "reopen", "run '" + id + "' is " + current.status()
+                    + "; only failed or cancelled runs can be retried");
+        }
+        Jdbc.update(c, "UPDATE pipeline_runs SET status = 'queued', finished_at = NULL, error = NULL WHERE id = ?", id);
+        return find(c, id).orElseThrow();
     }
 
     /**

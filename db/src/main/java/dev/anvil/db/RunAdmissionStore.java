@@ -19,15 +19,18 @@ public final class RunAdmissionStore {
 
     private static final String TABLE = "pipeline_run_waits";
     private static final String WAIT_COLUMNS = "w.run_id, w.pipeline, w.max_active_runs, w.logical_date, w.use_cache,"
-            + " w.queued_at, w.admitted_at";
+            + " w.queued_at, w.admitted_at, w.retry, w.retry_from";
     /** Runs of a pipeline that hold a slot: queued (workflow starting) or running, and not waiting. */
     private static final String COUNT_ACTIVE = "SELECT count(*) AS n FROM pipeline_runs r"
             + " WHERE r.pipeline = ? AND r.status IN ('queued', 'running') AND NOT EXISTS"
             + " (SELECT 1 FROM pipeline_run_waits w WHERE w.run_id = r.id AND w.admitted_at IS NULL)";
 
-    /** A run waiting for a slot, or admitted and not started yet ({@code admittedAt} set). */
+    /**
+     * A run waiting for a slot, or admitted and not started yet ({@code admittedAt} set). {@code retry}: the run is
+     * a retry of a failed or cancelled run, from {@code retryFrom} (null: the tasks that did not succeed).
+     */
     public record Waiting(String runId, String pipeline, int maxActiveRuns, String logicalDate, boolean cache,
-                          Instant queuedAt, Instant admittedAt) {}
+                          Instant queuedAt, Instant admittedAt, boolean retry, String retryFrom) {}
 
     /**
      * What {@link #create} decided: {@code waiting} null means the run may start now; otherwise it waits, and
@@ -71,6 +74,31 @@ public final class RunAdmissionStore {
             }
             Jdbc.update(c, "INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, logical_date, use_cache)"
                     + " VALUES (?, ?, ?, ?, ?)", id, pipeline, maxActiveRuns, logicalDate, cache);
+            return new Admission(run(c, id), findWait(c, id).orElseThrow(), active);
+        });
+    }
+
+    /**
+     * Reopens a failed or cancelled run for a retry (Airflow's clear) under its pipeline's {@code maxActiveRuns}:
+     * the run goes back to queued, and is admitted when fewer other runs are active and none waits before it;
+     * otherwise it waits, remembering that it is a retry from {@code fromTask} (null: the tasks that did not
+     * succeed). A run in any other status is refused.
+     */
+    public Admission reopenForRetry(String id, String pipeline, int maxActiveRuns, String fromTask) {
+        Validate.notNull(TABLE, "reopen for retry", "id", id);
+        Validate.notNull(TABLE, "reopen for retry", "pipeline", pipeline);
+        checkLimit("reopen for retry", maxActiveRuns);
+        return jdbc.inTransaction(TABLE, "reopen for retry", c -> {
+            lock(c, pipeline);
+            PipelineRunStore.reopen(c, id);
+            long active = countActive(c, pipeline, id);
+            boolean othersWait = Jdbc.queryOne(c, "SELECT 1 AS one FROM pipeline_run_waits"
+                    + " WHERE pipeline = ? AND admitted_at IS NULL LIMIT 1", rs -> 1, pipeline).isPresent();
+            if (active < maxActiveRuns && !othersWait) {
+                return new Admission(run(c, id), null, active);
+            }
+            Jdbc.update(c, "INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, retry, retry_from)"
+                    + " VALUES (?, ?, ?, true, ?)", id, pipeline, maxActiveRuns, fromTask);
             return new Admission(run(c, id), findWait(c, id).orElseThrow(), active);
         });
     }
@@ -191,6 +219,6 @@ public final class RunAdmissionStore {
     private static Waiting map(ResultSet rs) throws SQLException {
         return new Waiting(rs.getString("run_id"), rs.getString("pipeline"), rs.getInt("max_active_runs"),
                 rs.getString("logical_date"), rs.getBoolean("use_cache"), Jdbc.instant(rs, "queued_at"),
-                Jdbc.instant(rs, "admitted_at"));
+                Jdbc.instant(rs, "admitted_at"), rs.getBoolean("retry"), rs.getString("retry_from"));
     }
 }

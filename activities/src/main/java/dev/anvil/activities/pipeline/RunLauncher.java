@@ -232,6 +232,12 @@ public class RunLauncher {
             return;
         }
         try {
+            if (w.retry()) {
+                startRetry(w.runId(), retryPlan(run, w.retryFrom()).plan());
+                admissions.started(w.runId());
+                started.add(w.runId());
+                return;
+            }
             PipelineVersion version = pipelines.find(run.pipeline(), run.pipelineVersion()).orElseThrow(
                     () -> new NoSuchElementException("version " + run.pipelineVersion() + " of pipeline '"
                             + run.pipeline() + "' is no longer registered"));
@@ -270,7 +276,33 @@ public class RunLauncher {
             throw new IllegalStateException("run '" + runId + "' is not a pipeline run (" + run.pipeline()
                     + "); start it again instead");
         }
-        PipelineVersion version = pipelines.find(run.pipeline(), run.pipelineVersion()).orElseThrow();
+        Retry retry = retryPlan(run, fromTask);
+        Integer limit = retry.spec().maxActiveRuns();
+        if (limit != null) {
+            // Airflow's clear under max_active_runs: the run goes back to queued and starts when a slot is free
+            RunAdmissionStore.Admission admission = admissions.reopenForRetry(runId, run.pipeline(), limit, fromTask);
+            if (!admission.admitted()) {
+                LOG.info("retry of run {} of pipeline '{}' waits: {} of max_active_runs {} active", runId,
+                        run.pipeline(), admission.active(), limit);
+                return new Started(runId, retry.plan().pipelineVersion(), limit);
+            }
+        } else {
+            runs.reopen(runId);
+        }
+        startRetry(runId, retry.plan());
+        return new Started(runId, retry.plan().pipelineVersion());
+    }
+
+    private record Retry(PipelineSpec spec, PipelinePlan plan) {}
+
+    /**
+     * The plan of a retry: {@code fromTask} and everything downstream of it run again, or, without one, every task
+     * that did not succeed and everything downstream of those; the others keep their outputs.
+     */
+    private Retry retryPlan(PipelineRun run, String fromTask) throws SpecException {
+        PipelineVersion version = pipelines.find(run.pipeline(), run.pipelineVersion()).orElseThrow(
+                () -> new NoSuchElementException("version " + run.pipelineVersion() + " of pipeline '"
+                        + run.pipeline() + "' is no longer registered"));
         Map<String, Object> params = StoredJson.read(json, run.paramsJson());
         PipelineSpec spec = SpecLoader.load(version.spec(), operators, params.keySet());
         Dag dag = Dag.of(spec);
@@ -281,7 +313,7 @@ public class RunLauncher {
 
         Map<String, TaskRun> latest = new LinkedHashMap<>();
         Map<String, Integer> attempts = new LinkedHashMap<>();
-        for (TaskRun t : taskRuns.listByRun(runId)) {
+        for (TaskRun t : taskRuns.listByRun(run.id())) {
             attempts.merge(t.taskId(), t.attempt(), Math::max);
             latest.merge(t.taskId(), t, (a, b) -> b.attempt() >= a.attempt() ? b : a);
         }
@@ -308,14 +340,17 @@ public class RunLauncher {
         PipelinePlan plan = PlanBuilder.plan(spec, version.version(), operators, params, run.submittedBy())
                 .asRetry(kept, attempts)
                 .withScheduleToStartTimeout(scheduleToStartTimeout);
-        runs.reopen(runId);
-        PipelineWorkflow workflow = client.newWorkflowStub(PipelineWorkflow.class, WorkflowOptions.newBuilder()
-                .setWorkflowId(runId)
-                .setTaskQueue(TaskQueues.CPU)
-                .setWorkflowExecutionTimeout(RUN_TIMEOUT)
-                .build());
-        WorkflowClient.start(workflow::run, plan);
-        return new Started(runId, version.version());
+        return new Retry(spec, plan);
+    }
+
+    /**
+     * Starts a retry's workflow under the run's id, a new execution after the one that ended (a failed run's
+     * workflow completes, so the id must allow any earlier end). One already going is left alone; one that already
+     * ended is not started again, since a run that ended is terminal in PostgreSQL before its workflow closes
+     * (startAdmitted checks).
+     */
+    private void startRetry(String runId, PipelinePlan plan) {
+        startWorkflow(runId, plan, WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE);
     }
 
     private String toJson(Object value) {

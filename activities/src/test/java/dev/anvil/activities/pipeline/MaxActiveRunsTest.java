@@ -186,6 +186,60 @@ class MaxActiveRunsTest {
         assertThat(admissions.find("retrain-2")).isEmpty();
     }
 
+    @Test
+    void aRetryAtTheLimitWaitsLikeANewRunAndStartsItsRetryPlanWhenASlotFrees() throws Exception {
+        launcher.start("retrain", "retrain-1", Map.of(), "bo", null);
+        long attempt = stores.taskRuns().start("retrain-1", "approve", 1, "approval", "{}");
+        stores.taskRuns().finish(attempt, "failed", null, "rejected");
+        temporal.getWorkflowClient().newUntypedWorkflowStub("retrain-1").terminate("test");
+        stores.runs().updateStatus("retrain-1", "failed");
+        launcher.start("retrain", "retrain-2", Map.of(), "bo", null);
+        assertThat(workflowExists("retrain-2")).as("the slot was free").isTrue();
+
+        // Airflow's clear under max_active_runs: the retry is queued, its old execution stays as it ended
+        RunLauncher.Started retry = launcher.retry("retrain-1", null);
+        assertThat(retry.waitingFor()).isEqualTo(1);
+        assertThat(stores.runs().find("retrain-1")).get().extracting(PipelineRun::status).isEqualTo("queued");
+        assertThat(admissions.find("retrain-1")).get().satisfies(w -> {
+            assertThat(w.retry()).isTrue();
+            assertThat(w.retryFrom()).isNull();
+        });
+        assertThat(status("retrain-1"))
+                .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
+        assertThat(stores.runs().listByStatus("queued")).extracting(PipelineRun::id)
+                .as("reconciliation leaves a waiting retry alone").doesNotContain("retrain-1");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> launcher.retry("retrain-1", null))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("is queued");
+
+        // the active run ends: the retry starts, as a retry (its earlier attempt counted), not as a fresh run
+        new RunStateActivitiesImpl(stores.runs(), launcher::admitWaiting).runFinished("retrain-2", "success", null);
+        assertThat(status("retrain-1"))
+                .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+        assertThat(startInput("retrain-1").previousAttempts()).containsEntry("approve", 1);
+        assertThat(admissions.find("retrain-1")).isEmpty();
+    }
+
+    @Test
+    void aRetryWithAFreeSlotStartsAtOnceAndAWaitingRetryCanBeCancelled() throws Exception {
+        launcher.start("retrain", "retrain-1", Map.of(), "bo", null);
+        temporal.getWorkflowClient().newUntypedWorkflowStub("retrain-1").terminate("test");
+        stores.runs().updateStatus("retrain-1", "cancelled");
+        RunLauncher.Started retry = launcher.retry("retrain-1", "approve");
+        assertThat(retry.waiting()).isFalse();
+        assertThat(status("retrain-1"))
+                .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+
+        RunLauncher.Started behind = launcher.start("retrain", "retrain-2", Map.of(), "bo", null);
+        assertThat(behind.waiting()).as("the retry holds the slot").isTrue();
+        stores.runs().updateStatus("retrain-1", "failed");
+        assertThat(launcher.admitWaiting("retrain")).containsExactly("retrain-2");
+        RunLauncher.Started queued = launcher.retry("retrain-1", "approve");
+        assertThat(queued.waiting()).as("retrain-2 holds the slot").isTrue();
+        assertThat(admissions.cancelWaiting("retrain-1")).isTrue();
+        assertThat(stores.runs().find("retrain-1")).get().extracting(PipelineRun::status).isEqualTo("cancelled");
+        assertThat(admissions.find("retrain-1")).isEmpty();
+    }
+
     private io.temporal.api.enums.v1.WorkflowExecutionStatus status(String id) {
         return temporal.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
                 DescribeWorkflowExecutionRequest.newBuilder().setNamespace(temporal.getNamespace())

@@ -99,7 +99,9 @@ public class RunResource {
     @SecurityRequirement(name = ApiDocumentFilter.BEARER)
     @RequestBody(content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = RetryRequest.class),
             examples = @ExampleObject(name = "from", value = "{\"from\": \"quantize\"}")))
-    @APIResponse(responseCode = "202", description = "the retry started: run, status, from; Location is the run")
+    @APIResponse(responseCode = "202", description = "the retry started: run, status, from; Location is the run. Under "
+            + "the pipeline's max_active_runs, a retry that finds it reached waits for a slot like a new run (Airflow's "
+            + "clear), and the answer says so in waiting")
     @APIResponse(responseCode = "400", description = "from names no task of the run, or the body is not valid JSON")
     @APIResponse(responseCode = "401", description = "no bearer token, or an unknown or revoked one")
     @APIResponse(responseCode = "403", description = "the caller lacks the role submitter or admin")
@@ -110,8 +112,9 @@ public class RunResource {
     public Response retry(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id, RetryRequest request) {
         runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         String from = request == null ? null : request.from();
+        RunLauncher.Started started;
         try {
-            launcher.retry(id, from);
+            started = launcher.retry(id, from);
         } catch (IllegalArgumentException e) {
             throw ProblemException.badRequest("from", e.getMessage());
         } catch (IllegalStateException e) {
@@ -121,8 +124,13 @@ public class RunResource {
                     + e.getMessage(), List.of());
         }
         trail.record("run.retried", "run:" + id, "from", from);
-        return Response.accepted(Map.of("run", id, "status", "queued", "from", from == null ? "failed tasks" : from))
-                .location(java.net.URI.create("/api/runs/" + id)).build();
+        Map<String, Object> body = new java.util.LinkedHashMap<>(Map.of("run", id, "status", "queued",
+                "from", from == null ? "failed tasks" : from));
+        if (started.waiting()) {
+            body.put("waiting", "max_active_runs " + started.waitingFor() + " reached; the retry starts when an active"
+                    + " run of '" + runs.find(id).map(PipelineRun::pipeline).orElse("?") + "' ends");
+        }
+        return Response.accepted(body).location(java.net.URI.create("/api/runs/" + id)).build();
     }
 
     /** Cancels a run: running tasks are cancelled (recorded failed), tasks not yet started skipped. */

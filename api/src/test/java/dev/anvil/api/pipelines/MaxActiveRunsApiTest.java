@@ -60,8 +60,19 @@ class MaxActiveRunsApiTest {
         given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).post("/api/runs/" + first + "/cancel").then().statusCode(202);
         awaitStatus(first, "cancelled");
         awaitStatus(second, "running");
+
+        // a retry of the first (Airflow's clear) finds the slot taken: it waits like a new run
+        given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).contentType("application/json").body("{}")
+                .post("/api/runs/" + first + "/retry").then().statusCode(202).body("status", equalTo("queued"))
+                .body("waiting", containsString("max_active_runs 1 reached; the retry starts"));
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs/" + first).then()
+                .body("run.status", equalTo("queued")).body("waiting", containsString("waits for a slot"));
         given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).post("/api/runs/" + second + "/cancel").then().statusCode(202);
         awaitStatus(second, "cancelled");
+        awaitStatus(first, "running");
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs/" + first).then().body("waiting", nullValue());
+        given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).post("/api/runs/" + first + "/cancel").then().statusCode(202);
+        awaitStatus(first, "cancelled");
     }
 
     @Test
