@@ -57,7 +57,7 @@ public class RunsCommand extends GroupCommand {
             q.put("limit", limit);
             q.put("page", page);
             output.list(out(), api().get("/api/runs" + ApiClient.query(q)),
-                    "id", "pipeline", "status", "submittedBy", "createdAt", "finishedAt");
+                    "id", "pipeline", "status", "submittedBy", "createdAt", "finishedAt", "waiting");
         }
     }
 

@@ -215,6 +215,19 @@ class CliTest {
     }
 
     @Test
+    void runsListShowsWhyAQueuedRunWaits() {
+        stub.on("GET /api/runs", 200, "[{\"id\":\"r-2\",\"pipeline\":\"retrain\",\"status\":\"queued\","
+                + "\"submittedBy\":\"bo\",\"createdAt\":\"2026-12-07T09:00:00Z\",\"finishedAt\":null,"
+                + "\"waiting\":\"waiting for a slot (max_active_runs 1)\"},{\"id\":\"r-1\",\"pipeline\":\"retrain\","
+                + "\"status\":\"running\",\"submittedBy\":\"bo\",\"createdAt\":\"2026-12-07T08:59:00Z\","
+                + "\"finishedAt\":null,\"waiting\":null}]");
+        CliRunner.Result r = cli.run("runs", "list");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("WAITING").contains("waiting for a slot (max_active_runs 1)");
+        assertThat(r.out().lines().filter(l -> l.startsWith("r-1")).findFirst().orElseThrow()).endsWith("-");
+    }
+
+    @Test
     void pauseUnpauseAndListHitTheirEndpoints() {
         stub.on("POST /api/pipelines/p/pause", 200, "{\"name\":\"p\",\"paused\":true}");
         stub.on("POST /api/pipelines/p/unpause", 200, "{\"name\":\"p\",\"paused\":false}");
@@ -255,8 +268,8 @@ class CliTest {
         CliRunner.Result table = cli.run("runs", "list", "--pipeline", "p", "--status", "success", "--limit", "10");
         assertThat(stub.last().uri()).isEqualTo("/api/runs?pipeline=p&status=success&limit=10&page=0");
         assertThat(table.out()).isEqualTo("""
-                ID  PIPELINE  STATUS   SUBMITTED_BY  CREATED_AT  FINISHED_AT
-                r1  p         success  a             t0          -
+                ID  PIPELINE  STATUS   SUBMITTED_BY  CREATED_AT  FINISHED_AT  WAITING
+                r1  p         success  a             t0          -            -
                 """);
 
         CliRunner.Result json = cli.run("runs", "list", "--output", "json");

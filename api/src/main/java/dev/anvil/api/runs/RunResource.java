@@ -61,7 +61,7 @@ public class RunResource {
             + "Temporal's visibility APIs.")
     @APIResponse(responseCode = "200", description = "the runs")
     @APIResponse(responseCode = "400", description = "unknown status, limit outside 1..1000, or a negative page")
-    public List<PipelineRun> list(@Parameter(description = "only runs of this pipeline") @QueryParam("pipeline") String pipeline,
+    public List<RunListItem> list(@Parameter(description = "only runs of this pipeline") @QueryParam("pipeline") String pipeline,
                                   @Parameter(description = "only runs in this status", schema = @Schema(enumeration = {
                                           "queued", "running", "success", "failed", "cancelled"}))
                                   @QueryParam("status") String status,
@@ -79,7 +79,20 @@ public class RunResource {
         if (page < 0) {
             throw ProblemException.badRequest("page", "'page' counts from 0, got " + page);
         }
-        return runs.list(pipeline, wanted, limit, page * limit);
+        List<PipelineRun> page0 = runs.list(pipeline, wanted, limit, page * limit);
+        java.util.Set<String> waiting = page0.stream().anyMatch(r -> r.status().equals("queued"))
+                ? admissions.waitingRunIds() : java.util.Set.of();
+        return page0.stream().map(r -> new RunListItem(r,
+                waiting.contains(r.id()) ? RunWaiting.brief(r, admissions.find(r.id())) : null)).toList();
+    }
+
+    /**
+     * A run in the list: the run's fields, and {@code waiting} (null unless the run is queued behind its pipeline's
+     * max_active_runs: "waiting for a slot (max_active_runs N)"; GET /api/runs/{id} says it in full).
+     */
+    public record RunListItem(@com.fasterxml.jackson.annotation.JsonUnwrapped PipelineRun run,
+                              @Schema(description = "why a queued run has not started, or null", nullable = true,
+                                      example = "waiting for a slot (max_active_runs 1)") String waiting) {
     }
 
     public record RetryRequest(String from) {}

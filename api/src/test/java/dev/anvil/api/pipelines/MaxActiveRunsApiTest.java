@@ -50,6 +50,12 @@ class MaxActiveRunsApiTest {
                 .body("run.status", equalTo("queued"))
                 .body("waiting", containsString("max_active_runs 1 of pipeline 'one-at-a-time'"));
         given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs/" + first).then().body("waiting", nullValue());
+        // the list marks it too, with the run's own fields as before
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs?pipeline=one-at-a-time").then().statusCode(200)
+                .body("find { it.id == '" + second + "' }.waiting", equalTo("waiting for a slot (max_active_runs 1)"))
+                .body("find { it.id == '" + second + "' }.status", equalTo("queued"))
+                .body("find { it.id == '" + first + "' }.waiting", nullValue())
+                .body("find { it.id == '" + first + "' }.pipeline", equalTo("one-at-a-time"));
 
         // the third gives up its place while it waits: no workflow to cancel, it simply ends
         given().spec(TestTokens.bearer(TestTokens.SUBMITTER)).post("/api/runs/" + third + "/cancel").then().statusCode(202);
