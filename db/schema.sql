@@ -227,6 +227,8 @@ CREATE TABLE pipeline_run_waits (
     use_cache boolean NOT NULL DEFAULT true,
     queued_at timestamp with time zone NOT NULL DEFAULT now(),
     admitted_at timestamp with time zone,
+    retry boolean NOT NULL DEFAULT false,
+    retry_from text,
     CONSTRAINT pipeline_run_waits_max_active_runs_check CHECK ((max_active_runs >= 1)),
     CONSTRAINT pipeline_run_waits_pkey PRIMARY KEY (run_id),
     CONSTRAINT pipeline_run_waits_run_id_fkey FOREIGN KEY (run_id) REFERENCES pipeline_runs(id)
@@ -244,6 +246,7 @@ CREATE TABLE pipeline_runs (
     finished_at timestamp with time zone,
     error text,
     pipeline_version integer,
+    reopened_at timestamp with time zone,
     CONSTRAINT pipeline_runs_pkey PRIMARY KEY (id),
     CONSTRAINT pipeline_runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'success'::text, 'failed'::text, 'cancelled'::text])))
 );

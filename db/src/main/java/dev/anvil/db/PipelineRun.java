@@ -3,7 +3,10 @@ package dev.anvil.db;
 import java.time.Instant;
 import java.util.List;
 
-/** A row of pipeline_runs. The id is the Temporal workflow id; params is JSON text. */
+/**
+ * A row of pipeline_runs. The id is the Temporal workflow id; params is JSON text; reopenedAt is when the run was
+ * last reopened for a retry (null if never).
+ */
 public record PipelineRun(
         String id,
         String pipeline,
@@ -14,7 +17,8 @@ public record PipelineRun(
         Instant createdAt,
         Instant startedAt,
         Instant finishedAt,
-        String error) {
+        String error,
+        Instant reopenedAt) {
 
     /** Kept in step with pipeline_runs_status_check (V1). */
     public static final List<String> STATUSES = List.of("queued", "running", "success", "failed", "cancelled");

@@ -13,7 +13,7 @@ public final class PipelineRunStore {
     private static final String TABLE = "pipeline_runs";
     private static final String COLUMNS =
             "id, pipeline, pipeline_version, status, params::text AS params, submitted_by, created_at, started_at,"
-                    + " finished_at, error";
+                    + " finished_at, error, reopened_at";
 
     private final Jdbc jdbc;
 
@@ -88,20 +88,22 @@ public final class PipelineRunStore {
             throw DataAccessException.badInput(TABLE, "reopen", "run '" + id + "' is " + current.status()
                     + "; only failed or cancelled runs can be retried");
         }
-        Jdbc.update(c, "UPDATE pipeline_runs SET status = 'queued', finished_at = NULL, error = NULL WHERE id = ?", id);
+        Jdbc.update(c, "UPDATE pipeline_runs SET status = 'queued', finished_at = NULL, error = NULL,"
+                + " reopened_at = clock_timestamp() WHERE id = ?", id);
         return find(c, id).orElseThrow();
     }
 
     /**
      * Every run in a status that has (or is about to have) a workflow, oldest first; reconciliation squares them
-     * with Temporal. Runs waiting for a slot of their pipeline's max_active_runs ({@link RunAdmissionStore}) have
-     * no workflow yet and are left out.
+     * with Temporal. Runs with a row in {@link RunAdmissionStore} (waiting for a slot of their pipeline's
+     * max_active_runs, or admitted and not started yet) are left out: they have no workflow of their own yet, and
+     * the admission sweep starts them.
      */
     public List<PipelineRun> listByStatus(String status) {
         Validate.oneOf(TABLE, "list by status", "status", status, PipelineRun.STATUSES);
         return jdbc.query(TABLE, "list by status",
                 "SELECT " + COLUMNS + " FROM pipeline_runs r WHERE status = ? AND NOT EXISTS (SELECT 1 FROM"
-                        + " pipeline_run_waits w WHERE w.run_id = r.id AND w.admitted_at IS NULL) ORDER BY created_at, id",
+                        + " pipeline_run_waits w WHERE w.run_id = r.id) ORDER BY created_at, id",
                 PipelineRunStore::map, status);
     }
 
@@ -148,6 +150,7 @@ public final class PipelineRunStore {
         return new PipelineRun(rs.getString("id"), rs.getString("pipeline"), Jdbc.nullableInt(rs, "pipeline_version"),
                 rs.getString("status"),
                 rs.getString("params"), rs.getString("submitted_by"), Jdbc.instant(rs, "created_at"),
-                Jdbc.instant(rs, "started_at"), Jdbc.instant(rs, "finished_at"), rs.getString("error"));
+                Jdbc.instant(rs, "started_at"), Jdbc.instant(rs, "finished_at"), rs.getString("error"),
+                Jdbc.instant(rs, "reopened_at"));
     }
 }

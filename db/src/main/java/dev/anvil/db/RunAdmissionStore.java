@@ -98,7 +98,9 @@ public final class RunAdmissionStore {
                 return new Admission(run(c, id), null, active);
             }
             Jdbc.update(c, "INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, retry, retry_from)"
-                    + " VALUES (?, ?, ?, true, ?)", id, pipeline, maxActiveRuns, fromTask);
+                    + " VALUES (?, ?, ?, true, ?) ON CONFLICT (run_id) DO UPDATE SET max_active_runs = EXCLUDED.max_active_runs,"
+                    + " retry = true, retry_from = EXCLUDED.retry_from, queued_at = now(), admitted_at = NULL",
+                    id, pipeline, maxActiveRuns, fromTask);
             return new Admission(run(c, id), findWait(c, id).orElseThrow(), active);
         });
     }

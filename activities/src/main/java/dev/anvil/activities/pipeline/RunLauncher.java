@@ -2,6 +2,7 @@ package dev.anvil.activities.pipeline;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.db.DataAccessException;
 import dev.anvil.db.PipelineRun;
 import dev.anvil.db.PipelineRunStore;
 import dev.anvil.db.PipelineStore;
@@ -48,6 +49,8 @@ public class RunLauncher {
     static final Duration RUN_TIMEOUT = Duration.ofDays(7);
     /** How long a task waits on its queue for a worker unless told otherwise (ANVIL_SCHEDULE_TO_START_TIMEOUT). */
     public static final Duration DEFAULT_SCHEDULE_TO_START_TIMEOUT = Duration.ofMinutes(10);
+    /** How long a retry waits for the run's previous execution to close (it ends just after recording the run). */
+    static final Duration PREVIOUS_CLOSE_WAIT = Duration.ofSeconds(10);
 
     private final PipelineStore pipelines;
     private final PipelineRunStore runs;
@@ -233,7 +236,7 @@ public class RunLauncher {
         }
         try {
             if (w.retry()) {
-                startRetry(w.runId(), retryPlan(run, w.retryFrom()).plan());
+                startRetry(w.runId(), retryPlan(run, w.retryFrom()), run.reopenedAt());
                 admissions.started(w.runId());
                 started.add(w.runId());
                 return;
@@ -276,30 +279,38 @@ public class RunLauncher {
             throw new IllegalStateException("run '" + runId + "' is not a pipeline run (" + run.pipeline()
                     + "); start it again instead");
         }
-        Retry retry = retryPlan(run, fromTask);
-        Integer limit = retry.spec().maxActiveRuns();
-        if (limit != null) {
-            // Airflow's clear under max_active_runs: the run goes back to queued and starts when a slot is free
-            RunAdmissionStore.Admission admission = admissions.reopenForRetry(runId, run.pipeline(), limit, fromTask);
-            if (!admission.admitted()) {
-                LOG.info("retry of run {} of pipeline '{}' waits: {} of max_active_runs {} active", runId,
-                        run.pipeline(), admission.active(), limit);
-                return new Started(runId, retry.plan().pipelineVersion(), limit);
+        PipelinePlan plan = retryPlan(run, fromTask);
+        // the bound admission applies, the newest spec's (as for every waiting run of the pipeline)
+        Integer limit = currentLimit(run.pipeline());
+        PipelineRun reopened;
+        try {
+            if (limit != null) {
+                // Airflow's clear under max_active_runs: the run goes back to queued and starts when a slot is free
+                RunAdmissionStore.Admission admission = admissions.reopenForRetry(runId, run.pipeline(), limit, fromTask);
+                if (!admission.admitted()) {
+                    LOG.info("retry of run {} of pipeline '{}' waits: {} of max_active_runs {} active", runId,
+                            run.pipeline(), admission.active(), limit);
+                    return new Started(runId, plan.pipelineVersion(), limit);
+                }
+                reopened = admission.run();
+            } else {
+                reopened = runs.reopen(runId);
             }
-        } else {
-            runs.reopen(runId);
+        } catch (DataAccessException e) {
+            if (e.isBadInput()) {
+                throw new IllegalStateException(e.getMessage(), e); // retried at once by another caller
+            }
+            throw e;
         }
-        startRetry(runId, retry.plan());
-        return new Started(runId, retry.plan().pipelineVersion());
+        startRetry(runId, plan, reopened.reopenedAt());
+        return new Started(runId, plan.pipelineVersion());
     }
-
-    private record Retry(PipelineSpec spec, PipelinePlan plan) {}
 
     /**
      * The plan of a retry: {@code fromTask} and everything downstream of it run again, or, without one, every task
      * that did not succeed and everything downstream of those; the others keep their outputs.
      */
-    private Retry retryPlan(PipelineRun run, String fromTask) throws SpecException {
+    private PipelinePlan retryPlan(PipelineRun run, String fromTask) throws SpecException {
         PipelineVersion version = pipelines.find(run.pipeline(), run.pipelineVersion()).orElseThrow(
                 () -> new NoSuchElementException("version " + run.pipelineVersion() + " of pipeline '"
                         + run.pipeline() + "' is no longer registered"));
@@ -337,20 +348,54 @@ public class RunLauncher {
                         last.finishedAt() == null ? null : last.finishedAt().toEpochMilli()));
             }
         }
-        PipelinePlan plan = PlanBuilder.plan(spec, version.version(), operators, params, run.submittedBy())
+        return PlanBuilder.plan(spec, version.version(), operators, params, run.submittedBy())
                 .asRetry(kept, attempts)
                 .withScheduleToStartTimeout(scheduleToStartTimeout);
-        return new Retry(spec, plan);
     }
 
     /**
-     * Starts a retry's workflow under the run's id, a new execution after the one that ended (a failed run's
-     * workflow completes, so the id must allow any earlier end). One already going is left alone; one that already
-     * ended is not started again, since a run that ended is terminal in PostgreSQL before its workflow closes
-     * (startAdmitted checks).
+     * Starts the workflow of the retry the run was reopened for at {@code reopenedAt}, under the run's id: a new
+     * execution after the one that ended (a failed run's workflow completes, so the id allows any earlier end), with
+     * the reopen in its memo. Started once: where the newest execution already is this retry's (another process
+     * started it; it may have ended), nothing is started. Where the previous execution is still closing (a retry asked
+     * for the moment the run was recorded failed), it waits for it, up to {@link #PREVIOUS_CLOSE_WAIT}.
+     *
+     * @throws IllegalStateException when the previous execution did not close in that time
      */
-    private void startRetry(String runId, PipelinePlan plan) {
-        startWorkflow(runId, plan, WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE);
+    private void startRetry(String runId, PipelinePlan plan, java.time.Instant reopenedAt) {
+        WorkflowOptions options = WorkflowOptions.newBuilder()
+                .setWorkflowId(runId)
+                .setTaskQueue(TaskQueues.CPU)
+                .setWorkflowExecutionTimeout(RUN_TIMEOUT)
+                .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+                .setMemo(RunExecutions.memo(reopenedAt))
+                .build();
+        long deadline = System.nanoTime() + PREVIOUS_CLOSE_WAIT.toNanos();
+        while (true) {
+            Optional<RunExecutions.Latest> latest = RunExecutions.describe(client.getWorkflowServiceStubs(),
+                    client.getOptions().getNamespace(), runId);
+            if (latest.isPresent() && latest.get().startedFor(reopenedAt)) {
+                return;
+            }
+            if (latest.isEmpty() || !latest.get().running()) {
+                try {
+                    WorkflowClient.start(client.newWorkflowStub(PipelineWorkflow.class, options)::run, plan);
+                    return;
+                } catch (WorkflowExecutionAlreadyStarted e) {
+                    // started meanwhile (another process, or the previous one is back): look again
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("run '" + runId + "': its previous workflow has not closed yet, so the"
+                        + " retry cannot start; retry again in a moment");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while starting the retry of run '" + runId + "'", e);
+            }
+        }
     }
 
     private String toJson(Object value) {

@@ -240,6 +240,42 @@ class MaxActiveRunsTest {
         assertThat(admissions.find("retrain-1")).isEmpty();
     }
 
+    @Test
+    void aRetryAskedForWhileThePreviousExecutionIsClosingStartsAfterItAndOnlyOnce() throws Exception {
+        launcher.start("retrain", "retrain-1", Map.of(), "bo", null);
+        // the run is recorded failed from inside its workflow, which closes a moment later
+        stores.runs().updateStatus("retrain-1", "failed");
+        ExecutorService closer = Executors.newSingleThreadExecutor();
+        try {
+            closer.submit(() -> {
+                Thread.sleep(500);
+                temporal.getWorkflowClient().newUntypedWorkflowStub("retrain-1").terminate("closing");
+                return null;
+            });
+            RunLauncher.Started retry = launcher.retry("retrain-1", null);
+            assertThat(retry.waiting()).isFalse();
+        } finally {
+            closer.shutdown();
+        }
+        assertThat(status("retrain-1"))
+                .as("the retry's own execution, not the old one taken for it")
+                .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING);
+        PipelineRun reopened = stores.runs().find("retrain-1").orElseThrow();
+        assertThat(RunExecutions.describe(temporal.getWorkflowServiceStubs(), temporal.getNamespace(), "retrain-1"))
+                .get().satisfies(latest -> assertThat(latest.startedFor(reopened.reopenedAt())).isTrue());
+
+        // the retry's execution ends; a sweep holding a stale admission of that retry starts nothing new
+        temporal.getWorkflowClient().newUntypedWorkflowStub("retrain-1").terminate("done");
+        try (var c = stores.db().getConnection(); var st = c.createStatement()) {
+            st.execute("INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, admitted_at, retry)"
+                    + " VALUES ('retrain-1', 'retrain', 1, now(), true)");
+        }
+        launcher.admitWaiting("retrain");
+        assertThat(status("retrain-1"))
+                .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
+        assertThat(admissions.find("retrain-1")).isEmpty();
+    }
+
     private io.temporal.api.enums.v1.WorkflowExecutionStatus status(String id) {
         return temporal.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
                 DescribeWorkflowExecutionRequest.newBuilder().setNamespace(temporal.getNamespace())

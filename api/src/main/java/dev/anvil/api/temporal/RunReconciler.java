@@ -2,6 +2,7 @@ package dev.anvil.api.temporal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anvil.activities.pipeline.RunExecutions;
 import dev.anvil.db.Approval;
 import dev.anvil.db.ApprovalStore;
 import dev.anvil.db.AuditLogStore;
@@ -14,17 +15,14 @@ import dev.anvil.db.RolloutStore;
 import dev.anvil.db.TaskRun;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.db.TrafficChange;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.enums.v1.WorkflowExecutionStatus;
-import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
@@ -48,6 +46,8 @@ import org.jboss.logging.Logger;
 public class RunReconciler {
     static final String LOST_RUN_REASON =
             "the local Temporal service restarted and lost this run; retry the run";
+    static final String RETRY_NOT_STARTED_REASON =
+            "the retry's workflow never started (Temporal refused it, or the process stopped first); retry the run again";
     static final String SYSTEM = "anvil";
     private static final Logger LOG = Logger.getLogger(RunReconciler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -113,7 +113,16 @@ public class RunReconciler {
         Set<String> unknownBefore = unknownQueued;
         unknownQueued = new HashSet<>();
         for (PipelineRun run : inFlight) {
-            WorkflowExecutionStatus status = describe(run.id());
+            Optional<RunExecutions.Latest> latest = RunExecutions.describe(stubs, namespace, run.id());
+            WorkflowExecutionStatus status = latest.map(RunExecutions.Latest::status)
+                    .orElse(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
+            // a run reopened for a retry: Temporal still holds the execution that ended; until the retry's own
+            // execution (its memo names this reopen) exists, the retry has not started
+            boolean retryNotStarted = run.status().equals("queued") && run.reopenedAt() != null
+                    && latest.isPresent() && !latest.get().startedFor(run.reopenedAt());
+            if (retryNotStarted) {
+                status = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+            }
             if (status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && run.status().equals("queued")
                     && !firstPass && !unknownBefore.contains(run.id())) {
                 // a run is recorded queued just before its workflow starts: lost only if still unknown next pass
@@ -131,7 +140,7 @@ public class RunReconciler {
                 continue;
             }
             if (outcome.equals("lost")) {
-                runs.markFailed(run.id(), LOST_RUN_REASON);
+                runs.markFailed(run.id(), retryNotStarted ? RETRY_NOT_STARTED_REASON : LOST_RUN_REASON);
             } else if (outcome.equals("failed")) {
                 runs.markFailed(run.id(), "the workflow ended as " + name(status) + " while no worker recorded it");
             } else {
@@ -146,7 +155,8 @@ public class RunReconciler {
     private List<String> reconcileRollouts() {
         List<String> failed = new ArrayList<>();
         for (Rollout rollout : rollouts.listActive()) {
-            WorkflowExecutionStatus status = describe(rollout.id());
+            WorkflowExecutionStatus status = RunExecutions.describe(stubs, namespace, rollout.id())
+                    .map(RunExecutions.Latest::status).orElse(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
             if (status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
                 continue;
             }
@@ -174,22 +184,6 @@ public class RunReconciler {
 
     private static String name(WorkflowExecutionStatus status) {
         return status.name().replace("WORKFLOW_EXECUTION_STATUS_", "").toLowerCase().replace('_', ' ');
-    }
-
-    /** UNSPECIFIED when Temporal has no such workflow. */
-    private WorkflowExecutionStatus describe(String workflowId) {
-        try {
-            return stubs.blockingStub().describeWorkflowExecution(DescribeWorkflowExecutionRequest.newBuilder()
-                            .setNamespace(namespace)
-                            .setExecution(WorkflowExecution.newBuilder().setWorkflowId(workflowId))
-                            .build())
-                    .getWorkflowExecutionInfo().getStatus();
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
-                return WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
-            }
-            throw e;
-        }
     }
 
     /** Audit details: a JSON object of the given name-value pairs (null values left out). */

@@ -12,6 +12,7 @@ import dev.anvil.db.RolloutStore;
 import dev.anvil.db.TaskRunStore;
 import dev.anvil.devstack.DevStackConfig;
 import dev.anvil.devstack.Ports;
+import dev.anvil.activities.pipeline.RunExecutions;
 import dev.anvil.devstack.SharedLocalStack;
 import dev.anvil.devstack.TemporalDevServer;
 import io.temporal.client.WorkflowClient;
@@ -127,6 +128,39 @@ public class RunReconcilerTest {
         assertThat(runs.find(queued).orElseThrow().status()).isEqualTo("queued");
         assertThat(reconciler.reconcile().runs()).containsExactly(queued);
         assertThat(runs.find(queued).orElseThrow().error()).isEqualTo(RunReconciler.LOST_RUN_REASON);
+    }
+
+    @Test
+    void aRunReopenedForARetryIsNotTakenForItsEarlierExecution() throws Exception {
+        reconciler.reconcile(); // the start-up pass
+        // the run's first execution completed (a failed run's workflow completes), then the run was reopened
+        String retried = runningRun("retried");
+        startWorkflow(retried).signal("finish");
+        WorkflowStub.fromTyped(client.newWorkflowStub(AwaitFinishWorkflow.class, retried))
+                .getResult(10, TimeUnit.SECONDS, String.class);
+        runs.markFailed(retried, "a task failed");
+        PipelineRun reopened = runs.reopen(retried);
+        assertThat(reopened.reopenedAt()).isNotNull();
+
+        assertThat(reconciler.reconcile().runs()).as("not 'success' from the old execution: the retry may be starting")
+                .isEmpty();
+        assertThat(runs.find(retried).orElseThrow().status()).isEqualTo("queued");
+        assertThat(reconciler.reconcile().runs()).as("a pass later its retry has still not started").containsExactly(retried);
+        assertThat(runs.find(retried).orElseThrow().error()).isEqualTo(RunReconciler.RETRY_NOT_STARTED_REASON);
+
+        // a second retry whose execution started (its memo names the reopen) is left to run
+        PipelineRun again = runs.reopen(retried);
+        AwaitFinishWorkflow workflow = client.newWorkflowStub(AwaitFinishWorkflow.class, WorkflowOptions.newBuilder()
+                .setTaskQueue(TASK_QUEUE).setWorkflowId(retried).setMemo(RunExecutions.memo(again.reopenedAt()))
+                .build());
+        WorkflowClient.start(workflow::run);
+        assertThat(reconciler.reconcile().runs()).isEmpty();
+        assertThat(reconciler.reconcile().runs()).isEmpty();
+        assertThat(runs.find(retried).orElseThrow().status()).isEqualTo("queued");
+        WorkflowStub.fromTyped(workflow).signal("finish");
+        WorkflowStub.fromTyped(workflow).getResult(10, TimeUnit.SECONDS, String.class);
+        assertThat(reconciler.reconcile().runs()).as("its own execution ended").containsExactly(retried);
+        assertThat(runs.find(retried).orElseThrow().status()).isEqualTo("success");
     }
 
     private String runningRun(String label) {
