@@ -36,23 +36,13 @@ public final class TaskRunStore {
         if (attempt < 1) {
             throw DataAccessException.badInput(TABLE, "start", "attempt " + attempt + " must be at least 1");
         }
+        if (attempt == 1) {
+            // no earlier attempt to close: one statement, no transaction (most attempts; one round trip)
+            return jdbc.withConnection(TABLE, "start", c -> insertAttempt(c, runId, taskId, attempt, operator,
+                    parametersJson));
+        }
         return jdbc.inTransaction(TABLE, "start", c -> {
-            long id;
-            try {
-                // The no-op DO UPDATE makes RETURNING yield the existing row's id in the same
-                // statement, where DO NOTHING would return no row on a conflict.
-                id = Jdbc.queryOne(c, "INSERT INTO task_runs (run_id, task_id, attempt, operator, parameters)"
-                        + " VALUES (?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb))"
-                        + " ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET run_id = EXCLUDED.run_id"
-                        + " RETURNING id", rs -> rs.getLong(1),
-                        runId, taskId, attempt, operator, parametersJson).orElseThrow();
-            } catch (SQLException e) {
-                if (Jdbc.violates(e, "task_runs_run_id_fkey")) {
-                    throw DataAccessException.badInput(TABLE, "start", "no pipeline run with id '" + runId
-                            + "'; create the run in pipeline_runs before its tasks", e);
-                }
-                throw e;
-            }
+            long id = insertAttempt(c, runId, taskId, attempt, operator, parametersJson);
             // Temporal starts a later attempt only once it gave the earlier one up (its worker stopped
             // heartbeating, or it timed out), so an earlier attempt still open never records its end.
             Jdbc.update(c, "UPDATE task_runs SET status = 'up_for_retry', finished_at = now(), error = 'attempt '"
@@ -61,6 +51,25 @@ public final class TaskRunStore {
                     + " AND finished_at IS NULL", attempt, runId, taskId, attempt);
             return id;
         });
+    }
+
+    private static long insertAttempt(java.sql.Connection c, String runId, String taskId, int attempt, String operator,
+                                      String parametersJson) throws SQLException {
+        try {
+            // The no-op DO UPDATE makes RETURNING yield the existing row's id in the same
+            // statement, where DO NOTHING would return no row on a conflict.
+            return Jdbc.queryOne(c, "INSERT INTO task_runs (run_id, task_id, attempt, operator, parameters)"
+                    + " VALUES (?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb))"
+                    + " ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET run_id = EXCLUDED.run_id"
+                    + " RETURNING id", rs -> rs.getLong(1),
+                    runId, taskId, attempt, operator, parametersJson).orElseThrow();
+        } catch (SQLException e) {
+            if (Jdbc.violates(e, "task_runs_run_id_fkey")) {
+                throw DataAccessException.badInput(TABLE, "start", "no pipeline run with id '" + runId
+                        + "'; create the run in pipeline_runs before its tasks", e);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -72,8 +81,13 @@ public final class TaskRunStore {
     public TaskRun finish(long taskRunId, String status, String metricsJson, String error) {
         Validate.oneOf(TABLE, "finish", "status", status, TaskRun.FINISHED_STATUSES);
         return jdbc.withConnection(TABLE, "finish", c -> {
-            Jdbc.update(c, "UPDATE task_runs t SET status = ?, metrics = ?::jsonb, error = ?, finished_at = now()"
-                    + " WHERE id = ? AND " + STILL_OPEN, status, metricsJson, error, taskRunId);
+            // the row as written comes back with the write (one round trip); one left as it was is read after
+            Optional<TaskRun> written = Jdbc.queryOne(c, "UPDATE task_runs t SET status = ?, metrics = ?::jsonb,"
+                    + " error = ?, finished_at = now() WHERE id = ? AND " + STILL_OPEN + " RETURNING " + COLUMNS,
+                    TaskRunStore::map, status, metricsJson, error, taskRunId);
+            if (written.isPresent()) {
+                return written.get();
+            }
             return Jdbc.queryOne(c, "SELECT " + COLUMNS + " FROM task_runs WHERE id = ?", TaskRunStore::map, taskRunId)
                     .orElseThrow(() -> DataAccessException.badInput(TABLE, "finish", "no task run with id " + taskRunId));
         });

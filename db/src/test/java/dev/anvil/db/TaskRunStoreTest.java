@@ -42,6 +42,23 @@ class TaskRunStoreTest {
     }
 
     @Test
+    void aLaterAttemptClosesAnOpenEarlierOneAndAStaleFinishOfItChangesNothing() {
+        long first = tasks.start("run-1", "train", 1, "TrainOperator", "{}");
+        long second = tasks.start("run-1", "train", 2, "TrainOperator", "{}");
+
+        TaskRun closed = tasks.find(first).orElseThrow();
+        assertThat(closed.status()).isEqualTo("up_for_retry");
+        assertThat(closed.error()).startsWith("attempt 2 took over");
+        // the first attempt's worker comes back and reports: the record stays as the takeover left it
+        TaskRun stale = tasks.finish(first, "success", "{\"loss\": 0.1}", null);
+        assertThat(stale.status()).isEqualTo("up_for_retry");
+        assertThat(stale.metricsJson()).isNull();
+        assertThat(tasks.finish(second, "success", "{\"loss\": 0.2}", null).metricsJson()).isEqualTo("{\"loss\": 0.2}");
+        assertThatThrownBy(() -> tasks.start("no-such-run", "train", 2, "TrainOperator", null))
+                .hasMessageContaining("no pipeline run with id 'no-such-run'");
+    }
+
+    @Test
     void finishingTwiceKeepsTheFirstFinishTime() {
         long id = tasks.start("run-1", "t", 1, "Op", null);
         TaskRun first = tasks.finish(id, "failed", null, "boom");
