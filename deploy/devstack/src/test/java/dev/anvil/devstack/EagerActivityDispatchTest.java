@@ -196,28 +196,33 @@ class EagerActivityDispatchTest {
     void anEagerTaskWhoseWorkerDiesIsRetriedByAnotherWorkerAfterItsTimeout() throws Exception {
         String queue = "eager-" + UUID.randomUUID();
         java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         Setup dying = worker(queue, input -> {
             started.countDown();
-            try {
-                Thread.sleep(60_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            while (true) { // a hung worker: it notices nothing, interrupts included, until the test ends
+                try {
+                    release.await();
+                    return "from the dead worker";
+                } catch (InterruptedException e) {
+                    // keep hanging
+                }
             }
-            return "from the dead worker";
         });
         Chain chain = dying.client().newWorkflowStub(Chain.class, WorkflowOptions.newBuilder().setTaskQueue(queue)
                 .setWorkflowId("eager-" + UUID.randomUUID()).setWorkflowRunTimeout(Duration.ofMinutes(1)).build());
         var execution = WorkflowClient.start(chain::run, queue, 1, false);
         assertThat(started.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(dying.counts().eager.get()).isEqualTo(1);
-        // the worker holding the eagerly started task goes away: its connection first, so nothing it does is reported
-        dying.stubs().shutdownNow();
+        // the worker holding the eagerly started task stops polling, and its activity never answers
         dying.factory().shutdownNow();
         try (Setup survivor = worker(queue, input -> "retried:" + input)) {
             String result = survivor.client().newUntypedWorkflowStub(execution.getWorkflowId())
                     .getResult(String.class);
-            assertThat(result).isEqualTo("retried:s0");
+            assertThat(result).as("retried after the 3 s start-to-close timeout").isEqualTo("retried:s0");
             assertThat(survivor.counts().polled.get()).isEqualTo(1);
+        } finally {
+            release.countDown(); // its late answer is refused by the dev server (the attempt timed out)
+            dying.stubs().shutdownNow();
         }
     }
 }
