@@ -34,6 +34,9 @@ class JsonColumnsApiTest {
                 .body("tasks.find { it.taskId == 'train' }.metricsJson.accuracy", equalTo(0.97f))
                 .body("tasks.find { it.taskId == 'train' }.metricsJson.model.sha256", equalTo("abc"))
                 .body("tasks.find { it.taskId == 'eval' }.metricsJson", nullValue());
+        given().spec(TestTokens.bearer(TestTokens.VIEWER)).get("/api/runs?pipeline=json-columns").then().statusCode(200)
+                .body("find { it.id == '" + run + "' }.paramsJson.epochs", equalTo(3))
+                .body("find { it.id == '" + run + "' }.waiting", nullValue());
         taskRuns.finish(open, "success", null, null);
     }
 }

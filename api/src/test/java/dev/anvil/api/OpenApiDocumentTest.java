@@ -132,7 +132,7 @@ class OpenApiDocumentTest {
         JsonNode schemas = document().path("components").path("schemas");
         java.util.Map<Class<?>, List<String>> columns = dev.anvil.api.wiring.JsonColumns.fields();
         assertThat(columns.keySet()).extracting(Class::getSimpleName)
-                .containsExactly("AuditEntry", "DriftReport", "PipelineRun", "Rollout", "TaskRun");
+                .containsExactly("AuditEntry", "DriftReport", "PipelineRun", "Rollout", "RunListItem", "TaskRun");
         assertThat(columns.values().stream().flatMap(List::stream))
                 .contains("metricsJson", "parametersJson", "paramsJson", "detailsJson", "analysisJson", "reportJson");
         columns.forEach((type, fields) -> {
@@ -154,6 +154,8 @@ class OpenApiDocumentTest {
         // the answers that carry them name their schemas
         JsonNode paths = document().path("paths");
         assertThat(paths.path("/api/runs/{id}").path("get").path("responses").path("200").toString()).contains("RunWithTasks");
+        assertThat(paths.path("/api/runs").path("get").path("responses").path("200").toString()).contains("RunListItem");
+        assertThat(schemas.path("RunListItem").path("properties").path("waiting").toString()).contains("\"string\"");
         assertThat(paths.path("/api/rollouts/{id}").path("get").path("responses").path("200").toString()).contains("RolloutView");
         assertThat(schemas.path("RolloutView").path("properties").path("windows").toString()).contains("RolloutWindow");
         assertThat(schemas.path("RolloutWindow").path("properties").path("p95Ms").isObject()).isTrue();

@@ -29,6 +29,8 @@ public class JsonColumns implements ObjectMapperCustomizer {
     private static final Map<Class<?>, Class<?>> MIXINS = Map.of(
             TaskRun.class, TaskRunJson.class,
             PipelineRun.class, PipelineRunJson.class,
+            // the runs list's items carry a run's fields unwrapped (GET /api/runs): the document describes them alike
+            dev.anvil.api.runs.RunResource.RunListItem.class, PipelineRunJson.class,
             AuditEntry.class, AuditEntryJson.class,
             Rollout.class, RolloutJson.class,
             DriftReport.class, DriftReportJson.class);
