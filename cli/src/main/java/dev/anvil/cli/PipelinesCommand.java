@@ -132,7 +132,7 @@ public class PipelinesCommand extends GroupCommand {
             JsonNode res = api().post("/api/pipelines/" + segment(name) + "/runs", body);
             String run = res.path("run").asText();
             out().println(quiet ? run : "run " + run + " " + res.path("status").asText("queued")
-                    + (res.hasNonNull("waiting") ? " (" + res.path("waiting").asText() + ")" : ""));
+                    + RunsCommand.waitingSuffix(res));
             out().flush();
             return watch ? new RunWatcher(api(), ctx(), watchOptions.intervalMillis()).watch(run) : ExitCodes.OK;
         }

@@ -27,6 +27,12 @@ public class RunsCommand extends GroupCommand {
         return waiting.isTextual() && !waiting.asText().isBlank() ? waiting.asText() : null;
     }
 
+    /** " (why)" after a run's status where the answer says the run waits for a slot; empty otherwise. */
+    static String waitingSuffix(JsonNode res) {
+        String waiting = waiting(res);
+        return waiting == null ? "" : " (" + waiting + ")";
+    }
+
     /** How often a live view asks the server. */
     public static class WatchOptions {
         @Option(names = "--interval", paramLabel = "SECONDS", defaultValue = "2",
@@ -201,7 +207,7 @@ public class RunsCommand extends GroupCommand {
             }
             JsonNode res = api().post("/api/runs/" + segment(id) + "/retry", body);
             out().println("run " + id + " " + res.path("status").asText("retrying")
-                    + (res.hasNonNull("waiting") ? " (" + res.path("waiting").asText() + ")" : ""));
+                    + waitingSuffix(res));
         }
     }
 }

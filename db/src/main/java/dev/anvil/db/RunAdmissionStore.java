@@ -67,9 +67,7 @@ public final class RunAdmissionStore {
             if (inserted == 0) {
                 return new Admission(run(c, id), findWait(c, id).orElse(null), active);
             }
-            boolean othersWait = Jdbc.queryOne(c, "SELECT 1 AS one FROM pipeline_run_waits"
-                    + " WHERE pipeline = ? AND admitted_at IS NULL LIMIT 1", rs -> 1, pipeline).isPresent();
-            if (active < maxActiveRuns && !othersWait) {
+            if (mayStart(c, pipeline, active, maxActiveRuns)) {
                 return new Admission(run(c, id), null, active);
             }
             Jdbc.update(c, "INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, logical_date, use_cache)"
@@ -92,9 +90,7 @@ public final class RunAdmissionStore {
             lock(c, pipeline);
             PipelineRunStore.reopen(c, id);
             long active = countActive(c, pipeline, id);
-            boolean othersWait = Jdbc.queryOne(c, "SELECT 1 AS one FROM pipeline_run_waits"
-                    + " WHERE pipeline = ? AND admitted_at IS NULL LIMIT 1", rs -> 1, pipeline).isPresent();
-            if (active < maxActiveRuns && !othersWait) {
+            if (mayStart(c, pipeline, active, maxActiveRuns)) {
                 return new Admission(run(c, id), null, active);
             }
             Jdbc.update(c, "INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, retry, retry_from)"
@@ -149,10 +145,14 @@ public final class RunAdmissionStore {
                 + " ORDER BY queued_at DESC, run_id DESC LIMIT 1", rs -> rs.getInt("max_active_runs"), pipeline);
     }
 
-    /** The ids of the runs that wait for a slot (not those admitted). */
-    public java.util.Set<String> waitingRunIds() {
-        return new java.util.HashSet<>(jdbc.query(TABLE, "list waiting", "SELECT run_id FROM pipeline_run_waits"
-                + " WHERE admitted_at IS NULL", rs -> rs.getString("run_id")));
+    /** The runs that wait for a slot (not those admitted), by run id: one query for a whole list of runs. */
+    public java.util.Map<String, Waiting> waiting() {
+        java.util.Map<String, Waiting> waiting = new java.util.HashMap<>();
+        for (Waiting w : jdbc.query(TABLE, "list waiting", "SELECT " + WAIT_COLUMNS + " FROM pipeline_run_waits w"
+                + " WHERE w.admitted_at IS NULL", RunAdmissionStore::map)) {
+            waiting.put(w.runId(), w);
+        }
+        return waiting;
     }
 
     /** The run's workflow started (or the run ended): it no longer waits. */
@@ -202,6 +202,12 @@ public final class RunAdmissionStore {
     private static void lock(Connection c, String pipeline) throws SQLException {
         Jdbc.query(c, "SELECT pg_advisory_xact_lock(hashtext('pipeline_run_waits'), hashtext(?)) IS NULL AS locked",
                 rs -> rs.getBoolean("locked"), pipeline);
+    }
+
+    /** First come, first started: a slot is free and no run of the pipeline waits before this one. */
+    private static boolean mayStart(Connection c, String pipeline, long active, int maxActiveRuns) throws SQLException {
+        return active < maxActiveRuns && Jdbc.queryOne(c, "SELECT 1 AS one FROM pipeline_run_waits"
+                + " WHERE pipeline = ? AND admitted_at IS NULL LIMIT 1", rs -> 1, pipeline).isEmpty();
     }
 
     private static long countActive(Connection c, String pipeline, String except) throws SQLException {

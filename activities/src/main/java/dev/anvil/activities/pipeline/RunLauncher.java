@@ -164,11 +164,16 @@ public class RunLauncher {
         startWorkflow(runId, plan, null);
     }
 
-    private void startWorkflow(String runId, PipelinePlan plan, WorkflowIdReusePolicy reuse) {
-        WorkflowOptions.Builder options = WorkflowOptions.newBuilder()
+    /** A run's workflow: its id is the run's, on the CPU queue, bounded by {@link #RUN_TIMEOUT}. */
+    private static WorkflowOptions.Builder runOptions(String runId) {
+        return WorkflowOptions.newBuilder()
                 .setWorkflowId(runId)
                 .setTaskQueue(TaskQueues.CPU)
                 .setWorkflowExecutionTimeout(RUN_TIMEOUT);
+    }
+
+    private void startWorkflow(String runId, PipelinePlan plan, WorkflowIdReusePolicy reuse) {
+        WorkflowOptions.Builder options = runOptions(runId);
         if (reuse != null) {
             options.setWorkflowIdReusePolicy(reuse);
         }
@@ -363,10 +368,7 @@ public class RunLauncher {
      * @throws IllegalStateException when the previous execution did not close in that time
      */
     private void startRetry(String runId, PipelinePlan plan, java.time.Instant reopenedAt) {
-        WorkflowOptions options = WorkflowOptions.newBuilder()
-                .setWorkflowId(runId)
-                .setTaskQueue(TaskQueues.CPU)
-                .setWorkflowExecutionTimeout(RUN_TIMEOUT)
+        WorkflowOptions options = runOptions(runId)
                 .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
                 .setMemo(RunExecutions.memo(reopenedAt))
                 .build();

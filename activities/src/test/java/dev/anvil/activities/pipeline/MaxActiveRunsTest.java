@@ -176,10 +176,7 @@ class MaxActiveRunsTest {
 
         // its workflow ends while a second process still holds the admission: that one starts nothing new
         temporal.getWorkflowClient().newUntypedWorkflowStub("retrain-2").terminate("test");
-        try (var c = stores.db().getConnection(); var st = c.createStatement()) {
-            st.execute("INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, admitted_at)"
-                    + " VALUES ('retrain-2', 'retrain', 1, now())");
-        }
+        staleAdmission("retrain-2", false);
         launcher.admitWaiting("retrain");
         assertThat(status("retrain-2"))
                 .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
@@ -266,14 +263,21 @@ class MaxActiveRunsTest {
 
         // the retry's execution ends; a sweep holding a stale admission of that retry starts nothing new
         temporal.getWorkflowClient().newUntypedWorkflowStub("retrain-1").terminate("done");
-        try (var c = stores.db().getConnection(); var st = c.createStatement()) {
-            st.execute("INSERT INTO pipeline_run_waits (run_id, pipeline, max_active_runs, admitted_at, retry)"
-                    + " VALUES ('retrain-1', 'retrain', 1, now(), true)");
-        }
+        staleAdmission("retrain-1", true);
         launcher.admitWaiting("retrain");
         assertThat(status("retrain-1"))
                 .isEqualTo(io.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
         assertThat(admissions.find("retrain-1")).isEmpty();
+    }
+
+    /** The admission another process still holds for a run it already started (its row not yet deleted). */
+    private void staleAdmission(String runId, boolean retry) throws java.sql.SQLException {
+        try (var c = stores.db().getConnection(); var st = c.prepareStatement("INSERT INTO pipeline_run_waits"
+                + " (run_id, pipeline, max_active_runs, admitted_at, retry) VALUES (?, 'retrain', 1, now(), ?)")) {
+            st.setString(1, runId);
+            st.setBoolean(2, retry);
+            st.execute();
+        }
     }
 
     private io.temporal.api.enums.v1.WorkflowExecutionStatus status(String id) {

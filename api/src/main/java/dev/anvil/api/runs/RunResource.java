@@ -80,10 +80,10 @@ public class RunResource {
             throw ProblemException.badRequest("page", "'page' counts from 0, got " + page);
         }
         List<PipelineRun> page0 = runs.list(pipeline, wanted, limit, page * limit);
-        java.util.Set<String> waiting = page0.stream().anyMatch(r -> r.status().equals("queued"))
-                ? admissions.waitingRunIds() : java.util.Set.of();
+        java.util.Map<String, dev.anvil.db.RunAdmissionStore.Waiting> waiting =
+                page0.stream().anyMatch(r -> r.status().equals("queued")) ? admissions.waiting() : Map.of();
         return page0.stream().map(r -> new RunListItem(r,
-                waiting.contains(r.id()) ? RunWaiting.brief(r, admissions.find(r.id())) : null)).toList();
+                RunWaiting.brief(r, java.util.Optional.ofNullable(waiting.get(r.id()))))).toList();
     }
 
     /**
@@ -123,7 +123,7 @@ public class RunResource {
     @APIResponse(responseCode = "422", description = "the run's spec no longer validates")
     @APIResponse(responseCode = "413", description = "the body is over 1 MiB")
     public Response retry(@Parameter(description = "the run's id", example = "digits-check-8daf0c2e-5b1d-4c0a-9e7f-2a6b3c4d5e6f") @PathParam("id") String id, RetryRequest request) {
-        runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
+        PipelineRun run = runs.find(id).orElseThrow(() -> ProblemException.notFound("no run with id '" + id + "'"));
         String from = request == null ? null : request.from();
         RunLauncher.Started started;
         try {
@@ -141,7 +141,7 @@ public class RunResource {
                 "from", from == null ? "failed tasks" : from));
         if (started.waiting()) {
             body.put("waiting", "max_active_runs " + started.waitingFor() + " reached; the retry starts when an active"
-                    + " run of '" + runs.find(id).map(PipelineRun::pipeline).orElse("?") + "' ends");
+                    + " run of '" + run.pipeline() + "' ends");
         }
         return Response.accepted(body).location(java.net.URI.create("/api/runs/" + id)).build();
     }

@@ -260,9 +260,9 @@ public class UiResource {
         if (who.isEmpty()) {
             return toLogin();
         }
-        java.util.Set<String> waiting = admissions.waitingRunIds();
+        java.util.Map<String, dev.anvil.db.RunAdmissionStore.Waiting> waiting = admissions.waiting();
         List<Pages.RunRow> rows = runs.list(null, null, 100, 0).stream()
-                .map(r -> new Pages.RunRow(r, waiting.contains(r.id()) ? RunWaiting.brief(r, admissions.find(r.id())) : null))
+                .map(r -> new Pages.RunRow(r, RunWaiting.brief(r, Optional.ofNullable(waiting.get(r.id())))))
                 .toList();
         return Response.ok(Pages.runs(frame("Runs", who.get()), rows)).build();
     }
