@@ -6,7 +6,8 @@
 #
 #   bench/pipeline-overhead.sh [RUNS]            default 200 (or $ANVIL_BENCH_RUNS), per worker mode
 #   ANVIL_BENCH_CONCURRENCY=8   runs in flight at once
-#   ANVIL_BENCH_WARMUP=10       runs before the measured ones, not counted
+#   ANVIL_BENCH_WARMUP=10       runs before the measured ones, not counted (5000 for the steady state: the JIT
+#                               compilers take minutes on 2 cores; the bench says when they were still busy)
 #   ANVIL_BENCH_CACHE=0,600     worker modes to measure, by workflow cache size (600 = Anvil's default)
 #   ANVIL_BENCH_TRANSPORT=tcp,in-process   how worker and client reach the dev server: gRPC over TCP (the local
 #                               stack, ./anvil up) or inside the JVM (ANVIL_TEMPORAL_TARGET=embedded); each cache mode

@@ -30,6 +30,8 @@ import io.temporal.worker.WorkerFactory;
 import io.temporal.worker.WorkerFactoryOptions;
 import io.temporal.worker.WorkerOptions;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -74,6 +76,9 @@ public final class PipelineOverheadBench {
             System.exit(status); // the stack's server threads would keep the JVM alive; its shutdown hook stops them
         }
     }
+
+    /** Above this share of the JVM's CPU in the JIT compilers, the bench says the JVM was still warming up. */
+    private static final double JIT_BUSY_SHARE = 0.10;
 
     private record Config(int runs, int concurrency, int warmup, List<Integer> caches, List<String> transports, int pool) {}
 
@@ -359,6 +364,47 @@ public final class PipelineOverheadBench {
         System.out.printf(Locale.ROOT, "CPU time per task, bench JVM: %.2f ms (process CPU time over the measured phase /"
                         + " %d tasks)%n",
                 (after.processCpuNanos() - before.processCpuNanos()) / 1e6 / (runs * TASKS), runs * TASKS);
+        if (before.userKernel() != null && after.userKernel() != null) {
+            long user = after.userKernel()[0] - before.userKernel()[0];
+            long kernel = after.userKernel()[1] - before.userKernel()[1];
+            if (user + kernel > 0) {
+                System.out.printf(Locale.ROOT, "  of which in the kernel (system calls: sockets, thread wake-ups; /proc/self/stat):"
+                        + " %.0f%%%n", 100.0 * kernel / (user + kernel));
+            }
+        }
+        long tasks = (long) runs * TASKS;
+        List<Map.Entry<String, Long>> groups = after.threads().entrySet().stream()
+                .map(e -> Map.entry(e.getKey(), e.getValue() - before.threads().getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() > 0)
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .toList();
+        long threadTotal = groups.stream().mapToLong(Map.Entry::getValue).sum();
+        System.out.printf(Locale.ROOT, "CPU by thread (measured phase; threads alive at its end, by name with numbers as N):%n");
+        for (Map.Entry<String, Long> group : groups.subList(0, Math.min(10, groups.size()))) {
+            System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task %5.1f%%%n", group.getKey(), group.getValue() / 1e6 / tasks,
+                    100.0 * group.getValue() / threadTotal);
+        }
+        System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "all Java threads", threadTotal / 1e6 / tasks);
+        long jvmTotal = 0;
+        for (Map.Entry<String, Long> jvm : after.jvmTicks().entrySet()) {
+            long ticks = jvm.getValue() - before.jvmTicks().getOrDefault(jvm.getKey(), 0L);
+            jvmTotal += ticks;
+            if (ticks > 0) {
+                System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "JVM: " + jvm.getKey(),
+                        ticks / ProcCpu.TICKS_PER_SECOND * 1e3 / tasks);
+            }
+        }
+        System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "JVM's own threads (garbage collection, JIT; /proc)",
+                jvmTotal / ProcCpu.TICKS_PER_SECOND * 1e3 / tasks);
+        long jitTicks = after.jvmTicks().entrySet().stream().filter(e -> e.getKey().contains("Compiler"))
+                .mapToLong(e -> e.getValue() - before.jvmTicks().getOrDefault(e.getKey(), 0L)).sum();
+        double jitShare = jitTicks / ProcCpu.TICKS_PER_SECOND * 1e9 / Math.max(1, after.processCpuNanos() - before.processCpuNanos());
+        if (jitShare > JIT_BUSY_SHARE) {
+            System.out.printf(Locale.ROOT, "  note: the JIT compilers used %.0f%% of this JVM's CPU in the measured phase: the JVM"
+                    + " was still warming up, so these are the figures of its first minutes, not its steady state. On 2"
+                    + " cores it settles after about 5,000 runs: ANVIL_BENCH_WARMUP=5000 (bench/README.md, \"Steady"
+                    + " state\")%n", jitShare * 100);
+        }
         double pgCores = -1;
         if (before.pgTicks() >= 0 && after.pgTicks() >= 0) {
             pgCores = (after.pgTicks() - before.pgTicks()) / ProcCpu.TICKS_PER_SECOND / (wallNanos / 1e9);
@@ -416,14 +462,35 @@ public final class PipelineOverheadBench {
         return parsed;
     }
 
-    /** This JVM's CPU time (ns), the machine's busy and total ticks, and the PostgreSQL server's ticks (-1 where unknown). */
-    private record CpuSample(long processCpuNanos, long hostBusy, long hostTotal, long pgTicks) {
+    /**
+     * This JVM's CPU time (ns) and its user and kernel ticks (null where unknown), the machine's busy and total
+     * ticks, the PostgreSQL server's ticks (-1 where unknown), and the CPU time (ns) of this JVM's live threads
+     * by {@linkplain #threadGroup group}.
+     */
+    private record CpuSample(long processCpuNanos, long[] userKernel, long hostBusy, long hostTotal, long pgTicks,
+                             Map<String, Long> threads, Map<String, Long> jvmTicks) {
         static CpuSample now(OptionalLong postmaster) {
             long process = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                     .getProcessCpuTime();
             long[] machine = ProcCpu.machine();
             long pg = postmaster.isPresent() ? ProcCpu.serverTicks(postmaster.getAsLong()) : -1;
-            return machine == null ? new CpuSample(process, -1, -1, pg) : new CpuSample(process, machine[0], machine[1], pg);
+            Map<String, Long> threads = new HashMap<>();
+            ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            for (ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+                long nanos = info == null ? -1 : mx.getThreadCpuTime(info.getThreadId());
+                if (nanos > 0) {
+                    threads.merge(threadGroup(info.getThreadName()), nanos, Long::sum);
+                }
+            }
+            return new CpuSample(process, ProcCpu.selfUserKernel(), machine == null ? -1 : machine[0],
+                    machine == null ? -1 : machine[1], pg, threads, ProcCpu.jvmInternalThreads());
         }
+    }
+
+    /** A thread's name without its numbers and queue names, so that a pool's threads count together. */
+    static String threadGroup(String name) {
+        return name.replaceAll("bench-overhead-[0-9a-f-]{36}", "QUEUE")
+                .replaceAll("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID")
+                .replaceAll("\\d+", "N");
     }
 }

@@ -73,6 +73,42 @@ final class ProcCpu {
         return ticks;
     }
 
+    /** This process's user and kernel ticks ({@code /proc/self/stat}), or null where they cannot be read. */
+    static long[] selfUserKernel() {
+        String[] self = stat(Path.of("/proc/self"));
+        return self == null ? null : new long[] {Long.parseLong(self[11]), Long.parseLong(self[12])};
+    }
+
+    /**
+     * User and kernel ticks of this JVM's own threads that are not Java threads (garbage collector, JIT compilers,
+     * VM thread), by thread name with numbers as N ({@code /proc/self/task/TID/comm}); empty where they cannot be read.
+     */
+    static java.util.Map<String, Long> jvmInternalThreads() {
+        java.util.Map<String, Long> ticks = new java.util.HashMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            tasks.forEach(task -> {
+                try {
+                    String comm = Files.readString(task.resolve("comm")).trim();
+                    if (JVM_INTERNAL.matcher(comm).lookingAt()) {
+                        String[] stat = stat(task);
+                        if (stat != null) {
+                            ticks.merge(comm.replaceAll("#\\d+", "#N"), Long.parseLong(stat[11]) + Long.parseLong(stat[12]),
+                                    Long::sum);
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // a thread that ended while listing
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            return java.util.Map.of();
+        }
+        return ticks;
+    }
+
+    private static final java.util.regex.Pattern JVM_INTERNAL =
+            java.util.regex.Pattern.compile("GC Thread|G1 |C1 Compiler|C2 Compiler|VM Thread|VM Periodic|Service Thread");
+
     private static String cmdline(Path proc) {
         try {
             return new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ').trim();
