@@ -386,9 +386,13 @@ public final class PipelineOverheadBench {
         }
         System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "all Java threads", threadTotal / 1e6 / tasks);
         long jvmTotal = 0;
+        long jitTicks = 0;
         for (Map.Entry<String, Long> jvm : after.jvmTicks().entrySet()) {
             long ticks = jvm.getValue() - before.jvmTicks().getOrDefault(jvm.getKey(), 0L);
             jvmTotal += ticks;
+            if (jvm.getKey().contains("Compiler")) {
+                jitTicks += ticks;
+            }
             if (ticks > 0) {
                 System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "JVM: " + jvm.getKey(),
                         ticks / ProcCpu.TICKS_PER_SECOND * 1e3 / tasks);
@@ -396,8 +400,6 @@ public final class PipelineOverheadBench {
         }
         System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "JVM's own threads (garbage collection, JIT; /proc)",
                 jvmTotal / ProcCpu.TICKS_PER_SECOND * 1e3 / tasks);
-        long jitTicks = after.jvmTicks().entrySet().stream().filter(e -> e.getKey().contains("Compiler"))
-                .mapToLong(e -> e.getValue() - before.jvmTicks().getOrDefault(e.getKey(), 0L)).sum();
         double jitShare = jitTicks / ProcCpu.TICKS_PER_SECOND * 1e9 / Math.max(1, after.processCpuNanos() - before.processCpuNanos());
         if (jitShare > JIT_BUSY_SHARE) {
             System.out.printf(Locale.ROOT, "  note: the JIT compilers used %.0f%% of this JVM's CPU in the measured phase: the JVM"

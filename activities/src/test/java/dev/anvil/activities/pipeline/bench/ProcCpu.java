@@ -5,7 +5,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -65,7 +68,7 @@ final class ProcCpu {
             ticks += procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
                     .map(ProcCpu::stat)
                     .filter(s -> s != null && Long.parseLong(s[1]) == postmaster)
-                    .mapToLong(s -> Long.parseLong(s[11]) + Long.parseLong(s[12]))
+                    .mapToLong(ProcCpu::cpuTicks)
                     .sum();
         } catch (IOException | RuntimeException e) {
             return -1;
@@ -83,8 +86,8 @@ final class ProcCpu {
      * User and kernel ticks of this JVM's own threads that are not Java threads (garbage collector, JIT compilers,
      * VM thread), by thread name with numbers as N ({@code /proc/self/task/TID/comm}); empty where they cannot be read.
      */
-    static java.util.Map<String, Long> jvmInternalThreads() {
-        java.util.Map<String, Long> ticks = new java.util.HashMap<>();
+    static Map<String, Long> jvmInternalThreads() {
+        Map<String, Long> ticks = new HashMap<>();
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
             tasks.forEach(task -> {
                 try {
@@ -92,8 +95,7 @@ final class ProcCpu {
                     if (JVM_INTERNAL.matcher(comm).lookingAt()) {
                         String[] stat = stat(task);
                         if (stat != null) {
-                            ticks.merge(comm.replaceAll("#\\d+", "#N"), Long.parseLong(stat[11]) + Long.parseLong(stat[12]),
-                                    Long::sum);
+                            ticks.merge(comm.replaceAll("#\\d+", "#N"), cpuTicks(stat), Long::sum);
                         }
                     }
                 } catch (IOException | RuntimeException e) {
@@ -101,13 +103,13 @@ final class ProcCpu {
                 }
             });
         } catch (IOException | RuntimeException e) {
-            return java.util.Map.of();
+            return Map.of();
         }
         return ticks;
     }
 
-    private static final java.util.regex.Pattern JVM_INTERNAL =
-            java.util.regex.Pattern.compile("GC Thread|G1 |C1 Compiler|C2 Compiler|VM Thread|VM Periodic|Service Thread");
+    private static final Pattern JVM_INTERNAL =
+            Pattern.compile("GC Thread|G1 |C1 Compiler|C2 Compiler|VM Thread|VM Periodic|Service Thread");
 
     private static String cmdline(Path proc) {
         try {
@@ -115,6 +117,11 @@ final class ProcCpu {
         } catch (IOException | RuntimeException e) {
             return "";
         }
+    }
+
+    /** A process's or thread's own user and kernel ticks, from its {@link #stat} fields. */
+    private static long cpuTicks(String[] stat) {
+        return Long.parseLong(stat[11]) + Long.parseLong(stat[12]);
     }
 
     /** Fields of /proc/PID/stat after the command name: [0] state, [1] ppid, ... [11] utime, [12] stime, [13] cutime, [14] cstime. */
