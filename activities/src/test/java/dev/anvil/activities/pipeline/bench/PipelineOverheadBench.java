@@ -398,8 +398,13 @@ public final class PipelineOverheadBench {
                         ticks / ProcCpu.TICKS_PER_SECOND * 1e3 / tasks);
             }
         }
-        System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "JVM's own threads (garbage collection, JIT; /proc)",
-                jvmTotal / ProcCpu.TICKS_PER_SECOND * 1e3 / tasks);
+        if (after.jvmTicks().isEmpty()) {
+            System.out.printf(Locale.ROOT, "  %-70s not measured (no /proc/self/task: Linux only)%n",
+                    "JVM's own threads (garbage collection, JIT)");
+        } else {
+            System.out.printf(Locale.ROOT, "  %-70s %6.3f ms/task%n", "JVM's own threads (garbage collection, JIT; /proc)",
+                    jvmTotal / ProcCpu.TICKS_PER_SECOND * 1e3 / tasks);
+        }
         double jitShare = jitTicks / ProcCpu.TICKS_PER_SECOND * 1e9 / Math.max(1, after.processCpuNanos() - before.processCpuNanos());
         if (jitShare > JIT_BUSY_SHARE) {
             System.out.printf(Locale.ROOT, "  note: the JIT compilers used %.0f%% of this JVM's CPU in the measured phase: the JVM"
